@@ -1,0 +1,84 @@
+namespace Leasehold.Core;
+
+/// <summary>
+/// What one request asks for, shared by leases (granted) and waiters (queued): the paths, the mode,
+/// the semaphore limit and the hierarchy flags. Conflicts are decided on these fields alone.
+/// </summary>
+public abstract class Claim
+{
+    public required ResourcePath[] Paths { get; init; }
+
+    public LockMode Mode { get; init; }
+
+    /// <summary>The semaphore size: how many exclusive holders a path allows at once (1 for a plain lock, 0 for shared).</summary>
+    public int Limit { get; init; }
+
+    /// <summary>While held, no new lock may be taken on an ancestor of the paths.</summary>
+    public bool LockParents { get; init; } = true;
+
+    /// <summary>While held, no new lock may be taken on a descendant of the paths.</summary>
+    public bool LockChildren { get; init; } = true;
+
+    public string? Owner { get; init; }
+
+    /// <summary>The session the claim is bound to, or 0.</summary>
+    public long SessionId { get; init; }
+
+    /// <summary>The requested time to live in milliseconds, or 0 for none.</summary>
+    public long TtlMs { get; set; }
+}
+
+/// <summary>A granted lease. The engine owns it; readers outside the writer see copies.</summary>
+public sealed class Lease : Claim
+{
+    public long Id { get; init; }
+
+    public UInt128 Token { get; init; }
+
+    /// <summary>The fencing token: larger than every fencing token issued before.</summary>
+    public long Fence { get; init; }
+
+    /// <summary>Unix milliseconds of the grant.</summary>
+    public long AcquiredAt { get; init; }
+
+    /// <summary>How long the request waited in the queue before the grant, in milliseconds.</summary>
+    public long WaitedMs { get; init; }
+
+    /// <summary>Unix milliseconds when the lease expires, or <see cref="long.MaxValue"/> for never.</summary>
+    public long ExpiresAt { get; set; } = long.MaxValue;
+}
+
+/// <summary>A request waiting in the queue.</summary>
+public sealed class Waiter : Claim
+{
+    public long Id { get; init; }
+
+    public UInt128 Token { get; init; }
+
+    public long EnqueuedAt { get; init; }
+
+    public long Deadline { get; init; }
+
+    internal LinkedListNode<Waiter>? QueueNode { get; set; }
+}
+
+/// <summary>A client session: leases bound to it end when it ends.</summary>
+public sealed class Session
+{
+    public long Id { get; init; }
+
+    public UInt128 Token { get; init; }
+
+    public string? Owner { get; init; }
+
+    public long TtlMs { get; set; }
+
+    public long ExpiresAt { get; set; }
+
+    internal HashSet<long> LeaseIds { get; } = [];
+
+    internal HashSet<long> WaiterIds { get; } = [];
+
+    /// <summary>How many leases are bound to the session right now.</summary>
+    public int LeaseCount => LeaseIds.Count;
+}

@@ -1,0 +1,88 @@
+namespace Leasehold.Core;
+
+/// <summary>
+/// A state change. Applying the same commands in the same order to a new engine gives the same state
+/// and the same results: time (<see cref="Now"/>, Unix milliseconds) and secrets come in with the command.
+/// </summary>
+public abstract record Command
+{
+    public long Now { get; init; }
+}
+
+/// <summary>Acquire every path of the request, all at once, or wait up to <see cref="WaitMs"/>.</summary>
+public sealed record AcquireLease : Command
+{
+    public required ResourcePath[] Paths { get; init; }
+
+    public LockMode Mode { get; init; }
+
+    /// <summary>The semaphore size for an exclusive request; null for a plain lock (1).</summary>
+    public int? Limit { get; init; }
+
+    public long TtlMs { get; init; }
+
+    public long WaitMs { get; init; }
+
+    public long SessionId { get; init; }
+
+    public bool LockParents { get; init; } = true;
+
+    public bool LockChildren { get; init; } = true;
+
+    public string? Owner { get; init; }
+
+    /// <summary>The secret the lease will carry, chosen by the host from a secure random source.</summary>
+    public UInt128 Token { get; init; }
+}
+
+public sealed record RenewLease : Command
+{
+    public long LeaseId { get; init; }
+
+    public UInt128 Token { get; init; }
+
+    /// <summary>A new time to live, or 0 to keep the lease's own.</summary>
+    public long TtlMs { get; init; }
+}
+
+public sealed record ReleaseLease : Command
+{
+    public long LeaseId { get; init; }
+
+    public UInt128 Token { get; init; }
+}
+
+public sealed record OpenSession : Command
+{
+    public long TtlMs { get; init; }
+
+    public string? Owner { get; init; }
+
+    public UInt128 Token { get; init; }
+}
+
+public sealed record KeepAliveSession : Command
+{
+    public long SessionId { get; init; }
+
+    public UInt128 Token { get; init; }
+}
+
+public sealed record CloseSession : Command
+{
+    public long SessionId { get; init; }
+
+    public UInt128 Token { get; init; }
+}
+
+/// <summary>A waiter's client went away: leave the queue without a trace.</summary>
+public sealed record CancelWait : Command
+{
+    public long WaiterId { get; init; }
+}
+
+/// <summary>Time has reached <see cref="Command.Now"/>: expire every lease, session and wait due by then.</summary>
+public sealed record Tick : Command;
+
+/// <summary>The server is stopping: answer every waiter with <see cref="ErrorCode.ShuttingDown"/>.</summary>
+public sealed record DropWaiters : Command;

@@ -1,0 +1,19 @@
+namespace Leasehold.Core;
+
+/// <summary>Bounds on what one request may ask for. Every front-end gets the same answers.</summary>
+public sealed record EngineLimits
+{
+    public int MaxPathsPerRequest { get; init; } = 64;
+
+    public long MaxTtlMs { get; init; } = 366L * 24 * 3600 * 1000;
+
+    public long MaxWaitMs { get; init; } = 24L * 3600 * 1000;
+
+    public int MaxLimit { get; init; } = 1_000_000;
+
+    public long MinSessionTtlMs { get; init; } = 1000;
+
+    public long MaxSessionTtlMs { get; init; } = 24L * 3600 * 1000;
+
+    public int MaxOwnerLength { get; init; } = 256;
+}

@@ -1,0 +1,278 @@
+namespace Leasehold.Core;
+
+public sealed partial class LockEngine
+{
+    private enum Check : byte
+    {
+        Free,
+        Blocked,
+        LimitMismatch,
+    }
+
+    /// <summary>Grants every path at once, queues the request, or says why not.</summary>
+    public AcquireResult Acquire(AcquireLease command)
+    {
+        var error = Validate(command, out var limit);
+        if (error is not null)
+        {
+            return AcquireResult.Fail(ErrorCode.InvalidArgument, error);
+        }
+        Session? session = null;
+        if (command.SessionId != 0 && !_sessions.TryGetValue(command.SessionId, out session))
+        {
+            return AcquireResult.Fail(ErrorCode.NotFound, $"session {command.SessionId} does not exist (closed or expired)");
+        }
+
+        var claim = new Waiter
+        {
+            Paths = command.Paths,
+            Mode = command.Mode,
+            Limit = limit,
+            LockParents = command.LockParents,
+            LockChildren = command.LockChildren,
+            Owner = command.Owner,
+            SessionId = command.SessionId,
+            TtlMs = command.TtlMs,
+            Token = command.Token,
+            EnqueuedAt = command.Now,
+            Deadline = command.Now + command.WaitMs,
+        };
+        switch (CheckHolders(claim))
+        {
+            case Check.LimitMismatch:
+                return AcquireResult.Fail(ErrorCode.LimitMismatch, LimitMismatchDetail(claim));
+            case Check.Free when !ConflictsWith(Layer.Queued, claim):
+                return new AcquireResult(ErrorCode.None, Grant(claim, command.Now, session), null);
+        }
+        if (command.WaitMs == 0)
+        {
+            return AcquireResult.Fail(ErrorCode.Locked, "held by another lease or by an earlier waiter");
+        }
+        var waiter = Enqueue(claim, session);
+        return new AcquireResult(ErrorCode.None, null, waiter);
+    }
+
+    private string? Validate(AcquireLease command, out int limit)
+    {
+        limit = command.Mode == LockMode.Exclusive ? command.Limit ?? 1 : 0;
+        var paths = command.Paths;
+        if (paths.Length == 0)
+        {
+            return "at least one path is required";
+        }
+        if (paths.Length > Limits.MaxPathsPerRequest)
+        {
+            return $"at most {Limits.MaxPathsPerRequest} paths per request";
+        }
+        for (var i = 1; i < paths.Length; i++)
+        {
+            for (var j = 0; j < i; j++)
+            {
+                if (paths[i].Equals(paths[j]))
+                {
+                    return $"path {paths[i]} is given twice";
+                }
+            }
+        }
+        if (command.Mode is not (LockMode.Exclusive or LockMode.Shared))
+        {
+            return "mode is exclusive or shared";
+        }
+        if (command.Limit is { } given)
+        {
+            if (command.Mode == LockMode.Shared)
+            {
+                return "limit makes a semaphore of exclusive holders; shared holders are not limited";
+            }
+            if (given < 1 || given > Limits.MaxLimit)
+            {
+                return $"limit is between 1 and {Limits.MaxLimit}";
+            }
+        }
+        if (command.TtlMs < 0 || command.TtlMs > Limits.MaxTtlMs)
+        {
+            return $"ttl is between 0.001 and {Limits.MaxTtlMs / 1000} seconds";
+        }
+        if (command.WaitMs < 0 || command.WaitMs > Limits.MaxWaitMs)
+        {
+            return $"wait is between 0 and {Limits.MaxWaitMs / 1000} seconds";
+        }
+        return command.Owner is { Length: var n } && n > Limits.MaxOwnerLength
+            ? $"owner has at most {Limits.MaxOwnerLength} characters"
+            : null;
+    }
+
+    /// <summary>May the claim be granted as far as current holders are concerned?</summary>
+    private Check CheckHolders(Claim claim)
+    {
+        var blocked = false;
+        foreach (var path in claim.Paths)
+        {
+            var same = CheckSamePath(path, claim);
+            if (same == Check.LimitMismatch)
+            {
+                return same;
+            }
+            blocked |= same == Check.Blocked || _tree.IsCoveredBy(Layer.Held, path, claim.Mode, samePath: false);
+        }
+        return blocked ? Check.Blocked : Check.Free;
+    }
+
+    /// <summary>Holders of the very same path: shared ones coexist, exclusive ones fill the semaphore's slots.</summary>
+    private Check CheckSamePath(ResourcePath path, Claim claim)
+    {
+        var node = _tree.Find(path);
+        if (node is null)
+        {
+            return Check.Free;
+        }
+        var exclusive = node.Held[ClaimCounts.Index(ClaimCounts.Exact, LockMode.Exclusive)];
+        var shared = node.Held[ClaimCounts.Index(ClaimCounts.Exact, LockMode.Shared)];
+        if (claim.Mode == LockMode.Shared)
+        {
+            return exclusive > 0 ? Check.Blocked : Check.Free;
+        }
+        if (shared > 0)
+        {
+            return Check.Blocked;
+        }
+        if (exclusive == 0)
+        {
+            return Check.Free;
+        }
+        if (node.Holders[0].Limit != claim.Limit)
+        {
+            return Check.LimitMismatch;
+        }
+        return exclusive >= claim.Limit ? Check.Blocked : Check.Free;
+    }
+
+    private string LimitMismatchDetail(Claim claim)
+    {
+        foreach (var path in claim.Paths)
+        {
+            if (CheckSamePath(path, claim) == Check.LimitMismatch)
+            {
+                var held = _tree.Find(path)!.Holders[0].Limit;
+                return $"{path} is held with limit {held}; the request says {claim.Limit}";
+            }
+        }
+        return "limit disagrees with the current holders";
+    }
+
+    /// <summary>
+    /// Would the claim overtake or be overtaken by a claim counted in a waiter layer? Between waiters the
+    /// rule is symmetric: neither may be granted ahead of an older one it conflicts with in either direction.
+    /// </summary>
+    private bool ConflictsWith(Layer layer, Claim claim)
+    {
+        foreach (var path in claim.Paths)
+        {
+            if (_tree.IsCoveredBy(layer, path, claim.Mode, samePath: true)
+                || _tree.Covers(layer, path, claim.Mode, claim.LockParents, claim.LockChildren))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private Lease Grant(Waiter claim, long now, Session? session)
+    {
+        var lease = new Lease
+        {
+            Id = ++_lastLeaseId,
+            Token = claim.Token,
+            Fence = ++LastFence,
+            Paths = claim.Paths,
+            Mode = claim.Mode,
+            Limit = claim.Limit,
+            LockParents = claim.LockParents,
+            LockChildren = claim.LockChildren,
+            Owner = claim.Owner,
+            SessionId = claim.SessionId,
+            TtlMs = claim.TtlMs,
+            AcquiredAt = now,
+            WaitedMs = now - claim.EnqueuedAt,
+        };
+        foreach (var path in claim.Paths)
+        {
+            var node = _tree.GetOrCreate(path);
+            node.Holders.Add(lease);
+            LockTree.Count(Layer.Held, node, lease, 1);
+        }
+        _leases.Add(lease.Id, lease);
+        session?.LeaseIds.Add(lease.Id);
+        if (lease.TtlMs > 0)
+        {
+            lease.ExpiresAt = now + lease.TtlMs;
+            _deadlines.Enqueue((DeadlineKind.Lease, lease.Id), lease.ExpiresAt);
+        }
+        return lease;
+    }
+
+    /// <summary>Extends a lease's time to live from now.</summary>
+    public OperationResult<Lease> Renew(RenewLease command)
+    {
+        var found = FindLease(command.LeaseId, command.Token);
+        if (found.Error != ErrorCode.None)
+        {
+            return found;
+        }
+        if (command.TtlMs < 0 || command.TtlMs > Limits.MaxTtlMs)
+        {
+            return OperationResult<Lease>.Fail(ErrorCode.InvalidArgument, $"ttl is between 0.001 and {Limits.MaxTtlMs / 1000} seconds");
+        }
+        var lease = found.Value!;
+        if (command.TtlMs > 0)
+        {
+            lease.TtlMs = command.TtlMs;
+        }
+        if (lease.TtlMs > 0)
+        {
+            lease.ExpiresAt = command.Now + lease.TtlMs;
+            _deadlines.Enqueue((DeadlineKind.Lease, lease.Id), lease.ExpiresAt);
+        }
+        return found;
+    }
+
+    /// <summary>Releases a lease and serves the waiters it was blocking.</summary>
+    public OperationResult<Lease> Release(ReleaseLease command)
+    {
+        var found = FindLease(command.LeaseId, command.Token);
+        if (found.Error == ErrorCode.None)
+        {
+            End(found.Value!);
+            ServeQueue(command.Now);
+        }
+        return found;
+    }
+
+    private OperationResult<Lease> FindLease(long id, UInt128 token)
+    {
+        if (!_leases.TryGetValue(id, out var lease))
+        {
+            return OperationResult<Lease>.Fail(ErrorCode.NotFound, $"lease {id} is not held (never granted, released, or expired)");
+        }
+        return lease.Token == token
+            ? new OperationResult<Lease>(ErrorCode.None, lease)
+            : OperationResult<Lease>.Fail(ErrorCode.InvalidToken, $"the token does not match lease {id}");
+    }
+
+    /// <summary>Removes a lease from the tree without serving the queue; callers serve it once after all removals.</summary>
+    private void End(Lease lease)
+    {
+        foreach (var path in lease.Paths)
+        {
+            var node = _tree.Find(path)!;
+            node.Holders.Remove(lease);
+            LockTree.Count(Layer.Held, node, lease, -1);
+            _tree.Prune(node);
+        }
+        _leases.Remove(lease.Id);
+        if (lease.SessionId != 0 && _sessions.TryGetValue(lease.SessionId, out var session))
+        {
+            session.LeaseIds.Remove(lease.Id);
+        }
+    }
+}

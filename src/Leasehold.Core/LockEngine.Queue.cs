@@ -1,0 +1,130 @@
+namespace Leasehold.Core;
+
+public sealed partial class LockEngine
+{
+    private Waiter Enqueue(Waiter claim, Session? session)
+    {
+        var waiter = new Waiter
+        {
+            Id = ++_lastWaiterId,
+            Paths = claim.Paths,
+            Mode = claim.Mode,
+            Limit = claim.Limit,
+            LockParents = claim.LockParents,
+            LockChildren = claim.LockChildren,
+            Owner = claim.Owner,
+            SessionId = claim.SessionId,
+            TtlMs = claim.TtlMs,
+            Token = claim.Token,
+            EnqueuedAt = claim.EnqueuedAt,
+            Deadline = claim.Deadline,
+        };
+        foreach (var path in waiter.Paths)
+        {
+            var node = _tree.GetOrCreate(path);
+            node.Waiters.Add(waiter);
+            LockTree.Count(Layer.Queued, node, waiter, 1);
+        }
+        waiter.QueueNode = _queue.AddLast(waiter);
+        _waiters.Add(waiter.Id, waiter);
+        session?.WaiterIds.Add(waiter.Id);
+        _deadlines.Enqueue((DeadlineKind.Waiter, waiter.Id), waiter.Deadline);
+        return waiter;
+    }
+
+    private void Dequeue(Waiter waiter)
+    {
+        foreach (var path in waiter.Paths)
+        {
+            var node = _tree.Find(path)!;
+            node.Waiters.Remove(waiter);
+            LockTree.Count(Layer.Queued, node, waiter, -1);
+            _tree.Prune(node);
+        }
+        _queue.Remove(waiter.QueueNode!);
+        waiter.QueueNode = null;
+        _waiters.Remove(waiter.Id);
+        if (waiter.SessionId != 0 && _sessions.TryGetValue(waiter.SessionId, out var session))
+        {
+            session.WaiterIds.Remove(waiter.Id);
+        }
+    }
+
+    /// <summary>
+    /// Grants every waiter that can be granted now, oldest first. A waiter is granted only when no holder
+    /// blocks it and no older waiter that is still blocked conflicts with it in either direction, so a
+    /// younger request never overtakes an older one it conflicts with (no starvation of exclusive
+    /// requests behind a stream of shared ones). The blocked older waiters are counted in the
+    /// <see cref="Layer.Blocked"/> layer during the pass, which keeps each check O(depth).
+    /// </summary>
+    private void ServeQueue(long now)
+    {
+        if (_queue.Count == 0)
+        {
+            return;
+        }
+        var blocked = _blockedScratch;
+        for (var node = _queue.First; node is not null;)
+        {
+            var next = node.Next;
+            var waiter = node.Value;
+            var check = CheckHolders(waiter);
+            if (check == Check.LimitMismatch)
+            {
+                Dequeue(waiter);
+                _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.LimitMismatch, null));
+            }
+            else if (check == Check.Free && !ConflictsWith(Layer.Blocked, waiter))
+            {
+                Dequeue(waiter);
+                _sessions.TryGetValue(waiter.SessionId, out var session);
+                var lease = Grant(waiter, now, session);
+                _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.None, lease));
+            }
+            else
+            {
+                foreach (var path in waiter.Paths)
+                {
+                    LockTree.Count(Layer.Blocked, _tree.Find(path)!, waiter, 1);
+                }
+                blocked.Add(waiter);
+            }
+            node = next;
+        }
+        foreach (var waiter in blocked)
+        {
+            foreach (var path in waiter.Paths)
+            {
+                LockTree.Count(Layer.Blocked, _tree.Find(path)!, waiter, -1);
+            }
+        }
+        blocked.Clear();
+    }
+
+    /// <summary>Takes a waiter out of the queue (its client went away). False if it is no longer waiting.</summary>
+    public bool Cancel(CancelWait command)
+    {
+        if (!_waiters.TryGetValue(command.WaiterId, out var waiter))
+        {
+            return false;
+        }
+        Dequeue(waiter);
+        ServeQueue(command.Now);
+        return true;
+    }
+
+    /// <summary>Fails every waiter with <see cref="ErrorCode.ShuttingDown"/>; returns how many there were.</summary>
+    public int DropAllWaiters()
+    {
+        var count = 0;
+        while (_queue.First is { } first)
+        {
+            Dequeue(first.Value);
+            _outcomes.Add(new WaiterOutcome(first.Value.Id, ErrorCode.ShuttingDown, null));
+            count++;
+        }
+        return count;
+    }
+
+    public Waiter? GetWaiter(long id) => _waiters.GetValueOrDefault(id);
+}

@@ -1,0 +1,81 @@
+namespace Leasehold.Core;
+
+public sealed partial class LockEngine
+{
+    public OperationResult<Session> Open(OpenSession command)
+    {
+        if (command.TtlMs < Limits.MinSessionTtlMs || command.TtlMs > Limits.MaxSessionTtlMs)
+        {
+            return OperationResult<Session>.Fail(ErrorCode.InvalidArgument,
+                $"a session's ttl is between {Limits.MinSessionTtlMs / 1000} and {Limits.MaxSessionTtlMs / 1000} seconds");
+        }
+        if (command.Owner is { Length: var n } && n > Limits.MaxOwnerLength)
+        {
+            return OperationResult<Session>.Fail(ErrorCode.InvalidArgument, $"owner has at most {Limits.MaxOwnerLength} characters");
+        }
+        var session = new Session
+        {
+            Id = ++_lastSessionId,
+            Token = command.Token,
+            Owner = command.Owner,
+            TtlMs = command.TtlMs,
+            ExpiresAt = command.Now + command.TtlMs,
+        };
+        _sessions.Add(session.Id, session);
+        _deadlines.Enqueue((DeadlineKind.Session, session.Id), session.ExpiresAt);
+        return new OperationResult<Session>(ErrorCode.None, session);
+    }
+
+    public OperationResult<Session> KeepAlive(KeepAliveSession command)
+    {
+        var found = FindSession(command.SessionId, command.Token);
+        if (found.Value is { } session)
+        {
+            session.ExpiresAt = command.Now + session.TtlMs;
+            _deadlines.Enqueue((DeadlineKind.Session, session.Id), session.ExpiresAt);
+        }
+        return found;
+    }
+
+    /// <summary>Ends a session and, at once, every lease bound to it; its waiters fail.</summary>
+    public OperationResult<Session> Close(CloseSession command)
+    {
+        var found = FindSession(command.SessionId, command.Token);
+        if (found.Value is { } session)
+        {
+            End(session);
+            ServeQueue(command.Now);
+        }
+        return found;
+    }
+
+    public Session? GetSession(long id) => _sessions.GetValueOrDefault(id);
+
+    private OperationResult<Session> FindSession(long id, UInt128 token)
+    {
+        if (!_sessions.TryGetValue(id, out var session))
+        {
+            return OperationResult<Session>.Fail(ErrorCode.NotFound, $"session {id} does not exist (closed or expired)");
+        }
+        return session.Token == token
+            ? new OperationResult<Session>(ErrorCode.None, session)
+            : OperationResult<Session>.Fail(ErrorCode.InvalidToken, $"the token does not match session {id}");
+    }
+
+    private void End(Session session)
+    {
+        _sessions.Remove(session.Id);
+        foreach (var id in session.LeaseIds)
+        {
+            End(_leases[id]);
+        }
+        foreach (var id in session.WaiterIds)
+        {
+            var waiter = _waiters[id];
+            Dequeue(waiter);
+            _outcomes.Add(new WaiterOutcome(id, ErrorCode.SessionEnded, null));
+        }
+        session.LeaseIds.Clear();
+        session.WaiterIds.Clear();
+    }
+}

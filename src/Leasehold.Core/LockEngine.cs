@@ -1,0 +1,73 @@
+namespace Leasehold.Core;
+
+/// <summary>
+/// The lock engine: a deterministic state machine. One writer calls it; it does no I/O and reads no
+/// clock (time arrives in each command). The same commands in the same order give the same state.
+/// </summary>
+public sealed partial class LockEngine
+{
+    private enum DeadlineKind : byte
+    {
+        Lease,
+        Session,
+        Waiter,
+    }
+
+    private readonly LockTree _tree = new();
+    private readonly Dictionary<long, Lease> _leases = [];
+    private readonly Dictionary<long, Session> _sessions = [];
+    private readonly Dictionary<long, Waiter> _waiters = [];
+    private readonly LinkedList<Waiter> _queue = new();
+
+    // Deadlines are never removed early: an entry whose object is gone or was extended is skipped when due.
+    private readonly PriorityQueue<(DeadlineKind Kind, long Id), long> _deadlines = new();
+    private readonly List<WaiterOutcome> _outcomes = [];
+    private readonly List<Waiter> _blockedScratch = [];
+
+    private long _lastLeaseId;
+    private long _lastSessionId;
+    private long _lastWaiterId;
+
+    public LockEngine(EngineLimits? limits = null)
+    {
+        Limits = limits ?? new EngineLimits();
+    }
+
+    public EngineLimits Limits { get; }
+
+    /// <summary>The fencing token of the newest grant (0 before the first).</summary>
+    public long LastFence { get; private set; }
+
+    public IReadOnlyCollection<Lease> Leases => _leases.Values;
+
+    public IReadOnlyCollection<Session> Sessions => _sessions.Values;
+
+    /// <summary>Waiting requests, oldest first.</summary>
+    public IEnumerable<Waiter> Queue => _queue;
+
+    public int QueueLength => _queue.Count;
+
+    /// <summary>
+    /// Waiters granted or failed by the commands applied since the last call. The host drains it after
+    /// each command and answers the waiting requests.
+    /// </summary>
+    public List<WaiterOutcome> Outcomes => _outcomes;
+
+    /// <summary>The earliest moment a <see cref="Tick"/> may change something, or null when nothing is timed.</summary>
+    public long? NextDeadline => _deadlines.TryPeek(out _, out var due) ? due : null;
+
+    /// <summary>Applies any command. The typed methods below do the same without the dispatch.</summary>
+    public object? Apply(Command command) => command switch
+    {
+        AcquireLease c => Acquire(c),
+        RenewLease c => Renew(c),
+        ReleaseLease c => Release(c),
+        OpenSession c => Open(c),
+        KeepAliveSession c => KeepAlive(c),
+        CloseSession c => Close(c),
+        CancelWait c => Cancel(c),
+        Tick c => Advance(c.Now),
+        DropWaiters => DropAllWaiters(),
+        _ => throw new ArgumentException($"unknown command {command.GetType().Name}", nameof(command)),
+    };
+}

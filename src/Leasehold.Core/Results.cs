@@ -1,0 +1,29 @@
+namespace Leasehold.Core;
+
+/// <summary>
+/// The outcome of an acquire: granted (<see cref="Lease"/>), queued (<see cref="Waiter"/>), or failed
+/// (<see cref="Error"/>, with <see cref="Detail"/> for people). Expected outcomes are values, not exceptions.
+/// </summary>
+public readonly record struct AcquireResult(ErrorCode Error, Lease? Lease, Waiter? Waiter, string? Detail = null)
+{
+    public static AcquireResult Fail(ErrorCode error, string detail) => new(error, null, null, detail);
+}
+
+/// <summary>The outcome of a command on an existing lease or session.</summary>
+public readonly record struct OperationResult<T>(ErrorCode Error, T? Value, string? Detail = null)
+    where T : class
+{
+    public static OperationResult<T> Fail(ErrorCode error, string detail) => new(error, null, detail);
+}
+
+/// <summary>
+/// Something that happened to a waiter while another command ran: granted (<see cref="Lease"/> set)
+/// or failed (<see cref="Error"/> set). The host routes it to the waiting request.
+/// </summary>
+public readonly record struct WaiterOutcome(long WaiterId, ErrorCode Error, Lease? Lease);
+
+/// <summary>The state of one path: its holders and its queue.</summary>
+public sealed record ResourceState(ResourcePath Path, IReadOnlyList<Lease> Holders, IReadOnlyList<Waiter> Queue);
+
+/// <summary>Whether a fencing token is current on a path, and the fencing tokens that are.</summary>
+public sealed record FenceState(ResourcePath Path, long Fence, bool Current, IReadOnlyList<Lease> Holders);
