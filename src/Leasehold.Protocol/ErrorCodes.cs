@@ -1,0 +1,28 @@
+namespace Leasehold.Protocol;
+
+/// <summary>
+/// The stable <c>code</c> values of problem responses. Clients switch on these; never rename one.
+/// The catalogue with HTTP statuses is in docs/http-api.md.
+/// </summary>
+public static class ErrorCodes
+{
+    public const string Locked = "locked";
+    public const string NotFound = "not-found";
+    public const string InvalidToken = "invalid-token";
+    public const string InvalidPath = "invalid-path";
+    public const string InvalidArgument = "invalid-argument";
+    public const string InvalidJson = "invalid-json";
+    public const string LimitMismatch = "limit-mismatch";
+    public const string PayloadTooLarge = "payload-too-large";
+    public const string MethodNotAllowed = "method-not-allowed";
+    public const string ShuttingDown = "shutting-down";
+    public const string SessionEnded = "session-ended";
+    public const string Internal = "internal";
+}
+
+/// <summary>Header names of the HTTP API.</summary>
+public static class Headers
+{
+    /// <summary>Carries the secret token of a lease or session on renew, release, keep-alive and close.</summary>
+    public const string Token = "Leasehold-Token";
+}

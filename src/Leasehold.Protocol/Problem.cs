@@ -1,0 +1,23 @@
+using System.Text.Json.Serialization;
+
+namespace Leasehold.Protocol;
+
+/// <summary>An RFC 9457 problem body (<c>application/problem+json</c>) with a stable <see cref="Code"/>.</summary>
+public sealed record ProblemDto
+{
+    public const string ContentType = "application/problem+json";
+
+    public required string Type { get; init; }
+
+    public required string Title { get; init; }
+
+    public int Status { get; init; }
+
+    public string? Detail { get; init; }
+
+    public required string Code { get; init; }
+
+    /// <summary>For <c>locked</c>: the leases that kept the request from being granted.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LeaseDto[]? Holders { get; init; }
+}

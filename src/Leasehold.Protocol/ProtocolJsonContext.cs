@@ -1,0 +1,24 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Leasehold.Protocol;
+
+/// <summary>
+/// Source-generated JSON for every wire type: no reflection, and unknown request fields are refused
+/// (a misspelt <c>tll</c> is an error, not a lease without a time to live).
+/// </summary>
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    NumberHandling = JsonNumberHandling.Strict)]
+[JsonSerializable(typeof(AcquireRequest))]
+[JsonSerializable(typeof(RenewRequest))]
+[JsonSerializable(typeof(LeaseDto))]
+[JsonSerializable(typeof(ResourceDto))]
+[JsonSerializable(typeof(ResourceListDto))]
+[JsonSerializable(typeof(FenceDto))]
+[JsonSerializable(typeof(SessionRequest))]
+[JsonSerializable(typeof(SessionDto))]
+[JsonSerializable(typeof(HealthDto))]
+[JsonSerializable(typeof(ProblemDto))]
+public sealed partial class ProtocolJsonContext : JsonSerializerContext;

@@ -1,0 +1,57 @@
+namespace Leasehold.Protocol;
+
+/// <summary>A request waiting in a path's queue.</summary>
+public sealed record WaiterDto
+{
+    public long Id { get; init; }
+
+    public string? Owner { get; init; }
+
+    public required string Mode { get; init; }
+
+    public required string[] Paths { get; init; }
+
+    public DateTimeOffset Since { get; init; }
+
+    /// <summary>Seconds waited so far.</summary>
+    public double Waiting { get; init; }
+}
+
+/// <summary>Holders and queue of one path.</summary>
+public sealed record ResourceDto
+{
+    public required string Path { get; init; }
+
+    public required LeaseDto[] Holders { get; init; }
+
+    public required WaiterDto[] Queue { get; init; }
+}
+
+/// <summary>Held paths under a prefix.</summary>
+public sealed record ResourceListDto
+{
+    public required string Prefix { get; init; }
+
+    public required ResourceDto[] Resources { get; init; }
+
+    /// <summary>True when more paths are held than the listing's limit.</summary>
+    public bool Truncated { get; init; }
+}
+
+/// <summary>Answer to a fencing check: is <see cref="Fence"/> held on <see cref="Path"/> right now?</summary>
+public sealed record FenceDto
+{
+    public required string Path { get; init; }
+
+    public long Fence { get; init; }
+
+    public bool Current { get; init; }
+
+    /// <summary>Fencing tokens of the leases holding the path now (on it, or on an ancestor that locks its children).</summary>
+    public required long[] Fences { get; init; }
+}
+
+public sealed record HealthDto
+{
+    public required string Status { get; init; }
+}

@@ -1,0 +1,27 @@
+namespace Leasehold.Protocol;
+
+/// <summary>Body of <c>POST /v1/sessions</c>. <see cref="Ttl"/> in seconds.</summary>
+public sealed record SessionRequest
+{
+    public double? Ttl { get; init; }
+
+    public string? Owner { get; init; }
+}
+
+/// <summary>A session. <see cref="Token"/> is present only in the reply that opened it.</summary>
+public sealed record SessionDto
+{
+    public long Id { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Token { get; init; }
+
+    public string? Owner { get; init; }
+
+    public double Ttl { get; init; }
+
+    public DateTimeOffset ExpiresAt { get; init; }
+
+    /// <summary>How many leases are bound to the session.</summary>
+    public int Leases { get; init; }
+}

@@ -1,0 +1,122 @@
+using Leasehold.Core;
+using Leasehold.Server.Http;
+
+namespace Leasehold.Server.Engine;
+
+public sealed partial class EngineHost
+{
+    private const int MaxBlockersReported = 16;
+
+    /// <summary>
+    /// Acquires, waiting in the engine's queue when the request allows it. If the caller goes away
+    /// (<paramref name="cancellationToken"/>) the waiter leaves the queue; if it was granted in the same
+    /// instant, the lease is released again so that nobody holds what no client knows it has.
+    /// </summary>
+    public async Task<AcquireOutcome> AcquireAsync(Func<long, AcquireLease> command, CancellationToken cancellationToken)
+    {
+        var started = await ExecuteAsync((engine, now) => Start(engine, command(now))).ConfigureAwait(false);
+        if (started is AcquireOutcome done)
+        {
+            return done;
+        }
+        var pending = (PendingAcquire)started;
+        try
+        {
+            return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            await ExecuteAsync((engine, now) => Abandon(engine, now, pending)).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Either the final <see cref="AcquireOutcome"/> or a <see cref="PendingAcquire"/> to wait on.</summary>
+    private object Start(LockEngine engine, AcquireLease command)
+    {
+        var result = engine.Acquire(command);
+        if (result.Lease is { } lease)
+        {
+            return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, withToken: true));
+        }
+        if (result.Waiter is { } waiter)
+        {
+            var pending = new PendingAcquire(waiter.Id, waiter.Paths, waiter.Mode);
+            _waiting.Add(waiter.Id, pending);
+            return pending;
+        }
+        return Failure(engine, result.Error, result.Detail, command.Paths, command.Mode);
+    }
+
+    private AcquireOutcome Failure(LockEngine engine, ErrorCode error, string? detail, ResourcePath[] paths, LockMode mode)
+    {
+        if (error != ErrorCode.Locked)
+        {
+            return new AcquireOutcome(error, null, detail);
+        }
+        var blockers = engine.FindBlockers(paths, mode, MaxBlockersReported);
+        var text = blockers.Count > 0
+            ? $"held by {blockers.Count} lease(s)"
+            : "not held, but earlier waiters queue for it";
+        return new AcquireOutcome(error, null, text, [.. blockers.Select(b => Dtos.ToDto(b, withToken: false))]);
+    }
+
+    private bool Abandon(LockEngine engine, long now, PendingAcquire pending)
+    {
+        _waiting.Remove(pending.WaiterId);
+        if (engine.Cancel(new CancelWait { Now = now, WaiterId = pending.WaiterId }))
+        {
+            return true;
+        }
+        // Granted before the cancellation reached the writer: the client will never see the token.
+        var task = pending.Completion.Task;
+        if (task.IsCompletedSuccessfully && task.Result.Lease is { } granted && engine.GetLease(granted.Id) is { } lease)
+        {
+            engine.Release(new ReleaseLease { Now = now, LeaseId = lease.Id, Token = lease.Token });
+        }
+        return false;
+    }
+
+    private void DeliverOutcomes()
+    {
+        var outcomes = _engine.Outcomes;
+        if (outcomes.Count == 0)
+        {
+            return;
+        }
+        foreach (var outcome in outcomes)
+        {
+            if (!_waiting.Remove(outcome.WaiterId, out var pending))
+            {
+                continue;
+            }
+            if (outcome.Lease is { } lease)
+            {
+                pending.Completion.TrySetResult(new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, withToken: true)));
+                continue;
+            }
+            var detail = outcome.Error switch
+            {
+                ErrorCode.ShuttingDown => "the server is shutting down",
+                ErrorCode.SessionEnded => "the session ended while the request waited",
+                ErrorCode.LimitMismatch => "the path is now held with a different limit",
+                _ => null,
+            };
+            pending.Completion.TrySetResult(detail is null
+                ? Failure(_engine, outcome.Error, null, pending.Paths, pending.Mode)
+                : new AcquireOutcome(outcome.Error, null, detail));
+        }
+        outcomes.Clear();
+    }
+
+    private sealed class PendingAcquire(long waiterId, ResourcePath[] paths, LockMode mode)
+    {
+        public long WaiterId { get; } = waiterId;
+
+        public ResourcePath[] Paths { get; } = paths;
+
+        public LockMode Mode { get; } = mode;
+
+        public TaskCompletionSource<AcquireOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

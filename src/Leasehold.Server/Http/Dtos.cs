@@ -1,0 +1,72 @@
+using System.Globalization;
+using Leasehold.Core;
+using Leasehold.Protocol;
+
+namespace Leasehold.Server.Http;
+
+/// <summary>Engine state to wire shapes. Runs on the writer, the only place engine objects may be read.</summary>
+internal static class Dtos
+{
+    public static string Mode(LockMode mode) => mode == LockMode.Shared ? "shared" : "exclusive";
+
+    public static string Token(UInt128 token) => token.ToString("x32", CultureInfo.InvariantCulture);
+
+    public static DateTimeOffset Time(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs);
+
+    public static double Seconds(long ms) => ms / 1000.0;
+
+    public static string[] Paths(ResourcePath[] paths)
+    {
+        var result = new string[paths.Length];
+        for (var i = 0; i < paths.Length; i++)
+        {
+            result[i] = paths[i].Value;
+        }
+        return result;
+    }
+
+    public static LeaseDto ToDto(Lease lease, bool withToken) => new()
+    {
+        Id = lease.Id,
+        Token = withToken ? Token(lease.Token) : null,
+        Owner = lease.Owner,
+        Mode = Mode(lease.Mode),
+        Paths = Paths(lease.Paths),
+        Limit = lease.Mode == LockMode.Exclusive ? lease.Limit : null,
+        Ttl = lease.TtlMs > 0 ? Seconds(lease.TtlMs) : null,
+        Fence = lease.Fence,
+        AcquiredAt = Time(lease.AcquiredAt),
+        ExpiresAt = lease.ExpiresAt == long.MaxValue ? null : Time(lease.ExpiresAt),
+        Session = lease.SessionId == 0 ? null : lease.SessionId,
+        LockParents = lease.LockParents,
+        LockChildren = lease.LockChildren,
+        Waited = Seconds(lease.WaitedMs),
+    };
+
+    public static WaiterDto ToDto(Waiter waiter, long now) => new()
+    {
+        Id = waiter.Id,
+        Owner = waiter.Owner,
+        Mode = Mode(waiter.Mode),
+        Paths = Paths(waiter.Paths),
+        Since = Time(waiter.EnqueuedAt),
+        Waiting = Seconds(now - waiter.EnqueuedAt),
+    };
+
+    public static ResourceDto ToDto(ResourceState state, long now) => new()
+    {
+        Path = state.Path.Value,
+        Holders = [.. state.Holders.Select(h => ToDto(h, withToken: false))],
+        Queue = [.. state.Queue.Select(w => ToDto(w, now))],
+    };
+
+    public static SessionDto ToDto(Session session, bool withToken) => new()
+    {
+        Id = session.Id,
+        Token = withToken ? Token(session.Token) : null,
+        Owner = session.Owner,
+        Ttl = Seconds(session.TtlMs),
+        ExpiresAt = Time(session.ExpiresAt),
+        Leases = session.LeaseCount,
+    };
+}

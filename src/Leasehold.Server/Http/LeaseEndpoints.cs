@@ -1,0 +1,194 @@
+using Leasehold.Core;
+using Leasehold.Protocol;
+using Leasehold.Server.Engine;
+
+namespace Leasehold.Server.Http;
+
+/// <summary><c>/v1/leases</c>: acquire, read, renew, release. Parsing and formatting only; the engine decides.</summary>
+internal static class LeaseEndpoints
+{
+    public static void MapLeaseEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/leases").WithTags("Leases");
+        group.MapPost("/", AcquireAsync)
+            .WithMetadata(new JsonBody(typeof(AcquireRequest)))
+            .Produces<LeaseDto>(StatusCodes.Status201Created)
+            .Produces<ProblemDto>(StatusCodes.Status409Conflict, ProblemDto.ContentType)
+            .Produces<ProblemDto>(StatusCodes.Status400BadRequest, ProblemDto.ContentType)
+            .WithSummary("Acquire one or more paths, waiting up to `wait` seconds");
+        group.MapGet("/{id}", GetAsync)
+            .Produces<LeaseDto>()
+            .Produces<ProblemDto>(StatusCodes.Status404NotFound, ProblemDto.ContentType)
+            .WithSummary("A lease, without its token");
+        group.MapPost("/{id}/renew", RenewAsync)
+            .WithMetadata(new JsonBody(typeof(RenewRequest)))
+            .Produces<LeaseDto>()
+            .Produces<ProblemDto>(StatusCodes.Status403Forbidden, ProblemDto.ContentType)
+            .WithSummary("Extend a lease's time to live (token in the Leasehold-Token header)");
+        group.MapDelete("/{id}", ReleaseAsync)
+            .Produces(StatusCodes.Status204NoContent)
+            .Produces<ProblemDto>(StatusCodes.Status404NotFound, ProblemDto.ContentType)
+            .WithSummary("Release a lease (token in the Leasehold-Token header)");
+    }
+
+    private static async Task<IResult> AcquireAsync(HttpContext context, EngineHost host)
+    {
+        var (body, problem) = await RequestReading.ReadJsonAsync(context.Request, ProtocolJsonContext.Default.AcquireRequest, null);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        if (!TryBuild(body!, out var build, out problem))
+        {
+            return problem!;
+        }
+        try
+        {
+            var outcome = await host.AcquireAsync(build, context.RequestAborted);
+            if (outcome.Lease is { } lease)
+            {
+                return Results.Json(lease, ProtocolJsonContext.Default.LeaseDto, statusCode: StatusCodes.Status201Created);
+            }
+            return Problems.Result(Problems.Code(outcome.Error), outcome.Detail, outcome.Blockers);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client is gone; its waiter left the queue. Nobody reads this answer.
+            return Results.Empty;
+        }
+    }
+
+    /// <summary>Checks the body and returns the command to run, stamped with the writer's clock.</summary>
+    private static bool TryBuild(AcquireRequest body, out Func<long, AcquireLease> build, out IResult? problem)
+    {
+        build = null!;
+        ResourcePath[] paths;
+        if (body.Path is not null && body.Paths is not null)
+        {
+            problem = Problems.Result(ErrorCodes.InvalidArgument, "give either path or paths, not both");
+            return false;
+        }
+        if (body.Path is not null)
+        {
+            if (!RequestReading.TryParsePath(body.Path, out var one, out problem))
+            {
+                return false;
+            }
+            paths = [one];
+        }
+        else if (body.Paths is { Length: > 0 } many)
+        {
+            paths = new ResourcePath[many.Length];
+            for (var i = 0; i < many.Length; i++)
+            {
+                if (!RequestReading.TryParsePath(many[i], out paths[i], out problem))
+                {
+                    return false;
+                }
+            }
+        }
+        else
+        {
+            problem = Problems.Result(ErrorCodes.InvalidArgument, "path (or a non-empty paths array) is required");
+            return false;
+        }
+        LockMode mode;
+        switch (body.Mode)
+        {
+            case null or "exclusive":
+                mode = LockMode.Exclusive;
+                break;
+            case "shared":
+                mode = LockMode.Shared;
+                break;
+            default:
+                problem = Problems.Result(ErrorCodes.InvalidArgument, $"mode is 'exclusive' or 'shared', not '{body.Mode}'");
+                return false;
+        }
+        if (body.Ttl is <= 0)
+        {
+            problem = Problems.Result(ErrorCodes.InvalidArgument, "ttl is a positive number of seconds; leave it out for a lease without one");
+            return false;
+        }
+        if (!RequestReading.TryMilliseconds(body.Ttl, "ttl", 366 * 86400, out var ttl, out problem)
+            || !RequestReading.TryMilliseconds(body.Wait, "wait", 86400, out var wait, out problem))
+        {
+            return false;
+        }
+        var template = new AcquireLease
+        {
+            Paths = paths,
+            Mode = mode,
+            Limit = body.Limit,
+            TtlMs = ttl,
+            WaitMs = wait,
+            SessionId = body.Session ?? 0,
+            LockParents = body.LockParents ?? true,
+            LockChildren = body.LockChildren ?? true,
+            Owner = body.Owner,
+            Token = RequestReading.NewToken(),
+        };
+        build = now => template with { Now = now };
+        problem = null;
+        return true;
+    }
+
+    private static async Task<IResult> GetAsync(string id, EngineHost host)
+    {
+        if (!long.TryParse(id, out var leaseId))
+        {
+            return NoSuchLease(id);
+        }
+        var lease = await host.ExecuteAsync((engine, _) => engine.GetLease(leaseId) is { } l ? Dtos.ToDto(l, withToken: false) : null);
+        return lease is null ? NoSuchLease(id) : Results.Json(lease, ProtocolJsonContext.Default.LeaseDto);
+    }
+
+    private static async Task<IResult> RenewAsync(string id, HttpContext context, EngineHost host)
+    {
+        if (!long.TryParse(id, out var leaseId))
+        {
+            return NoSuchLease(id);
+        }
+        if (!RequestReading.TryReadToken(context.Request, out var token, out var problem))
+        {
+            return problem!;
+        }
+        var (body, bodyProblem) = await RequestReading.ReadJsonAsync(context.Request, ProtocolJsonContext.Default.RenewRequest, new RenewRequest());
+        if (bodyProblem is not null)
+        {
+            return bodyProblem;
+        }
+        if (body!.Ttl is <= 0)
+        {
+            return Problems.Result(ErrorCodes.InvalidArgument, "ttl is a positive number of seconds");
+        }
+        if (!RequestReading.TryMilliseconds(body.Ttl, "ttl", 366 * 86400, out var ttl, out problem))
+        {
+            return problem!;
+        }
+        var (error, lease, detail) = await host.ExecuteAsync((engine, now) =>
+        {
+            var result = engine.Renew(new RenewLease { Now = now, LeaseId = leaseId, Token = token, TtlMs = ttl });
+            return (result.Error, result.Value is { } l ? Dtos.ToDto(l, withToken: false) : null, result.Detail);
+        });
+        return error == ErrorCode.None
+            ? Results.Json(lease!, ProtocolJsonContext.Default.LeaseDto)
+            : Problems.Result(error, detail);
+    }
+
+    private static async Task<IResult> ReleaseAsync(string id, HttpContext context, EngineHost host)
+    {
+        if (!long.TryParse(id, out var leaseId))
+        {
+            return NoSuchLease(id);
+        }
+        if (!RequestReading.TryReadToken(context.Request, out var token, out var problem))
+        {
+            return problem!;
+        }
+        var result = await host.ExecuteAsync((engine, now) => engine.Release(new ReleaseLease { Now = now, LeaseId = leaseId, Token = token }));
+        return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
+    }
+
+    private static IResult NoSuchLease(string id) => Problems.Result(ErrorCodes.NotFound, $"lease {id} is not held (never granted, released, or expired)");
+}

@@ -1,0 +1,73 @@
+using Leasehold.Core;
+using Leasehold.Protocol;
+
+namespace Leasehold.Server.Http;
+
+/// <summary>
+/// The one table from outcomes to HTTP: each engine <see cref="ErrorCode"/> has one status and one stable
+/// <c>code</c>; protocol-level failures (bad JSON, too large, unknown route) have theirs. Pinned by a test.
+/// </summary>
+internal static class Problems
+{
+    private static readonly Dictionary<string, (int Status, string Title)> Catalogue = new()
+    {
+        [ErrorCodes.Locked] = (StatusCodes.Status409Conflict, "Not granted: the resource is locked"),
+        [ErrorCodes.NotFound] = (StatusCodes.Status404NotFound, "Not found"),
+        [ErrorCodes.InvalidToken] = (StatusCodes.Status403Forbidden, "The token is missing or does not match"),
+        [ErrorCodes.InvalidPath] = (StatusCodes.Status400BadRequest, "The path is not valid"),
+        [ErrorCodes.InvalidArgument] = (StatusCodes.Status400BadRequest, "An argument is not valid"),
+        [ErrorCodes.InvalidJson] = (StatusCodes.Status400BadRequest, "The body is not the JSON this route takes"),
+        [ErrorCodes.LimitMismatch] = (StatusCodes.Status409Conflict, "The limit disagrees with the path's holders"),
+        [ErrorCodes.PayloadTooLarge] = (StatusCodes.Status413PayloadTooLarge, "The request body is too large"),
+        [ErrorCodes.MethodNotAllowed] = (StatusCodes.Status405MethodNotAllowed, "The route does not take this method"),
+        [ErrorCodes.ShuttingDown] = (StatusCodes.Status503ServiceUnavailable, "The server is shutting down"),
+        [ErrorCodes.SessionEnded] = (StatusCodes.Status409Conflict, "The session ended"),
+        [ErrorCodes.Internal] = (StatusCodes.Status500InternalServerError, "Internal error"),
+    };
+
+    public static IReadOnlyDictionary<string, (int Status, string Title)> All => Catalogue;
+
+    public static string Code(ErrorCode error) => error switch
+    {
+        ErrorCode.Locked => ErrorCodes.Locked,
+        ErrorCode.NotFound => ErrorCodes.NotFound,
+        ErrorCode.InvalidToken => ErrorCodes.InvalidToken,
+        ErrorCode.InvalidPath => ErrorCodes.InvalidPath,
+        ErrorCode.InvalidArgument => ErrorCodes.InvalidArgument,
+        ErrorCode.LimitMismatch => ErrorCodes.LimitMismatch,
+        ErrorCode.ShuttingDown => ErrorCodes.ShuttingDown,
+        ErrorCode.SessionEnded => ErrorCodes.SessionEnded,
+        _ => ErrorCodes.Internal,
+    };
+
+    public static ProblemDto Create(string code, string? detail, LeaseDto[]? holders = null)
+    {
+        var (status, title) = Catalogue[code];
+        return new ProblemDto
+        {
+            Type = "urn:leasehold:problem:" + code,
+            Title = title,
+            Status = status,
+            Detail = detail,
+            Code = code,
+            Holders = holders,
+        };
+    }
+
+    public static IResult Result(string code, string? detail, LeaseDto[]? holders = null)
+    {
+        var problem = Create(code, detail, holders);
+        return Results.Json(problem, ProtocolJsonContext.Default.ProblemDto, ProblemDto.ContentType, problem.Status);
+    }
+
+    public static IResult Result(ErrorCode error, string? detail) => Result(Code(error), detail);
+
+    /// <summary>Writes a problem straight to a response (used by middleware, outside endpoint results).</summary>
+    public static Task WriteAsync(HttpContext context, string code, string? detail)
+    {
+        var problem = Create(code, detail);
+        context.Response.StatusCode = problem.Status;
+        context.Response.ContentType = ProblemDto.ContentType;
+        return System.Text.Json.JsonSerializer.SerializeAsync(context.Response.Body, problem, ProtocolJsonContext.Default.ProblemDto);
+    }
+}

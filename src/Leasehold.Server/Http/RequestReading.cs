@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Leasehold.Core;
+using Leasehold.Protocol;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Leasehold.Server.Http;
+
+/// <summary>Turns raw request parts into checked values, or into the problem that says what is wrong.</summary>
+internal static class RequestReading
+{
+    /// <summary>
+    /// Reads a JSON body. An empty body gives <paramref name="whenEmpty"/> (null: the body is required).
+    /// Syntax errors, wrong types and unknown fields are <c>invalid-json</c>; an oversized body is <c>payload-too-large</c>.
+    /// </summary>
+    public static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpRequest request, JsonTypeInfo<T> type, T? whenEmpty)
+        where T : class
+    {
+        try
+        {
+            if (request.ContentLength == 0 || (request.ContentLength is null && !request.Body.CanSeek && await IsEmptyAsync(request).ConfigureAwait(false)))
+            {
+                return whenEmpty is null ? (null, Problems.Result(ErrorCodes.InvalidJson, "a JSON object body is required")) : (whenEmpty, null);
+            }
+            var value = await JsonSerializer.DeserializeAsync(request.Body, type, request.HttpContext.RequestAborted).ConfigureAwait(false);
+            return value is null
+                ? (null, Problems.Result(ErrorCodes.InvalidJson, "the body is JSON null; a JSON object is required"))
+                : (value, null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, Problems.Result(ErrorCodes.InvalidJson, Describe(ex)));
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, Problems.Result(ErrorCodes.PayloadTooLarge, ex.Message));
+        }
+    }
+
+    private static async Task<bool> IsEmptyAsync(HttpRequest request)
+    {
+        request.EnableBuffering();
+        var buffer = new byte[1];
+        var read = await request.Body.ReadAsync(buffer, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        request.Body.Position = 0;
+        return read == 0;
+    }
+
+    private static string Describe(JsonException ex)
+    {
+        if (string.IsNullOrEmpty(ex.Path) || ex.Path == "$")
+        {
+            var end = ex.Message.IndexOf(". ", StringComparison.Ordinal);
+            return "malformed JSON: " + (end < 0 ? ex.Message : ex.Message[..(end + 1)]);
+        }
+        return ex.Message.Contains("could not be mapped", StringComparison.Ordinal)
+            ? $"unknown field {ex.Path}"
+            : $"the value at {ex.Path} has the wrong type or form";
+    }
+
+    /// <summary>The token header as the 128-bit value it encodes (32 hex digits).</summary>
+    public static bool TryReadToken(HttpRequest request, out UInt128 token, out IResult? problem)
+    {
+        token = default;
+        problem = null;
+        var text = request.Headers[Headers.Token].ToString();
+        if (text.Length == 0)
+        {
+            problem = Problems.Result(ErrorCodes.InvalidToken, $"the {Headers.Token} header is required");
+            return false;
+        }
+        if (text.Length != 32 || !UInt128.TryParse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out token))
+        {
+            problem = Problems.Result(ErrorCodes.InvalidToken, $"the {Headers.Token} header is 32 hexadecimal digits");
+            return false;
+        }
+        return true;
+    }
+
+    public static UInt128 NewToken()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(bytes);
+    }
+
+    /// <summary>
+    /// The resource path after <paramref name="routePrefix"/> in the raw request target. Each segment is
+    /// percent-decoded on its own, so <c>a%20b</c> is <c>a b</c> and an encoded <c>%2F</c> is refused
+    /// rather than silently splitting a segment.
+    /// </summary>
+    public static bool TryReadRoutePath(HttpContext context, string routePrefix, out ResourcePath path, out IResult? problem)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
+        var query = raw.IndexOf('?', StringComparison.Ordinal);
+        if (query >= 0)
+        {
+            raw = raw[..query];
+        }
+        var rest = raw.Length > routePrefix.Length ? raw[routePrefix.Length..] : "/";
+        if (rest == "/")
+        {
+            path = ResourcePath.Root;
+            problem = null;
+            return true;
+        }
+        var segments = rest[1..].Split('/');
+        for (var i = 0; i < segments.Length; i++)
+        {
+            segments[i] = Uri.UnescapeDataString(segments[i]);
+        }
+        if (ResourcePath.TryFromSegments(segments, out path, out var error))
+        {
+            problem = null;
+            return true;
+        }
+        problem = Problems.Result(ErrorCodes.InvalidPath, error);
+        return false;
+    }
+
+    public static bool TryParsePath(string? text, out ResourcePath path, out IResult? problem)
+    {
+        if (ResourcePath.TryParse(text, out path, out var error))
+        {
+            problem = null;
+            return true;
+        }
+        problem = Problems.Result(ErrorCodes.InvalidPath, $"'{text}': {error}");
+        return false;
+    }
+
+    /// <summary>Seconds from JSON to whole milliseconds; NaN, infinities and negatives are refused.</summary>
+    public static bool TryMilliseconds(double? seconds, string name, double max, out long ms, out IResult? problem)
+    {
+        ms = 0;
+        problem = null;
+        if (seconds is not { } value)
+        {
+            return true;
+        }
+        if (!double.IsFinite(value) || value < 0 || value > max)
+        {
+            problem = Problems.Result(ErrorCodes.InvalidArgument, $"{name} is a number of seconds between 0 and {max}");
+            return false;
+        }
+        ms = (long)Math.Ceiling(value * 1000);
+        return true;
+    }
+}

@@ -1,0 +1,86 @@
+using Leasehold.Protocol;
+using Leasehold.Server.Engine;
+
+namespace Leasehold.Server.Http;
+
+/// <summary>Read-only views: one path's holders and queue, held paths under a prefix, fencing checks.</summary>
+internal static class ResourceEndpoints
+{
+    private const string ResourcesPrefix = "/v1/resources";
+    private const string FencesPrefix = "/v1/fences";
+    private const int DefaultListLimit = 1000;
+    private const int MaxListLimit = 10_000;
+
+    public static void MapResourceEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet(ResourcesPrefix, ListAsync).WithTags("Resources")
+            .Produces<ResourceListDto>()
+            .WithSummary("Held paths at or under a prefix (query: prefix, limit)");
+        app.MapGet(ResourcesPrefix + "/{**path}", GetAsync).WithTags("Resources")
+            .Produces<ResourceDto>()
+            .Produces<ProblemDto>(StatusCodes.Status400BadRequest, ProblemDto.ContentType)
+            .WithSummary("Holders and queue of one path");
+        app.MapGet(FencesPrefix + "/{**path}", CheckFenceAsync).WithTags("Resources")
+            .Produces<FenceDto>()
+            .WithSummary("Is fencing token `fence` held on the path right now?");
+    }
+
+    private static async Task<IResult> GetAsync(HttpContext context, EngineHost host)
+    {
+        if (!RequestReading.TryReadRoutePath(context, ResourcesPrefix, out var path, out var problem))
+        {
+            return problem!;
+        }
+        var dto = await host.ExecuteAsync((engine, now) => Dtos.ToDto(engine.GetResource(path), now));
+        return Results.Json(dto, ProtocolJsonContext.Default.ResourceDto);
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, EngineHost host)
+    {
+        var query = context.Request.Query;
+        if (!RequestReading.TryParsePath(query.TryGetValue("prefix", out var p) ? p.ToString() : "/", out var prefix, out var problem))
+        {
+            return problem!;
+        }
+        var limit = DefaultListLimit;
+        if (query.TryGetValue("limit", out var l) && (!int.TryParse(l, out limit) || limit < 1 || limit > MaxListLimit))
+        {
+            return Problems.Result(ErrorCodes.InvalidArgument, $"limit is a whole number between 1 and {MaxListLimit}");
+        }
+        var dto = await host.ExecuteAsync((engine, now) =>
+        {
+            var held = engine.ListHeld(prefix, limit + 1);
+            return new ResourceListDto
+            {
+                Prefix = prefix.Value,
+                Resources = [.. held.Take(limit).Select(r => Dtos.ToDto(r, now))],
+                Truncated = held.Count > limit,
+            };
+        });
+        return Results.Json(dto, ProtocolJsonContext.Default.ResourceListDto);
+    }
+
+    private static async Task<IResult> CheckFenceAsync(HttpContext context, EngineHost host)
+    {
+        if (!RequestReading.TryReadRoutePath(context, FencesPrefix, out var path, out var problem))
+        {
+            return problem!;
+        }
+        if (!long.TryParse(context.Request.Query["fence"], out var fence) || fence < 1)
+        {
+            return Problems.Result(ErrorCodes.InvalidArgument, "the query parameter fence is a positive whole number");
+        }
+        var dto = await host.ExecuteAsync((engine, _) =>
+        {
+            var state = engine.CheckFence(path, fence);
+            return new FenceDto
+            {
+                Path = path.Value,
+                Fence = fence,
+                Current = state.Current,
+                Fences = [.. state.Holders.Select(h => h.Fence)],
+            };
+        });
+        return Results.Json(dto, ProtocolJsonContext.Default.FenceDto);
+    }
+}

@@ -1,0 +1,83 @@
+using Leasehold.Core;
+using Leasehold.Protocol;
+using Leasehold.Server.Engine;
+
+namespace Leasehold.Server.Http;
+
+/// <summary><c>/v1/sessions</c>: open, keep alive, close. Leases bound to a session end with it.</summary>
+internal static class SessionEndpoints
+{
+    private const double DefaultTtlSeconds = 30;
+
+    public static void MapSessionEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/sessions").WithTags("Sessions");
+        group.MapPost("/", OpenAsync)
+            .WithMetadata(new JsonBody(typeof(SessionRequest)))
+            .Produces<SessionDto>(StatusCodes.Status201Created)
+            .WithSummary("Open a session (ttl in seconds, default 30)");
+        group.MapPost("/{id}/keepalive", KeepAliveAsync)
+            .Produces<SessionDto>()
+            .WithSummary("Keep a session alive for another ttl (token in the Leasehold-Token header)");
+        group.MapDelete("/{id}", CloseAsync)
+            .Produces(StatusCodes.Status204NoContent)
+            .WithSummary("Close a session, releasing its leases at once");
+    }
+
+    private static async Task<IResult> OpenAsync(HttpContext context, EngineHost host)
+    {
+        var (body, problem) = await RequestReading.ReadJsonAsync(context.Request, ProtocolJsonContext.Default.SessionRequest, new SessionRequest());
+        if (problem is not null)
+        {
+            return problem;
+        }
+        if (!RequestReading.TryMilliseconds(body!.Ttl ?? DefaultTtlSeconds, "ttl", 86400, out var ttl, out problem))
+        {
+            return problem!;
+        }
+        var command = new OpenSession { TtlMs = ttl, Owner = body.Owner, Token = RequestReading.NewToken() };
+        return await RunAsync(host, (engine, now) => engine.Open(command with { Now = now }), withToken: true, StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> KeepAliveAsync(string id, HttpContext context, EngineHost host)
+    {
+        if (!long.TryParse(id, out var sessionId))
+        {
+            return NoSuchSession(id);
+        }
+        if (!RequestReading.TryReadToken(context.Request, out var token, out var problem))
+        {
+            return problem!;
+        }
+        return await RunAsync(host, (engine, now) => engine.KeepAlive(new KeepAliveSession { Now = now, SessionId = sessionId, Token = token }),
+            withToken: false, StatusCodes.Status200OK);
+    }
+
+    private static async Task<IResult> CloseAsync(string id, HttpContext context, EngineHost host)
+    {
+        if (!long.TryParse(id, out var sessionId))
+        {
+            return NoSuchSession(id);
+        }
+        if (!RequestReading.TryReadToken(context.Request, out var token, out var problem))
+        {
+            return problem!;
+        }
+        var result = await host.ExecuteAsync((engine, now) => engine.Close(new CloseSession { Now = now, SessionId = sessionId, Token = token }));
+        return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
+    }
+
+    private static async Task<IResult> RunAsync(EngineHost host, Func<LockEngine, long, OperationResult<Session>> command, bool withToken, int status)
+    {
+        var (error, dto, detail) = await host.ExecuteAsync((engine, now) =>
+        {
+            var result = command(engine, now);
+            return (result.Error, result.Value is { } s ? Dtos.ToDto(s, withToken) : null, result.Detail);
+        });
+        return error == ErrorCode.None
+            ? Results.Json(dto!, ProtocolJsonContext.Default.SessionDto, statusCode: status)
+            : Problems.Result(error, detail);
+    }
+
+    private static IResult NoSuchSession(string id) => Problems.Result(ErrorCodes.NotFound, $"session {id} does not exist (closed or expired)");
+}
