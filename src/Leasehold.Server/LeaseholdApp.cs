@@ -1,0 +1,57 @@
+using Leasehold.Core;
+using Leasehold.Protocol;
+using Leasehold.Server.Engine;
+using Leasehold.Server.Http;
+
+namespace Leasehold.Server;
+
+/// <summary>Builds the server: configuration, services, endpoints. Program runs it; tests start it on port 0.</summary>
+public static class LeaseholdApp
+{
+    public const string DefaultUrl = "http://127.0.0.1:8765";
+
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        // `--data-dir DIR` is the short form of Leasehold:DataDir.
+        builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--data-dir"] = "Leasehold:DataDir" });
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        var options = builder.Configuration.GetSection(LeaseholdOptions.Section).Get<LeaseholdOptions>() ?? new LeaseholdOptions();
+        builder.Services.AddSingleton(options);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes);
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJsonContext.Default);
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
+        builder.Services.AddOpenApi(openApi => openApi.AddOperationTransformer(JsonBody.DescribeAsync));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(_ => new LockEngine());
+        builder.Services.AddSingleton<EngineHost>();
+        configureServices?.Invoke(builder.Services);
+
+        var app = builder.Build();
+
+        var dataDir = Path.GetFullPath(options.DataDir);
+        Directory.CreateDirectory(dataDir);
+
+        var host = app.Services.GetRequiredService<EngineHost>();
+        // Waiting requests would hold the shutdown open until their wait runs out: answer them first.
+        app.Lifetime.ApplicationStopping.Register(() => host.DropWaitersAsync().Wait(TimeSpan.FromSeconds(5)));
+        app.Lifetime.ApplicationStarted.Register(() =>
+            app.Logger.LogInformation("Leasehold listening on {Urls}, data in {DataDir}", string.Join(", ", app.Urls), dataDir));
+
+        app.UseProblemResponses();
+        app.MapOpenApi();
+        app.MapGet("/healthz", () => Results.Json(new HealthDto { Status = "ok" }, ProtocolJsonContext.Default.HealthDto))
+            .WithTags("Health").WithSummary("Liveness");
+        app.MapLeaseEndpoints();
+        app.MapResourceEndpoints();
+        app.MapSessionEndpoints();
+        return app;
+    }
+}
