@@ -1,0 +1,32 @@
+namespace Leasehold.Core.Tests;
+
+/// <summary>Enum numbers go to disk and onto the wire: a renumbering must fail here first.</summary>
+public class PersistedValuesTests
+{
+    [Fact]
+    public void ErrorCodeNumbersAreFrozen()
+    {
+        var expected = new Dictionary<ErrorCode, int>
+        {
+            [ErrorCode.None] = 0,
+            [ErrorCode.Locked] = 1,
+            [ErrorCode.NotFound] = 2,
+            [ErrorCode.InvalidToken] = 3,
+            [ErrorCode.InvalidPath] = 4,
+            [ErrorCode.InvalidArgument] = 5,
+            [ErrorCode.LimitMismatch] = 6,
+            [ErrorCode.ShuttingDown] = 7,
+            [ErrorCode.SessionEnded] = 8,
+        };
+        Assert.Equal(expected.Count, Enum.GetValues<ErrorCode>().Length);
+        Assert.All(expected, e => Assert.Equal(e.Value, (int)e.Key));
+    }
+
+    [Fact]
+    public void LockModeNumbersAreFrozen()
+    {
+        Assert.Equal(2, Enum.GetValues<LockMode>().Length);
+        Assert.Equal(0, (int)LockMode.Exclusive);
+        Assert.Equal(1, (int)LockMode.Shared);
+    }
+}

@@ -1,0 +1,50 @@
+using Leasehold.Core;
+using Leasehold.Protocol;
+using Leasehold.Server.Http;
+
+namespace Leasehold.Server.Tests;
+
+/// <summary>The error catalogue is a contract: clients switch on these codes and statuses.</summary>
+public class ProblemCatalogueTests
+{
+    [Fact]
+    public void CodesAndStatusesArePinned()
+    {
+        var expected = new Dictionary<string, int>
+        {
+            ["locked"] = 409,
+            ["not-found"] = 404,
+            ["invalid-token"] = 403,
+            ["invalid-path"] = 400,
+            ["invalid-argument"] = 400,
+            ["invalid-json"] = 400,
+            ["limit-mismatch"] = 409,
+            ["payload-too-large"] = 413,
+            ["method-not-allowed"] = 405,
+            ["shutting-down"] = 503,
+            ["session-ended"] = 409,
+            ["internal"] = 500,
+        };
+        Assert.Equal(expected.OrderBy(e => e.Key), Problems.All.Select(e => KeyValuePair.Create(e.Key, e.Value.Status)).OrderBy(e => e.Key));
+    }
+
+    [Theory]
+    [InlineData(ErrorCode.Locked, ErrorCodes.Locked)]
+    [InlineData(ErrorCode.NotFound, ErrorCodes.NotFound)]
+    [InlineData(ErrorCode.InvalidToken, ErrorCodes.InvalidToken)]
+    [InlineData(ErrorCode.InvalidPath, ErrorCodes.InvalidPath)]
+    [InlineData(ErrorCode.InvalidArgument, ErrorCodes.InvalidArgument)]
+    [InlineData(ErrorCode.LimitMismatch, ErrorCodes.LimitMismatch)]
+    [InlineData(ErrorCode.ShuttingDown, ErrorCodes.ShuttingDown)]
+    [InlineData(ErrorCode.SessionEnded, ErrorCodes.SessionEnded)]
+    public void EveryEngineErrorHasItsOwnCode(ErrorCode error, string code) => Assert.Equal(code, Problems.Code(error));
+
+    [Fact]
+    public void EveryEngineErrorIsMapped()
+    {
+        foreach (var error in Enum.GetValues<ErrorCode>().Where(e => e != ErrorCode.None))
+        {
+            Assert.NotEqual(ErrorCodes.Internal, Problems.Code(error));
+        }
+    }
+}
