@@ -23,20 +23,8 @@ public sealed partial class LockEngine
             return AcquireResult.Fail(ErrorCode.NotFound, $"session {command.SessionId} does not exist (closed or expired)");
         }
 
-        var claim = new Waiter
-        {
-            Paths = command.Paths,
-            Mode = command.Mode,
-            Limit = limit,
-            LockParents = command.LockParents,
-            LockChildren = command.LockChildren,
-            Owner = command.Owner,
-            SessionId = command.SessionId,
-            TtlMs = command.TtlMs,
-            Token = command.Token,
-            EnqueuedAt = command.Now,
-            Deadline = command.Now + command.WaitMs,
-        };
+        var claim = new ClaimRequest(command.Paths, command.Mode, limit, command.LockParents, command.LockChildren,
+            command.Owner, command.SessionId, command.TtlMs, command.Token, command.Now, command.Now + command.WaitMs);
         switch (CheckHolders(claim))
         {
             case Check.LimitMismatch:
@@ -103,7 +91,7 @@ public sealed partial class LockEngine
     }
 
     /// <summary>May the claim be granted as far as current holders are concerned?</summary>
-    private Check CheckHolders(Claim claim)
+    private Check CheckHolders(in ClaimRequest claim)
     {
         var blocked = false;
         foreach (var path in claim.Paths)
@@ -119,7 +107,7 @@ public sealed partial class LockEngine
     }
 
     /// <summary>Holders of the very same path: shared ones coexist, exclusive ones fill the semaphore's slots.</summary>
-    private Check CheckSamePath(ResourcePath path, Claim claim)
+    private Check CheckSamePath(ResourcePath path, in ClaimRequest claim)
     {
         var node = _tree.Find(path);
         if (node is null)
@@ -147,7 +135,7 @@ public sealed partial class LockEngine
         return exclusive >= claim.Limit ? Check.Blocked : Check.Free;
     }
 
-    private string LimitMismatchDetail(Claim claim)
+    private string LimitMismatchDetail(in ClaimRequest claim)
     {
         foreach (var path in claim.Paths)
         {
@@ -164,7 +152,7 @@ public sealed partial class LockEngine
     /// Would the claim overtake or be overtaken by a claim counted in a waiter layer? Between waiters the
     /// rule is symmetric: neither may be granted ahead of an older one it conflicts with in either direction.
     /// </summary>
-    private bool ConflictsWith(Layer layer, Claim claim)
+    private bool ConflictsWith(Layer layer, in ClaimRequest claim)
     {
         foreach (var path in claim.Paths)
         {
@@ -177,7 +165,7 @@ public sealed partial class LockEngine
         return false;
     }
 
-    private Lease Grant(Waiter claim, long now, Session? session)
+    private Lease Grant(in ClaimRequest claim, long now, Session? session)
     {
         var lease = new Lease
         {
@@ -199,7 +187,7 @@ public sealed partial class LockEngine
         {
             var node = _tree.GetOrCreate(path);
             node.Holders.Add(lease);
-            LockTree.Count(Layer.Held, node, lease, 1);
+            LockTree.Count(Layer.Held, node, lease.Mode, lease.LockParents, lease.LockChildren, 1);
         }
         _leases.Add(lease.Id, lease);
         session?.LeaseIds.Add(lease.Id);

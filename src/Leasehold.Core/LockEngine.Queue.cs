@@ -2,7 +2,7 @@ namespace Leasehold.Core;
 
 public sealed partial class LockEngine
 {
-    private Waiter Enqueue(Waiter claim, Session? session)
+    private Waiter Enqueue(in ClaimRequest claim, Session? session)
     {
         var waiter = new Waiter
         {
@@ -68,17 +68,18 @@ public sealed partial class LockEngine
         {
             var next = node.Next;
             var waiter = node.Value;
-            var check = CheckHolders(waiter);
+            var claim = ClaimRequest.From(waiter);
+            var check = CheckHolders(claim);
             if (check == Check.LimitMismatch)
             {
                 Dequeue(waiter);
                 _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.LimitMismatch, null));
             }
-            else if (check == Check.Free && !ConflictsWith(Layer.Blocked, waiter))
+            else if (check == Check.Free && !ConflictsWith(Layer.Blocked, claim))
             {
                 Dequeue(waiter);
                 _sessions.TryGetValue(waiter.SessionId, out var session);
-                var lease = Grant(waiter, now, session);
+                var lease = Grant(claim, now, session);
                 _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.None, lease));
             }
             else

@@ -47,20 +47,23 @@ internal sealed class LockTree
 
     /// <summary>Adds (delta 1) or removes (delta -1) one claim on <paramref name="node"/> in a layer.</summary>
     public static void Count(Layer layer, LockNode node, Claim claim, int delta)
+        => Count(layer, node, claim.Mode, claim.LockParents, claim.LockChildren, delta);
+
+    public static void Count(Layer layer, LockNode node, LockMode mode, bool lockParents, bool lockChildren, int delta)
     {
         ref var own = ref node.Counts(layer);
-        own[ClaimCounts.Index(ClaimCounts.Exact, claim.Mode)] += delta;
-        if (claim.LockChildren)
+        own[ClaimCounts.Index(ClaimCounts.Exact, mode)] += delta;
+        if (lockChildren)
         {
-            own[ClaimCounts.Index(ClaimCounts.ExactLockChildren, claim.Mode)] += delta;
+            own[ClaimCounts.Index(ClaimCounts.ExactLockChildren, mode)] += delta;
         }
         for (var ancestor = node.Parent; ancestor is not null; ancestor = ancestor.Parent)
         {
             ref var counts = ref ancestor.Counts(layer);
-            counts[ClaimCounts.Index(ClaimCounts.Below, claim.Mode)] += delta;
-            if (claim.LockParents)
+            counts[ClaimCounts.Index(ClaimCounts.Below, mode)] += delta;
+            if (lockParents)
             {
-                counts[ClaimCounts.Index(ClaimCounts.BelowLockParents, claim.Mode)] += delta;
+                counts[ClaimCounts.Index(ClaimCounts.BelowLockParents, mode)] += delta;
             }
         }
     }
