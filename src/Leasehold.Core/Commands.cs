@@ -86,3 +86,12 @@ public sealed record Tick : Command;
 
 /// <summary>The server is stopping: answer every waiter with <see cref="ErrorCode.ShuttingDown"/>.</summary>
 public sealed record DropWaiters : Command;
+
+/// <summary>
+/// Applied once after a restart, before any request: drops the queue (its clients are gone) and restarts
+/// the time-to-live clocks (see <see cref="LockEngine.Recover"/>).
+/// </summary>
+public sealed record Recover : Command
+{
+    public long SessionGraceMs { get; init; }
+}

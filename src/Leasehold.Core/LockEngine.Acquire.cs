@@ -167,6 +167,7 @@ public sealed partial class LockEngine
 
     private Lease Grant(in ClaimRequest claim, long now, Session? session)
     {
+        Changes++;
         var lease = new Lease
         {
             Id = ++_lastLeaseId,
@@ -212,6 +213,7 @@ public sealed partial class LockEngine
             return OperationResult<Lease>.Fail(ErrorCode.InvalidArgument, $"ttl is between 0.001 and {Limits.MaxTtlMs / 1000} seconds");
         }
         var lease = found.Value!;
+        Changes++;
         if (command.TtlMs > 0)
         {
             lease.TtlMs = command.TtlMs;
@@ -250,6 +252,7 @@ public sealed partial class LockEngine
     /// <summary>Removes a lease from the tree without serving the queue; callers serve it once after all removals.</summary>
     private void End(Lease lease)
     {
+        Changes++;
         foreach (var path in lease.Paths)
         {
             var node = _tree.Find(path)!;

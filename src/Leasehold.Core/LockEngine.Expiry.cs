@@ -15,11 +15,12 @@ public sealed partial class LockEngine
             _deadlines.Dequeue();
             switch (due.Kind)
             {
-                case DeadlineKind.Lease when _leases.TryGetValue(due.Id, out var lease) && lease.ExpiresAt <= now:
+                // Only the entry for the current expiry counts: an extended object is handled at its own time.
+                case DeadlineKind.Lease when _leases.TryGetValue(due.Id, out var lease) && lease.ExpiresAt == at:
                     End(lease);
                     ended++;
                     break;
-                case DeadlineKind.Session when _sessions.TryGetValue(due.Id, out var session) && session.ExpiresAt <= now:
+                case DeadlineKind.Session when _sessions.TryGetValue(due.Id, out var session) && session.ExpiresAt == at:
                     End(session);
                     ended++;
                     break;

@@ -128,7 +128,7 @@ public sealed partial class LockEngine
             var exact = i == path.Depth;
             foreach (var holder in node.Holders)
             {
-                if (exact || holder.LockChildren)
+                if ((exact || holder.LockChildren) && !holders.Contains(holder))
                 {
                     holders.Add(holder);
                 }

@@ -4,6 +4,7 @@ public sealed partial class LockEngine
 {
     private Waiter Enqueue(in ClaimRequest claim, Session? session)
     {
+        Changes++;
         var waiter = new Waiter
         {
             Id = ++_lastWaiterId,
@@ -34,6 +35,7 @@ public sealed partial class LockEngine
 
     private void Dequeue(Waiter waiter)
     {
+        Changes++;
         foreach (var path in waiter.Paths)
         {
             var node = _tree.Find(path)!;

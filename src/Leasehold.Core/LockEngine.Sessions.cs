@@ -13,6 +13,7 @@ public sealed partial class LockEngine
         {
             return OperationResult<Session>.Fail(ErrorCode.InvalidArgument, $"owner has at most {Limits.MaxOwnerLength} characters");
         }
+        Changes++;
         var session = new Session
         {
             Id = ++_lastSessionId,
@@ -31,6 +32,7 @@ public sealed partial class LockEngine
         var found = FindSession(command.SessionId, command.Token);
         if (found.Value is { } session)
         {
+            Changes++;
             session.ExpiresAt = command.Now + session.TtlMs;
             _deadlines.Enqueue((DeadlineKind.Session, session.Id), session.ExpiresAt);
         }
@@ -64,6 +66,7 @@ public sealed partial class LockEngine
 
     private void End(Session session)
     {
+        Changes++;
         _sessions.Remove(session.Id);
         foreach (var id in session.LeaseIds)
         {

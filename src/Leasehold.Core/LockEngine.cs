@@ -35,6 +35,12 @@ public sealed partial class LockEngine
 
     public EngineLimits Limits { get; }
 
+    /// <summary>
+    /// Counts state changes. A host compares it before and after a command to know whether the command must
+    /// be logged: a command that changed nothing (a refused acquire, a wrong token) need not be replayed.
+    /// </summary>
+    public long Changes { get; private set; }
+
     /// <summary>The fencing token of the newest grant (0 before the first).</summary>
     public long LastFence { get; private set; }
 
@@ -68,6 +74,7 @@ public sealed partial class LockEngine
         CancelWait c => Cancel(c),
         Tick c => Advance(c.Now),
         DropWaiters => DropAllWaiters(),
+        Recover c => Recover(c),
         _ => throw new ArgumentException($"unknown command {command.GetType().Name}", nameof(command)),
     };
 }

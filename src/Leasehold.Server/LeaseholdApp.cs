@@ -2,6 +2,8 @@ using Leasehold.Core;
 using Leasehold.Protocol;
 using Leasehold.Server.Engine;
 using Leasehold.Server.Http;
+using Leasehold.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Leasehold.Server;
 
@@ -29,21 +31,32 @@ public static class LeaseholdApp
             json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });
         builder.Services.AddOpenApi(openApi => openApi.AddOperationTransformer(JsonBody.DescribeAsync));
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(_ => new LockEngine());
-        builder.Services.AddSingleton<EngineHost>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
         configureServices?.Invoke(builder.Services);
 
-        var app = builder.Build();
-
+        // Recovery runs here, before the server listens: a damaged or busy data directory stops start-up.
         var dataDir = Path.GetFullPath(options.DataDir);
         Directory.CreateDirectory(dataDir);
+        var durability = options.ToDurability();
+        var store = durability.Policy == FlushPolicy.Memory ? null : DataStore.Open(dataDir);
+        builder.Services.AddSingleton(sp => new EngineHost(
+            store?.Engine ?? new LockEngine(), store, durability,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>()));
+
+        var app = builder.Build();
+        if (store is not null)
+        {
+            var report = store.Report;
+            app.Logger.LogInformation(
+                "Recovered {Directory}: snapshot of record {Snapshot}, {Replayed} log records replayed in {Elapsed} ms, {Truncated} torn bytes cut",
+                dataDir, report.SnapshotIndex, report.RecordsReplayed, (long)report.Elapsed.TotalMilliseconds, report.TruncatedBytes);
+        }
 
         var host = app.Services.GetRequiredService<EngineHost>();
         // Waiting requests would hold the shutdown open until their wait runs out: answer them first.
         app.Lifetime.ApplicationStopping.Register(() => host.DropWaitersAsync().Wait(TimeSpan.FromSeconds(5)));
         app.Lifetime.ApplicationStarted.Register(() =>
-            app.Logger.LogInformation("Leasehold listening on {Urls}, data in {DataDir}", string.Join(", ", app.Urls), dataDir));
+            app.Logger.LogInformation("Leasehold listening on {Urls}, data in {DataDir} ({Durability})", string.Join(", ", app.Urls), dataDir, durability.Policy));
 
         app.UseProblemResponses();
         app.MapOpenApi();

@@ -10,4 +10,24 @@ public sealed class LeaseholdOptions
 
     /// <summary>The largest request body accepted, in bytes.</summary>
     public long MaxRequestBytes { get; set; } = 64 * 1024;
+
+    /// <summary><c>fsync</c> (default), <c>interval</c> or <c>memory</c>: see docs/storage.md.</summary>
+    public Engine.FlushPolicy Durability { get; set; } = Engine.FlushPolicy.Fsync;
+
+    /// <summary>For the <c>interval</c> policy: milliseconds between fsyncs.</summary>
+    public int FsyncIntervalMs { get; set; } = 100;
+
+    /// <summary>Log records between snapshots.</summary>
+    public long SnapshotEvery { get; set; } = 100_000;
+
+    /// <summary>After a restart, every session lives at least this many seconds so its client can reconnect.</summary>
+    public double SessionGraceSeconds { get; set; } = 15;
+
+    public Engine.DurabilityOptions ToDurability() => new()
+    {
+        Policy = Durability,
+        FsyncInterval = TimeSpan.FromMilliseconds(FsyncIntervalMs),
+        SnapshotEvery = SnapshotEvery,
+        SessionGraceMs = (long)(SessionGraceSeconds * 1000),
+    };
 }

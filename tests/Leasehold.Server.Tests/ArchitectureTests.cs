@@ -2,7 +2,7 @@ using System.Reflection;
 
 namespace Leasehold.Server.Tests;
 
-/// <summary>References point one way: Core and Protocol depend on nothing of ours, the server on both.</summary>
+/// <summary>References point one way: Core and Protocol depend on nothing of ours, Storage on Core, the server on all three.</summary>
 public class ArchitectureTests
 {
     private static string[] OurReferences(Assembly assembly)
@@ -21,6 +21,9 @@ public class ArchitectureTests
     public void ProtocolDependsOnNothingOfOurs() => Assert.Empty(OurReferences(typeof(Protocol.LeaseDto).Assembly));
 
     [Fact]
-    public void ServerDependsOnCoreAndProtocol()
-        => Assert.Equal(["Leasehold.Core", "Leasehold.Protocol"], OurReferences(typeof(LeaseholdApp).Assembly));
+    public void StorageDependsOnCoreOnly() => Assert.Equal(["Leasehold.Core"], OurReferences(typeof(Storage.DataStore).Assembly));
+
+    [Fact]
+    public void ServerDependsOnCoreProtocolAndStorage()
+        => Assert.Equal(["Leasehold.Core", "Leasehold.Protocol", "Leasehold.Storage"], OurReferences(typeof(LeaseholdApp).Assembly));
 }

@@ -14,7 +14,7 @@ public sealed partial class EngineHost
     /// </summary>
     public async Task<AcquireOutcome> AcquireAsync(Func<long, AcquireLease> command, CancellationToken cancellationToken)
     {
-        var started = await ExecuteAsync((engine, now) => Start(engine, command(now))).ConfigureAwait(false);
+        var started = await ExecuteAsync(w => Start(w, command(w.Now))).ConfigureAwait(false);
         if (started is AcquireOutcome done)
         {
             return done;
@@ -26,15 +26,15 @@ public sealed partial class EngineHost
         }
         catch (OperationCanceledException)
         {
-            await ExecuteAsync((engine, now) => Abandon(engine, now, pending)).ConfigureAwait(false);
+            await ExecuteAsync(w => Abandon(w, pending)).ConfigureAwait(false);
             throw;
         }
     }
 
     /// <summary>Either the final <see cref="AcquireOutcome"/> or a <see cref="PendingAcquire"/> to wait on.</summary>
-    private object Start(LockEngine engine, AcquireLease command)
+    private object Start(Writer writer, AcquireLease command)
     {
-        var result = engine.Acquire(command);
+        var result = writer.Run(command, (e, c) => e.Acquire(c));
         if (result.Lease is { } lease)
         {
             return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, withToken: true));
@@ -45,7 +45,7 @@ public sealed partial class EngineHost
             _waiting.Add(waiter.Id, pending);
             return pending;
         }
-        return Failure(engine, result.Error, result.Detail, command.Paths, command.Mode);
+        return Failure(writer.Engine, result.Error, result.Detail, command.Paths, command.Mode);
     }
 
     private AcquireOutcome Failure(LockEngine engine, ErrorCode error, string? detail, ResourcePath[] paths, LockMode mode)
@@ -61,23 +61,23 @@ public sealed partial class EngineHost
         return new AcquireOutcome(error, null, text, [.. blockers.Select(b => Dtos.ToDto(b, withToken: false))]);
     }
 
-    private bool Abandon(LockEngine engine, long now, PendingAcquire pending)
+    private bool Abandon(Writer writer, PendingAcquire pending)
     {
         _waiting.Remove(pending.WaiterId);
-        if (engine.Cancel(new CancelWait { Now = now, WaiterId = pending.WaiterId }))
+        if (writer.Run(new CancelWait { Now = writer.Now, WaiterId = pending.WaiterId }, (e, c) => e.Cancel(c)))
         {
             return true;
         }
         // Granted before the cancellation reached the writer: the client will never see the token.
-        var task = pending.Completion.Task;
-        if (task.IsCompletedSuccessfully && task.Result.Lease is { } granted && engine.GetLease(granted.Id) is { } lease)
+        if (pending.GrantedLeaseId is { } id && writer.Engine.GetLease(id) is { } lease)
         {
-            engine.Release(new ReleaseLease { Now = now, LeaseId = lease.Id, Token = lease.Token });
+            writer.Run(new ReleaseLease { Now = writer.Now, LeaseId = lease.Id, Token = lease.Token }, (e, c) => e.Release(c));
         }
         return false;
     }
 
-    private void DeliverOutcomes()
+    /// <summary>Maps the waiters the last command granted or failed; they are answered with the batch.</summary>
+    private void CollectOutcomes(Batch batch)
     {
         var outcomes = _engine.Outcomes;
         if (outcomes.Count == 0)
@@ -92,7 +92,8 @@ public sealed partial class EngineHost
             }
             if (outcome.Lease is { } lease)
             {
-                pending.Completion.TrySetResult(new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, withToken: true)));
+                pending.GrantedLeaseId = lease.Id;
+                batch.Outcomes.Add((pending, new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, withToken: true))));
                 continue;
             }
             var detail = outcome.Error switch
@@ -102,15 +103,18 @@ public sealed partial class EngineHost
                 ErrorCode.LimitMismatch => "the path is now held with a different limit",
                 _ => null,
             };
-            pending.Completion.TrySetResult(detail is null
+            batch.Outcomes.Add((pending, detail is null
                 ? Failure(_engine, outcome.Error, null, pending.Paths, pending.Mode)
-                : new AcquireOutcome(outcome.Error, null, detail));
+                : new AcquireOutcome(outcome.Error, null, detail)));
         }
         outcomes.Clear();
     }
 
-    private sealed class PendingAcquire(long waiterId, ResourcePath[] paths, LockMode mode)
+    internal sealed class PendingAcquire(long waiterId, ResourcePath[] paths, LockMode mode)
     {
+        /// <summary>Set on the writer when the waiter is granted, before the answer is durable.</summary>
+        public long? GrantedLeaseId { get; set; }
+
         public long WaiterId { get; } = waiterId;
 
         public ResourcePath[] Paths { get; } = paths;

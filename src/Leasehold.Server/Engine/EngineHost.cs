@@ -1,38 +1,73 @@
 using System.Threading.Channels;
 using Leasehold.Core;
+using Leasehold.Storage;
 
 namespace Leasehold.Server.Engine;
 
 /// <summary>
 /// The one writer. Requests become work items on a channel; a single loop applies them to the engine in
-/// arrival order, batch by batch, then answers waiters that the batch granted or failed and re-arms the
-/// expiry timer. No other thread ever touches engine state, so nothing here takes a lock around it.
+/// arrival order, a batch at a time, appending every state-changing command to the batch's log buffer.
+/// The flusher writes each batch and syncs once for all batches waiting (group commit); only then are
+/// the batch's requests and the waiters it granted answered. No other thread touches engine state.
 /// </summary>
 public sealed partial class EngineHost : IAsyncDisposable
 {
+    private const int MaxBatch = 4096;
+
     private readonly LockEngine _engine;
+    private readonly DataStore? _store;
+    private readonly DurabilityOptions _durability;
     private readonly TimeProvider _time;
     private readonly ILogger<EngineHost> _logger;
+    private readonly Writer _writer;
     private readonly Channel<WorkItem> _work = Channel.CreateUnbounded<WorkItem>(
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+    private readonly Channel<Batch> _flush = Channel.CreateUnbounded<Batch>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = false });
 
     // Touched only by the writer loop.
     private readonly Dictionary<long, PendingAcquire> _waiting = [];
     private readonly ITimer _timer;
     private readonly Task _loop;
+    private readonly Task _flusher;
+    private Batch? _batch;
     private long _armedFor = long.MaxValue;
+    private long _sinceSnapshot;
 
-    public EngineHost(LockEngine engine, TimeProvider time, ILogger<EngineHost> logger)
+    private volatile Task? _snapshotWrite;
+    private volatile Exception? _storageFailure;
+
+    /// <param name="engine">The engine (recovered from <paramref name="store"/> when there is one).</param>
+    /// <param name="store">The data directory, or null to keep nothing (memory mode).</param>
+    /// <param name="durability">When a command counts as kept, and how often to snapshot.</param>
+    /// <param name="time">The clock that stamps commands and drives expiry.</param>
+    /// <param name="logger">Where storage failures are reported.</param>
+    public EngineHost(LockEngine engine, DataStore? store, DurabilityOptions durability, TimeProvider time, ILogger<EngineHost> logger)
     {
         _engine = engine;
+        _store = store;
+        _durability = durability;
         _time = time;
         _logger = logger;
-        _timer = time.CreateTimer(_ => Post(new TickItem()), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _writer = new Writer(this, engine);
+        _timer = time.CreateTimer(_ => Post(new TickItem(this)), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        if (store is not null)
+        {
+            // The first command after a restart, ahead of any request: drop the dead queue, restart ttl clocks.
+            Post(new FuncItem<int>(w => w.Run(new Recover { Now = w.Now, SessionGraceMs = durability.SessionGraceMs }, (e, c) => e.Recover(c))));
+        }
         _loop = Task.Run(RunAsync);
+        _flusher = store is null ? Task.CompletedTask : Task.Run(FlushAsync);
     }
 
-    /// <summary>Runs <paramref name="work"/> on the writer with the current time and returns its result.</summary>
-    public Task<T> ExecuteAsync<T>(Func<LockEngine, long, T> work)
+    /// <summary>Commands appended to the log since start (for tests and metrics).</summary>
+    public long LoggedCommands { get; private set; }
+
+    /// <summary>Syncs of the log since start.</summary>
+    public long Syncs { get; private set; }
+
+    /// <summary>Runs <paramref name="work"/> on the writer and returns its result once it is durable.</summary>
+    public Task<T> ExecuteAsync<T>(Func<Writer, T> work)
     {
         var item = new FuncItem<T>(work);
         Post(item);
@@ -40,7 +75,8 @@ public sealed partial class EngineHost : IAsyncDisposable
     }
 
     /// <summary>Answers every waiting request with shutting-down; used when the server stops.</summary>
-    public Task<int> DropWaitersAsync() => ExecuteAsync((engine, _) => engine.DropAllWaiters());
+    public Task<int> DropWaitersAsync()
+        => ExecuteAsync(w => w.Run(new DropWaiters { Now = w.Now }, (e, _) => e.DropAllWaiters()));
 
     private void Post(WorkItem item)
     {
@@ -50,27 +86,161 @@ public sealed partial class EngineHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Called by <see cref="Writer.Run{TCommand, TResult}"/> on the writer thread.</summary>
+    internal void Record(Command command)
+    {
+        LoggedCommands++;
+        if (_store is not null)
+        {
+            _batch!.Log!.Append(_store.NextIndex++, command);
+            _sinceSnapshot++;
+        }
+    }
+
     private async Task RunAsync()
     {
         var reader = _work.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (reader.TryRead(out var item))
+            var batch = _batch = new Batch { Log = _store is null ? null : new LogBuffer() };
+            while (batch.Items.Count < MaxBatch && reader.TryRead(out var item))
             {
-                var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                if (_storageFailure is { } failure)
+                {
+                    item.Fail(new IOException("the log could not be written; the server no longer changes state", failure));
+                    continue;
+                }
+                _writer.Now = _time.GetUtcNow().ToUnixTimeMilliseconds();
                 try
                 {
-                    item.Run(this, now);
+                    item.Run(_writer);
+                    batch.Items.Add(item);
                 }
                 catch (Exception ex)
                 {
-                    // An exception here is a bug in the engine or the host; the request gets a 500, the loop goes on.
+                    // A bug in the engine or the host: this request gets a 500, the loop goes on.
                     LogWorkFailed(ex);
                     item.Fail(ex);
                 }
-                DeliverOutcomes();
+                CollectOutcomes(batch);
+            }
+            _batch = null;
+            MaybeSnapshot(batch);
+            if (_store is null)
+            {
+                batch.Complete();
+            }
+            else
+            {
+                _flush.Writer.TryWrite(batch);
             }
             Rearm();
+        }
+        _flush.Writer.TryComplete();
+    }
+
+    private void MaybeSnapshot(Batch batch)
+    {
+        if (_store is null || _sinceSnapshot < _durability.SnapshotEvery || _snapshotWrite is { IsCompleted: false })
+        {
+            return;
+        }
+        // Captured here, between commands, so it is exactly the state after record NextIndex - 1.
+        var index = _store.NextIndex - 1;
+        batch.Snapshot = (index, SnapshotCodec.Encode(index, _engine.Capture()));
+        _sinceSnapshot = 0;
+    }
+
+    private async Task FlushAsync()
+    {
+        var store = _store!;
+        var reader = _flush.Reader;
+        var batches = new List<Batch>();
+        var unsynced = false;
+        var lastSync = _time.GetTimestamp();
+        while (true)
+        {
+            var ready = reader.WaitToReadAsync().AsTask();
+            if (unsynced && !ready.IsCompleted)
+            {
+                // Interval policy: sync when the interval passes without new work, or before the next batch after it.
+                await Task.WhenAny(ready, Task.Delay(_durability.FsyncInterval, _time)).ConfigureAwait(false);
+                if (!ready.IsCompleted)
+                {
+                    store.Sync();
+                    Syncs++;
+                    unsynced = false;
+                    lastSync = _time.GetTimestamp();
+                }
+            }
+            if (!await ready.ConfigureAwait(false))
+            {
+                break;
+            }
+            while (reader.TryRead(out var batch))
+            {
+                batches.Add(batch);
+            }
+            try
+            {
+                foreach (var batch in batches)
+                {
+                    if (batch.Log is not null)
+                    {
+                        store.Write(batch.Log);
+                    }
+                    if (batch.Snapshot is { } snapshot)
+                    {
+                        store.Sync();
+                        store.CutAt(snapshot.Index);
+                        _snapshotWrite = Task.Run(() => WriteSnapshot(store, snapshot.Index, snapshot.Bytes));
+                    }
+                }
+                if (_durability.Policy == FlushPolicy.Fsync || _time.GetElapsedTime(lastSync) >= _durability.FsyncInterval)
+                {
+                    store.Sync();
+                    Syncs++;
+                    unsynced = false;
+                    lastSync = _time.GetTimestamp();
+                }
+                else
+                {
+                    unsynced = true;
+                }
+                foreach (var batch in batches)
+                {
+                    batch.Complete();
+                }
+            }
+            catch (Exception ex)
+            {
+                // The engine is now ahead of the disk: refuse every further change rather than acknowledge what is not kept.
+                _storageFailure = ex;
+                LogStorageFailed(ex);
+                foreach (var batch in batches)
+                {
+                    batch.Fail(ex);
+                }
+            }
+            batches.Clear();
+        }
+        if (unsynced)
+        {
+            store.Sync();
+        }
+    }
+
+    private void WriteSnapshot(DataStore store, long index, System.Buffers.ArrayBufferWriter<byte> bytes)
+    {
+        try
+        {
+            store.WriteSnapshot(index, bytes.WrittenSpan);
+            LogSnapshotWritten(index, bytes.WrittenCount);
+        }
+        catch (Exception ex)
+        {
+            // The log still holds everything; the next snapshot tries again.
+            LogSnapshotFailed(ex, index);
         }
     }
 
@@ -95,37 +265,40 @@ public sealed partial class EngineHost : IAsyncDisposable
     {
         _work.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+        await _flusher.ConfigureAwait(false);
+        if (_snapshotWrite is { } snapshot)
+        {
+            await snapshot.ConfigureAwait(false);
+        }
         await _timer.DisposeAsync().ConfigureAwait(false);
+        _store?.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A command failed in the engine writer")]
     private partial void LogWorkFailed(Exception ex);
 
-    private abstract class WorkItem
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Writing the log failed; the server refuses every change from now on. Restart it once the disk is fixed")]
+    private partial void LogStorageFailed(Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Snapshot of record {Index} written ({Bytes} bytes)")]
+    private partial void LogSnapshotWritten(long index, int bytes);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Writing the snapshot of record {Index} failed")]
+    private partial void LogSnapshotFailed(Exception ex, long index);
+
+    private sealed class TickItem(EngineHost host) : WorkItem
     {
-        public abstract void Run(EngineHost host, long now);
-
-        public abstract void Fail(Exception ex);
-    }
-
-    private sealed class FuncItem<T>(Func<LockEngine, long, T> work) : WorkItem
-    {
-        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public override void Run(EngineHost host, long now) => Completion.TrySetResult(work(host._engine, now));
-
-        public override void Fail(Exception ex) => Completion.TrySetException(ex);
-    }
-
-    private sealed class TickItem : WorkItem
-    {
-        public override void Run(EngineHost host, long now)
+        public override void Run(Writer writer)
         {
             host._armedFor = long.MaxValue;
-            host._engine.Advance(now);
+            writer.Run(new Tick { Now = writer.Now }, (e, c) => e.Advance(c.Now));
         }
 
-        public override void Fail(Exception ex)
+        public override void Complete()
+        {
+        }
+
+        public override void Fail(Exception error)
         {
         }
     }

@@ -139,7 +139,7 @@ internal static class LeaseEndpoints
         {
             return NoSuchLease(id);
         }
-        var lease = await host.ExecuteAsync((engine, _) => engine.GetLease(leaseId) is { } l ? Dtos.ToDto(l, withToken: false) : null);
+        var lease = await host.ExecuteAsync(w => w.Engine.GetLease(leaseId) is { } l ? Dtos.ToDto(l, withToken: false) : null);
         return lease is null ? NoSuchLease(id) : Results.Json(lease, ProtocolJsonContext.Default.LeaseDto);
     }
 
@@ -166,9 +166,9 @@ internal static class LeaseEndpoints
         {
             return problem!;
         }
-        var (error, lease, detail) = await host.ExecuteAsync((engine, now) =>
+        var (error, lease, detail) = await host.ExecuteAsync(w =>
         {
-            var result = engine.Renew(new RenewLease { Now = now, LeaseId = leaseId, Token = token, TtlMs = ttl });
+            var result = w.Run(new RenewLease { Now = w.Now, LeaseId = leaseId, Token = token, TtlMs = ttl }, (e, c) => e.Renew(c));
             return (result.Error, result.Value is { } l ? Dtos.ToDto(l, withToken: false) : null, result.Detail);
         });
         return error == ErrorCode.None
@@ -186,7 +186,7 @@ internal static class LeaseEndpoints
         {
             return problem!;
         }
-        var result = await host.ExecuteAsync((engine, now) => engine.Release(new ReleaseLease { Now = now, LeaseId = leaseId, Token = token }));
+        var result = await host.ExecuteAsync(w => w.Run(new ReleaseLease { Now = w.Now, LeaseId = leaseId, Token = token }, (e, c) => e.Release(c)));
         return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
     }
 

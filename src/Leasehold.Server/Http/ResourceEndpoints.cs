@@ -31,7 +31,7 @@ internal static class ResourceEndpoints
         {
             return problem!;
         }
-        var dto = await host.ExecuteAsync((engine, now) => Dtos.ToDto(engine.GetResource(path), now));
+        var dto = await host.ExecuteAsync(w => Dtos.ToDto(w.Engine.GetResource(path), w.Now));
         return Results.Json(dto, ProtocolJsonContext.Default.ResourceDto);
     }
 
@@ -47,13 +47,13 @@ internal static class ResourceEndpoints
         {
             return Problems.Result(ErrorCodes.InvalidArgument, $"limit is a whole number between 1 and {MaxListLimit}");
         }
-        var dto = await host.ExecuteAsync((engine, now) =>
+        var dto = await host.ExecuteAsync(w =>
         {
-            var held = engine.ListHeld(prefix, limit + 1);
+            var held = w.Engine.ListHeld(prefix, limit + 1);
             return new ResourceListDto
             {
                 Prefix = prefix.Value,
-                Resources = [.. held.Take(limit).Select(r => Dtos.ToDto(r, now))],
+                Resources = [.. held.Take(limit).Select(r => Dtos.ToDto(r, w.Now))],
                 Truncated = held.Count > limit,
             };
         });
@@ -70,9 +70,9 @@ internal static class ResourceEndpoints
         {
             return Problems.Result(ErrorCodes.InvalidArgument, "the query parameter fence is a positive whole number");
         }
-        var dto = await host.ExecuteAsync((engine, _) =>
+        var dto = await host.ExecuteAsync(w =>
         {
-            var state = engine.CheckFence(path, fence);
+            var state = w.Engine.CheckFence(path, fence);
             return new FenceDto
             {
                 Path = path.Value,

@@ -36,7 +36,7 @@ internal static class SessionEndpoints
             return problem!;
         }
         var command = new OpenSession { TtlMs = ttl, Owner = body.Owner, Token = RequestReading.NewToken() };
-        return await RunAsync(host, (engine, now) => engine.Open(command with { Now = now }), withToken: true, StatusCodes.Status201Created);
+        return await RunAsync(host, w => w.Run(command with { Now = w.Now }, (e, c) => e.Open(c)), withToken: true, StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> KeepAliveAsync(string id, HttpContext context, EngineHost host)
@@ -49,7 +49,7 @@ internal static class SessionEndpoints
         {
             return problem!;
         }
-        return await RunAsync(host, (engine, now) => engine.KeepAlive(new KeepAliveSession { Now = now, SessionId = sessionId, Token = token }),
+        return await RunAsync(host, w => w.Run(new KeepAliveSession { Now = w.Now, SessionId = sessionId, Token = token }, (e, c) => e.KeepAlive(c)),
             withToken: false, StatusCodes.Status200OK);
     }
 
@@ -63,15 +63,15 @@ internal static class SessionEndpoints
         {
             return problem!;
         }
-        var result = await host.ExecuteAsync((engine, now) => engine.Close(new CloseSession { Now = now, SessionId = sessionId, Token = token }));
+        var result = await host.ExecuteAsync(w => w.Run(new CloseSession { Now = w.Now, SessionId = sessionId, Token = token }, (e, c) => e.Close(c)));
         return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
     }
 
-    private static async Task<IResult> RunAsync(EngineHost host, Func<LockEngine, long, OperationResult<Session>> command, bool withToken, int status)
+    private static async Task<IResult> RunAsync(EngineHost host, Func<Writer, OperationResult<Session>> command, bool withToken, int status)
     {
-        var (error, dto, detail) = await host.ExecuteAsync((engine, now) =>
+        var (error, dto, detail) = await host.ExecuteAsync(w =>
         {
-            var result = command(engine, now);
+            var result = command(w);
             return (result.Error, result.Value is { } s ? Dtos.ToDto(s, withToken) : null, result.Detail);
         });
         return error == ErrorCode.None

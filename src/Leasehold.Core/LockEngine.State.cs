@@ -1,0 +1,98 @@
+namespace Leasehold.Core;
+
+public sealed partial class LockEngine
+{
+    /// <summary>The engine's state for a snapshot, in a deterministic order (ids ascending, queue order).</summary>
+    public EngineState Capture() => new(
+        _lastLeaseId,
+        _lastSessionId,
+        _lastWaiterId,
+        LastFence,
+        [.. _sessions.Values.OrderBy(s => s.Id)],
+        [.. _leases.Values.OrderBy(l => l.Id)],
+        [.. _queue]);
+
+    /// <summary>Rebuilds an engine from a captured state; applying the same later commands then gives the same results.</summary>
+    public static LockEngine Restore(EngineState state, EngineLimits? limits = null)
+    {
+        var engine = new LockEngine(limits)
+        {
+            _lastLeaseId = state.LastLeaseId,
+            _lastSessionId = state.LastSessionId,
+            _lastWaiterId = state.LastWaiterId,
+            LastFence = state.LastFence,
+        };
+        foreach (var session in state.Sessions)
+        {
+            engine._sessions.Add(session.Id, session);
+            engine._deadlines.Enqueue((DeadlineKind.Session, session.Id), session.ExpiresAt);
+        }
+        foreach (var lease in state.Leases)
+        {
+            foreach (var path in lease.Paths)
+            {
+                var node = engine._tree.GetOrCreate(path);
+                node.Holders.Add(lease);
+                LockTree.Count(Layer.Held, node, lease, 1);
+            }
+            engine._leases.Add(lease.Id, lease);
+            if (lease.SessionId != 0)
+            {
+                engine._sessions[lease.SessionId].LeaseIds.Add(lease.Id);
+            }
+            if (lease.ExpiresAt != long.MaxValue)
+            {
+                engine._deadlines.Enqueue((DeadlineKind.Lease, lease.Id), lease.ExpiresAt);
+            }
+        }
+        foreach (var waiter in state.Waiters)
+        {
+            foreach (var path in waiter.Paths)
+            {
+                var node = engine._tree.GetOrCreate(path);
+                node.Waiters.Add(waiter);
+                LockTree.Count(Layer.Queued, node, waiter, 1);
+            }
+            waiter.QueueNode = engine._queue.AddLast(waiter);
+            engine._waiters.Add(waiter.Id, waiter);
+            if (waiter.SessionId != 0)
+            {
+                engine._sessions[waiter.SessionId].WaiterIds.Add(waiter.Id);
+            }
+            engine._deadlines.Enqueue((DeadlineKind.Waiter, waiter.Id), waiter.Deadline);
+        }
+        return engine;
+    }
+
+    /// <summary>
+    /// After a restart: every waiter's client is gone, so the queue is dropped; every lease with a time to
+    /// live gets a full ttl from <paramref name="command"/>'s time (its holder could not renew while the
+    /// server was down); every session gets at least the grace period to reconnect.
+    /// </summary>
+    public int Recover(Recover command)
+    {
+        Changes++;
+        while (_queue.First is { } first)
+        {
+            Dequeue(first.Value);
+        }
+        foreach (var lease in _leases.Values)
+        {
+            if (lease.TtlMs > 0 && lease.ExpiresAt < command.Now + lease.TtlMs)
+            {
+                lease.ExpiresAt = command.Now + lease.TtlMs;
+                _deadlines.Enqueue((DeadlineKind.Lease, lease.Id), lease.ExpiresAt);
+            }
+        }
+        foreach (var session in _sessions.Values)
+        {
+            var until = command.Now + Math.Max(session.TtlMs, command.SessionGraceMs);
+            if (session.ExpiresAt < until)
+            {
+                session.ExpiresAt = until;
+                _deadlines.Enqueue((DeadlineKind.Session, session.Id), session.ExpiresAt);
+            }
+        }
+        return _leases.Count;
+    }
+}

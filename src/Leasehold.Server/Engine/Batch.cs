@@ -1,0 +1,69 @@
+using System.Buffers;
+using Leasehold.Storage;
+
+namespace Leasehold.Server.Engine;
+
+/// <summary>
+/// The work items one writer pass applied, the log records they produced, and the waiters they granted
+/// or failed. Nothing in a batch is answered before its records are durable.
+/// </summary>
+internal sealed class Batch
+{
+    public LogBuffer? Log { get; init; }
+
+    public List<WorkItem> Items { get; } = [];
+
+    public List<(EngineHost.PendingAcquire Pending, AcquireOutcome Outcome)> Outcomes { get; } = [];
+
+    /// <summary>A snapshot captured after this batch: written once the batch's records are.</summary>
+    public (long Index, ArrayBufferWriter<byte> Bytes)? Snapshot { get; set; }
+
+    public void Complete()
+    {
+        foreach (var item in Items)
+        {
+            item.Complete();
+        }
+        foreach (var (pending, outcome) in Outcomes)
+        {
+            pending.Completion.TrySetResult(outcome);
+        }
+        Log?.Dispose();
+    }
+
+    public void Fail(Exception error)
+    {
+        foreach (var item in Items)
+        {
+            item.Fail(error);
+        }
+        foreach (var (pending, _) in Outcomes)
+        {
+            pending.Completion.TrySetException(error);
+        }
+        Log?.Dispose();
+    }
+}
+
+/// <summary>One request's work on the writer: run it, then answer once its batch is durable.</summary>
+internal abstract class WorkItem
+{
+    public abstract void Run(Writer writer);
+
+    public abstract void Complete();
+
+    public abstract void Fail(Exception error);
+}
+
+internal sealed class FuncItem<T>(Func<Writer, T> work) : WorkItem
+{
+    private T? _result;
+
+    public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public override void Run(Writer writer) => _result = work(writer);
+
+    public override void Complete() => Completion.TrySetResult(_result!);
+
+    public override void Fail(Exception error) => Completion.TrySetException(error);
+}

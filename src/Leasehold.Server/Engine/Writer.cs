@@ -1,0 +1,37 @@
+using Leasehold.Core;
+
+namespace Leasehold.Server.Engine;
+
+/// <summary>
+/// What a work item sees on the writer thread: the engine to read, the time of this step, and
+/// <see cref="Run{TCommand, TResult}"/> to apply a command, which logs it if it changed anything.
+/// </summary>
+public sealed class Writer
+{
+    private readonly EngineHost _host;
+
+    internal Writer(EngineHost host, LockEngine engine)
+    {
+        _host = host;
+        Engine = engine;
+    }
+
+    /// <summary>The engine. Read it freely here; change it only through <see cref="Run{TCommand, TResult}"/>.</summary>
+    public LockEngine Engine { get; }
+
+    /// <summary>Unix milliseconds of this step; stamp commands with it.</summary>
+    public long Now { get; internal set; }
+
+    /// <summary>Applies <paramref name="command"/> and appends it to the log when the engine's state changed.</summary>
+    public TResult Run<TCommand, TResult>(TCommand command, Func<LockEngine, TCommand, TResult> apply)
+        where TCommand : Command
+    {
+        var before = Engine.Changes;
+        var result = apply(Engine, command);
+        if (Engine.Changes != before)
+        {
+            _host.Record(command);
+        }
+        return result;
+    }
+}

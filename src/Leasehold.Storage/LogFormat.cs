@@ -1,0 +1,38 @@
+using System.Globalization;
+
+namespace Leasehold.Storage;
+
+/// <summary>
+/// Names and fixed numbers of the on-disk format, described in docs/storage.md.
+/// <para>A log segment is a 24-byte header (magic, version, reserved, index of its first record) followed
+/// by records. A record is <c>[payload length: u32][crc32c of index and payload: u32][index: u64][payload]</c>,
+/// little-endian; indexes rise by one from record to record, across segments.</para>
+/// </summary>
+public static class LogFormat
+{
+    public const int Version = 1;
+
+    public const int SegmentHeaderSize = 24;
+
+    public const int RecordHeaderSize = 16;
+
+    /// <summary>A record payload larger than this is corruption, not data.</summary>
+    public const int MaxPayload = 1 << 20;
+
+    public static ReadOnlySpan<byte> SegmentMagic => "LHWAL\r\n\0"u8;
+
+    public static ReadOnlySpan<byte> SnapshotMagic => "LHSNAP\r\n"u8;
+
+    public const string LockFile = "leasehold.lock";
+
+    public static string SegmentName(long firstIndex) => $"wal-{firstIndex.ToString("D20", CultureInfo.InvariantCulture)}.log";
+
+    public static string SnapshotName(long index) => $"snapshot-{index.ToString("D20", CultureInfo.InvariantCulture)}.snap";
+
+    public static bool TryParseIndex(string fileName, string prefix, string suffix, out long index)
+    {
+        index = 0;
+        return fileName.StartsWith(prefix, StringComparison.Ordinal) && fileName.EndsWith(suffix, StringComparison.Ordinal)
+            && long.TryParse(fileName.AsSpan(prefix.Length, fileName.Length - prefix.Length - suffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out index);
+    }
+}

@@ -1,0 +1,164 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Leasehold.Core;
+
+namespace Leasehold.Storage;
+
+/// <summary>
+/// A snapshot file: magic, version, the index of the last command it includes, the engine state, and a
+/// CRC-32C of everything before it. Field order is the on-disk format; see docs/storage.md.
+/// </summary>
+public static class SnapshotCodec
+{
+    private const int HeaderSize = 24;
+
+    /// <summary>The whole snapshot file's bytes for <paramref name="state"/> as of command <paramref name="index"/>.</summary>
+    public static ArrayBufferWriter<byte> Encode(long index, EngineState state)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1 << 16);
+        buffer.Write(LogFormat.SnapshotMagic);
+        BinaryOut.Int32(buffer, LogFormat.Version);
+        BinaryOut.Int32(buffer, 0);
+        BinaryOut.Int64(buffer, index);
+        BinaryOut.Int64(buffer, state.LastLeaseId);
+        BinaryOut.Int64(buffer, state.LastSessionId);
+        BinaryOut.Int64(buffer, state.LastWaiterId);
+        BinaryOut.Int64(buffer, state.LastFence);
+        BinaryOut.Int32(buffer, state.Sessions.Count);
+        foreach (var s in state.Sessions)
+        {
+            BinaryOut.Int64(buffer, s.Id);
+            BinaryOut.UInt128(buffer, s.Token);
+            BinaryOut.String(buffer, s.Owner);
+            BinaryOut.Int64(buffer, s.TtlMs);
+            BinaryOut.Int64(buffer, s.ExpiresAt);
+        }
+        BinaryOut.Int32(buffer, state.Leases.Count);
+        foreach (var l in state.Leases)
+        {
+            BinaryOut.Int64(buffer, l.Id);
+            BinaryOut.UInt128(buffer, l.Token);
+            BinaryOut.Int64(buffer, l.Fence);
+            WriteClaim(buffer, l);
+            BinaryOut.Int64(buffer, l.AcquiredAt);
+            BinaryOut.Int64(buffer, l.WaitedMs);
+            BinaryOut.Int64(buffer, l.ExpiresAt);
+        }
+        BinaryOut.Int32(buffer, state.Waiters.Count);
+        foreach (var q in state.Waiters)
+        {
+            BinaryOut.Int64(buffer, q.Id);
+            BinaryOut.UInt128(buffer, q.Token);
+            WriteClaim(buffer, q);
+            BinaryOut.Int64(buffer, q.EnqueuedAt);
+            BinaryOut.Int64(buffer, q.Deadline);
+        }
+        var crc = Crc32C.Compute(buffer.WrittenSpan);
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer.GetSpan(4), crc);
+        buffer.Advance(4);
+        return buffer;
+    }
+
+    private static void WriteClaim(IBufferWriter<byte> w, Claim claim)
+    {
+        BinaryOut.Int32(w, claim.Paths.Length);
+        foreach (var path in claim.Paths)
+        {
+            BinaryOut.String(w, path.Value);
+        }
+        BinaryOut.Byte(w, (byte)claim.Mode);
+        BinaryOut.Int32(w, claim.Limit);
+        BinaryOut.Bool(w, claim.LockParents);
+        BinaryOut.Bool(w, claim.LockChildren);
+        BinaryOut.String(w, claim.Owner);
+        BinaryOut.Int64(w, claim.SessionId);
+        BinaryOut.Int64(w, claim.TtlMs);
+    }
+
+    /// <summary>Reads and verifies a snapshot; any damage throws <see cref="CorruptDataException"/> naming the file.</summary>
+    public static (long Index, EngineState State) Read(string file, ReadOnlySpan<byte> data)
+    {
+        if (data.Length < HeaderSize + 4 || !data[..8].SequenceEqual(LogFormat.SnapshotMagic))
+        {
+            throw new CorruptDataException(file, 0, "not a Leasehold snapshot (bad magic or too short)");
+        }
+        var version = BinaryPrimitives.ReadInt32LittleEndian(data[8..]);
+        if (version != LogFormat.Version)
+        {
+            throw new CorruptDataException(file, 8, $"snapshot format version {version}; this server reads version {LogFormat.Version}");
+        }
+        var body = data[..^4];
+        if (Crc32C.Compute(body) != BinaryPrimitives.ReadUInt32LittleEndian(data[^4..]))
+        {
+            throw new CorruptDataException(file, data.Length - 4, "the snapshot's checksum does not match its contents");
+        }
+        try
+        {
+            var r = new BinaryIn(body[16..]);
+            var index = r.Int64();
+            var lastLease = r.Int64();
+            var lastSession = r.Int64();
+            var lastWaiter = r.Int64();
+            var lastFence = r.Int64();
+            var sessions = new List<Session>();
+            for (var n = Count(ref r); n > 0; n--)
+            {
+                sessions.Add(new Session { Id = r.Int64(), Token = r.UInt128(), Owner = r.String(), TtlMs = r.Int64(), ExpiresAt = r.Int64() });
+            }
+            var leases = new List<Lease>();
+            for (var n = Count(ref r); n > 0; n--)
+            {
+                var id = r.Int64();
+                var token = r.UInt128();
+                var fence = r.Int64();
+                var c = ReadClaim(ref r);
+                leases.Add(new Lease
+                {
+                    Id = id, Token = token, Fence = fence, Paths = c.Paths, Mode = c.Mode, Limit = c.Limit,
+                    LockParents = c.LockParents, LockChildren = c.LockChildren, Owner = c.Owner, SessionId = c.SessionId,
+                    TtlMs = c.TtlMs, AcquiredAt = r.Int64(), WaitedMs = r.Int64(), ExpiresAt = r.Int64(),
+                });
+            }
+            var waiters = new List<Waiter>();
+            for (var n = Count(ref r); n > 0; n--)
+            {
+                var id = r.Int64();
+                var token = r.UInt128();
+                var c = ReadClaim(ref r);
+                waiters.Add(new Waiter
+                {
+                    Id = id, Token = token, Paths = c.Paths, Mode = c.Mode, Limit = c.Limit,
+                    LockParents = c.LockParents, LockChildren = c.LockChildren, Owner = c.Owner, SessionId = c.SessionId,
+                    TtlMs = c.TtlMs, EnqueuedAt = r.Int64(), Deadline = r.Int64(),
+                });
+            }
+            if (r.Remaining != 0)
+            {
+                throw new FormatException($"{r.Remaining} bytes after the last waiter");
+            }
+            return (index, new EngineState(lastLease, lastSession, lastWaiter, lastFence, sessions, leases, waiters));
+        }
+        catch (FormatException ex)
+        {
+            throw new CorruptDataException(file, HeaderSize, "the snapshot's checksum matches but its contents do not parse: " + ex.Message);
+        }
+    }
+
+    private static int Count(ref BinaryIn r)
+    {
+        var n = r.Int32();
+        return n >= 0 && n <= r.Remaining ? n : throw new FormatException($"bad count {n}");
+    }
+
+    private readonly record struct ClaimFields(ResourcePath[] Paths, LockMode Mode, int Limit, bool LockParents, bool LockChildren, string? Owner, long SessionId, long TtlMs);
+
+    private static ClaimFields ReadClaim(ref BinaryIn r)
+    {
+        var paths = new ResourcePath[Count(ref r)];
+        for (var i = 0; i < paths.Length; i++)
+        {
+            paths[i] = Codec.Path(r.String());
+        }
+        return new ClaimFields(paths, Codec.Mode(r.Byte()), r.Int32(), r.Bool(), r.Bool(), r.String(), r.Int64(), r.Int64());
+    }
+}
