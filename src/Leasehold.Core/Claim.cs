@@ -28,7 +28,7 @@ public abstract class Claim
     public long TtlMs { get; set; }
 }
 
-/// <summary>A granted lease. The engine owns it; readers outside the writer see copies.</summary>
+/// <summary>A granted lease. The engine owns and changes it: read it only on the writer (hosts map it to a DTO there).</summary>
 public sealed class Lease : Claim
 {
     public long Id { get; init; }

@@ -195,7 +195,7 @@ public sealed partial class LockEngine
         if (lease.TtlMs > 0)
         {
             lease.ExpiresAt = now + lease.TtlMs;
-            _deadlines.Enqueue((DeadlineKind.Lease, lease.Id), lease.ExpiresAt);
+            Schedule(DeadlineKind.Lease, lease.Id, lease.ExpiresAt);
         }
         return lease;
     }
@@ -221,7 +221,7 @@ public sealed partial class LockEngine
         if (lease.TtlMs > 0)
         {
             lease.ExpiresAt = command.Now + lease.TtlMs;
-            _deadlines.Enqueue((DeadlineKind.Lease, lease.Id), lease.ExpiresAt);
+            Schedule(DeadlineKind.Lease, lease.Id, lease.ExpiresAt);
         }
         return found;
     }

@@ -2,32 +2,33 @@ namespace Leasehold.Core;
 
 public sealed partial class LockEngine
 {
+    private readonly List<Waiter> _timedOut = [];
+
     /// <summary>
     /// Brings the engine to time <paramref name="now"/>: ends every lease and session whose time to live
-    /// has run out and fails every waiter whose wait has, then serves the queue once.
+    /// has run out, serves the queue, and only then fails the waiters whose wait has run out and are still
+    /// waiting, so a waiter whose deadline falls on the very moment its resource is freed is granted.
     /// Returns how many things ended.
     /// </summary>
     public int Advance(long now)
     {
         var ended = 0;
-        while (_deadlines.TryPeek(out var due, out var at) && at <= now)
+        while (_deadlines.TryPeek(out var due, out var at) && at.At <= now)
         {
             _deadlines.Dequeue();
+            // Only the entry for an object's current deadline counts: an extended one is handled at its own time.
             switch (due.Kind)
             {
-                // Only the entry for the current expiry counts: an extended object is handled at its own time.
-                case DeadlineKind.Lease when _leases.TryGetValue(due.Id, out var lease) && lease.ExpiresAt == at:
+                case DeadlineKind.Lease when _leases.TryGetValue(due.Id, out var lease) && lease.ExpiresAt == at.At:
                     End(lease);
                     ended++;
                     break;
-                case DeadlineKind.Session when _sessions.TryGetValue(due.Id, out var session) && session.ExpiresAt == at:
+                case DeadlineKind.Session when _sessions.TryGetValue(due.Id, out var session) && session.ExpiresAt == at.At:
                     End(session);
                     ended++;
                     break;
-                case DeadlineKind.Waiter when _waiters.TryGetValue(due.Id, out var waiter) && waiter.Deadline <= now:
-                    Dequeue(waiter);
-                    _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.Locked, null));
-                    ended++;
+                case DeadlineKind.Waiter when _waiters.TryGetValue(due.Id, out var waiter) && waiter.Deadline == at.At:
+                    _timedOut.Add(waiter);
                     break;
             }
         }
@@ -35,6 +36,21 @@ public sealed partial class LockEngine
         {
             ServeQueue(now);
         }
+        if (_timedOut.Count == 0)
+        {
+            return ended;
+        }
+        foreach (var waiter in _timedOut)
+        {
+            if (waiter.QueueNode is not null)
+            {
+                Dequeue(waiter);
+                _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.Locked, null));
+                ended++;
+            }
+        }
+        _timedOut.Clear();
+        ServeQueue(now);
         return ended;
     }
 }

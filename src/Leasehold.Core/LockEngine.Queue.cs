@@ -29,7 +29,7 @@ public sealed partial class LockEngine
         waiter.QueueNode = _queue.AddLast(waiter);
         _waiters.Add(waiter.Id, waiter);
         session?.WaiterIds.Add(waiter.Id);
-        _deadlines.Enqueue((DeadlineKind.Waiter, waiter.Id), waiter.Deadline);
+        Schedule(DeadlineKind.Waiter, waiter.Id, waiter.Deadline);
         return waiter;
     }
 

@@ -23,7 +23,7 @@ public sealed partial class LockEngine
             ExpiresAt = command.Now + command.TtlMs,
         };
         _sessions.Add(session.Id, session);
-        _deadlines.Enqueue((DeadlineKind.Session, session.Id), session.ExpiresAt);
+        Schedule(DeadlineKind.Session, session.Id, session.ExpiresAt);
         return new OperationResult<Session>(ErrorCode.None, session);
     }
 
@@ -34,7 +34,7 @@ public sealed partial class LockEngine
         {
             Changes++;
             session.ExpiresAt = command.Now + session.TtlMs;
-            _deadlines.Enqueue((DeadlineKind.Session, session.Id), session.ExpiresAt);
+            Schedule(DeadlineKind.Session, session.Id, session.ExpiresAt);
         }
         return found;
     }

@@ -25,7 +25,7 @@ public sealed partial class LockEngine
         foreach (var session in state.Sessions)
         {
             engine._sessions.Add(session.Id, session);
-            engine._deadlines.Enqueue((DeadlineKind.Session, session.Id), session.ExpiresAt);
+            engine.Schedule(DeadlineKind.Session, session.Id, session.ExpiresAt);
         }
         foreach (var lease in state.Leases)
         {
@@ -42,7 +42,7 @@ public sealed partial class LockEngine
             }
             if (lease.ExpiresAt != long.MaxValue)
             {
-                engine._deadlines.Enqueue((DeadlineKind.Lease, lease.Id), lease.ExpiresAt);
+                engine.Schedule(DeadlineKind.Lease, lease.Id, lease.ExpiresAt);
             }
         }
         foreach (var waiter in state.Waiters)
@@ -59,7 +59,7 @@ public sealed partial class LockEngine
             {
                 engine._sessions[waiter.SessionId].WaiterIds.Add(waiter.Id);
             }
-            engine._deadlines.Enqueue((DeadlineKind.Waiter, waiter.Id), waiter.Deadline);
+            engine.Schedule(DeadlineKind.Waiter, waiter.Id, waiter.Deadline);
         }
         return engine;
     }
@@ -81,7 +81,7 @@ public sealed partial class LockEngine
             if (lease.TtlMs > 0 && lease.ExpiresAt < command.Now + lease.TtlMs)
             {
                 lease.ExpiresAt = command.Now + lease.TtlMs;
-                _deadlines.Enqueue((DeadlineKind.Lease, lease.Id), lease.ExpiresAt);
+                Schedule(DeadlineKind.Lease, lease.Id, lease.ExpiresAt);
             }
         }
         foreach (var session in _sessions.Values)
@@ -90,7 +90,7 @@ public sealed partial class LockEngine
             if (session.ExpiresAt < until)
             {
                 session.ExpiresAt = until;
-                _deadlines.Enqueue((DeadlineKind.Session, session.Id), session.ExpiresAt);
+                Schedule(DeadlineKind.Session, session.Id, session.ExpiresAt);
             }
         }
         return _leases.Count;

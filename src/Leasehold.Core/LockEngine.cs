@@ -20,7 +20,9 @@ public sealed partial class LockEngine
     private readonly LinkedList<Waiter> _queue = new();
 
     // Deadlines are never removed early: an entry whose object is gone or was extended is skipped when due.
-    private readonly PriorityQueue<(DeadlineKind Kind, long Id), long> _deadlines = new();
+    // Ties at the same millisecond are broken by kind, then id, so a replay (even from a snapshot, which
+    // rebuilds this queue in another order) ends things in exactly the same order.
+    private readonly PriorityQueue<(DeadlineKind Kind, long Id), (long At, DeadlineKind Kind, long Id)> _deadlines = new();
     private readonly List<WaiterOutcome> _outcomes = [];
     private readonly List<Waiter> _blockedScratch = [];
 
@@ -60,7 +62,9 @@ public sealed partial class LockEngine
     public List<WaiterOutcome> Outcomes => _outcomes;
 
     /// <summary>The earliest moment a <see cref="Tick"/> may change something, or null when nothing is timed.</summary>
-    public long? NextDeadline => _deadlines.TryPeek(out _, out var due) ? due : null;
+    public long? NextDeadline => _deadlines.TryPeek(out _, out var due) ? due.At : null;
+
+    private void Schedule(DeadlineKind kind, long id, long at) => _deadlines.Enqueue((kind, id), (at, kind, id));
 
     /// <summary>Applies any command. The typed methods below do the same without the dispatch.</summary>
     public object? Apply(Command command) => command switch

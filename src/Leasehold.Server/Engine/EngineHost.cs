@@ -113,6 +113,7 @@ public sealed partial class EngineHost : IAsyncDisposable
                 _writer.Now = _time.GetUtcNow().ToUnixTimeMilliseconds();
                 try
                 {
+                    CatchUp(batch);
                     item.Run(_writer);
                     batch.Items.Add(item);
                 }
@@ -137,6 +138,19 @@ public sealed partial class EngineHost : IAsyncDisposable
             Rearm();
         }
         _flush.Writer.TryComplete();
+    }
+
+    /// <summary>
+    /// Applies a tick first when a deadline has passed and the timer has not fired yet, so no request ever
+    /// sees (or renews) a lease, session or wait whose time is up.
+    /// </summary>
+    private void CatchUp(Batch batch)
+    {
+        if (_engine.NextDeadline is { } due && due <= _writer.Now)
+        {
+            _writer.Run(new Tick { Now = _writer.Now }, (e, c) => e.Advance(c.Now));
+            CollectOutcomes(batch);
+        }
     }
 
     private void MaybeSnapshot(Batch batch)
