@@ -20,5 +20,6 @@ namespace Leasehold.Protocol;
 [JsonSerializable(typeof(SessionRequest))]
 [JsonSerializable(typeof(SessionDto))]
 [JsonSerializable(typeof(HealthDto))]
+[JsonSerializable(typeof(StatsDto))]
 [JsonSerializable(typeof(ProblemDto))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext;

@@ -55,3 +55,23 @@ public sealed record HealthDto
 {
     public required string Status { get; init; }
 }
+
+/// <summary>Counters of a running server, for operators and benchmarks.</summary>
+public sealed record StatsDto
+{
+    public int Leases { get; init; }
+
+    public int Sessions { get; init; }
+
+    public int Waiters { get; init; }
+
+    public long LastFence { get; init; }
+
+    /// <summary>Commands appended to the write-ahead log since start.</summary>
+    public long LoggedCommands { get; init; }
+
+    /// <summary>Log fsyncs since start; <see cref="LoggedCommands"/> divided by this is the group-commit factor.</summary>
+    public long Syncs { get; init; }
+
+    public required string Durability { get; init; }
+}

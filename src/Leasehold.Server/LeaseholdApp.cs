@@ -62,6 +62,19 @@ public static class LeaseholdApp
         app.MapOpenApi();
         app.MapGet("/healthz", () => Results.Json(new HealthDto { Status = "ok" }, ProtocolJsonContext.Default.HealthDto))
             .WithTags("Health").WithSummary("Liveness");
+        app.MapGet("/v1/stats", async (EngineHost engineHost) => Results.Json(
+                await engineHost.ExecuteAsync(w => new StatsDto
+                {
+                    Leases = w.Engine.Leases.Count,
+                    Sessions = w.Engine.Sessions.Count,
+                    Waiters = w.Engine.QueueLength,
+                    LastFence = w.Engine.LastFence,
+                    LoggedCommands = engineHost.LoggedCommands,
+                    Syncs = engineHost.Syncs,
+                    Durability = engineHost.Policy.ToString().ToLowerInvariant(),
+                }),
+                ProtocolJsonContext.Default.StatsDto))
+            .WithTags("Health").WithSummary("Counters: leases, sessions, waiters, logged commands, fsyncs");
         app.MapLeaseEndpoints();
         app.MapResourceEndpoints();
         app.MapSessionEndpoints();

@@ -33,6 +33,7 @@ public sealed partial class EngineHost : IAsyncDisposable
     private Batch? _batch;
     private long _armedFor = long.MaxValue;
     private long _sinceSnapshot;
+    private long _syncs;
 
     private volatile Task? _snapshotWrite;
     private volatile Exception? _storageFailure;
@@ -63,8 +64,10 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// <summary>Commands appended to the log since start (for tests and metrics).</summary>
     public long LoggedCommands { get; private set; }
 
-    /// <summary>Syncs of the log since start.</summary>
-    public long Syncs { get; private set; }
+    /// <summary>Syncs of the log since start (written by the flusher, read anywhere).</summary>
+    public long Syncs => Interlocked.Read(ref _syncs);
+
+    public FlushPolicy Policy => _store is null ? FlushPolicy.Memory : _durability.Policy;
 
     /// <summary>Runs <paramref name="work"/> on the writer and returns its result once it is durable.</summary>
     public Task<T> ExecuteAsync<T>(Func<Writer, T> work)
@@ -182,7 +185,7 @@ public sealed partial class EngineHost : IAsyncDisposable
                 if (!ready.IsCompleted)
                 {
                     store.Sync();
-                    Syncs++;
+                    Interlocked.Increment(ref _syncs);
                     unsynced = false;
                     lastSync = _time.GetTimestamp();
                 }
@@ -213,7 +216,7 @@ public sealed partial class EngineHost : IAsyncDisposable
                 if (_durability.Policy == FlushPolicy.Fsync || _time.GetElapsedTime(lastSync) >= _durability.FsyncInterval)
                 {
                     store.Sync();
-                    Syncs++;
+                    Interlocked.Increment(ref _syncs);
                     unsynced = false;
                     lastSync = _time.GetTimestamp();
                 }
