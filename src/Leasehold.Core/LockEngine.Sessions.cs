@@ -72,7 +72,8 @@ public sealed partial class LockEngine
         {
             End(_leases[id]);
         }
-        foreach (var id in session.WaiterIds)
+        // In id order (which is queue order), so the outcomes come out the same in a replay.
+        foreach (var id in session.WaiterIds.Order())
         {
             var waiter = _waiters[id];
             Dequeue(waiter);
