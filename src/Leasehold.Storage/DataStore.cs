@@ -75,7 +75,8 @@ public sealed class DataStore : IDisposable
             var next = Math.Max(end.NextIndex, snapshotIndex + 1);
             var report = new RecoveryReport(snapshotIndex, replayed, end.TruncatedBytes, clock.Elapsed, next);
             var store = new DataStore(dir, lockFile, segmentBytes, engine, report);
-            if (end.LastSegment is not null && end.NextIndex == next)
+            // A last segment shorter than its header (a crash while creating it) is cut to nothing: write it again, header first.
+            if (end.LastSegment is not null && end.NextIndex == next && end.LastSegmentLength >= LogFormat.SegmentHeaderSize)
             {
                 store.Continue(end.LastSegment, end.LastSegmentLength, next);
             }

@@ -98,7 +98,9 @@ public static class LogReader
             if (problem is not null)
             {
                 var end = offset + LogFormat.RecordHeaderSize + Math.Max(0, payloadLength);
-                if (isLast && (end >= data.Length || IsZeros(data, offset)) && !HasRecordAfter(data, offset, index + 1))
+                // Torn: the bad record runs to the end of the file, or only zeros follow it (a file length that got
+                // ahead of its data during a crash may zero-fill the rest of a partly written batch).
+                if (isLast && (end >= data.Length || IsZeros(data, end)) && !HasRecordAfter(data, offset, index + 1))
                 {
                     Truncate(path, offset);
                     return (offset, index, data.Length - offset);

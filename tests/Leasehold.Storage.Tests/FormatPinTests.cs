@@ -1,0 +1,75 @@
+using System.Text;
+using Leasehold.Core;
+
+namespace Leasehold.Storage.Tests;
+
+/// <summary>The on-disk numbers and names. Changing any of them breaks reading existing data directories.</summary>
+public class FormatPinTests
+{
+    [Fact]
+    public void CommandTagNumbersAreFrozen()
+    {
+        var expected = new Dictionary<CommandCodec.Tag, byte>
+        {
+            [CommandCodec.Tag.AcquireLease] = 1,
+            [CommandCodec.Tag.RenewLease] = 2,
+            [CommandCodec.Tag.ReleaseLease] = 3,
+            [CommandCodec.Tag.OpenSession] = 4,
+            [CommandCodec.Tag.KeepAliveSession] = 5,
+            [CommandCodec.Tag.CloseSession] = 6,
+            [CommandCodec.Tag.CancelWait] = 7,
+            [CommandCodec.Tag.Tick] = 8,
+            [CommandCodec.Tag.DropWaiters] = 9,
+            [CommandCodec.Tag.Recover] = 10,
+        };
+        Assert.Equal(expected.Count, Enum.GetValues<CommandCodec.Tag>().Length);
+        Assert.All(expected, e => Assert.Equal(e.Value, (byte)e.Key));
+    }
+
+    [Fact]
+    public void LockModeNumbersAreFrozen()
+    {
+        Assert.Equal(0, (byte)LockMode.Exclusive);
+        Assert.Equal(1, (byte)LockMode.Shared);
+        Assert.Equal(2, Enum.GetValues<LockMode>().Length);
+    }
+
+    [Fact]
+    public void VersionAndSizesAreFrozen()
+    {
+        Assert.Equal(1, LogFormat.Version);
+        Assert.Equal(24, LogFormat.SegmentHeaderSize);
+        Assert.Equal(16, LogFormat.RecordHeaderSize);
+        Assert.Equal(1 << 20, LogFormat.MaxPayload);
+    }
+
+    [Fact]
+    public void MagicsAreFrozen()
+    {
+        Assert.Equal("4C4857414C0D0A00", Convert.ToHexString(LogFormat.SegmentMagic));
+        Assert.Equal("LHWAL\r\n\0", Encoding.ASCII.GetString(LogFormat.SegmentMagic));
+        Assert.Equal("4C48534E41500D0A", Convert.ToHexString(LogFormat.SnapshotMagic));
+        Assert.Equal("LHSNAP\r\n", Encoding.ASCII.GetString(LogFormat.SnapshotMagic));
+    }
+
+    [Fact]
+    public void FileNamesAreFrozen()
+    {
+        Assert.Equal("leasehold.lock", LogFormat.LockFile);
+        Assert.Equal("wal-00000000000000000001.log", LogFormat.SegmentName(1));
+        Assert.Equal("wal-09223372036854775807.log", LogFormat.SegmentName(long.MaxValue));
+        Assert.Equal("snapshot-00000000000000000042.snap", LogFormat.SnapshotName(42));
+    }
+
+    [Theory]
+    [InlineData("wal-00000000000000000017.log", "wal-", ".log", true, 17)]
+    [InlineData("snapshot-00000000000000000003.snap", "snapshot-", ".snap", true, 3)]
+    [InlineData("wal-00000000000000000017.log.tmp", "wal-", ".log", false, 0)]
+    [InlineData("wal--1.log", "wal-", ".log", false, 0)]
+    [InlineData("wal-x.log", "wal-", ".log", false, 0)]
+    public void FileNamesParseBack(string name, string prefix, string suffix, bool ok, long index)
+    {
+        Assert.Equal(ok, LogFormat.TryParseIndex(name, prefix, suffix, out var parsed));
+        Assert.Equal(index, ok ? parsed : 0);
+    }
+}
