@@ -200,11 +200,13 @@ public sealed partial class EngineHost : IAsyncDisposable
             }
             try
             {
+                var written = 0;
                 foreach (var batch in batches)
                 {
                     if (batch.Log is not null)
                     {
                         store.Write(batch.Log);
+                        written += batch.Log.Records;
                     }
                     if (batch.Snapshot is { } snapshot)
                     {
@@ -213,14 +215,15 @@ public sealed partial class EngineHost : IAsyncDisposable
                         _snapshotWrite = Task.Run(() => WriteSnapshot(store, snapshot.Index, snapshot.Bytes));
                     }
                 }
-                if (_durability.Policy == FlushPolicy.Fsync || _time.GetElapsedTime(lastSync) >= _durability.FsyncInterval)
+                // A drain of queries only needs no fsync: flushes go in order, so everything before it is synced.
+                if (written > 0 && (_durability.Policy == FlushPolicy.Fsync || _time.GetElapsedTime(lastSync) >= _durability.FsyncInterval))
                 {
                     store.Sync();
                     Interlocked.Increment(ref _syncs);
                     unsynced = false;
                     lastSync = _time.GetTimestamp();
                 }
-                else
+                else if (written > 0)
                 {
                     unsynced = true;
                 }

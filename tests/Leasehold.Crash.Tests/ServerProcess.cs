@@ -1,0 +1,208 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Leasehold.Crash.Tests;
+
+/// <summary>
+/// The real server as a child process (<c>dotnet Leasehold.Server.dll</c>) on a data directory that outlives it.
+/// <see cref="KillAsync"/> is SIGKILL: no shutdown hook runs, exactly like a crash. Every start picks a fresh
+/// free port on 127.0.0.1. Dispose kills whatever is still running.
+/// </summary>
+internal sealed class ServerProcess : IDisposable
+{
+    private const int OutputLinesKept = 200;
+    private const int BindAttempts = 3;
+
+    private readonly string[] _extraArgs;
+    private readonly ConcurrentQueue<string> _output = new();
+    private Process? _process;
+
+    public ServerProcess(string dataDir, params string[] extraArgs)
+    {
+        DataDir = dataDir;
+        _extraArgs = extraArgs;
+    }
+
+    public string DataDir { get; }
+
+    public int Port { get; private set; }
+
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+
+    /// <summary>Wall-clock time just before the current process was started (the server's Recover runs later).</summary>
+    public DateTimeOffset LaunchedAt { get; private set; }
+
+    public int Starts { get; private set; }
+
+    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "Leasehold.Server.dll");
+
+    /// <summary>The last lines the server processes printed (stdout and stderr), for failure messages.</summary>
+    public string OutputTail => string.Join(Environment.NewLine, _output);
+
+    public async Task StartAsync(TimeSpan deadline)
+    {
+        if (_process is not null)
+        {
+            throw new InvalidOperationException("the server is already running");
+        }
+        for (var attempt = 1; ; attempt++)
+        {
+            var started = await TryStartAsync(deadline);
+            if (started)
+            {
+                Starts++;
+                return;
+            }
+            // Only a lost race for the port is retried; any other refusal to start is a finding.
+            if (attempt >= BindAttempts || !OutputTail.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"the server exited before answering /healthz (start {Starts + 1}). Output:{Environment.NewLine}{OutputTail}");
+            }
+        }
+    }
+
+    private async Task<bool> TryStartAsync(TimeSpan deadline)
+    {
+        Port = FreePort();
+        var info = new ProcessStartInfo(DotnetHost())
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        foreach (var arg in (string[])[ServerDll, "--urls", $"http://127.0.0.1:{Port}", "--data-dir", DataDir, "--Logging:LogLevel:Default=Warning", .. _extraArgs])
+        {
+            info.ArgumentList.Add(arg);
+        }
+        var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        LaunchedAt = DateTimeOffset.UtcNow;
+        process.Start();
+        _process = process;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(2) };
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                await process.WaitForExitAsync();
+                Keep($"[exit code {process.ExitCode}]");
+                process.Dispose();
+                _process = null;
+                return false;
+            }
+            try
+            {
+                using var response = await http.GetAsync(new Uri(BaseAddress, "healthz"));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return true;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+            if (clock.Elapsed > deadline)
+            {
+                Kill();
+                throw new TimeoutException($"the server did not answer /healthz within {deadline.TotalSeconds} s. Output:{Environment.NewLine}{OutputTail}");
+            }
+            await Task.Delay(25);
+        }
+    }
+
+    /// <summary>SIGKILL (the whole tree, which is just the one process) and wait until it is gone.</summary>
+    public async Task KillAsync()
+    {
+        var process = _process;
+        if (process is null)
+        {
+            return;
+        }
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited.
+        }
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await process.WaitForExitAsync(timeout.Token);
+        process.Dispose();
+        _process = null;
+    }
+
+    private void Kill()
+    {
+        var process = _process;
+        if (process is null)
+        {
+            return;
+        }
+        try
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(TimeSpan.FromSeconds(15));
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        process.Dispose();
+        _process = null;
+    }
+
+    public void Dispose() => Kill();
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        _output.Enqueue(line);
+        while (_output.Count > OutputLinesKept && _output.TryDequeue(out _))
+        {
+        }
+    }
+
+    private static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    /// <summary>The dotnet host running this test (the SDK sets DOTNET_HOST_PATH), else whatever <c>dotnet</c> is on PATH.</summary>
+    private static string DotnetHost()
+    {
+        var fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk))
+        {
+            return fromSdk;
+        }
+        var self = Environment.ProcessPath;
+        if (self is not null && Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        {
+            return self;
+        }
+        return "dotnet";
+    }
+}
