@@ -110,6 +110,12 @@ internal static class LeaseEndpoints
             problem = Problems.Result(ErrorCodes.InvalidArgument, "ttl is a positive number of seconds; leave it out for a lease without one");
             return false;
         }
+        if (body.Session is 0)
+        {
+            // 0 is the engine's "no session": taken as is, the lease would silently outlive the session the client meant.
+            problem = Problems.Result(ErrorCodes.NotFound, "session 0 does not exist (closed or expired)");
+            return false;
+        }
         if (!RequestReading.TryMilliseconds(body.Ttl, "ttl", 366 * 86400, out var ttl, out problem)
             || !RequestReading.TryMilliseconds(body.Wait, "wait", 86400, out var wait, out problem))
         {

@@ -98,7 +98,20 @@ internal static class RequestReading
         {
             raw = raw[..query];
         }
-        var rest = raw.Length > routePrefix.Length ? raw[routePrefix.Length..] : "/";
+        if (!raw.StartsWith('/'))
+        {
+            // Absolute-form target (RFC 9112 section 3.2.2): the path starts after the authority.
+            var authority = raw.IndexOf("://", StringComparison.Ordinal);
+            var start = authority < 0 ? -1 : raw.IndexOf('/', authority + 3);
+            raw = start < 0 ? "/" : raw[start..];
+        }
+        // Skip the prefix by its segments, not its length: the raw prefix may be percent-encoded.
+        var end = 0;
+        for (var i = routePrefix.Count(c => c == '/'); i > 0 && end >= 0; i--)
+        {
+            end = raw.IndexOf('/', end + 1);
+        }
+        var rest = end >= 0 ? raw[end..] : "/";
         if (rest == "/")
         {
             path = ResourcePath.Root;
