@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Leasehold.Core;
 using Leasehold.Storage;
@@ -22,14 +23,13 @@ public sealed partial class EngineHost : IAsyncDisposable
     private readonly Writer _writer;
     private readonly Channel<WorkItem> _work = Channel.CreateUnbounded<WorkItem>(
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
-    private readonly Channel<Batch> _flush = Channel.CreateUnbounded<Batch>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = false });
+    private readonly BlockingCollection<Batch> _flush = [];
 
     // Touched only by the writer loop.
     private readonly Dictionary<long, PendingAcquire> _waiting = [];
     private readonly ITimer _timer;
     private readonly Task _loop;
-    private readonly Task _flusher;
+    private readonly TaskCompletionSource _flusherDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Batch? _batch;
     private long _armedFor = long.MaxValue;
     private long _sinceSnapshot;
@@ -58,7 +58,15 @@ public sealed partial class EngineHost : IAsyncDisposable
             Post(new FuncItem<int>(w => w.Run(new Recover { Now = w.Now, SessionGraceMs = durability.SessionGraceMs }, (e, c) => e.Recover(c))));
         }
         _loop = Task.Run(RunAsync);
-        _flusher = store is null ? Task.CompletedTask : Task.Run(FlushAsync);
+        if (store is null)
+        {
+            _flusherDone.SetResult();
+        }
+        else
+        {
+            // fsync blocks for milliseconds: on a thread of its own it never starves the request thread pool.
+            new Thread(FlushLoop) { IsBackground = true, Name = "leasehold-flusher" }.Start();
+        }
     }
 
     /// <summary>Commands appended to the log since start (for tests and metrics).</summary>
@@ -136,11 +144,11 @@ public sealed partial class EngineHost : IAsyncDisposable
             }
             else
             {
-                _flush.Writer.TryWrite(batch);
+                _flush.Add(batch);
             }
             Rearm();
         }
-        _flush.Writer.TryComplete();
+        _flush.CompleteAdding();
     }
 
     /// <summary>
@@ -166,88 +174,6 @@ public sealed partial class EngineHost : IAsyncDisposable
         var index = _store.NextIndex - 1;
         batch.Snapshot = (index, SnapshotCodec.Encode(index, _engine.Capture()));
         _sinceSnapshot = 0;
-    }
-
-    private async Task FlushAsync()
-    {
-        var store = _store!;
-        var reader = _flush.Reader;
-        var batches = new List<Batch>();
-        var unsynced = false;
-        var lastSync = _time.GetTimestamp();
-        while (true)
-        {
-            var ready = reader.WaitToReadAsync().AsTask();
-            if (unsynced && !ready.IsCompleted)
-            {
-                // Interval policy: sync when the interval passes without new work, or before the next batch after it.
-                await Task.WhenAny(ready, Task.Delay(_durability.FsyncInterval, _time)).ConfigureAwait(false);
-                if (!ready.IsCompleted)
-                {
-                    store.Sync();
-                    Interlocked.Increment(ref _syncs);
-                    unsynced = false;
-                    lastSync = _time.GetTimestamp();
-                }
-            }
-            if (!await ready.ConfigureAwait(false))
-            {
-                break;
-            }
-            while (reader.TryRead(out var batch))
-            {
-                batches.Add(batch);
-            }
-            try
-            {
-                var written = 0;
-                foreach (var batch in batches)
-                {
-                    if (batch.Log is not null)
-                    {
-                        store.Write(batch.Log);
-                        written += batch.Log.Records;
-                    }
-                    if (batch.Snapshot is { } snapshot)
-                    {
-                        store.Sync();
-                        store.CutAt(snapshot.Index);
-                        _snapshotWrite = Task.Run(() => WriteSnapshot(store, snapshot.Index, snapshot.Bytes));
-                    }
-                }
-                // A drain of queries only needs no fsync: flushes go in order, so everything before it is synced.
-                if (written > 0 && (_durability.Policy == FlushPolicy.Fsync || _time.GetElapsedTime(lastSync) >= _durability.FsyncInterval))
-                {
-                    store.Sync();
-                    Interlocked.Increment(ref _syncs);
-                    unsynced = false;
-                    lastSync = _time.GetTimestamp();
-                }
-                else if (written > 0)
-                {
-                    unsynced = true;
-                }
-                foreach (var batch in batches)
-                {
-                    batch.Complete();
-                }
-            }
-            catch (Exception ex)
-            {
-                // The engine is now ahead of the disk: refuse every further change rather than acknowledge what is not kept.
-                _storageFailure = ex;
-                LogStorageFailed(ex);
-                foreach (var batch in batches)
-                {
-                    batch.Fail(ex);
-                }
-            }
-            batches.Clear();
-        }
-        if (unsynced)
-        {
-            store.Sync();
-        }
     }
 
     private void WriteSnapshot(DataStore store, long index, System.Buffers.ArrayBufferWriter<byte> bytes)
@@ -285,7 +211,8 @@ public sealed partial class EngineHost : IAsyncDisposable
     {
         _work.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
-        await _flusher.ConfigureAwait(false);
+        await _flusherDone.Task.ConfigureAwait(false);
+        _flush.Dispose();
         if (_snapshotWrite is { } snapshot)
         {
             await snapshot.ConfigureAwait(false);
