@@ -1,3 +1,5 @@
+using Leasehold.Core.Pools;
+
 namespace Leasehold.Core;
 
 /// <summary>
@@ -6,7 +8,14 @@ namespace Leasehold.Core;
 /// </summary>
 public abstract class Claim
 {
-    public required ResourcePath[] Paths { get; init; }
+    /// <summary>
+    /// The paths held (a lease) or wanted (a waiter). A pool waiter wants any of its candidates, so its
+    /// paths are all of them, and they change when resources are declared or removed.
+    /// </summary>
+    public required ResourcePath[] Paths { get; set; }
+
+    /// <summary>For a pool request: its requirement groups (for a lease, with the resources chosen); otherwise null.</summary>
+    public GroupClaim[]? Groups { get; init; }
 
     public LockMode Mode { get; init; }
 

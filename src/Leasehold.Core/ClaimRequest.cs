@@ -1,3 +1,5 @@
+using Leasehold.Core.Pools;
+
 namespace Leasehold.Core;
 
 /// <summary>
@@ -15,9 +17,10 @@ internal readonly record struct ClaimRequest(
     long TtlMs,
     UInt128 Token,
     long EnqueuedAt,
-    long Deadline)
+    long Deadline,
+    GroupClaim[]? Groups = null)
 {
     public static ClaimRequest From(Waiter waiter) => new(
         waiter.Paths, waiter.Mode, waiter.Limit, waiter.LockParents, waiter.LockChildren, waiter.Owner,
-        waiter.SessionId, waiter.TtlMs, waiter.Token, waiter.EnqueuedAt, waiter.Deadline);
+        waiter.SessionId, waiter.TtlMs, waiter.Token, waiter.EnqueuedAt, waiter.Deadline, waiter.Groups);
 }

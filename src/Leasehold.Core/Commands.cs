@@ -1,3 +1,5 @@
+using Leasehold.Core.Pools;
+
 namespace Leasehold.Core;
 
 /// <summary>
@@ -33,6 +35,33 @@ public sealed record AcquireLease : Command
 
     /// <summary>The secret the lease will carry, chosen by the host from a secure random source.</summary>
     public UInt128 Token { get; init; }
+
+    /// <summary>
+    /// Instead of <see cref="Paths"/> (which is then empty): choose declared resources by requirement,
+    /// all groups at once or none.
+    /// </summary>
+    public PoolGroup[]? Groups { get; init; }
+
+    /// <summary>
+    /// For a pool request with an owner: if that owner already holds a lease from the same pools, renew
+    /// it and return it instead of granting another (idserver's behaviour).
+    /// </summary>
+    public bool Reuse { get; init; }
+}
+
+/// <summary>Declares a resource (or replaces its attributes), so pool requests can choose it.</summary>
+public sealed record DeclareResource : Command
+{
+    public required ResourcePath Path { get; init; }
+
+    /// <summary>The attributes: a JSON object as text.</summary>
+    public required string Attributes { get; init; }
+}
+
+/// <summary>Removes a declared resource that nobody holds.</summary>
+public sealed record RemoveResource : Command
+{
+    public required ResourcePath Path { get; init; }
 }
 
 public sealed record RenewLease : Command

@@ -16,4 +16,7 @@ public sealed record EngineLimits
     public long MaxSessionTtlMs { get; init; } = 24L * 3600 * 1000;
 
     public int MaxOwnerLength { get; init; } = 256;
+
+    /// <summary>Finished leases kept for <c>GET /v1/history</c> and utilization; the oldest are forgotten first.</summary>
+    public int HistorySize { get; init; } = 10_000;
 }

@@ -1,3 +1,5 @@
+using Leasehold.Core.Pools;
+
 namespace Leasehold.Core;
 
 /// <summary>
@@ -11,4 +13,7 @@ public sealed record EngineState(
     long LastFence,
     IReadOnlyList<Session> Sessions,
     IReadOnlyList<Lease> Leases,
-    IReadOnlyList<Waiter> Waiters);
+    IReadOnlyList<Waiter> Waiters,
+    long LastReleaseSeq = 0,
+    IReadOnlyList<DeclaredResource>? Resources = null,
+    IReadOnlyList<HistoryEntry>? History = null);

@@ -31,4 +31,13 @@ public enum ErrorCode : byte
 
     /// <summary>The session the request was bound to ended while it waited.</summary>
     SessionEnded = 8,
+
+    /// <summary>A requirement query is malformed or uses an unknown operator.</summary>
+    InvalidQuery = 9,
+
+    /// <summary>No declared resource could ever satisfy the request (not merely busy).</summary>
+    NoMatch = 10,
+
+    /// <summary>The resource is held, so it cannot be removed now.</summary>
+    ResourceBusy = 11,
 }

@@ -1,3 +1,5 @@
+using Leasehold.Core.Pools;
+
 namespace Leasehold.Core;
 
 public sealed partial class LockEngine
@@ -12,6 +14,10 @@ public sealed partial class LockEngine
     /// <summary>Grants every path at once, queues the request, or says why not.</summary>
     public AcquireResult Acquire(AcquireLease command)
     {
+        if (command.Groups is not null)
+        {
+            return AcquireFromPools(command);
+        }
         var error = Validate(command, out var limit);
         if (error is not null)
         {
@@ -183,6 +189,7 @@ public sealed partial class LockEngine
             TtlMs = claim.TtlMs,
             AcquiredAt = now,
             WaitedMs = now - claim.EnqueuedAt,
+            Groups = claim.Groups,
         };
         foreach (var path in claim.Paths)
         {
@@ -232,7 +239,7 @@ public sealed partial class LockEngine
         var found = FindLease(command.LeaseId, command.Token);
         if (found.Error == ErrorCode.None)
         {
-            End(found.Value!);
+            End(found.Value!, EndReason.Released, command.Now);
             ServeQueue(command.Now);
         }
         return found;
@@ -250,13 +257,18 @@ public sealed partial class LockEngine
     }
 
     /// <summary>Removes a lease from the tree without serving the queue; callers serve it once after all removals.</summary>
-    private void End(Lease lease)
+    private void End(Lease lease, EndReason reason, long now)
     {
         Changes++;
+        Record(lease, reason, now);
         foreach (var path in lease.Paths)
         {
             var node = _tree.Find(path)!;
             node.Holders.Remove(lease);
+            if (node.Resource is { } resource)
+            {
+                resource.ReleasedSeq = ++_lastReleaseSeq;
+            }
             LockTree.Count(Layer.Held, node, lease, -1);
             _tree.Prune(node);
         }

@@ -1,3 +1,5 @@
+using Leasehold.Core.Pools;
+
 namespace Leasehold.Core;
 
 public sealed partial class LockEngine
@@ -20,11 +22,11 @@ public sealed partial class LockEngine
             switch (due.Kind)
             {
                 case DeadlineKind.Lease when _leases.TryGetValue(due.Id, out var lease) && lease.ExpiresAt == at.At:
-                    End(lease);
+                    End(lease, EndReason.Expired, now);
                     ended++;
                     break;
                 case DeadlineKind.Session when _sessions.TryGetValue(due.Id, out var session) && session.ExpiresAt == at.At:
-                    End(session);
+                    End(session, now);
                     ended++;
                     break;
                 case DeadlineKind.Waiter when _waiters.TryGetValue(due.Id, out var waiter) && waiter.Deadline == at.At:

@@ -19,6 +19,7 @@ public sealed partial class LockEngine
             Token = claim.Token,
             EnqueuedAt = claim.EnqueuedAt,
             Deadline = claim.Deadline,
+            Groups = claim.Groups,
         };
         foreach (var path in waiter.Paths)
         {
@@ -71,6 +72,23 @@ public sealed partial class LockEngine
             var next = node.Next;
             var waiter = node.Value;
             var claim = ClaimRequest.From(waiter);
+            if (claim.Groups is not null)
+            {
+                if (SelectFromPools(claim, Layer.Blocked) is { } chosen)
+                {
+                    Dequeue(waiter);
+                    _sessions.TryGetValue(waiter.SessionId, out var poolSession);
+                    var granted = Grant(claim with { Paths = chosen }, now, poolSession);
+                    _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.None, granted));
+                }
+                else
+                {
+                    CountBlocked(waiter, 1);
+                    blocked.Add(waiter);
+                }
+                node = next;
+                continue;
+            }
             var check = CheckHolders(claim);
             if (check == Check.LimitMismatch)
             {
@@ -86,22 +104,24 @@ public sealed partial class LockEngine
             }
             else
             {
-                foreach (var path in waiter.Paths)
-                {
-                    LockTree.Count(Layer.Blocked, _tree.Find(path)!, waiter, 1);
-                }
+                CountBlocked(waiter, 1);
                 blocked.Add(waiter);
             }
             node = next;
         }
         foreach (var waiter in blocked)
         {
-            foreach (var path in waiter.Paths)
-            {
-                LockTree.Count(Layer.Blocked, _tree.Find(path)!, waiter, -1);
-            }
+            CountBlocked(waiter, -1);
         }
         blocked.Clear();
+    }
+
+    private void CountBlocked(Waiter waiter, int delta)
+    {
+        foreach (var path in waiter.Paths)
+        {
+            LockTree.Count(Layer.Blocked, _tree.Find(path)!, waiter, delta);
+        }
     }
 
     /// <summary>Takes a waiter out of the queue (its client went away). False if it is no longer waiting.</summary>

@@ -1,3 +1,5 @@
+using Leasehold.Core.Pools;
+
 namespace Leasehold.Core;
 
 public sealed partial class LockEngine
@@ -45,7 +47,7 @@ public sealed partial class LockEngine
         var found = FindSession(command.SessionId, command.Token);
         if (found.Value is { } session)
         {
-            End(session);
+            End(session, command.Now);
             ServeQueue(command.Now);
         }
         return found;
@@ -64,13 +66,13 @@ public sealed partial class LockEngine
             : OperationResult<Session>.Fail(ErrorCode.InvalidToken, $"the token does not match session {id}");
     }
 
-    private void End(Session session)
+    private void End(Session session, long now)
     {
         Changes++;
         _sessions.Remove(session.Id);
         foreach (var id in session.LeaseIds)
         {
-            End(_leases[id]);
+            End(_leases[id], EndReason.SessionEnded, now);
         }
         // In id order (which is queue order), so the outcomes come out the same in a replay.
         foreach (var id in session.WaiterIds.Order())

@@ -10,7 +10,10 @@ public sealed partial class LockEngine
         LastFence,
         [.. _sessions.Values.OrderBy(s => s.Id)],
         [.. _leases.Values.OrderBy(l => l.Id)],
-        [.. _queue]);
+        [.. _queue],
+        _lastReleaseSeq,
+        ListDeclared(ResourcePath.Root),
+        [.. _history]);
 
     /// <summary>Rebuilds an engine from a captured state; applying the same later commands then gives the same results.</summary>
     public static LockEngine Restore(EngineState state, EngineLimits? limits = null)
@@ -21,7 +24,17 @@ public sealed partial class LockEngine
             _lastSessionId = state.LastSessionId,
             _lastWaiterId = state.LastWaiterId,
             LastFence = state.LastFence,
+            _lastReleaseSeq = state.LastReleaseSeq,
         };
+        foreach (var resource in state.Resources ?? [])
+        {
+            engine._tree.GetOrCreate(resource.Path).Resource = resource;
+            engine._declaredCount++;
+        }
+        foreach (var entry in state.History ?? [])
+        {
+            engine._history.AddLast(entry);
+        }
         foreach (var session in state.Sessions)
         {
             engine._sessions.Add(session.Id, session);

@@ -17,6 +17,9 @@ internal sealed class LockNode
     /// <summary>Waiters with a claim on exactly this path, oldest first.</summary>
     public readonly List<Waiter> Waiters = [];
 
+    /// <summary>The resource declared at this path, if any.</summary>
+    public Pools.DeclaredResource? Resource;
+
     public ref ClaimCounts Counts(Layer layer)
     {
         switch (layer)
@@ -31,7 +34,7 @@ internal sealed class LockNode
     }
 
     public bool IsUnused
-        => Holders.Count == 0 && Waiters.Count == 0 && (Children is null || Children.Count == 0)
+        => Holders.Count == 0 && Waiters.Count == 0 && Resource is null && (Children is null || Children.Count == 0)
            && Held.IsEmpty && Queued.IsEmpty && Blocked.IsEmpty;
 
     public LockNode? Child(string segment)

@@ -18,6 +18,9 @@ public static class ErrorCodes
     public const string ShuttingDown = "shutting-down";
     public const string SessionEnded = "session-ended";
     public const string Internal = "internal";
+    public const string InvalidQuery = "invalid-query";
+    public const string NoMatch = "no-match";
+    public const string ResourceBusy = "resource-busy";
 }
 
 /// <summary>Header names of the HTTP API.</summary>

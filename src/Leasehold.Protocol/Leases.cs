@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Leasehold.Protocol;
 
 /// <summary>Body of <c>POST /v1/leases</c>. Durations are in seconds.</summary>
@@ -23,6 +25,41 @@ public sealed record AcquireRequest
     public bool? LockParents { get; init; }
 
     public bool? LockChildren { get; init; }
+
+    /// <summary>Instead of a path: choose <see cref="Count"/> declared resources under this pool that match <see cref="Require"/>.</summary>
+    public string? Pool { get; init; }
+
+    /// <summary>A MongoDB-style query object, or a <c>k=v&amp;k2=v2</c> string.</summary>
+    public JsonElement? Require { get; init; }
+
+    public int? Count { get; init; }
+
+    /// <summary>Several requirement groups, allocated together (instead of pool, require, count).</summary>
+    public GroupRequest[]? Groups { get; init; }
+
+    /// <summary>With an owner: if that owner already holds a lease from the same pools, renew and return it.</summary>
+    public bool? Reuse { get; init; }
+}
+
+/// <summary>One requirement group of a pool request.</summary>
+public sealed record GroupRequest
+{
+    public string? Pool { get; init; }
+
+    public JsonElement? Require { get; init; }
+
+    public int? Count { get; init; }
+}
+
+/// <summary>A resource a pool lease was given, with its attributes.</summary>
+public sealed record ChosenResourceDto
+{
+    public required string Path { get; init; }
+
+    /// <summary>The index of the requirement group it was chosen for.</summary>
+    public int Group { get; init; }
+
+    public JsonElement? Attributes { get; init; }
 }
 
 /// <summary>Body of <c>POST /v1/leases/{id}/renew</c> (optional).</summary>
@@ -63,4 +100,8 @@ public sealed record LeaseDto
 
     /// <summary>Seconds the request spent in the queue before it was granted.</summary>
     public double Waited { get; init; }
+
+    /// <summary>For a pool lease: the resources chosen, per group, with their attributes.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public ChosenResourceDto[]? Resources { get; init; }
 }

@@ -21,5 +21,11 @@ namespace Leasehold.Protocol;
 [JsonSerializable(typeof(SessionDto))]
 [JsonSerializable(typeof(HealthDto))]
 [JsonSerializable(typeof(StatsDto))]
+[JsonSerializable(typeof(DeclaredResourceDto))]
+[JsonSerializable(typeof(HistoryDto))]
+[JsonSerializable(typeof(UtilizationDto))]
+[JsonSerializable(typeof(ReloadDto))]
+[JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(ProblemDto))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext;

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Leasehold.Protocol;
 
 /// <summary>A request waiting in a path's queue.</summary>
@@ -21,6 +23,9 @@ public sealed record WaiterDto
 public sealed record ResourceDto
 {
     public required string Path { get; init; }
+
+    /// <summary>The attributes if the path is a declared resource, else null.</summary>
+    public JsonElement? Attributes { get; init; }
 
     public required LeaseDto[] Holders { get; init; }
 

@@ -2,6 +2,7 @@ using Leasehold.Core;
 using Leasehold.Protocol;
 using Leasehold.Server.Engine;
 using Leasehold.Server.Http;
+using Leasehold.Server.Pools;
 using Leasehold.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -16,13 +17,28 @@ public static class LeaseholdApp
     {
         var builder = WebApplication.CreateBuilder(args);
         // `--data-dir DIR` is the short form of Leasehold:DataDir.
-        builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--data-dir"] = "Leasehold:DataDir" });
+        // `--pool /lab --resources resources.json` is the short form of the first configured pool.
+        builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
+        {
+            ["--data-dir"] = "Leasehold:DataDir",
+            ["--pool"] = "Leasehold:Pools:0:Path",
+            ["--resources"] = "Leasehold:Pools:0:File",
+        });
         if (string.IsNullOrEmpty(builder.Configuration["urls"]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
         var options = builder.Configuration.GetSection(LeaseholdOptions.Section).Get<LeaseholdOptions>() ?? new LeaseholdOptions();
+        var pools = builder.Configuration.GetSection(LeaseholdOptions.Section + ":Pools").Get<List<PoolOptions>>() ?? [];
+        // An invalid resource file stops start-up with py-lockable's message, before anything is recovered.
+        if (!PoolLoader.TryRead(pools, out _, out var poolError))
+        {
+            throw new InvalidDataException(poolError);
+        }
+        builder.Services.AddSingleton<IReadOnlyList<PoolOptions>>(pools);
+        builder.Services.AddSingleton<PoolLoader>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PoolLoader>());
         builder.Services.AddSingleton(options);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes);
         builder.Services.ConfigureHttpJsonOptions(json =>
@@ -78,6 +94,7 @@ public static class LeaseholdApp
         app.MapLeaseEndpoints();
         app.MapResourceEndpoints();
         app.MapSessionEndpoints();
+        app.MapPoolEndpoints();
         return app;
     }
 }

@@ -1,12 +1,25 @@
 using Leasehold.Server;
+using Leasehold.Server.Pools;
 using Leasehold.Storage;
+
+if (args is ["validate", var file, ..])
+{
+    // Checks a py-lockable resources file with py-lockable's rules and messages.
+    if (ResourceFile.TryLoad(file, out var resources, out var error))
+    {
+        Console.WriteLine($"{file}: {resources.Count} resources, valid");
+        return 0;
+    }
+    Console.Error.WriteLine(error);
+    return 1;
+}
 
 try
 {
     LeaseholdApp.Build(args).Run();
     return 0;
 }
-catch (Exception ex) when (ex is CorruptDataException or IOException or UnauthorizedAccessException)
+catch (Exception ex) when (ex is CorruptDataException or IOException or UnauthorizedAccessException or InvalidDataException)
 {
     // Start-up refused: say why in one line (the file and offset for damage), no stack trace.
     Console.Error.WriteLine($"leasehold: cannot start: {ex.Message}");

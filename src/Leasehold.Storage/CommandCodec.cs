@@ -1,5 +1,6 @@
 using System.Buffers;
 using Leasehold.Core;
+using Leasehold.Core.Pools;
 
 namespace Leasehold.Storage;
 
@@ -21,28 +22,39 @@ public static class CommandCodec
         Tick = 8,
         DropWaiters = 9,
         Recover = 10,
+        AcquireFromPools = 11,
+        DeclareResource = 12,
+        RemoveResource = 13,
     }
 
     public static void Write(IBufferWriter<byte> w, Command command)
     {
         switch (command)
         {
+            case AcquireLease { Groups: { } groups } c:
+                Head(w, Tag.AcquireFromPools, c);
+                WriteAcquireFields(w, c);
+                BinaryOut.Int32(w, groups.Length);
+                foreach (var group in groups)
+                {
+                    BinaryOut.String(w, group.Pool.Value);
+                    BinaryOut.String(w, group.Require);
+                    BinaryOut.Int32(w, group.Count);
+                }
+                BinaryOut.Bool(w, c.Reuse);
+                break;
             case AcquireLease c:
                 Head(w, Tag.AcquireLease, c);
-                BinaryOut.Int32(w, c.Paths.Length);
-                foreach (var path in c.Paths)
-                {
-                    BinaryOut.String(w, path.Value);
-                }
-                BinaryOut.Byte(w, (byte)c.Mode);
-                BinaryOut.Int32(w, c.Limit ?? 0);
-                BinaryOut.Int64(w, c.TtlMs);
-                BinaryOut.Int64(w, c.WaitMs);
-                BinaryOut.Int64(w, c.SessionId);
-                BinaryOut.Bool(w, c.LockParents);
-                BinaryOut.Bool(w, c.LockChildren);
-                BinaryOut.String(w, c.Owner);
-                BinaryOut.UInt128(w, c.Token);
+                WriteAcquireFields(w, c);
+                break;
+            case DeclareResource c:
+                Head(w, Tag.DeclareResource, c);
+                BinaryOut.String(w, c.Path.Value);
+                BinaryOut.String(w, c.Attributes);
+                break;
+            case RemoveResource c:
+                Head(w, Tag.RemoveResource, c);
+                BinaryOut.String(w, c.Path.Value);
                 break;
             case RenewLease c:
                 Head(w, Tag.RenewLease, c);
@@ -90,6 +102,24 @@ public static class CommandCodec
         }
     }
 
+    private static void WriteAcquireFields(IBufferWriter<byte> w, AcquireLease c)
+    {
+        BinaryOut.Int32(w, c.Paths.Length);
+        foreach (var path in c.Paths)
+        {
+            BinaryOut.String(w, path.Value);
+        }
+        BinaryOut.Byte(w, (byte)c.Mode);
+        BinaryOut.Int32(w, c.Limit ?? 0);
+        BinaryOut.Int64(w, c.TtlMs);
+        BinaryOut.Int64(w, c.WaitMs);
+        BinaryOut.Int64(w, c.SessionId);
+        BinaryOut.Bool(w, c.LockParents);
+        BinaryOut.Bool(w, c.LockChildren);
+        BinaryOut.String(w, c.Owner);
+        BinaryOut.UInt128(w, c.Token);
+    }
+
     private static void Head(IBufferWriter<byte> w, Tag tag, Command command)
     {
         BinaryOut.Byte(w, (byte)tag);
@@ -104,7 +134,10 @@ public static class CommandCodec
         var now = r.Int64();
         Command command = tag switch
         {
-            Tag.AcquireLease => ReadAcquire(ref r, now),
+            Tag.AcquireLease => ReadAcquire(ref r, now, minPaths: 1),
+            Tag.AcquireFromPools => ReadAcquireFromPools(ref r, now),
+            Tag.DeclareResource => new DeclareResource { Now = now, Path = Codec.Path(r.String()), Attributes = r.String() ?? "{}" },
+            Tag.RemoveResource => new RemoveResource { Now = now, Path = Codec.Path(r.String()) },
             Tag.RenewLease => new RenewLease { Now = now, LeaseId = r.Int64(), Token = r.UInt128(), TtlMs = r.Int64() },
             Tag.ReleaseLease => new ReleaseLease { Now = now, LeaseId = r.Int64(), Token = r.UInt128() },
             Tag.OpenSession => new OpenSession { Now = now, TtlMs = r.Int64(), Owner = r.String(), Token = r.UInt128() },
@@ -123,10 +156,26 @@ public static class CommandCodec
         return command;
     }
 
-    private static AcquireLease ReadAcquire(ref BinaryIn r, long now)
+    private static AcquireLease ReadAcquireFromPools(ref BinaryIn r, long now)
+    {
+        var acquire = ReadAcquire(ref r, now, minPaths: 0);
+        var count = r.Int32();
+        if (count < 1 || count > 1024)
+        {
+            throw new FormatException($"{count} groups in one acquire");
+        }
+        var groups = new PoolGroup[count];
+        for (var i = 0; i < count; i++)
+        {
+            groups[i] = new PoolGroup(Codec.Path(r.String()), r.String() ?? "{}", r.Int32());
+        }
+        return acquire with { Groups = groups, Reuse = r.Bool() };
+    }
+
+    private static AcquireLease ReadAcquire(ref BinaryIn r, long now, int minPaths)
     {
         var count = r.Int32();
-        if (count < 1 || count > 4096)
+        if (count < minPaths || count > 4096)
         {
             throw new FormatException($"{count} paths in one acquire");
         }

@@ -10,7 +10,14 @@ namespace Leasehold.Storage;
 /// </summary>
 public static class LogFormat
 {
+    /// <summary>The log's format version. New command tags are additions, so the layout is still version 1.</summary>
     public const int Version = 1;
+
+    /// <summary>
+    /// The snapshot's format version: 2 added declared resources, pool groups and history. Version 1
+    /// snapshots are still read.
+    /// </summary>
+    public const int SnapshotVersion = 2;
 
     public const int SegmentHeaderSize = 24;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using Leasehold.Core;
+using Leasehold.Core.Pools;
 
 namespace Leasehold.Storage;
 
@@ -17,7 +18,7 @@ public static class SnapshotCodec
     {
         var buffer = new ArrayBufferWriter<byte>(1 << 16);
         buffer.Write(LogFormat.SnapshotMagic);
-        BinaryOut.Int32(buffer, LogFormat.Version);
+        BinaryOut.Int32(buffer, LogFormat.SnapshotVersion);
         BinaryOut.Int32(buffer, 0);
         BinaryOut.Int64(buffer, index);
         BinaryOut.Int64(buffer, state.LastLeaseId);
@@ -53,19 +54,51 @@ public static class SnapshotCodec
             BinaryOut.Int64(buffer, q.EnqueuedAt);
             BinaryOut.Int64(buffer, q.Deadline);
         }
+        BinaryOut.Int64(buffer, state.LastReleaseSeq);
+        var resources = state.Resources ?? [];
+        BinaryOut.Int32(buffer, resources.Count);
+        foreach (var resource in resources)
+        {
+            BinaryOut.String(buffer, resource.Path.Value);
+            BinaryOut.String(buffer, resource.AttributesJson);
+            BinaryOut.Int64(buffer, resource.ReleasedSeq);
+        }
+        var history = state.History ?? [];
+        BinaryOut.Int32(buffer, history.Count);
+        foreach (var entry in history)
+        {
+            BinaryOut.Int64(buffer, entry.LeaseId);
+            BinaryOut.Int64(buffer, entry.Fence);
+            BinaryOut.String(buffer, entry.Owner);
+            WritePaths(buffer, entry.Paths);
+            BinaryOut.Int32(buffer, entry.Requirements?.Length ?? -1);
+            foreach (var text in entry.Requirements ?? [])
+            {
+                BinaryOut.String(buffer, text);
+            }
+            BinaryOut.Int64(buffer, entry.AcquiredAt);
+            BinaryOut.Int64(buffer, entry.QueuedMs);
+            BinaryOut.Int64(buffer, entry.EndedAt);
+            BinaryOut.Byte(buffer, (byte)entry.Reason);
+        }
         var crc = Crc32C.Compute(buffer.WrittenSpan);
         BinaryPrimitives.WriteUInt32LittleEndian(buffer.GetSpan(4), crc);
         buffer.Advance(4);
         return buffer;
     }
 
-    private static void WriteClaim(IBufferWriter<byte> w, Claim claim)
+    private static void WritePaths(IBufferWriter<byte> w, ResourcePath[] paths)
     {
-        BinaryOut.Int32(w, claim.Paths.Length);
-        foreach (var path in claim.Paths)
+        BinaryOut.Int32(w, paths.Length);
+        foreach (var path in paths)
         {
             BinaryOut.String(w, path.Value);
         }
+    }
+
+    private static void WriteClaim(IBufferWriter<byte> w, Claim claim)
+    {
+        WritePaths(w, claim.Paths);
         BinaryOut.Byte(w, (byte)claim.Mode);
         BinaryOut.Int32(w, claim.Limit);
         BinaryOut.Bool(w, claim.LockParents);
@@ -73,6 +106,14 @@ public static class SnapshotCodec
         BinaryOut.String(w, claim.Owner);
         BinaryOut.Int64(w, claim.SessionId);
         BinaryOut.Int64(w, claim.TtlMs);
+        BinaryOut.Int32(w, claim.Groups?.Length ?? -1);
+        foreach (var group in claim.Groups ?? [])
+        {
+            BinaryOut.String(w, group.Group.Pool.Value);
+            BinaryOut.String(w, group.Group.Require);
+            BinaryOut.Int32(w, group.Group.Count);
+            WritePaths(w, group.Chosen);
+        }
     }
 
     /// <summary>Reads and verifies a snapshot; any damage throws <see cref="CorruptDataException"/> naming the file.</summary>
@@ -83,9 +124,9 @@ public static class SnapshotCodec
             throw new CorruptDataException(file, 0, "not a Leasehold snapshot (bad magic or too short)");
         }
         var version = BinaryPrimitives.ReadInt32LittleEndian(data[8..]);
-        if (version != LogFormat.Version)
+        if (version is < 1 or > LogFormat.SnapshotVersion)
         {
-            throw new CorruptDataException(file, 8, $"snapshot format version {version}; this server reads version {LogFormat.Version}");
+            throw new CorruptDataException(file, 8, $"snapshot format version {version}; this server reads versions 1 to {LogFormat.SnapshotVersion}");
         }
         var body = data[..^4];
         if (Crc32C.Compute(body) != BinaryPrimitives.ReadUInt32LittleEndian(data[^4..]))
@@ -111,12 +152,12 @@ public static class SnapshotCodec
                 var id = r.Int64();
                 var token = r.UInt128();
                 var fence = r.Int64();
-                var c = ReadClaim(ref r);
+                var c = ReadClaim(ref r, version);
                 leases.Add(new Lease
                 {
                     Id = id, Token = token, Fence = fence, Paths = c.Paths, Mode = c.Mode, Limit = c.Limit,
                     LockParents = c.LockParents, LockChildren = c.LockChildren, Owner = c.Owner, SessionId = c.SessionId,
-                    TtlMs = c.TtlMs, AcquiredAt = r.Int64(), WaitedMs = r.Int64(), ExpiresAt = r.Int64(),
+                    TtlMs = c.TtlMs, Groups = c.Groups, AcquiredAt = r.Int64(), WaitedMs = r.Int64(), ExpiresAt = r.Int64(),
                 });
             }
             var waiters = new List<Waiter>();
@@ -124,19 +165,50 @@ public static class SnapshotCodec
             {
                 var id = r.Int64();
                 var token = r.UInt128();
-                var c = ReadClaim(ref r);
+                var c = ReadClaim(ref r, version);
                 waiters.Add(new Waiter
                 {
                     Id = id, Token = token, Paths = c.Paths, Mode = c.Mode, Limit = c.Limit,
                     LockParents = c.LockParents, LockChildren = c.LockChildren, Owner = c.Owner, SessionId = c.SessionId,
-                    TtlMs = c.TtlMs, EnqueuedAt = r.Int64(), Deadline = r.Int64(),
+                    TtlMs = c.TtlMs, Groups = c.Groups, EnqueuedAt = r.Int64(), Deadline = r.Int64(),
                 });
+            }
+            long lastRelease = 0;
+            var resources = new List<DeclaredResource>();
+            var history = new List<HistoryEntry>();
+            if (version >= 2)
+            {
+                lastRelease = r.Int64();
+                for (var n = Count(ref r); n > 0; n--)
+                {
+                    var path = Codec.Path(r.String());
+                    var json = r.String() ?? "{}";
+                    if (!DeclaredResource.TryParseAttributes(json, out var attributes, out var error))
+                    {
+                        throw new FormatException($"resource {path}: {error}");
+                    }
+                    resources.Add(new DeclaredResource { Path = path, AttributesJson = json, Attributes = attributes, ReleasedSeq = r.Int64() });
+                }
+                for (var n = Count(ref r); n > 0; n--)
+                {
+                    var leaseId = r.Int64();
+                    var fence = r.Int64();
+                    var owner = r.String();
+                    var paths = ReadPaths(ref r);
+                    var requirementCount = r.Int32();
+                    string[]? requirements = requirementCount < 0 ? null : new string[requirementCount];
+                    for (var i = 0; i < requirementCount; i++)
+                    {
+                        requirements![i] = r.String() ?? "{}";
+                    }
+                    history.Add(new HistoryEntry(leaseId, fence, owner, paths, requirements, r.Int64(), r.Int64(), r.Int64(), Reason(r.Byte())));
+                }
             }
             if (r.Remaining != 0)
             {
-                throw new FormatException($"{r.Remaining} bytes after the last waiter");
+                throw new FormatException($"{r.Remaining} bytes after the last section");
             }
-            return (index, new EngineState(lastLease, lastSession, lastWaiter, lastFence, sessions, leases, waiters));
+            return (index, new EngineState(lastLease, lastSession, lastWaiter, lastFence, sessions, leases, waiters, lastRelease, resources, history));
         }
         catch (FormatException ex)
         {
@@ -150,15 +222,45 @@ public static class SnapshotCodec
         return n >= 0 && n <= r.Remaining ? n : throw new FormatException($"bad count {n}");
     }
 
-    private readonly record struct ClaimFields(ResourcePath[] Paths, LockMode Mode, int Limit, bool LockParents, bool LockChildren, string? Owner, long SessionId, long TtlMs);
+    private readonly record struct ClaimFields(ResourcePath[] Paths, LockMode Mode, int Limit, bool LockParents, bool LockChildren, string? Owner, long SessionId, long TtlMs, GroupClaim[]? Groups);
 
-    private static ClaimFields ReadClaim(ref BinaryIn r)
+    private static ResourcePath[] ReadPaths(ref BinaryIn r)
     {
         var paths = new ResourcePath[Count(ref r)];
         for (var i = 0; i < paths.Length; i++)
         {
             paths[i] = Codec.Path(r.String());
         }
-        return new ClaimFields(paths, Codec.Mode(r.Byte()), r.Int32(), r.Bool(), r.Bool(), r.String(), r.Int64(), r.Int64());
+        return paths;
     }
+
+    private static ClaimFields ReadClaim(ref BinaryIn r, int version)
+    {
+        var paths = ReadPaths(ref r);
+        var fields = new ClaimFields(paths, Codec.Mode(r.Byte()), r.Int32(), r.Bool(), r.Bool(), r.String(), r.Int64(), r.Int64(), null);
+        if (version < 2)
+        {
+            return fields;
+        }
+        var count = r.Int32();
+        if (count < 0)
+        {
+            return fields;
+        }
+        var groups = new GroupClaim[count];
+        for (var i = 0; i < count; i++)
+        {
+            var group = new PoolGroup(Codec.Path(r.String()), r.String() ?? "{}", r.Int32());
+            if (!GroupClaim.TryCreate(group, out groups[i], out var error))
+            {
+                throw new FormatException($"requirement {group.Require}: {error}");
+            }
+            groups[i].Chosen = ReadPaths(ref r);
+        }
+        return fields with { Groups = groups };
+    }
+
+    private static EndReason Reason(byte value) => value <= (byte)EndReason.SessionEnded
+        ? (EndReason)value
+        : throw new FormatException($"{value} is not an end reason");
 }

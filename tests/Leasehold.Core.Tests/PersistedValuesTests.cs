@@ -17,6 +17,9 @@ public class PersistedValuesTests
             [ErrorCode.LimitMismatch] = 6,
             [ErrorCode.ShuttingDown] = 7,
             [ErrorCode.SessionEnded] = 8,
+            [ErrorCode.InvalidQuery] = 9,
+            [ErrorCode.NoMatch] = 10,
+            [ErrorCode.ResourceBusy] = 11,
         };
         Assert.Equal(expected.Count, Enum.GetValues<ErrorCode>().Length);
         Assert.All(expected, e => Assert.Equal(e.Value, (int)e.Key));

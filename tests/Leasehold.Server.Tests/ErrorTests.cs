@@ -425,7 +425,7 @@ public sealed class ErrorTests : ServerTestBase
     [InlineData("GET", "/v1/leases")]
     [InlineData("PATCH", "/v1/leases/1")]
     [InlineData("PUT", "/v1/leases/1/renew")]
-    [InlineData("DELETE", "/v1/resources/guard")]
+    [InlineData("PATCH", "/v1/resources/guard")]
     [InlineData("POST", "/v1/fences/guard")]
     [InlineData("GET", "/v1/sessions")]
     [InlineData("POST", "/healthz")]

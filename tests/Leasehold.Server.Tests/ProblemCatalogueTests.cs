@@ -24,6 +24,9 @@ public class ProblemCatalogueTests
             ["shutting-down"] = 503,
             ["session-ended"] = 409,
             ["internal"] = 500,
+            ["invalid-query"] = 400,
+            ["no-match"] = 422,
+            ["resource-busy"] = 409,
         };
         Assert.Equal(expected.OrderBy(e => e.Key), Problems.All.Select(e => KeyValuePair.Create(e.Key, e.Value.Status)).OrderBy(e => e.Key));
     }
@@ -37,6 +40,9 @@ public class ProblemCatalogueTests
     [InlineData(ErrorCode.LimitMismatch, ErrorCodes.LimitMismatch)]
     [InlineData(ErrorCode.ShuttingDown, ErrorCodes.ShuttingDown)]
     [InlineData(ErrorCode.SessionEnded, ErrorCodes.SessionEnded)]
+    [InlineData(ErrorCode.InvalidQuery, ErrorCodes.InvalidQuery)]
+    [InlineData(ErrorCode.NoMatch, ErrorCodes.NoMatch)]
+    [InlineData(ErrorCode.ResourceBusy, ErrorCodes.ResourceBusy)]
     public void EveryEngineErrorHasItsOwnCode(ErrorCode error, string code) => Assert.Equal(code, Problems.Code(error));
 
     [Fact]

@@ -37,7 +37,7 @@ public sealed partial class EngineHost
         var result = writer.Run(command, (e, c) => e.Acquire(c));
         if (result.Lease is { } lease)
         {
-            return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, withToken: true));
+            return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, writer.Engine, withToken: true));
         }
         if (result.Waiter is { } waiter)
         {
@@ -55,10 +55,10 @@ public sealed partial class EngineHost
             return new AcquireOutcome(error, null, detail);
         }
         var blockers = engine.FindBlockers(paths, mode, MaxBlockersReported);
-        var text = blockers.Count > 0
-            ? $"held by {blockers.Count} lease(s)"
+        var text = blockers.Count > 0 ? $"held by {blockers.Count} lease(s)"
+            : paths.Length == 0 && detail is not null ? detail
             : "not held, but earlier waiters queue for it";
-        return new AcquireOutcome(error, null, text, [.. blockers.Select(b => Dtos.ToDto(b, withToken: false))]);
+        return new AcquireOutcome(error, null, text, [.. blockers.Select(b => Dtos.ToDto(b, engine, withToken: false))]);
     }
 
     private bool Abandon(Writer writer, PendingAcquire pending)
@@ -93,7 +93,7 @@ public sealed partial class EngineHost
             if (outcome.Lease is { } lease)
             {
                 pending.GrantedLeaseId = lease.Id;
-                batch.Outcomes.Add((pending, new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, withToken: true))));
+                batch.Outcomes.Add((pending, new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, _engine, withToken: true))));
                 continue;
             }
             var detail = outcome.Error switch

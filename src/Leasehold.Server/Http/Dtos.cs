@@ -1,5 +1,6 @@
 using System.Globalization;
 using Leasehold.Core;
+using Leasehold.Core.Pools;
 using Leasehold.Protocol;
 
 namespace Leasehold.Server.Http;
@@ -25,7 +26,7 @@ internal static class Dtos
         return result;
     }
 
-    public static LeaseDto ToDto(Lease lease, bool withToken) => new()
+    public static LeaseDto ToDto(Lease lease, LockEngine engine, bool withToken) => new()
     {
         Id = lease.Id,
         Token = withToken ? Token(lease.Token) : null,
@@ -41,7 +42,21 @@ internal static class Dtos
         LockParents = lease.LockParents,
         LockChildren = lease.LockChildren,
         Waited = Seconds(lease.WaitedMs),
+        Resources = lease.Groups is { } groups ? Chosen(groups, engine) : null,
     };
+
+    private static ChosenResourceDto[] Chosen(GroupClaim[] groups, LockEngine engine)
+    {
+        var chosen = new List<ChosenResourceDto>();
+        for (var i = 0; i < groups.Length; i++)
+        {
+            foreach (var path in groups[i].Chosen)
+            {
+                chosen.Add(new ChosenResourceDto { Path = path.Value, Group = i, Attributes = engine.GetDeclared(path)?.Attributes });
+            }
+        }
+        return [.. chosen];
+    }
 
     public static WaiterDto ToDto(Waiter waiter, long now) => new()
     {
@@ -53,10 +68,11 @@ internal static class Dtos
         Waiting = Seconds(now - waiter.EnqueuedAt),
     };
 
-    public static ResourceDto ToDto(ResourceState state, long now) => new()
+    public static ResourceDto ToDto(ResourceState state, LockEngine engine, long now) => new()
     {
         Path = state.Path.Value,
-        Holders = [.. state.Holders.Select(h => ToDto(h, withToken: false))],
+        Attributes = engine.GetDeclared(state.Path)?.Attributes,
+        Holders = [.. state.Holders.Select(h => ToDto(h, engine, withToken: false))],
         Queue = [.. state.Queue.Select(w => ToDto(w, now))],
     };
 

@@ -1,4 +1,5 @@
 using Leasehold.Core;
+using Leasehold.Core.Pools;
 using Leasehold.Protocol;
 using Leasehold.Server.Engine;
 
@@ -62,13 +63,26 @@ internal static class LeaseEndpoints
     private static bool TryBuild(AcquireRequest body, out Func<long, AcquireLease> build, out IResult? problem)
     {
         build = null!;
-        ResourcePath[] paths;
-        if (body.Path is not null && body.Paths is not null)
+        ResourcePath[] paths = [];
+        PoolGroup[]? groups = null;
+        if (body.Pool is not null || body.Groups is not null)
+        {
+            if (body.Path is not null || body.Paths is not null)
+            {
+                problem = Problems.Result(ErrorCodes.InvalidArgument, "give either path(s) or pool groups, not both");
+                return false;
+            }
+            if (!PoolRequests.TryReadGroups(body, out groups, out problem))
+            {
+                return false;
+            }
+        }
+        else if (body.Path is not null && body.Paths is not null)
         {
             problem = Problems.Result(ErrorCodes.InvalidArgument, "give either path or paths, not both");
             return false;
         }
-        if (body.Path is not null)
+        else if (body.Path is not null)
         {
             if (!RequestReading.TryParsePath(body.Path, out var one, out problem))
             {
@@ -89,7 +103,7 @@ internal static class LeaseEndpoints
         }
         else
         {
-            problem = Problems.Result(ErrorCodes.InvalidArgument, "path (or a non-empty paths array) is required");
+            problem = Problems.Result(ErrorCodes.InvalidArgument, "path (or a non-empty paths array, or a pool) is required");
             return false;
         }
         LockMode mode;
@@ -133,6 +147,8 @@ internal static class LeaseEndpoints
             LockChildren = body.LockChildren ?? true,
             Owner = body.Owner,
             Token = RequestReading.NewToken(),
+            Groups = groups,
+            Reuse = body.Reuse ?? false,
         };
         build = now => template with { Now = now };
         problem = null;
@@ -145,7 +161,7 @@ internal static class LeaseEndpoints
         {
             return NoSuchLease(id);
         }
-        var lease = await host.ExecuteAsync(w => w.Engine.GetLease(leaseId) is { } l ? Dtos.ToDto(l, withToken: false) : null);
+        var lease = await host.ExecuteAsync(w => w.Engine.GetLease(leaseId) is { } l ? Dtos.ToDto(l, w.Engine, withToken: false) : null);
         return lease is null ? NoSuchLease(id) : Results.Json(lease, ProtocolJsonContext.Default.LeaseDto);
     }
 
@@ -175,7 +191,7 @@ internal static class LeaseEndpoints
         var (error, lease, detail) = await host.ExecuteAsync(w =>
         {
             var result = w.Run(new RenewLease { Now = w.Now, LeaseId = leaseId, Token = token, TtlMs = ttl }, (e, c) => e.Renew(c));
-            return (result.Error, result.Value is { } l ? Dtos.ToDto(l, withToken: false) : null, result.Detail);
+            return (result.Error, result.Value is { } l ? Dtos.ToDto(l, w.Engine, withToken: false) : null, result.Detail);
         });
         return error == ErrorCode.None
             ? Results.Json(lease!, ProtocolJsonContext.Default.LeaseDto)

@@ -23,6 +23,9 @@ internal static class Problems
         [ErrorCodes.ShuttingDown] = (StatusCodes.Status503ServiceUnavailable, "The server is shutting down"),
         [ErrorCodes.SessionEnded] = (StatusCodes.Status409Conflict, "The session ended"),
         [ErrorCodes.Internal] = (StatusCodes.Status500InternalServerError, "Internal error"),
+        [ErrorCodes.InvalidQuery] = (StatusCodes.Status400BadRequest, "The requirement query is not valid"),
+        [ErrorCodes.NoMatch] = (StatusCodes.Status422UnprocessableEntity, "No declared resource can satisfy the request"),
+        [ErrorCodes.ResourceBusy] = (StatusCodes.Status409Conflict, "The resource is held"),
     };
 
     public static IReadOnlyDictionary<string, (int Status, string Title)> All => Catalogue;
@@ -37,6 +40,9 @@ internal static class Problems
         ErrorCode.LimitMismatch => ErrorCodes.LimitMismatch,
         ErrorCode.ShuttingDown => ErrorCodes.ShuttingDown,
         ErrorCode.SessionEnded => ErrorCodes.SessionEnded,
+        ErrorCode.InvalidQuery => ErrorCodes.InvalidQuery,
+        ErrorCode.NoMatch => ErrorCodes.NoMatch,
+        ErrorCode.ResourceBusy => ErrorCodes.ResourceBusy,
         _ => ErrorCodes.Internal,
     };
 

@@ -31,7 +31,7 @@ internal static class ResourceEndpoints
         {
             return problem!;
         }
-        var dto = await host.ExecuteAsync(w => Dtos.ToDto(w.Engine.GetResource(path), w.Now));
+        var dto = await host.ExecuteAsync(w => Dtos.ToDto(w.Engine.GetResource(path), w.Engine, w.Now));
         return Results.Json(dto, ProtocolJsonContext.Default.ResourceDto);
     }
 
@@ -53,7 +53,7 @@ internal static class ResourceEndpoints
             return new ResourceListDto
             {
                 Prefix = prefix.Value,
-                Resources = [.. held.Take(limit).Select(r => Dtos.ToDto(r, w.Now))],
+                Resources = [.. held.Take(limit).Select(r => Dtos.ToDto(r, w.Engine, w.Now))],
                 Truncated = held.Count > limit,
             };
         });

@@ -1,0 +1,224 @@
+using Leasehold.Core.Pools;
+using Leasehold.Core.Query;
+
+namespace Leasehold.Core;
+
+public sealed partial class LockEngine
+{
+    private const int MaxGroups = 16;
+    private const int MaxCount = 1000;
+    private const int MaxCachedCandidateLists = 1024;
+
+    // Matching resources per (pool, requirement), rebuilt after any declaration changes.
+    private readonly Dictionary<string, (long Version, DeclaredResource[] Resources)> _candidates = new(StringComparer.Ordinal);
+    private long _declarationsVersion;
+    private long _lastReleaseSeq;
+    private int _declaredCount;
+
+    public int DeclaredCount => _declaredCount;
+
+    /// <summary>
+    /// Grants <c>count</c> free declared resources per group, all groups at once, chosen least recently
+    /// released first; or queues the request; or fails at once with <see cref="ErrorCode.NoMatch"/> when
+    /// too few declared resources match at all.
+    /// </summary>
+    private AcquireResult AcquireFromPools(AcquireLease command)
+    {
+        var groups = command.Groups!;
+        if (command.Paths.Length != 0)
+        {
+            return AcquireResult.Fail(ErrorCode.InvalidArgument, "give either paths or pool groups, not both");
+        }
+        if (groups.Length is 0 or > MaxGroups)
+        {
+            return AcquireResult.Fail(ErrorCode.InvalidArgument, $"between 1 and {MaxGroups} requirement groups");
+        }
+        if (command.Mode != LockMode.Exclusive || command.Limit is not null)
+        {
+            return AcquireResult.Fail(ErrorCode.InvalidArgument, "pool resources are allocated exclusively (no mode, no limit)");
+        }
+        if (command.TtlMs < 0 || command.TtlMs > Limits.MaxTtlMs || command.WaitMs < 0 || command.WaitMs > Limits.MaxWaitMs)
+        {
+            return AcquireResult.Fail(ErrorCode.InvalidArgument, "ttl or wait out of range");
+        }
+        if (command.Owner is { Length: var n } && n > Limits.MaxOwnerLength)
+        {
+            return AcquireResult.Fail(ErrorCode.InvalidArgument, $"owner has at most {Limits.MaxOwnerLength} characters");
+        }
+        Session? session = null;
+        if (command.SessionId != 0 && !_sessions.TryGetValue(command.SessionId, out session))
+        {
+            return AcquireResult.Fail(ErrorCode.NotFound, $"session {command.SessionId} does not exist (closed or expired)");
+        }
+        var claims = new GroupClaim[groups.Length];
+        for (var i = 0; i < groups.Length; i++)
+        {
+            var group = groups[i];
+            if (group.Count is < 1 or > MaxCount)
+            {
+                return AcquireResult.Fail(ErrorCode.InvalidArgument, $"count is between 1 and {MaxCount}");
+            }
+            if (!GroupClaim.TryCreate(group, out var compiled, out var error))
+            {
+                return AcquireResult.Fail(ErrorCode.InvalidQuery, error);
+            }
+            var requirement = compiled.Requirement;
+            var matching = Candidates(group.Pool, requirement).Length;
+            if (matching < group.Count)
+            {
+                return AcquireResult.Fail(ErrorCode.NoMatch,
+                    $"{matching} declared resource(s) under {group.Pool} match {requirement.Text}; the request needs {group.Count}");
+            }
+            claims[i] = compiled;
+        }
+        if (command.Reuse && command.Owner is not null && FindReusable(command.Owner, claims) is { } held)
+        {
+            Changes++;
+            if (command.TtlMs > 0)
+            {
+                held.TtlMs = command.TtlMs;
+            }
+            if (held.TtlMs > 0)
+            {
+                held.ExpiresAt = command.Now + held.TtlMs;
+                Schedule(DeadlineKind.Lease, held.Id, held.ExpiresAt);
+            }
+            return new AcquireResult(ErrorCode.None, held, null);
+        }
+        var claim = new ClaimRequest([], LockMode.Exclusive, 1, command.LockParents, command.LockChildren, command.Owner,
+            command.SessionId, command.TtlMs, command.Token, command.Now, command.Now + command.WaitMs, claims);
+        if (SelectFromPools(claim, Layer.Queued) is { } chosen)
+        {
+            return new AcquireResult(ErrorCode.None, Grant(claim with { Paths = chosen }, command.Now, session), null);
+        }
+        if (command.WaitMs == 0)
+        {
+            return AcquireResult.Fail(ErrorCode.Locked, "every matching resource is held or promised to an earlier waiter");
+        }
+        return new AcquireResult(ErrorCode.None, null, Enqueue(claim with { Paths = CandidatePaths(claims) }, session));
+    }
+
+    /// <summary>A lease of the same owner whose groups name the same pools and requirements, if any.</summary>
+    private Lease? FindReusable(string owner, GroupClaim[] claims)
+    {
+        foreach (var lease in _leases.Values)
+        {
+            if (lease.Groups is { } groups && string.Equals(lease.Owner, owner, StringComparison.Ordinal)
+                && groups.Length == claims.Length
+                && groups.Zip(claims).All(p => p.First.Group.Pool.Equals(p.Second.Group.Pool) && p.First.Requirement.Text == p.Second.Requirement.Text))
+            {
+                return lease;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Picks resources for every group, or returns null. A resource is free when no holder blocks it and
+    /// no older waiter (counted in <paramref name="waiters"/>) could take it, so a waiter for a rare
+    /// resource keeps its claim on it against later requests that would take anything. Groups with
+    /// fewer candidates choose first; within a group, least recently released first, then by path.
+    /// </summary>
+    private ResourcePath[]? SelectFromPools(in ClaimRequest claim, Layer waiters)
+    {
+        var groups = claim.Groups!;
+        var order = Enumerable.Range(0, groups.Length).OrderBy(i => Candidates(groups[i].Group.Pool, groups[i].Requirement).Length).ToArray();
+        var taken = new HashSet<ResourcePath>();
+        var chosen = new ResourcePath[groups.Length][];
+        foreach (var i in order)
+        {
+            var group = groups[i];
+            var picks = new List<DeclaredResource>(group.Group.Count);
+            foreach (var resource in Candidates(group.Group.Pool, group.Requirement))
+            {
+                if (taken.Contains(resource.Path) || !IsFree(resource.Path, claim, waiters))
+                {
+                    continue;
+                }
+                Insert(picks, resource, group.Group.Count);
+            }
+            if (picks.Count < group.Group.Count)
+            {
+                return null;
+            }
+            chosen[i] = [.. picks.Select(p => p.Path)];
+            taken.UnionWith(chosen[i]);
+        }
+        for (var i = 0; i < groups.Length; i++)
+        {
+            groups[i].Chosen = chosen[i];
+        }
+        return [.. chosen.SelectMany(c => c)];
+    }
+
+    /// <summary>Keeps the <paramref name="count"/> best resources: least recently released, then by path.</summary>
+    private static void Insert(List<DeclaredResource> picks, DeclaredResource resource, int count)
+    {
+        var at = picks.Count;
+        while (at > 0 && Better(resource, picks[at - 1]))
+        {
+            at--;
+        }
+        if (at >= count)
+        {
+            return;
+        }
+        picks.Insert(at, resource);
+        if (picks.Count > count)
+        {
+            picks.RemoveAt(picks.Count - 1);
+        }
+    }
+
+    private static bool Better(DeclaredResource a, DeclaredResource b)
+        => a.ReleasedSeq != b.ReleasedSeq
+            ? a.ReleasedSeq < b.ReleasedSeq
+            : string.CompareOrdinal(a.Path.Value, b.Path.Value) < 0;
+
+    private bool IsFree(ResourcePath path, in ClaimRequest claim, Layer waiters)
+        => CheckSamePath(path, claim) == Check.Free
+           && !_tree.IsCoveredBy(Layer.Held, path, claim.Mode, samePath: false)
+           && !_tree.IsCoveredBy(waiters, path, claim.Mode, samePath: true)
+           && !_tree.Covers(waiters, path, claim.Mode, claim.LockParents, claim.LockChildren);
+
+    /// <summary>Declared resources at or under <paramref name="pool"/> that match, cached until declarations change.</summary>
+    private DeclaredResource[] Candidates(ResourcePath pool, Requirement requirement)
+    {
+        var key = pool.Value + "\n" + requirement.Text;
+        if (_candidates.TryGetValue(key, out var cached) && cached.Version == _declarationsVersion)
+        {
+            return cached.Resources;
+        }
+        var found = new List<DeclaredResource>();
+        if (_tree.Find(pool) is { } node)
+        {
+            CollectMatching(node, requirement, found);
+        }
+        if (_candidates.Count >= MaxCachedCandidateLists)
+        {
+            _candidates.Clear();
+        }
+        var resources = found.ToArray();
+        _candidates[key] = (_declarationsVersion, resources);
+        return resources;
+    }
+
+    private static void CollectMatching(LockNode node, Requirement requirement, List<DeclaredResource> found)
+    {
+        if (node.Resource is { } resource && requirement.Matches(resource.Attributes))
+        {
+            found.Add(resource);
+        }
+        if (node.Children is null)
+        {
+            return;
+        }
+        foreach (var child in node.Children.Values)
+        {
+            CollectMatching(child, requirement, found);
+        }
+    }
+
+    private ResourcePath[] CandidatePaths(GroupClaim[] claims)
+        => [.. claims.SelectMany(c => Candidates(c.Group.Pool, c.Requirement).Select(r => r.Path)).Distinct()];
+}

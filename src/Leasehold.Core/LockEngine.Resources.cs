@@ -1,0 +1,122 @@
+using Leasehold.Core.Pools;
+
+namespace Leasehold.Core;
+
+public sealed partial class LockEngine
+{
+    /// <summary>Declares a resource or replaces its attributes. Holders are not disturbed.</summary>
+    public OperationResult<DeclaredResource> Declare(DeclareResource command)
+    {
+        if (!DeclaredResource.TryParseAttributes(command.Attributes, out var attributes, out var error))
+        {
+            return OperationResult<DeclaredResource>.Fail(ErrorCode.InvalidArgument, error);
+        }
+        Changes++;
+        var node = _tree.GetOrCreate(command.Path);
+        if (node.Resource is { } existing)
+        {
+            existing.AttributesJson = command.Attributes;
+            existing.Attributes = attributes;
+        }
+        else
+        {
+            node.Resource = new DeclaredResource { Path = command.Path, AttributesJson = command.Attributes, Attributes = attributes };
+            _declaredCount++;
+        }
+        DeclarationsChanged(command.Path, command.Now);
+        return new OperationResult<DeclaredResource>(ErrorCode.None, node.Resource);
+    }
+
+    /// <summary>Removes a declared resource; refused while it is held, so no holder is ever broken.</summary>
+    public OperationResult<DeclaredResource> Remove(RemoveResource command)
+    {
+        var node = _tree.Find(command.Path);
+        if (node?.Resource is not { } resource)
+        {
+            return OperationResult<DeclaredResource>.Fail(ErrorCode.NotFound, $"no resource is declared at {command.Path}");
+        }
+        if (node.Holders.Count > 0)
+        {
+            return OperationResult<DeclaredResource>.Fail(ErrorCode.ResourceBusy,
+                $"{command.Path} is held by lease {node.Holders[0].Id}; release it first");
+        }
+        Changes++;
+        node.Resource = null;
+        _declaredCount--;
+        _tree.Prune(node);
+        DeclarationsChanged(command.Path, command.Now);
+        return new OperationResult<DeclaredResource>(ErrorCode.None, resource);
+    }
+
+    public DeclaredResource? GetDeclared(ResourcePath path) => _tree.Find(path)?.Resource;
+
+    /// <summary>Declared resources at or under <paramref name="prefix"/>, in tree order.</summary>
+    public IReadOnlyList<DeclaredResource> ListDeclared(ResourcePath prefix)
+    {
+        var found = new List<DeclaredResource>();
+        if (_tree.Find(prefix) is { } node)
+        {
+            CollectDeclared(node, found);
+        }
+        return found;
+    }
+
+    private static void CollectDeclared(LockNode node, List<DeclaredResource> found)
+    {
+        if (node.Resource is { } resource)
+        {
+            found.Add(resource);
+        }
+        if (node.Children is null)
+        {
+            return;
+        }
+        foreach (var key in node.Children.Keys.Order(StringComparer.Ordinal))
+        {
+            CollectDeclared(node.Children[key], found);
+        }
+    }
+
+    /// <summary>
+    /// A declaration changed: pool waiters whose pools cover it get their candidates again (failing with
+    /// <see cref="ErrorCode.NoMatch"/> if too few resources can ever match now), then the queue is served,
+    /// since a new resource may satisfy someone.
+    /// </summary>
+    private void DeclarationsChanged(ResourcePath path, long now)
+    {
+        _declarationsVersion++;
+        var affected = _queue.Where(w => w.Groups is { } groups && groups.Any(g => g.Group.Pool.IsAncestorOrSelf(path))).ToList();
+        foreach (var waiter in affected)
+        {
+            SetWaiterPaths(waiter, []);
+            var short_ = waiter.Groups!.FirstOrDefault(g => Candidates(g.Group.Pool, g.Requirement).Length < g.Group.Count);
+            if (short_ is not null)
+            {
+                Dequeue(waiter);
+                _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.NoMatch, null));
+                continue;
+            }
+            SetWaiterPaths(waiter, CandidatePaths(waiter.Groups!));
+        }
+        ServeQueue(now);
+    }
+
+    /// <summary>Moves a queued waiter's claims from its old paths to <paramref name="paths"/>.</summary>
+    private void SetWaiterPaths(Waiter waiter, ResourcePath[] paths)
+    {
+        foreach (var old in waiter.Paths)
+        {
+            var node = _tree.Find(old)!;
+            node.Waiters.Remove(waiter);
+            LockTree.Count(Layer.Queued, node, waiter, -1);
+            _tree.Prune(node);
+        }
+        waiter.Paths = paths;
+        foreach (var path in paths)
+        {
+            var node = _tree.GetOrCreate(path);
+            node.Waiters.Add(waiter);
+            LockTree.Count(Layer.Queued, node, waiter, 1);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+namespace Leasehold.Core.Pools;
+
+/// <summary>Why a lease ended. The numbers are persisted: never renumber.</summary>
+public enum EndReason : byte
+{
+    Released = 0,
+    Expired = 1,
+    SessionEnded = 2,
+}
+
+/// <summary>A finished lease: who held what, chosen by which requirement, how long it queued and was held.</summary>
+public sealed record HistoryEntry(
+    long LeaseId,
+    long Fence,
+    string? Owner,
+    ResourcePath[] Paths,
+    string[]? Requirements,
+    long AcquiredAt,
+    long QueuedMs,
+    long EndedAt,
+    EndReason Reason);

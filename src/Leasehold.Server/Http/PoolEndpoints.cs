@@ -1,0 +1,210 @@
+using System.Text.Json;
+using Leasehold.Core;
+using Leasehold.Core.Pools;
+using Leasehold.Protocol;
+using Leasehold.Server.Engine;
+using Leasehold.Server.Pools;
+
+namespace Leasehold.Server.Http;
+
+/// <summary>Declared resources and pools: declare, remove, py-lockable's resource list, history, utilization, reload.</summary>
+internal static class PoolEndpoints
+{
+    private const string ResourcesPrefix = "/v1/resources";
+    private const string PoolsPrefix = "/v1/pools";
+    private const string ResourceList = "/resources.json";
+
+    public static void MapPoolEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPut(ResourcesPrefix + "/{**path}", DeclareAsync).WithTags("Pools")
+            .WithMetadata(new JsonBody(typeof(JsonElement)))
+            .Produces<DeclaredResourceDto>()
+            .WithSummary("Declare a resource with attributes (a JSON object), or replace its attributes");
+        app.MapDelete(ResourcesPrefix + "/{**path}", RemoveAsync).WithTags("Pools")
+            .Produces(StatusCodes.Status204NoContent)
+            .Produces<ProblemDto>(StatusCodes.Status409Conflict, ProblemDto.ContentType)
+            .WithSummary("Remove a declared resource that nobody holds");
+        app.MapGet(PoolsPrefix + "/{**rest}", ResourceListAsync).WithTags("Pools")
+            .WithSummary("A pool as py-lockable's resource list: GET /v1/pools/{pool}/resources.json");
+        app.MapPost(PoolsPrefix + "/reload", ReloadAsync).WithTags("Pools")
+            .Produces<ReloadDto>()
+            .WithSummary("Re-read the configured resource files and apply the difference");
+        app.MapGet("/v1/history", HistoryAsync).WithTags("Pools")
+            .Produces<HistoryDto>()
+            .WithSummary("Finished leases, newest first (query: prefix, owner, since, until, limit)");
+        app.MapGet("/v1/utilization", UtilizationAsync).WithTags("Pools")
+            .Produces<UtilizationDto>()
+            .WithSummary("Share of time each declared resource under prefix was held over the last window seconds");
+    }
+
+    private static async Task<IResult> DeclareAsync(HttpContext context, EngineHost host)
+    {
+        if (!RequestReading.TryReadRoutePath(context, ResourcesPrefix, out var path, out var problem))
+        {
+            return problem!;
+        }
+        string attributes;
+        try
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            attributes = await reader.ReadToEndAsync(context.RequestAborted);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Problems.Result(ErrorCodes.PayloadTooLarge, ex.Message);
+        }
+        if (!DeclaredResource.TryParseAttributes(attributes, out _, out var error))
+        {
+            return Problems.Result(ErrorCodes.InvalidJson, error);
+        }
+        var (code, dto, detail) = await host.ExecuteAsync(w =>
+        {
+            var result = w.Run(new DeclareResource { Now = w.Now, Path = path, Attributes = attributes }, (e, c) => e.Declare(c));
+            return (result.Error, result.Value is { } r ? new DeclaredResourceDto { Path = r.Path.Value, Attributes = r.Attributes } : null, result.Detail);
+        });
+        return code == ErrorCode.None ? Results.Json(dto!, ProtocolJsonContext.Default.DeclaredResourceDto) : Problems.Result(code, detail);
+    }
+
+    private static async Task<IResult> RemoveAsync(HttpContext context, EngineHost host)
+    {
+        if (!RequestReading.TryReadRoutePath(context, ResourcesPrefix, out var path, out var problem))
+        {
+            return problem!;
+        }
+        var result = await host.ExecuteAsync(w => w.Run(new RemoveResource { Now = w.Now, Path = path }, (e, c) => e.Remove(c)));
+        return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
+    }
+
+    /// <summary>
+    /// py-lockable's HTTP provider reads a JSON array of resource objects, each with an id. Each declared
+    /// resource's attributes are served as they were declared; one without an id gets its last path segment.
+    /// </summary>
+    private static async Task<IResult> ResourceListAsync(HttpContext context, EngineHost host)
+    {
+        var raw = context.Request.Path.Value ?? "";
+        if (!raw.EndsWith(ResourceList, StringComparison.Ordinal))
+        {
+            return Problems.Result(ErrorCodes.NotFound, $"no route {raw}; a pool's resource list is {PoolsPrefix}/{{pool}}{ResourceList}");
+        }
+        var poolText = raw[PoolsPrefix.Length..^ResourceList.Length];
+        if (!RequestReading.TryParsePath(poolText.Length == 0 ? "/" : poolText, out var pool, out var problem))
+        {
+            return problem!;
+        }
+        var json = await host.ExecuteAsync(w =>
+        {
+            var items = w.Engine.ListDeclared(pool).Select(r => WithId(r));
+            return "[" + string.Join(",", items) + "]";
+        });
+        return Results.Text(json, "application/json");
+    }
+
+    private static string WithId(DeclaredResource resource)
+    {
+        if (resource.Attributes.TryGetProperty("id", out _))
+        {
+            return resource.AttributesJson;
+        }
+        var id = JsonSerializer.Serialize(resource.Path.Segments.Length == 0 ? "/" : resource.Path.Segments[^1], ProtocolJsonContext.Default.String);
+        var body = resource.AttributesJson.Trim();
+        return body == "{}" ? "{\"id\":" + id + "}" : "{\"id\":" + id + "," + body[1..];
+    }
+
+    private static async Task<IResult> ReloadAsync(PoolLoader loader)
+    {
+        var (result, error) = await loader.ReloadAsync();
+        return result is null
+            ? Problems.Result(ErrorCodes.InvalidArgument, error)
+            : Results.Json(result, ProtocolJsonContext.Default.ReloadDto);
+    }
+
+    private static async Task<IResult> HistoryAsync(HttpContext context, EngineHost host)
+    {
+        var query = context.Request.Query;
+        if (!RequestReading.TryParsePath(query.TryGetValue("prefix", out var p) ? p.ToString() : "/", out var prefix, out var problem))
+        {
+            return problem!;
+        }
+        if (!TryTime(query, "since", long.MinValue, out var since, out problem) || !TryTime(query, "until", long.MaxValue, out var until, out problem))
+        {
+            return problem!;
+        }
+        var limit = 100;
+        if (query.TryGetValue("limit", out var l) && (!int.TryParse(l, out limit) || limit is < 1 or > 10_000))
+        {
+            return Problems.Result(ErrorCodes.InvalidArgument, "limit is a whole number between 1 and 10000");
+        }
+        var owner = query.TryGetValue("owner", out var o) ? o.ToString() : null;
+        var dto = await host.ExecuteAsync(w => new HistoryDto
+        {
+            Entries = [.. w.Engine.QueryHistory(prefix, owner, since, until, limit).Select(e => new HistoryEntryDto
+            {
+                Lease = e.LeaseId,
+                Fence = e.Fence,
+                Owner = e.Owner,
+                Paths = Dtos.Paths(e.Paths),
+                Requirements = e.Requirements,
+                AcquiredAt = Dtos.Time(e.AcquiredAt),
+                EndedAt = Dtos.Time(e.EndedAt),
+                Queued = Dtos.Seconds(e.QueuedMs),
+                Held = Dtos.Seconds(e.EndedAt - e.AcquiredAt),
+                Reason = e.Reason switch
+                {
+                    EndReason.Expired => "expired",
+                    EndReason.SessionEnded => "session-ended",
+                    _ => "released",
+                },
+            })],
+        });
+        return Results.Json(dto, ProtocolJsonContext.Default.HistoryDto);
+    }
+
+    private static bool TryTime(IQueryCollection query, string name, long fallback, out long unixMs, out IResult? problem)
+    {
+        unixMs = fallback;
+        problem = null;
+        if (!query.TryGetValue(name, out var text))
+        {
+            return true;
+        }
+        if (DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time))
+        {
+            unixMs = time.ToUnixTimeMilliseconds();
+            return true;
+        }
+        problem = Problems.Result(ErrorCodes.InvalidArgument, $"{name} is an ISO 8601 time such as 2026-11-26T09:00:00Z");
+        return false;
+    }
+
+    private static async Task<IResult> UtilizationAsync(HttpContext context, EngineHost host)
+    {
+        var query = context.Request.Query;
+        if (!RequestReading.TryParsePath(query.TryGetValue("prefix", out var p) ? p.ToString() : "/", out var prefix, out var problem))
+        {
+            return problem!;
+        }
+        var window = 3600.0;
+        if (query.TryGetValue("window", out var w) && (!double.TryParse(w, System.Globalization.CultureInfo.InvariantCulture, out window) || !double.IsFinite(window) || window <= 0 || window > 366 * 86400))
+        {
+            return Problems.Result(ErrorCodes.InvalidArgument, "window is a positive number of seconds, at most 366 days");
+        }
+        var dto = await host.ExecuteAsync(writer =>
+        {
+            var to = writer.Now;
+            var from = to - (long)(window * 1000);
+            return new UtilizationDto
+            {
+                Prefix = prefix.Value,
+                From = Dtos.Time(from),
+                To = Dtos.Time(to),
+                Resources = [.. writer.Engine.Utilization(prefix, from, to).Select(u => new ResourceUtilizationDto
+                {
+                    Path = u.Resource.Path.Value,
+                    Held = Dtos.Seconds(u.HeldMs),
+                    Share = (double)u.HeldMs / (to - from),
+                })],
+            };
+        });
+        return Results.Json(dto, ProtocolJsonContext.Default.UtilizationDto);
+    }
+}

@@ -1,0 +1,180 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Leasehold.Core;
+using Leasehold.Protocol;
+using Leasehold.Server.Engine;
+
+namespace Leasehold.Server.Pools;
+
+/// <summary>The resources each configured pool should have, read from its file or id list.</summary>
+public sealed record PoolContents(ResourcePath Pool, IReadOnlyDictionary<ResourcePath, string> Resources);
+
+/// <summary>
+/// Loads the configured pools before the server takes requests, and again on SIGHUP or
+/// <c>POST /v1/pools/reload</c>: declares new and changed resources and removes those gone from the
+/// file, except ones held right now, which stay until released and a later reload.
+/// </summary>
+public sealed partial class PoolLoader(EngineHost host, IReadOnlyList<PoolOptions> pools, ILogger<PoolLoader> logger) : IHostedLifecycleService, IDisposable
+{
+    private PosixSignalRegistration? _hangup;
+
+    /// <summary>Reads every configured pool; a bad file gives py-lockable's message naming the file.</summary>
+    public static bool TryRead(IReadOnlyList<PoolOptions> pools, out IReadOnlyList<PoolContents> contents, out string error)
+    {
+        var all = new List<PoolContents>();
+        contents = all;
+        for (var i = 0; i < pools.Count; i++)
+        {
+            var options = pools[i];
+            if (!ResourcePath.TryParse(options.Path, out var pool, out error))
+            {
+                error = $"Leasehold:Pools:{i}:Path '{options.Path}': {error}";
+                return false;
+            }
+            var resources = new Dictionary<ResourcePath, string>();
+            if (options.File is not null == (options.Ids is not null))
+            {
+                error = $"Leasehold:Pools:{i} needs exactly one of File and Ids";
+                return false;
+            }
+            if (options.File is { } file)
+            {
+                if (!ResourceFile.TryLoad(file, out var items, out error))
+                {
+                    error = $"{file}: {error}";
+                    return false;
+                }
+                foreach (var item in items)
+                {
+                    if (!Add(resources, pool, ResourceFile.IdText(item.GetProperty("id")), item.GetRawText(), out error))
+                    {
+                        error = $"{file}: {error}";
+                        return false;
+                    }
+                }
+            }
+            else if (!ResourceFile.TryExpandIds(options.Ids!, out var ids, out error))
+            {
+                error = $"Leasehold:Pools:{i}:Ids: {error}";
+                return false;
+            }
+            else
+            {
+                foreach (var id in ids)
+                {
+                    if (!Add(resources, pool, id, JsonSerializer.Serialize(new Dictionary<string, string> { ["id"] = id }, PoolsJsonContext.Default.DictionaryStringString), out error))
+                    {
+                        return false;
+                    }
+                }
+            }
+            all.Add(new PoolContents(pool, resources));
+        }
+        error = "";
+        return true;
+    }
+
+    private static bool Add(Dictionary<ResourcePath, string> resources, ResourcePath pool, string id, string attributes, out string error)
+    {
+        if (!ResourceFile.TryPathOf(pool, id, out var path, out error))
+        {
+            error = $"id '{id}' cannot name a resource: {error}";
+            return false;
+        }
+        resources[path] = attributes;
+        return true;
+    }
+
+    /// <summary>Re-reads the configured pools and applies the difference in one step of the writer.</summary>
+    public async Task<(ReloadDto? Result, string? Error)> ReloadAsync()
+    {
+        if (!TryRead(pools, out var contents, out var error))
+        {
+            LogReloadRefused(error);
+            return (null, error);
+        }
+        var result = await host.ExecuteAsync(w => Apply(w, contents)).ConfigureAwait(false);
+        LogReloaded(result.Declared, result.Updated, result.Removed, result.Kept.Length);
+        return (result, null);
+    }
+
+    private static ReloadDto Apply(Writer writer, IReadOnlyList<PoolContents> contents)
+    {
+        int declared = 0, updated = 0, removed = 0;
+        var kept = new List<string>();
+        foreach (var (pool, resources) in contents)
+        {
+            var current = writer.Engine.ListDeclared(pool).ToDictionary(r => r.Path);
+            foreach (var (path, attributes) in resources)
+            {
+                var existing = current.GetValueOrDefault(path);
+                if (existing is not null && Same(existing.AttributesJson, attributes))
+                {
+                    continue;
+                }
+                writer.Run(new DeclareResource { Now = writer.Now, Path = path, Attributes = attributes }, (e, c) => e.Declare(c));
+                _ = existing is null ? declared++ : updated++;
+            }
+            foreach (var path in current.Keys.Where(p => !resources.ContainsKey(p)))
+            {
+                var result = writer.Run(new RemoveResource { Now = writer.Now, Path = path }, (e, c) => e.Remove(c));
+                if (result.Error == ErrorCode.None)
+                {
+                    removed++;
+                }
+                else
+                {
+                    kept.Add(path.Value);
+                }
+            }
+        }
+        return new ReloadDto { Declared = declared, Updated = updated, Removed = removed, Kept = [.. kept] };
+    }
+
+    private static bool Same(string a, string b)
+    {
+        using var left = JsonDocument.Parse(a);
+        using var right = JsonDocument.Parse(b);
+        return JsonElement.DeepEquals(left.RootElement, right.RootElement);
+    }
+
+    public async Task StartingAsync(CancellationToken cancellationToken)
+    {
+        if (pools.Count > 0)
+        {
+            await ReloadAsync().ConfigureAwait(false);
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        if (pools.Count > 0 && (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()))
+        {
+            _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true;
+                _ = ReloadAsync();
+            });
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose() => _hangup?.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pools loaded: {Declared} declared, {Updated} updated, {Removed} removed, {Kept} kept because held")]
+    private partial void LogReloaded(int declared, int updated, int removed, int kept);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Pool reload refused, nothing changed: {Error}")]
+    private partial void LogReloadRefused(string error);
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, string>))]
+internal sealed partial class PoolsJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
