@@ -54,9 +54,10 @@ public static class LeaseholdApp
         var dataDir = Path.GetFullPath(options.DataDir);
         Directory.CreateDirectory(dataDir);
         var durability = options.ToDurability();
-        var store = durability.Policy == FlushPolicy.Memory ? null : DataStore.Open(dataDir);
+        var limits = new EngineLimits { HistorySize = options.HistorySize };
+        var store = durability.Policy == FlushPolicy.Memory ? null : DataStore.Open(dataDir, limits);
         builder.Services.AddSingleton(sp => new EngineHost(
-            store?.Engine ?? new LockEngine(), store, durability,
+            store?.Engine ?? new LockEngine(limits), store, durability,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>()));
 
         var app = builder.Build();

@@ -17,6 +17,9 @@ public sealed class LeaseholdOptions
     /// <summary>For the <c>interval</c> policy: milliseconds between fsyncs.</summary>
     public int FsyncIntervalMs { get; set; } = 100;
 
+    /// <summary>Finished leases kept for the history and utilization views.</summary>
+    public int HistorySize { get; set; } = 10_000;
+
     /// <summary>Log records between snapshots.</summary>
     public long SnapshotEvery { get; set; } = 100_000;
 
