@@ -1,0 +1,65 @@
+using Leasehold.Protocol;
+
+namespace Leasehold.Client;
+
+/// <summary>
+/// The server refused a request. <see cref="Code"/> is the stable code of its problem response
+/// (docs/http-api.md lists them); subclasses exist for the ones callers handle.
+/// </summary>
+public class LeaseholdException : Exception
+{
+    public LeaseholdException()
+    {
+        Code = ErrorCodes.Internal;
+    }
+
+    public LeaseholdException(string message)
+        : base(message)
+    {
+        Code = ErrorCodes.Internal;
+    }
+
+    public LeaseholdException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Code = ErrorCodes.Internal;
+    }
+
+    public LeaseholdException(string code, int status, string message)
+        : base(message)
+    {
+        Code = code;
+        Status = status;
+    }
+
+    /// <summary>The problem's <c>code</c>, such as <c>not-found</c> or <c>invalid-query</c>.</summary>
+    public string Code { get; }
+
+    /// <summary>The HTTP status, or 0 when no response arrived.</summary>
+    public int Status { get; }
+
+    /// <summary>Builds the most specific exception for a problem response.</summary>
+    internal static LeaseholdException From(ProblemDto problem)
+    {
+        var message = $"{problem.Title}: {problem.Detail} ({problem.Code})";
+        return problem.Code switch
+        {
+            ErrorCodes.NotFound => new LeaseholdNotFoundException(problem.Status, message),
+            ErrorCodes.NoMatch => new LeaseholdNoMatchException(problem.Status, message),
+            ErrorCodes.InvalidToken => new LeaseholdInvalidTokenException(problem.Status, message),
+            _ => new LeaseholdException(problem.Code, problem.Status, message),
+        };
+    }
+}
+
+/// <summary>The lease or session does not exist (never did, released, or expired).</summary>
+public sealed class LeaseholdNotFoundException(int status, string message) : LeaseholdException(ErrorCodes.NotFound, status, message);
+
+/// <summary>No declared resource could ever satisfy the requirement: waiting would not help.</summary>
+public sealed class LeaseholdNoMatchException(int status, string message) : LeaseholdException(ErrorCodes.NoMatch, status, message);
+
+/// <summary>The token does not match the lease or session.</summary>
+public sealed class LeaseholdInvalidTokenException(int status, string message) : LeaseholdException(ErrorCodes.InvalidToken, status, message);
+
+/// <summary>Not granted within the wait: the resources stayed held. Thrown by <see cref="LeaseholdClient.AcquireAsync"/>.</summary>
+public sealed class LeaseholdTimeoutException(string message) : TimeoutException(message);

@@ -1,0 +1,27 @@
+using Leasehold.Client;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers <see cref="LeaseholdClient"/> the usual Microsoft.Extensions way.</summary>
+public static class LeaseholdServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds a typed <see cref="LeaseholdClient"/> (its <see cref="HttpClient"/> from the factory) configured by
+    /// <paramref name="configure"/>; bind options from configuration with
+    /// <c>services.Configure&lt;LeaseholdClientOptions&gt;(configuration.GetSection("Leasehold"))</c>.
+    /// </summary>
+    /// <example>
+    /// <code>
+    /// services.AddLeaseholdClient(o => o.Server = new Uri("http://locks.internal:8765"));
+    /// </code>
+    /// </example>
+    public static IHttpClientBuilder AddLeaseholdClient(this IServiceCollection services, Action<LeaseholdClientOptions>? configure = null)
+    {
+        var options = services.AddOptions<LeaseholdClientOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+        return services.AddHttpClient<LeaseholdClient>();
+    }
+}
