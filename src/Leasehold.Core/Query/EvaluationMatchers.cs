@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace Leasehold.Core.Query;
@@ -21,6 +20,6 @@ internal sealed class RegexMatcher(Regex regex) : Matcher
 {
     public override bool Matches(in Value value) =>
         value.TryGetElement(out var element)
-        && element.ValueKind == JsonValueKind.String
-        && RegexPattern.IsMatch(regex, element.GetString()!);
+        && JsonStrings.TryGet(element, out var text)
+        && RegexPattern.IsMatch(regex, text);
 }

@@ -78,7 +78,7 @@ internal sealed class FieldPath
                 result = entry;
                 return true;
             }
-            if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty(_names[segment], out var child))
+            if (element.ValueKind != JsonValueKind.Object || !JsonStrings.TryGetProperty(element, _names[segment], out var child))
             {
                 result = Value.Missing;
                 return true;
@@ -136,7 +136,7 @@ internal sealed class FieldPath
                 entry = entry.ItemAt((int)index);
             }
             else if (entry.TryGetElement(out var element) && element.ValueKind == JsonValueKind.Object
-                && element.TryGetProperty(_names[segment], out var child))
+                && JsonStrings.TryGetProperty(element, _names[segment], out var child))
             {
                 entry = Value.Of(child);
             }

@@ -61,7 +61,7 @@ internal static class PyEquality
         switch (constant.Kind)
         {
             case JsonValueKind.String:
-                return element.ValueKind == JsonValueKind.String && element.ValueEquals(constant.String);
+                return element.ValueKind == JsonValueKind.String && JsonStrings.Equal(element, constant.String!);
             case JsonValueKind.Null:
                 return element.ValueKind == JsonValueKind.Null;
             case JsonValueKind.Array:
@@ -96,7 +96,7 @@ internal static class PyEquality
         }
         foreach (var (name, expected) in members)
         {
-            if (!obj.TryGetProperty(name, out var actual) || !AreEqual(actual, expected))
+            if (!JsonStrings.TryGetProperty(obj, name, out var actual) || !AreEqual(actual, expected))
             {
                 return false;
             }

@@ -93,20 +93,20 @@ internal readonly struct PyNumber
         return a.IsFloat ? -CompareIntToFloat(b, a._float) : CompareIntToFloat(a, b._float);
     }
 
-    // Exact, like Python: a double is converted to an integer only when that loses nothing.
+    // Exact, like Python. Past 2^53 every double is a whole number, so converting it to an integer loses
+    // nothing; a double with a fraction truncates toward zero, which cannot change its order against an
+    // integer that large.
     private static int CompareIntToFloat(PyNumber integer, double value)
     {
         if (double.IsInfinity(value))
         {
             return value > 0 ? -1 : 1;
         }
-        if (integer._big is null && Math.Abs(integer._small) <= ExactDoubleLimit)
+        if (integer._big is null && integer._small is >= -ExactDoubleLimit and <= ExactDoubleLimit)
         {
             return ((double)integer._small).CompareTo(value);
         }
-        var floor = Math.Floor(value);
-        var byWhole = integer.AsBig.CompareTo(new BigInteger(floor));
-        return byWhole != 0 ? byWhole : floor == value ? 0 : -1;
+        return integer.AsBig.CompareTo(new BigInteger(value));
     }
 
     /// <summary>Python's <c>%</c>: the result takes the divisor's sign (floored division). The divisor is not zero.</summary>

@@ -20,9 +20,9 @@ internal static class PyOrder
                 return true;
             }
         }
-        else if (operand.String is { } text && element.ValueKind == JsonValueKind.String)
+        else if (operand.String is { } text && JsonStrings.TryGet(element, out var actual))
         {
-            order = CompareCodePoints(element.GetString()!, text);
+            order = CompareCodePoints(actual, text);
             return true;
         }
         order = 0;

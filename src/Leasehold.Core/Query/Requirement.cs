@@ -27,7 +27,8 @@ public sealed class Requirement
     /// <summary>
     /// Compiles <paramref name="query"/>, which must be a JSON object. On failure returns false and
     /// <paramref name="error"/> names the operator or literal at fault and where it is, e.g.
-    /// <c>unknown operator '$foo' at os</c>. The compiled form keeps no reference to the query's document, which may be disposed afterwards.
+    /// <c>unknown operator '$foo' at os</c>. The compiled form keeps no reference to the query's
+    /// document, which may be disposed afterwards.
     /// </summary>
     public static bool TryCompile(JsonElement query, out Requirement requirement, out string error)
     {
@@ -41,6 +42,12 @@ public sealed class Requirement
         catch (QueryCompileException failure)
         {
             error = failure.Message;
+            return false;
+        }
+        catch (InvalidOperationException failure)
+        {
+            // System.Text.Json refuses to decode a string escaping a lone UTF-16 surrogate ("\ud800").
+            error = $"the query holds an invalid string: {failure.Message}";
             return false;
         }
     }
