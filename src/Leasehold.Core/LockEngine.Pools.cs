@@ -98,19 +98,25 @@ public sealed partial class LockEngine
         return new AcquireResult(ErrorCode.None, null, Enqueue(claim with { Paths = CandidatePaths(claims) }, session));
     }
 
-    /// <summary>A lease of the same owner whose groups name the same pools and requirements, if any.</summary>
+    /// <summary>
+    /// The oldest lease (lowest id) of the same owner whose groups name the same pools and requirements,
+    /// if any. Oldest, not the first found: the dictionary's order differs between a live engine and one
+    /// restored from a snapshot, and both must choose the same lease.
+    /// </summary>
     private Lease? FindReusable(string owner, GroupClaim[] claims)
     {
+        Lease? found = null;
         foreach (var lease in _leases.Values)
         {
             if (lease.Groups is { } groups && string.Equals(lease.Owner, owner, StringComparison.Ordinal)
                 && groups.Length == claims.Length
-                && groups.Zip(claims).All(p => p.First.Group.Pool.Equals(p.Second.Group.Pool) && p.First.Requirement.Text == p.Second.Requirement.Text))
+                && groups.Zip(claims).All(p => p.First.Group.Pool.Equals(p.Second.Group.Pool) && p.First.Requirement.Text == p.Second.Requirement.Text)
+                && (found is null || lease.Id < found.Id))
             {
-                return lease;
+                found = lease;
             }
         }
-        return null;
+        return found;
     }
 
     /// <summary>
@@ -213,9 +219,10 @@ public sealed partial class LockEngine
         {
             return;
         }
-        foreach (var child in node.Children.Values)
+        // Ordinal order, not the dictionary's: a restored engine must list candidates in the same order.
+        foreach (var key in node.Children.Keys.Order(StringComparer.Ordinal))
         {
-            CollectMatching(child, requirement, found);
+            CollectMatching(node.Children[key], requirement, found);
         }
     }
 

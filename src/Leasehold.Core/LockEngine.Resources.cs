@@ -115,7 +115,13 @@ public sealed partial class LockEngine
         foreach (var path in paths)
         {
             var node = _tree.GetOrCreate(path);
-            node.Waiters.Add(waiter);
+            // Keep each node's waiters oldest first (ids follow arrival): younger waiters may already be there.
+            var at = node.Waiters.Count;
+            while (at > 0 && node.Waiters[at - 1].Id > waiter.Id)
+            {
+                at--;
+            }
+            node.Waiters.Insert(at, waiter);
             LockTree.Count(Layer.Queued, node, waiter, 1);
         }
     }

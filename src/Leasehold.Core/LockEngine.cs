@@ -79,6 +79,8 @@ public sealed partial class LockEngine
         Tick c => Advance(c.Now),
         DropWaiters => DropAllWaiters(),
         Recover c => Recover(c),
+        DeclareResource c => Declare(c),
+        RemoveResource c => Remove(c),
         _ => throw new ArgumentException($"unknown command {command.GetType().Name}", nameof(command)),
     };
 }

@@ -195,7 +195,7 @@ public static class SnapshotCodec
                     var fence = r.Int64();
                     var owner = r.String();
                     var paths = ReadPaths(ref r);
-                    var requirementCount = r.Int32();
+                    var requirementCount = OptionalCount(ref r);
                     string[]? requirements = requirementCount < 0 ? null : new string[requirementCount];
                     for (var i = 0; i < requirementCount; i++)
                     {
@@ -222,6 +222,13 @@ public static class SnapshotCodec
         return n >= 0 && n <= r.Remaining ? n : throw new FormatException($"bad count {n}");
     }
 
+    /// <summary>A count where -1 means none (null): -1, or a count as <see cref="Count"/> checks it.</summary>
+    private static int OptionalCount(ref BinaryIn r)
+    {
+        var n = r.Int32();
+        return n == -1 ? -1 : n >= 0 && n <= r.Remaining ? n : throw new FormatException($"bad count {n}");
+    }
+
     private readonly record struct ClaimFields(ResourcePath[] Paths, LockMode Mode, int Limit, bool LockParents, bool LockChildren, string? Owner, long SessionId, long TtlMs, GroupClaim[]? Groups);
 
     private static ResourcePath[] ReadPaths(ref BinaryIn r)
@@ -242,7 +249,7 @@ public static class SnapshotCodec
         {
             return fields;
         }
-        var count = r.Int32();
+        var count = OptionalCount(ref r);
         if (count < 0)
         {
             return fields;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Leasehold.Core;
+using Leasehold.Core.Pools;
 
 namespace Leasehold.Storage.Tests;
 
@@ -41,6 +42,45 @@ public class CommandRoundTripTests
         { "tick", new Tick { Now = Cmd.T0 + 123 } },
         { "drop waiters", new DropWaiters { Now = Cmd.T0 + 9 } },
         { "recover", new Recover { Now = Cmd.T0, SessionGraceMs = 15_000 } },
+        { "acquire from pools, several groups, reuse, unicode", new AcquireLease
+            {
+                Now = Cmd.T0, Paths = [], TtlMs = 366L * 24 * 3600 * 1000, WaitMs = 24L * 3600 * 1000, SessionId = long.MaxValue,
+                LockParents = false, LockChildren = true, Owner = "\u00fcber \U0001F512 \u4eba", Token = BigToken, Reuse = true,
+                Groups =
+                [
+                    new PoolGroup(Cmd.P("/pool/caf\u00e9"), "{\"os\":\"a\"}", 2),
+                    new PoolGroup(Cmd.P("/\u65e5\u672c/\U0001F600"), "{\"n\": {\"$gt\": 2}, \"\u540d\": \"\u03b1\u03b2\"}", 1),
+                    new PoolGroup(Cmd.P("/"), "{}", 1000),
+                ],
+            }
+        },
+        { "acquire from pools, one group, no reuse, null owner", new AcquireLease
+            {
+                Now = 1, Paths = [], Groups = [new PoolGroup(Cmd.P("/gpu"), "{\"n\":{\"$gt\":2}}", 1)], Reuse = false, Owner = null, Token = 0,
+            }
+        },
+        { "acquire from pools, shared, limit, empty owner, paths too", new AcquireLease
+            {
+                Now = -1, Paths = Cmd.Ps("/x"), Mode = LockMode.Shared, Limit = 3, LockParents = false, LockChildren = false, Owner = "",
+                Groups = [new PoolGroup(Cmd.P("/p"), "{\"os\":{\"$in\":[\"a\",\"b\"]}}", 2)], Reuse = true, Token = 7,
+            }
+        },
+        { "acquire from pools, 16 groups", new AcquireLease
+            {
+                Now = 5, Paths = [], Token = 3,
+                Groups = [.. Enumerable.Range(0, 16).Select(i => new PoolGroup(Cmd.P($"/pool/{i}"), $"{{\"i\":{i}}}", i + 1))],
+            }
+        },
+        { "declare resource", new DeclareResource { Now = Cmd.T0, Path = Cmd.P("/pool/r1"), Attributes = "{\"os\":\"a\",\"n\":3}" } },
+        { "declare resource, unicode, nested", new DeclareResource
+            {
+                Now = Cmd.T0 + 1, Path = Cmd.P("/pool/caf\u00e9/\U0001F600"),
+                Attributes = "{\"\u540d\": \"\u03b1\u03b2 \U0001F512\", \"tags\": [\"x\", {\"y\": null}], \"n\": 2.5}",
+            }
+        },
+        { "declare resource, root, empty", new DeclareResource { Now = -1, Path = Cmd.P("/"), Attributes = "{}" } },
+        { "remove resource", new RemoveResource { Now = Cmd.T0, Path = Cmd.P("/pool/r1") } },
+        { "remove resource, unicode", new RemoveResource { Now = Cmd.T0 + 2, Path = Cmd.P("/\u65e5\u672c/\u8a9e/\U0001F600") } },
     };
 
     [Theory]
@@ -87,7 +127,16 @@ public class CommandRoundTripTests
             .Order(StringComparer.Ordinal);
         var covered = Commands.Select(row => row[1].GetType().Name).Distinct().Order(StringComparer.Ordinal);
         Assert.Equal(types, covered);
-        Assert.Equal(types, Enum.GetNames<CommandCodec.Tag>().Order(StringComparer.Ordinal));
+        // Every tag is written by some case (AcquireFromPools is an AcquireLease with groups), and every
+        // tag but that one is named after its command type.
+        var tags = Commands.Select(row =>
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            CommandCodec.Write(buffer, (Command)row[1]);
+            return (CommandCodec.Tag)buffer.WrittenSpan[0];
+        });
+        Assert.Equal(Enum.GetValues<CommandCodec.Tag>(), tags.Distinct().Order());
+        Assert.Equal(types, Enum.GetNames<CommandCodec.Tag>().Where(n => n != nameof(CommandCodec.Tag.AcquireFromPools)).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -112,7 +161,18 @@ public class CommandRoundTripTests
 
     [Theory]
     [InlineData("00" + "0000000000000000", "unknown command tag 0")]
-    [InlineData("0B" + "0000000000000000", "unknown command tag 11")]
+    [InlineData("EE" + "0000000000000000", "unknown command tag 238")]
+    [InlineData("0E" + "0000000000000000", "unknown command tag 14")]
+    [InlineData("0B" + "0000000000000000" + "00000000" + "00" + "00000000" + "0000000000000000" + "0000000000000000" + "0000000000000000"
+        + "01" + "01" + "00000000" + "00000000000000000000000000000000" + "00000000", "0 groups in one acquire")]
+    [InlineData("0B" + "0000000000000000" + "00000000" + "00" + "00000000" + "0000000000000000" + "0000000000000000" + "0000000000000000"
+        + "01" + "01" + "00000000" + "00000000000000000000000000000000" + "01000000" + "030000002F70" + "0300000067" + "01000000", "ends early")]
+    [InlineData("0B" + "0000000000000000" + "00000000" + "00" + "00000000" + "0000000000000000" + "0000000000000000" + "0000000000000000"
+        + "01" + "01" + "00000000" + "00000000000000000000000000000000" + "01000000" + "030000002F70" + "030000007B7D" + "01000000" + "02", "2 is not a boolean")]
+    [InlineData("0C" + "0000000000000000" + "030000002F70", "ends early")]
+    [InlineData("0C" + "0000000000000000" + "0300000070" + "030000007B7D", "bad path")]
+    [InlineData("0D" + "0000000000000000" + "00000000", "bad path")]
+    [InlineData("0D" + "0000000000000000" + "030000002F70" + "00", "1 bytes left")]
     [InlineData("08" + "0000000000000000" + "00", "1 bytes left")]
     [InlineData("03" + "00000000", "ends early")]
     public void MalformedPayloadIsAFormatException(string hex, string message)
@@ -128,7 +188,11 @@ public class CommandRoundTripTests
         {
             var b = (AcquireLease)actual;
             Assert.Equal(a.Paths.Select(p => p.Value), b.Paths.Select(p => p.Value));
-            Assert.True(a with { Paths = b.Paths } == b, $"{name}: {a} != {b}");
+            Assert.Equal(a.Groups is null, b.Groups is null);
+            Assert.Equal(
+                (a.Groups ?? []).Select(g => (g.Pool.Value, g.Require, g.Count)),
+                (b.Groups ?? []).Select(g => (g.Pool.Value, g.Require, g.Count)));
+            Assert.True(a with { Paths = b.Paths, Groups = b.Groups } == b, $"{name}: {a} != {b}");
         }
         else
         {

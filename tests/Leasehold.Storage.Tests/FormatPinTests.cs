@@ -1,5 +1,6 @@
 using System.Text;
 using Leasehold.Core;
+using Leasehold.Core.Pools;
 
 namespace Leasehold.Storage.Tests;
 
@@ -21,6 +22,9 @@ public class FormatPinTests
             [CommandCodec.Tag.Tick] = 8,
             [CommandCodec.Tag.DropWaiters] = 9,
             [CommandCodec.Tag.Recover] = 10,
+            [CommandCodec.Tag.AcquireFromPools] = 11,
+            [CommandCodec.Tag.DeclareResource] = 12,
+            [CommandCodec.Tag.RemoveResource] = 13,
         };
         Assert.Equal(expected.Count, Enum.GetValues<CommandCodec.Tag>().Length);
         Assert.All(expected, e => Assert.Equal(e.Value, (byte)e.Key));
@@ -35,9 +39,20 @@ public class FormatPinTests
     }
 
     [Fact]
+    public void EndReasonNumbersAreFrozen()
+    {
+        Assert.Equal(0, (byte)EndReason.Released);
+        Assert.Equal(1, (byte)EndReason.Expired);
+        Assert.Equal(2, (byte)EndReason.SessionEnded);
+        Assert.Equal(3, Enum.GetValues<EndReason>().Length);
+    }
+
+    [Fact]
     public void VersionAndSizesAreFrozen()
     {
+        // New command tags are additions: the log stays version 1. Snapshots are version 2 and still read 1.
         Assert.Equal(1, LogFormat.Version);
+        Assert.Equal(2, LogFormat.SnapshotVersion);
         Assert.Equal(24, LogFormat.SegmentHeaderSize);
         Assert.Equal(16, LogFormat.RecordHeaderSize);
         Assert.Equal(1 << 20, LogFormat.MaxPayload);

@@ -1,4 +1,5 @@
 using Leasehold.Core;
+using Leasehold.Core.Pools;
 
 namespace Leasehold.Storage.Tests;
 
@@ -38,6 +39,36 @@ public class GoldenLogTests : IDisposable
         + "070000006D6520E29883" // owner "me ☃"
         + "FFEEDDCCBBAA99887766554433221100"; // token
 
+    /// <summary>Payload of an AcquireFromPools command (tag 11): the acquire fields with no paths, then the groups and reuse.</summary>
+    internal const string AcquireFromPoolsPayloadHex =
+        "0B" // tag AcquireFromPools
+        + "0768E5CF8B010000" // now
+        + "00000000" // 0 paths
+        + "00" // exclusive
+        + "00000000" // no limit
+        + "3075000000000000" // ttl 30000
+        + "8813000000000000" // wait 5000
+        + "0000000000000000" // no session
+        + "01" // lock parents
+        + "00" // lock children
+        + "030000006369" // owner "ci"
+        + "FFEEDDCCBBAA99887766554433221100" // token
+        + "02000000" // 2 groups
+        + "0C0000002F706F6F6C2F636166C3A9" + "0B0000007B226F73223A2261227D" + "02000000" // "/pool/caf\u00e9", {"os":"a"}, count 2
+        + "050000002F677075" + "100000007B226E223A7B22246774223A327D7D" + "01000000" // "/gpu", {"n":{"$gt":2}}, count 1
+        + "01"; // reuse
+
+    /// <summary>Payload of a DeclareResource command (tag 12): path, attributes.</summary>
+    internal const string DeclareResourcePayloadHex =
+        "0C" + "0868E5CF8B010000" // tag, now
+        + "110000002F706F6F6C2F636166C3A92FF09F9880" // "/pool/caf\u00e9/\U0001F600"
+        + "110000007B226F73223A2261222C226E223A337D"; // {"os":"a","n":3}
+
+    /// <summary>Payload of a RemoveResource command (tag 13): path.</summary>
+    internal const string RemoveResourcePayloadHex =
+        "0D" + "0968E5CF8B010000" // tag, now
+        + "090000002F706F6F6C2F7231"; // "/pool/r1"
+
     private readonly TempDir _dir = new();
 
     internal static OpenSession GoldenOpen => new()
@@ -63,7 +94,72 @@ public class GoldenLogTests : IDisposable
         Token = new UInt128(0x0011223344556677, 0x8899AABBCCDDEEFF),
     };
 
+    internal static AcquireLease GoldenPoolAcquire => new()
+    {
+        Now = Cmd.T0 + 7,
+        Paths = [],
+        TtlMs = 30_000,
+        WaitMs = 5_000,
+        LockParents = true,
+        LockChildren = false,
+        Owner = "ci",
+        Token = new UInt128(0x0011223344556677, 0x8899AABBCCDDEEFF),
+        Groups = [new PoolGroup(Cmd.P("/pool/caf\u00e9"), "{\"os\":\"a\"}", 2), new PoolGroup(Cmd.P("/gpu"), "{\"n\":{\"$gt\":2}}", 1)],
+        Reuse = true,
+    };
+
+    internal static DeclareResource GoldenDeclare => new()
+    {
+        Now = Cmd.T0 + 8,
+        Path = Cmd.P("/pool/caf\u00e9/\U0001F600"),
+        Attributes = "{\"os\":\"a\",\"n\":3}",
+    };
+
+    internal static RemoveResource GoldenRemove => new() { Now = Cmd.T0 + 9, Path = Cmd.P("/pool/r1") };
+
     public void Dispose() => _dir.Dispose();
+
+    public static TheoryData<string, string> PoolPayloads => new()
+    {
+        { "acquire from pools", AcquireFromPoolsPayloadHex },
+        { "declare", DeclareResourcePayloadHex },
+        { "remove", RemoveResourcePayloadHex },
+    };
+
+    private static Command PoolCommand(string name) => name switch
+    {
+        "acquire from pools" => GoldenPoolAcquire,
+        "declare" => GoldenDeclare,
+        _ => GoldenRemove,
+    };
+
+    [Theory]
+    [MemberData(nameof(PoolPayloads))]
+    public void PoolCommandPayloadIsByteForByte(string name, string hex)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        CommandCodec.Write(buffer, PoolCommand(name));
+        Assert.Equal(hex, Convert.ToHexString(buffer.WrittenSpan));
+    }
+
+    [Theory]
+    [MemberData(nameof(PoolPayloads))]
+    public void GoldenPoolPayloadDecodes(string name, string hex)
+    {
+        var decoded = CommandCodec.Read(Convert.FromHexString(hex));
+        var expected = PoolCommand(name);
+        if (expected is AcquireLease a)
+        {
+            var b = Assert.IsType<AcquireLease>(decoded);
+            Assert.Empty(b.Paths);
+            Assert.Equal(a.Groups!.Select(g => (g.Pool.Value, g.Require, g.Count)), b.Groups!.Select(g => (g.Pool.Value, g.Require, g.Count)));
+            Assert.Equal(a with { Paths = b.Paths, Groups = b.Groups }, b);
+        }
+        else
+        {
+            Assert.Equal(expected, decoded);
+        }
+    }
 
     [Fact]
     public void AcquireLeaseRecordIsByteForByte()

@@ -1,14 +1,18 @@
 using Leasehold.Core;
+using Leasehold.Core.Pools;
 
 namespace Leasehold.Storage.Tests;
 
 /// <summary>
-/// A byte-for-byte pin of a tiny snapshot (one session, one lease, one waiter), produced by an independent
-/// encoder from the format description. A change here means old snapshots no longer read.
+/// Byte-for-byte pins of tiny snapshots, produced by an independent encoder from the format description.
+/// Version 1 (one session, one lease, one waiter) is what servers before pools wrote: it must still read.
+/// Version 2 (what this server writes) adds pool groups to claims, the release counter, declared resources
+/// and history. A change here means old snapshots no longer read.
 /// </summary>
 public class GoldenSnapshotTests : IDisposable
 {
-    private const string SnapshotHex =
+    /// <summary>A version 1 snapshot: no groups in claims, nothing after the waiters.</summary>
+    private const string V1SnapshotHex =
         "4C48534E41500D0A" + "01000000" + "00000000" + "0900000000000000" // magic, version 1, reserved, index 9
         + "0100000000000000" + "0100000000000000" + "0200000000000000" + "0500000000000000" // last lease, session, waiter ids, last fence
         + "01000000" // 1 session
@@ -23,9 +27,47 @@ public class GoldenSnapshotTests : IDisposable
         + "6468E5CF8B010000" + "3470E5CF8B010000" // enqueued, deadline
         + "434294F7"; // crc32c of everything before
 
+    /// <summary>
+    /// A version 2 snapshot: a plain lease, a pool lease with its group and chosen path, a pool waiter, two
+    /// declared resources (one released once) and two history entries (a pool lease and a plain one).
+    /// </summary>
+    internal const string V2SnapshotHex =
+        "4C48534E41500D0A" + "02000000" + "00000000" + "0C00000000000000" // magic, version 2, reserved, index 12
+        + "0400000000000000" + "0100000000000000" + "0500000000000000" + "0400000000000000" // last lease, session, waiter ids, last fence
+        + "01000000" // 1 session
+        + "0100000000000000" + "A1000000000000000000000000000000" + "04000000737663" + "1027000000000000" + "108FE5CF8B010000"
+        + "02000000" // 2 leases
+        + "0300000000000000" + "B3000000000000000000000000000000" + "0300000000000000" // lease 3: id, token, fence
+        + "01000000030000002F61" + "00" + "01000000" + "00" + "01" + "00000000" + "0100000000000000" + "60EA000000000000" // claim: ["/a"], exclusive, limit 1, parents no, children yes, owner null, session 1, ttl 60000
+        + "FFFFFFFF" // no groups (-1)
+        + "0068E5CF8B010000" + "FA00000000000000" + "6052E6CF8B010000" // acquired, waited, expires
+        + "0400000000000000" + "B4000000000000000000000000000000" + "0400000000000000" // lease 4 (pool): id, token, fence
+        + "01000000090000002F706F6F6C2F7231" + "00" + "01000000" + "01" + "01" + "030000006369" + "0000000000000000" + "0000000000000000" // claim: ["/pool/r1"], owner "ci", no session, no ttl
+        + "01000000" // 1 group
+        + "060000002F706F6F6C" + "0C0000007B226F73223A202261227D" + "01000000" + "01000000090000002F706F6F6C2F7231" // "/pool", {"os": "a"}, count 1, chosen ["/pool/r1"]
+        + "0A68E5CF8B010000" + "0000000000000000" + "FFFFFFFFFFFFFF7F" // acquired, waited, expires never
+        + "01000000" // 1 waiter
+        + "0500000000000000" + "C5000000000000000000000000000000" // waiter 5 (pool): id, token
+        + "01000000090000002F706F6F6C2F7231" + "00" + "01000000" + "01" + "01" + "0200000077" + "0000000000000000" + "E803000000000000" // claim: its candidates ["/pool/r1"], owner "w", ttl 1000
+        + "01000000" // 1 group
+        + "060000002F706F6F6C" + "100000007B226E223A7B22246774223A327D7D" + "01000000" + "00000000" // "/pool", {"n":{"$gt":2}}, count 1, nothing chosen
+        + "6468E5CF8B010000" + "3470E5CF8B010000" // enqueued, deadline
+        + "0100000000000000" // last release seq 1
+        + "02000000" // 2 declared resources, in path order
+        + "0C0000002F706F6F6C2F636166C3A9" + "110000007B226F73223A2262222C226E223A317D" + "0100000000000000" // "/pool/café", {"os":"b","n":1}, released seq 1
+        + "090000002F706F6F6C2F7231" + "110000007B226F73223A2261222C226E223A337D" + "0000000000000000" // "/pool/r1", {"os":"a","n":3}, never released
+        + "02000000" // 2 history entries, oldest first
+        + "0100000000000000" + "0100000000000000" + "030000006369" + "010000000C0000002F706F6F6C2F636166C3A9" // lease 1, fence 1, owner "ci", ["/pool/café"]
+        + "01000000" + "0B0000007B226F73223A2262227D" // 1 requirement: {"os":"b"}
+        + "7854E5CF8B010000" + "0000000000000000" + "1864E5CF8B010000" + "00" // acquired, queued 0, ended, released
+        + "0200000000000000" + "0200000000000000" + "00000000" + "02000000030000002F78030000002F79" // lease 2, fence 2, owner null, ["/x", "/y"]
+        + "FFFFFFFF" // no requirements (-1)
+        + "6058E5CF8B010000" + "1E00000000000000" + "0C66E5CF8B010000" + "02" // acquired, queued 30, ended, session ended
+        + "5C256D2D"; // crc32c of everything before
+
     private readonly TempDir _dir = new();
 
-    private static EngineState GoldenState => new(
+    private static EngineState V1State => new(
         LastLeaseId: 1,
         LastSessionId: 1,
         LastWaiterId: 2,
@@ -50,27 +92,147 @@ public class GoldenSnapshotTests : IDisposable
             },
         ]);
 
+    internal static EngineState V2State => new(
+        LastLeaseId: 4,
+        LastSessionId: 1,
+        LastWaiterId: 5,
+        LastFence: 4,
+        Sessions: [new Session { Id = 1, Token = 0xA1, Owner = "svc", TtlMs = 10_000, ExpiresAt = Cmd.T0 + 10_000 }],
+        Leases:
+        [
+            new Lease
+            {
+                Id = 3, Token = 0xB3, Fence = 3, Paths = Cmd.Ps("/a"), Mode = LockMode.Exclusive, Limit = 1,
+                LockParents = false, LockChildren = true, Owner = null, SessionId = 1, TtlMs = 60_000,
+                AcquiredAt = Cmd.T0, WaitedMs = 250, ExpiresAt = Cmd.T0 + 60_000,
+            },
+            new Lease
+            {
+                Id = 4, Token = 0xB4, Fence = 4, Paths = Cmd.Ps("/pool/r1"), Mode = LockMode.Exclusive, Limit = 1,
+                LockParents = true, LockChildren = true, Owner = "ci", SessionId = 0, TtlMs = 0,
+                Groups = [Group("/pool", "{\"os\": \"a\"}", 1, "/pool/r1")],
+                AcquiredAt = Cmd.T0 + 10, WaitedMs = 0, ExpiresAt = long.MaxValue,
+            },
+        ],
+        Waiters:
+        [
+            new Waiter
+            {
+                Id = 5, Token = 0xC5, Paths = Cmd.Ps("/pool/r1"), Mode = LockMode.Exclusive, Limit = 1,
+                LockParents = true, LockChildren = true, Owner = "w", SessionId = 0, TtlMs = 1_000,
+                Groups = [Group("/pool", "{\"n\":{\"$gt\":2}}", 1)],
+                EnqueuedAt = Cmd.T0 + 100, Deadline = Cmd.T0 + 2_100,
+            },
+        ],
+        LastReleaseSeq: 1,
+        Resources:
+        [
+            Resource("/pool/caf\u00e9", "{\"os\":\"b\",\"n\":1}", releasedSeq: 1),
+            Resource("/pool/r1", "{\"os\":\"a\",\"n\":3}", releasedSeq: 0),
+        ],
+        History:
+        [
+            new HistoryEntry(1, 1, "ci", Cmd.Ps("/pool/caf\u00e9"), ["{\"os\":\"b\"}"], Cmd.T0 - 5_000, 0, Cmd.T0 - 1_000, EndReason.Released),
+            new HistoryEntry(2, 2, null, Cmd.Ps("/x", "/y"), null, Cmd.T0 - 4_000, 30, Cmd.T0 - 500, EndReason.SessionEnded),
+        ]);
+
     public void Dispose() => _dir.Dispose();
+
+    internal static GroupClaim Group(string pool, string require, int count, params string[] chosen)
+    {
+        Assert.True(GroupClaim.TryCreate(new PoolGroup(Cmd.P(pool), require, count), out var claim, out var error), error);
+        claim.Chosen = Cmd.Ps(chosen);
+        return claim;
+    }
+
+    internal static DeclaredResource Resource(string path, string json, long releasedSeq)
+    {
+        Assert.True(DeclaredResource.TryParseAttributes(json, out var attributes, out var error), error);
+        return new DeclaredResource { Path = Cmd.P(path), AttributesJson = json, Attributes = attributes, ReleasedSeq = releasedSeq };
+    }
 
     [Fact]
     public void EncodesByteForByte()
     {
-        var bytes = SnapshotCodec.Encode(9, GoldenState);
-        Assert.Equal(SnapshotHex, Convert.ToHexString(bytes.WrittenSpan));
+        var bytes = SnapshotCodec.Encode(12, V2State);
+        Assert.Equal(V2SnapshotHex, Convert.ToHexString(bytes.WrittenSpan));
     }
 
     [Fact]
     public void GoldenBytesDecode()
     {
-        var (index, state) = SnapshotCodec.Read("golden.snap", Convert.FromHexString(SnapshotHex));
-        Assert.Equal(9, index);
-        StateAssert.Equal(GoldenState, state);
+        var (index, state) = SnapshotCodec.Read("golden.snap", Convert.FromHexString(V2SnapshotHex));
+        Assert.Equal(12, index);
+        StateAssert.Equal(V2State, state);
+        // The requirement text is kept as given; its compiled form is compact.
+        var group = Assert.Single(state.Leases[1].Groups!);
+        Assert.Equal("{\"os\": \"a\"}", group.Group.Require);
+        Assert.Equal("{\"os\":\"a\"}", group.Requirement.Text);
+        Assert.Equal(System.Text.Json.JsonValueKind.Object, state.Resources![0].Attributes.ValueKind);
+        Assert.Equal(1, state.Resources[0].Attributes.GetProperty("n").GetInt32());
     }
 
     [Fact]
     public void DirectoryWithGoldenSnapshotOpens()
     {
-        File.WriteAllBytes(_dir.Snapshot(9), Convert.FromHexString(SnapshotHex));
+        File.WriteAllBytes(_dir.Snapshot(12), Convert.FromHexString(V2SnapshotHex));
+
+        using var store = DataStore.Open(_dir.Dir);
+
+        Assert.Equal(12, store.Report.SnapshotIndex);
+        Assert.Equal(0, store.Report.RecordsReplayed);
+        Assert.Equal(13, store.NextIndex);
+        StateAssert.Equal(LockEngine.Restore(V2State).Capture(), store.Engine.Capture());
+        Assert.Equal(1, store.Engine.GetSession(1)!.LeaseCount);
+        StateAssert.Equal(V2State with { Sessions = store.Engine.Capture().Sessions }, store.Engine.Capture());
+        Assert.Equal(2, store.Engine.DeclaredCount);
+        Assert.Equal(["/pool/caf\u00e9", "/pool/r1"], store.Engine.ListDeclared(Cmd.P("/pool")).Select(r => r.Path.Value));
+        Assert.Equal([1L, 2L], store.Engine.History.Select(h => h.LeaseId));
+    }
+
+    [Fact]
+    public void GoldenStateGoesOnWorkingAfterOpen()
+    {
+        File.WriteAllBytes(_dir.Snapshot(12), Convert.FromHexString(V2SnapshotHex));
+        using var d = new StoreDriver(_dir.Dir);
+
+        // Releasing the pool lease hands /pool/r1 to the pool waiter (n 3 > 2) and records the release.
+        var released = (OperationResult<Lease>)d.Apply(new ReleaseLease { Now = Cmd.T0 + 200, LeaseId = 4, Token = 0xB4 }, out var outcomes)!;
+        Assert.Equal(ErrorCode.None, released.Error);
+        var outcome = Assert.Single(outcomes);
+        Assert.Equal((5L, ErrorCode.None), (outcome.WaiterId, outcome.Error));
+        var granted = outcome.Lease!;
+        Assert.Equal((5L, 5L), (granted.Id, granted.Fence));
+        Assert.Equal(["/pool/r1"], Assert.Single(granted.Groups!).Chosen.Select(p => p.Value));
+        var state = d.Engine.Capture();
+        Assert.Equal(2, state.LastReleaseSeq);
+        Assert.Equal(2, state.Resources!.Single(r => r.Path.Value == "/pool/r1").ReleasedSeq);
+        var last = state.History![^1];
+        Assert.Equal((4L, "ci", EndReason.Released), (last.LeaseId, last.Owner, last.Reason));
+        Assert.Equal(["{\"os\":\"a\"}"], last.Requirements!);
+
+        var live = d.Engine.Capture();
+        d.Reopen();
+        StateAssert.Equal(live, d.Engine.Capture());
+    }
+
+    [Fact]
+    public void Version1SnapshotStillDecodes()
+    {
+        var (index, state) = SnapshotCodec.Read("golden-v1.snap", Convert.FromHexString(V1SnapshotHex));
+        Assert.Equal(9, index);
+        StateAssert.Equal(V1State, state);
+        Assert.Null(state.Leases[0].Groups);
+        Assert.Null(state.Waiters[0].Groups);
+        Assert.Equal(0, state.LastReleaseSeq);
+        Assert.Empty(state.Resources!);
+        Assert.Empty(state.History!);
+    }
+
+    [Fact]
+    public void DirectoryWithVersion1SnapshotOpens()
+    {
+        File.WriteAllBytes(_dir.Snapshot(9), Convert.FromHexString(V1SnapshotHex));
 
         using var store = DataStore.Open(_dir.Dir);
 
@@ -78,9 +240,121 @@ public class GoldenSnapshotTests : IDisposable
         Assert.Equal(0, store.Report.RecordsReplayed);
         Assert.Equal(10, store.NextIndex);
         // Restore binds the lease to its session (LeaseCount 1), which a hand-built Session cannot show.
-        StateAssert.Equal(LockEngine.Restore(GoldenState).Capture(), store.Engine.Capture());
+        StateAssert.Equal(LockEngine.Restore(V1State).Capture(), store.Engine.Capture());
         Assert.Equal(1, store.Engine.GetSession(1)!.LeaseCount);
-        Assert.Equal(GoldenState.Leases.Select(StateAssert.Describe), store.Engine.Capture().Leases.Select(StateAssert.Describe));
-        Assert.Equal(GoldenState.Waiters.Select(StateAssert.Describe), store.Engine.Capture().Waiters.Select(StateAssert.Describe));
+        Assert.Equal(V1State.Leases.Select(StateAssert.Describe), store.Engine.Capture().Leases.Select(StateAssert.Describe));
+        Assert.Equal(V1State.Waiters.Select(StateAssert.Describe), store.Engine.Capture().Waiters.Select(StateAssert.Describe));
+        Assert.Equal(0, store.Engine.DeclaredCount);
+        Assert.Empty(store.Engine.History);
+    }
+
+    [Fact]
+    public void Version1SnapshotFollowedByNewCommandsOpensAndIsRewrittenAsVersion2()
+    {
+        File.WriteAllBytes(_dir.Snapshot(9), Convert.FromHexString(V1SnapshotHex));
+        EngineState live;
+        using (var d = new StoreDriver(_dir.Dir))
+        {
+            Assert.Equal(10, d.Store.NextIndex);
+            Assert.Equal(ErrorCode.None, ((OperationResult<DeclaredResource>)d.Apply(
+                new DeclareResource { Now = Cmd.T0 + 300, Path = Cmd.P("/pool/r1"), Attributes = "{\"os\":\"a\"}" })!).Error);
+            var lease = Cmd.Granted(d.Apply(new AcquireLease
+            {
+                Now = Cmd.T0 + 301, Paths = [], Groups = [new PoolGroup(Cmd.P("/pool"), "{\"os\":\"a\"}", 1)], Owner = "ci", Token = 0xD1,
+            }));
+            Assert.Equal(["/pool/r1"], lease.Paths.Select(p => p.Value));
+            d.Apply(new ReleaseLease { Now = Cmd.T0 + 302, LeaseId = lease.Id, Token = 0xD1 });
+            live = d.Engine.Capture();
+        }
+
+        // Replayed over the version 1 snapshot: the new tags are additions to log format 1.
+        using (var store = DataStore.Open(_dir.Dir))
+        {
+            Assert.Equal(9, store.Report.SnapshotIndex);
+            Assert.Equal(3, store.Report.RecordsReplayed);
+            StateAssert.Equal(live, store.Engine.Capture());
+        }
+
+        using (var d = new StoreDriver(_dir.Dir))
+        {
+            var index = d.Snapshot();
+            Assert.Equal(12, index);
+            Assert.Equal("02000000", Convert.ToHexString(File.ReadAllBytes(_dir.Snapshot(index)).AsSpan(8, 4)));
+        }
+        using var reopened = DataStore.Open(_dir.Dir);
+        Assert.Equal(0, reopened.Report.RecordsReplayed);
+        StateAssert.Equal(live, reopened.Engine.Capture());
+        Assert.Single(reopened.Engine.History);
+    }
+}
+
+/// <summary>Counts in a version 2 snapshot whose checksum matches but whose values are impossible: corruption, never a crash.</summary>
+public class SnapshotCountTests
+{
+    public static TheoryData<string, string, string> BadCounts => new()
+    {
+        // what, the bytes to find in the golden snapshot (the count first), the count to put there
+        { "group count huge", "01000000" + "060000002F706F6F6C0C000000", "FFFFFF7F" },
+        { "group count below -1", "01000000" + "060000002F706F6F6C0C000000", "FEFFFFFF" },
+        { "chosen count huge", "01000000" + "090000002F706F6F6C2F72310A68", "FFFFFF7F" },
+        { "requirement count huge", "01000000" + "0B0000007B226F73223A2262227D", "FFFFFF7F" },
+        { "requirement count below -1", "01000000" + "0B0000007B226F73223A2262227D", "FEFFFFFF" },
+        { "resource count huge", "02000000" + "0C0000002F706F6F6C2F636166C3A9", "FFFFFF7F" },
+        { "history count huge", "02000000" + "0100000000000000" + "0100000000000000" + "030000006369", "FFFFFF7F" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadCounts))]
+    public void ImpossibleCountIsCorruption(string what, string find, string count)
+    {
+        var hex = GoldenSnapshotTests.V2SnapshotHex;
+        var at = hex.IndexOf(find, StringComparison.Ordinal);
+        Assert.True(at >= 0 && at % 2 == 0 && hex.IndexOf(find, at + 1, StringComparison.Ordinal) < 0, what);
+        var data = Convert.FromHexString(hex[..at] + count + hex[(at + count.Length)..]);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(data.Length - 4), Crc32C.Compute(data.AsSpan(0, data.Length - 4)));
+
+        var ex = Assert.Throws<CorruptDataException>(() => SnapshotCodec.Read("bad.snap", data));
+
+        Assert.Contains("do not parse: bad count " + System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(Convert.FromHexString(count)), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BadResourceAttributesAreCorruption()
+    {
+        var hex = GoldenSnapshotTests.V2SnapshotHex.Replace("110000007B226F73223A2262222C226E223A317D", "110000005B226F73223A2262222C226E223A315D", StringComparison.Ordinal);
+        var data = Convert.FromHexString(hex);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(data.Length - 4), Crc32C.Compute(data.AsSpan(0, data.Length - 4)));
+
+        var ex = Assert.Throws<CorruptDataException>(() => SnapshotCodec.Read("bad.snap", data));
+
+        Assert.Contains("/pool/caf\u00e9", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BadRequirementIsCorruption()
+    {
+        // {"os": "a"} becomes {"os"$ "a"}: not JSON.
+        var hex = GoldenSnapshotTests.V2SnapshotHex.Replace("0C0000007B226F73223A202261227D", "0C0000007B226F732224202261227D", StringComparison.Ordinal);
+        var data = Convert.FromHexString(hex);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(data.Length - 4), Crc32C.Compute(data.AsSpan(0, data.Length - 4)));
+
+        var ex = Assert.Throws<CorruptDataException>(() => SnapshotCodec.Read("bad.snap", data));
+
+        Assert.Contains("do not parse", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BadEndReasonIsCorruption()
+    {
+        var hex = GoldenSnapshotTests.V2SnapshotHex;
+        var data = Convert.FromHexString(hex);
+        // The last history entry's reason is the byte before the checksum.
+        Assert.Equal(2, data[^5]);
+        data[^5] = 3;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(data.Length - 4), Crc32C.Compute(data.AsSpan(0, data.Length - 4)));
+
+        var ex = Assert.Throws<CorruptDataException>(() => SnapshotCodec.Read("bad.snap", data));
+
+        Assert.Contains("3 is not an end reason", ex.Message, StringComparison.Ordinal);
     }
 }

@@ -1,21 +1,40 @@
 using Leasehold.Core;
+using Leasehold.Core.Pools;
 
 namespace Leasehold.Storage.Tests;
 
 /// <summary>
 /// Seeded random commands against whatever the engine holds now: acquires in every mode and flag
-/// combination (with and without waiting, sessions, ttls, semaphore limits), releases, renewals, sessions
-/// opened, kept alive and closed, cancelled waits, drops, and ticks with time moving forward. Ids and tokens
-/// are mostly taken from the engine, sometimes wrong on purpose.
+/// combination (with and without waiting, sessions, ttls, semaphore limits), pool acquires (one or two
+/// requirement groups, count 1 or 2, sometimes waiting, sometimes reusing), resources declared, re-declared
+/// with other attributes and removed, releases, renewals, sessions opened, kept alive and closed, cancelled
+/// waits, drops, and ticks with time moving forward. Ids and tokens are mostly taken from the engine,
+/// sometimes wrong on purpose.
 /// </summary>
 public sealed class RandomWorkload(int seed)
 {
     private static readonly string[] PathPool =
     [
         "/", "/a", "/a/b", "/a/b/c", "/a/d", "/e", "/e/f", "/caf\u00e9", "/caf\u00e9/\U0001F600", "/A", "/\u65e5\u672c/\u8a9e",
+        "/pool", "/pool/r1",
     ];
 
     private static readonly string?[] Owners = [null, "", "worker-1", "j\u00fcrgen", "\u96fb\u8166 \U0001F512"];
+
+    /// <summary>Where resources are declared: under pools that plain locks on "/", "/a" and "/pool" also cover.</summary>
+    private static readonly string[] ResourcePaths =
+    [
+        "/pool/r1", "/pool/r2", "/pool/r3", "/pool/caf\u00e9", "/pool/\U0001F600/\u00e9", "/a/pool/x", "/a/pool/y", "/\u65e5\u672c/gpu",
+    ];
+
+    /// <summary>Pools to ask from, the busiest listed more than once (and one where nothing is ever declared).</summary>
+    private static readonly string[] Pools = ["/pool", "/pool", "/pool", "/a/pool", "/a/pool", "/", "/\u65e5\u672c", "/pool/\U0001F600", "/nothing"];
+
+    private static readonly string[] Requirements =
+    [
+        "{}", "{}", "{\"os\":\"a\"}", "{\"os\":\"a\"}", "{\"os\": \"b\"}", "{\"n\":{\"$gt\":2}}", "{\"n\":{\"$gt\":2}}", "{\"os\":\"a\",\"n\":{\"$lte\":2}}",
+        "{\"\u540d\":\"\u03b1\"}", "{\"$or\":[{\"os\":\"b\"},{\"n\":4}]}", "{\"n\":{\"$bogus\":1}}",
+    ];
 
     private readonly Random _rng = new(seed);
 
@@ -29,16 +48,76 @@ public sealed class RandomWorkload(int seed)
         Now += _rng.Next(5) == 0 ? _rng.Next(0, 1_500) : _rng.Next(0, 30);
         return _rng.Next(100) switch
         {
-            < 42 => Acquire(engine),
-            < 54 => Release(engine),
-            < 62 => Renew(engine),
-            < 67 => new OpenSession { Now = Now, TtlMs = _rng.Next(1_000, 8_000), Owner = Owner(), Token = Token() },
-            < 72 => KeepAlive(engine),
-            < 75 => Close(engine),
+            < 27 => Acquire(engine),
+            < 42 => PoolAcquire(engine),
+            < 46 => Declare(),
+            < 48 => Remove(engine),
+            < 58 => Release(engine),
+            < 65 => Renew(engine),
+            < 69 => new OpenSession { Now = Now, TtlMs = _rng.Next(1_000, 8_000), Owner = Owner(), Token = Token() },
+            < 73 => KeepAlive(engine),
+            < 76 => Close(engine),
             < 80 => Cancel(engine),
             < 99 => new Tick { Now = Now },
             _ => new DropWaiters { Now = Now },
         };
+    }
+
+    private AcquireLease PoolAcquire(LockEngine engine)
+    {
+        var groups = new PoolGroup[_rng.Next(3) == 0 ? 2 : 1];
+        for (var i = 0; i < groups.Length; i++)
+        {
+            groups[i] = new PoolGroup(Cmd.P(Pools[_rng.Next(Pools.Length)]), Requirements[_rng.Next(Requirements.Length)], _rng.Next(3) == 0 ? 2 : 1);
+        }
+        var owner = Owner();
+        var reuse = _rng.Next(4) == 0;
+        var held = engine.Leases.Where(l => l is { Groups: not null, Owner: not null }).ToList();
+        if (held.Count > 0 && _rng.Next(reuse ? 2 : 4) == 0)
+        {
+            // The same owner asking the same pools again: with reuse, a held lease is renewed and returned;
+            // without, the owner comes to hold several such leases, and a later reuse must pick the same one
+            // live and after a restart.
+            var lease = Pick(held, l => l.Id);
+            owner = lease.Owner;
+            groups = [.. lease.Groups!.Select(g => g.Group)];
+        }
+        return new AcquireLease
+        {
+            Now = Now,
+            Paths = [],
+            Groups = groups,
+            Reuse = reuse,
+            TtlMs = _rng.Next(3) == 0 ? 0 : _rng.Next(100, 6_000),
+            WaitMs = _rng.Next(3) == 0 ? 0 : _rng.Next(50, 8_000),
+            SessionId = _rng.Next(3) == 0 && engine.Sessions.Count > 0 ? Pick(engine.Sessions, s => s.Id).Id : 0,
+            LockParents = _rng.Next(4) != 0,
+            LockChildren = _rng.Next(4) != 0,
+            Owner = owner,
+            Token = Token(),
+        };
+    }
+
+    /// <summary>Declares a resource, or gives a declared one new attributes (which can make a pool waiter's request impossible).</summary>
+    private DeclareResource Declare()
+    {
+        var os = _rng.Next(3) == 0 ? "b" : "a";
+        var name = _rng.Next(4) == 0 ? ",\"\u540d\":\"\u03b1\"" : "";
+        return new DeclareResource
+        {
+            Now = Now,
+            Path = Cmd.P(ResourcePaths[_rng.Next(ResourcePaths.Length)]),
+            Attributes = _rng.Next(20) == 0 ? "[1]" : $"{{\"os\":\"{os}\",\"n\":{_rng.Next(1, 5)}{name}}}",
+        };
+    }
+
+    private RemoveResource Remove(LockEngine engine)
+    {
+        var declared = engine.ListDeclared(ResourcePath.Root);
+        var path = declared.Count == 0 || _rng.Next(5) == 0
+            ? Cmd.P(ResourcePaths[_rng.Next(ResourcePaths.Length)])
+            : declared[_rng.Next(declared.Count)].Path;
+        return new RemoveResource { Now = Now, Path = path };
     }
 
     public Recover Recover() => new() { Now = Now, SessionGraceMs = _rng.Next(3) == 0 ? 0 : _rng.Next(1, 5_000) };

@@ -1,13 +1,16 @@
 using System.Globalization;
 using System.Reflection;
+using System.Text.Json;
 using Leasehold.Core;
+using Leasehold.Core.Pools;
 
 namespace Leasehold.Storage.Tests;
 
 /// <summary>
 /// Compares two engine states field by field. Every public property of <see cref="Session"/>,
-/// <see cref="Lease"/> and <see cref="Waiter"/> is compared (found by reflection, so a field added later is
-/// compared too); lists are compared in order, so the queue's order matters.
+/// <see cref="Lease"/>, <see cref="Waiter"/>, <see cref="DeclaredResource"/> and <see cref="HistoryEntry"/> is
+/// compared (found by reflection, so a field added later is compared too), pool groups with their pool,
+/// requirement, count and chosen paths; lists are compared in order, so the queue's order matters.
 /// </summary>
 public static class StateAssert
 {
@@ -17,12 +20,21 @@ public static class StateAssert
         Assert.Equal(expected.LastSessionId, actual.LastSessionId);
         Assert.Equal(expected.LastWaiterId, actual.LastWaiterId);
         Assert.Equal(expected.LastFence, actual.LastFence);
+        Assert.Equal(expected.LastReleaseSeq, actual.LastReleaseSeq);
         Assert.Equal(expected.Sessions.Select(Describe), actual.Sessions.Select(Describe));
         Assert.Equal(expected.Leases.Select(Describe), actual.Leases.Select(Describe));
         Assert.Equal(expected.Waiters.Select(Describe), actual.Waiters.Select(Describe));
+        Assert.Equal((expected.Resources ?? []).Select(Describe), (actual.Resources ?? []).Select(Describe));
+        Assert.Equal((expected.History ?? []).Select(Describe), (actual.History ?? []).Select(Describe));
     }
 
     /// <summary>"Type{Name=value, ...}" over every public instance property, in name order.</summary>
+    /// <remarks>
+    /// A pool waiter's <see cref="Claim.Paths"/> are the set of its candidates, compared as a set: the engine
+    /// lists them in the order of its path tree's hash tables (LockEngine.CollectMatching walks
+    /// <c>Children.Values</c>), which an engine restored from a snapshot builds differently. The chosen paths
+    /// of a lease's groups and the lease's own paths are compared in order.
+    /// </remarks>
     public static string Describe(object item)
     {
         var properties = item.GetType()
@@ -30,15 +42,26 @@ public static class StateAssert
             .OrderBy(p => p.Name, StringComparer.Ordinal)
             .ToArray();
         Assert.NotEmpty(properties);
-        var fields = properties.Select(p => $"{p.Name}={Format(p.GetValue(item))}");
+        var fields = properties.Select(p => $"{p.Name}={Format(p.Name == nameof(Claim.Paths) ? CandidateSet(item, p.GetValue(item)) : p.GetValue(item))}");
         return $"{item.GetType().Name}{{{string.Join(", ", fields)}}}";
     }
+
+    /// <summary>A pool waiter's candidate paths in ordinal order; anything else as it is.</summary>
+    public static object? CandidateSet(object item, object? paths)
+        => item is Waiter { Groups: not null } && paths is ResourcePath[] candidates
+            ? candidates.OrderBy(p => p.Value, StringComparer.Ordinal).ToArray()
+            : paths;
 
     private static string Format(object? value) => value switch
     {
         null => "null",
         string s => "\"" + s + "\"",
         ResourcePath[] paths => "[" + string.Join(" ", paths.Select(p => p.Value)) + "]",
+        string?[] texts => "[" + string.Join(" ", texts.Select(Format)) + "]",
+        GroupClaim[] groups => "[" + string.Join(" ", groups.Select(Format)) + "]",
+        GroupClaim g => $"(pool={g.Group.Pool.Value} require={Format(g.Group.Require)} count={g.Group.Count} compiled={Format(g.Requirement.Text)} chosen={Format(g.Chosen)})",
+        JsonElement { ValueKind: JsonValueKind.Undefined } => "undefined",
+        JsonElement e => e.ValueKind + ":" + e.GetRawText(),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
     };

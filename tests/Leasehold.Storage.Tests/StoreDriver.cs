@@ -41,7 +41,7 @@ public sealed class StoreDriver : IDisposable
     {
         var engine = Store.Engine;
         var before = engine.Changes;
-        var result = engine.Apply(command);
+        var result = ApplyTo(engine, command);
         outcomes = [.. engine.Outcomes];
         engine.Outcomes.Clear();
         if (engine.Changes != before)
@@ -55,6 +55,18 @@ public sealed class StoreDriver : IDisposable
         }
         return result;
     }
+
+    /// <summary>
+    /// Applies any command as the server does: the resource commands through <see cref="LockEngine.Declare"/>
+    /// and <see cref="LockEngine.Remove"/> (which <see cref="LockEngine.Apply"/> does not dispatch), the rest
+    /// through <see cref="LockEngine.Apply"/>.
+    /// </summary>
+    public static object? ApplyTo(LockEngine engine, Command command) => command switch
+    {
+        DeclareResource c => engine.Declare(c),
+        RemoveResource c => engine.Remove(c),
+        _ => engine.Apply(command),
+    };
 
     public AcquireResult Acquire(AcquireLease command) => (AcquireResult)Apply(command)!;
 
