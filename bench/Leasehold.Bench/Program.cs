@@ -1,0 +1,18 @@
+using System.Globalization;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Running;
+using Leasehold.Bench;
+
+// `--memory [count]` measures the heap cost of held leases; anything else goes to BenchmarkDotNet,
+// e.g. `--filter '*'`, `--filter '*Conflict*' --job short`, `--list flat`.
+if (args.Length > 0 && args[0] == "--memory")
+{
+    var count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000;
+    return MemoryMeasurement.Run(count);
+}
+
+// Min and median next to the mean: on a shared machine the mean carries other processes' noise.
+var config = DefaultConfig.Instance.AddColumn(StatisticColumn.Min, StatisticColumn.Median);
+BenchmarkSwitcher.FromAssembly(typeof(UncontendedBenchmarks).Assembly).Run(args, config);
+return 0;

@@ -1,0 +1,280 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+
+namespace Leasehold.LoadGen;
+
+/// <summary>
+/// Runs the clients for warmup + duration and measures the cycles that complete inside the measured
+/// window. Each client keeps one request in flight at a time (closed loop).
+/// </summary>
+internal sealed class LoadRunner(LoadOptions options, LeaseClient client)
+{
+    private const string ContendedPath = "/load/contended";
+
+    private readonly ClientState[] _clients = [.. Enumerable.Range(0, options.Clients).Select(_ => new ClientState())];
+
+    // Contended-run checks, shared by all clients.
+    private int _holders;
+    private long _lastFence;
+    private long _grantSequence;
+    private long _exclusionViolations;
+    private long _fenceViolations;
+
+    private long _measureFrom;
+    private long _stopAt;
+
+    public async Task<int> RunAsync(Func<TimeSpan>? serverCpu, CancellationToken cancel)
+    {
+        var frequency = Stopwatch.Frequency;
+        var start = Stopwatch.GetTimestamp();
+        _measureFrom = start + (long)(options.WarmupSeconds * frequency);
+        _stopAt = _measureFrom + (long)(options.DurationSeconds * frequency);
+
+        // A waiting request may outlive the window by its wait; nothing runs longer than that plus a margin.
+        using var hardStop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        hardStop.CancelAfter(TimeSpan.FromSeconds(options.WarmupSeconds + options.DurationSeconds + options.WaitSeconds + 30));
+
+        var sampling = SampleAsync(serverCpu, hardStop.Token);
+        var tasks = new Task[options.Clients];
+        for (var c = 0; c < options.Clients; c++)
+        {
+            var index = c;
+            tasks[c] = Task.Run(() => options.Scenario == Scenario.Contended
+                ? RunContendedAsync(index, hardStop.Token)
+                : RunUncontendedAsync(index, hardStop.Token), hardStop.Token);
+        }
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("stopped before every client finished (cancelled or hard time limit)");
+        }
+        return Report(await sampling);
+    }
+
+    private async Task RunUncontendedAsync(int index, CancellationToken cancel)
+    {
+        var state = _clients[index];
+        var bodies = new byte[16][];
+        for (var i = 0; i < bodies.Length; i++)
+        {
+            bodies[i] = LeaseClient.Body($"/load/c{index}/{i}", null);
+        }
+        for (var i = 0; Stopwatch.GetTimestamp() < _stopAt && !cancel.IsCancellationRequested; i++)
+        {
+            await CycleAsync(state, bodies[i % bodies.Length], onGranted: null, cancel);
+        }
+    }
+
+    private async Task RunContendedAsync(int index, CancellationToken cancel)
+    {
+        var state = _clients[index];
+        var body = LeaseClient.Body(ContendedPath, options.WaitSeconds);
+        while (Stopwatch.GetTimestamp() < _stopAt && !cancel.IsCancellationRequested)
+        {
+            var sentAt = Interlocked.Read(ref _grantSequence);
+            await CycleAsync(state, body, lease => OnContendedGrant(state, lease, sentAt), cancel);
+        }
+    }
+
+    /// <summary>
+    /// Checks made while this client believes it holds the contended path: nobody else holds it, its fence
+    /// is larger than the previous grant's, and FIFO bounds how many grants came between its request and
+    /// its own grant.
+    /// </summary>
+    private void OnContendedGrant(ClientState state, LeaseReply lease, long sequenceWhenSent)
+    {
+        if (Interlocked.Increment(ref _holders) != 1)
+        {
+            Interlocked.Increment(ref _exclusionViolations);
+        }
+        var previous = Interlocked.Exchange(ref _lastFence, lease.Fence);
+        if (lease.Fence <= previous)
+        {
+            Interlocked.Increment(ref _fenceViolations);
+        }
+        var sequence = Interlocked.Increment(ref _grantSequence);
+        var grantsAhead = sequence - sequenceWhenSent - 1;
+        state.MaxGrantsAhead = Math.Max(state.MaxGrantsAhead, grantsAhead);
+        state.Grants++;
+    }
+
+    private async Task CycleAsync(ClientState state, byte[] body, Action<LeaseReply>? onGranted, CancellationToken cancel)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        LeaseReply? lease;
+        HttpStatusCode status;
+        try
+        {
+            (lease, status) = await client.AcquireAsync(body, cancel);
+        }
+        catch (Exception e) when (IsRequestFailure(e, cancel))
+        {
+            await FailAsync(state, $"acquire: {e.Message}", cancel);
+            return;
+        }
+        var t1 = Stopwatch.GetTimestamp();
+        if (lease?.Token is null)
+        {
+            await FailAsync(state, $"acquire: HTTP {(int)status}", cancel);
+            return;
+        }
+        if (onGranted is not null)
+        {
+            onGranted(lease);
+            if (options.HoldMs > 0)
+            {
+                await Task.Delay(options.HoldMs, cancel);
+            }
+            // Let go locally before the server can grant the next client.
+            Interlocked.Decrement(ref _holders);
+        }
+        else if (options.HoldMs > 0)
+        {
+            await Task.Delay(options.HoldMs, cancel);
+        }
+        var t2 = Stopwatch.GetTimestamp();
+        try
+        {
+            status = await client.ReleaseAsync(lease, cancel);
+        }
+        catch (Exception e) when (IsRequestFailure(e, cancel))
+        {
+            await FailAsync(state, $"release: {e.Message}", cancel);
+            return;
+        }
+        var t3 = Stopwatch.GetTimestamp();
+        if (status != HttpStatusCode.NoContent)
+        {
+            await FailAsync(state, $"release: HTTP {(int)status}", cancel);
+            return;
+        }
+        if (t3 >= _measureFrom && t3 <= _stopAt)
+        {
+            state.Cycles.Add(t3 - t0);
+            state.Acquires.Add(t1 - t0);
+            state.Releases.Add(t3 - t2);
+        }
+    }
+
+    /// <summary>A failed request (connection error, or HttpClient's own timeout) rather than our cancellation.</summary>
+    private static bool IsRequestFailure(Exception e, CancellationToken cancel)
+        => e is HttpRequestException || (e is TaskCanceledException && !cancel.IsCancellationRequested);
+
+    private static TimeSpan Until(long timestamp)
+    {
+        var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), timestamp);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+
+    private async Task FailAsync(ClientState state, string what, CancellationToken cancel)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (now >= _measureFrom && now <= _stopAt)
+        {
+            state.Errors++;
+        }
+        state.FirstError ??= what;
+        await Task.Delay(10, cancel); // do not spin on a broken server
+    }
+
+    private async Task<Samples> SampleAsync(Func<TimeSpan>? serverCpu, CancellationToken cancel)
+    {
+        try
+        {
+            await Task.Delay(Until(_measureFrom), cancel);
+            var client0 = Process.GetCurrentProcess().TotalProcessorTime;
+            var server0 = serverCpu?.Invoke();
+            var machine0 = MachineCpu.Read();
+            var stats0 = await client.StatsAsync(cancel);
+            await Task.Delay(Until(_stopAt), cancel);
+            var client1 = Process.GetCurrentProcess().TotalProcessorTime;
+            var server1 = serverCpu?.Invoke();
+            var machine1 = MachineCpu.Read();
+            var stats1 = await client.StatsAsync(cancel);
+            TimeSpan? machineBusy = machine0 is { } m0 && machine1 is { } m1
+                ? TimeSpan.FromSeconds((m1.Busy - m0.Busy) / MachineCpu.TicksPerSecond)
+                : null;
+            return new Samples(client1 - client0, server1 - server0, machineBusy, stats0, stats1);
+        }
+        catch (OperationCanceledException)
+        {
+            return new Samples(TimeSpan.Zero, null, null, null, null);
+        }
+    }
+
+    private sealed record Samples(TimeSpan ClientCpu, TimeSpan? ServerCpu, TimeSpan? MachineBusy, StatsReply? StatsBefore, StatsReply? StatsAfter);
+
+    private int Report(Samples samples)
+    {
+        var (clientCpu, serverCpu) = (samples.ClientCpu, samples.ServerCpu);
+        var inv = CultureInfo.InvariantCulture;
+        var cycles = new LatencyStats(_clients.Select(c => c.Cycles));
+        var acquires = new LatencyStats(_clients.Select(c => c.Acquires));
+        var releases = new LatencyStats(_clients.Select(c => c.Releases));
+        var errors = _clients.Sum(c => c.Errors);
+        var seconds = options.DurationSeconds;
+
+        Console.WriteLine(string.Create(inv,
+            $"scenario {options.Scenario.ToString().ToLowerInvariant()}, {options.Clients} clients, warmup {options.WarmupSeconds} s, measured {seconds} s, {options.Url}"));
+        Console.WriteLine(string.Create(inv, $"  cycles   {cycles.Count,9:N0}  ({cycles.Count / seconds:N0} acquire+release/s)"));
+        Console.WriteLine(string.Create(inv, $"  errors   {errors,9:N0}{(_clients.FirstOrDefault(c => c.FirstError is not null)?.FirstError is { } first ? $"  (first: {first})" : "")}"));
+        Console.WriteLine(LatencyStats.Header);
+        Console.WriteLine(cycles.Row("cycle"));
+        Console.WriteLine(acquires.Row("acquire"));
+        Console.WriteLine(releases.Row("release"));
+        var cores = Environment.ProcessorCount;
+        Console.WriteLine(string.Create(inv,
+            $"  cpu      loadgen {clientCpu.TotalSeconds / seconds * 100,5:F0}% of one core{(serverCpu is { } s ? string.Create(inv, $", server {s.TotalSeconds / seconds * 100,5:F0}%") : ", server not measured (not spawned)")}, {cores} cores"));
+
+        if (samples.MachineBusy is { } busy)
+        {
+            var others = busy - clientCpu - (serverCpu ?? TimeSpan.Zero);
+            Console.WriteLine(string.Create(inv,
+                $"  machine  {busy.TotalSeconds / seconds * 100,5:F0}% of one core busy in all{(serverCpu is null ? "" : string.Create(inv, $", other processes {Math.Max(0, others.TotalSeconds) / seconds * 100:F0}%"))} (/proc/stat)"));
+        }
+        if (samples is { StatsBefore: { } before, StatsAfter: { } after })
+        {
+            var logged = after.LoggedCommands - before.LoggedCommands;
+            var syncs = after.Syncs - before.Syncs;
+            Console.WriteLine(string.Create(inv,
+                $"  log      {logged / seconds:N0} commands/s, {syncs / seconds:N0} fsyncs/s{(syncs > 0 ? string.Create(inv, $", {(double)logged / syncs:F1} commands per fsync") : "")} (server's /v1/stats, measured window)"));
+        }
+
+        var failed = errors > 0 || cycles.Count == 0;
+        if (options.Scenario == Scenario.Contended)
+        {
+            var grants = _clients.Select(c => c.Grants).ToArray();
+            var maxAhead = _clients.Max(c => c.MaxGrantsAhead);
+            Console.WriteLine(string.Create(inv, $"  handoffs {Interlocked.Read(ref _grantSequence),9:N0} in the whole run, {cycles.Count / seconds:N0}/s measured"));
+            Console.WriteLine(string.Create(inv, $"  mutual exclusion violations {_exclusionViolations} (two clients holding at once)"));
+            Console.WriteLine(string.Create(inv, $"  fence order violations      {_fenceViolations} (a grant's fence not above the previous grant's)"));
+            Console.WriteLine(string.Create(inv,
+                $"  FIFO: most grants to others between a request and its grant: {maxAhead} (fair queue: at most {options.Clients - 1}, plus any granted while the request was still in transit)"));
+            Console.WriteLine(string.Create(inv, $"  grants per client: min {grants.Min():N0}, max {grants.Max():N0}"));
+            failed |= _exclusionViolations > 0 || _fenceViolations > 0;
+        }
+        Console.WriteLine(failed ? "RESULT: FAILED (errors, violations or no completed cycle)" : "RESULT: ok");
+        return failed ? 1 : 0;
+    }
+
+    private sealed class ClientState
+    {
+        public List<long> Cycles { get; } = new(1 << 14);
+
+        public List<long> Acquires { get; } = new(1 << 14);
+
+        public List<long> Releases { get; } = new(1 << 14);
+
+        public long Errors { get; set; }
+
+        public string? FirstError { get; set; }
+
+        public long Grants { get; set; }
+
+        public long MaxGrantsAhead { get; set; }
+    }
+}
