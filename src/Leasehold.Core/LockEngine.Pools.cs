@@ -71,6 +71,11 @@ public sealed partial class LockEngine
             }
             claims[i] = compiled;
         }
+        if (!CanEverBeServed(claims))
+        {
+            return AcquireResult.Fail(ErrorCode.NoMatch,
+                "the groups together need more distinct resources than the declared ones matching them");
+        }
         if (command.Reuse && command.Owner is not null && FindReusable(command.Owner, claims) is { } held)
         {
             Changes++;
@@ -96,6 +101,46 @@ public sealed partial class LockEngine
             return AcquireResult.Fail(ErrorCode.Locked, "every matching resource is held or promised to an earlier waiter");
         }
         return new AcquireResult(ErrorCode.None, null, Enqueue(claim with { Paths = CandidatePaths(claims) }, session));
+    }
+
+    /// <summary>
+    /// Could the groups be served at once if every declared resource were free? Each group must get its
+    /// count of distinct matching resources, none shared between groups: a bipartite matching of group
+    /// slots to resources, found by augmenting paths (Kuhn's algorithm). One group needs no search.
+    /// </summary>
+    private bool CanEverBeServed(GroupClaim[] claims)
+    {
+        if (claims.Length == 1)
+        {
+            return Candidates(claims[0].Group.Pool, claims[0].Requirement).Length >= claims[0].Group.Count;
+        }
+        var slots = claims.SelectMany(c => Enumerable.Repeat(Candidates(c.Group.Pool, c.Requirement), c.Group.Count)).ToArray();
+        var owner = new Dictionary<ResourcePath, int>();
+        for (var slot = 0; slot < slots.Length; slot++)
+        {
+            if (!Augment(slot, slots, owner, []))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static bool Augment(int slot, DeclaredResource[][] slots, Dictionary<ResourcePath, int> owner, HashSet<ResourcePath> seen)
+    {
+        foreach (var resource in slots[slot])
+        {
+            if (!seen.Add(resource.Path))
+            {
+                continue;
+            }
+            if (!owner.TryGetValue(resource.Path, out var other) || Augment(other, slots, owner, seen))
+            {
+                owner[resource.Path] = slot;
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>
@@ -145,7 +190,7 @@ public sealed partial class LockEngine
             }
             if (picks.Count < group.Group.Count)
             {
-                return null;
+                return groups.Length > 1 ? MatchFree(claim, waiters) : null;
             }
             chosen[i] = [.. picks.Select(p => p.Path)];
             taken.UnionWith(chosen[i]);
@@ -155,6 +200,45 @@ public sealed partial class LockEngine
             groups[i].Chosen = chosen[i];
         }
         return [.. chosen.SelectMany(c => c)];
+    }
+
+    /// <summary>
+    /// When choosing group by group fails, the groups may still fit together (one group's choice took what
+    /// another needed): match group slots to free resources by augmenting paths, trying each slot's
+    /// candidates in preference order, and take that assignment if every slot is filled.
+    /// </summary>
+    private ResourcePath[]? MatchFree(in ClaimRequest claim, Layer waiters)
+    {
+        var groups = claim.Groups!;
+        var free = new DeclaredResource[groups.Length][];
+        for (var i = 0; i < groups.Length; i++)
+        {
+            var list = new List<DeclaredResource>();
+            foreach (var resource in Candidates(groups[i].Group.Pool, groups[i].Requirement))
+            {
+                if (IsFree(resource.Path, claim, waiters))
+                {
+                    list.Add(resource);
+                }
+            }
+            list.Sort((a, b) => Better(a, b) ? -1 : Better(b, a) ? 1 : 0);
+            free[i] = [.. list];
+        }
+        var slotGroup = Enumerable.Range(0, groups.Length).SelectMany(i => Enumerable.Repeat(i, groups[i].Group.Count)).ToArray();
+        var slots = slotGroup.Select(i => free[i]).ToArray();
+        var owner = new Dictionary<ResourcePath, int>();
+        for (var slot = 0; slot < slots.Length; slot++)
+        {
+            if (!Augment(slot, slots, owner, []))
+            {
+                return null;
+            }
+        }
+        for (var i = 0; i < groups.Length; i++)
+        {
+            groups[i].Chosen = [.. owner.Where(o => slotGroup[o.Value] == i).Select(o => o.Key).OrderBy(p => p.Value, StringComparer.Ordinal)];
+        }
+        return [.. groups.SelectMany(g => g.Chosen)];
     }
 
     /// <summary>Keeps the <paramref name="count"/> best resources: least recently released, then by path.</summary>

@@ -89,8 +89,7 @@ public sealed partial class LockEngine
         foreach (var waiter in affected)
         {
             SetWaiterPaths(waiter, []);
-            var short_ = waiter.Groups!.FirstOrDefault(g => Candidates(g.Group.Pool, g.Requirement).Length < g.Group.Count);
-            if (short_ is not null)
+            if (!CanEverBeServed(waiter.Groups!))
             {
                 Dequeue(waiter);
                 _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.NoMatch, null));

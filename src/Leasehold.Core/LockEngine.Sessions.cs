@@ -70,7 +70,9 @@ public sealed partial class LockEngine
     {
         Changes++;
         _sessions.Remove(session.Id);
-        foreach (var id in session.LeaseIds)
+        // In id order, not the set's: release order decides which pool resource is chosen next, so a
+        // restored engine must end them in the same order as the live one.
+        foreach (var id in session.LeaseIds.Order())
         {
             End(_leases[id], EndReason.SessionEnded, now);
         }

@@ -2,6 +2,13 @@ using Leasehold.Server;
 using Leasehold.Server.Pools;
 using Leasehold.Storage;
 
+if (args is ["validate"])
+{
+    // Without a file this would fall through and start a server with a stray argument.
+    Console.Error.WriteLine("usage: Leasehold.Server validate FILE");
+    return 2;
+}
+
 if (args is ["validate", var file, ..])
 {
     // Checks a py-lockable resources file with py-lockable's rules and messages.

@@ -12,11 +12,13 @@ public sealed class TestServer : IAsyncDisposable
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
     private readonly List<HttpClient> _clients = [];
+    private readonly bool _ownsDataDir;
 
-    private TestServer(WebApplication app, string dataDir, Uri baseAddress)
+    private TestServer(WebApplication app, string dataDir, Uri baseAddress, bool ownsDataDir = true)
     {
         App = app;
         DataDir = dataDir;
+        _ownsDataDir = ownsDataDir;
         BaseAddress = baseAddress;
         Client = CreateClient();
     }
@@ -31,10 +33,18 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>A client for the test's main actor. <see cref="CreateClient"/> makes more.</summary>
     public HttpClient Client { get; }
 
-    public static async Task<TestServer> StartAsync()
+    public static Task<TestServer> StartAsync() => StartAsync([]);
+
+    /// <summary>
+    /// Starts with <paramref name="extraArgs"/> after the usual ones (e.g. <c>--pool</c>, <c>--resources</c>).
+    /// With <paramref name="dataDir"/> the server runs on that directory and leaves it on dispose (the caller
+    /// owns it, so a later server can restart on it); without, on a fresh one it deletes.
+    /// </summary>
+    public static async Task<TestServer> StartAsync(IReadOnlyList<string> extraArgs, string? dataDir = null)
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "leasehold-test-" + Guid.NewGuid().ToString("N"));
-        var app = LeaseholdApp.Build(["--urls", "http://127.0.0.1:0", "--data-dir", dataDir, "--Logging:LogLevel:Default=Warning"]);
+        var ownsDataDir = dataDir is null;
+        dataDir ??= Path.Combine(Path.GetTempPath(), "leasehold-test-" + Guid.NewGuid().ToString("N"));
+        var app = LeaseholdApp.Build(["--urls", "http://127.0.0.1:0", "--data-dir", dataDir, "--Logging:LogLevel:Default=Warning", .. extraArgs]);
         using var cts = new CancellationTokenSource(Timeout);
         try
         {
@@ -43,10 +53,13 @@ public sealed class TestServer : IAsyncDisposable
         catch
         {
             await app.DisposeAsync();
-            DeleteDirectory(dataDir);
+            if (ownsDataDir)
+            {
+                DeleteDirectory(dataDir);
+            }
             throw;
         }
-        var server = new TestServer(app, dataDir, new Uri(app.Urls.Single()));
+        var server = new TestServer(app, dataDir, new Uri(app.Urls.Single()), ownsDataDir);
         try
         {
             // Warm up: the first requests build the endpoints and run the writer and the log for the first
@@ -83,7 +96,10 @@ public sealed class TestServer : IAsyncDisposable
             await App.StopAsync(cts.Token);
         }
         await App.DisposeAsync();
-        DeleteDirectory(DataDir);
+        if (_ownsDataDir)
+        {
+            DeleteDirectory(DataDir);
+        }
     }
 
     private static void DeleteDirectory(string path)

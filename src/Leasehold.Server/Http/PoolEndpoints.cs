@@ -77,7 +77,8 @@ internal static class PoolEndpoints
 
     /// <summary>
     /// py-lockable's HTTP provider reads a JSON array of resource objects, each with an id. Each declared
-    /// resource's attributes are served as they were declared; one without an id gets its last path segment.
+    /// resource's attributes are served as they were declared; one without an id (or with a null one, which
+    /// py-lockable reads as missing) gets its last path segment.
     /// </summary>
     private static async Task<IResult> ResourceListAsync(HttpContext context, EngineHost host)
     {
@@ -101,13 +102,13 @@ internal static class PoolEndpoints
 
     private static string WithId(DeclaredResource resource)
     {
-        if (resource.Attributes.TryGetProperty("id", out _))
+        if (resource.Attributes.TryGetProperty("id", out var given) && given.ValueKind != JsonValueKind.Null)
         {
             return resource.AttributesJson;
         }
         var id = JsonSerializer.Serialize(resource.Path.Segments.Length == 0 ? "/" : resource.Path.Segments[^1], ProtocolJsonContext.Default.String);
-        var body = resource.AttributesJson.Trim();
-        return body == "{}" ? "{\"id\":" + id + "}" : "{\"id\":" + id + "," + body[1..];
+        var rest = resource.Attributes.EnumerateObject().Where(p => p.Name != "id").Select(p => JsonSerializer.Serialize(p.Name, ProtocolJsonContext.Default.String) + ":" + p.Value.GetRawText());
+        return "{\"id\":" + string.Join(",", rest.Prepend(id)) + "}";
     }
 
     private static async Task<IResult> ReloadAsync(PoolLoader loader)

@@ -1,0 +1,182 @@
+using Leasehold.Core.Pools;
+
+namespace Leasehold.Core.Tests.Pools;
+
+/// <summary>Every ended lease is recorded with why it ended; queries come newest first; utilization sums held time.</summary>
+public class HistoryTests : PoolTestBase
+{
+    private const long T0 = 1_700_000_000_000;
+
+    [Fact]
+    public void Released_expired_and_session_ended_leases_are_recorded_with_their_reason()
+    {
+        DeclareAll("/pool", """{"os": "a"}""", "a", "b", "c");
+        var released = Granted(Take("/pool", """{ "os": "a" }""", owner: "r"));
+        var expired = Granted(Take("/pool", ttlMs: 50, owner: "e"));
+        var session = OpenSession();
+        var inSession = Granted(AcquirePool([G("/pool")], sessionId: session.Id, owner: "s"));
+
+        Now += 10;
+        Release(released);
+        Now += 40;
+        Engine.Advance(Now);
+        Now += 5;
+        CloseSession(session);
+
+        var history = Engine.History.ToList();
+        Assert.Equal([released.Id, expired.Id, inSession.Id], history.Select(h => h.LeaseId));
+        Assert.Equal([EndReason.Released, EndReason.Expired, EndReason.SessionEnded], history.Select(h => h.Reason));
+        Assert.Equal([T0 + 10, T0 + 50, T0 + 55], history.Select(h => h.EndedAt));
+        Assert.Equal(released.Fence, history[0].Fence);
+        Assert.Equal("r", history[0].Owner);
+        Assert.Equal(["""{"os":"a"}"""], history[0].Requirements!);
+        Assert.Equal(T0, history[0].AcquiredAt);
+        Assert.Equal(0, history[0].QueuedMs);
+        Assert.Equal(["/pool/a"], history[0].Paths.Select(p => p.Value));
+        Assert.Equal(["/pool/b"], history[1].Paths.Select(p => p.Value));
+        Assert.Equal(["{}"], history[1].Requirements!);
+        Assert.Equal(expired.Fence, history[1].Fence);
+        Assert.Equal("s", history[2].Owner);
+    }
+
+    [Fact]
+    public void Path_leases_are_recorded_without_requirements_and_queue_time_is_kept()
+    {
+        var first = Hold("/x");
+        var waiter = Queued(Acquire("/x", waitMs: 1000, owner: "w"));
+        Now += 30;
+        Release(first);
+        var second = GrantedOutcome(waiter);
+        Now += 20;
+        Release(second);
+
+        var entry = Engine.History.Last();
+        Assert.Equal(second.Id, entry.LeaseId);
+        Assert.Null(entry.Requirements);
+        Assert.Equal(30, entry.QueuedMs);
+        Assert.Equal(T0 + 30, entry.AcquiredAt);
+        Assert.Equal(T0 + 50, entry.EndedAt);
+        Assert.Equal("w", entry.Owner);
+    }
+
+    [Fact]
+    public void Failed_releases_and_refused_requests_leave_no_history()
+    {
+        var lease = Hold("/x");
+        Release(lease.Id, lease.Token + 1);
+        Failed(ErrorCode.Locked, Acquire("/x"));
+        Failed(ErrorCode.NoMatch, Take("/pool"));
+        var waiter = Queued(Acquire("/x", waitMs: 10));
+        Now += 10;
+        Engine.Advance(Now);
+        Assert.Equal(waiter.Id, Assert.Single(DrainOutcomes()).WaiterId);
+
+        Assert.Empty(Engine.History);
+        Release(lease);
+        Assert.Equal(ErrorCode.NotFound, Release(lease).Error);
+        Assert.Single(Engine.History);
+    }
+
+    [Fact]
+    public void QueryHistory_filters_by_prefix_owner_and_end_time_newest_first()
+    {
+        DeclareAll("/lab/phones", "{}", "p1", "p2");
+        Declare("/lab/sims/s1");
+        var ids = new List<long>();
+        void Use(Func<AcquireResult> acquire)
+        {
+            var lease = Granted(acquire());
+            Now += 10;
+            Release(lease);
+            ids.Add(lease.Id);
+        }
+        Use(() => Take("/lab/phones", owner: "alice"));                                   // ends T0+10
+        Use(() => Take("/lab/sims", owner: "bob"));                                       // ends T0+20
+        Use(() => AcquirePool([G("/lab/phones"), G("/lab/sims")], owner: "alice"));       // ends T0+30
+        Use(() => Acquire("/lab", owner: "bob"));                                         // ends T0+40
+        Use(() => Acquire("/elsewhere", owner: "alice"));                                 // ends T0+50
+
+        long[] Query(string prefix, string? owner = null, long since = 0, long until = long.MaxValue, int max = 100)
+            => [.. Engine.QueryHistory(P(prefix), owner, since, until, max).Select(h => h.LeaseId)];
+
+        Assert.Equal([ids[4], ids[3], ids[2], ids[1], ids[0]], Query("/"));
+        Assert.Equal([ids[3], ids[2], ids[1], ids[0]], Query("/lab"));
+        Assert.Equal([ids[2], ids[0]], Query("/lab/phones"));
+        Assert.Equal([ids[2], ids[1]], Query("/lab/sims"));
+        Assert.Equal([ids[2]], Query("/lab/sims/s1", owner: "alice"));
+        Assert.Equal([ids[4], ids[2], ids[0]], Query("/", owner: "alice"));
+        Assert.Empty(Query("/", owner: "ALICE"));
+        Assert.Equal([ids[3], ids[2], ids[1]], Query("/", since: T0 + 20, until: T0 + 40));
+        Assert.Equal([ids[4], ids[3]], Query("/", max: 2));
+        Assert.Empty(Query("/", max: 0));
+        Assert.Empty(Query("/lab/phones/p1/below"));
+    }
+
+    [Fact]
+    public void History_is_bounded_and_forgets_the_oldest_first()
+    {
+        var engine = new LockEngine(new EngineLimits { HistorySize = 3 });
+        var ids = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            var lease = engine.Acquire(new AcquireLease { Now = T0 + i, Paths = Ps("/x") }).Lease!;
+            engine.Release(new ReleaseLease { Now = T0 + i, LeaseId = lease.Id, Token = lease.Token });
+            ids.Add(lease.Id);
+        }
+
+        Assert.Equal(ids[2..], engine.History.Select(h => h.LeaseId));
+        Assert.Equal([ids[4], ids[3], ids[2]], engine.QueryHistory(ResourcePath.Root, null, 0, long.MaxValue, 10).Select(h => h.LeaseId));
+    }
+
+    [Fact]
+    public void A_history_size_of_zero_keeps_nothing()
+    {
+        var engine = new LockEngine(new EngineLimits { HistorySize = 0 });
+        var lease = engine.Acquire(new AcquireLease { Now = T0, Paths = Ps("/x") }).Lease!;
+        engine.Release(new ReleaseLease { Now = T0, LeaseId = lease.Id, Token = lease.Token });
+
+        Assert.Empty(engine.History);
+    }
+
+    [Fact]
+    public void Utilization_sums_held_milliseconds_per_declared_resource_within_the_window()
+    {
+        DeclareAll("/pool", "{}", "a", "b", "c");
+        Declare("/other/z");
+        var a1 = Hold("/pool/a");                          // [T0, T0+100)
+        Now = T0 + 50;
+        var b = Granted(Take("/pool"));                    // b, [T0+50, T0+250)
+        Now = T0 + 100;
+        Release(a1);
+        Now = T0 + 200;
+        var a2 = Hold("/pool/a");                          // [T0+200, ...) still held
+        Now = T0 + 250;
+        Release(b);
+        Hold("/pool/undeclared");                          // not a declared resource: not reported
+        Now = T0 + 300;
+
+        Dictionary<string, long> Use(string prefix, long from, long to)
+            => Engine.Utilization(P(prefix), from, to).ToDictionary(u => u.Resource.Path.Value, u => u.HeldMs);
+
+        Assert.Equal(new Dictionary<string, long> { ["/pool/a"] = 200, ["/pool/b"] = 200, ["/pool/c"] = 0 }, Use("/pool", T0, T0 + 300));
+        Assert.Equal(new Dictionary<string, long> { ["/pool/a"] = 25, ["/pool/b"] = 50, ["/pool/c"] = 0 }, Use("/pool", T0 + 75, T0 + 125));
+        Assert.Equal(new Dictionary<string, long> { ["/pool/a"] = 100, ["/pool/b"] = 50, ["/pool/c"] = 0 }, Use("/pool", T0 + 200, T0 + 300));
+        Assert.Equal(new Dictionary<string, long> { ["/pool/a"] = 0, ["/pool/b"] = 0, ["/pool/c"] = 0 }, Use("/pool", T0 - 100, T0));
+        Assert.Equal(new Dictionary<string, long> { ["/other/z"] = 0 }, Use("/other", T0, T0 + 300));
+        Assert.Equal(4, Engine.Utilization(ResourcePath.Root, T0, T0 + 300).Count);
+        Assert.Same(a2, Engine.GetLease(a2.Id));
+    }
+
+    [Fact]
+    public void Utilization_counts_every_resource_of_a_multi_resource_lease()
+    {
+        DeclareAll("/pool", "{}", "a", "b");
+        var lease = Granted(Take("/pool", count: 2));
+        Now += 40;
+        Release(lease);
+
+        var use = Engine.Utilization(P("/pool"), T0, T0 + 1000);
+
+        Assert.All(use, u => Assert.Equal(40, u.HeldMs));
+    }
+}

@@ -1,0 +1,166 @@
+namespace Leasehold.Core.Tests.Pools;
+
+/// <summary>Several requirement groups in one request: all at once or none, distinct resources, scarcest group first.</summary>
+public class PoolGroupTests : PoolTestBase
+{
+    private const string Android = """{"os": "android"}""";
+    private const string Sim = """{"carrier": "x"}""";
+
+    private void DeclareLab()
+    {
+        Declare("/lab/phones/p1", Android);
+        Declare("/lab/phones/p2", Android);
+        Declare("/lab/sims/s1", Sim);
+        Declare("/lab/sims/s2", Sim);
+    }
+
+    private AcquireResult PhoneAndSim(long waitMs = 0)
+        => AcquirePool([G("/lab/phones", Android), G("/lab/sims", Sim)], waitMs);
+
+    [Fact]
+    public void One_phone_and_one_sim_come_in_one_lease()
+    {
+        DeclareLab();
+
+        var lease = Granted(PhoneAndSim());
+
+        Assert.Equal(["/lab/phones/p1"], ChosenBy(lease, 0));
+        Assert.Equal(["/lab/sims/s1"], ChosenBy(lease, 1));
+        Assert.Equal(["/lab/phones/p1", "/lab/sims/s1"], PathsOf(lease));
+        var second = Granted(PhoneAndSim());
+        Assert.Equal(["/lab/phones/p2", "/lab/sims/s2"], PathsOf(second));
+        Assert.True(second.Fence > lease.Fence);
+    }
+
+    [Fact]
+    public void No_free_sim_means_no_phone_either()
+    {
+        DeclareLab();
+        Hold("/lab/sims/s1");
+        Hold("/lab/sims/s2");
+        var changes = Engine.Changes;
+
+        Failed(ErrorCode.Locked, PhoneAndSim());
+
+        Assert.Equal(changes, Engine.Changes);
+        Assert.True(IsLockable("/lab/phones/p1"));
+        Assert.True(IsLockable("/lab/phones/p2"));
+        Assert.Equal(2, Engine.Leases.Count);
+    }
+
+    [Fact]
+    public void A_waiting_multi_group_request_takes_nothing_until_every_group_can_be_served()
+    {
+        DeclareLab();
+        var sim1 = Hold("/lab/sims/s1");
+        Hold("/lab/sims/s2");
+        var waiter = Queued(PhoneAndSim(waitMs: 10_000));
+        Assert.Equal(["/lab/phones/p1", "/lab/phones/p2", "/lab/sims/s1", "/lab/sims/s2"], Candidates(waiter));
+        Assert.Equal(2, Engine.Leases.Count);
+
+        // The phones are free but claimed by the waiter: a newer phone request may not take them.
+        Failed(ErrorCode.Locked, Take("/lab/phones", Android));
+
+        Now += 5;
+        Release(sim1);
+
+        var lease = GrantedOutcome(waiter);
+        Assert.Equal(["/lab/phones/p1"], ChosenBy(lease, 0));
+        Assert.Equal(["/lab/sims/s1"], ChosenBy(lease, 1));
+        Assert.Equal(5, lease.WaitedMs);
+        Assert.Equal(0, Engine.QueueLength);
+    }
+
+    [Fact]
+    public void The_same_resource_is_never_given_to_two_groups()
+    {
+        DeclareAll("/pool", "{}", "a", "b", "c");
+
+        var lease = Granted(AcquirePool([G("/pool", "{}", 2), G("/pool", "{}", 1)]));
+
+        Assert.Equal(["/pool/a", "/pool/b"], ChosenBy(lease, 0));
+        Assert.Equal(["/pool/c"], ChosenBy(lease, 1));
+        Assert.Equal(3, PathsOf(lease).Distinct().Count());
+    }
+
+    [Fact]
+    public void Two_groups_cannot_share_the_only_matching_resource()
+    {
+        Declare("/pool/a", """{"os": "a"}""");
+        Declare("/pool/b", """{"os": "b"}""");
+
+        // Each group alone has a match, but the two groups need two distinct os=a resources: never
+        // grantable, even with everything free, so NoMatch at once rather than a wait that cannot end.
+        Failed(ErrorCode.NoMatch, AcquirePool([G("/pool", """{"os": "a"}"""), G("/pool", """{"os": "a"}""")]));
+        Assert.Empty(Engine.Leases);
+        var lease = Granted(AcquirePool([G("/pool", """{"os": "a"}"""), G("/pool", "{}")]));
+        Assert.Equal(["/pool/a", "/pool/b"], PathsOf(lease));
+    }
+
+    [Fact]
+    public void The_group_with_fewer_candidates_chooses_first()
+    {
+        Declare("/pool/a", """{"os": "a"}""");
+        Declare("/pool/b", """{"os": "b"}""");
+
+        // Listed first, "any" would take /pool/a (path order) and leave the os=a group nothing.
+        var lease = Granted(AcquirePool([G("/pool", "{}"), G("/pool", """{"os": "a"}""")]));
+
+        Assert.Equal(["/pool/b"], ChosenBy(lease, 0));
+        Assert.Equal(["/pool/a"], ChosenBy(lease, 1));
+        Assert.Equal(["/pool/b", "/pool/a"], PathsOf(lease)); // paths in group order
+    }
+
+    [Fact]
+    public void Candidates_are_counted_as_declared_matches_not_free_ones()
+    {
+        // "any" has 3 candidates, os=a has 2; os=a chooses first even though only one of them is free.
+        Declare("/pool/a1", """{"os": "a"}""");
+        Declare("/pool/a2", """{"os": "a"}""");
+        Declare("/pool/b", """{"os": "b"}""");
+        Hold("/pool/a2");
+
+        var lease = Granted(AcquirePool([G("/pool", "{}"), G("/pool", """{"os": "a"}""")]));
+
+        Assert.Equal(["/pool/b"], ChosenBy(lease, 0));
+        Assert.Equal(["/pool/a1"], ChosenBy(lease, 1));
+    }
+
+    [Fact]
+    public void Equal_candidate_counts_keep_the_request_order()
+    {
+        Declare("/pool/a", """{"n": 1}""");
+        Declare("/pool/b", """{"n": 1}""");
+
+        var lease = Granted(AcquirePool([G("/pool", """{"n": 1}"""), G("/pool", """{"n": {"$gte": 1}}""")]));
+
+        Assert.Equal(["/pool/a"], ChosenBy(lease, 0));
+        Assert.Equal(["/pool/b"], ChosenBy(lease, 1));
+    }
+
+    [Fact]
+    public void Groups_may_name_different_pools_and_choose_least_recently_released_in_each()
+    {
+        DeclareLab();
+        Release(Hold("/lab/phones/p1"));
+        Release(Hold("/lab/sims/s2"));
+
+        var lease = Granted(PhoneAndSim());
+
+        Assert.Equal(["/lab/phones/p2", "/lab/sims/s1"], PathsOf(lease));
+    }
+
+    [Fact]
+    public void Groups_with_a_count_take_that_many_each()
+    {
+        DeclareAll("/pool", """{"k": 1}""", "a", "b", "c");
+        DeclareAll("/pool", """{"k": 2}""", "x", "y", "z");
+
+        var lease = Granted(AcquirePool([G("/pool", """{"k": 1}""", 2), G("/pool", """{"k": 2}""", 3)]));
+
+        Assert.Equal(["/pool/a", "/pool/b"], ChosenBy(lease, 0));
+        Assert.Equal(["/pool/x", "/pool/y", "/pool/z"], ChosenBy(lease, 1));
+        Assert.Equal(ErrorCode.Locked, AcquirePool([G("/pool", """{"k": 1}""", 1), G("/pool", """{"k": 2}""", 1)]).Error);
+        Assert.Equal("/pool/c", Only(Granted(Take("/pool"))));
+    }
+}

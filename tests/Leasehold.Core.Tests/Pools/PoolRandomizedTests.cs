@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using System.Globalization;
+using Xunit.Abstractions;
+
+namespace Leasehold.Core.Tests.Pools;
+
+/// <summary>
+/// Seeded random pool traffic compared with <see cref="PoolReference"/> (see <see cref="PoolModelRun"/>).
+/// CI runs a few fixed seeds; set LEASEHOLD_SEED to run just one, LEASEHOLD_POOL_STEPS to change the step count.
+/// </summary>
+public class PoolRandomizedTests(ITestOutputHelper output)
+{
+    public const int DefaultSteps = 5_000;
+
+    private static readonly int[] CiSeeds = [1, 7, 42, 2024, 90210];
+
+    public static TheoryData<int> Seeds()
+    {
+        var data = new TheoryData<int>();
+        if (int.TryParse(Environment.GetEnvironmentVariable("LEASEHOLD_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seed))
+        {
+            data.Add(seed);
+        }
+        else
+        {
+            foreach (var s in CiSeeds)
+            {
+                data.Add(s);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Pool_allocation_agrees_with_the_brute_force_reference(int seed)
+    {
+        var steps = int.TryParse(Environment.GetEnvironmentVariable("LEASEHOLD_POOL_STEPS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
+            ? n
+            : DefaultSteps;
+        output.WriteLine($"seed {seed}, {steps} steps (replay: LEASEHOLD_SEED={seed})");
+        var run = new PoolModelRun(seed);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            run.Execute(steps);
+        }
+        finally
+        {
+            output.WriteLine($"{clock.ElapsedMilliseconds} ms; {run.Stats}");
+        }
+    }
+}
