@@ -1,0 +1,71 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Leasehold.Client;
+using Leasehold.Protocol;
+
+namespace Leasehold.Cli;
+
+/// <summary>Turns what went wrong into one line on standard error and the documented exit code.</summary>
+internal static class Failures
+{
+    /// <summary>Runs a command's body, mapping the failures every command shares to their exit codes.</summary>
+    public static async Task<int> GuardAsync(bool json, string server, Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (CliException ex)
+        {
+            return Report(json, ex.ExitCode, ex.Code, ex.Message);
+        }
+        catch (HttpRequestException ex)
+        {
+            return Report(json, ExitCodes.Unavailable, "unreachable", $"cannot reach the server at {server}: {ex.Message}");
+        }
+        catch (LeaseholdTimeoutException ex)
+        {
+            return Report(json, ExitCodes.Locked, ErrorCodes.Locked, ex.Message);
+        }
+        catch (LeaseholdNoMatchException ex)
+        {
+            return Report(json, ExitCodes.NoMatch, ErrorCodes.NoMatch, ex.Message);
+        }
+        catch (LeaseholdException ex)
+        {
+            return Report(json, ExitCodes.Error, ex.Code, ex.Message);
+        }
+    }
+
+    /// <summary>Writes the message (plain, or a JSON object with <paramref name="code"/>) and returns <paramref name="exitCode"/>.</summary>
+    public static int Report(bool json, int exitCode, string code, string message)
+    {
+        if (json)
+        {
+            Console.Error.WriteLine(Object(writer =>
+            {
+                writer.WriteString("error", code);
+                writer.WriteNumber("exitCode", exitCode);
+                writer.WriteString("message", message);
+            }));
+        }
+        else
+        {
+            Console.Error.WriteLine($"leasehold: {message}");
+        }
+        return exitCode;
+    }
+
+    /// <summary>One JSON object on one line.</summary>
+    public static string Object(Action<Utf8JsonWriter> write)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            write(writer);
+            writer.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+}
