@@ -103,10 +103,16 @@ public sealed partial class LockEngine
         return new AcquireResult(ErrorCode.None, null, Enqueue(claim with { Paths = CandidatePaths(claims) }, session));
     }
 
+    /// <summary>Most group slots the matching fallback of <see cref="MatchFree"/> tries; beyond it, group by group only.</summary>
+    private const int MaxMatchedSlots = 64;
+
     /// <summary>
-    /// Could the groups be served at once if every declared resource were free? Each group must get its
-    /// count of distinct matching resources, none shared between groups: a bipartite matching of group
-    /// slots to resources, found by augmenting paths (Kuhn's algorithm). One group needs no search.
+    /// Could the groups be served at once if every declared resource were free? Each group needs its count
+    /// of distinct matching resources, none shared. By Hall's theorem that holds exactly when every set S
+    /// of groups has at least as many resources matching some group of S as S needs in all. With at most
+    /// 16 groups that is at most 65,536 sets: each resource is reduced to the set (bit mask) of groups it
+    /// matches, and a sum over subsets counts, for every set T, the resources matching only groups of T.
+    /// Linear in the resources, no search, no recursion.
     /// </summary>
     private bool CanEverBeServed(GroupClaim[] claims)
     {
@@ -114,11 +120,44 @@ public sealed partial class LockEngine
         {
             return Candidates(claims[0].Group.Pool, claims[0].Requirement).Length >= claims[0].Group.Count;
         }
-        var slots = claims.SelectMany(c => Enumerable.Repeat(Candidates(c.Group.Pool, c.Requirement), c.Group.Count)).ToArray();
-        var owner = new Dictionary<ResourcePath, int>();
-        for (var slot = 0; slot < slots.Length; slot++)
+        var masks = new Dictionary<ResourcePath, int>();
+        for (var g = 0; g < claims.Length; g++)
         {
-            if (!Augment(slot, slots, owner, []))
+            foreach (var resource in Candidates(claims[g].Group.Pool, claims[g].Requirement))
+            {
+                masks[resource.Path] = masks.GetValueOrDefault(resource.Path) | (1 << g);
+            }
+        }
+        var all = (1 << claims.Length) - 1;
+        // within[T] = resources whose groups all lie in T.
+        var within = new long[all + 1];
+        foreach (var mask in masks.Values)
+        {
+            within[mask]++;
+        }
+        for (var bit = 0; bit < claims.Length; bit++)
+        {
+            for (var t = 0; t <= all; t++)
+            {
+                if ((t & (1 << bit)) != 0)
+                {
+                    within[t] += within[t ^ (1 << bit)];
+                }
+            }
+        }
+        var total = masks.Count;
+        for (var set = 1; set <= all; set++)
+        {
+            long need = 0;
+            for (var g = 0; g < claims.Length; g++)
+            {
+                if ((set & (1 << g)) != 0)
+                {
+                    need += claims[g].Group.Count;
+                }
+            }
+            // Resources matching some group of the set = all minus those matching only groups outside it.
+            if (total - within[all ^ set] < need)
             {
                 return false;
             }
@@ -190,7 +229,7 @@ public sealed partial class LockEngine
             }
             if (picks.Count < group.Group.Count)
             {
-                return groups.Length > 1 ? MatchFree(claim, waiters) : null;
+                return groups.Length > 1 && groups.Sum(g => g.Group.Count) <= MaxMatchedSlots ? MatchFree(claim, waiters) : null;
             }
             chosen[i] = [.. picks.Select(p => p.Path)];
             taken.UnionWith(chosen[i]);
@@ -204,8 +243,9 @@ public sealed partial class LockEngine
 
     /// <summary>
     /// When choosing group by group fails, the groups may still fit together (one group's choice took what
-    /// another needed): match group slots to free resources by augmenting paths, trying each slot's
-    /// candidates in preference order, and take that assignment if every slot is filled.
+    /// another needed): match group slots to free resources by augmenting paths (Kuhn's algorithm), trying
+    /// each slot's candidates in preference order, and take that assignment if every slot is filled. Only
+    /// for requests of at most <see cref="MaxMatchedSlots"/> resources in all, which bounds its cost.
     /// </summary>
     private ResourcePath[]? MatchFree(in ClaimRequest claim, Layer waiters)
     {

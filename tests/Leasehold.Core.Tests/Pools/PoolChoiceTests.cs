@@ -1,3 +1,5 @@
+using Leasehold.Core.Pools;
+
 namespace Leasehold.Core.Tests.Pools;
 
 /// <summary>Which free declared resources a pool request gets: matching, at or under the pool, least recently released first.</summary>
@@ -68,6 +70,33 @@ public class PoolChoiceTests : PoolTestBase
         // c and d were never released, then a (released before b).
         Assert.Equal(["/pool/c", "/pool/d", "/pool/a"], PathsOf(Granted(Take("/pool", count: 3))));
         Assert.True(Engine.GetDeclared(P("/pool/a"))!.ReleasedSeq < Engine.GetDeclared(P("/pool/b"))!.ReleasedSeq);
+    }
+
+    [Fact]
+    public void Closing_a_session_ends_its_leases_in_id_order_so_release_order_and_the_next_choice_are_fixed()
+    {
+        DeclareAll("/pool", "{}", "a", "b", "c", "d", "e");
+        var session = OpenSession();
+        var first = Granted(AcquirePool([G("/pool")], sessionId: session.Id));  // a
+        var second = Granted(AcquirePool([G("/pool")], sessionId: session.Id)); // b
+        var third = Granted(AcquirePool([G("/pool")], sessionId: session.Id));  // c
+        Release(first);                                                        // a released first
+        var fourth = Granted(AcquirePool([G("/pool")], sessionId: session.Id)); // d (never released beats a)
+        Assert.Equal(["/pool/a", "/pool/b", "/pool/c", "/pool/d"], new[] { first, second, third, fourth }.Select(Only));
+        // The session's set of lease ids reuses the slot the first one left, so enumerating it would give the
+        // fourth lease first; a restored engine fills it in id order. Both must end them in id order.
+        var restored = StateCopy.RestoreCopy(Engine);
+
+        CloseSession(session);
+        Assert.Equal(ErrorCode.None, restored.Close(new CloseSession { Now = Now, SessionId = session.Id, Token = session.Token }).Error);
+
+        var ended = Engine.History.Where(h => h.Reason == EndReason.SessionEnded).Select(h => h.LeaseId);
+        Assert.Equal([second.Id, third.Id, fourth.Id], ended);
+        Assert.Equal(ended, restored.History.Where(h => h.Reason == EndReason.SessionEnded).Select(h => h.LeaseId));
+        var seqs = Engine.ListDeclared(P("/pool")).Select(r => (r.Path.Value, r.ReleasedSeq)).ToList();
+        Assert.Equal(seqs, restored.ListDeclared(P("/pool")).Select(r => (r.Path.Value, r.ReleasedSeq)));
+        // e never released, then a, then b, c, d in the order their leases' ids came.
+        Assert.Equal(["/pool/e", "/pool/a", "/pool/b", "/pool/c", "/pool/d"], PathsOf(Granted(Take("/pool", count: 5))));
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using Leasehold.Core.Pools;
+
 namespace Leasehold.Core.Tests.Pools;
 
 /// <summary>Several requirement groups in one request: all at once or none, distinct resources, scarcest group first.</summary>
@@ -95,6 +97,73 @@ public class PoolGroupTests : PoolTestBase
         Assert.Empty(Engine.Leases);
         var lease = Granted(AcquirePool([G("/pool", """{"os": "a"}"""), G("/pool", "{}")]));
         Assert.Equal(["/pool/a", "/pool/b"], PathsOf(lease));
+    }
+
+    [Fact]
+    public void When_choosing_group_by_group_leaves_a_group_short_a_matching_over_the_free_resources_serves_all()
+    {
+        Declare("/pool/r1", """{"x": 1, "y": 1}""");
+        Declare("/pool/r2", """{"x": 1, "y": 1}""");
+        Declare("/pool/r3", """{"x": 1}""");
+        Declare("/pool/r4", """{"y": 1}""");
+        PoolGroup[] groups = [G("/pool", """{"x": 1}""", 2), G("/pool", """{"y": 1}""", 2)];
+
+        // Three candidates each, so x chooses first (request order) and takes r1, r2: y would be left with r4
+        // alone. The fallback matches slots x0, x1, y0, y1 in that order, each trying its group's free
+        // resources in preference order (all never released: by path) and moving earlier slots along
+        // augmenting paths: x0 r1; x1 r1 (x0 -> r2); y0 r1 (x1 -> r2, x0 -> r3); y1 r1 (y0 -> r4).
+        var lease = Granted(AcquirePool(groups));
+
+        var x = ChosenBy(lease, 0);
+        var y = ChosenBy(lease, 1);
+        Assert.Equal(2, x.Length);
+        Assert.Equal(2, y.Length);
+        Assert.Empty(x.Intersect(y));
+        Assert.All(x, p => Assert.Contains(p, new[] { "/pool/r1", "/pool/r2", "/pool/r3" }));
+        Assert.All(y, p => Assert.Contains(p, new[] { "/pool/r1", "/pool/r2", "/pool/r4" }));
+        Assert.Equal(["/pool/r2", "/pool/r3"], x);  // each group's choice listed by path
+        Assert.Equal(["/pool/r1", "/pool/r4"], y);
+        Assert.Equal(["/pool/r2", "/pool/r3", "/pool/r1", "/pool/r4"], PathsOf(lease));
+        Assert.False(IsLockable("/pool/r3"));
+        Assert.False(IsLockable("/pool/r4"));
+    }
+
+    [Fact]
+    public void The_matching_is_only_a_fallback_a_group_by_group_choice_that_works_stands()
+    {
+        Declare("/pool/r1", """{"x": 1, "y": 1}""");
+        Declare("/pool/r2", """{"x": 1, "y": 1}""");
+        Declare("/pool/r3", """{"x": 1}""");
+        Declare("/pool/r4", """{"y": 1}""");
+
+        // Group by group: x takes r1, then y takes r2. The matching would have moved x to r2 to give y r1
+        // (x0 r1; y0 r1, x0 -> r2), so this shows it is not used when the greedy choice succeeds.
+        var lease = Granted(AcquirePool([G("/pool", """{"x": 1}"""), G("/pool", """{"y": 1}""")]));
+
+        Assert.Equal(["/pool/r1"], ChosenBy(lease, 0));
+        Assert.Equal(["/pool/r2"], ChosenBy(lease, 1));
+    }
+
+    [Fact]
+    public void When_even_the_matching_cannot_serve_every_group_the_request_waits_or_is_Locked()
+    {
+        Declare("/pool/r1", """{"x": 1, "y": 1}""");
+        Declare("/pool/r2", """{"x": 1, "y": 1}""");
+        Declare("/pool/r3", """{"x": 1}""");
+        Declare("/pool/r4", """{"y": 1}""");
+        var r4 = Hold("/pool/r4");
+        PoolGroup[] groups = [G("/pool", """{"x": 1}""", 2), G("/pool", """{"y": 1}""", 2)];
+
+        // Possible with everything free (so not NoMatch), but y has only r1, r2 free and x then only r3.
+        Failed(ErrorCode.Locked, AcquirePool(groups));
+        var waiter = Queued(AcquirePool(groups, waitMs: 1000));
+        Assert.Equal(["/pool/r1", "/pool/r2", "/pool/r3", "/pool/r4"], Candidates(waiter));
+
+        Release(r4);
+
+        var lease = GrantedOutcome(waiter);
+        Assert.Equal(["/pool/r2", "/pool/r3"], ChosenBy(lease, 0));
+        Assert.Equal(["/pool/r1", "/pool/r4"], ChosenBy(lease, 1));
     }
 
     [Fact]

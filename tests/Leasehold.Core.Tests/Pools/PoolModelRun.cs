@@ -7,8 +7,9 @@ namespace Leasehold.Core.Tests.Pools;
 /// One seeded run of random pool traffic: the same commands go to the engine and to <see cref="PoolReference"/>.
 /// After every step the results, outcomes and states must agree, and invariants are checked on the engine's
 /// own state with brute force: exclusive holding, whole groups of distinct matching resources, fences
-/// increasing, every pool waiter's candidates equal to the matching declared resources. Now and then the
-/// engine is replaced by one restored from a copy of its snapshot, which must go on making the same choices.
+/// increasing, every pool waiter's candidates equal to the matching declared resources and its groups servable
+/// together by distinct ones. Now and then the engine is replaced by one restored from a copy of its snapshot,
+/// which must go on making the same choices.
 /// </summary>
 internal sealed class PoolModelRun
 {
@@ -38,6 +39,7 @@ internal sealed class PoolModelRun
     {
         _seed = seed;
         _rng = new Random(seed);
+        _model.Note = Count;
     }
 
     public string Stats => string.Join(", ", _stats.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key} {s.Value}"));
@@ -131,11 +133,16 @@ internal sealed class PoolModelRun
 
     private void DoAcquirePool()
     {
-        var groups = new RGroup[_rng.Next(100) < 70 ? 1 : 2];
+        // Enough requests with several groups, often in one pool, that groups compete for the same resources:
+        // that is where choosing group by group can fail while a matching succeeds, and where groups that each
+        // have enough matches can still never be served together.
+        var groupRoll = _rng.Next(100);
+        var groups = new RGroup[groupRoll < 45 ? 1 : groupRoll < 80 ? 2 : 3];
         for (var i = 0; i < groups.Length; i++)
         {
             var requirement = _rng.Next(100) < 2 ? PoolReference.InvalidRequirement : _rng.Next(PoolReference.InvalidRequirement);
-            groups[i] = new RGroup(Pools[_rng.Next(Pools.Length)], requirement, _rng.Next(100) < 70 ? 1 : 2);
+            var pool = i > 0 && _rng.Next(100) < 50 ? groups[0].Pool : Pools[_rng.Next(Pools.Length)];
+            groups[i] = new RGroup(pool, requirement, _rng.Next(100) < 60 ? 1 : 2);
         }
         var waitMs = _rng.Next(100) < 50 ? 0 : _rng.Next(20, 301);
         var ttlMs = _rng.Next(100) < 30 ? 0 : _rng.Next(30, 401);
@@ -166,9 +173,9 @@ internal sealed class PoolModelRun
         if (expected.Lease is { } lease && !before.Contains(lease.Id))
         {
             CheckFreshGrant(actual.Lease!);
-            if (groups.Length == 2)
+            if (groups.Length > 1)
             {
-                Count("pool granted 2 groups");
+                Count($"pool granted {groups.Length} groups");
             }
         }
     }
@@ -440,6 +447,8 @@ internal sealed class PoolModelRun
             Expect(actual.Order(StringComparer.Ordinal).SequenceEqual(expected),
                 $"waiter {waiter.Id} claims [{string.Join(",", actual)}], matching now: [{string.Join(",", expected)}]");
             Expect(waiter.Groups!.All(g => MatchingDeclared(g).Count() >= g.Group.Count), $"waiter {waiter.Id} can never be served but is queued");
+            Expect(PoolReference.FitsTogether([.. waiter.Groups!.Select(g => (IReadOnlyList<string>)[.. MatchingDeclared(g)])], [.. waiter.Groups!.Select(g => g.Group.Count)]),
+                $"waiter {waiter.Id}: its groups can never be served together by distinct resources, but it is queued");
         }
     }
 

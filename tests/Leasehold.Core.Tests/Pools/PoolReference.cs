@@ -7,7 +7,9 @@ namespace Leasehold.Core.Tests.Pools;
 /// with default flags (so two claims conflict iff one path is an ancestor-or-self of the other), declared
 /// resources with attributes {os, n}, pool requests with requirements from <see cref="Requirements"/>, path
 /// requests, releases, expiry, cancels, declare and remove. It follows the documented rules with lists and
-/// loops only: no tree, no counters, no cache.
+/// loops only: no tree, no counters, no cache. Whether groups can ever be served together is a plain
+/// recursive search; the fallback assignment is the reference's own augmenting-path matching (slots in
+/// group order, candidates in preference order), checked against that search.
 /// </summary>
 internal sealed class PoolReference
 {
@@ -39,6 +41,9 @@ internal sealed class PoolReference
     public long LastWaiterId;
     public long LastReleaseSeq;
 
+    /// <summary>Told when a rarer rule decides something, for the run's statistics.</summary>
+    public Action<string>? Note;
+
     public PoolReference(int historySize)
     {
         HistorySize = historySize;
@@ -55,7 +60,9 @@ internal sealed class PoolReference
 
     /// <summary>
     /// The documented choice: groups with fewer candidates first (ties in request order); in each, the free
-    /// candidates not yet taken, least recently released first, then by path. Null if a group falls short.
+    /// candidates not yet taken, least recently released first, then by path. If a group falls short and the
+    /// request has more than one group, the documented fallback: a matching over the free resources
+    /// (<see cref="MatchFree"/>). Null if that fails too (or a single group falls short).
     /// </summary>
     public string[][]? Select(RGroup[] groups, Func<string, bool> isFree)
     {
@@ -64,21 +71,120 @@ internal sealed class PoolReference
         var chosen = new string[groups.Length][];
         foreach (var i in order)
         {
-            var picks = Candidates(groups[i])
-                .Where(r => !taken.Contains(r.Path) && isFree(r.Path))
-                .OrderBy(r => r.ReleasedSeq).ThenBy(r => r.Path, StringComparer.Ordinal)
+            var picks = Preferred(Candidates(groups[i]).Where(r => !taken.Contains(r.Path) && isFree(r.Path)))
                 .Take(groups[i].Count)
-                .Select(r => r.Path)
                 .ToArray();
             if (picks.Length < groups[i].Count)
             {
-                return null;
+                return groups.Length > 1 ? MatchFree(groups, isFree) : null;
             }
             chosen[i] = picks;
             taken.UnionWith(picks);
         }
         return chosen;
     }
+
+    /// <summary>Paths in preference order: least recently released first (never released: 0), then by path.</summary>
+    private static IEnumerable<string> Preferred(IEnumerable<RResource> resources)
+        => resources.OrderBy(r => r.ReleasedSeq).ThenBy(r => r.Path, StringComparer.Ordinal).Select(r => r.Path);
+
+    /// <summary>
+    /// The fallback when choosing group by group leaves a group short. Slots are the groups' counts in request
+    /// order (group 0's slots, then group 1's, ...); each slot in turn gets a free candidate of its group by an
+    /// augmenting path (Kuhn): try the group's free candidates in preference order, skipping those already
+    /// visited while placing this slot; take one nobody holds, or one whose holder can move elsewhere. If a
+    /// slot cannot be placed, null. Each group's choice is then listed by path (ordinal).
+    /// A brute-force search over the same free candidates must agree on whether an assignment exists.
+    /// </summary>
+    private string[][]? MatchFree(RGroup[] groups, Func<string, bool> isFree)
+    {
+        var free = groups.Select(g => Preferred(Candidates(g).Where(r => isFree(r.Path))).ToList()).ToList();
+        var slotGroup = new List<int>();
+        for (var g = 0; g < groups.Length; g++)
+        {
+            for (var k = 0; k < groups[g].Count; k++)
+            {
+                slotGroup.Add(g);
+            }
+        }
+        var holder = new Dictionary<string, int>(StringComparer.Ordinal); // resource -> slot
+        var placedAll = true;
+        for (var slot = 0; slot < slotGroup.Count && placedAll; slot++)
+        {
+            placedAll = Place(slot, new HashSet<string>(StringComparer.Ordinal));
+        }
+        var fits = FitsTogether(free, [.. groups.Select(g => g.Count)]);
+        if (placedAll != fits)
+        {
+            throw new InvalidOperationException($"reference: the matching {(placedAll ? "placed" : "did not place")} every slot, the search says {(fits ? "it fits" : "it does not fit")}");
+        }
+        if (!placedAll)
+        {
+            Note?.Invoke("matching found none");
+            return null;
+        }
+        Note?.Invoke("matching grant");
+        return [.. Enumerable.Range(0, groups.Length)
+            .Select(g => holder.Where(h => slotGroup[h.Value] == g).Select(h => h.Key).Order(StringComparer.Ordinal).ToArray())];
+
+        bool Place(int slot, HashSet<string> visited)
+        {
+            foreach (var path in free[slotGroup[slot]])
+            {
+                if (!visited.Add(path))
+                {
+                    continue;
+                }
+                if (!holder.TryGetValue(path, out var other) || Place(other, visited))
+                {
+                    holder[path] = slot;
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Can each group get its count of distinct resources from its list, no resource shared between groups?
+    /// A plain recursive search: for each group in turn, every set of <c>count</c> unused resources from its list.
+    /// </summary>
+    public static bool FitsTogether(IReadOnlyList<IReadOnlyList<string>> lists, IReadOnlyList<int> counts)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        return Fill(0, 0, 0);
+
+        // Group g still needs counts[g] - placed resources, chosen from lists[g][from..].
+        bool Fill(int g, int placed, int from)
+        {
+            if (g == lists.Count)
+            {
+                return true;
+            }
+            if (placed == counts[g])
+            {
+                return Fill(g + 1, 0, 0);
+            }
+            for (var i = from; i < lists[g].Count; i++)
+            {
+                if (!used.Add(lists[g][i]))
+                {
+                    continue;
+                }
+                var found = Fill(g, placed + 1, i + 1);
+                used.Remove(lists[g][i]);
+                if (found)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /// <summary>Could the groups be served together if every declared resource were free (<see cref="FitsTogether"/> over declared matches)?</summary>
+    public bool CanEverBeServed(RGroup[] groups)
+        => FitsTogether([.. groups.Select(g => (IReadOnlyList<string>)[.. Candidates(g).Select(r => r.Path)])], [.. groups.Select(g => g.Count)]);
 
     private bool HeldRelated(string path) => Leases.Values.Any(l => l.Paths.Any(p => Related(p, path)));
 
@@ -96,6 +202,11 @@ internal sealed class PoolReference
             {
                 return (ErrorCode.NoMatch, null, null);
             }
+        }
+        if (!CanEverBeServed(groups))
+        {
+            Note?.Invoke("pool NoMatch jointly");
+            return (ErrorCode.NoMatch, null, null);
         }
         if (reuse && owner is not null)
         {
@@ -291,8 +402,12 @@ internal sealed class PoolReference
     {
         foreach (var waiter in Queue.Where(w => w.Groups is { } g && g.Any(x => Under(x.Pool, path))).ToList())
         {
-            if (waiter.Groups!.Any(g => Candidates(g).Count < g.Count))
+            if (!CanEverBeServed(waiter.Groups!))
             {
+                if (waiter.Groups!.All(g => Candidates(g).Count >= g.Count))
+                {
+                    Note?.Invoke("outcome NoMatch jointly");
+                }
                 Queue.Remove(waiter);
                 Outcomes.Add((waiter.Id, ErrorCode.NoMatch, null));
             }

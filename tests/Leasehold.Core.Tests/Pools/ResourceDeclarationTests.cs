@@ -230,6 +230,31 @@ public class ResourceDeclarationTests : PoolTestBase
     }
 
     [Fact]
+    public void Removing_a_resource_so_the_groups_can_no_longer_be_served_together_fails_the_waiter_with_NoMatch()
+    {
+        Declare("/pool/a1", """{"os": "a"}""");
+        Declare("/pool/a2", """{"os": "a"}""");
+        Declare("/pool/b", """{"os": "b"}""");
+        var a1 = Hold("/pool/a1");
+        var both = Queued(AcquirePool([G("/pool", """{"os": "a"}"""), G("/pool", """{"os": "a"}""")], waitMs: 1000));
+        var one = Queued(Take("/pool", """{"os": "a"}""", waitMs: 1000));
+        Assert.Equal(["/pool/a1", "/pool/a2"], Candidates(both));
+
+        // a2 is free (only claimed), so it can be removed. Each group alone still matches a1, but the two
+        // groups need two distinct os=a resources and only one is left: the waiter can never be served.
+        Assert.Equal(ErrorCode.None, RemoveResource("/pool/a2").Error);
+
+        SingleOutcome(both, ErrorCode.NoMatch);
+        Assert.Equal([one.Id], QueueIds());
+        Assert.Equal([one.Id], Engine.GetResource(P("/pool/a1")).Queue.Select(w => w.Id));
+        Assert.Equal(["/pool/a1"], Candidates(one));
+        Failed(ErrorCode.NoMatch, AcquirePool([G("/pool", """{"os": "a"}"""), G("/pool", """{"os": "a"}""")], waitMs: 1000));
+
+        Release(a1);
+        Assert.Equal("/pool/a1", Only(GrantedOutcome(one)));
+    }
+
+    [Fact]
     public void Changing_attributes_so_too_few_match_fails_the_waiter_with_NoMatch()
     {
         DeclareAll("/pool", """{"os": "a"}""", "a", "b");
