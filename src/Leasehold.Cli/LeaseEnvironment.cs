@@ -29,12 +29,18 @@ internal static class LeaseEnvironment
                 environment[VariableName(prefix, attribute.Name)] = Value(attribute.Value);
             }
         }
+        AddLeaseVariables(environment, lease, server);
+        return environment;
+    }
+
+    /// <summary>Sets the <c>LEASEHOLD_*</c> variables of a server lease (replacing any of the same name).</summary>
+    public static void AddLeaseVariables(Dictionary<string, string> environment, LeaseHandle lease, Uri server)
+    {
         environment[LeaseId] = lease.Id.ToString(CultureInfo.InvariantCulture);
         environment[Fence] = lease.Fence.ToString(CultureInfo.InvariantCulture);
         environment[Token] = lease.Token;
         environment[Paths] = string.Join(' ', lease.Paths);
         environment[Server] = server.ToString();
-        return environment;
     }
 
     /// <summary><paramref name="prefix"/> + the attribute upper-cased, every character but A-Z, 0-9 and _ made <c>_</c>.</summary>

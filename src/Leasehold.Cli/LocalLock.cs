@@ -42,14 +42,18 @@ internal sealed class LocalLock : IDisposable
     }
 
     /// <summary>Takes every name's lock (all or none), retrying until <paramref name="wait"/> has passed; null when they stayed busy.</summary>
-    public static async Task<LocalLock?> AcquireAsync(string directory, IReadOnlyList<string> names, bool shared, TimeSpan wait, CancellationToken cancellationToken)
+    public static Task<LocalLock?> AcquireAsync(string directory, IReadOnlyList<string> names, bool shared, TimeSpan wait, CancellationToken cancellationToken)
+        => AcquireFilesAsync(directory, [.. names.Select(n => FileFor(directory, n))], shared, wait, cancellationToken);
+
+    /// <summary>As <see cref="AcquireAsync"/>, with the lock files (inside <paramref name="directory"/>) already named.</summary>
+    public static async Task<LocalLock?> AcquireFilesAsync(string directory, IReadOnlyList<string> lockFiles, bool shared, TimeSpan wait, CancellationToken cancellationToken)
     {
         if (FileLockingDisabled())
         {
             throw new CliException(ExitCodes.Error, "no-file-locking",
                 "file locking is switched off in this process (System.IO.DisableFileLocking / DOTNET_SYSTEM_IO_DISABLEFILELOCKING): --local cannot work");
         }
-        var files = names.Select(n => FileFor(directory, n)).Distinct(StringComparer.Ordinal).ToList();
+        var files = lockFiles.Distinct(StringComparer.Ordinal).ToList();
         try
         {
             Directory.CreateDirectory(Path.GetFullPath(directory));

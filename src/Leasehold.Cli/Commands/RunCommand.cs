@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Leasehold.Cli.Lockable;
 using Leasehold.Client;
 using Leasehold.Protocol;
 
@@ -31,9 +32,10 @@ internal static class RunCommand
         };
         var commandWords = new Argument<string[]>("command")
         {
-            Description = "The command and its arguments (after --)",
-            Arity = ArgumentArity.OneOrMore,
+            Description = "The command and its arguments (after --); with py-lockable's flags, joined with spaces and run by /bin/sh",
+            Arity = ArgumentArity.ZeroOrMore,
         };
+        var lockable = new LockableOptions();
         var command = new Command("run", "Acquire a lease, run a command while holding it, release it when the command exits; exits with the command's code");
         selection.AddTo(command);
         command.Add(sessionTtl);
@@ -41,14 +43,26 @@ internal static class RunCommand
         command.Add(local);
         command.Add(server);
         command.Add(json);
+        lockable.AddTo(command);
         command.Add(commandWords);
         command.SetAction((result, _) =>
         {
             var asJson = result.GetValue(json);
             var words = result.GetValue(commandWords) ?? [];
-            return Failures.GuardAsync(asJson, result.GetValue(server)!, () => result.GetValue(local) is { } directory
-                ? RunLocalAsync(result, selection, directory, words, asJson)
-                : RunServerAsync(result, selection, server, sessionTtl, envPrefix, words, asJson));
+            return Failures.GuardAsync(asJson, result.GetValue(server)!, () =>
+            {
+                if (lockable.AnyGiven(result))
+                {
+                    return LockableMode.RunAsync(lockable, new RunContext(result, selection, local, sessionTtl, envPrefix, words, asJson));
+                }
+                if (words.Length == 0)
+                {
+                    throw new UsageException("give the command to run (after --)");
+                }
+                return result.GetValue(local) is { } directory
+                    ? RunLocalAsync(result, selection, directory, words, asJson)
+                    : RunServerAsync(result, selection, server, sessionTtl, envPrefix, words, asJson);
+            });
         });
         return command;
     }
