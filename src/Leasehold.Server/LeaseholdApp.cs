@@ -39,6 +39,7 @@ public static class LeaseholdApp
         builder.Services.AddSingleton<IReadOnlyList<PoolOptions>>(pools);
         builder.Services.AddSingleton<PoolLoader>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PoolLoader>());
+        Compat.IdServer.IdServerSetup.AddIdServer(builder.Services, builder.Configuration, pools);
         builder.Services.AddSingleton(options);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes);
         builder.Services.ConfigureHttpJsonOptions(json =>
@@ -96,6 +97,8 @@ public static class LeaseholdApp
         app.MapResourceEndpoints();
         app.MapSessionEndpoints();
         app.MapPoolEndpoints();
+        app.MapLockerEndpoints();
+        app.MapLockdEndpoints();
         return app;
     }
 }

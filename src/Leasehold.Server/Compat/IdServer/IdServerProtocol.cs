@@ -1,0 +1,48 @@
+using System.Buffers;
+using Leasehold.Core;
+using Leasehold.Core.Pools;
+using Leasehold.Server.Engine;
+using Leasehold.Server.Http;
+
+namespace Leasehold.Server.Compat.IdServer;
+
+/// <summary>
+/// One request's bytes to one reply line, shared by both transports: parse, then one engine step through
+/// <see cref="EngineHost.ExecuteAsync{T}"/>, answered once the step is durable. Never throws.
+/// </summary>
+internal sealed partial class IdServerProtocol(EngineHost host, IdServerSettings settings, ILogger<IdServerProtocol> logger)
+{
+    // The requirement text of a group without one, as the engine compares it when it looks for a lease to reuse.
+    private readonly string _anyRequirement = GroupClaim.TryCreate(new PoolGroup(settings.Pool, "{}", 1), out var claim, out _)
+        ? claim.Requirement.Text
+        : "{}";
+
+    public ResourcePath Pool => settings.Pool;
+
+    public async Task<string> HandleAsync(ReadOnlySequence<byte> data)
+    {
+        if (!IdServerRequest.TryParse(data, out var request, out var errorReply))
+        {
+            return errorReply;
+        }
+        var pool = settings.Pool;
+        try
+        {
+            if (request.IsGet)
+            {
+                var token = RequestReading.NewToken();
+                return await host.ExecuteAsync(w => IdServerSteps.Get(w, pool, request.Owner, request.Expire, token)).ConfigureAwait(false);
+            }
+            return await host.ExecuteAsync(w => IdServerSteps.Put(w, pool, _anyRequirement, request.Owner)).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The log could not be written, the server is stopping, or a bug: idserver answers any failure with its message.
+            LogRequestFailed(ex, request.IsGet ? "get" : "put", request.Owner);
+            return IdServerReply.Error(ex.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "idserver {Action} for owner {Owner} failed")]
+    private partial void LogRequestFailed(Exception ex, string action, string owner);
+}

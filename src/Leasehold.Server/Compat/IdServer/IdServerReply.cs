@@ -1,0 +1,28 @@
+namespace Leasehold.Server.Compat.IdServer;
+
+/// <summary>
+/// The replies, shaped like idserver's <c>json.dumps</c> output: separators <c>", "</c> and <c>": "</c>,
+/// <c>error</c> first, then <c>value</c> or <c>message</c>; always pure ASCII.
+/// </summary>
+internal static class IdServerReply
+{
+    public const string Released = "{\"error\": 0}";
+
+    public static readonly string Exhausted = Error("id exhausted");
+
+    public static readonly string NotJson = Error("No JSON object could be decoded");
+
+    public static readonly string TooLarge = Error($"request larger than {UdpFrontEnd.MaxRequestBytes} bytes");
+
+    public static readonly string LineTooLong = Error($"request line longer than {TcpFrontEnd.MaxLineBytes} bytes");
+
+    /// <param name="json">The id as JSON: a string from <see cref="PythonJson.String"/>, or a number as configured.</param>
+    public static string Value(string json) => "{\"error\": 0, \"value\": " + json + "}";
+
+    public static string Error(string message) => "{\"error\": 1, \"message\": " + PythonJson.String(message) + "}";
+
+    /// <summary>idserver's answer to a missing key: the literal <c>KeyError: '</c> + key + <c>'</c>.</summary>
+    public static string KeyError(string key) => Error($"KeyError: '{key}'");
+
+    public static string UnknownAction(string shown) => Error($"Action \"{shown}\" is not recognized.");
+}

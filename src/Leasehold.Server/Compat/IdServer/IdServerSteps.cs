@@ -1,0 +1,80 @@
+using System.Text.Json;
+using Leasehold.Core;
+using Leasehold.Core.Pools;
+using Leasehold.Server.Engine;
+
+namespace Leasehold.Server.Compat.IdServer;
+
+/// <summary>
+/// The engine step of each request, run on the writer: a pool acquire with <c>reuse</c> for a get, a
+/// release of the owner's lease for a put. Every change goes through <see cref="Writer.Run{TCommand, TResult}"/>.
+/// </summary>
+internal static class IdServerSteps
+{
+    /// <summary>
+    /// Gives <paramref name="owner"/> an id for <paramref name="expire"/> seconds: renews the lease it
+    /// holds from the pool, or takes a free id at once (never waits). With <paramref name="expire"/> &lt;= 0
+    /// the id is released in the same step, as idserver makes it free at once, and still answered.
+    /// </summary>
+    public static string Get(Writer writer, ResourcePath pool, string owner, double expire, UInt128 token)
+    {
+        var command = new AcquireLease
+        {
+            Now = writer.Now,
+            Paths = [],
+            Groups = [new PoolGroup(pool, "{}", 1)],
+            Reuse = true,
+            Owner = owner,
+            TtlMs = expire > 0 ? (long)Math.Ceiling(expire * 1000) : 0,
+            Token = token,
+        };
+        var result = writer.Run(command, (e, c) => e.Acquire(c));
+        if (result.Lease is not { } lease)
+        {
+            return result.Error is ErrorCode.Locked or ErrorCode.NoMatch
+                ? IdServerReply.Exhausted
+                : IdServerReply.Error(result.Detail ?? result.Error.ToString());
+        }
+        var id = IdOf(writer.Engine, lease.Paths[0]);
+        if (expire <= 0)
+        {
+            writer.Run(new ReleaseLease { Now = writer.Now, LeaseId = lease.Id, Token = lease.Token }, (e, c) => e.Release(c));
+        }
+        return IdServerReply.Value(id);
+    }
+
+    /// <summary>
+    /// Releases the lease a get by <paramref name="owner"/> would renew (its oldest lease taken from the
+    /// pool with no requirement), if there is one. Anything else the owner holds is left alone.
+    /// </summary>
+    public static string Put(Writer writer, ResourcePath pool, string anyRequirement, string owner)
+    {
+        foreach (var lease in writer.Engine.LeasesOf(owner, pool))
+        {
+            if (lease.Groups is [var group] && group.Group.Pool.Equals(pool) && group.Requirement.Text == anyRequirement)
+            {
+                writer.Run(new ReleaseLease { Now = writer.Now, LeaseId = lease.Id, Token = lease.Token }, (e, c) => e.Release(c));
+                break;
+            }
+        }
+        return IdServerReply.Released;
+    }
+
+    /// <summary>The id as JSON: the resource's <c>id</c> attribute (a string, or a number as configured), else its last path segment.</summary>
+    private static string IdOf(LockEngine engine, ResourcePath path)
+    {
+        if (engine.GetDeclared(path) is { Attributes: { ValueKind: JsonValueKind.Object } attributes }
+            && attributes.TryGetProperty("id", out var id))
+        {
+            if (id.ValueKind == JsonValueKind.String)
+            {
+                return PythonJson.String(id.GetString()!);
+            }
+            if (id.ValueKind == JsonValueKind.Number)
+            {
+                return id.GetRawText();
+            }
+        }
+        return PythonJson.String(path.Segments[^1]);
+    }
+}

@@ -1,0 +1,124 @@
+using Leasehold.Core;
+using Leasehold.Server.Engine;
+using Leasehold.Server.Http;
+
+namespace Leasehold.Server.Compat;
+
+/// <summary>
+/// gocept.lockd's methods over the engine. Resource <c>R</c> is the path <c>&lt;prefix&gt;/R</c> (one segment);
+/// <c>lock</c> takes it exclusively with the client as owner and no ttl, <c>unlock</c> releases the lease on
+/// exactly that path whose owner is the client. A call answers a value or a fault string.
+/// </summary>
+internal sealed class LockdService(ResourcePath prefix)
+{
+    public static readonly string[] Methods = ["lock", "system.listMethods", "system.methodHelp", "system.methodSignature", "unlock"];
+
+    public ResourcePath Prefix { get; } = prefix;
+
+    public async Task<(object? Value, string? Fault)> CallAsync(XmlRpcCall call, EngineHost host)
+    {
+        var arguments = call.Arguments;
+        switch (call.Method)
+        {
+            case "lock" or "unlock":
+                if (arguments.Count != 2)
+                {
+                    return (null, LockdFaults.ArgumentCount(call.Method, 3, arguments.Count + 1));
+                }
+                for (var i = 0; i < 2; i++)
+                {
+                    if (arguments[i] is not string)
+                    {
+                        return (null, LockdFaults.NotAString(call.Method, i + 1, arguments[i]));
+                    }
+                }
+                var (resource, client) = ((string)arguments[0]!, (string)arguments[1]!);
+                if (!TryMap(resource, out var path, out var fault))
+                {
+                    return (null, fault);
+                }
+                return (null, call.Method == "lock" ? await LockAsync(host, path, client) : await UnlockAsync(host, path, client));
+            case "system.listMethods":
+                return arguments.Count == 0 ? (Methods, null) : (null, LockdFaults.ArgumentCount("system_listMethods", 1, arguments.Count + 1));
+            case "system.methodHelp" or "system.methodSignature":
+                var function = call.Method.Replace('.', '_');
+                if (arguments.Count != 1)
+                {
+                    return (null, LockdFaults.ArgumentCount(function, 2, arguments.Count + 1));
+                }
+                if (arguments[0] is not string method)
+                {
+                    return (null, LockdFaults.NotAString(function, 1, arguments[0]));
+                }
+                if (call.Method == "system.methodHelp")
+                {
+                    // As Python's server: an unknown method has no help, which is not an error.
+                    return (LockdHelp.Help(method), null);
+                }
+                return LockdHelp.Signature(method) is { } signature ? (signature, null) : (null, LockdFaults.NotSupported(method));
+            default:
+                return (null, LockdFaults.NotSupported(call.Method));
+        }
+    }
+
+    /// <summary>The path of a resource name: one segment under the prefix, never a way out of it.</summary>
+    public bool TryMap(string resource, out ResourcePath path, out string? fault)
+    {
+        path = ResourcePath.Root;
+        var reason = resource switch
+        {
+            "" => "it is empty",
+            "." or ".." => "it is '.' or '..'",
+            _ when resource.Contains('/', StringComparison.Ordinal) => "it contains '/'",
+            _ when resource.Any(char.IsControl) => "it contains a control character",
+            _ when resource.Length > ResourcePath.MaxSegmentLength => $"it is longer than {ResourcePath.MaxSegmentLength} characters",
+            _ => null,
+        };
+        if (reason is null && !ResourcePath.TryFromSegments([.. Prefix.Segments, resource], out path, out var error))
+        {
+            reason = error;
+        }
+        fault = reason is null ? null : LockdFaults.InvalidName(resource, reason);
+        return reason is null;
+    }
+
+    private static Task<string?> LockAsync(EngineHost host, ResourcePath path, string client)
+    {
+        var token = RequestReading.NewToken();
+        return host.ExecuteAsync(w =>
+        {
+            if (client.Length > w.Engine.Limits.MaxOwnerLength)
+            {
+                return LockdFaults.ClientTooLong(w.Engine.Limits.MaxOwnerLength);
+            }
+            var command = new AcquireLease { Now = w.Now, Paths = [path], Mode = LockMode.Exclusive, Owner = client, Token = token };
+            var result = w.Run(command, (e, c) => e.Acquire(c));
+            return result.Error switch
+            {
+                ErrorCode.None => null,
+                // Not re-entrant: the same client is refused like any other. A free name that an earlier
+                // (/v1) waiter queues for is refused too, naming None.
+                ErrorCode.Locked or ErrorCode.LimitMismatch => LockdFaults.AlreadyLocked(w.Engine.FindLockerHolder(path)?.Owner),
+                _ => LockdFaults.Exception(result.Detail ?? result.Error.ToString()),
+            };
+        });
+    }
+
+    private static Task<string?> UnlockAsync(EngineHost host, ResourcePath path, string client)
+        => host.ExecuteAsync(w =>
+        {
+            var holders = w.Engine.GetResource(path).Holders;
+            if (holders.Count == 0)
+            {
+                return LockdFaults.NotLocked();
+            }
+            // The owner is compared exactly, not stripped: a client with spaces around its name can unlock too.
+            var lease = holders.FirstOrDefault(h => string.Equals(h.Owner, client, StringComparison.Ordinal));
+            if (lease is null)
+            {
+                return LockdFaults.WrongClient(holders[0].Owner, client);
+            }
+            var result = w.Run(new ReleaseLease { Now = w.Now, LeaseId = lease.Id, Token = lease.Token }, (e, c) => e.Release(c));
+            return result.Error == ErrorCode.None ? null : LockdFaults.Exception(result.Detail ?? result.Error.ToString());
+        });
+}

@@ -1,0 +1,127 @@
+using Leasehold.Core;
+using Leasehold.Protocol;
+using Leasehold.Server.Engine;
+using Leasehold.Server.Http;
+
+namespace Leasehold.Server.Compat;
+
+/// <summary>
+/// Locker 1.0b's routes (<c>/canhaz</c>, <c>/nowant</c>, <c>/dohaz</c>, any method) over the engine, so
+/// Locker clients work unchanged: see docs/compat/locker.md. Parsing and formatting only; the engine decides.
+/// </summary>
+internal static class LockerEndpoints
+{
+    /// <summary>Configuration switch (default true).</summary>
+    public const string EnabledKey = "Leasehold:Locker:Enabled";
+
+    /// <summary>Locker's default id, and the name given to a holder that has no owner.</summary>
+    private const string Anonymous = "?";
+
+    public static void Map(WebApplication app)
+    {
+        if (!app.Configuration.GetValue(EnabledKey, true))
+        {
+            return;
+        }
+        app.Map("/canhaz/{**path}", CanHazAsync).ExcludeFromDescription();
+        app.Map("/nowant/{**path}", NoWantAsync).ExcludeFromDescription();
+        app.Map("/dohaz/{**path}", DoHazAsync).ExcludeFromDescription();
+    }
+
+    private static async Task<IResult> CanHazAsync(HttpContext context, EngineHost host)
+    {
+        var parameters = await LockerRequest.ReadParametersAsync(context.Request);
+        if (!TryRead(context, parameters, "canhaz", out var path, out var invalid))
+        {
+            return invalid!;
+        }
+        var token = Guid.NewGuid();
+        var command = new AcquireLease
+        {
+            Paths = [path],
+            Mode = LockMode.Exclusive,
+            Owner = parameters.Values.GetValueOrDefault("id", Anonymous),
+            Token = LockerRequest.ToEngineToken(token),
+            LockParents = LockerRequest.Flag(parameters, "lockParents"),
+            LockChildren = LockerRequest.Flag(parameters, "lockChildren"),
+        };
+        var (granted, holder, error) = await host.ExecuteAsync<(bool, string?, string?)>(w =>
+        {
+            var result = w.Run(command with { Now = w.Now }, (e, c) => e.Acquire(c));
+            return result.Error switch
+            {
+                ErrorCode.None => (true, null, null),
+                // A path free of holders but wanted by an earlier (/v1) waiter is refused too, naming "?".
+                ErrorCode.Locked or ErrorCode.LimitMismatch => (false, HolderName(w.Engine.FindLockerHolder(path)), null),
+                _ => (false, null, result.Detail),
+            };
+        });
+        return granted ? Answer(LockerJson.Granted(token.ToString("D")))
+            : error is null ? Answer(LockerJson.Refused(holder))
+            : Answer(LockerJson.Error("canhaz", error), StatusCodes.Status400BadRequest);
+    }
+
+    private static async Task<IResult> NoWantAsync(HttpContext context, EngineHost host)
+    {
+        var parameters = await LockerRequest.ReadParametersAsync(context.Request);
+        if (!TryRead(context, parameters, "nowant", out var path, out var invalid))
+        {
+            return invalid!;
+        }
+        if (!LockerRequest.TryReadToken(parameters.Values.GetValueOrDefault("token"), out var token))
+        {
+            return Answer(LockerJson.Ok(false));
+        }
+        var released = await host.ExecuteAsync(w =>
+        {
+            // Only a lease on exactly this path: a path merely covered by a parent's lock is not unlocked.
+            var lease = w.Engine.GetResource(path).Holders.FirstOrDefault(h => h.Token == token);
+            return lease is not null
+                && w.Run(new ReleaseLease { Now = w.Now, LeaseId = lease.Id, Token = token }, (e, c) => e.Release(c)).Error == ErrorCode.None;
+        });
+        return Answer(LockerJson.Ok(released));
+    }
+
+    private static async Task<IResult> DoHazAsync(HttpContext context, EngineHost host)
+    {
+        var parameters = await LockerRequest.ReadParametersAsync(context.Request);
+        // dohaz takes no parameters: CherryPy answers 404 to query parameters and 400 to body fields.
+        if (parameters.InQuery.Length > 0)
+        {
+            return Problems.Result(ErrorCodes.NotFound, "Unexpected query string parameters: " + string.Join(", ", parameters.InQuery));
+        }
+        if (parameters.InBody.Length > 0)
+        {
+            return Problems.Result(ErrorCodes.InvalidArgument, "Unexpected body parameters: " + string.Join(", ", parameters.InBody));
+        }
+        if (!TryRead(context, parameters, "dohaz", out var path, out var invalid))
+        {
+            return invalid!;
+        }
+        var holder = await host.ExecuteAsync(w => w.Engine.FindLockerHolder(path) is { } lease ? HolderName(lease) : null);
+        return Answer(LockerJson.LockedBy(holder));
+    }
+
+    /// <summary>The path, or the 400 answer for a body or path Leasehold cannot take.</summary>
+    private static bool TryRead(HttpContext context, LockerRequest.Parameters parameters, string route, out ResourcePath path, out IResult? invalid)
+    {
+        path = ResourcePath.Root;
+        var error = parameters.Error;
+        if (error is null)
+        {
+            if (LockerRequest.TryReadPath(context, route, out path, out var pathError))
+            {
+                invalid = null;
+                return true;
+            }
+            error = "the path is not valid: " + pathError;
+        }
+        invalid = Answer(LockerJson.Error(route, error), StatusCodes.Status400BadRequest);
+        return false;
+    }
+
+    private static string HolderName(Lease? lease) => lease?.Owner ?? Anonymous;
+
+    private static IResult Answer(string json, int status = StatusCodes.Status200OK)
+        => Results.Text(json, LockerJson.ContentType, statusCode: status);
+}
