@@ -260,6 +260,7 @@ public sealed partial class LockEngine
     private void End(Lease lease, EndReason reason, long now)
     {
         Changes++;
+        _queueMayMove |= _queue.Count > 0 && TouchesQueue(lease);
         Record(lease, reason, now);
         foreach (var path in lease.Paths)
         {

@@ -37,6 +37,8 @@ public sealed partial class LockEngine
     private void Dequeue(Waiter waiter)
     {
         Changes++;
+        // A waiter that leaves may have been blocking younger ones.
+        _queueMayMove = true;
         foreach (var path in waiter.Paths)
         {
             var node = _tree.Find(path)!;
@@ -62,8 +64,9 @@ public sealed partial class LockEngine
     /// </summary>
     private void ServeQueue(long now)
     {
-        if (_queue.Count == 0)
+        if (_queue.Count == 0 || !_queueMayMove)
         {
+            _queueMayMove = false;
             return;
         }
         var blocked = _blockedScratch;
@@ -114,6 +117,38 @@ public sealed partial class LockEngine
             CountBlocked(waiter, -1);
         }
         blocked.Clear();
+        _queueMayMove = false;
+    }
+
+    /// <summary>
+    /// Does any queued claim touch one of the lease's paths (on it, above it or below it)? If none does,
+    /// the lease blocked nobody who waits, directly or through an older waiter, so ending it cannot
+    /// change the queue and the pass over it is skipped. O(depth) per path, like every check.
+    /// </summary>
+    private bool TouchesQueue(Lease lease)
+    {
+        foreach (var path in lease.Paths)
+        {
+            var node = _tree.Root;
+            foreach (var segment in path.Segments)
+            {
+                if (!node.Queued.IsEmpty && (node.Queued[ClaimCounts.Index(ClaimCounts.Exact, LockMode.Exclusive)] > 0
+                    || node.Queued[ClaimCounts.Index(ClaimCounts.Exact, LockMode.Shared)] > 0))
+                {
+                    return true;
+                }
+                node = node.Child(segment);
+                if (node is null)
+                {
+                    break;
+                }
+            }
+            if (node is not null && !node.Queued.IsEmpty)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void CountBlocked(Waiter waiter, int delta)

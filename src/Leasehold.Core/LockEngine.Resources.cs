@@ -85,6 +85,7 @@ public sealed partial class LockEngine
     private void DeclarationsChanged(ResourcePath path, long now)
     {
         _declarationsVersion++;
+        _queueMayMove = true;
         var affected = _queue.Where(w => w.Groups is { } groups && groups.Any(g => g.Group.Pool.IsAncestorOrSelf(path))).ToList();
         foreach (var waiter in affected)
         {

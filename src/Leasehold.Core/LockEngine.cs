@@ -26,6 +26,10 @@ public sealed partial class LockEngine
     private readonly List<WaiterOutcome> _outcomes = [];
     private readonly List<Waiter> _blockedScratch = [];
 
+    // Set when something happened that may let a waiter through (a lease near a queued claim ended, a
+    // waiter left, declarations changed); the next queue pass runs only then, and clears it.
+    private bool _queueMayMove;
+
     private long _lastLeaseId;
     private long _lastSessionId;
     private long _lastWaiterId;
