@@ -1,6 +1,5 @@
 using System.Globalization;
 using Leasehold.Core;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace Leasehold.Server.Compat;
 
@@ -8,25 +7,13 @@ namespace Leasehold.Server.Compat;
 internal static class LockerRequest
 {
     /// <summary>
-    /// The path after <paramref name="route"/> (<c>canhaz</c>, <c>nowant</c> or <c>dohaz</c>), as Locker reads it: the raw target is
-    /// split on <c>/</c>, empty segments are dropped (so a trailing slash is ignored) and each segment is
-    /// percent-decoded on its own. No segments is the root <c>/</c>.
+    /// The path after <paramref name="route"/> (<c>canhaz</c>, <c>nowant</c> or <c>dohaz</c>), as Locker
+    /// reads it: the raw target is split on <c>/</c>, empty segments are dropped (so a trailing slash is
+    /// ignored) and each segment is percent-decoded on its own. No segments is the root <c>/</c>.
     /// </summary>
     public static bool TryReadPath(HttpContext context, string route, out ResourcePath path, out string error)
     {
-        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
-        var query = raw.IndexOf('?', StringComparison.Ordinal);
-        if (query >= 0)
-        {
-            raw = raw[..query];
-        }
-        if (!raw.StartsWith('/'))
-        {
-            // Absolute-form target (RFC 9112 section 3.2.2): the path starts after the authority.
-            var authority = raw.IndexOf("://", StringComparison.Ordinal);
-            var start = authority < 0 ? -1 : raw.IndexOf('/', authority + 3);
-            raw = start < 0 ? "/" : raw[start..];
-        }
+        var raw = Http.RequestReading.RawPath(context);
         var segments = raw.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString).ToArray();
         // The first segment is the route's name; anything else there (the server routed a target such as
         // /./canhaz/x after removing its dot segments) would shift the path, so it is refused.

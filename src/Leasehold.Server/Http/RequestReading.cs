@@ -86,11 +86,10 @@ internal static class RequestReading
     }
 
     /// <summary>
-    /// The resource path after <paramref name="routePrefix"/> in the raw request target. Each segment is
-    /// percent-decoded on its own, so <c>a%20b</c> is <c>a b</c> and an encoded <c>%2F</c> is refused
-    /// rather than silently splitting a segment.
+    /// The request target's path as the client sent it (still percent-encoded, without the query), also
+    /// for an absolute-form target (RFC 9112 section 3.2.2), whose path starts after the authority.
     /// </summary>
-    public static bool TryReadRoutePath(HttpContext context, string routePrefix, out ResourcePath path, out IResult? problem)
+    public static string RawPath(HttpContext context)
     {
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
         var query = raw.IndexOf('?', StringComparison.Ordinal);
@@ -98,13 +97,23 @@ internal static class RequestReading
         {
             raw = raw[..query];
         }
-        if (!raw.StartsWith('/'))
+        if (raw.StartsWith('/'))
         {
-            // Absolute-form target (RFC 9112 section 3.2.2): the path starts after the authority.
-            var authority = raw.IndexOf("://", StringComparison.Ordinal);
-            var start = authority < 0 ? -1 : raw.IndexOf('/', authority + 3);
-            raw = start < 0 ? "/" : raw[start..];
+            return raw;
         }
+        var authority = raw.IndexOf("://", StringComparison.Ordinal);
+        var start = authority < 0 ? -1 : raw.IndexOf('/', authority + 3);
+        return start < 0 ? "/" : raw[start..];
+    }
+
+    /// <summary>
+    /// The resource path after <paramref name="routePrefix"/> in the raw request target. Each segment is
+    /// percent-decoded on its own, so <c>a%20b</c> is <c>a b</c> and an encoded <c>%2F</c> is refused
+    /// rather than silently splitting a segment.
+    /// </summary>
+    public static bool TryReadRoutePath(HttpContext context, string routePrefix, out ResourcePath path, out IResult? problem)
+    {
+        var raw = RawPath(context);
         // Skip the prefix by its segments, not its length: the raw prefix may be percent-encoded.
         var end = 0;
         for (var i = routePrefix.Count(c => c == '/'); i > 0 && end >= 0; i--)

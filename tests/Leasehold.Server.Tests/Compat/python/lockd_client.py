@@ -98,6 +98,9 @@ def both_paths_serve_the_same_locks():
     assert proxy("/RPC2").unlock("shared-name", "client1") is None
     status, _, _ = raw_post("/RPC3", xmlrpc.client.dumps(("a", "b"), "lock").encode())
     assert status == 404, status
+    for path in ("/", "/RPC2"):
+        status, _ = v1("GET", path)
+        assert status == 405, (path, status)
 
 
 @case
@@ -246,6 +249,8 @@ def malformed_xml_is_answered_with_a_fault():
             assert fault.faultString.startswith("<class '"), fault.faultString
         else:
             raise AssertionError(f"{body!r}: no fault in {answer!r}")
+    status, _, answer = raw_post("/RPC2", xmlrpc.client.dumps(("x" * 70000, "c"), "lock").encode())
+    assert status == 413, (status, answer[:200])
     status, _, answer = raw_post("/", b"<methodCall><methodName>lock")
     assert status == 200 and b"<fault>" in answer, answer
     assert proxy().lock("still-works", "c") is None

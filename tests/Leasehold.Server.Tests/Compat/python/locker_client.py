@@ -128,13 +128,17 @@ def both_flags_false_lock_only_the_exact_path():
 
 @case
 def dohaz_on_partially_locked_parent_reports_first_child():
-    granted("/p/b", id="first")
+    first = granted("/p/b", id="first")
     granted("/p/a", id="second")
     granted("/p/c/d", id="third")
     locked_by("/p", "first")
     locked_by("/", "first")
     locked_by("/p/a", "second")
     locked_by("/p/zzz", None)
+    # Locker's list keeps lock order: after /p/b is unlocked and locked again, /p/a is the first.
+    assert nowant("/p/b", first) == {"ok": True}
+    granted("/p/b", id="fourth")
+    locked_by("/p", "second")
 
 
 @case
