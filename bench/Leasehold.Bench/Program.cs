@@ -4,12 +4,18 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 using Leasehold.Bench;
 
-// `--memory [count]` measures the heap cost of held leases; anything else goes to BenchmarkDotNet,
+// `--memory [count]` measures the heap cost of held leases; `--recovery [records]` the time to reopen a
+// data directory (log replay, then from a snapshot); anything else goes to BenchmarkDotNet,
 // e.g. `--filter '*'`, `--filter '*Conflict*' --job short`, `--list flat`.
 if (args.Length > 0 && args[0] == "--memory")
 {
     var count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000;
     return MemoryMeasurement.Run(count);
+}
+if (args.Length > 0 && args[0] == "--recovery")
+{
+    var records = args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000;
+    return RecoveryMeasurement.Run(records);
 }
 
 // Min and median next to the mean: on a shared machine the mean carries other processes' noise.
