@@ -1,7 +1,7 @@
 namespace Leasehold.Core.Tests;
 
 /// <summary>
-/// An obviously correct model of the engine rules (/tmp/rules.md), written without the engine's tree or
+/// An obviously correct model of the engine rules (docs/semantics.md), written without the engine's tree or
 /// counters: a plain list of holders in grant order, a plain FIFO list of waiters, and every decision made
 /// by scanning all of them. Paths are plain strings; only enums are shared with the engine.
 /// </summary>

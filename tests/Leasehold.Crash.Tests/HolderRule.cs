@@ -1,7 +1,7 @@
 namespace Leasehold.Crash.Tests;
 
 /// <summary>
-/// The holder rule of /tmp/rules.md, applied to a listing: which pairs of current holders could not both
+/// The holder rule of docs/semantics.md, applied to a listing: which pairs of current holders could not both
 /// have been granted. The older lease (lower fence, granted first) is the holder whose flags decide.
 /// </summary>
 internal static class HolderRule
