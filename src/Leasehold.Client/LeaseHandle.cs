@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Leasehold.Protocol;
 
 namespace Leasehold.Client;
@@ -17,17 +18,24 @@ public sealed class LeaseHandle : IAsyncDisposable
 {
     private readonly LeaseholdClient _client;
     private readonly SessionDto? _session;
+    private readonly TimeSpan _lifetime;
     private readonly CancellationTokenSource _lost = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _keepAlive;
     private int _disposed;
 
-    internal LeaseHandle(LeaseholdClient client, LeaseDto lease, SessionDto? session)
+    // aliveSince: a Stopwatch timestamp no later than the moment from which the server counts the lease's
+    // (or its session's) time to live.
+    internal LeaseHandle(LeaseholdClient client, LeaseDto lease, SessionDto? session, long aliveSince)
     {
         _client = client;
         _session = session;
         Lease = lease;
-        _keepAlive = Task.Run(KeepAliveAsync);
+        LostToken = _lost.Token;
+        _lifetime = session is not null ? TimeSpan.FromSeconds(session.Ttl)
+            : lease.Ttl is { } ttl ? TimeSpan.FromSeconds(ttl)
+            : Timeout.InfiniteTimeSpan;
+        _keepAlive = _lifetime == Timeout.InfiniteTimeSpan ? Task.CompletedTask : Task.Run(() => KeepAliveAsync(aliveSince));
     }
 
     /// <summary>The lease as granted (its token included).</summary>
@@ -49,49 +57,89 @@ public sealed class LeaseHandle : IAsyncDisposable
     /// <summary>The session the lease is bound to, when it has no ttl of its own.</summary>
     public long? SessionId => _session?.Id;
 
-    /// <summary>Fires when the lease is, or may be, no longer held.</summary>
-    public CancellationToken LostToken => _lost.Token;
+    /// <summary>
+    /// Fires when the lease is, or may be, no longer held: the server said it is gone, or no keep-alive got
+    /// through for as long as the lease lives (counted from when the last successful one was sent, so it
+    /// fires no later than the server could end the lease). It does not fire on dispose.
+    /// </summary>
+    public CancellationToken LostToken { get; }
 
-    private TimeSpan Lifetime => Lease.Ttl is { } ttl ? TimeSpan.FromSeconds(ttl) : _client.Options.SessionTtl;
-
-    private async Task KeepAliveAsync()
+    private async Task KeepAliveAsync(long aliveSince)
     {
-        var lastAlive = DateTimeOffset.UtcNow;
-        var period = Lifetime / 3;
-        while (!_stop.IsCancellationRequested)
+        var period = _lifetime / 3;
+        ScheduleLost(aliveSince);
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _lost.Token);
+        var next = period - Stopwatch.GetElapsedTime(aliveSince);
+        while (true)
         {
             try
             {
-                await Task.Delay(period, _stop.Token).ConfigureAwait(false);
+                if (next > TimeSpan.Zero)
+                {
+                    await Task.Delay(next, attempt.Token).ConfigureAwait(false);
+                }
+                var sent = Stopwatch.GetTimestamp();
                 if (_session is not null)
                 {
-                    await _client.KeepAliveAsync(_session, _stop.Token).ConfigureAwait(false);
+                    var session = await _client.KeepAliveAsync(_session, attempt.Token).ConfigureAwait(false);
+                    if (session.Leases == 0 && Lease.Session == _session.Id)
+                    {
+                        // The session lives, but the lease bound to it was released or revoked.
+                        FireLost();
+                        return;
+                    }
                 }
                 else
                 {
-                    await _client.RenewAsync(Id, Token, null, _stop.Token).ConfigureAwait(false);
+                    await _client.RenewAsync(Id, Token, null, attempt.Token).ConfigureAwait(false);
                 }
-                lastAlive = DateTimeOffset.UtcNow;
+                ScheduleLost(sent);
+                next = period;
             }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            catch (OperationCanceledException) when (attempt.IsCancellationRequested)
             {
+                // Disposed, or lost by the deadline.
                 return;
             }
             catch (Exception ex) when (ex is LeaseholdNotFoundException or LeaseholdInvalidTokenException)
             {
-                // The server no longer has it: revoked, expired, or lost in a restart without the lease.
-                await _lost.CancelAsync().ConfigureAwait(false);
+                // The server no longer has it: revoked, expired, or lost in a restart without the lease
+                // (where its id may even belong to another lease now, hence invalid-token).
+                FireLost();
                 return;
             }
-            catch (Exception ex) when (ex is HttpRequestException or LeaseholdException)
+            catch (Exception)
             {
-                if (DateTimeOffset.UtcNow - lastAlive >= Lifetime)
-                {
-                    // Unreachable for longer than the lease lives: it has to be treated as gone.
-                    await _lost.CancelAsync().ConfigureAwait(false);
-                    return;
-                }
+                // Unreachable or failing for now: try again soon. If nothing gets through before the lease
+                // may have ended, the deadline set by ScheduleLost fires LostToken.
+                next = period / 2;
             }
+        }
+    }
+
+    /// <summary>Arms <see cref="LostToken"/> to fire one lifetime after <paramref name="aliveSince"/>.</summary>
+    private void ScheduleLost(long aliveSince)
+    {
+        var left = _lifetime - Stopwatch.GetElapsedTime(aliveSince);
+        if (left <= TimeSpan.Zero)
+        {
+            FireLost();
+        }
+        else
+        {
+            _lost.CancelAfter(left < _lifetime ? left : _lifetime);
+        }
+    }
+
+    private void FireLost()
+    {
+        try
+        {
+            _lost.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A callback registered on LostToken threw: that is its owner's business, not the keep-alive's.
         }
     }
 
@@ -99,7 +147,11 @@ public sealed class LeaseHandle : IAsyncDisposable
     public Task<LeaseDto> RenewAsync(TimeSpan? ttl = null, CancellationToken cancellationToken = default)
         => _client.RenewAsync(Id, Token, ttl, cancellationToken);
 
-    /// <summary>Stops keeping the lease alive and releases it. Releasing one that is already gone is not an error.</summary>
+    /// <summary>
+    /// Stops keeping the lease alive and releases it. Releasing one that is already gone is not an error,
+    /// and a server that cannot be reached does not hold the caller up for longer than the lease lives:
+    /// unreleased, it then ends by its ttl or its session.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -108,19 +160,25 @@ public sealed class LeaseHandle : IAsyncDisposable
         }
         await _stop.CancelAsync().ConfigureAwait(false);
         await _keepAlive.ConfigureAwait(false);
+        // Not held any more by this process's wish: the deadline no longer applies.
+        _lost.CancelAfter(Timeout.InfiniteTimeSpan);
+        using var bound = _lifetime == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(_lifetime);
         try
         {
-            await _client.ReleaseAsync(Id, Token).ConfigureAwait(false);
+            await _client.ReleaseAsync(Id, Token, bound.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is LeaseholdNotFoundException or HttpRequestException)
+        catch (Exception ex) when (ex is LeaseholdException or HttpRequestException or OperationCanceledException)
         {
-            // Gone already, or the server is unreachable: then it ends by its ttl or its session.
+            // Gone already (not-found; or invalid-token, when a restarted server has given the id to another
+            // lease), or the server is unreachable: then it ends by its ttl or its session.
         }
-        if (_session is not null)
+        finally
         {
-            await _client.CloseSessionQuietlyAsync(_session).ConfigureAwait(false);
+            if (_session is not null)
+            {
+                await _client.CloseSessionQuietlyAsync(_session, bound.Token).ConfigureAwait(false);
+            }
+            _stop.Dispose();
         }
-        _stop.Dispose();
-        _lost.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -28,7 +29,9 @@ public sealed partial class LeaseholdClient : IDisposable
     {
         _http = http;
         Options = options.Value;
-        _http.BaseAddress ??= Options.Server;
+        // Requests use relative URIs ("v1/leases"): without a final '/', a base such as
+        // http://host/leasehold would lose its last segment.
+        _http.BaseAddress = WithTrailingSlash(_http.BaseAddress ?? Options.Server);
         // Waits are bounded per request by the caller's token and the request's own wait.
         _http.Timeout = Timeout.InfiniteTimeSpan;
     }
@@ -51,20 +54,39 @@ public sealed partial class LeaseholdClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var owner = options.Owner ?? Options.Owner;
+        var request = Requests.Acquire(options, owner, null);
         // Without a ttl of its own the lease is bound to a session: if this process dies, the session
         // expires and the lease with it. A lost reply to the acquire is also covered: closing the
         // session releases whatever was granted under it, so nothing leaks.
+        var sessionAliveSince = Stopwatch.GetTimestamp();
         var session = options.Ttl is null
             ? await OpenSessionAsync(Options.SessionTtl, owner, cancellationToken).ConfigureAwait(false)
             : null;
+        // A session not kept alive while the request waits would expire, and the server would fail the
+        // waiting request with session-ended: keep it alive until the answer arrives.
+        using var stopWaiting = new CancellationTokenSource();
+        var waiting = session is not null && options.Wait > TimeSpan.Zero
+            ? KeepSessionAliveWhileWaitingAsync(session, sessionAliveSince, stopWaiting.Token)
+            : Task.FromResult(sessionAliveSince);
         try
         {
-            var request = Requests.Acquire(options, owner, session?.Id);
+            if (session is not null)
+            {
+                request = request with { Session = session.Id };
+            }
+            var sent = Stopwatch.GetTimestamp();
             using var response = await _http.PostAsJsonAsync("v1/leases", request, ProtocolJsonContext.Default.AcquireRequest, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.Created)
             {
                 var lease = await ReadAsync(response, ProtocolJsonContext.Default.LeaseDto, cancellationToken).ConfigureAwait(false);
-                var handle = new LeaseHandle(this, lease, session);
+                await stopWaiting.CancelAsync().ConfigureAwait(false);
+                // Since when the lease is surely alive, by this process's clock: a session from the last
+                // keep-alive sent; a ttl lease from its grant, which came no earlier than the request
+                // was sent plus the time the server says it waited.
+                var aliveSince = session is not null
+                    ? await waiting.ConfigureAwait(false)
+                    : sent + (long)(lease.Waited * Stopwatch.Frequency);
+                var handle = new LeaseHandle(this, lease, session, aliveSince);
                 session = null;
                 return handle;
             }
@@ -73,10 +95,41 @@ public sealed partial class LeaseholdClient : IDisposable
         }
         finally
         {
+            await stopWaiting.CancelAsync().ConfigureAwait(false);
+            await waiting.ConfigureAwait(false);
             if (session is not null)
             {
-                await CloseSessionQuietlyAsync(session).ConfigureAwait(false);
+                // Bounded by the session's ttl: after that it has expired anyway.
+                using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(session.Ttl));
+                await CloseSessionQuietlyAsync(session, bound.Token).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>Keeps an acquire's session alive until <paramref name="stop"/>; returns when the last successful keep-alive was sent.</summary>
+    private async Task<long> KeepSessionAliveWhileWaitingAsync(SessionDto session, long aliveSince, CancellationToken stop)
+    {
+        var period = TimeSpan.FromSeconds(session.Ttl) / 3;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(period, stop).ConfigureAwait(false);
+                var sent = Stopwatch.GetTimestamp();
+                try
+                {
+                    await KeepAliveAsync(session, stop).ConfigureAwait(false);
+                    aliveSince = sent;
+                }
+                catch (Exception) when (!stop.IsCancellationRequested)
+                {
+                    // If the session is gone, the acquire's answer (session-ended) says so.
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return aliveSince;
         }
     }
 
@@ -125,15 +178,15 @@ public sealed partial class LeaseholdClient : IDisposable
     internal Task<SessionDto> KeepAliveAsync(SessionDto session, CancellationToken cancellationToken)
         => SendAsync(HttpMethod.Post, $"v1/sessions/{session.Id}/keepalive", session.Token, null, ProtocolJsonContext.Default.SessionDto, cancellationToken);
 
-    internal async Task CloseSessionQuietlyAsync(SessionDto session)
+    internal async Task CloseSessionQuietlyAsync(SessionDto session, CancellationToken cancellationToken)
     {
         try
         {
-            await SendAsync<object>(HttpMethod.Delete, $"v1/sessions/{session.Id}", session.Token, null, null, CancellationToken.None).ConfigureAwait(false);
+            await SendAsync<object>(HttpMethod.Delete, $"v1/sessions/{session.Id}", session.Token, null, null, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is LeaseholdException or HttpRequestException)
+        catch (Exception ex) when (ex is LeaseholdException or HttpRequestException or OperationCanceledException)
         {
-            // Already gone, or the server is unreachable: then the session expires on its own.
+            // Already gone, or the server is unreachable or too slow: then the session expires on its own.
         }
     }
 
@@ -175,6 +228,9 @@ public sealed partial class LeaseholdClient : IDisposable
             }
         }
     }
+
+    private static Uri WithTrailingSlash(Uri uri)
+        => uri.IsAbsoluteUri && !uri.AbsolutePath.EndsWith('/') ? new UriBuilder(uri) { Path = uri.AbsolutePath + "/" }.Uri : uri;
 
     private static TimeSpan Backoff(int attempt) => TimeSpan.FromMilliseconds(100 * (1 << Math.Min(attempt, 6)));
 

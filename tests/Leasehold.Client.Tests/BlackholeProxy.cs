@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Leasehold.Client.Tests;
+
+/// <summary>
+/// A TCP relay in front of the real server that can be turned into a black hole: after
+/// <see cref="Partition"/> every byte in either direction is read and dropped while the connections
+/// stay open, which is what a client sees when the network between it and the server fails silently
+/// (no reset, no answer).
+/// </summary>
+public sealed class BlackholeProxy : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly int _targetPort;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<TcpClient> _sockets = [];
+    private readonly Task _accepting;
+    private volatile bool _partitioned;
+
+    public BlackholeProxy(int targetPort)
+    {
+        _targetPort = targetPort;
+        _listener.Start();
+        Address = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+        _accepting = AcceptAsync();
+    }
+
+    public Uri Address { get; }
+
+    /// <summary>From now on, nothing gets through in either direction.</summary>
+    public void Partition() => _partitioned = true;
+
+    private async Task AcceptAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var downstream = await _listener.AcceptTcpClientAsync(_stop.Token);
+                var upstream = new TcpClient();
+                lock (_sockets)
+                {
+                    _sockets.Add(downstream);
+                    _sockets.Add(upstream);
+                }
+                _ = RelayAsync(downstream, upstream);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            // Stopped.
+        }
+    }
+
+    private async Task RelayAsync(TcpClient downstream, TcpClient upstream)
+    {
+        try
+        {
+            await upstream.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token);
+            await Task.WhenAll(PumpAsync(downstream.GetStream(), upstream.GetStream()), PumpAsync(upstream.GetStream(), downstream.GetStream()));
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException or ObjectDisposedException)
+        {
+            // A side closed, or the proxy stopped.
+        }
+        finally
+        {
+            downstream.Dispose();
+            upstream.Dispose();
+        }
+    }
+
+    private async Task PumpAsync(NetworkStream from, NetworkStream to)
+    {
+        var buffer = new byte[16 * 1024];
+        while (true)
+        {
+            var read = await from.ReadAsync(buffer, _stop.Token);
+            if (read == 0)
+            {
+                if (!_partitioned)
+                {
+                    to.Socket.Shutdown(SocketShutdown.Send);
+                }
+                return;
+            }
+            if (!_partitioned)
+            {
+                await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        lock (_sockets)
+        {
+            foreach (var socket in _sockets)
+            {
+                socket.Dispose();
+            }
+        }
+        await _accepting;
+        _stop.Dispose();
+    }
+}

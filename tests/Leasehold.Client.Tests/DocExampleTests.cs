@@ -1,0 +1,159 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Leasehold.Client.Tests;
+
+/// <summary>
+/// The examples of docs/client.md, as written there (but for the server's address, shorter waits, and a bound
+/// on every wait), compiled and run against a real server: if the API changes under them, this stops
+/// compiling or fails.
+/// </summary>
+public sealed class DocExampleTests : ClientTestBase
+{
+    [Fact]
+    public async Task Making_a_client_and_acquiring()
+    {
+        using var bound = new CancellationTokenSource(ClientTestServer.Timeout);
+        var cancellationToken = bound.Token;
+        using var client = new LeaseholdClient(new LeaseholdClientOptions
+        {
+            Server = Server.BaseAddress,
+            Owner = "nightly-report",              // shown to people as the holder; per request with AcquireOptions.Owner
+        });
+
+        var job = AcquireOptions.ForPath("/jobs/nightly") with { Wait = TimeSpan.FromMinutes(1) };
+        var tables = AcquireOptions.ForPaths("/db/orders", "/db/users") with { Shared = true };
+        var slot = AcquireOptions.ForPath("/licenses/matlab") with { Limit = 3, Ttl = TimeSpan.FromMinutes(10) };
+
+        // Throws LeaseholdTimeoutException (a TimeoutException) when not granted within the wait.
+        await using var lease = await client.AcquireAsync(job, cancellationToken);
+
+        // Returns null instead.
+        await using var maybe = await client.TryAcquireAsync(AcquireOptions.ForPath("/jobs/cleanup"), cancellationToken);
+        if (maybe is null)
+        {
+            Assert.Fail("/jobs/cleanup is free");
+        }
+
+        Assert.Equal("nightly-report", lease.Lease.Owner);
+        await using var shared = await Bounded(client.AcquireAsync(tables));
+        await using var semaphore = await Bounded(client.AcquireAsync(slot));
+        Assert.Equal(3, semaphore.Lease.Limit);
+        Assert.Null(await Bounded(client.TryAcquireAsync(AcquireOptions.ForPath("/jobs/cleanup"))));
+    }
+
+    [Fact]
+    public async Task Dependency_injection()
+    {
+        var services = new ServiceCollection();
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Leasehold:Server"] = Server.BaseAddress.ToString(), ["Leasehold:Owner"] = "configured" })
+            .Build();
+
+        services.AddLeaseholdClient(o => o.Server = new Uri("http://locks.internal:8765"));
+        // or from configuration (section "Leasehold"):
+        services.AddLeaseholdClient();
+        services.Configure<LeaseholdClientOptions>(configuration.GetSection("Leasehold"));
+
+        await using var provider = services.BuildServiceProvider();
+        // later
+        var client = provider.GetRequiredService<LeaseholdClient>();
+
+        // Configuration is applied after the delegate, so it wins here.
+        Assert.Equal(Server.BaseAddress, client.Options.Server);
+        await using var lease = await Bounded(client.AcquireAsync(AcquireOptions.ForPath("/di/doc")));
+        Assert.Equal("configured", lease.Lease.Owner);
+    }
+
+    [Fact]
+    public async Task Pools()
+    {
+        await Server.DeclareAsync("/lab/phone-7", """{"id": "phone-7", "os": "android", "online": true, "kind": "phone"}""");
+        await Server.DeclareAsync("/lab/sim-1", """{"id": "sim-1", "kind": "sim"}""");
+        await Server.DeclareAsync("/lab/sim-2", """{"id": "sim-2", "kind": "sim"}""");
+        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = Server.BaseAddress });
+
+        await using (var phone = await Bounded(client.AcquireAsync(
+            AcquireOptions.FromPool("/lab", "os=android&online=true") with { Ttl = TimeSpan.FromMinutes(10), Wait = TimeSpan.FromMinutes(5) })))
+        {
+            var chosen = phone.Resources[0];
+            Console.WriteLine($"{chosen.Path}: {chosen.Attributes?.GetProperty("id")}");
+            Assert.Equal("/lab/phone-7", chosen.Path);
+        }
+
+        // Several groups at once, each from its own requirement:
+        var rig = new AcquireOptions
+        {
+            Groups = [new PoolRequirement("/lab", """{"kind": "phone"}"""), new PoolRequirement("/lab", "kind=sim", Count: 2)],
+            Wait = TimeSpan.FromMinutes(1),
+        };
+        await using var all = await Bounded(client.AcquireAsync(rig));
+        Assert.Equal(3, all.Resources.Count);
+    }
+
+    [Fact]
+    public async Task LostToken_ties_the_work_to_the_lease()
+    {
+        using var bound = new CancellationTokenSource(ClientTestServer.Timeout);
+        var cancellationToken = bound.Token;
+        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = Server.BaseAddress });
+        var working = new TaskCompletionSource<LeaseHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
+        LeaseHandle? current = null;
+
+        async Task RunNightlyAsync(long fence, CancellationToken token)
+        {
+            Assert.Equal(current!.Fence, fence);
+            working.SetResult(current);
+            await Task.Delay(Timeout.Infinite, token); // Works until the lease is lost.
+        }
+
+        var running = Task.Run(async () =>
+        {
+            await using var lease = await client.AcquireAsync(AcquireOptions.ForPath("/jobs/nightly"), cancellationToken);
+            current = lease;
+            using var work = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.LostToken);
+            await RunNightlyAsync(lease.Fence, work.Token);
+        });
+        var handle = await Bounded(working.Task);
+
+        // Someone with the token releases the lease behind the worker's back.
+        await Bounded(Server.CreateClient().ReleaseAsync(handle.Id, handle.Token));
+
+        // The work stops once the handle notices (within a keep-alive period).
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Bounded(running));
+        Assert.True(handle.LostToken.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task Errors()
+    {
+        await Server.DeclareAsync("/lab/phone-1", """{"os": "android"}""");
+        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = Server.BaseAddress });
+        var outcomes = new List<string>();
+        foreach (var requirement in new[] { """{"os": "ios"}""", """{"os": {"$nope": 1}}""", "os=android" })
+        {
+            await using var holder = requirement == "os=android" ? await Bounded(client.AcquireAsync(AcquireOptions.ForPath("/lab/phone-1"))) : null;
+            try
+            {
+                await using var device = await Bounded(client.AcquireAsync(AcquireOptions.FromPool("/lab", requirement) with { Wait = TimeSpan.FromSeconds(0.2) }));
+                outcomes.Add("granted");
+            }
+            catch (LeaseholdTimeoutException)
+            {
+                // all matching devices stayed busy for 30 s
+                outcomes.Add("timeout");
+            }
+            catch (LeaseholdNoMatchException)
+            {
+                // no such device is declared at all
+                outcomes.Add("no-match");
+            }
+            catch (LeaseholdException ex) when (ex.Code == "invalid-query")
+            {
+                // the requirement is malformed: ex.Message names the operator
+                outcomes.Add("invalid-query");
+            }
+        }
+        Assert.Equal(["no-match", "invalid-query", "timeout"], outcomes);
+    }
+}
