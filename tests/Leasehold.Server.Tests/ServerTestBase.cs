@@ -67,33 +67,13 @@ public abstract class ServerTestBase : IAsyncLifetime
         => new(lease.GetProperty("id").GetInt64(), lease.GetProperty("token").GetString()!, lease.GetProperty("fence").GetInt64());
 
     /// <summary>Asserts a JSON success answer with <paramref name="status"/> and returns its body.</summary>
-    protected static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(status == response.StatusCode, $"expected {(int)status}, got {(int)response.StatusCode}: {text}");
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        return Parse(text);
-    }
+    protected static Task<JsonElement> ReadJsonAsync(HttpResponseMessage response, HttpStatusCode status) => HttpAssert.ReadJsonAsync(response, status);
 
-    protected static JsonElement Parse(string text)
-    {
-        using var document = JsonDocument.Parse(text);
-        return document.RootElement.Clone();
-    }
+    protected static JsonElement Parse(string text) => HttpAssert.Parse(text);
 
     /// <summary>Asserts a problem+json answer with the status and code of the catalogue; returns its body.</summary>
-    protected static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(status == response.StatusCode, $"expected {(int)status} {code}, got {(int)response.StatusCode}: {text}");
-        Assert.Equal(ProblemDto.ContentType, response.Content.Headers.ContentType?.MediaType);
-        var problem = Parse(text);
-        Assert.Equal(code, problem.GetProperty("code").GetString());
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        Assert.Equal("urn:leasehold:problem:" + code, problem.GetProperty("type").GetString());
-        Assert.False(string.IsNullOrEmpty(problem.GetProperty("title").GetString()));
-        return problem;
-    }
+    protected static Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
+        => HttpAssert.AssertProblemAsync(response, status, code);
 
     protected async Task<JsonElement> GetJsonAsync(string url)
     {
