@@ -4,10 +4,47 @@ namespace Leasehold.Core;
 
 public sealed partial class LockEngine
 {
-    private readonly LinkedList<HistoryEntry> _history = new();
+    // A ring of the newest entries: grows by doubling up to HistorySize, then overwrites the oldest.
+    private HistoryEntry[] _history = [];
+    private int _historyStart;
+    private int _historyCount;
 
     /// <summary>Finished leases, oldest first (bounded by <see cref="EngineLimits.HistorySize"/>).</summary>
-    public IEnumerable<HistoryEntry> History => _history;
+    public IEnumerable<HistoryEntry> History
+    {
+        get
+        {
+            for (var i = 0; i < _historyCount; i++)
+            {
+                yield return HistoryAt(i);
+            }
+        }
+    }
+
+    /// <summary>The <paramref name="i"/>-th entry, oldest first.</summary>
+    private HistoryEntry HistoryAt(int i) => _history[(_historyStart + i) % _history.Length];
+
+    private void AppendHistory(in HistoryEntry entry)
+    {
+        if (_historyCount == _history.Length && _history.Length < Limits.HistorySize)
+        {
+            var grown = new HistoryEntry[Math.Min(Limits.HistorySize, Math.Max(16, _history.Length * 2))];
+            for (var i = 0; i < _historyCount; i++)
+            {
+                grown[i] = HistoryAt(i);
+            }
+            _history = grown;
+            _historyStart = 0;
+        }
+        if (_historyCount < _history.Length)
+        {
+            _history[(_historyStart + _historyCount) % _history.Length] = entry;
+            _historyCount++;
+            return;
+        }
+        _history[_historyStart] = entry;
+        _historyStart = (_historyStart + 1) % _history.Length;
+    }
 
     private void Record(Lease lease, EndReason reason, long now)
     {
@@ -16,21 +53,17 @@ public sealed partial class LockEngine
             return;
         }
         var requirements = lease.Groups is { } groups ? groups.Select(g => g.Requirement.Text).ToArray() : null;
-        _history.AddLast(new HistoryEntry(lease.Id, lease.Fence, lease.Owner, lease.Paths, requirements,
+        AppendHistory(new HistoryEntry(lease.Id, lease.Fence, lease.Owner, lease.Paths, requirements,
             lease.AcquiredAt, lease.WaitedMs, now, reason));
-        while (_history.Count > Limits.HistorySize)
-        {
-            _history.RemoveFirst();
-        }
     }
 
     /// <summary>Finished leases touching <paramref name="prefix"/>, newest first, filtered by owner and end time.</summary>
     public IReadOnlyList<HistoryEntry> QueryHistory(ResourcePath prefix, string? owner, long since, long until, int max)
     {
         var found = new List<HistoryEntry>();
-        for (var node = _history.Last; node is not null && found.Count < max; node = node.Previous)
+        for (var i = _historyCount - 1; i >= 0 && found.Count < max; i--)
         {
-            var entry = node.Value;
+            var entry = HistoryAt(i);
             if (entry.EndedAt >= since && entry.EndedAt <= until
                 && (owner is null || string.Equals(owner, entry.Owner, StringComparison.Ordinal))
                 && entry.Paths.Any(prefix.IsAncestorOrSelf))
@@ -56,7 +89,7 @@ public sealed partial class LockEngine
                 held[path] = sum + Math.Max(0, Math.Min(end, to) - Math.Max(start, from));
             }
         }
-        foreach (var entry in _history)
+        foreach (var entry in History)
         {
             foreach (var path in entry.Paths)
             {

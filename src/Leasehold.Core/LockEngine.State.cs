@@ -13,7 +13,7 @@ public sealed partial class LockEngine
         [.. _queue],
         _lastReleaseSeq,
         ListDeclared(ResourcePath.Root),
-        [.. _history]);
+        [.. History]);
 
     /// <summary>Rebuilds an engine from a captured state; applying the same later commands then gives the same results.</summary>
     public static LockEngine Restore(EngineState state, EngineLimits? limits = null)
@@ -33,7 +33,7 @@ public sealed partial class LockEngine
         }
         foreach (var entry in state.History ?? [])
         {
-            engine._history.AddLast(entry);
+            engine.AppendHistory(entry);
         }
         foreach (var session in state.Sessions)
         {

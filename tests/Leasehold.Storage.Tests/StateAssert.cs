@@ -25,7 +25,7 @@ public static class StateAssert
         Assert.Equal(expected.Leases.Select(Describe), actual.Leases.Select(Describe));
         Assert.Equal(expected.Waiters.Select(Describe), actual.Waiters.Select(Describe));
         Assert.Equal((expected.Resources ?? []).Select(Describe), (actual.Resources ?? []).Select(Describe));
-        Assert.Equal((expected.History ?? []).Select(Describe), (actual.History ?? []).Select(Describe));
+        Assert.Equal((expected.History ?? []).Select(e => Describe(e)), (actual.History ?? []).Select(e => Describe(e)));
     }
 
     /// <summary>"Type{Name=value, ...}" over every public instance property, in name order.</summary>

@@ -8,8 +8,11 @@ public enum EndReason : byte
     SessionEnded = 2,
 }
 
-/// <summary>A finished lease: who held what, chosen by which requirement, how long it queued and was held.</summary>
-public sealed record HistoryEntry(
+/// <summary>
+/// A finished lease: who held what, chosen by which requirement, how long it queued and was held.
+/// A value kept in a preallocated ring, so ending a lease allocates nothing for its history.
+/// </summary>
+public readonly record struct HistoryEntry(
     long LeaseId,
     long Fence,
     string? Owner,
