@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Xunit.Abstractions;
 
 namespace Leasehold.Core.Tests;
@@ -14,30 +13,13 @@ public class RandomizedModelTests(ITestOutputHelper output)
 
     private static readonly int[] CiSeeds = [1, 2, 3, 42, 1234, 9001, 31337, 271828, 314159, 8675309];
 
-    public static TheoryData<int> Seeds()
-    {
-        var data = new TheoryData<int>();
-        if (int.TryParse(Environment.GetEnvironmentVariable("LEASEHOLD_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seed))
-        {
-            data.Add(seed);
-        }
-        else
-        {
-            foreach (var s in CiSeeds)
-            {
-                data.Add(s);
-            }
-        }
-        return data;
-    }
+    public static TheoryData<int> Seeds() => SeededRuns.Seeds(CiSeeds);
 
     [Theory]
     [MemberData(nameof(Seeds))]
     public void Engine_agrees_with_the_reference_model(int seed)
     {
-        var steps = int.TryParse(Environment.GetEnvironmentVariable("LEASEHOLD_STEPS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
-            ? n
-            : DefaultSteps;
+        var steps = SeededRuns.Steps("LEASEHOLD_STEPS", DefaultSteps);
         output.WriteLine($"seed {seed}, {steps} steps (replay: LEASEHOLD_SEED={seed})");
         var run = new ModelRun(seed);
         var clock = Stopwatch.StartNew();

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Xunit.Abstractions;
 
 namespace Leasehold.Core.Tests.Pools;
@@ -14,30 +13,13 @@ public class PoolRandomizedTests(ITestOutputHelper output)
 
     private static readonly int[] CiSeeds = [1, 7, 42, 2024, 90210];
 
-    public static TheoryData<int> Seeds()
-    {
-        var data = new TheoryData<int>();
-        if (int.TryParse(Environment.GetEnvironmentVariable("LEASEHOLD_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seed))
-        {
-            data.Add(seed);
-        }
-        else
-        {
-            foreach (var s in CiSeeds)
-            {
-                data.Add(s);
-            }
-        }
-        return data;
-    }
+    public static TheoryData<int> Seeds() => SeededRuns.Seeds(CiSeeds);
 
     [Theory]
     [MemberData(nameof(Seeds))]
     public void Pool_allocation_agrees_with_the_brute_force_reference(int seed)
     {
-        var steps = int.TryParse(Environment.GetEnvironmentVariable("LEASEHOLD_POOL_STEPS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
-            ? n
-            : DefaultSteps;
+        var steps = SeededRuns.Steps("LEASEHOLD_POOL_STEPS", DefaultSteps);
         output.WriteLine($"seed {seed}, {steps} steps (replay: LEASEHOLD_SEED={seed})");
         var run = new PoolModelRun(seed);
         var clock = Stopwatch.StartNew();
