@@ -58,7 +58,11 @@ public sealed record FenceDto
 
 public sealed record HealthDto
 {
+    /// <summary><c>ok</c>, or <c>failing</c> with the reason in <see cref="Detail"/>.</summary>
     public required string Status { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Detail { get; init; }
 }
 
 /// <summary>Counters of a running server, for operators and benchmarks.</summary>

@@ -13,6 +13,13 @@ public static class LeaseholdApp
 {
     public const string DefaultUrl = "http://127.0.0.1:8765";
 
+    /// <summary>The process exit code when the server stopped because its engine writer died (EX_SOFTWARE).</summary>
+    public const int WriterDiedExitCode = 70;
+
+    /// <summary>The exit code for a server that has stopped: 0, or <see cref="WriterDiedExitCode"/>.</summary>
+    public static int ExitCode(WebApplication app)
+        => app.Services.GetRequiredService<EngineHost>().WriterFailure is null ? 0 : WriterDiedExitCode;
+
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(args);
@@ -49,6 +56,7 @@ public static class LeaseholdApp
         });
         builder.Services.AddOpenApi(openApi => openApi.AddOperationTransformer(JsonBody.DescribeAsync));
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddLeaseholdHealth();
         configureServices?.Invoke(builder.Services);
 
         // Recovery runs here, before the server listens: a damaged or busy data directory stops start-up.
@@ -71,6 +79,8 @@ public static class LeaseholdApp
         }
 
         var host = app.Services.GetRequiredService<EngineHost>();
+        // A dead writer would leave a process that answers nothing: stop it, with a failure exit code (ExitCode).
+        host.WriterDied += _ => app.Lifetime.StopApplication();
         // Waiting requests would hold the shutdown open until their wait runs out: answer them first.
         app.Lifetime.ApplicationStopping.Register(() => host.DropWaitersAsync().Wait(TimeSpan.FromSeconds(5)));
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -78,8 +88,7 @@ public static class LeaseholdApp
 
         app.UseProblemResponses();
         app.MapOpenApi();
-        app.MapGet("/healthz", () => Results.Json(new HealthDto { Status = "ok" }, ProtocolJsonContext.Default.HealthDto))
-            .WithTags("Health").WithSummary("Liveness");
+        app.MapHealthEndpoints();
         app.MapGet("/v1/stats", async (EngineHost engineHost) => Results.Json(
                 await engineHost.ExecuteAsync(w => new StatsDto
                 {

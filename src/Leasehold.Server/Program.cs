@@ -23,8 +23,9 @@ if (args is ["validate", var file, ..])
 
 try
 {
-    LeaseholdApp.Build(args).Run();
-    return 0;
+    var app = LeaseholdApp.Build(args);
+    app.Run();
+    return LeaseholdApp.ExitCode(app);
 }
 catch (Exception ex) when (ex is CorruptDataException or IOException or UnauthorizedAccessException or InvalidDataException)
 {

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Leasehold.Server.Tests;
 
@@ -39,12 +40,13 @@ public sealed class TestServer : IAsyncDisposable
     /// Starts with <paramref name="extraArgs"/> after the usual ones (e.g. <c>--pool</c>, <c>--resources</c>).
     /// With <paramref name="dataDir"/> the server runs on that directory and leaves it on dispose (the caller
     /// owns it, so a later server can restart on it); without, on a fresh one it deletes.
+    /// <paramref name="configureServices"/> replaces services, e.g. the clock.
     /// </summary>
-    public static async Task<TestServer> StartAsync(IReadOnlyList<string> extraArgs, string? dataDir = null)
+    public static async Task<TestServer> StartAsync(IReadOnlyList<string> extraArgs, string? dataDir = null, Action<IServiceCollection>? configureServices = null)
     {
         var ownsDataDir = dataDir is null;
         dataDir ??= Path.Combine(Path.GetTempPath(), "leasehold-test-" + Guid.NewGuid().ToString("N"));
-        var app = LeaseholdApp.Build(["--urls", "http://127.0.0.1:0", "--data-dir", dataDir, "--Logging:LogLevel:Default=Warning", .. extraArgs]);
+        var app = LeaseholdApp.Build(["--urls", "http://127.0.0.1:0", "--data-dir", dataDir, "--Logging:LogLevel:Default=Warning", .. extraArgs], configureServices);
         using var cts = new CancellationTokenSource(Timeout);
         try
         {

@@ -28,7 +28,7 @@ internal static class ServeCommand
             {
                 await using var app = LeaseholdApp.Build(forwarded);
                 await app.RunAsync();
-                return ExitCodes.Ok;
+                return LeaseholdApp.ExitCode(app);
             }
             catch (Exception ex) when (ex is CorruptDataException or IOException or UnauthorizedAccessException or InvalidDataException)
             {

@@ -15,10 +15,18 @@ public sealed partial class EngineHost : IAsyncDisposable
 {
     private const int MaxBatch = 4096;
 
+    /// <summary>
+    /// The longest the expiry timer is ever set for. A .NET timer cannot be set beyond 2^32-2 ms (49.7 days),
+    /// while a lease may live 366 days: a farther deadline is reached through intermediate wake-ups, each a
+    /// tick that finds nothing due and sets the timer again.
+    /// </summary>
+    internal static readonly TimeSpan MaxTimerDelay = TimeSpan.FromHours(1);
+
     private readonly LockEngine _engine;
     private readonly DataStore? _store;
     private readonly DurabilityOptions _durability;
     private readonly TimeProvider _time;
+    private readonly EngineClock _clock;
     private readonly ILogger<EngineHost> _logger;
     private readonly Writer _writer;
     private readonly Channel<WorkItem> _work = Channel.CreateUnbounded<WorkItem>(
@@ -37,6 +45,7 @@ public sealed partial class EngineHost : IAsyncDisposable
 
     private volatile Task? _snapshotWrite;
     private volatile Exception? _storageFailure;
+    private volatile Exception? _writerFailure;
 
     /// <param name="engine">The engine (recovered from <paramref name="store"/> when there is one).</param>
     /// <param name="store">The data directory, or null to keep nothing (memory mode).</param>
@@ -49,6 +58,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         _store = store;
         _durability = durability;
         _time = time;
+        _clock = new EngineClock(time);
         _logger = logger;
         _writer = new Writer(this, engine);
         _timer = time.CreateTimer(_ => Post(new TickItem(this)), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -76,6 +86,15 @@ public sealed partial class EngineHost : IAsyncDisposable
     public long Syncs => Interlocked.Read(ref _syncs);
 
     public FlushPolicy Policy => _store is null ? FlushPolicy.Memory : _durability.Policy;
+
+    /// <summary>Why the writer loop died (a bug), or null while it runs. Liveness and readiness report it.</summary>
+    public Exception? WriterFailure => _writerFailure;
+
+    /// <summary>Why the log could not be written, or null while it can. Readiness reports it.</summary>
+    public Exception? StorageFailure => _storageFailure;
+
+    /// <summary>Raised once, on the writer thread, if the writer loop dies; the host stops the process.</summary>
+    public event Action<Exception>? WriterDied;
 
     /// <summary>Runs <paramref name="work"/> on the writer and returns its result once it is durable.</summary>
     public Task<T> ExecuteAsync<T>(Func<Writer, T> work)
@@ -110,6 +129,32 @@ public sealed partial class EngineHost : IAsyncDisposable
 
     private async Task RunAsync()
     {
+        try
+        {
+            await WriteLoopAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Not one request's failure (those are caught per item) but the loop's own: nothing would ever
+            // be applied or answered again. Say so loudly, answer everything queued, and let the host stop.
+            _writerFailure = ex;
+            LogWriterDied(ex);
+            _work.Writer.TryComplete(ex);
+            _batch?.Fail(ex);
+            while (_work.Reader.TryRead(out var item))
+            {
+                item.Fail(ex);
+            }
+            WriterDied?.Invoke(ex);
+        }
+        finally
+        {
+            _flush.CompleteAdding();
+        }
+    }
+
+    private async Task WriteLoopAsync()
+    {
         var reader = _work.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
@@ -121,7 +166,7 @@ public sealed partial class EngineHost : IAsyncDisposable
                     item.Fail(new IOException("the log could not be written; the server no longer changes state", failure));
                     continue;
                 }
-                _writer.Now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                _writer.Now = _clock.Now;
                 try
                 {
                     CatchUp(batch);
@@ -136,8 +181,9 @@ public sealed partial class EngineHost : IAsyncDisposable
                 }
                 CollectOutcomes(batch);
             }
-            _batch = null;
             MaybeSnapshot(batch);
+            // Until handed on, the batch is the writer's: if anything above throws, RunAsync fails its items.
+            _batch = null;
             if (_store is null)
             {
                 batch.Complete();
@@ -148,7 +194,6 @@ public sealed partial class EngineHost : IAsyncDisposable
             }
             Rearm();
         }
-        _flush.CompleteAdding();
     }
 
     /// <summary>
@@ -203,8 +248,8 @@ public sealed partial class EngineHost : IAsyncDisposable
             _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             return;
         }
-        var delay = next - _time.GetUtcNow().ToUnixTimeMilliseconds();
-        _timer.Change(TimeSpan.FromMilliseconds(Math.Max(0, delay)), Timeout.InfiniteTimeSpan);
+        var delay = TimeSpan.FromMilliseconds(Math.Max(0, next - _clock.Now));
+        _timer.Change(delay < MaxTimerDelay ? delay : MaxTimerDelay, Timeout.InfiniteTimeSpan);
     }
 
     public async ValueTask DisposeAsync()
@@ -223,6 +268,9 @@ public sealed partial class EngineHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A command failed in the engine writer")]
     private partial void LogWorkFailed(Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The engine writer stopped; no request can be served any more and the server stops")]
+    private partial void LogWriterDied(Exception ex);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Writing the log failed; the server refuses every change from now on. Restart it once the disk is fixed")]
     private partial void LogStorageFailed(Exception ex);

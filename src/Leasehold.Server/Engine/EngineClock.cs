@@ -1,0 +1,17 @@
+namespace Leasehold.Server.Engine;
+
+/// <summary>
+/// The time the host stamps on commands: Unix milliseconds read from the wall clock once, at start, and
+/// advanced from then on by the monotonic clock only. A step of the wall clock (an NTP correction, an
+/// operator's <c>date -s</c>) therefore neither ends nor extends a lease, a session or a wait; live
+/// deadlines are all "stamp + duration" on this clock. Times shown to clients are on it too, so after a
+/// step they differ from the machine's wall clock by the size of the step until the next restart.
+/// </summary>
+public sealed class EngineClock(TimeProvider time)
+{
+    private readonly long _origin = time.GetUtcNow().ToUnixTimeMilliseconds();
+    private readonly long _start = time.GetTimestamp();
+
+    /// <summary>Unix milliseconds on the monotonic time line anchored at start.</summary>
+    public long Now => _origin + (long)time.GetElapsedTime(_start).TotalMilliseconds;
+}
