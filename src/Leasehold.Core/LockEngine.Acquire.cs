@@ -91,9 +91,7 @@ public sealed partial class LockEngine
         {
             return $"wait is between 0 and {Limits.MaxWaitMs / 1000} seconds";
         }
-        return command.Owner is { Length: var n } && n > Limits.MaxOwnerLength
-            ? $"owner has at most {Limits.MaxOwnerLength} characters"
-            : null;
+        return CheckOwner(command.Owner);
     }
 
     /// <summary>May the claim be granted as far as current holders are concerned?</summary>

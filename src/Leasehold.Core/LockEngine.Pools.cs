@@ -41,9 +41,9 @@ public sealed partial class LockEngine
         {
             return AcquireResult.Fail(ErrorCode.InvalidArgument, "ttl or wait out of range");
         }
-        if (command.Owner is { Length: var n } && n > Limits.MaxOwnerLength)
+        if (CheckOwner(command.Owner) is { } ownerError)
         {
-            return AcquireResult.Fail(ErrorCode.InvalidArgument, $"owner has at most {Limits.MaxOwnerLength} characters");
+            return AcquireResult.Fail(ErrorCode.InvalidArgument, ownerError);
         }
         Session? session = null;
         if (command.SessionId != 0 && !_sessions.TryGetValue(command.SessionId, out session))

@@ -11,9 +11,9 @@ public sealed partial class LockEngine
             return OperationResult<Session>.Fail(ErrorCode.InvalidArgument,
                 $"a session's ttl is between {Limits.MinSessionTtlMs / 1000} and {Limits.MaxSessionTtlMs / 1000} seconds");
         }
-        if (command.Owner is { Length: var n } && n > Limits.MaxOwnerLength)
+        if (CheckOwner(command.Owner) is { } ownerError)
         {
-            return OperationResult<Session>.Fail(ErrorCode.InvalidArgument, $"owner has at most {Limits.MaxOwnerLength} characters");
+            return OperationResult<Session>.Fail(ErrorCode.InvalidArgument, ownerError);
         }
         Changes++;
         var session = new Session

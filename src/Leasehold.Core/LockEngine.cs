@@ -39,6 +39,13 @@ public sealed partial class LockEngine
         Limits = limits ?? new EngineLimits();
     }
 
+    /// <summary>Why <paramref name="owner"/> cannot be stored (too long, not Unicode text), or null.</summary>
+    private string? CheckOwner(string? owner)
+        => owner is null ? null
+            : owner.Length > Limits.MaxOwnerLength ? $"owner has at most {Limits.MaxOwnerLength} characters"
+            : !WellFormedText.IsWellFormed(owner) ? "owner " + WellFormedText.Refusal
+            : null;
+
     public EngineLimits Limits { get; }
 
     /// <summary>

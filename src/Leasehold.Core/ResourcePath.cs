@@ -94,6 +94,11 @@ public sealed class ResourcePath : IEquatable<ResourcePath>
             error = $"a path segment has at most {MaxSegmentLength} characters";
             return false;
         }
+        if (!WellFormedText.IsWellFormed(segment))
+        {
+            error = "a path segment " + WellFormedText.Refusal;
+            return false;
+        }
         for (var i = 0; i < segment.Length; i++)
         {
             var c = segment[i];

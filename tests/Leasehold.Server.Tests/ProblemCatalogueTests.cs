@@ -27,6 +27,7 @@ public class ProblemCatalogueTests
             ["invalid-query"] = 400,
             ["no-match"] = 422,
             ["resource-busy"] = 409,
+            ["bad-request"] = 400,
         };
         Assert.Equal(expected.OrderBy(e => e.Key), Problems.All.Select(e => KeyValuePair.Create(e.Key, e.Value.Status)).OrderBy(e => e.Key));
     }

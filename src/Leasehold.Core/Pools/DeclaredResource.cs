@@ -30,6 +30,11 @@ public sealed class DeclaredResource
                 error = "attributes are a JSON object";
                 return false;
             }
+            if (!WellFormedText.IsWellFormed(document.RootElement))
+            {
+                error = "attributes: a name or string " + WellFormedText.Refusal;
+                return false;
+            }
             attributes = document.RootElement.Clone();
             error = "";
             return true;

@@ -1,6 +1,5 @@
 using System.Xml;
 using Leasehold.Core;
-using Leasehold.Protocol;
 using Leasehold.Server.Engine;
 using Leasehold.Server.Http;
 
@@ -45,9 +44,9 @@ internal static class LockdEndpoints
         {
             await context.Request.Body.CopyToAsync(body, context.RequestAborted);
         }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (BadHttpRequestException ex)
         {
-            return Problems.Result(ErrorCodes.PayloadTooLarge, ex.Message);
+            return Problems.Result(ex);
         }
         body.Position = 0;
         XmlRpcCall call;

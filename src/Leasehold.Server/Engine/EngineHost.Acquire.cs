@@ -69,12 +69,22 @@ public sealed partial class EngineHost
             return true;
         }
         // Granted before the cancellation reached the writer: the client will never see the token.
-        if (pending.GrantedLeaseId is { } id && writer.Engine.GetLease(id) is { } lease)
+        if (pending.GrantedLeaseId is { } id)
         {
-            writer.Run(new ReleaseLease { Now = writer.Now, LeaseId = lease.Id, Token = lease.Token }, (e, c) => e.Release(c));
+            ReleaseUnclaimed(writer, id);
         }
         return false;
     }
+
+    /// <summary>
+    /// Releases a lease whose grant could not be delivered (the client went away, or the answer could not be
+    /// written): nobody else knows its token, so nothing may keep it.
+    /// </summary>
+    public Task ReleaseUndeliveredAsync(long leaseId) => ExecuteAsync(w => ReleaseUnclaimed(w, leaseId));
+
+    private static bool ReleaseUnclaimed(Writer writer, long leaseId)
+        => writer.Engine.GetLease(leaseId) is { } lease
+            && writer.Run(new ReleaseLease { Now = writer.Now, LeaseId = lease.Id, Token = lease.Token }, (e, c) => e.Release(c)).Error == ErrorCode.None;
 
     /// <summary>Maps the waiters the last command granted or failed; they are answered with the batch.</summary>
     private void CollectOutcomes(Batch batch)

@@ -13,10 +13,12 @@ internal static class ErrorHandling
             ExceptionHandler = context =>
             {
                 var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-                return error is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }
-                    ? Problems.WriteAsync(context, ErrorCodes.PayloadTooLarge, error.Message)
+                return error is BadHttpRequestException bad
+                    ? Problems.WriteAsync(context, Problems.Code(bad), bad.Message)
                     : Problems.WriteAsync(context, ErrorCodes.Internal, "the server failed to handle the request; it is logged");
             },
+            // A request the client framed badly is its fault, not the server's: no error-level stack trace.
+            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException,
         });
         app.UseStatusCodePages(context =>
         {

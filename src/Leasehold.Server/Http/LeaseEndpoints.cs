@@ -48,7 +48,11 @@ internal static class LeaseEndpoints
             var outcome = await host.AcquireAsync(build, context.RequestAborted);
             if (outcome.Lease is { } lease)
             {
-                return Results.Json(lease, ProtocolJsonContext.Default.LeaseDto, statusCode: StatusCodes.Status201Created);
+                if (!await GrantDelivery.TryDeliverAsync(context, lease))
+                {
+                    await host.ReleaseUndeliveredAsync(lease.Id);
+                }
+                return Results.Empty;
             }
             return Problems.Result(Problems.Code(outcome.Error), outcome.Detail, outcome.Blockers);
         }

@@ -43,16 +43,12 @@ internal static class PoolEndpoints
         {
             return problem!;
         }
-        string attributes;
-        try
+        var (body, bodyProblem) = await RequestReading.ReadTextBodyAsync(context.Request);
+        if (bodyProblem is not null)
         {
-            using var reader = new StreamReader(context.Request.Body);
-            attributes = await reader.ReadToEndAsync(context.RequestAborted);
+            return bodyProblem;
         }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return Problems.Result(ErrorCodes.PayloadTooLarge, ex.Message);
-        }
+        var attributes = System.Text.Encoding.UTF8.GetString(body!);
         if (!DeclaredResource.TryParseAttributes(attributes, out _, out var error))
         {
             return Problems.Result(ErrorCodes.InvalidJson, error);

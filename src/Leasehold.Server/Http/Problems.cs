@@ -26,6 +26,7 @@ internal static class Problems
         [ErrorCodes.InvalidQuery] = (StatusCodes.Status400BadRequest, "The requirement query is not valid"),
         [ErrorCodes.NoMatch] = (StatusCodes.Status422UnprocessableEntity, "No declared resource can satisfy the request"),
         [ErrorCodes.ResourceBusy] = (StatusCodes.Status409Conflict, "The resource is held"),
+        [ErrorCodes.BadRequest] = (StatusCodes.Status400BadRequest, "The request cannot be read"),
     };
 
     public static IReadOnlyDictionary<string, (int Status, string Title)> All => Catalogue;
@@ -67,6 +68,12 @@ internal static class Problems
     }
 
     public static IResult Result(ErrorCode error, string? detail) => Result(Code(error), detail);
+
+    /// <summary>A request Kestrel could not read (bad framing, a body over the limit): the client's fault, never a 500.</summary>
+    public static IResult Result(BadHttpRequestException error) => Result(Code(error), error.Message);
+
+    public static string Code(BadHttpRequestException error)
+        => error.StatusCode == StatusCodes.Status413PayloadTooLarge ? ErrorCodes.PayloadTooLarge : ErrorCodes.BadRequest;
 
     /// <summary>Writes a problem straight to a response (used by middleware, outside endpoint results).</summary>
     public static Task WriteAsync(HttpContext context, string code, string? detail)

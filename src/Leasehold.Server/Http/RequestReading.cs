@@ -5,6 +5,7 @@ using Leasehold.Core;
 using Leasehold.Protocol;
 using Microsoft.AspNetCore.Http.Features;
 
+
 namespace Leasehold.Server.Http;
 
 /// <summary>Turns raw request parts into checked values, or into the problem that says what is wrong.</summary>
@@ -12,18 +13,24 @@ internal static class RequestReading
 {
     /// <summary>
     /// Reads a JSON body. An empty body gives <paramref name="whenEmpty"/> (null: the body is required).
-    /// Syntax errors, wrong types and unknown fields are <c>invalid-json</c>; an oversized body is <c>payload-too-large</c>.
+    /// Syntax errors, wrong types, unknown fields and text that is not Unicode are <c>invalid-json</c>; an
+    /// oversized body is <c>payload-too-large</c>; a body the HTTP framing cannot deliver is <c>bad-request</c>.
     /// </summary>
     public static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpRequest request, JsonTypeInfo<T> type, T? whenEmpty)
         where T : class
     {
+        var (body, problem) = await ReadTextBodyAsync(request).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+        if (body!.Length == 0)
+        {
+            return whenEmpty is null ? (null, Problems.Result(ErrorCodes.InvalidJson, "a JSON object body is required")) : (whenEmpty, null);
+        }
         try
         {
-            if (request.ContentLength == 0 || (request.ContentLength is null && !request.Body.CanSeek && await IsEmptyAsync(request).ConfigureAwait(false)))
-            {
-                return whenEmpty is null ? (null, Problems.Result(ErrorCodes.InvalidJson, "a JSON object body is required")) : (whenEmpty, null);
-            }
-            var value = await JsonSerializer.DeserializeAsync(request.Body, type, request.HttpContext.RequestAborted).ConfigureAwait(false);
+            var value = JsonSerializer.Deserialize(body, type);
             return value is null
                 ? (null, Problems.Result(ErrorCodes.InvalidJson, "the body is JSON null; a JSON object is required"))
                 : (value, null);
@@ -32,19 +39,71 @@ internal static class RequestReading
         {
             return (null, Problems.Result(ErrorCodes.InvalidJson, Describe(ex)));
         }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+    }
+
+    /// <summary>
+    /// Reads the whole body (bounded by the server's request size limit) and checks that it is Unicode
+    /// text: valid UTF-8, and no JSON escape that stands for an unpaired surrogate. Anything else would
+    /// be stored altered (bytes replaced by U+FFFD) or could never be written back in an answer.
+    /// </summary>
+    public static async Task<(byte[]? Body, IResult? Problem)> ReadTextBodyAsync(HttpRequest request)
+    {
+        byte[] body;
+        try
         {
-            return (null, Problems.Result(ErrorCodes.PayloadTooLarge, ex.Message));
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted).ConfigureAwait(false);
+            body = buffer.ToArray();
+        }
+        catch (BadHttpRequestException ex)
+        {
+            return (null, Problems.Result(ex));
+        }
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            return (null, Problems.Result(ErrorCodes.InvalidJson, "the body is not valid UTF-8"));
+        }
+        if (UnpairedSurrogateAt(body) is { } at)
+        {
+            return (null, Problems.Result(ErrorCodes.InvalidJson, $"the string at byte {at} " + WellFormedText.Refusal));
+        }
+        return (body, null);
+    }
+
+    private static bool IsWellFormedString(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return WellFormedText.IsWellFormed(reader.GetString());
+        }
+        catch (InvalidOperationException)
+        {
+            // The reader itself refuses some unpaired escapes when unescaping.
+            return false;
         }
     }
 
-    private static async Task<bool> IsEmptyAsync(HttpRequest request)
+    /// <summary>The offset of the first JSON string or name whose escapes leave an unpaired surrogate, or null.</summary>
+    private static long? UnpairedSurrogateAt(byte[] json)
     {
-        request.EnableBuffering();
-        var buffer = new byte[1];
-        var read = await request.Body.ReadAsync(buffer, request.HttpContext.RequestAborted).ConfigureAwait(false);
-        request.Body.Position = 0;
-        return read == 0;
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { AllowTrailingCommas = false });
+        try
+        {
+            while (reader.Read())
+            {
+                // Raw UTF-8 cannot hold a surrogate (checked above); only an escape can.
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped
+                    && !IsWellFormedString(ref reader))
+                {
+                    return reader.TokenStartIndex;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Malformed JSON: the deserializer reports it with its position.
+        }
+        return null;
     }
 
     private static string Describe(JsonException ex)

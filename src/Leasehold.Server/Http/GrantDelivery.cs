@@ -1,0 +1,36 @@
+using System.Text.Json;
+using Leasehold.Protocol;
+
+namespace Leasehold.Server.Http;
+
+/// <summary>
+/// Writes a granted lease to its client and says whether it got there. A grant whose answer cannot be
+/// serialized, cannot be written, or whose client went away before the answer was complete must not
+/// leave a lease behind that nobody holds the token of; the caller releases it.
+/// </summary>
+internal static class GrantDelivery
+{
+    public static async Task<bool> TryDeliverAsync(HttpContext context, LeaseDto lease)
+    {
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return false;
+        }
+        try
+        {
+            // Serialized first, so a value that cannot be written fails before any byte is sent.
+            var body = JsonSerializer.SerializeToUtf8Bytes(lease, ProtocolJsonContext.Default.LeaseDto);
+            var response = context.Response;
+            response.StatusCode = StatusCodes.Status201Created;
+            response.ContentType = "application/json; charset=utf-8";
+            response.ContentLength = body.Length;
+            await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+            await response.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
+        return !context.RequestAborted.IsCancellationRequested;
+    }
+}
