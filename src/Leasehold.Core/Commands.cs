@@ -43,8 +43,8 @@ public sealed record AcquireLease : Command
     public PoolGroup[]? Groups { get; init; }
 
     /// <summary>
-    /// For a pool request with an owner: if that owner already holds a lease from the same pools, renew
-    /// it and return it instead of granting another (idserver's behaviour).
+    /// For a pool request with an owner: if that owner already holds a lease from the same pools with the
+    /// same <see cref="Token"/>, renew it and return it instead of granting another (idserver's behaviour).
     /// </summary>
     public bool Reuse { get; init; }
 }

@@ -76,7 +76,7 @@ public sealed partial class LockEngine
             return AcquireResult.Fail(ErrorCode.NoMatch,
                 "the groups together need more distinct resources than the declared ones matching them");
         }
-        if (command.Reuse && command.Owner is not null && FindReusable(command.Owner, claims) is { } held)
+        if (command.Reuse && command.Owner is not null && FindReusable(command.Owner, command.Token, claims) is { } held)
         {
             Changes++;
             if (command.TtlMs > 0)
@@ -183,16 +183,18 @@ public sealed partial class LockEngine
     }
 
     /// <summary>
-    /// The oldest lease (lowest id) of the same owner whose groups name the same pools and requirements,
-    /// if any. Oldest, not the first found: the dictionary's order differs between a live engine and one
-    /// restored from a snapshot, and both must choose the same lease.
+    /// The oldest lease (lowest id) of the same owner and the same token whose groups name the same pools
+    /// and requirements, if any. The token must match, not only the owner: owner names are public, so a
+    /// name alone must never hand over (or shorten) someone else's lease. Oldest, not the first found: the
+    /// dictionary's order differs between a live engine and one restored from a snapshot, and both must
+    /// choose the same lease.
     /// </summary>
-    private Lease? FindReusable(string owner, GroupClaim[] claims)
+    private Lease? FindReusable(string owner, UInt128 token, GroupClaim[] claims)
     {
         Lease? found = null;
         foreach (var lease in _leases.Values)
         {
-            if (lease.Groups is { } groups && string.Equals(lease.Owner, owner, StringComparison.Ordinal)
+            if (lease.Groups is { } groups && lease.Token == token && string.Equals(lease.Owner, owner, StringComparison.Ordinal)
                 && groups.Length == claims.Length
                 && groups.Zip(claims).All(p => p.First.Group.Pool.Equals(p.Second.Group.Pool) && p.First.Requirement.Text == p.Second.Requirement.Text)
                 && (found is null || lease.Id < found.Id))

@@ -16,9 +16,17 @@ public static class LeaseholdApp
     /// <summary>The process exit code when the server stopped because its engine writer died (EX_SOFTWARE).</summary>
     public const int WriterDiedExitCode = 70;
 
-    /// <summary>The exit code for a server that has stopped: 0, or <see cref="WriterDiedExitCode"/>.</summary>
-    public static int ExitCode(WebApplication app)
-        => app.Services.GetRequiredService<EngineHost>().WriterFailure is null ? 0 : WriterDiedExitCode;
+    /// <summary>
+    /// Runs the server until it stops and returns the process exit code: 0, or <see cref="WriterDiedExitCode"/>
+    /// when it stopped itself because its engine writer died.
+    /// </summary>
+    public static async Task<int> RunAsync(WebApplication app)
+    {
+        // Taken before running: the service provider is disposed when the application stops.
+        var host = app.Services.GetRequiredService<EngineHost>();
+        await app.RunAsync().ConfigureAwait(false);
+        return host.WriterFailure is null ? 0 : WriterDiedExitCode;
+    }
 
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {

@@ -23,9 +23,7 @@ if (args is ["validate", var file, ..])
 
 try
 {
-    var app = LeaseholdApp.Build(args);
-    app.Run();
-    return LeaseholdApp.ExitCode(app);
+    return await LeaseholdApp.RunAsync(LeaseholdApp.Build(args));
 }
 catch (Exception ex) when (ex is CorruptDataException or IOException or UnauthorizedAccessException or InvalidDataException)
 {

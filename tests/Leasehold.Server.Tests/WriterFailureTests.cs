@@ -26,8 +26,6 @@ public sealed class WriterFailureTests
         {
             await stopped.Task.WaitAsync(TestServer.Timeout);
         }
-        Assert.Equal(LeaseholdApp.WriterDiedExitCode, LeaseholdApp.ExitCode(server.App));
-
         var host = server.App.Services.GetRequiredService<EngineHost>();
         Assert.NotNull(host.WriterFailure);
         // Work sent now is refused at once, never left waiting for a loop that is gone.
@@ -40,6 +38,30 @@ public sealed class WriterFailureTests
             var report = await health.CheckHealthAsync(c => c.Tags.Contains(tag));
             Assert.Equal(HealthStatus.Unhealthy, report.Status);
             Assert.Contains("writer stopped", report.Entries["writer"].Description, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_server_whose_writer_died_exits_with_code_70()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "leasehold-writer-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var app = LeaseholdApp.Build(["--urls", "http://127.0.0.1:0", "--data-dir", dataDir, "--Logging:LogLevel:Default=None"],
+                services => services.AddSingleton<TimeProvider>(new RefusingTimerClock()));
+            var started = new TaskCompletionSource();
+            app.Lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+            var run = LeaseholdApp.RunAsync(app);
+            await started.Task.WaitAsync(TestServer.Timeout);
+            using var client = new HttpClient { BaseAddress = new Uri(app.Urls.Single()), Timeout = TestServer.Timeout };
+
+            await new Api(client).SendAsync(HttpMethod.Post, "/v1/leases", null, "{\"path\": \"/w/a\", \"ttl\": 60}");
+
+            Assert.Equal(LeaseholdApp.WriterDiedExitCode, await run.WaitAsync(TestServer.Timeout));
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
         }
     }
 

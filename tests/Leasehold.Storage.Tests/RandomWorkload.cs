@@ -73,6 +73,7 @@ public sealed class RandomWorkload(int seed)
         var owner = Owner();
         var reuse = _rng.Next(4) == 0;
         var held = engine.Leases.Where(l => l is { Groups: not null, Owner: not null }).ToList();
+        UInt128? token = null;
         if (held.Count > 0 && _rng.Next(reuse ? 2 : 4) == 0)
         {
             // The same owner asking the same pools again: with reuse, a held lease is renewed and returned;
@@ -81,6 +82,8 @@ public sealed class RandomWorkload(int seed)
             var lease = Pick(held, l => l.Id);
             owner = lease.Owner;
             groups = [.. lease.Groups!.Select(g => g.Group)];
+            // Reuse finds a lease by owner and token (the server derives a reuse request's token from the owner).
+            token = lease.Token;
         }
         return new AcquireLease
         {
@@ -94,7 +97,7 @@ public sealed class RandomWorkload(int seed)
             LockParents = _rng.Next(4) != 0,
             LockChildren = _rng.Next(4) != 0,
             Owner = owner,
-            Token = Token(),
+            Token = token ?? Token(),
         };
     }
 

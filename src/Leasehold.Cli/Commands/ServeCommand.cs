@@ -27,8 +27,7 @@ internal static class ServeCommand
             try
             {
                 await using var app = LeaseholdApp.Build(forwarded);
-                await app.RunAsync();
-                return LeaseholdApp.ExitCode(app);
+                return await LeaseholdApp.RunAsync(app);
             }
             catch (Exception ex) when (ex is CorruptDataException or IOException or UnauthorizedAccessException or InvalidDataException)
             {

@@ -19,6 +19,10 @@ internal static class LockdFaults
     public static string WrongClient(string? holder, string client)
         => Exception($"Resource locked by {PythonRepr.Of(holder)} cannot be unlocked by {PythonRepr.Of(client)}");
 
+    /// <summary>The client's name holds the resource, but through another protocol, with a secret token.</summary>
+    public static string HeldWithToken(string client)
+        => Exception($"Resource locked by {PythonRepr.Of(client)} with a token, not through lockd; only that token can unlock it");
+
     public static string NotSupported(string method) => Exception($"method \"{method}\" is not supported");
 
     /// <summary>Python 2's wording for a call with the wrong number of arguments; both counts include <c>self</c>.</summary>

@@ -1,6 +1,5 @@
 using Leasehold.Core;
 using Leasehold.Server.Engine;
-using Leasehold.Server.Http;
 
 namespace Leasehold.Server.Compat;
 
@@ -84,7 +83,7 @@ internal sealed class LockdService(ResourcePath prefix)
 
     private static Task<string?> LockAsync(EngineHost host, ResourcePath path, string client)
     {
-        var token = RequestReading.NewToken();
+        var token = Tokens.ForName(Tokens.Lockd, client);
         return host.ExecuteAsync(w =>
         {
             if (client.Length > w.Engine.Limits.MaxOwnerLength)
@@ -113,10 +112,15 @@ internal sealed class LockdService(ResourcePath prefix)
                 return LockdFaults.NotLocked();
             }
             // The owner is compared exactly, not stripped: a client with spaces around its name can unlock too.
-            var lease = holders.FirstOrDefault(h => string.Equals(h.Owner, client, StringComparison.Ordinal));
+            // Only a lease lockd took for that name counts: one taken over /v1 by an owner of the same name
+            // carries a secret token, and knowing the name must not be enough to end it.
+            var token = Tokens.ForName(Tokens.Lockd, client);
+            var lease = holders.FirstOrDefault(h => h.Token == token && string.Equals(h.Owner, client, StringComparison.Ordinal));
             if (lease is null)
             {
-                return LockdFaults.WrongClient(holders[0].Owner, client);
+                return holders.Any(h => string.Equals(h.Owner, client, StringComparison.Ordinal))
+                    ? LockdFaults.HeldWithToken(client)
+                    : LockdFaults.WrongClient(holders[0].Owner, client);
             }
             var result = w.Run(new ReleaseLease { Now = w.Now, LeaseId = lease.Id, Token = lease.Token }, (e, c) => e.Release(c));
             return result.Error == ErrorCode.None ? null : LockdFaults.Exception(result.Detail ?? result.Error.ToString());

@@ -25,8 +25,11 @@ public static class HealthEndpoints
 
     public static void MapHealthEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks("/healthz", Options(Live)).WithTags("Health").WithSummary("Liveness: the engine writer runs");
-        app.MapHealthChecks("/readyz", Options(Ready)).WithTags("Health").WithSummary("Readiness: recovered, the writer runs, the log is writable");
+        // GET (and HEAD) only, as every other read: another method is 405 like on any route.
+        app.MapHealthChecks("/healthz", Options(Live)).WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]))
+            .WithTags("Health").WithSummary("Liveness: the engine writer runs");
+        app.MapHealthChecks("/readyz", Options(Ready)).WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]))
+            .WithTags("Health").WithSummary("Readiness: recovered, the writer runs, the log is writable");
     }
 
     private static HealthCheckOptions Options(string tag) => new()

@@ -150,7 +150,8 @@ internal static class LeaseEndpoints
             LockParents = body.LockParents ?? true,
             LockChildren = body.LockChildren ?? true,
             Owner = body.Owner,
-            Token = RequestReading.NewToken(),
+            // A reuse request names its lease by owner: it may only find a lease taken the same way.
+            Token = body.Reuse == true && body.Owner is { } reuser ? Tokens.ForName(Tokens.PoolReuse, reuser) : Tokens.New(),
             Groups = groups,
             Reuse = body.Reuse ?? false,
         };

@@ -137,13 +137,6 @@ internal static class RequestReading
         return true;
     }
 
-    public static UInt128 NewToken()
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(bytes);
-    }
-
     /// <summary>
     /// The request target's path as the client sent it (still percent-encoded, without the query), also
     /// for an absolute-form target (RFC 9112 section 3.2.2), whose path starts after the authority.

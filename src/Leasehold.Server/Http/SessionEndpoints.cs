@@ -35,7 +35,7 @@ internal static class SessionEndpoints
         {
             return problem!;
         }
-        var command = new OpenSession { TtlMs = ttl, Owner = body.Owner, Token = RequestReading.NewToken() };
+        var command = new OpenSession { TtlMs = ttl, Owner = body.Owner, Token = Tokens.New() };
         return await RunAsync(host, w => w.Run(command with { Now = w.Now }, (e, c) => e.Open(c)), withToken: true, StatusCodes.Status201Created);
     }
 

@@ -148,7 +148,8 @@ internal sealed class PoolModelRun
         var ttlMs = _rng.Next(100) < 30 ? 0 : _rng.Next(30, 401);
         var owner = Owners[_rng.Next(Owners.Length)];
         var reuse = _rng.Next(100) < 20;
-        var token = (UInt128)(++_nextToken);
+        // As the server does: a reuse request carries its owner's name-keyed token, so it can find its own lease.
+        var token = reuse && owner is not null ? OwnerTokens.For(owner) : (UInt128)(++_nextToken);
         Log($"pool [{string.Join(" + ", groups.Select(g => $"{g.Count}x{g.Pool}{PoolReference.Requirements[g.Requirement].Text}"))}] wait {waitMs} ttl {ttlMs} owner {owner ?? "-"}{(reuse ? " reuse" : "")}");
         var before = _engine.Leases.Select(l => l.Id).ToHashSet();
 

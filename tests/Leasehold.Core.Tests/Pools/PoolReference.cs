@@ -210,7 +210,7 @@ internal sealed class PoolReference
         }
         if (reuse && owner is not null)
         {
-            var held = Leases.Values.FirstOrDefault(l => l.Owner == owner && l.Groups is { } g && g.Length == groups.Length
+            var held = Leases.Values.FirstOrDefault(l => l.Owner == owner && l.Token == token && l.Groups is { } g && g.Length == groups.Length
                 && g.Zip(groups).All(p => p.First.Pool == p.Second.Pool && p.First.Requirement == p.Second.Requirement));
             if (held is not null)
             {

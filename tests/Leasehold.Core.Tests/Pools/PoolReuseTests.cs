@@ -9,7 +9,7 @@ public class PoolReuseTests : PoolTestBase
     public void Reuse_returns_the_owners_lease_renewed()
     {
         DeclareAll("/pool", A, "a", "b");
-        var lease = Granted(Take("/pool", A, ttlMs: 1000, owner: "ci-1"));
+        var lease = Granted(Take("/pool", A, ttlMs: 1000, owner: "ci-1", reuse: true));
         var fence = Engine.LastFence;
 
         Now += 600;
@@ -37,7 +37,7 @@ public class PoolReuseTests : PoolTestBase
     public void Reuse_compares_the_compacted_requirement_text_and_the_pools()
     {
         DeclareAll("/pool", A, "a", "b", "c");
-        var lease = Granted(AcquirePool([G("/pool", A)], owner: "o"));
+        var lease = Granted(AcquirePool([G("/pool", A)], owner: "o", reuse: true));
 
         Assert.Same(lease, Granted(AcquirePool([G("/pool", """{ "os":"a" }""")], owner: "o", reuse: true)));
         Assert.NotSame(lease, Granted(AcquirePool([G("/pool", "{}")], owner: "o", reuse: true)));
@@ -48,12 +48,28 @@ public class PoolReuseTests : PoolTestBase
     public void No_reuse_without_the_flag_an_owner_or_the_same_owner()
     {
         DeclareAll("/pool", A, "a", "b", "c", "d");
-        var lease = Granted(Take("/pool", A, owner: "o"));
+        var lease = Granted(Take("/pool", A, owner: "o", reuse: true));
 
         Assert.NotSame(lease, Granted(Take("/pool", A, owner: "o")));
         Assert.NotSame(lease, Granted(Take("/pool", A, owner: "other", reuse: true)));
         Assert.NotSame(lease, Granted(Take("/pool", A, reuse: true)));
         Assert.Equal(4, Engine.Leases.Count);
+    }
+
+    [Fact]
+    public void Reuse_never_finds_a_lease_taken_with_another_token()
+    {
+        // Owner names are public: naming a victim's owner must neither return its lease nor change its ttl.
+        DeclareAll("/pool", A, "a", "b");
+        var victim = Granted(Take("/pool", A, ttlMs: 60_000, owner: "carol"));
+        var expires = victim.ExpiresAt;
+
+        var other = Granted(Take("/pool", A, ttlMs: 1000, owner: "carol", reuse: true));
+
+        Assert.NotSame(victim, other);
+        Assert.NotEqual(victim.Token, other.Token);
+        Assert.Equal(expires, victim.ExpiresAt);
+        Assert.Equal(60_000, victim.TtlMs);
     }
 
     [Fact]
@@ -63,7 +79,7 @@ public class PoolReuseTests : PoolTestBase
         Declare("/p1/b", A);
         Declare("/p2/a", A);
         Declare("/p2/b", A);
-        var lease = Granted(AcquirePool([G("/p1", A), G("/p2", A)], owner: "o"));
+        var lease = Granted(AcquirePool([G("/p1", A), G("/p2", A)], owner: "o", reuse: true));
 
         Assert.NotSame(lease, Granted(AcquirePool([G("/p2", A), G("/p1", A)], owner: "o", reuse: true)));
         Assert.Equal(2, Engine.Leases.Count);
@@ -76,7 +92,7 @@ public class PoolReuseTests : PoolTestBase
     {
         // As documented: the same pools and requirement texts; the count is not compared.
         DeclareAll("/pool", A, "a", "b", "c");
-        var lease = Granted(Take("/pool", A, count: 1, owner: "o"));
+        var lease = Granted(Take("/pool", A, count: 1, owner: "o", reuse: true));
 
         var again = Granted(Take("/pool", A, count: 2, owner: "o", reuse: true));
 
@@ -109,7 +125,7 @@ public class PoolReuseTests : PoolTestBase
     public void Reuse_with_a_released_lease_grants_a_new_one()
     {
         DeclareAll("/pool", A, "a", "b");
-        var lease = Granted(Take("/pool", A, owner: "o"));
+        var lease = Granted(Take("/pool", A, owner: "o", reuse: true));
         Release(lease);
 
         var fresh = Granted(Take("/pool", A, owner: "o", reuse: true));
@@ -123,9 +139,10 @@ public class PoolReuseTests : PoolTestBase
     {
         DeclareAll("/pool", A, "a", "b", "c", "d");
         var filler = Granted(Take("/pool", A, owner: "x"));
-        var older = Granted(Take("/pool", A, owner: "o"));
+        // Two leases with the owner's name-keyed token (taken without reuse, so the second is a new lease).
+        var older = Granted(AcquirePool([G("/pool", A)], owner: "o", token: OwnerTokens.For("o")));
         Release(filler);
-        var newer = Granted(Take("/pool", A, owner: "o")); // takes the freed dictionary slot of filler
+        var newer = Granted(AcquirePool([G("/pool", A)], owner: "o", token: OwnerTokens.For("o"))); // takes the freed dictionary slot of filler
         var restored = StateCopy.RestoreCopy(Engine);
 
         var live = Granted(Take("/pool", A, owner: "o", reuse: true));
@@ -136,6 +153,7 @@ public class PoolReuseTests : PoolTestBase
             Groups = [G("/pool", A)],
             Owner = "o",
             Reuse = true,
+            Token = OwnerTokens.For("o"),
         });
 
         Assert.Same(older, live);

@@ -47,7 +47,8 @@ public abstract class PoolTestBase : EngineTestBase
             Owner = owner,
             Reuse = reuse,
             SessionId = sessionId,
-            Token = token ?? NewToken(),
+            // As the server does: a reuse request carries its owner's name-keyed token, so it finds its own lease.
+            Token = token ?? (reuse && owner is not null ? OwnerTokens.For(owner) : NewToken()),
         });
 
     /// <summary>One group: <paramref name="count"/> resources under <paramref name="pool"/> matching <paramref name="require"/>.</summary>

@@ -2,7 +2,6 @@ using System.Buffers;
 using Leasehold.Core;
 using Leasehold.Core.Pools;
 using Leasehold.Server.Engine;
-using Leasehold.Server.Http;
 
 namespace Leasehold.Server.Compat.IdServer;
 
@@ -30,7 +29,7 @@ internal sealed partial class IdServerProtocol(EngineHost host, IdServerSettings
         {
             if (request.IsGet)
             {
-                var token = RequestReading.NewToken();
+                var token = Tokens.ForName(Tokens.PoolReuse, request.Owner);
                 return await host.ExecuteAsync(w => IdServerSteps.Get(w, pool, request.Owner, request.Expire, token)).ConfigureAwait(false);
             }
             return await host.ExecuteAsync(w => IdServerSteps.Put(w, pool, _anyRequirement, request.Owner)).ConfigureAwait(false);

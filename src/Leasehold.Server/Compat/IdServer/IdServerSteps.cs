@@ -45,13 +45,15 @@ internal static class IdServerSteps
 
     /// <summary>
     /// Releases the lease a get by <paramref name="owner"/> would renew (its oldest lease taken from the
-    /// pool with no requirement), if there is one. Anything else the owner holds is left alone.
+    /// pool with no requirement and the owner's name-keyed token), if there is one. Anything else the owner
+    /// holds is left alone: a lease taken with a secret token is ended only with that token.
     /// </summary>
     public static string Put(Writer writer, ResourcePath pool, string anyRequirement, string owner)
     {
+        var token = Tokens.ForName(Tokens.PoolReuse, owner);
         foreach (var lease in writer.Engine.LeasesOf(owner, pool))
         {
-            if (lease.Groups is [var group] && group.Group.Pool.Equals(pool) && group.Requirement.Text == anyRequirement)
+            if (lease.Token == token && lease.Groups is [var group] && group.Group.Pool.Equals(pool) && group.Requirement.Text == anyRequirement)
             {
                 writer.Run(new ReleaseLease { Now = writer.Now, LeaseId = lease.Id, Token = lease.Token }, (e, c) => e.Release(c));
                 break;

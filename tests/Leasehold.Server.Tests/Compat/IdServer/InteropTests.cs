@@ -34,6 +34,30 @@ public sealed class InteropTests : IdServerTestBase
         Assert.Equal(byPath.GetProperty("id").GetInt64(), (await HoldersAsync("name-2")).Single().GetProperty("id").GetInt64());
     }
 
+    [Theory]
+    [InlineData("udp")]
+    [InlineData("tcp")]
+    public async Task An_owner_name_alone_neither_ends_nor_takes_a_lease_taken_with_a_token(string transport)
+    {
+        // carol takes an id over /v1 without reuse: its lease is keyed by its secret token, not by her name.
+        var carol = await PostAsync("/v1/leases", $$"""{"pool": "{{Pool}}", "owner": "carol", "ttl": 600}""", HttpStatusCode.Created);
+        var id = carol.GetProperty("id").GetInt64();
+
+        // idserver's put and get-with-expire-0 by the same name leave it alone.
+        var results = await RunAsync(transport, Op("put", "carol"), Op("get", "carol", 0));
+        Assert.True(results[0].GetProperty("ok").GetBoolean());
+        Assert.NotEqual("name-0", Value(results[1]));
+        // A reuse request naming her neither returns her token nor shortens her lease.
+        var other = await PostAsync("/v1/leases", $$"""{"pool": "{{Pool}}", "owner": "carol", "ttl": 1, "reuse": true}""", HttpStatusCode.Created);
+        Assert.NotEqual(id, other.GetProperty("id").GetInt64());
+        Assert.NotEqual(carol.GetProperty("token").GetString(), other.GetProperty("token").GetString());
+
+        var still = (await HoldersAsync("name-0")).Single();
+        Assert.Equal(id, still.GetProperty("id").GetInt64());
+        Assert.Equal(600, still.GetProperty("ttl").GetDouble());
+        Assert.Equal(carol.GetProperty("expiresAt").GetString(), still.GetProperty("expiresAt").GetString());
+    }
+
     private async Task<System.Text.Json.JsonElement> PostAsync(string url, string json, HttpStatusCode status)
     {
         using var content = new StringContent(json, Encoding.UTF8, "application/json");

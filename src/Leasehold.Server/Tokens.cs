@@ -1,0 +1,36 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Leasehold.Server;
+
+/// <summary>
+/// Where lease and session secrets come from. A token taken with a request is random: only the client
+/// that got it can renew or end its lease. Old protocols that name their clients instead of handing out
+/// secrets (gocept.lockd, idserver, and pool requests with <c>reuse</c>) get a token derived from the
+/// protocol and the name, so such a front-end finds exactly the leases it created for that name and never
+/// one that was taken with a random token, whoever its owner is.
+/// </summary>
+public static class Tokens
+{
+    /// <summary>The name-keyed tokens of gocept.lockd's clients.</summary>
+    public const string Lockd = "lockd";
+
+    /// <summary>The name-keyed tokens of pool leases taken with <c>reuse</c> (idserver's get, or <c>/v1</c>).</summary>
+    public const string PoolReuse = "pool-reuse";
+
+    public static UInt128 New()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bytes);
+        return BinaryPrimitives.ReadUInt128LittleEndian(bytes);
+    }
+
+    /// <summary>The token of <paramref name="name"/> under <paramref name="protocol"/>: the same for every request that names it.</summary>
+    public static UInt128 ForName(string protocol, string name)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes("leasehold-name-token\0" + protocol + "\0" + name), hash);
+        return BinaryPrimitives.ReadUInt128LittleEndian(hash);
+    }
+}
