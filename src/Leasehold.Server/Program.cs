@@ -29,6 +29,9 @@ try
 catch (Exception ex) when (ex is CorruptDataException or IOException or UnauthorizedAccessException or InvalidDataException)
 {
     // Start-up refused: say why in one line (the file and offset for damage), no stack trace.
-    Console.Error.WriteLine($"leasehold: cannot start: {ex.Message}");
+    var hint = ex is CorruptDataException { LossAcceptable: true }
+        ? $" (to start from what is left and lose the rest: {LeaseholdApp.AcceptDataLossFlag})"
+        : "";
+    Console.Error.WriteLine($"leasehold: cannot start: {ex.Message}{hint}");
     return 2;
 }
