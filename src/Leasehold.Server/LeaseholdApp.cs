@@ -28,8 +28,22 @@ public static class LeaseholdApp
         return host.WriterFailure is null ? 0 : WriterDiedExitCode;
     }
 
+    /// <summary>The command-line flag for <see cref="LeaseholdOptions.AcceptDataLoss"/>.</summary>
+    public const string AcceptDataLossFlag = "--accept-data-loss";
+
+    /// <summary>The one line that says why start-up was refused, with the way out when losing data is one.</summary>
+    public static string DescribeRefusal(Exception ex)
+    {
+        var hint = ex is CorruptDataException { LossAcceptable: true }
+            ? $" (to start from what is left and lose the rest: {AcceptDataLossFlag})"
+            : "";
+        return $"leasehold: cannot start: {ex.Message}{hint}";
+    }
+
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
+        // A bare flag would take the next argument as its value (the command-line provider reads `--key value`).
+        args = [.. args.Select(a => a == AcceptDataLossFlag ? $"--{LeaseholdOptions.Section}:{nameof(LeaseholdOptions.AcceptDataLoss)}=true" : a)];
         var builder = WebApplication.CreateBuilder(args);
         // `--data-dir DIR` is the short form of Leasehold:DataDir.
         // `--pool /lab --resources resources.json` is the short form of the first configured pool.
@@ -68,11 +82,11 @@ public static class LeaseholdApp
         configureServices?.Invoke(builder.Services);
 
         // Recovery runs here, before the server listens: a damaged or busy data directory stops start-up.
+        // DataStore.Open creates the directory, readable by this user alone.
         var dataDir = Path.GetFullPath(options.DataDir);
-        Directory.CreateDirectory(dataDir);
         var durability = options.ToDurability();
         var limits = new EngineLimits { HistorySize = options.HistorySize };
-        var store = durability.Policy == FlushPolicy.Memory ? null : DataStore.Open(dataDir, limits);
+        var store = durability.Policy == FlushPolicy.Memory ? null : DataStore.Open(dataDir, limits, acceptDataLoss: options.AcceptDataLoss);
         builder.Services.AddSingleton(sp => new EngineHost(
             store?.Engine ?? new LockEngine(limits), store, durability,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>()));
@@ -80,10 +94,7 @@ public static class LeaseholdApp
         var app = builder.Build();
         if (store is not null)
         {
-            var report = store.Report;
-            app.Logger.LogInformation(
-                "Recovered {Directory}: snapshot of record {Snapshot}, {Replayed} log records replayed in {Elapsed} ms, {Truncated} torn bytes cut",
-                dataDir, report.SnapshotIndex, report.RecordsReplayed, (long)report.Elapsed.TotalMilliseconds, report.TruncatedBytes);
+            LogRecovery(app.Logger, dataDir, store.Report);
         }
 
         var host = app.Services.GetRequiredService<EngineHost>();
@@ -117,5 +128,26 @@ public static class LeaseholdApp
         app.MapLockerEndpoints();
         app.MapLockdEndpoints();
         return app;
+    }
+
+    private static void LogRecovery(ILogger logger, string dataDir, RecoveryReport report)
+    {
+        logger.LogInformation(
+            "Recovered {Directory}: snapshot of record {Snapshot}, {Replayed} log records replayed in {Elapsed} ms, {Truncated} torn bytes cut",
+            dataDir, report.SnapshotIndex, report.RecordsReplayed, (long)report.Elapsed.TotalMilliseconds, report.TruncatedBytes);
+        if (report.TornSegment is not null)
+        {
+            // Never acknowledged (a synced record is not torn), but the operator should know bytes were dropped.
+            logger.LogWarning("Cut a torn tail of {Bytes} bytes from {File} at offset {Offset}: a write interrupted by a crash",
+                report.TruncatedBytes, Path.GetFileName(report.TornSegment), report.TornOffset);
+        }
+        foreach (var loss in report.Lost)
+        {
+            logger.LogWarning("Data lost, started anyway ({Flag}): {Loss}", AcceptDataLossFlag, loss);
+        }
+        foreach (var note in report.Notes)
+        {
+            logger.LogWarning("Data directory: {Note}", note);
+        }
     }
 }

@@ -23,6 +23,12 @@ public sealed class LeaseholdOptions
     /// <summary>Log records between snapshots.</summary>
     public long SnapshotEvery { get; set; } = 100_000;
 
+    /// <summary>
+    /// Start even though files the data directory's manifest lists are missing or emptied, from what is left
+    /// (<c>--accept-data-loss</c>; docs/storage.md). Without it such a start is refused.
+    /// </summary>
+    public bool AcceptDataLoss { get; set; }
+
     /// <summary>After a restart, every session lives at least this many seconds so its client can reconnect.</summary>
     public double SessionGraceSeconds { get; set; } = 15;
 

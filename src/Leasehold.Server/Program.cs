@@ -28,6 +28,6 @@ try
 catch (Exception ex) when (ex is CorruptDataException or IOException or UnauthorizedAccessException or InvalidDataException)
 {
     // Start-up refused: say why in one line (the file and offset for damage), no stack trace.
-    Console.Error.WriteLine($"leasehold: cannot start: {ex.Message}");
+    Console.Error.WriteLine(LeaseholdApp.DescribeRefusal(ex));
     return 2;
 }

@@ -30,7 +30,23 @@ public sealed class CorruptDataException : Exception
         File = "";
     }
 
+    private CorruptDataException(string file, string message, bool lossAcceptable)
+        : base(message)
+    {
+        File = file;
+        LossAcceptable = lossAcceptable;
+    }
+
+    /// <summary>
+    /// Files the manifest lists are gone or emptied (<paramref name="message"/> names them, the first being
+    /// <paramref name="file"/>). The operator may accept the loss and start from what is there.
+    /// </summary>
+    public static CorruptDataException MissingData(string file, string message) => new(file, message, lossAcceptable: true);
+
     public string File { get; }
 
     public long Offset { get; }
+
+    /// <summary>True when starting with the loss accepted (<c>--accept-data-loss</c>) would start from what is left.</summary>
+    public bool LossAcceptable { get; }
 }

@@ -32,6 +32,12 @@ public static class LogFormat
 
     public const string LockFile = "leasehold.lock";
 
+    /// <summary>What the directory must hold: see <see cref="Manifest"/>.</summary>
+    public const string ManifestFile = "leasehold.manifest";
+
+    /// <summary>Added to the name of a segment moved aside because the operator accepted losing it.</summary>
+    public const string LostSuffix = ".lost";
+
     public static string SegmentName(long firstIndex) => $"wal-{firstIndex.ToString("D20", CultureInfo.InvariantCulture)}.log";
 
     public static string SnapshotName(long index) => $"snapshot-{index.ToString("D20", CultureInfo.InvariantCulture)}.snap";

@@ -3,13 +3,30 @@ using Leasehold.Core;
 
 namespace Leasehold.Storage;
 
-/// <summary>Where the log ends after recovery: the segment to keep appending to and the next record index.</summary>
-public sealed record LogEnd(string? LastSegment, long LastSegmentLength, long NextIndex, long TruncatedBytes);
+/// <summary>
+/// Where the log ends after recovery: the segment to keep appending to and the next record index. Reading
+/// changes no file: <see cref="DataStore"/> cuts the torn tail and moves unusable segments aside once it has
+/// decided to start.
+/// </summary>
+public sealed record LogEnd(string? LastSegment, long LastSegmentLength, long NextIndex, long TruncatedBytes)
+{
+    /// <summary>The segment whose torn tail is to be cut at <see cref="TornOffset"/>, or null.</summary>
+    public string? TornSegment { get; init; }
+
+    public long TornOffset { get; init; }
+
+    /// <summary>Segments after a hole that cannot be replayed (only when loss is accepted).</summary>
+    public IReadOnlyList<string> Unusable { get; init; } = [];
+
+    /// <summary>What the hole lost, one sentence each (only when loss is accepted).</summary>
+    public IReadOnlyList<string> Lost { get; init; } = [];
+}
 
 /// <summary>
 /// Reads the log segments of a data directory in order and hands each command after a snapshot's index
-/// to a callback. A torn last record (a write cut short by a crash) is cut off; damage anywhere else
-/// throws <see cref="CorruptDataException"/>, since skipping it could drop an acknowledged command.
+/// to a callback. A torn tail of the last segment (damage that no intact record follows) is reported for
+/// cutting; damage anywhere else throws <see cref="CorruptDataException"/>, since skipping it could drop
+/// an acknowledged command.
 /// </summary>
 public static class LogReader
 {
@@ -30,7 +47,11 @@ public static class LogReader
     /// <param name="dir">The data directory.</param>
     /// <param name="afterIndex">Commands up to this index are in the snapshot already (0: none).</param>
     /// <param name="apply">Called with each later command, in order.</param>
-    public static LogEnd Replay(string dir, long afterIndex, Action<long, Command> apply)
+    /// <param name="acceptLoss">
+    /// A missing stretch of the log (a deleted or emptied segment) ends the replay there instead of throwing:
+    /// the segments after it are listed in <see cref="LogEnd.Unusable"/>. Damage inside a segment still throws.
+    /// </param>
+    public static LogEnd Replay(string dir, long afterIndex, Action<long, Command> apply, bool acceptLoss = false)
     {
         var segments = Segments(dir);
         var expected = afterIndex + 1;
@@ -40,28 +61,54 @@ public static class LogReader
         {
             start++;
         }
-        if (segments.Count > 0 && segments[start].FirstIndex > expected)
-        {
-            throw new CorruptDataException(segments[start].Path, 0,
-                $"the log starts at record {segments[start].FirstIndex} but record {expected} is needed (a segment is missing)");
-        }
-        string? last = null;
-        long lastLength = 0, truncated = 0;
+        string? last = null, torn = null;
+        long lastLength = 0, truncated = 0, tornAt = 0;
+        var lost = new List<string>();
+        var usable = segments.Count;
         for (var s = start; s < segments.Count; s++)
         {
             var (first, path) = segments[s];
             var isLast = s == segments.Count - 1;
-            if (s > start && first != expected)
+            string? hole = null;
+            if (first > expected && s == start)
             {
-                throw new CorruptDataException(path, 0, $"the segment starts at record {first}, expected {expected} (a segment is missing or overlaps)");
+                hole = $"the log starts at record {first} but record {expected} is needed (a segment is missing)";
+            }
+            else if (s > start && first != expected)
+            {
+                hole = $"the segment starts at record {first}, expected {expected} (a segment is missing or overlaps)";
+            }
+            else if (!isLast && new FileInfo(path).Length < LogFormat.SegmentHeaderSize)
+            {
+                hole = "the segment header is incomplete (the segment was emptied)";
+            }
+            if (hole is not null)
+            {
+                if (!acceptLoss)
+                {
+                    throw CorruptDataException.MissingData(path, $"{Path.GetFileName(path)} at offset 0: {hole}");
+                }
+                lost.Add($"{Path.GetFileName(path)} at offset 0: {hole}; records from {expected} on are lost");
+                usable = s;
+                break;
             }
             var (length, next, cut) = ReadSegment(path, first, isLast, afterIndex, apply);
+            if (cut > 0)
+            {
+                (torn, tornAt) = (path, length);
+            }
             expected = next;
             last = path;
             lastLength = length;
             truncated += cut;
         }
-        return new LogEnd(last, lastLength, expected, truncated);
+        return new LogEnd(last, lastLength, expected, truncated)
+        {
+            TornSegment = torn,
+            TornOffset = tornAt,
+            Unusable = [.. segments.Skip(usable).Select(s => s.Path)],
+            Lost = lost,
+        };
     }
 
     private static (long ValidLength, long NextIndex, long Truncated) ReadSegment(string path, long first, bool isLast, long afterIndex, Action<long, Command> apply)
@@ -72,7 +119,6 @@ public static class LogReader
             if (isLast)
             {
                 // Cut while the segment was being created: nothing in it was ever acknowledged.
-                Truncate(path, 0);
                 return (0, first, data.Length);
             }
             throw new CorruptDataException(path, 0, "the segment header is incomplete");
@@ -97,12 +143,10 @@ public static class LogReader
             var problem = CheckRecord(data, offset, index, out var payloadLength);
             if (problem is not null)
             {
-                var end = offset + LogFormat.RecordHeaderSize + Math.Max(0, payloadLength);
-                // Torn: the bad record runs to the end of the file, or only zeros follow it (a file length that got
-                // ahead of its data during a crash may zero-fill the rest of a partly written batch).
-                if (isLast && (end >= data.Length || IsZeros(data, end)) && !HasRecordAfter(data, offset, index + 1))
+                // Torn: nothing after the damage is an intact record of this log's future, whatever the bytes are
+                // (a crash can leave zeros or stale disk blocks past the last record a write finished).
+                if (isLast && !HasRecordAfter(data, offset, index))
                 {
-                    Truncate(path, offset);
                     return (offset, index, data.Length - offset);
                 }
                 throw new CorruptDataException(path, offset, problem);
@@ -153,37 +197,33 @@ public static class LogReader
     }
 
     /// <summary>
-    /// Is there an intact record numbered <paramref name="next"/> after <paramref name="offset"/>? If so the
-    /// damage is not a torn tail but a hole in the middle, and cutting there would drop acknowledged records.
+    /// Is there an intact record (a valid length, a matching checksum) numbered <paramref name="index"/> or later
+    /// anywhere after <paramref name="offset"/>? If so the damage is not a torn tail but a hole in the middle,
+    /// and cutting there would drop acknowledged records. Intact records numbered before it are stale blocks of
+    /// the log's own past, not records that belong after the damage.
     /// </summary>
-    private static bool HasRecordAfter(byte[] data, long offset, long next)
+    private static bool HasRecordAfter(byte[] data, long offset, long index)
     {
-        Span<byte> pattern = stackalloc byte[8];
-        BinaryPrimitives.WriteInt64LittleEndian(pattern, next);
-        var from = (int)offset + 1;
-        while (from < data.Length)
+        var rest = data.Length - offset;
+        for (var at = (int)offset + 1; at <= data.Length - LogFormat.RecordHeaderSize; at++)
         {
-            var hit = data.AsSpan(from).IndexOf(pattern);
-            if (hit < 0)
+            var record = data.AsSpan(at);
+            var length = BinaryPrimitives.ReadInt32LittleEndian(record);
+            if (length <= 0 || length > LogFormat.MaxPayload || length > record.Length - LogFormat.RecordHeaderSize)
             {
-                return false;
+                continue;
             }
-            var start = from + hit - 8;
-            if (start > offset && CheckRecord(data, start, next, out _) is null)
+            // Every record takes more than its header, so no record after the damage can be numbered past this.
+            var stored = BinaryPrimitives.ReadInt64LittleEndian(record[8..]);
+            if (stored < index || stored - index > rest / LogFormat.RecordHeaderSize)
+            {
+                continue;
+            }
+            if (Crc32C.Compute(record.Slice(8, 8 + length)) == BinaryPrimitives.ReadUInt32LittleEndian(record[4..]))
             {
                 return true;
             }
-            from += hit + 1;
         }
         return false;
-    }
-
-    private static bool IsZeros(byte[] data, long offset) => data.AsSpan((int)offset).IndexOfAnyExcept((byte)0) < 0;
-
-    private static void Truncate(string path, long length)
-    {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None);
-        file.SetLength(length);
-        file.Flush(flushToDisk: true);
     }
 }

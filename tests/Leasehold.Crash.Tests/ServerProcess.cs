@@ -36,6 +36,9 @@ internal sealed class ServerProcess : IDisposable
 
     public int Starts { get; private set; }
 
+    /// <summary>The exit code of the last process that exited before answering /healthz.</summary>
+    public int? LastExitCode { get; private set; }
+
     public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "Leasehold.Server.dll");
 
     /// <summary>The last lines the server processes printed (stdout and stderr), for failure messages.</summary>
@@ -61,6 +64,21 @@ internal sealed class ServerProcess : IDisposable
                 throw new InvalidOperationException($"the server exited before answering /healthz (start {Starts + 1}). Output:{Environment.NewLine}{OutputTail}");
             }
         }
+    }
+
+    /// <summary>Starts the server expecting it to refuse: returns its exit code; fails if it answers /healthz instead.</summary>
+    public async Task<int> StartExpectingRefusalAsync(TimeSpan deadline)
+    {
+        if (_process is not null)
+        {
+            throw new InvalidOperationException("the server is already running");
+        }
+        if (await TryStartAsync(deadline))
+        {
+            Kill();
+            throw new InvalidOperationException($"the server started, but it should have refused. Output:{Environment.NewLine}{OutputTail}");
+        }
+        return LastExitCode!.Value;
     }
 
     private async Task<bool> TryStartAsync(TimeSpan deadline)
@@ -93,6 +111,7 @@ internal sealed class ServerProcess : IDisposable
             if (process.HasExited)
             {
                 await process.WaitForExitAsync();
+                LastExitCode = process.ExitCode;
                 Keep($"[exit code {process.ExitCode}]");
                 process.Dispose();
                 _process = null;

@@ -17,7 +17,7 @@ public class DirectoryLockTests : IDisposable
             Assert.Contains("in use", ex.Message, StringComparison.Ordinal);
             Assert.Contains(_dir.Dir, ex.Message, StringComparison.Ordinal);
             // The failed attempt changed nothing.
-            Assert.Equal([LogFormat.LockFile, LogFormat.SegmentName(1)], _dir.FileNames());
+            Assert.Equal([LogFormat.LockFile, LogFormat.ManifestFile, LogFormat.SegmentName(1)], _dir.FileNames());
         }
         finally
         {

@@ -19,7 +19,7 @@ public class EmptyDirectoryTests : IDisposable
             Assert.Equal(0, store.Engine.LastFence);
             Assert.Equal(new RecoveryReport(0, 0, 0, store.Report.Elapsed, 1), store.Report);
             Assert.Equal(_dir.Dir, store.Directory);
-            Assert.Equal([LogFormat.LockFile, LogFormat.SegmentName(1)], _dir.FileNames());
+            Assert.Equal([LogFormat.LockFile, LogFormat.ManifestFile, LogFormat.SegmentName(1)], _dir.FileNames());
             Assert.Equal(LogFormat.SegmentHeaderSize, new FileInfo(_dir.Segment(1)).Length);
         }
 
@@ -27,7 +27,7 @@ public class EmptyDirectoryTests : IDisposable
         using (var store = DataStore.Open(_dir.Dir))
         {
             Assert.Equal(1, store.NextIndex);
-            Assert.Equal([LogFormat.LockFile, LogFormat.SegmentName(1)], _dir.FileNames());
+            Assert.Equal([LogFormat.LockFile, LogFormat.ManifestFile, LogFormat.SegmentName(1)], _dir.FileNames());
         }
     }
 
@@ -46,6 +46,6 @@ public class EmptyDirectoryTests : IDisposable
         File.WriteAllBytes(_dir.File(LogFormat.SnapshotName(5) + ".tmp"), [1, 2, 3]);
         using var store = DataStore.Open(_dir.Dir);
         Assert.Equal(0, store.Report.SnapshotIndex);
-        Assert.Equal([LogFormat.LockFile, LogFormat.SegmentName(1)], _dir.FileNames());
+        Assert.Equal([LogFormat.LockFile, LogFormat.ManifestFile, LogFormat.SegmentName(1)], _dir.FileNames());
     }
 }

@@ -71,6 +71,7 @@ public class FormatPinTests
     public void FileNamesAreFrozen()
     {
         Assert.Equal("leasehold.lock", LogFormat.LockFile);
+        Assert.Equal("leasehold.manifest", LogFormat.ManifestFile);
         Assert.Equal("wal-00000000000000000001.log", LogFormat.SegmentName(1));
         Assert.Equal("wal-09223372036854775807.log", LogFormat.SegmentName(long.MaxValue));
         Assert.Equal("snapshot-00000000000000000042.snap", LogFormat.SnapshotName(42));
@@ -86,5 +87,19 @@ public class FormatPinTests
     {
         Assert.Equal(ok, LogFormat.TryParseIndex(name, prefix, suffix, out var parsed));
         Assert.Equal(index, ok ? parsed : 0);
+    }
+
+    /// <summary>The manifest as docs/storage.md shows it, byte for byte; and it reads back.</summary>
+    [Fact]
+    public void ManifestTextIsFrozen()
+    {
+        const string Golden = "leasehold manifest 1\nsnapshot 120000\nthrough 120000\nsegment 120001\ncrc32c 2dcaba88\n";
+        var manifest = new Manifest(120000, 120000, [120001]);
+        Assert.Equal(Golden, manifest.Encode());
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File(LogFormat.ManifestFile), Golden);
+        var read = Manifest.Read(dir.Dir)!;
+        Assert.Equal((120000L, 120000L), (read.SnapshotIndex, read.Through));
+        Assert.Equal([120001L], read.Segments);
     }
 }

@@ -25,7 +25,7 @@ public class InterruptedSnapshotTests : IDisposable
             d.Store.CutAt(4);
             live = d.Engine.Capture();
         }
-        Assert.Equal([LogFormat.LockFile, LogFormat.SegmentName(1), LogFormat.SegmentName(5)], _dir.FileNames());
+        Assert.Equal([LogFormat.LockFile, LogFormat.ManifestFile, LogFormat.SegmentName(1), LogFormat.SegmentName(5)], _dir.FileNames());
 
         using (var d = new StoreDriver(_dir.Dir))
         {
@@ -72,7 +72,7 @@ public class InterruptedSnapshotTests : IDisposable
         {
             d.Snapshot();
         }
-        Assert.Equal([LogFormat.LockFile, LogFormat.SnapshotName(10), LogFormat.SegmentName(11)], _dir.FileNames());
+        Assert.Equal([LogFormat.LockFile, LogFormat.ManifestFile, LogFormat.SnapshotName(10), LogFormat.SegmentName(11)], _dir.FileNames());
     }
 
     [Fact]

@@ -50,10 +50,24 @@ public class SegmentTests : IDisposable
     }
 
     [Fact]
-    public void MissingMiddleSegmentIsCorruptionNamingTheNextSegment()
+    public void MissingMiddleSegmentIsRefusedNamingIt()
     {
         var segments = LogRecords();
         File.Delete(segments[1].Path);
+
+        var ex = Assert.Throws<CorruptDataException>(() => DataStore.Open(_dir.Dir, segmentBytes: SegmentBytes200));
+        Assert.Equal(segments[1].Path, ex.File);
+        Assert.Contains($"{Path.GetFileName(segments[1].Path)} is missing", ex.Message, StringComparison.Ordinal);
+        Assert.True(ex.LossAcceptable);
+    }
+
+    /// <summary>Without a manifest (a directory from an older version) the hole in the indexes still shows.</summary>
+    [Fact]
+    public void MissingMiddleSegmentWithoutAManifestIsCorruptionNamingTheNextSegment()
+    {
+        var segments = LogRecords();
+        File.Delete(segments[1].Path);
+        File.Delete(_dir.File(LogFormat.ManifestFile));
 
         var ex = Assert.Throws<CorruptDataException>(() => DataStore.Open(_dir.Dir, segmentBytes: SegmentBytes200));
         Assert.Equal(segments[2].Path, ex.File);
@@ -62,10 +76,22 @@ public class SegmentTests : IDisposable
     }
 
     [Fact]
-    public void MissingFirstSegmentIsCorruption()
+    public void MissingFirstSegmentIsRefusedNamingIt()
     {
         var segments = LogRecords();
         File.Delete(segments[0].Path);
+
+        var ex = Assert.Throws<CorruptDataException>(() => DataStore.Open(_dir.Dir, segmentBytes: SegmentBytes200));
+        Assert.Equal(segments[0].Path, ex.File);
+        Assert.Contains($"{Path.GetFileName(segments[0].Path)} is missing", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MissingFirstSegmentWithoutAManifestIsCorruption()
+    {
+        var segments = LogRecords();
+        File.Delete(segments[0].Path);
+        File.Delete(_dir.File(LogFormat.ManifestFile));
 
         var ex = Assert.Throws<CorruptDataException>(() => DataStore.Open(_dir.Dir, segmentBytes: SegmentBytes200));
         Assert.Equal(segments[1].Path, ex.File);

@@ -22,7 +22,7 @@ public class SnapshotTests : IDisposable
         var first = d.Snapshot();
 
         Assert.Equal(7, first);
-        Assert.Equal([LogFormat.LockFile, LogFormat.SnapshotName(7), LogFormat.SegmentName(8)], _dir.FileNames());
+        Assert.Equal([LogFormat.LockFile, LogFormat.ManifestFile, LogFormat.SnapshotName(7), LogFormat.SegmentName(8)], _dir.FileNames());
 
         SegmentBytes.LogAcquires(d, 7, firstNumber: 8);
         var segmentsBefore = _dir.Segments();
@@ -30,7 +30,7 @@ public class SnapshotTests : IDisposable
         var second = d.Snapshot();
 
         Assert.Equal(14, second);
-        Assert.Equal([LogFormat.LockFile, LogFormat.SnapshotName(14), LogFormat.SegmentName(15)], _dir.FileNames());
+        Assert.Equal([LogFormat.LockFile, LogFormat.ManifestFile, LogFormat.SnapshotName(14), LogFormat.SegmentName(15)], _dir.FileNames());
     }
 
     [Fact]
@@ -129,7 +129,7 @@ public class SnapshotTests : IDisposable
             d.Snapshot();
             SegmentBytes.LogAcquires(d, 2, firstNumber: 3);
         }
-        Assert.Equal([LogFormat.LockFile, LogFormat.SnapshotName(2), LogFormat.SegmentName(3)], _dir.FileNames());
+        Assert.Equal([LogFormat.LockFile, LogFormat.ManifestFile, LogFormat.SnapshotName(2), LogFormat.SegmentName(3)], _dir.FileNames());
         using var store = DataStore.Open(_dir.Dir);
         Assert.Equal(4, store.Engine.LastFence);
         Assert.Equal(2, store.Report.RecordsReplayed);

@@ -6,7 +6,15 @@ public sealed class TempDir : IDisposable
     public TempDir()
     {
         Dir = Path.Combine(Path.GetTempPath(), "leasehold-storage-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Dir);
+        // Owner-only, like a data directory the server created: opening it is then no change worth a note.
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(Dir);
+        }
+        else
+        {
+            Directory.CreateDirectory(Dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
     }
 
     public string Dir { get; }

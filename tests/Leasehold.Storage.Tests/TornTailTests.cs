@@ -148,7 +148,10 @@ public class TornTailTests : IDisposable
         Assert.Equal(records[3].Offset, new FileInfo(_dir.Segment(1)).Length);
     }
 
-    /// <summary>A crash while a segment was being created leaves it shorter than its header.</summary>
+    /// <summary>
+    /// A crash while the first segment of a new directory was being created leaves it shorter than its header,
+    /// and no manifest yet: the manifest is written once the header is durable.
+    /// </summary>
     [Theory]
     [InlineData(0)]
     [InlineData(10)]
@@ -159,6 +162,7 @@ public class TornTailTests : IDisposable
         {
         }
         SegmentBytes.Cut(_dir.Segment(1), keep);
+        File.Delete(_dir.File(LogFormat.ManifestFile));
 
         using (var d = new StoreDriver(_dir.Dir))
         {
@@ -173,19 +177,32 @@ public class TornTailTests : IDisposable
         Assert.Equal(Convert.FromHexString(GoldenLogTests.SegmentHeaderHex), File.ReadAllBytes(_dir.Segment(1))[..LogFormat.SegmentHeaderSize]);
     }
 
+    /// <summary>
+    /// A crash while a rolled segment was being created leaves it shorter than its header, and the manifest as
+    /// it was before the roll (which lists the segment only once its header is durable).
+    /// </summary>
     [Theory]
     [InlineData(0)]
     [InlineData(LogFormat.SegmentHeaderSize - 1)]
     public void TornHeaderOfANewlyRolledSegmentIsRewritten(int keep)
     {
+        var manifest = _dir.File(LogFormat.ManifestFile);
+        byte[]? beforeLastRoll = null;
         using (var d = new StoreDriver(_dir.Dir, segmentBytes: 200))
         {
-            SegmentBytes.LogAcquires(d, 8);
+            for (var i = 1; i <= 8; i++)
+            {
+                var before = File.ReadAllBytes(manifest);
+                var count = _dir.Segments().Count;
+                SegmentBytes.LogAcquires(d, 1, firstNumber: i);
+                beforeLastRoll = _dir.Segments().Count > count ? before : beforeLastRoll;
+            }
         }
         var segments = _dir.Segments();
         Assert.True(segments.Count >= 3, $"{segments.Count} segments");
         var (lastFirst, lastPath) = segments[^1];
         SegmentBytes.Cut(lastPath, keep);
+        File.WriteAllBytes(manifest, beforeLastRoll!);
 
         using (var d = new StoreDriver(_dir.Dir, segmentBytes: 200))
         {

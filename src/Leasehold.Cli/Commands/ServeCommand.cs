@@ -31,7 +31,7 @@ internal static class ServeCommand
             }
             catch (Exception ex) when (ex is CorruptDataException or IOException or UnauthorizedAccessException or InvalidDataException)
             {
-                Console.Error.WriteLine($"leasehold: cannot start: {ex.Message}");
+                Console.Error.WriteLine(LeaseholdApp.DescribeRefusal(ex));
                 return ExitCodes.CannotStart;
             }
         });
