@@ -9,7 +9,8 @@ namespace Leasehold.Server;
 /// that got it can renew or end its lease. Old protocols that name their clients instead of handing out
 /// secrets (gocept.lockd, idserver, and pool requests with <c>reuse</c>) get a token derived from the
 /// protocol and the name, so such a front-end finds exactly the leases it created for that name and never
-/// one that was taken with a random token, whoever its owner is.
+/// one that was taken with a random token, whoever its owner is. Whatever its origin, only the token's
+/// <see cref="Hash"/> reaches the engine, and so the log.
 /// </summary>
 public static class Tokens
 {
@@ -18,6 +19,9 @@ public static class Tokens
 
     /// <summary>The name-keyed tokens of pool leases taken with <c>reuse</c> (idserver's get, or <c>/v1</c>).</summary>
     public const string PoolReuse = "pool-reuse";
+
+    /// <summary>What a command carries and the engine keeps of <paramref name="token"/> (never the token itself).</summary>
+    public static UInt128 Hash(UInt128 token) => Core.TokenHash.Of(token);
 
     public static UInt128 New()
     {

@@ -41,7 +41,7 @@ internal static class LockerEndpoints
             Paths = [path],
             Mode = LockMode.Exclusive,
             Owner = parameters.Values.GetValueOrDefault("id", Anonymous),
-            Token = LockerRequest.ToEngineToken(token),
+            Token = Tokens.Hash(LockerRequest.ToEngineToken(token)),
             LockParents = LockerRequest.Flag(parameters, "lockParents"),
             LockChildren = LockerRequest.Flag(parameters, "lockChildren"),
         };
@@ -72,12 +72,13 @@ internal static class LockerEndpoints
         {
             return Answer(LockerJson.Ok(false));
         }
+        var hash = Tokens.Hash(token);
         var released = await host.ExecuteAsync(w =>
         {
             // Only a lease on exactly this path: a path merely covered by a parent's lock is not unlocked.
-            var lease = w.Engine.GetResource(path).Holders.FirstOrDefault(h => h.Token == token);
+            var lease = w.Engine.GetResource(path).Holders.FirstOrDefault(h => h.Token == hash);
             return lease is not null
-                && w.Run(new ReleaseLease { Now = w.Now, LeaseId = lease.Id, Token = token }, (e, c) => e.Release(c)).Error == ErrorCode.None;
+                && w.Run(new ReleaseLease { Now = w.Now, LeaseId = lease.Id, Token = hash }, (e, c) => e.Release(c)).Error == ErrorCode.None;
         });
         return Answer(LockerJson.Ok(released));
     }

@@ -12,6 +12,8 @@ public sealed partial class EngineHost
     /// (<paramref name="cancellationToken"/>) the waiter leaves the queue; if it was granted in the same
     /// instant, the lease is released again so that nobody holds what no client knows it has.
     /// </summary>
+    /// <param name="command">The command, carrying the lease's token: the engine gets only its hash, the grant shows the token.</param>
+    /// <param name="cancellationToken">The caller went away: leave the queue.</param>
     public async Task<AcquireOutcome> AcquireAsync(Func<long, AcquireLease> command, CancellationToken cancellationToken)
     {
         var started = await ExecuteAsync(w => Start(w, command(w.Now))).ConfigureAwait(false);
@@ -34,14 +36,15 @@ public sealed partial class EngineHost
     /// <summary>Either the final <see cref="AcquireOutcome"/> or a <see cref="PendingAcquire"/> to wait on.</summary>
     private object Start(Writer writer, AcquireLease command)
     {
-        var result = writer.Run(command, (e, c) => e.Acquire(c));
+        var token = command.Token;
+        var result = writer.Run(command with { Token = Tokens.Hash(token) }, (e, c) => e.Acquire(c));
         if (result.Lease is { } lease)
         {
-            return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, writer.Engine, withToken: true));
+            return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, writer.Engine, token));
         }
         if (result.Waiter is { } waiter)
         {
-            var pending = new PendingAcquire(waiter.Id, waiter.Paths, waiter.Mode);
+            var pending = new PendingAcquire(waiter.Id, waiter.Paths, waiter.Mode, token);
             _waiting.Add(waiter.Id, pending);
             return pending;
         }
@@ -58,7 +61,7 @@ public sealed partial class EngineHost
         var text = blockers.Count > 0 ? $"held by {blockers.Count} lease(s)"
             : paths.Length == 0 && detail is not null ? detail
             : "not held, but earlier waiters queue for it";
-        return new AcquireOutcome(error, null, text, [.. blockers.Select(b => Dtos.ToDto(b, engine, withToken: false))]);
+        return new AcquireOutcome(error, null, text, [.. blockers.Select(b => Dtos.ToDto(b, engine))]);
     }
 
     private bool Abandon(Writer writer, PendingAcquire pending)
@@ -103,7 +106,7 @@ public sealed partial class EngineHost
             if (outcome.Lease is { } lease)
             {
                 pending.GrantedLeaseId = lease.Id;
-                batch.Outcomes.Add((pending, new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, _engine, withToken: true))));
+                batch.Outcomes.Add((pending, new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, _engine, pending.Token))));
                 continue;
             }
             var detail = outcome.Error switch
@@ -120,8 +123,11 @@ public sealed partial class EngineHost
         outcomes.Clear();
     }
 
-    internal sealed class PendingAcquire(long waiterId, ResourcePath[] paths, LockMode mode)
+    internal sealed class PendingAcquire(long waiterId, ResourcePath[] paths, LockMode mode, UInt128 token)
     {
+        /// <summary>The token the grant shows its client; the engine has only its hash.</summary>
+        public UInt128 Token { get; } = token;
+
         /// <summary>Set on the writer when the waiter is granted, before the answer is durable.</summary>
         public long? GrantedLeaseId { get; set; }
 

@@ -26,10 +26,13 @@ internal static class Dtos
         return result;
     }
 
-    public static LeaseDto ToDto(Lease lease, LockEngine engine, bool withToken) => new()
+    /// <param name="lease">The lease.</param>
+    /// <param name="engine">The engine, for the chosen resources' attributes.</param>
+    /// <param name="token">The lease's token, to show its new holder; null everywhere else (the engine only has its hash).</param>
+    public static LeaseDto ToDto(Lease lease, LockEngine engine, UInt128? token = null) => new()
     {
         Id = lease.Id,
-        Token = withToken ? Token(lease.Token) : null,
+        Token = token is { } clear ? Token(clear) : null,
         Owner = lease.Owner,
         Mode = Mode(lease.Mode),
         Paths = Paths(lease.Paths),
@@ -72,14 +75,16 @@ internal static class Dtos
     {
         Path = state.Path.Value,
         Attributes = engine.GetDeclared(state.Path)?.Attributes,
-        Holders = [.. state.Holders.Select(h => ToDto(h, engine, withToken: false))],
+        Holders = [.. state.Holders.Select(h => ToDto(h, engine))],
         Queue = [.. state.Queue.Select(w => ToDto(w, now))],
     };
 
-    public static SessionDto ToDto(Session session, bool withToken) => new()
+    /// <param name="session">The session.</param>
+    /// <param name="token">The session's token, to show whoever opened it; null everywhere else.</param>
+    public static SessionDto ToDto(Session session, UInt128? token = null) => new()
     {
         Id = session.Id,
-        Token = withToken ? Token(session.Token) : null,
+        Token = token is { } clear ? Token(clear) : null,
         Owner = session.Owner,
         Ttl = Seconds(session.TtlMs),
         ExpiresAt = Time(session.ExpiresAt),

@@ -166,7 +166,7 @@ internal static class LeaseEndpoints
         {
             return NoSuchLease(id);
         }
-        var lease = await host.ExecuteAsync(w => w.Engine.GetLease(leaseId) is { } l ? Dtos.ToDto(l, w.Engine, withToken: false) : null);
+        var lease = await host.ExecuteAsync(w => w.Engine.GetLease(leaseId) is { } l ? Dtos.ToDto(l, w.Engine) : null);
         return lease is null ? NoSuchLease(id) : Results.Json(lease, ProtocolJsonContext.Default.LeaseDto);
     }
 
@@ -195,8 +195,8 @@ internal static class LeaseEndpoints
         }
         var (error, lease, detail) = await host.ExecuteAsync(w =>
         {
-            var result = w.Run(new RenewLease { Now = w.Now, LeaseId = leaseId, Token = token, TtlMs = ttl }, (e, c) => e.Renew(c));
-            return (result.Error, result.Value is { } l ? Dtos.ToDto(l, w.Engine, withToken: false) : null, result.Detail);
+            var result = w.Run(new RenewLease { Now = w.Now, LeaseId = leaseId, Token = Tokens.Hash(token), TtlMs = ttl }, (e, c) => e.Renew(c));
+            return (result.Error, result.Value is { } l ? Dtos.ToDto(l, w.Engine) : null, result.Detail);
         });
         return error == ErrorCode.None
             ? Results.Json(lease!, ProtocolJsonContext.Default.LeaseDto)
@@ -213,7 +213,7 @@ internal static class LeaseEndpoints
         {
             return problem!;
         }
-        var result = await host.ExecuteAsync(w => w.Run(new ReleaseLease { Now = w.Now, LeaseId = leaseId, Token = token }, (e, c) => e.Release(c)));
+        var result = await host.ExecuteAsync(w => w.Run(new ReleaseLease { Now = w.Now, LeaseId = leaseId, Token = Tokens.Hash(token) }, (e, c) => e.Release(c)));
         return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
     }
 

@@ -35,8 +35,9 @@ internal static class SessionEndpoints
         {
             return problem!;
         }
-        var command = new OpenSession { TtlMs = ttl, Owner = body.Owner, Token = Tokens.New() };
-        return await RunAsync(host, w => w.Run(command with { Now = w.Now }, (e, c) => e.Open(c)), withToken: true, StatusCodes.Status201Created);
+        var token = Tokens.New();
+        var command = new OpenSession { TtlMs = ttl, Owner = body.Owner, Token = Tokens.Hash(token) };
+        return await RunAsync(host, w => w.Run(command with { Now = w.Now }, (e, c) => e.Open(c)), token, StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> KeepAliveAsync(string id, HttpContext context, EngineHost host)
@@ -49,8 +50,8 @@ internal static class SessionEndpoints
         {
             return problem!;
         }
-        return await RunAsync(host, w => w.Run(new KeepAliveSession { Now = w.Now, SessionId = sessionId, Token = token }, (e, c) => e.KeepAlive(c)),
-            withToken: false, StatusCodes.Status200OK);
+        return await RunAsync(host, w => w.Run(new KeepAliveSession { Now = w.Now, SessionId = sessionId, Token = Tokens.Hash(token) }, (e, c) => e.KeepAlive(c)),
+            token: null, StatusCodes.Status200OK);
     }
 
     private static async Task<IResult> CloseAsync(string id, HttpContext context, EngineHost host)
@@ -63,16 +64,16 @@ internal static class SessionEndpoints
         {
             return problem!;
         }
-        var result = await host.ExecuteAsync(w => w.Run(new CloseSession { Now = w.Now, SessionId = sessionId, Token = token }, (e, c) => e.Close(c)));
+        var result = await host.ExecuteAsync(w => w.Run(new CloseSession { Now = w.Now, SessionId = sessionId, Token = Tokens.Hash(token) }, (e, c) => e.Close(c)));
         return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
     }
 
-    private static async Task<IResult> RunAsync(EngineHost host, Func<Writer, OperationResult<Session>> command, bool withToken, int status)
+    private static async Task<IResult> RunAsync(EngineHost host, Func<Writer, OperationResult<Session>> command, UInt128? token, int status)
     {
         var (error, dto, detail) = await host.ExecuteAsync(w =>
         {
             var result = command(w);
-            return (result.Error, result.Value is { } s ? Dtos.ToDto(s, withToken) : null, result.Detail);
+            return (result.Error, result.Value is { } s ? Dtos.ToDto(s, token) : null, result.Detail);
         });
         return error == ErrorCode.None
             ? Results.Json(dto!, ProtocolJsonContext.Default.SessionDto, statusCode: status)

@@ -50,7 +50,7 @@ internal static class IdServerSteps
     /// </summary>
     public static string Put(Writer writer, ResourcePath pool, string anyRequirement, string owner)
     {
-        var token = Tokens.ForName(Tokens.PoolReuse, owner);
+        var token = Tokens.Hash(Tokens.ForName(Tokens.PoolReuse, owner));
         foreach (var lease in writer.Engine.LeasesOf(owner, pool))
         {
             if (lease.Token == token && lease.Groups is [var group] && group.Group.Pool.Equals(pool) && group.Requirement.Text == anyRequirement)
