@@ -69,6 +69,21 @@ public sealed class ConnectionBudgetTests
         Assert.False(Directory.Exists(dataDir), "the data directory was created although start-up was refused");
     }
 
+    [Fact]
+    public void ConnectionLimitsThatWouldExhaustTheDescriptorsStopStartUp()
+    {
+        var descriptors = ConnectionBudget.DescriptorLimit;
+        Assert.True(descriptors is not null, "this test needs the descriptor limit (Linux)");
+        var dataDir = Path.Combine(Path.GetTempPath(), "leasehold-budget-" + Guid.NewGuid().ToString("N"));
+        var tooMany = descriptors - ConnectionBudget.MinimumReserve + 1;
+        var error = Assert.Throws<InvalidDataException>(() => LeaseholdApp.Build(["--data-dir", dataDir, $"--Leasehold:MaxConnections={tooMany}"]));
+        Assert.Equal(
+            $"Leasehold:MaxConnections {tooMany} and Leasehold:IdServer:MaxConnections 0 leave fewer than 256 of the process's {descriptors} file descriptors "
+            + "for the server itself; lower them or raise the limit (ulimit -n)",
+            error.Message);
+        Assert.False(Directory.Exists(dataDir), "the data directory was created although start-up was refused");
+    }
+
     private static KestrelServerLimits Limits(Microsoft.AspNetCore.Builder.WebApplication app)
         => app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
 }

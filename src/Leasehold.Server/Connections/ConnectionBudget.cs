@@ -16,6 +16,10 @@ public static partial class ConnectionBudget
     /// the directory lock, listening sockets, and connections being accepted only to be refused.</summary>
     public const int Reserve = 512;
 
+    /// <summary>Descriptors that configured limits must leave free, or start-up is refused: about what the
+    /// runtime holds on its own, so settings that would certainly exhaust the descriptors do not start.</summary>
+    public const int MinimumReserve = 256;
+
     /// <summary>Beyond this many idle connections the limit is about memory and scheduling, not descriptors.</summary>
     public const int Cap = 10_000;
 

@@ -22,6 +22,13 @@ public static class KestrelConnections
         {
             throw new InvalidDataException($"{LeaseholdOptions.Section}:MaxConnections {maxConnections} is not a positive number of connections");
         }
+        if (ConnectionBudget.DescriptorLimit is { } descriptors && maxConnections + (long)idServerConnections > descriptors - ConnectionBudget.MinimumReserve)
+        {
+            // Running out of descriptors aborts the process; better to refuse such settings at start-up.
+            throw new InvalidDataException(
+                $"{LeaseholdOptions.Section}:MaxConnections {maxConnections} and {Compat.IdServer.IdServerSettings.Section}:MaxConnections {idServerConnections} "
+                + $"leave fewer than {ConnectionBudget.MinimumReserve} of the process's {descriptors} file descriptors for the server itself; lower them or raise the limit (ulimit -n)");
+        }
         var keepAlive = Seconds(nameof(LeaseholdOptions.KeepAliveSeconds), options.KeepAliveSeconds);
         var headers = Seconds(nameof(LeaseholdOptions.RequestHeadersSeconds), options.RequestHeadersSeconds);
         webHost.ConfigureKestrel(kestrel =>
