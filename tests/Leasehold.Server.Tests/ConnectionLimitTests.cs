@@ -94,6 +94,31 @@ public sealed class ConnectionLimitTests
     }
 
     [Fact]
+    public async Task ABodyTrickledBelowTheMinimumRateIsCutOffAfterTheGracePeriod()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var peer = await RawPeer.ConnectAsync(RawPeer.EndPointOf(server.BaseAddress));
+        var body = """{"path":"/trickle","owner":"slow","ttl":30}""" + new string(' ', 150);
+        Assert.True(peer.TrySend($"POST /v1/leases HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n"));
+        var clock = Stopwatch.StartNew();
+        var sent = 0;
+        // 10 bytes/s, far below 240 bytes/s: the whole body would take 19 s; bounded by its length.
+        while (sent < body.Length && !peer.Pump() && peer.TrySend(body[sent].ToString()))
+        {
+            sent++;
+            await Task.Delay(100);
+        }
+        var closed = peer.Closed || await RawPeer.EventuallyAsync([peer], p => p[0].Closed, TimeSpan.FromSeconds(3));
+
+        Assert.True(closed && sent < body.Length, $"the trickling body was not cut off: {sent} bytes sent in {clock.Elapsed.TotalSeconds} s");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(12), $"cut off only after {clock.Elapsed.TotalSeconds} s with a 5 s grace period");
+        Assert.DoesNotContain("201 Created", peer.Received, StringComparison.Ordinal);
+        using var response = await server.Client.GetAsync(new Uri("/v1/resources/trickle", UriKind.Relative));
+        var resource = await HttpAssert.ReadJsonAsync(response, HttpStatusCode.OK);
+        Assert.Equal(0, resource.GetProperty("holders").GetArrayLength());
+    }
+
+    [Fact]
     public async Task AWaitLongerThanEveryTimeoutIsAnsweredNormally()
     {
         await using var server = await TestServer.StartAsync(["--Leasehold:KeepAliveSeconds=1", "--Leasehold:RequestHeadersSeconds=1"]);
