@@ -111,5 +111,12 @@ public sealed class RawPeer : IDisposable
         }
     }
 
+    /// <summary>Closes with a reset (RST) instead of an orderly close.</summary>
+    public void Reset()
+    {
+        _socket.LingerState = new LingerOption(true, 0);
+        _socket.Close();
+    }
+
     public void Dispose() => _socket.Dispose();
 }

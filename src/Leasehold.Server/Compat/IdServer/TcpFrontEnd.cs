@@ -135,13 +135,30 @@ internal sealed partial class TcpFrontEnd : IAsyncDisposable
 
     private async Task ServeAsync(Socket socket, CancellationToken token)
     {
+        try
+        {
+            await ServeLinesAsync(socket, token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Reset before it could be served (its RemoteEndPoint throws then).
+        }
+        finally
+        {
+            // Here, not in ServeLinesAsync, so that neither the descriptor nor the slot leaks whatever happens.
+            socket.Dispose();
+            Interlocked.Decrement(ref _open);
+        }
+    }
+
+    private async Task ServeLinesAsync(Socket socket, CancellationToken token)
+    {
         var remote = socket.RemoteEndPoint;
         await using var stream = new NetworkStream(socket, ownsSocket: true);
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
         // One deadline for the next complete line and one for writing its reply: an idle client, one that
         // trickles a line byte by byte, and one that stops reading replies are all closed when it passes.
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(token);
-        deadline.CancelAfter(_settings.IdleTimeout);
+        var deadline = Renew(null, token);
         try
         {
             socket.NoDelay = true;
@@ -158,11 +175,12 @@ internal sealed partial class TcpFrontEnd : IAsyncDisposable
                         await CloseWithAsync(socket, stream, IdServerReply.LineTooLong, remote, deadline.Token).ConfigureAwait(false);
                         return;
                     }
+                    // The line came in time: its reply gets a deadline of its own, even if the last one just passed.
+                    deadline = Renew(deadline, token);
                     var reply = await _protocol.HandleAsync(line).ConfigureAwait(false);
-                    deadline.CancelAfter(_settings.IdleTimeout);
                     await stream.WriteAsync(Encoding.ASCII.GetBytes(reply), deadline.Token).ConfigureAwait(false);
                     await stream.WriteAsync(NewLine, deadline.Token).ConfigureAwait(false);
-                    deadline.CancelAfter(_settings.IdleTimeout);
+                    deadline = Renew(deadline, token);
                 }
                 if (buffer.Length > MaxLineBytes)
                 {
@@ -192,8 +210,20 @@ internal sealed partial class TcpFrontEnd : IAsyncDisposable
         finally
         {
             await reader.CompleteAsync().ConfigureAwait(false);
-            Interlocked.Decrement(ref _open);
+            deadline.Dispose();
         }
+    }
+
+    /// <summary>The deadline restarted at <see cref="IdServerSettings.IdleTimeout"/> from now (a new one if it already passed).</summary>
+    private CancellationTokenSource Renew(CancellationTokenSource? deadline, CancellationToken token)
+    {
+        if (deadline is null || deadline.IsCancellationRequested)
+        {
+            deadline?.Dispose();
+            deadline = CancellationTokenSource.CreateLinkedTokenSource(token);
+        }
+        deadline.CancelAfter(_settings.IdleTimeout);
+        return deadline;
     }
 
     private async Task CloseWithAsync(Socket socket, NetworkStream stream, string reply, EndPoint? remote, CancellationToken token)

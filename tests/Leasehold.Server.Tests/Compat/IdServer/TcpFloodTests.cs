@@ -53,6 +53,54 @@ public sealed class TcpFloodTests : IdServerTestBase
     }
 
     [Fact]
+    public async Task EveryWayAConnectionEndsGivesItsPlaceBack()
+    {
+        await StartAsync(Args("name-0..name-2", $"--Leasehold:IdServer:MaxConnections={Limit}"));
+        // Rounds of a full limit's worth: closed politely, reset, and closed after a request.
+        for (var round = 0; round < 3; round++)
+        {
+            var peers = await RawPeer.FloodAsync(Tcp, Limit);
+            var admitted = await RawPeer.EventuallyAsync(peers, p => p.All(x => !x.Closed), TimeSpan.FromSeconds(1));
+            Assert.True(admitted && peers.All(p => p.Received == ""), $"round {round}: {peers.Count(p => p.Closed)} of {Limit} refused");
+            foreach (var peer in peers)
+            {
+                switch (round)
+                {
+                    case 1:
+                        peer.Reset();
+                        break;
+                    case 2:
+                        Assert.True(peer.TrySend("{\"action\": \"put\", \"owner\": \"nobody\"}\n"));
+                        break;
+                }
+            }
+            if (round == 2)
+            {
+                Assert.True(await RawPeer.EventuallyAsync(peers, p => p.All(x => x.Received.EndsWith('\n')), TimeSpan.FromSeconds(10)), "unanswered puts");
+            }
+            peers.ForEach(p => p.Dispose());
+            // The server notices the closes asynchronously: wait until a full limit is admitted again.
+            await WaitUntilAdmittedAsync(round);
+        }
+    }
+
+    private async Task WaitUntilAdmittedAsync(int round)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var probe = await RawPeer.FloodAsync(Tcp, Limit);
+            var refused = await RawPeer.EventuallyAsync(probe, p => p.Any(x => x.Closed), TimeSpan.FromMilliseconds(300));
+            probe.ForEach(p => p.Dispose());
+            if (!refused)
+            {
+                return;
+            }
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"after round {round} the server still refuses: places were not given back");
+        }
+    }
+
+    [Fact]
     public async Task AConnectionThatSendsNothingIsClosedAfterTheIdleTimeout()
     {
         await StartAsync(Args("name-0..name-2", "--Leasehold:IdServer:IdleSeconds=1"));
