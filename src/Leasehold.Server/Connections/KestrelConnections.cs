@@ -31,6 +31,8 @@ public static class KestrelConnections
         }
         var keepAlive = Seconds(nameof(LeaseholdOptions.KeepAliveSeconds), options.KeepAliveSeconds);
         var headers = Seconds(nameof(LeaseholdOptions.RequestHeadersSeconds), options.RequestHeadersSeconds);
+        webHost.ConfigureServices(services => services.AddHostedService(sp => new ConnectionLimitsLog(
+            maxConnections, idServerConnections, sp.GetRequiredService<ILogger<ConnectionLimitsLog>>())));
         webHost.ConfigureKestrel(kestrel =>
         {
             var limits = kestrel.Limits;
