@@ -1,5 +1,6 @@
 using Leasehold.Core;
 using Leasehold.Protocol;
+using Leasehold.Server.Connections;
 using Leasehold.Server.Engine;
 using Leasehold.Server.Http;
 using Leasehold.Server.Pools;
@@ -68,9 +69,9 @@ public static class LeaseholdApp
         builder.Services.AddSingleton<IReadOnlyList<PoolOptions>>(pools);
         builder.Services.AddSingleton<PoolLoader>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PoolLoader>());
-        Compat.IdServer.IdServerSetup.AddIdServer(builder.Services, builder.Configuration, pools);
+        var idServer = Compat.IdServer.IdServerSetup.AddIdServer(builder.Services, builder.Configuration, pools);
         builder.Services.AddSingleton(options);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes);
+        builder.WebHost.ConfigureConnections(options, idServer?.MaxConnections ?? 0);
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJsonContext.Default);

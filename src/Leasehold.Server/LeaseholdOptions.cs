@@ -17,6 +17,15 @@ public sealed class LeaseholdOptions
     /// <summary>For the <c>interval</c> policy: milliseconds between fsyncs.</summary>
     public int FsyncIntervalMs { get; set; } = 100;
 
+    /// <summary>HTTP connections open at once; null: derived from the descriptor limit (docs/operations.md).</summary>
+    public int? MaxConnections { get; set; }
+
+    /// <summary>How long an HTTP connection may sit idle between requests before it is closed.</summary>
+    public double KeepAliveSeconds { get; set; } = 120;
+
+    /// <summary>How long a client may take to send a request's headers before the connection is closed.</summary>
+    public double RequestHeadersSeconds { get; set; } = 30;
+
     /// <summary>Finished leases kept for the history and utilization views.</summary>
     public int HistorySize { get; set; } = 10_000;
 

@@ -27,6 +27,12 @@ internal sealed class ServerProcess : IDisposable
 
     public string DataDir { get; }
 
+    /// <summary>When set, the server runs under <c>ulimit -n</c> of this many descriptors (through <c>sh</c>).</summary>
+    public int? DescriptorLimit { get; init; }
+
+    /// <summary>True once the current process has exited (crashed or aborted) on its own.</summary>
+    public bool HasExited => _process is { HasExited: true };
+
     public int Port { get; private set; }
 
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
@@ -84,13 +90,21 @@ internal sealed class ServerProcess : IDisposable
     private async Task<bool> TryStartAsync(TimeSpan deadline)
     {
         Port = FreePort();
-        var info = new ProcessStartInfo(DotnetHost())
+        // Under a descriptor limit the shell sets it and then becomes the server (exec), so the pid is the server's.
+        var info = new ProcessStartInfo(DescriptorLimit is null ? DotnetHost() : "sh")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = AppContext.BaseDirectory,
         };
+        if (DescriptorLimit is { } limit)
+        {
+            foreach (var arg in (string[])["-c", $"ulimit -n {limit} && exec \"$0\" \"$@\"", DotnetHost()])
+            {
+                info.ArgumentList.Add(arg);
+            }
+        }
         foreach (var arg in (string[])[ServerDll, "--urls", $"http://127.0.0.1:{Port}", "--data-dir", DataDir, "--Logging:LogLevel:Default=Warning", .. _extraArgs])
         {
             info.ArgumentList.Add(arg);
@@ -195,7 +209,7 @@ internal sealed class ServerProcess : IDisposable
         }
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -16,6 +16,9 @@ internal static class IdServerReply
 
     public static readonly string LineTooLong = Error($"request line longer than {TcpFrontEnd.MaxLineBytes} bytes");
 
+    /// <summary>Sent to a TCP connection over <c>Leasehold:IdServer:MaxConnections</c> before it is closed.</summary>
+    public static readonly string TooManyConnections = Error("too many connections");
+
     /// <param name="json">The id as JSON: a string from <see cref="PythonJson.String"/>, or a number as configured.</param>
     public static string Value(string json) => "{\"error\": 0, \"value\": " + json + "}";
 

@@ -12,6 +12,16 @@ namespace Leasehold.Server.Compat.IdServer;
 /// </summary>
 public sealed record IdServerSettings(ResourcePath Pool, IPAddress Address, bool DualMode, int Port)
 {
+    /// <summary>Long enough for a client that renews every few minutes over one kept connection (idserver's
+    /// <c>TcpIdClient</c> never reconnects); short enough that abandoned connections do not pile up.</summary>
+    public const double DefaultIdleSeconds = 300;
+
+    /// <summary>TCP connections open at once (<c>MaxConnections</c>); more are refused with an error line.</summary>
+    public int MaxConnections { get; init; } = Connections.ConnectionBudget.IdServerDefault;
+
+    /// <summary>How long a TCP connection may take to send its next complete line (<c>IdleSeconds</c>).</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(DefaultIdleSeconds);
+
     public const string Section = "Leasehold:IdServer";
 
     /// <summary>The port of idserver's README, used when <c>Leasehold:IdServer:Port</c> is not set.</summary>
@@ -62,7 +72,27 @@ public sealed record IdServerSettings(ResourcePath Pool, IPAddress Address, bool
             error = $"{Section}:Host '{hostText}' is not an IP address ('::' or '*' for every IPv4 and IPv6 address)";
             return false;
         }
-        settings = new IdServerSettings(pool, address, dualMode, port);
+        var maxText = section["MaxConnections"];
+        var maxConnections = Connections.ConnectionBudget.IdServerDefault;
+        if (maxText is not null
+            && (!int.TryParse(maxText, NumberStyles.None, CultureInfo.InvariantCulture, out maxConnections) || maxConnections < 1))
+        {
+            error = $"{Section}:MaxConnections '{maxText}' is not a positive number of connections";
+            return false;
+        }
+        var idleText = section["IdleSeconds"];
+        var idleSeconds = DefaultIdleSeconds;
+        if (idleText is not null
+            && (!double.TryParse(idleText, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out idleSeconds) || idleSeconds < 1 || idleSeconds > 86400))
+        {
+            error = $"{Section}:IdleSeconds '{idleText}' is not a number of seconds from 1 to 86400";
+            return false;
+        }
+        settings = new IdServerSettings(pool, address, dualMode, port)
+        {
+            MaxConnections = maxConnections,
+            IdleTimeout = TimeSpan.FromSeconds(idleSeconds),
+        };
         return true;
     }
 

@@ -17,6 +17,8 @@ public sealed class ConfigTests : IdServerTestBase
     [InlineData("--Leasehold:IdServer:Port=70000", "Leasehold:IdServer:Port '70000' is not a port number from 0 to 65535 (0 picks a free port)")]
     [InlineData("--Leasehold:IdServer:Port=-1", "Leasehold:IdServer:Port '-1' is not a port number")]
     [InlineData("--Leasehold:IdServer:Host=example.org", "Leasehold:IdServer:Host 'example.org' is not an IP address ('::' or '*' for every IPv4 and IPv6 address)")]
+    [InlineData("--Leasehold:IdServer:MaxConnections=0", "Leasehold:IdServer:MaxConnections '0' is not a positive number of connections")]
+    [InlineData("--Leasehold:IdServer:IdleSeconds=0.5", "Leasehold:IdServer:IdleSeconds '0.5' is not a number of seconds from 1 to 86400")]
     public void AWrongSettingStopsStartUpNamingIt(string setting, string message)
     {
         // The later setting wins over the one in Args.
