@@ -18,6 +18,9 @@ public sealed partial class LockEngine
     // While Apply replays a logged command with its choices: those choices; null when deciding.
     private PoolChoice[]? _recorded;
 
+    // Resource lists per set of pools (joined by newlines), valid while the declarations version is the same.
+    private readonly Dictionary<string, (long Version, ResourcePath[] List, Dictionary<ResourcePath, int> Positions)> _resourceLists = new(StringComparer.Ordinal);
+
     // Passes over the queue in the current command (live: since TakeChoices; replaying: since Apply).
     private int _pass;
 
@@ -67,13 +70,8 @@ public sealed partial class LockEngine
         {
             return;
         }
-        var list = ResourceList(groups);
-        var position = new Dictionary<ResourcePath, int>(list.Count);
-        for (var i = 0; i < list.Count; i++)
-        {
-            position[list[i]] = i;
-        }
-        int[][] chosen = [.. groups.Select(g => g.Chosen.Select(p => position[p]).ToArray())];
+        var positions = ResourceList(groups).Positions;
+        int[][] chosen = [.. groups.Select(g => g.Chosen.Select(p => positions[p]).ToArray())];
         (_made ??= []).Add(new PoolChoice(waiterId, PoolDecision.Granted, waiterId == 0 ? 0 : _pass, chosen, []));
     }
 
@@ -83,47 +81,59 @@ public sealed partial class LockEngine
         {
             return;
         }
-        var list = ResourceList(groups);
-        var wanted = candidates.ToHashSet();
-        var bits = new byte[(list.Count + 7) / 8];
-        for (var i = 0; i < list.Count; i++)
+        var (list, positions) = ResourceList(groups);
+        var bits = new byte[(list.Length + 7) / 8];
+        foreach (var candidate in candidates)
         {
-            if (wanted.Contains(list[i]))
-            {
-                bits[i / 8] |= (byte)(1 << (i % 8));
-            }
+            var i = positions[candidate];
+            bits[i / 8] |= (byte)(1 << (i % 8));
         }
         (_made ??= []).Add(new PoolChoice(waiterId, decision, 0, [], bits));
     }
 
-    /// <summary>The request's resource list (see <see cref="PoolChoice"/>): what logged positions refer to.</summary>
-    private List<ResourcePath> ResourceList(GroupClaim[] groups)
+    /// <summary>
+    /// The request's resource list (see <see cref="PoolChoice"/>), which logged positions refer to, with each
+    /// resource's position; cached per set of pools until declarations change, so noting a grant costs
+    /// O(resources chosen), not O(pool).
+    /// </summary>
+    private (ResourcePath[] List, Dictionary<ResourcePath, int> Positions) ResourceList(GroupClaim[] groups)
     {
+        var key = string.Join("\n", groups.Select(g => g.Group.Pool.Value).Distinct());
+        if (_resourceLists.TryGetValue(key, out var cached) && cached.Version == _declarationsVersion)
+        {
+            return (cached.List, cached.Positions);
+        }
         var list = new List<ResourcePath>();
-        var seen = new HashSet<ResourcePath>();
+        var positions = new Dictionary<ResourcePath, int>();
         foreach (var pool in groups.Select(g => g.Group.Pool).Distinct())
         {
             foreach (var resource in ListDeclared(pool))
             {
-                if (seen.Add(resource.Path))
+                if (positions.TryAdd(resource.Path, list.Count))
                 {
                     list.Add(resource.Path);
                 }
             }
         }
-        return list;
+        if (_resourceLists.Count >= MaxCachedCandidateLists)
+        {
+            _resourceLists.Clear();
+        }
+        ResourcePath[] array = [.. list];
+        _resourceLists[key] = (_declarationsVersion, array, positions);
+        return (array, positions);
     }
 
     /// <summary>The candidates of a logged <see cref="PoolDecision.Queued"/> or <see cref="PoolDecision.Refitted"/>.</summary>
     private ResourcePath[] RecordedCandidates(PoolChoice recorded, GroupClaim[] groups)
     {
-        var list = ResourceList(groups);
-        if (recorded.Candidates.Length != (list.Count + 7) / 8)
+        var list = ResourceList(groups).List;
+        if (recorded.Candidates.Length != (list.Length + 7) / 8)
         {
-            throw Diverged($"the log names candidates among {recorded.Candidates.Length * 8} resources; {list.Count} are declared here");
+            throw Diverged($"the log names candidates among {recorded.Candidates.Length * 8} resources; {list.Length} are declared here");
         }
         var candidates = new List<ResourcePath>();
-        for (var i = 0; i < list.Count; i++)
+        for (var i = 0; i < list.Length; i++)
         {
             if ((recorded.Candidates[i / 8] & (1 << (i % 8))) != 0)
             {
@@ -169,12 +179,12 @@ public sealed partial class LockEngine
         {
             throw Diverged($"the log grants {recorded.Chosen.Length} group(s) to a request of {groups.Length}");
         }
-        var list = ResourceList(groups);
+        var list = ResourceList(groups).List;
         for (var i = 0; i < groups.Length; i++)
         {
-            groups[i].Chosen = [.. recorded.Chosen[i].Select(p => p >= 0 && p < list.Count
+            groups[i].Chosen = [.. recorded.Chosen[i].Select(p => p >= 0 && p < list.Length
                 ? list[p]
-                : throw Diverged($"the log grants resource {p} of {list.Count} declared"))];
+                : throw Diverged($"the log grants resource {p} of {list.Length} declared"))];
         }
         ResourcePath[] paths = [.. groups.SelectMany(g => g.Chosen)];
         foreach (var path in paths)
