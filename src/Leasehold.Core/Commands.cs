@@ -9,6 +9,14 @@ namespace Leasehold.Core;
 public abstract record Command
 {
     public long Now { get; init; }
+
+    /// <summary>
+    /// The pool choices the engine made when this command was first applied (see <see cref="LockEngine.TakeChoices"/>),
+    /// logged with it. <see cref="LockEngine.Apply"/> then applies these instead of choosing again, so a
+    /// replay gives the same resources even if matching or preference rules changed. Null: choose (a new
+    /// command, or a record written before choices were logged).
+    /// </summary>
+    public PoolChoice[]? Choices { get; init; }
 }
 
 /// <summary>Acquire every path of the request, all at once, or wait up to <see cref="WaitMs"/>.</summary>

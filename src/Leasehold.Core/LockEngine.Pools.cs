@@ -50,14 +50,18 @@ public sealed partial class LockEngine
         {
             return AcquireResult.Fail(ErrorCode.NotFound, $"session {command.SessionId} does not exist (closed or expired)");
         }
+        if (groups.Any(g => g.Count is < 1 or > MaxCount))
+        {
+            return AcquireResult.Fail(ErrorCode.InvalidArgument, $"count is between 1 and {MaxCount}");
+        }
+        if (Replaying && RecordedFor(0) is { } recorded)
+        {
+            return ApplyRecordedAcquire(command, recorded, session);
+        }
         var claims = new GroupClaim[groups.Length];
         for (var i = 0; i < groups.Length; i++)
         {
             var group = groups[i];
-            if (group.Count is < 1 or > MaxCount)
-            {
-                return AcquireResult.Fail(ErrorCode.InvalidArgument, $"count is between 1 and {MaxCount}");
-            }
             if (!GroupClaim.TryCreate(group, out var compiled, out var error))
             {
                 return AcquireResult.Fail(ErrorCode.InvalidQuery, error);
@@ -78,29 +82,39 @@ public sealed partial class LockEngine
         }
         if (command.Reuse && command.Owner is not null && FindReusable(command.Owner, command.Token, claims) is { } held)
         {
-            Changes++;
-            if (command.TtlMs > 0)
-            {
-                held.TtlMs = command.TtlMs;
-            }
-            if (held.TtlMs > 0)
-            {
-                held.ExpiresAt = command.Now + held.TtlMs;
-                Schedule(DeadlineKind.Lease, held.Id, held.ExpiresAt);
-            }
-            return new AcquireResult(ErrorCode.None, held, null);
+            Note(0, PoolDecision.Reused);
+            return new AcquireResult(ErrorCode.None, RenewReused(held, command), null);
         }
         var claim = new ClaimRequest([], LockMode.Exclusive, 1, command.LockParents, command.LockChildren, command.Owner,
             command.SessionId, command.TtlMs, command.Token, command.Now, command.Now + command.WaitMs, claims);
         if (SelectFromPools(claim, Layer.Queued) is { } chosen)
         {
+            NoteGranted(0, claims);
             return new AcquireResult(ErrorCode.None, Grant(claim with { Paths = chosen }, command.Now, session), null);
         }
         if (command.WaitMs == 0)
         {
             return AcquireResult.Fail(ErrorCode.Locked, "every matching resource is held or promised to an earlier waiter");
         }
-        return new AcquireResult(ErrorCode.None, null, Enqueue(claim with { Paths = CandidatePaths(claims) }, session));
+        var candidates = CandidatePaths(claims);
+        NoteCandidates(0, PoolDecision.Queued, claims, candidates);
+        return new AcquireResult(ErrorCode.None, null, Enqueue(claim with { Paths = candidates }, session));
+    }
+
+    /// <summary>A reusing request found the owner's lease: renew it (the request's ttl, if it gives one, from now).</summary>
+    private Lease RenewReused(Lease held, AcquireLease command)
+    {
+        Changes++;
+        if (command.TtlMs > 0)
+        {
+            held.TtlMs = command.TtlMs;
+        }
+        if (held.TtlMs > 0)
+        {
+            held.ExpiresAt = command.Now + held.TtlMs;
+            Schedule(DeadlineKind.Lease, held.Id, held.ExpiresAt);
+        }
+        return held;
     }
 
     /// <summary>Most group slots the matching fallback of <see cref="MatchFree"/> tries; beyond it, group by group only.</summary>
@@ -335,9 +349,9 @@ public sealed partial class LockEngine
         return resources;
     }
 
-    private static void CollectMatching(LockNode node, Requirement requirement, List<DeclaredResource> found)
+    private void CollectMatching(LockNode node, Requirement requirement, List<DeclaredResource> found)
     {
-        if (node.Resource is { } resource && requirement.Matches(resource.Attributes))
+        if (node.Resource is { } resource && (MatchRule?.Invoke(resource, requirement) ?? requirement.Matches(resource.Attributes)))
         {
             found.Add(resource);
         }

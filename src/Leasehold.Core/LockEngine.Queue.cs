@@ -69,6 +69,7 @@ public sealed partial class LockEngine
             _queueMayMove = false;
             return;
         }
+        _pass++;
         var blocked = _blockedScratch;
         for (var node = _queue.First; node is not null;)
         {
@@ -77,7 +78,7 @@ public sealed partial class LockEngine
             var claim = ClaimRequest.From(waiter);
             if (claim.Groups is not null)
             {
-                if (SelectFromPools(claim, Layer.Blocked) is { } chosen)
+                if (ChooseForWaiter(waiter, claim) is { } chosen)
                 {
                     Dequeue(waiter);
                     _sessions.TryGetValue(waiter.SessionId, out var poolSession);

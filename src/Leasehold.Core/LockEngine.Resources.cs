@@ -89,16 +89,38 @@ public sealed partial class LockEngine
         var affected = _queue.Where(w => w.Groups is { } groups && groups.Any(g => g.Group.Pool.IsAncestorOrSelf(path))).ToList();
         foreach (var waiter in affected)
         {
+            if (Replaying && (Recorded(waiter.Id, PoolDecision.Dropped) ?? Recorded(waiter.Id, PoolDecision.Refitted)) is { } recorded)
+            {
+                // Logged: apply it. (A waiter may also be granted later in the same command: that is its own entry.)
+                if (recorded.Decision == PoolDecision.Dropped)
+                {
+                    DropUnservable(waiter);
+                }
+                else
+                {
+                    SetWaiterPaths(waiter, RecordedCandidates(recorded, waiter.Groups!));
+                }
+                continue;
+            }
+            Deciding();
             SetWaiterPaths(waiter, []);
             if (!CanEverBeServed(waiter.Groups!))
             {
-                Dequeue(waiter);
-                _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.NoMatch, null));
+                Note(waiter.Id, PoolDecision.Dropped);
+                DropUnservable(waiter);
                 continue;
             }
-            SetWaiterPaths(waiter, CandidatePaths(waiter.Groups!));
+            var candidates = CandidatePaths(waiter.Groups!);
+            NoteCandidates(waiter.Id, PoolDecision.Refitted, waiter.Groups!, candidates);
+            SetWaiterPaths(waiter, candidates);
         }
         ServeQueue(now);
+    }
+
+    private void DropUnservable(Waiter waiter)
+    {
+        Dequeue(waiter);
+        _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.NoMatch, null));
     }
 
     /// <summary>Moves a queued waiter's claims from its old paths to <paramref name="paths"/>.</summary>

@@ -77,8 +77,25 @@ public sealed partial class LockEngine
 
     private void Schedule(DeadlineKind kind, long id, long at) => _deadlines.Enqueue((kind, id), (at, kind, id));
 
-    /// <summary>Applies any command. The typed methods below do the same without the dispatch.</summary>
-    public object? Apply(Command command) => command switch
+    /// <summary>
+    /// Applies any command. The typed methods do the same without the dispatch, and always decide anew:
+    /// only here are a logged command's <see cref="Command.Choices"/> applied instead of choosing again.
+    /// </summary>
+    public object? Apply(Command command)
+    {
+        _recorded = command.Choices;
+        _pass = 0;
+        try
+        {
+            return Dispatch(command);
+        }
+        finally
+        {
+            _recorded = null;
+        }
+    }
+
+    private object? Dispatch(Command command) => command switch
     {
         AcquireLease c => Acquire(c),
         RenewLease c => Renew(c),

@@ -77,6 +77,15 @@ internal ref struct BinaryIn(ReadOnlySpan<byte> data)
 
     public int Int32() => BinaryPrimitives.ReadInt32LittleEndian(Take(4));
 
+    /// <summary>A count of items of at least <paramref name="minItemBytes"/> each: never more than the bytes left could hold.</summary>
+    public int Count(int minItemBytes)
+    {
+        var count = Int32();
+        return count >= 0 && count <= Remaining / minItemBytes ? count : throw new FormatException($"impossible count {count}");
+    }
+
+    public byte[] Bytes(int count) => Take(count).ToArray();
+
     public long Int64() => BinaryPrimitives.ReadInt64LittleEndian(Take(8));
 
     public UInt128 UInt128() => BinaryPrimitives.ReadUInt128LittleEndian(Take(16));

@@ -8,7 +8,7 @@ namespace Leasehold.Storage;
 /// The binary form of each command in the log. Tags and field order are the on-disk format (version
 /// <see cref="LogFormat.Version"/>), pinned by tests: add new tags, never change an old one.
 /// </summary>
-public static class CommandCodec
+public static partial class CommandCodec
 {
     public enum Tag : byte
     {
@@ -100,6 +100,10 @@ public static class CommandCodec
             default:
                 throw new ArgumentException($"no log form for {command.GetType().Name}", nameof(command));
         }
+        if (command.Choices is { } choices)
+        {
+            WriteChoices(w, choices);
+        }
     }
 
     private static void WriteAcquireFields(IBufferWriter<byte> w, AcquireLease c)
@@ -149,6 +153,11 @@ public static class CommandCodec
             Tag.Recover => new Recover { Now = now, SessionGraceMs = r.Int64() },
             _ => throw new FormatException($"unknown command tag {(byte)tag}"),
         };
+        if (r.Remaining >= 4)
+        {
+            // The optional trailer: the pool choices made when the command was applied.
+            command = command with { Choices = ReadChoices(ref r) };
+        }
         if (r.Remaining != 0)
         {
             throw new FormatException($"{r.Remaining} bytes left after a {tag} command");

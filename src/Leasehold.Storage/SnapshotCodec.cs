@@ -260,11 +260,26 @@ public static class SnapshotCodec
             var group = new PoolGroup(Codec.Path(r.String()), r.String() ?? "{}", r.Int32());
             if (!GroupClaim.TryCreate(group, out groups[i], out var error))
             {
-                throw new FormatException($"requirement {group.Require}: {error}");
+                // A requirement an older version accepted and this one refuses (a $regex construct that needs
+                // backtracking) was valid when written: keep it, matching nothing. Text that is not JSON never was.
+                groups[i] = IsJson(group.Require) ? GroupClaim.Restore(group) : throw new FormatException($"requirement {group.Require}: {error}");
             }
             groups[i].Chosen = ReadPaths(ref r);
         }
         return fields with { Groups = groups };
+    }
+
+    private static bool IsJson(string text)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(text);
+            return true;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
     }
 
     private static EndReason Reason(byte value) => value <= (byte)EndReason.SessionEnded

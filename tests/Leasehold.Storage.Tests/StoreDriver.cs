@@ -5,7 +5,7 @@ namespace Leasehold.Storage.Tests;
 /// <summary>
 /// Plays the server's writer and flusher against a real <see cref="DataStore"/>: a command is applied to
 /// <see cref="DataStore.Engine"/> and, if the engine's <see cref="LockEngine.Changes"/> moved, framed into the
-/// pending <see cref="LogBuffer"/> as record <see cref="DataStore.NextIndex"/>++; <see cref="Flush"/> writes
+/// pending <see cref="LogBuffer"/> (with the engine's pool choices) as record <see cref="DataStore.NextIndex"/>++; <see cref="Flush"/> writes
 /// the batch and syncs it. <see cref="Snapshot"/> follows the flusher's order: sync, cut, write the snapshot.
 /// </summary>
 public sealed class StoreDriver : IDisposable
@@ -41,12 +41,15 @@ public sealed class StoreDriver : IDisposable
     {
         var engine = Store.Engine;
         var before = engine.Changes;
+        _ = engine.TakeChoices();
         var result = ApplyTo(engine, command);
+        var choices = engine.TakeChoices();
         outcomes = [.. engine.Outcomes];
         engine.Outcomes.Clear();
         if (engine.Changes != before)
         {
-            _pending.Append(Store.NextIndex++, command);
+            // As the server's writer does: the record carries the pool choices the engine made.
+            _pending.Append(Store.NextIndex++, choices is null ? command : command with { Choices = choices });
             Logged++;
         }
         if (AutoFlush)

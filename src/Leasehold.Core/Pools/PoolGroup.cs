@@ -38,4 +38,12 @@ public sealed class GroupClaim
             return false;
         }
     }
+
+    /// <summary>
+    /// The group of stored state (a snapshot, a logged choice): compiled like a new request's, except that
+    /// a requirement this version refuses is kept as <see cref="Requirement.Refused"/> instead of failing,
+    /// since the state was valid when it was written.
+    /// </summary>
+    public static GroupClaim Restore(PoolGroup group)
+        => TryCreate(group, out var claim, out _) ? claim : new GroupClaim { Group = group, Requirement = Requirement.Refused(group.Require) };
 }

@@ -21,5 +21,5 @@ internal sealed class RegexMatcher(Regex regex) : Matcher
     public override bool Matches(in Value value) =>
         value.TryGetElement(out var element)
         && JsonStrings.TryGet(element, out var text)
-        && RegexPattern.IsMatch(regex, text);
+        && regex.IsMatch(text);
 }

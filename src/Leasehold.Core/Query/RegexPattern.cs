@@ -6,39 +6,43 @@ namespace Leasehold.Core.Query;
 /// Turns a <c>$regex</c> string into a compiled <see cref="Regex"/>, once per query. As in mongoquery,
 /// <c>/pattern/flags</c> (flags from <c>imsx</c>, at most four) carries its options, and any other string
 /// is the pattern itself. The dialect is .NET's, which agrees with Python's <c>re</c> on ordinary
-/// patterns (it lacks <c>(?P&lt;name&gt;…)</c>, and <c>\Z</c> also matches before a final newline).
+/// patterns (it lacks <c>(?P&lt;name&gt;…)</c>, and <c>\Z</c> also matches before a final newline), matched by
+/// .NET's linear-time engine.
 /// </summary>
 internal static class RegexPattern
 {
     /// <summary>
-    /// A match that runs longer than this is abandoned and counts as no match, so a catastrophically
-    /// backtracking pattern sent by a client costs at most this much per attribute set, not a stalled server.
+    /// The longest pattern accepted (the <c>$regex</c> string as given, flags included). Matching time is
+    /// linear in the input whatever the pattern, but building the automaton grows with the pattern.
     /// </summary>
-    public static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(100);
+    public const int MaxPatternLength = 1000;
 
+    /// <summary>
+    /// Compiles with <see cref="RegexOptions.NonBacktracking"/>: a match takes time linear in the input, so
+    /// no time budget is needed and the answer never depends on load (the engine must decide the same way
+    /// on every run). Constructs that engine lacks (backreferences, lookarounds, atomic groups,
+    /// conditionals, <c>\G</c>) and automata over its size limit are refused here, when the request arrives.
+    /// </summary>
     public static Regex Compile(string text, string op, string where)
     {
+        if (text.Length > MaxPatternLength)
+        {
+            throw new QueryCompileException($"{op}: the pattern at {where} has {text.Length} characters; at most {MaxPatternLength}");
+        }
         var (pattern, options) = Split(text);
         try
         {
-            return new Regex(pattern, options | RegexOptions.CultureInvariant, MatchTimeout);
+            return new Regex(pattern, options | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, Regex.InfiniteMatchTimeout);
         }
         catch (ArgumentException error)
         {
             throw new QueryCompileException($"{op}: invalid pattern '{text}' at {where}: {error.Message}");
         }
-    }
-
-    /// <summary>Whether <paramref name="input"/> contains a match; a timed-out match is no match.</summary>
-    public static bool IsMatch(Regex regex, string input)
-    {
-        try
+        catch (NotSupportedException error)
         {
-            return regex.IsMatch(input);
-        }
-        catch (RegexMatchTimeoutException)
-        {
-            return false;
+            throw new QueryCompileException(
+                $"{op}: pattern '{text}' at {where} is not supported (patterns match in linear time, without backreferences, "
+                + $"lookarounds, atomic groups, conditionals or \\G): {error.Message}");
         }
     }
 

@@ -52,6 +52,26 @@ public sealed class Requirement
         }
     }
 
+    /// <summary>
+    /// A requirement from stored state that this version refuses to compile (say, a regular expression
+    /// construct no longer supported): it keeps its text, for display and for comparing requests, and
+    /// matches nothing, so the lease or waiter that carries it is restored as it was.
+    /// </summary>
+    public static Requirement Refused(string query)
+    {
+        string text;
+        try
+        {
+            using var document = JsonDocument.Parse(query);
+            text = JsonText.Compact(document.RootElement);
+        }
+        catch (JsonException)
+        {
+            text = query;
+        }
+        return new Requirement(NeverMatcher.Instance, text);
+    }
+
     /// <summary>Whether <paramref name="attributes"/> (normally a resource's JSON object) satisfies the query.</summary>
     public bool Matches(JsonElement attributes) => _root.Matches(Value.Of(attributes));
 

@@ -22,15 +22,23 @@ public sealed class Writer
     /// <summary>Unix milliseconds of this step; stamp commands with it.</summary>
     public long Now { get; internal set; }
 
-    /// <summary>Applies <paramref name="command"/> and appends it to the log when the engine's state changed.</summary>
+    /// <summary>
+    /// Applies <paramref name="command"/> and appends it to the log when the engine's state changed, with
+    /// the pool choices the engine made (<see cref="LockEngine.TakeChoices"/>), so replay repeats them
+    /// instead of choosing again.
+    /// </summary>
     public TResult Run<TCommand, TResult>(TCommand command, Func<LockEngine, TCommand, TResult> apply)
         where TCommand : Command
     {
+        // Choices left over (recovery re-deciding records older than logged choices, a command that threw)
+        // belong to no command logged here.
+        _ = Engine.TakeChoices();
         var before = Engine.Changes;
         var result = apply(Engine, command);
+        var choices = Engine.TakeChoices();
         if (Engine.Changes != before)
         {
-            _host.Record(command);
+            _host.Record(choices is null ? command : ((Command)command) with { Choices = choices });
         }
         return result;
     }

@@ -257,7 +257,8 @@ internal sealed class PoolModelRun
 
     private void DoDeclare(string path)
     {
-        var os = _rng.Next(100) < 55 ? "a" : "b";
+        var roll = _rng.Next(100);
+        var os = roll < 50 ? "a" : roll < 85 ? "b" : PoolReference.LongOs;
         int? n = _rng.Next(100) < 15 ? null : _rng.Next(0, 4);
         var json = n is { } value
             ? string.Create(CultureInfo.InvariantCulture, $$"""{"os": "{{os}}", "n": {{value}}}""")

@@ -24,10 +24,18 @@ internal sealed class PoolReference
         ("""{"os":{"$in":["b"]},"n":{"$gte":2}}""", r => r.Os == "b" && r.N is >= 2),
         ("""{"$or":[{"os":"b"},{"n":0}]}""", r => r.Os == "b" || r.N == 0),
         ("""{"n":{"$lt":2},"os":"a"}""", r => r.N is < 2 and >= 0 && r.Os == "a"),
+        // Regular expressions, searched (not anchored unless the pattern says so); the first backtracks
+        // catastrophically on the long "aaa…ab" os, and must still answer (no) on every run.
+        ("""{"os":{"$regex":"^(a+)+$"}}""", r => r.Os == "a"),
+        ("""{"os":{"$regex":"/B/i"}}""", r => r.Os?.Contains('b', StringComparison.Ordinal) == true),
+        ("""{"os":{"$not":{"$regex":"^a"}},"n":{"$lte":2}}""", r => r.Os?.StartsWith('a') == false && r.N is <= 2 and >= 0),
         ("""{"n":{"$bogus":1}}""", null),
     ];
 
-    public const int InvalidRequirement = 8;
+    /// <summary>The long os value some resources get: "a" 24 times, then "b".</summary>
+    public static readonly string LongOs = new string('a', 24) + "b";
+
+    public const int InvalidRequirement = 11;
 
     public readonly int HistorySize;
     public readonly SortedDictionary<string, RResource> Resources = new(StringComparer.Ordinal);

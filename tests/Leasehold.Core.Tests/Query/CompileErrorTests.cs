@@ -64,6 +64,36 @@ public class CompileErrorTests
         Assert.True(error.Length > prefix.Length, $"no reason given: {error}");
     }
 
+    /// <summary>
+    /// Patterns are matched in linear time, so the constructs that need backtracking are refused when the
+    /// request arrives, saying what is missing, instead of being matched under a time budget that load decides.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"name": {"$regex": "(a)\\1"}}""", "backreference")]
+    [InlineData("""{"name": {"$regex": "(?<x>a)\\k<x>"}}""", "backreference")]
+    [InlineData("""{"name": {"$regex": "gpu(?=-01)"}}""", "lookahead")]
+    [InlineData("""{"name": {"$regex": "(?<!c)pu"}}""", "lookbehind")]
+    [InlineData("""{"name": {"$regex": "(?>a+)b"}}""", "atomic")]
+    [InlineData("""{"name": {"$regex": "(?(a)b|c)"}}""", "conditional")]
+    [InlineData("""{"name": {"$regex": "\\Ga"}}""", "\\G")]
+    [InlineData("""{"name": {"$not": "/(a)\\1/i"}}""", "backreference")]
+    [InlineData("""{"name": {"$regex": "a{0,50000}"}}""", "10000")]
+    public void Patterns_needing_backtracking_are_refused(string query, string reason)
+    {
+        var error = QueryAssert.CompileError(query);
+        Assert.Contains(" at name is not supported (patterns match in linear time", error, StringComparison.Ordinal);
+        Assert.Contains(reason, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_pattern_longer_than_the_limit_is_refused()
+    {
+        var pattern = new string('a', 1001);
+        Assert.Equal("$regex: the pattern at name has 1001 characters; at most 1000",
+            QueryAssert.CompileError("{\"name\": {\"$regex\": \"" + pattern + "\"}}"));
+        Assert.True(Leasehold.Core.Query.Requirement.TryCompile(System.Text.Json.JsonDocument.Parse("{\"name\": {\"$regex\": \"" + pattern[1..] + "\"}}").RootElement, out _, out var error), error);
+    }
+
     [Theory]
     [InlineData("[]", "a query must be a JSON object, not an array")]
     [InlineData("\"os=linux\"", "a query must be a JSON object, not a string")]
