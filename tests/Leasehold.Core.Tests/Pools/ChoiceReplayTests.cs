@@ -162,16 +162,21 @@ public class ChoiceReplayTests(ITestOutputHelper output) : PoolTestBase
                 var groups = Enumerable.Range(0, rng.Next(100) < 75 ? 1 : 2)
                     .Select(_ => new PoolGroup(P("/d"), Requirements[rng.Next(Requirements.Length)], rng.Next(100) < 70 ? 1 : 2))
                     .ToArray();
+                var waitMs = rng.Next(100) < 35 ? 0 : rng.Next(50, 600);
+                var ttlMs = rng.Next(100) < 50 ? 0 : rng.Next(100, 900);
+                var owner = rng.Next(100) < 30 ? null : "o" + rng.Next(3).ToString(CultureInfo.InvariantCulture);
+                var reuse = rng.Next(100) < 25;
                 log.Apply(new AcquireLease
                 {
                     Now = now,
                     Paths = [],
                     Groups = groups,
-                    WaitMs = rng.Next(100) < 35 ? 0 : rng.Next(50, 600),
-                    TtlMs = rng.Next(100) < 50 ? 0 : rng.Next(100, 900),
-                    Owner = rng.Next(100) < 30 ? null : "o" + rng.Next(3).ToString(CultureInfo.InvariantCulture),
-                    Reuse = rng.Next(100) < 25,
-                    Token = ++token,
+                    WaitMs = waitMs,
+                    TtlMs = ttlMs,
+                    Owner = owner,
+                    Reuse = reuse,
+                    // As the server does: a reuse request carries its owner's name-keyed token.
+                    Token = reuse && owner is not null ? OwnerTokens.For(owner) : ++token,
                 });
             }
             else if (roll < 60 && engine.Leases.Count > 0)
