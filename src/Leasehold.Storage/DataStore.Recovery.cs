@@ -93,7 +93,9 @@ public sealed partial class DataStore
             store._listedSnapshot = snapshotIndex;
             store._through = next - 1;
             // A last segment shorter than its header (a crash while creating it) is cut to nothing: write it again, header first.
-            if (end.LastSegment is not null && end.NextIndex == next && end.LastSegmentLength >= LogFormat.SegmentHeaderSize)
+            // One of an older format is left as it is: new records go to a new segment, so each segment is read under one rule.
+            if (end.LastSegment is not null && end.NextIndex == next && end.LastSegmentLength >= LogFormat.SegmentHeaderSize
+                && end.LastSegmentVersion == LogFormat.Version)
             {
                 store.Continue(end.LastSegment, end.LastSegmentLength, next);
                 store.WriteManifest();

@@ -10,14 +10,23 @@ namespace Leasehold.Storage;
 /// </summary>
 public static class LogFormat
 {
-    /// <summary>The log's format version. New command tags are additions, so the layout is still version 1.</summary>
-    public const int Version = 1;
+    /// <summary>
+    /// The log's format version. The layout is the same in all; 2 means that every token field holds
+    /// <see cref="Core.TokenHash"/> of the token, where version 1 held the token itself. Both are read.
+    /// </summary>
+    public const int Version = 2;
+
+    /// <summary>The oldest log version this server reads.</summary>
+    public const int OldestVersion = 1;
 
     /// <summary>
-    /// The snapshot's format version: 2 added declared resources, pool groups and history. Version 1
-    /// snapshots are still read.
+    /// The snapshot's format version: 2 added declared resources, pool groups and history; 3 holds
+    /// token hashes instead of tokens. Versions 1 and 2 are still read.
     /// </summary>
-    public const int SnapshotVersion = 2;
+    public const int SnapshotVersion = 3;
+
+    /// <summary>The first snapshot version whose token fields are hashes.</summary>
+    public const int FirstSnapshotVersionWithHashedTokens = 3;
 
     public const int SegmentHeaderSize = 24;
 

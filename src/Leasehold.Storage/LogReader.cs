@@ -10,6 +10,9 @@ namespace Leasehold.Storage;
 /// </summary>
 public sealed record LogEnd(string? LastSegment, long LastSegmentLength, long NextIndex, long TruncatedBytes)
 {
+    /// <summary>The format version of <see cref="LastSegment"/>: appending to it is only right when it is the current one.</summary>
+    public int LastSegmentVersion { get; init; } = LogFormat.Version;
+
     /// <summary>The segment whose torn tail is to be cut at <see cref="TornOffset"/>, or null.</summary>
     public string? TornSegment { get; init; }
 
@@ -63,6 +66,7 @@ public static class LogReader
         }
         string? last = null, torn = null;
         long lastLength = 0, truncated = 0, tornAt = 0;
+        var lastVersion = LogFormat.Version;
         var lost = new List<string>();
         var usable = segments.Count;
         for (var s = start; s < segments.Count; s++)
@@ -92,7 +96,7 @@ public static class LogReader
                 usable = s;
                 break;
             }
-            var (length, next, cut) = ReadSegment(path, first, isLast, afterIndex, apply);
+            var (length, next, cut, version) = ReadSegment(path, first, isLast, afterIndex, apply);
             if (cut > 0)
             {
                 (torn, tornAt) = (path, length);
@@ -100,6 +104,7 @@ public static class LogReader
             expected = next;
             last = path;
             lastLength = length;
+            lastVersion = version;
             truncated += cut;
         }
         return new LogEnd(last, lastLength, expected, truncated)
@@ -108,10 +113,11 @@ public static class LogReader
             TornOffset = tornAt,
             Unusable = [.. segments.Skip(usable).Select(s => s.Path)],
             Lost = lost,
+            LastSegmentVersion = lastVersion,
         };
     }
 
-    private static (long ValidLength, long NextIndex, long Truncated) ReadSegment(string path, long first, bool isLast, long afterIndex, Action<long, Command> apply)
+    private static (long ValidLength, long NextIndex, long Truncated, int Version) ReadSegment(string path, long first, bool isLast, long afterIndex, Action<long, Command> apply)
     {
         var data = File.ReadAllBytes(path);
         if (data.Length < LogFormat.SegmentHeaderSize)
@@ -119,7 +125,7 @@ public static class LogReader
             if (isLast)
             {
                 // Cut while the segment was being created: nothing in it was ever acknowledged.
-                return (0, first, data.Length);
+                return (0, first, data.Length, LogFormat.Version);
             }
             throw new CorruptDataException(path, 0, "the segment header is incomplete");
         }
@@ -128,9 +134,9 @@ public static class LogReader
             throw new CorruptDataException(path, 0, "not a Leasehold log segment (bad magic)");
         }
         var version = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(8));
-        if (version != LogFormat.Version)
+        if (version is < LogFormat.OldestVersion or > LogFormat.Version)
         {
-            throw new CorruptDataException(path, 8, $"log format version {version}; this server reads version {LogFormat.Version}");
+            throw new CorruptDataException(path, 8, $"log format version {version}; this server reads versions {LogFormat.OldestVersion} to {LogFormat.Version}");
         }
         if (BinaryPrimitives.ReadInt64LittleEndian(data.AsSpan(16)) != first)
         {
@@ -147,7 +153,7 @@ public static class LogReader
                 // (a crash can leave zeros or stale disk blocks past the last record a write finished).
                 if (isLast && !HasRecordAfter(data, offset, index))
                 {
-                    return (offset, index, data.Length - offset);
+                    return (offset, index, data.Length - offset, version);
                 }
                 throw new CorruptDataException(path, offset, problem);
             }
@@ -162,12 +168,12 @@ public static class LogReader
                 {
                     throw new CorruptDataException(path, offset, "the record's checksum matches but it does not decode: " + ex.Message);
                 }
-                apply(index, command);
+                apply(index, version < 2 ? ClearTokens.Hash(command) : command);
             }
             offset += LogFormat.RecordHeaderSize + payloadLength;
             index++;
         }
-        return (offset, index, 0);
+        return (offset, index, 0, version);
     }
 
     private static string? CheckRecord(byte[] data, long offset, long index, out int payloadLength)

@@ -144,13 +144,13 @@ public static class SnapshotCodec
             var sessions = new List<Session>();
             for (var n = Count(ref r); n > 0; n--)
             {
-                sessions.Add(new Session { Id = r.Int64(), Token = r.UInt128(), Owner = r.String(), TtlMs = r.Int64(), ExpiresAt = r.Int64() });
+                sessions.Add(new Session { Id = r.Int64(), Token = ClearTokens.Hash(r.UInt128(), version), Owner = r.String(), TtlMs = r.Int64(), ExpiresAt = r.Int64() });
             }
             var leases = new List<Lease>();
             for (var n = Count(ref r); n > 0; n--)
             {
                 var id = r.Int64();
-                var token = r.UInt128();
+                var token = ClearTokens.Hash(r.UInt128(), version);
                 var fence = r.Int64();
                 var c = ReadClaim(ref r, version);
                 leases.Add(new Lease
@@ -164,7 +164,7 @@ public static class SnapshotCodec
             for (var n = Count(ref r); n > 0; n--)
             {
                 var id = r.Int64();
-                var token = r.UInt128();
+                var token = ClearTokens.Hash(r.UInt128(), version);
                 var c = ReadClaim(ref r, version);
                 waiters.Add(new Waiter
                 {

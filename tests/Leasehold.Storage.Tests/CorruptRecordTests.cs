@@ -149,10 +149,10 @@ public class CorruptRecordTests : IDisposable
     {
         LogRecords();
         var bytes = File.ReadAllBytes(Segment);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 2);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 3);
         File.WriteAllBytes(Segment, bytes);
         var ex = AssertRefusedUnchanged(8);
-        Assert.Contains("version 2", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("version 3", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

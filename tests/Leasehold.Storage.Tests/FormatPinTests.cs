@@ -51,8 +51,10 @@ public class FormatPinTests
     public void VersionAndSizesAreFrozen()
     {
         // New command tags are additions: the log stays version 1. Snapshots are version 2 and still read 1.
-        Assert.Equal(1, LogFormat.Version);
-        Assert.Equal(2, LogFormat.SnapshotVersion);
+        Assert.Equal(2, LogFormat.Version);
+        Assert.Equal(1, LogFormat.OldestVersion);
+        Assert.Equal(3, LogFormat.SnapshotVersion);
+        Assert.Equal(3, LogFormat.FirstSnapshotVersionWithHashedTokens);
         Assert.Equal(24, LogFormat.SegmentHeaderSize);
         Assert.Equal(16, LogFormat.RecordHeaderSize);
         Assert.Equal(1 << 20, LogFormat.MaxPayload);

@@ -11,8 +11,11 @@ namespace Leasehold.Storage.Tests;
 /// </summary>
 public class GoldenLogTests : IDisposable
 {
-    /// <summary>Magic "LHWAL\r\n\0", version 1, reserved 0, first index 1.</summary>
-    internal const string SegmentHeaderHex = "4C4857414C0D0A0001000000000000000100000000000000";
+    /// <summary>Magic "LHWAL\r\n\0", version 2, reserved 0, first index 1.</summary>
+    internal const string SegmentHeaderHex = "4C4857414C0D0A0002000000000000000100000000000000";
+
+    /// <summary>The header of a version 1 segment, written before tokens were hashed: its token fields hold tokens.</summary>
+    internal const string Version1SegmentHeaderHex = "4C4857414C0D0A0001000000000000000100000000000000";
 
     /// <summary>Record 1: OpenSession.</summary>
     internal const string OpenSessionRecordHex =
@@ -196,6 +199,31 @@ public class GoldenLogTests : IDisposable
         {
         }
         Assert.Equal(SegmentHeaderHex, Convert.ToHexString(File.ReadAllBytes(_dir.Segment(1))));
+    }
+
+    [Fact]
+    public void Version1DirectoryOpensWithItsTokensHashedAndGoesOnInANewSegment()
+    {
+        File.WriteAllBytes(_dir.Segment(1), Convert.FromHexString(Version1SegmentHeaderHex + OpenSessionRecordHex + AcquireRecordHex));
+
+        using (var d = new StoreDriver(_dir.Dir))
+        {
+            Assert.Equal(2, d.Store.Report.RecordsReplayed);
+            Assert.Equal(TokenHash.Of(GoldenOpen.Token), Assert.Single(d.Engine.Sessions).Token);
+            var lease = Assert.Single(d.Engine.Leases);
+            Assert.Equal(TokenHash.Of(GoldenAcquire.Token), lease.Token);
+            // The holder's token still ends it: the server hashes what a client presents.
+            Assert.Equal(ErrorCode.None, ((OperationResult<Lease>)d.Apply(
+                new ReleaseLease { Now = Cmd.T0 + 10, LeaseId = lease.Id, Token = TokenHash.Of(GoldenAcquire.Token) })!).Error);
+        }
+
+        // The version 1 segment is left as it was; what came after is in a version 2 segment of its own.
+        Assert.Equal(Version1SegmentHeaderHex + OpenSessionRecordHex + AcquireRecordHex, Convert.ToHexString(File.ReadAllBytes(_dir.Segment(1))));
+        Assert.Equal("02000000", Convert.ToHexString(File.ReadAllBytes(_dir.Segment(3)).AsSpan(8, 4)));
+        using var reopened = DataStore.Open(_dir.Dir);
+        Assert.Equal(3, reopened.Report.RecordsReplayed);
+        Assert.Empty(reopened.Engine.Leases);
+        Assert.Equal(TokenHash.Of(GoldenOpen.Token), Assert.Single(reopened.Engine.Sessions).Token);
     }
 
     [Fact]

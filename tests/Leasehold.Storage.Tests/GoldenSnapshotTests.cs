@@ -6,8 +6,9 @@ namespace Leasehold.Storage.Tests;
 /// <summary>
 /// Byte-for-byte pins of tiny snapshots, produced by an independent encoder from the format description.
 /// Version 1 (one session, one lease, one waiter) is what servers before pools wrote: it must still read.
-/// Version 2 (what this server writes) adds pool groups to claims, the release counter, declared resources
-/// and history. A change here means old snapshots no longer read.
+/// Version 2 adds pool groups to claims, the release counter, declared resources and history. Version 3
+/// (what this server writes) keeps token hashes instead of tokens; versions 1 and 2 are read with each
+/// token hashed. A change here means old snapshots no longer read.
 /// </summary>
 public class GoldenSnapshotTests : IDisposable
 {
@@ -63,7 +64,13 @@ public class GoldenSnapshotTests : IDisposable
         + "0200000000000000" + "0200000000000000" + "00000000" + "02000000030000002F78030000002F79" // lease 2, fence 2, owner null, ["/x", "/y"]
         + "FFFFFFFF" // no requirements (-1)
         + "6058E5CF8B010000" + "1E00000000000000" + "0C66E5CF8B010000" + "02" // acquired, queued 30, ended, session ended
-        + "5C256D2D"; // crc32c of everything before
+        + "5C256D2D";
+
+    /// <summary>
+    /// Version 3 (what this server writes): version 2's layout and bytes, but for the version and the checksum;
+    /// its token fields hold token hashes, where version 2's held the tokens themselves.
+    /// </summary>
+    internal static readonly string V3SnapshotHex = "4C48534E41500D0A03000000" + V2SnapshotHex[24..^8] + "C2C5D750"; // crc32c of everything before
 
     private readonly TempDir _dir = new();
 
@@ -155,13 +162,13 @@ public class GoldenSnapshotTests : IDisposable
     public void EncodesByteForByte()
     {
         var bytes = SnapshotCodec.Encode(12, V2State);
-        Assert.Equal(V2SnapshotHex, Convert.ToHexString(bytes.WrittenSpan));
+        Assert.Equal(V3SnapshotHex, Convert.ToHexString(bytes.WrittenSpan));
     }
 
     [Fact]
     public void GoldenBytesDecode()
     {
-        var (index, state) = SnapshotCodec.Read("golden.snap", Convert.FromHexString(V2SnapshotHex));
+        var (index, state) = SnapshotCodec.Read("golden.snap", Convert.FromHexString(V3SnapshotHex));
         Assert.Equal(12, index);
         StateAssert.Equal(V2State, state);
         // The requirement text is kept as given; its compiled form is compact.
@@ -173,9 +180,18 @@ public class GoldenSnapshotTests : IDisposable
     }
 
     [Fact]
+    public void Version2SnapshotDecodesWithItsTokensHashed()
+    {
+        var (index, state) = SnapshotCodec.Read("golden-v2.snap", Convert.FromHexString(V2SnapshotHex));
+        Assert.Equal(12, index);
+        StateAssert.EqualWithHashedTokens(V2State, state);
+        Assert.Equal(TokenHash.Of(0xB4), state.Leases.Single(l => l.Id == 4).Token);
+    }
+
+    [Fact]
     public void DirectoryWithGoldenSnapshotOpens()
     {
-        File.WriteAllBytes(_dir.Snapshot(12), Convert.FromHexString(V2SnapshotHex));
+        File.WriteAllBytes(_dir.Snapshot(12), Convert.FromHexString(V3SnapshotHex));
 
         using var store = DataStore.Open(_dir.Dir);
 
@@ -193,7 +209,7 @@ public class GoldenSnapshotTests : IDisposable
     [Fact]
     public void GoldenStateGoesOnWorkingAfterOpen()
     {
-        File.WriteAllBytes(_dir.Snapshot(12), Convert.FromHexString(V2SnapshotHex));
+        File.WriteAllBytes(_dir.Snapshot(12), Convert.FromHexString(V3SnapshotHex));
         using var d = new StoreDriver(_dir.Dir);
 
         // Releasing the pool lease hands /pool/r1 to the pool waiter (n 3 > 2) and records the release.
@@ -221,7 +237,7 @@ public class GoldenSnapshotTests : IDisposable
     {
         var (index, state) = SnapshotCodec.Read("golden-v1.snap", Convert.FromHexString(V1SnapshotHex));
         Assert.Equal(9, index);
-        StateAssert.Equal(V1State, state);
+        StateAssert.EqualWithHashedTokens(V1State, state);
         Assert.Null(state.Leases[0].Groups);
         Assert.Null(state.Waiters[0].Groups);
         Assert.Equal(0, state.LastReleaseSeq);
@@ -240,16 +256,14 @@ public class GoldenSnapshotTests : IDisposable
         Assert.Equal(0, store.Report.RecordsReplayed);
         Assert.Equal(10, store.NextIndex);
         // Restore binds the lease to its session (LeaseCount 1), which a hand-built Session cannot show.
-        StateAssert.Equal(LockEngine.Restore(V1State).Capture(), store.Engine.Capture());
+        StateAssert.EqualWithHashedTokens(LockEngine.Restore(V1State).Capture(), store.Engine.Capture());
         Assert.Equal(1, store.Engine.GetSession(1)!.LeaseCount);
-        Assert.Equal(V1State.Leases.Select(StateAssert.Describe), store.Engine.Capture().Leases.Select(StateAssert.Describe));
-        Assert.Equal(V1State.Waiters.Select(StateAssert.Describe), store.Engine.Capture().Waiters.Select(StateAssert.Describe));
         Assert.Equal(0, store.Engine.DeclaredCount);
         Assert.Empty(store.Engine.History);
     }
 
     [Fact]
-    public void Version1SnapshotFollowedByNewCommandsOpensAndIsRewrittenAsVersion2()
+    public void Version1SnapshotFollowedByNewCommandsOpensAndIsRewrittenAsVersion3()
     {
         File.WriteAllBytes(_dir.Snapshot(9), Convert.FromHexString(V1SnapshotHex));
         EngineState live;
@@ -267,7 +281,7 @@ public class GoldenSnapshotTests : IDisposable
             live = d.Engine.Capture();
         }
 
-        // Replayed over the version 1 snapshot: the new tags are additions to log format 1.
+        // Replayed over the version 1 snapshot (its tokens hashed as it is read).
         using (var store = DataStore.Open(_dir.Dir))
         {
             Assert.Equal(9, store.Report.SnapshotIndex);
@@ -279,7 +293,7 @@ public class GoldenSnapshotTests : IDisposable
         {
             var index = d.Snapshot();
             Assert.Equal(12, index);
-            Assert.Equal("02000000", Convert.ToHexString(File.ReadAllBytes(_dir.Snapshot(index)).AsSpan(8, 4)));
+            Assert.Equal("03000000", Convert.ToHexString(File.ReadAllBytes(_dir.Snapshot(index)).AsSpan(8, 4)));
         }
         using var reopened = DataStore.Open(_dir.Dir);
         Assert.Equal(0, reopened.Report.RecordsReplayed);

@@ -14,16 +14,25 @@ namespace Leasehold.Storage.Tests;
 /// </summary>
 public static class StateAssert
 {
-    public static void Equal(EngineState expected, EngineState actual)
+    public static void Equal(EngineState expected, EngineState actual) => Equal(expected, actual, hashedTokens: false);
+
+    /// <summary>
+    /// <paramref name="actual"/> was read from data written before tokens were hashed, holding the tokens of
+    /// <paramref name="written"/>: equal to it, but for each token being <see cref="TokenHash"/> of the one written.
+    /// </summary>
+    public static void EqualWithHashedTokens(EngineState written, EngineState actual) => Equal(written, actual, hashedTokens: true);
+
+    private static void Equal(EngineState expected, EngineState actual, bool hashedTokens)
     {
         Assert.Equal(expected.LastLeaseId, actual.LastLeaseId);
         Assert.Equal(expected.LastSessionId, actual.LastSessionId);
         Assert.Equal(expected.LastWaiterId, actual.LastWaiterId);
         Assert.Equal(expected.LastFence, actual.LastFence);
         Assert.Equal(expected.LastReleaseSeq, actual.LastReleaseSeq);
-        Assert.Equal(expected.Sessions.Select(Describe), actual.Sessions.Select(Describe));
-        Assert.Equal(expected.Leases.Select(Describe), actual.Leases.Select(Describe));
-        Assert.Equal(expected.Waiters.Select(Describe), actual.Waiters.Select(Describe));
+        Func<object, string> describeExpected = hashedTokens ? item => Describe(item, hashTokens: true) : Describe;
+        Assert.Equal(expected.Sessions.Select(describeExpected), actual.Sessions.Select(Describe));
+        Assert.Equal(expected.Leases.Select(describeExpected), actual.Leases.Select(Describe));
+        Assert.Equal(expected.Waiters.Select(describeExpected), actual.Waiters.Select(Describe));
         Assert.Equal((expected.Resources ?? []).Select(Describe), (actual.Resources ?? []).Select(Describe));
         Assert.Equal((expected.History ?? []).Select(e => Describe(e)), (actual.History ?? []).Select(e => Describe(e)));
     }
@@ -35,14 +44,21 @@ public static class StateAssert
     /// <c>Children.Values</c>), which an engine restored from a snapshot builds differently. The chosen paths
     /// of a lease's groups and the lease's own paths are compared in order.
     /// </remarks>
-    public static string Describe(object item)
+    public static string Describe(object item) => Describe(item, hashTokens: false);
+
+    private static string Describe(object item, bool hashTokens)
     {
         var properties = item.GetType()
             .GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .OrderBy(p => p.Name, StringComparer.Ordinal)
             .ToArray();
         Assert.NotEmpty(properties);
-        var fields = properties.Select(p => $"{p.Name}={Format(p.Name == nameof(Claim.Paths) ? CandidateSet(item, p.GetValue(item)) : p.GetValue(item))}");
+        var fields = properties.Select(p => $"{p.Name}={Format(p.GetValue(item) switch
+        {
+            var paths when p.Name == nameof(Claim.Paths) => CandidateSet(item, paths),
+            UInt128 token when hashTokens && p.Name == nameof(Lease.Token) => TokenHash.Of(token),
+            var value => value,
+        })}");
         return $"{item.GetType().Name}{{{string.Join(", ", fields)}}}";
     }
 
