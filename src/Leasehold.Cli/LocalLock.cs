@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 
 namespace Leasehold.Cli;
 
@@ -26,6 +27,9 @@ internal sealed class LocalLock : IDisposable
     }
 
     public IReadOnlyList<string> Files => [.. _streams.Select(s => s.Name)];
+
+    /// <summary>The open lock files: the lock lasts as long as one of these (or a copy in another process) is open.</summary>
+    public IReadOnlyList<SafeFileHandle> Handles => [.. _streams.Select(s => s.SafeFileHandle)];
 
     /// <summary>For an exclusive lock: the fence of the first name, one more than its previous holder's.</summary>
     public long? Fence { get; }

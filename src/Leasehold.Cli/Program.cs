@@ -2,6 +2,11 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using Leasehold.Cli;
 
+if (args is [CommandGuard.Verb, ..])
+{
+    // The hidden step of `run` (CommandGuard): before anything else, and without the parser.
+    return await CommandGuard.RunAsync(args);
+}
 var root = CliApp.Create(args);
 // No response files: a child's argument such as @list must reach the child as it is.
 var parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });

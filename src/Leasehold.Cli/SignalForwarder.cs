@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Leasehold.Cli;
@@ -13,7 +12,7 @@ internal sealed class SignalForwarder : IDisposable
     private readonly PosixSignalRegistration[] _registrations;
     private readonly CancellationTokenSource _interrupted = new();
     private readonly Lock _gate = new();
-    private Process? _child;
+    private int? _child;
 
     public SignalForwarder()
     {
@@ -39,22 +38,22 @@ internal sealed class SignalForwarder : IDisposable
             Received ??= signal;
             if (_child is { } child)
             {
-                Posix.Kill(child.Id, signal);
+                Posix.Kill(child, signal);
                 return;
             }
         }
         _interrupted.Cancel();
     }
 
-    /// <summary>From now on signals go to <paramref name="child"/>; one that came just before it started is passed on at once.</summary>
-    public void Attach(Process child)
+    /// <summary>From now on signals go to the process <paramref name="child"/>; one that came just before it started is passed on at once.</summary>
+    public void Attach(int child)
     {
         lock (_gate)
         {
             _child = child;
             if (Received is { } early)
             {
-                Posix.Kill(child.Id, early);
+                Posix.Kill(child, early);
             }
         }
     }

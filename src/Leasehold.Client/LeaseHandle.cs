@@ -22,6 +22,9 @@ public sealed class LeaseHandle : IAsyncDisposable
     private readonly CancellationTokenSource _lost = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _keepAlive;
+    private readonly Lock _gate = new();
+    private readonly List<(TimeSpan Lead, CancellationTokenSource Source)> _early = [];
+    private long _aliveSince;
     private int _disposed;
 
     // aliveSince: a Stopwatch timestamp no later than the moment from which the server counts the lease's
@@ -32,6 +35,7 @@ public sealed class LeaseHandle : IAsyncDisposable
         _session = session;
         Lease = lease;
         LostToken = _lost.Token;
+        _aliveSince = aliveSince;
         _lifetime = session is not null ? TimeSpan.FromSeconds(session.Ttl)
             : lease.Ttl is { } ttl ? TimeSpan.FromSeconds(ttl)
             : Timeout.InfiniteTimeSpan;
@@ -63,6 +67,35 @@ public sealed class LeaseHandle : IAsyncDisposable
     /// fires no later than the server could end the lease). It does not fire on dispose.
     /// </summary>
     public CancellationToken LostToken { get; }
+
+    /// <summary>
+    /// As <see cref="LostToken"/>, but <paramref name="lead"/> early when keep-alives fail: it fires when
+    /// no keep-alive has got through for the lease's lifetime minus <paramref name="lead"/> (or when
+    /// <see cref="LostToken"/> fires). Work stopped on it has at least <paramref name="lead"/> to wind down
+    /// before the server could end the lease and grant it to someone else. Keep-alives are sent every
+    /// third of the lifetime and a failed one is retried after a sixth, so a lead of half the lifetime or
+    /// more fires before a failed keep-alive has been retried. It does not fire on dispose.
+    /// </summary>
+    public CancellationToken EarlyLostToken(TimeSpan lead)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(lead, TimeSpan.Zero);
+        var source = CancellationTokenSource.CreateLinkedTokenSource(_lost.Token);
+        bool due;
+        lock (_gate)
+        {
+            if (_lifetime == Timeout.InfiniteTimeSpan || _disposed != 0)
+            {
+                return source.Token;
+            }
+            _early.Add((lead, source));
+            due = !Arm(source, lead, _aliveSince);
+        }
+        if (due)
+        {
+            Fire(source);
+        }
+        return source.Token;
+    }
 
     private async Task KeepAliveAsync(long aliveSince)
     {
@@ -117,9 +150,17 @@ public sealed class LeaseHandle : IAsyncDisposable
         }
     }
 
-    /// <summary>Arms <see cref="LostToken"/> to fire one lifetime after <paramref name="aliveSince"/>.</summary>
+    /// <summary>Arms <see cref="LostToken"/> to fire one lifetime after <paramref name="aliveSince"/>, and each early token its lead before.</summary>
     private void ScheduleLost(long aliveSince)
     {
+        List<CancellationTokenSource> due;
+        lock (_gate)
+        {
+            _aliveSince = aliveSince;
+            due = [.. _early.Where(e => !Arm(e.Source, e.Lead, aliveSince)).Select(e => e.Source)];
+        }
+        // Cancelled outside the lock: a token's callbacks run synchronously.
+        due.ForEach(Fire);
         var left = _lifetime - Stopwatch.GetElapsedTime(aliveSince);
         if (left <= TimeSpan.Zero)
         {
@@ -128,6 +169,30 @@ public sealed class LeaseHandle : IAsyncDisposable
         else
         {
             _lost.CancelAfter(left < _lifetime ? left : _lifetime);
+        }
+    }
+
+    /// <summary>Arms an early token to fire <paramref name="lead"/> before the lease could end; false when that moment has come already.</summary>
+    private bool Arm(CancellationTokenSource source, TimeSpan lead, long aliveSince)
+    {
+        var left = _lifetime - lead - Stopwatch.GetElapsedTime(aliveSince);
+        if (left <= TimeSpan.Zero)
+        {
+            return false;
+        }
+        source.CancelAfter(left);
+        return true;
+    }
+
+    private static void Fire(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A callback registered on the token threw: its owner's business, as for LostToken.
         }
     }
 
@@ -162,6 +227,10 @@ public sealed class LeaseHandle : IAsyncDisposable
         await _keepAlive.ConfigureAwait(false);
         // Not held any more by this process's wish: the deadline no longer applies.
         _lost.CancelAfter(Timeout.InfiniteTimeSpan);
+        lock (_gate)
+        {
+            _early.ForEach(e => e.Source.CancelAfter(Timeout.InfiniteTimeSpan));
+        }
         using var bound = _lifetime == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(_lifetime);
         try
         {

@@ -62,7 +62,8 @@ public sealed class LocalModeTests
             Assert.True(whileHeld.ExitCode == 73, whileHeld.ToString());
 
             holder.KillHard();
-            // The kernel drops the flock with the process; the orphaned child does not keep it (close-on-exec).
+            // The kernel drops the flock with the process, and the guard's copy once the guard has killed the
+            // command; the command never had one (close-on-exec).
             var after = await Tool.RunWithoutServerAsync("run", "--local", dir.File("locks"), "--path", "crashy", "--wait", "5", "--", "sh", "-c", "echo mine");
 
             Assert.True(after.ExitCode == 0, after.ToString());

@@ -19,6 +19,9 @@ public sealed class UsageTests
         new[] { "run", "--path", "/x", "--server", "ftp://example", "--", "true" },
         new[] { "run", "--local", "/tmp", "--", "true" },
         new[] { "run", "--local", "/tmp", "--path", "a/b", "--", "true" },
+        new[] { "run", "--path", "/x", "--ttl", "2", "--kill-grace", "0.6", "--", "true" },
+        new[] { "run", "--path", "/x", "--kill-grace", "4", "--", "true" },
+        new[] { "run", "--local", "/tmp", "--path", "x", "--kill-grace", "2h", "--", "true" },
         new[] { "lock", "--path", "/x" },
         new[] { "renew", "--token", "abc" },
         new[] { "release", "12" },
@@ -67,6 +70,19 @@ public sealed class UsageTests
         var result = await Tool.RunWithoutServerAsync("run", "--local", dir.Path, "--path", "x", "--", "/no/such/program");
 
         Assert.True(result.ExitCode == 127, result.ToString());
+    }
+
+    [Fact]
+    public async Task A_command_that_cannot_be_executed_is_126()
+    {
+        using var dir = new TempDir();
+        await File.WriteAllTextAsync(dir.File("script"), "#!/bin/sh\necho ran\n"); // not executable
+
+        var result = await Tool.RunWithoutServerAsync("run", "--local", dir.Path, "--path", "x", "--", dir.File("script"));
+
+        Assert.True(result.ExitCode == 126, result.ToString());
+        Assert.Contains($"cannot run {dir.File("script")}", result.Stderr, StringComparison.Ordinal);
+        Assert.Empty(result.Stdout);
     }
 
     [Fact]

@@ -125,6 +125,48 @@ public sealed class DocExampleTests : ClientTestBase
     }
 
     [Fact]
+    public async Task EarlyLostToken_leaves_time_to_wind_down()
+    {
+        using var bound = new CancellationTokenSource(ClientTestServer.Timeout);
+        var cancellationToken = bound.Token;
+        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = Server.BaseAddress });
+        var working = new TaskCompletionSource<LeaseHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
+        LeaseHandle? current = null;
+        var heldWhenStopped = false;
+
+        async Task RunNightlyAsync(long fence, CancellationToken token)
+        {
+            Assert.Equal(current!.Fence, fence);
+            working.SetResult(current);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, token); // Works until the lease is about to be lost.
+            }
+            finally
+            {
+                heldWhenStopped = !current.LostToken.IsCancellationRequested;
+            }
+        }
+
+        var running = Task.Run(async () =>
+        {
+            // As in the docs, with a lifetime of 3 s and a lead of 1 s instead of 1 min and 10 s.
+            await using var lease = await client.AcquireAsync(AcquireOptions.ForPath("/jobs/nightly") with { Ttl = TimeSpan.FromSeconds(3) });
+            current = lease;
+            using var work = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.EarlyLostToken(TimeSpan.FromSeconds(1)));
+            await RunNightlyAsync(lease.Fence, work.Token);
+        });
+        await Bounded(working.Task);
+
+        // The server goes away: no renewal gets through from now on.
+        await Server.StopAsync();
+
+        // The work stops while the lease may still be held: with time to spare before it could expire.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Bounded(running));
+        Assert.True(heldWhenStopped, "LostToken had fired before the work was stopped");
+    }
+
+    [Fact]
     public async Task Errors()
     {
         await Server.DeclareAsync("/lab/phone-1", """{"os": "android"}""");

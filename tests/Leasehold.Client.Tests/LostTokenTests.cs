@@ -92,6 +92,49 @@ public sealed class LostTokenTests : ClientTestBase
     }
 
     [Theory]
+    [InlineData(3.0)]
+    [InlineData(null)]
+    public async Task EarlyLostToken_fires_its_lead_before_the_lease_could_end_when_the_server_is_unreachable(double? ttl)
+    {
+        var lifetime = TimeSpan.FromSeconds(3);
+        var lead = TimeSpan.FromSeconds(1);
+        var client = Server.CreateClient(o => o.SessionTtl = lifetime);
+        await using var lease = await Bounded(client.AcquireAsync(PathOptions("/early", ttl)));
+        var early = lease.EarlyLostToken(lead);
+        var stillHeldWhenEarlyFired = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var registration = early.Register(() => stillHeldWhenEarlyFired.TrySetResult(!lease.LostToken.IsCancellationRequested));
+
+        var stopping = Stopwatch.StartNew();
+        await Server.StopAsync();
+        var stopTook = stopping.Elapsed;
+
+        var after = stopTook + await AssertFiresAsync(early, Bound, "EarlyLostToken while the server is down");
+        // The last keep-alive that got through was sent before the stop began: the lease may end a lifetime
+        // after it, and the early token must fire its lead before that (plus scheduling slack).
+        Assert.True(after <= lifetime - lead + TimeSpan.FromSeconds(0.5),
+            $"EarlyLostToken fired {after.TotalSeconds:0.00} s after the server began to stop; lifetime {lifetime.TotalSeconds} s, lead {lead.TotalSeconds} s");
+        Assert.True(await stillHeldWhenEarlyFired.Task, "LostToken had fired before EarlyLostToken");
+        await AssertFiresAsync(lease.LostToken, Bound, "LostToken after EarlyLostToken");
+        await Bounded(lease.DisposeAsync().AsTask());
+    }
+
+    [Fact]
+    public async Task EarlyLostToken_fires_with_LostToken_when_the_lease_is_released_out_of_band_and_not_while_it_is_held()
+    {
+        var client = Server.CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(1.5));
+        var admin = Server.CreateClient();
+        await using var lease = await Bounded(client.AcquireAsync(PathOptions("/early-revoked", 1.5)));
+        var early = lease.EarlyLostToken(TimeSpan.FromSeconds(0.5));
+
+        await Task.Delay(TimeSpan.FromSeconds(2)); // Longer than the lease lives: only renewals keep it, and the early token, alive.
+        Assert.False(early.IsCancellationRequested, "EarlyLostToken fired while the lease was renewed");
+        await Bounded(admin.ReleaseAsync(lease.Id, lease.Token));
+
+        await AssertFiresAsync(early, Bound, "EarlyLostToken after the lease was released by another client");
+        Assert.True(lease.LostToken.IsCancellationRequested);
+    }
+
+    [Theory]
     [InlineData(2.0)]
     [InlineData(null)]
     public async Task LostToken_fires_in_time_when_the_server_stops_answering(double? ttl)

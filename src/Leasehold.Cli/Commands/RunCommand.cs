@@ -35,11 +35,13 @@ internal static class RunCommand
             Description = "The command and its arguments (after --); with py-lockable's flags, joined with spaces and run by /bin/sh",
             Arity = ArgumentArity.ZeroOrMore,
         };
+        var killGrace = StopTimeline.Option();
         var lockable = new LockableOptions();
         var command = new Command("run", "Acquire a lease, run a command while holding it, release it when the command exits; exits with the command's code");
         selection.AddTo(command);
         command.Add(sessionTtl);
         command.Add(envPrefix);
+        command.Add(killGrace);
         command.Add(local);
         command.Add(server);
         command.Add(json);
@@ -53,15 +55,15 @@ internal static class RunCommand
             {
                 if (lockable.AnyGiven(result))
                 {
-                    return LockableMode.RunAsync(lockable, new RunContext(result, selection, local, sessionTtl, envPrefix, words, asJson));
+                    return LockableMode.RunAsync(lockable, new RunContext(result, selection, local, sessionTtl, envPrefix, killGrace, words, asJson));
                 }
                 if (words.Length == 0)
                 {
                     throw new UsageException("give the command to run (after --)");
                 }
                 return result.GetValue(local) is { } directory
-                    ? RunLocalAsync(result, selection, directory, words, asJson)
-                    : RunServerAsync(result, selection, server, sessionTtl, envPrefix, words, asJson);
+                    ? RunLocalAsync(result, selection, directory, killGrace, words, asJson)
+                    : RunServerAsync(result, selection, server, sessionTtl, envPrefix, killGrace, words, asJson);
             });
         });
         return command;
@@ -69,7 +71,7 @@ internal static class RunCommand
 
     private static async Task<int> RunServerAsync(
         ParseResult result, SelectionOptions selection, Option<string> serverOption, Option<TimeSpan?> sessionTtlOption,
-        Option<string> envPrefix, string[] words, bool json)
+        Option<string> envPrefix, Option<TimeSpan?> killGrace, string[] words, bool json)
     {
         var options = selection.Read(result);
         var sessionTtl = result.GetValue(sessionTtlOption) ?? DefaultSessionTtl;
@@ -77,6 +79,8 @@ internal static class RunCommand
         {
             throw new UsageException("--session-ttl: between 1 s and 24 h");
         }
+        var lifetime = options.Ttl ?? sessionTtl;
+        var grace = StopTimeline.LeaseGrace(result.GetValue(killGrace), lifetime);
         var prefix = LeaseEnvironment.CheckPrefix(result.GetValue(envPrefix));
         var server = CommonOptions.ServerUri(result.GetValue(serverOption)!);
         using var signals = new SignalForwarder();
@@ -100,12 +104,13 @@ internal static class RunCommand
             {
                 Console.Error.WriteLine(JsonSerializer.Serialize(lease.Lease with { Token = null }, ProtocolJsonContext.Default.LeaseDto));
             }
-            return await ChildRunner.RunAsync(words, LeaseEnvironment.For(lease, prefix, server), signals, lease.LostToken,
-                () => $"lease {lease.Id} lost (expired, revoked, or the server unreachable for longer than it lives)", json);
+            return await ChildRunner.RunAsync(words, LeaseEnvironment.For(lease, prefix, server), signals,
+                StopTimeline.ForLease(lease, lifetime, grace), json);
         }
     }
 
-    private static async Task<int> RunLocalAsync(ParseResult result, SelectionOptions selection, string directory, string[] words, bool json)
+    private static async Task<int> RunLocalAsync(
+        ParseResult result, SelectionOptions selection, string directory, Option<TimeSpan?> killGrace, string[] words, bool json)
     {
         var names = result.GetValue(selection.Paths) ?? [];
         if (names.Length == 0)
@@ -119,6 +124,7 @@ internal static class RunCommand
         var shared = result.GetValue(selection.Shared);
         var wait = selection.ReadWait(result);
         var ttl = selection.ReadTtl(result);
+        var grace = StopTimeline.LocalGrace(result.GetValue(killGrace));
         var what = string.Join(' ', names) + " in " + directory;
         using var signals = new SignalForwarder();
         LocalLock? held;
@@ -182,8 +188,7 @@ internal static class RunCommand
                 }));
             }
             using var deadline = ttl is { } limit ? new CancellationTokenSource(limit) : new CancellationTokenSource();
-            return await ChildRunner.RunAsync(words, environment, signals, deadline.Token,
-                () => $"--ttl of {Durations.Format(ttl ?? TimeSpan.Zero)} ran out", json);
+            return await ChildRunner.RunAsync(words, environment, signals, StopTimeline.ForLocal(deadline.Token, ttl, grace), json, held.Handles);
         }
     }
 }

@@ -22,6 +22,7 @@ internal static class LockableLocal
         LockableSettings settings, LockableRequirement requirement, RunContext run, string prefix, string[] command, SignalForwarder signals)
     {
         var ttl = run.Selection.ReadTtl(run.Result);
+        var grace = StopTimeline.LocalGrace(run.Result.GetValue(run.KillGrace));
         var resources = await ResourceList.LoadAsync(settings.Resources, signals.Interrupted);
         var candidates = resources.Where(requirement.Compiled.Matches).ToList();
         if (candidates.Count == 0)
@@ -54,8 +55,7 @@ internal static class LockableLocal
                 }));
             }
             using var deadline = ttl is { } limit ? new CancellationTokenSource(limit) : new CancellationTokenSource();
-            return await ChildRunner.RunAsync(command, environment, signals, deadline.Token,
-                () => $"--ttl of {Durations.Format(ttl ?? TimeSpan.Zero)} ran out", run.Json);
+            return await ChildRunner.RunAsync(command, environment, signals, StopTimeline.ForLocal(deadline.Token, ttl, grace), run.Json, held.Handles);
         }
     }
 

@@ -5,7 +5,7 @@ namespace Leasehold.Cli.Lockable;
 /// <summary>What <c>run</c> parsed, handed to py-lockable mode.</summary>
 internal sealed record RunContext(
     ParseResult Result, SelectionOptions Selection, Option<string> Local, Option<TimeSpan?> SessionTtl, Option<string> EnvPrefix,
-    string[] Words, bool Json);
+    Option<TimeSpan?> KillGrace, string[] Words, bool Json);
 
 /// <summary>
 /// <c>leasehold run</c> with py-lockable's flags (docs/compat/py-lockable.md): the flags, defaults, flow,

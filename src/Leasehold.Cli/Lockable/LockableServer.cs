@@ -29,6 +29,8 @@ internal static class LockableServer
             Wait = settings.Timeout,
             Owner = run.Result.GetValue(run.Selection.Owner),
         };
+        var lifetime = options.Ttl ?? sessionTtl;
+        var grace = StopTimeline.LeaseGrace(run.Result.GetValue(run.KillGrace), lifetime);
         using var client = CommonOptions.Client(server, sessionTtl);
         var lease = await AcquireAsync(client, options, requirement, settings, server, signals.Interrupted)
                     ?? throw new CliException(ExitCodes.Locked, ErrorCodes.Locked, LockableRequirement.Timeout(settings.Timeout));
@@ -45,8 +47,7 @@ internal static class LockableServer
             {
                 Console.Error.WriteLine(JsonSerializer.Serialize(lease.Lease with { Token = null }, ProtocolJsonContext.Default.LeaseDto));
             }
-            return await ChildRunner.RunAsync(command, environment, signals, lease.LostToken,
-                () => $"lease {lease.Id} lost (expired, revoked, or the server unreachable for longer than it lives)", run.Json);
+            return await ChildRunner.RunAsync(command, environment, signals, StopTimeline.ForLease(lease, lifetime, grace), run.Json);
         }
     }
 
