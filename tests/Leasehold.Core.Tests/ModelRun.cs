@@ -252,7 +252,10 @@ internal sealed class ModelRun
         {
             < 50 => 0,
             < 95 => Aligned(_rng.Next(1, 601), 3000),
-            _ => -1,
+            < 97 => -1,
+            // The longest ttl there is, and one past it: a deadline months away is an ordinary deadline.
+            < 99 => ReferenceModel.MaxTtlMs,
+            _ => ReferenceModel.MaxTtlMs + 1,
         };
         Log($"renew {id} token={token} ttl={ttlMs}");
         var engine = _engine.Renew(new RenewLease { Now = _now, LeaseId = id, Token = token, TtlMs = ttlMs });

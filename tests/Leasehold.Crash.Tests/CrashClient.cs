@@ -21,6 +21,12 @@ internal sealed class CrashClient(int index, int seed, CrashJournal journal)
 
     public const double SessionTtl = 60;
 
+    /// <summary>
+    /// The longest ttl there is (366 days), for some leases on a client's own path: longer than a timer can be
+    /// set for, it must neither stop the writer nor poison the data directory for the restarts that follow.
+    /// </summary>
+    public const double LongestTtl = 366 * 86400;
+
     private const int MaxHeld = 6;
 
     private readonly Random _rng = new(seed);
@@ -164,6 +170,10 @@ internal sealed class CrashClient(int index, int seed, CrashJournal journal)
         var binding = _rng.NextDouble();
         var session = _sessionId is not null && binding >= 0.45 ? _sessionId : null;
         var ttl = session is null || binding >= 0.8 ? LeaseTtl : (double?)null;
+        if (ttl is not null && paths is [var only] && only == _pool[^1] && _rng.NextDouble() < 0.3)
+        {
+            ttl = LongestTtl;
+        }
         return new AcquireBody
         {
             Path = paths.Length == 1 ? paths[0] : null,
