@@ -217,18 +217,23 @@ public sealed partial class LockEngine
         {
             return OperationResult<Lease>.Fail(ErrorCode.InvalidArgument, $"ttl is between 0.001 and {Limits.MaxTtlMs / 1000} seconds");
         }
-        var lease = found.Value!;
         Changes++;
-        if (command.TtlMs > 0)
+        Extend(found.Value!, command.TtlMs, command.Now);
+        return found;
+    }
+
+    /// <summary>Restarts a lease's ttl from <paramref name="now"/>, with <paramref name="ttlMs"/> as its new ttl unless that is 0.</summary>
+    private void Extend(Lease lease, long ttlMs, long now)
+    {
+        if (ttlMs > 0)
         {
-            lease.TtlMs = command.TtlMs;
+            lease.TtlMs = ttlMs;
         }
         if (lease.TtlMs > 0)
         {
-            lease.ExpiresAt = command.Now + lease.TtlMs;
+            lease.ExpiresAt = now + lease.TtlMs;
             Schedule(DeadlineKind.Lease, lease.Id, lease.ExpiresAt);
         }
-        return found;
     }
 
     /// <summary>Releases a lease and serves the waiters it was blocking.</summary>

@@ -105,15 +105,7 @@ public sealed partial class LockEngine
     private Lease RenewReused(Lease held, AcquireLease command)
     {
         Changes++;
-        if (command.TtlMs > 0)
-        {
-            held.TtlMs = command.TtlMs;
-        }
-        if (held.TtlMs > 0)
-        {
-            held.ExpiresAt = command.Now + held.TtlMs;
-            Schedule(DeadlineKind.Lease, held.Id, held.ExpiresAt);
-        }
+        Extend(held, command.TtlMs, command.Now);
         return held;
     }
 
