@@ -55,6 +55,12 @@ public sealed record AcquireLease : Command
     /// same <see cref="Token"/>, renew it and return it instead of granting another (idserver's behaviour).
     /// </summary>
     public bool Reuse { get; init; }
+
+    /// <summary>
+    /// Only for a command read from log version 1, written when <see cref="Reuse"/> matched a lease by its
+    /// owner alone: replay must decide as that server did. Never logged; never set for a new request.
+    /// </summary>
+    public bool ReuseByOwnerOnly { get; init; }
 }
 
 /// <summary>Declares a resource (or replaces its attributes), so pool requests can choose it.</summary>

@@ -229,7 +229,7 @@ public sealed partial class LockEngine
                 return new AcquireResult(ErrorCode.None, Grant(claim with { Paths = ApplyRecordedGrant(recorded, claim) }, command.Now, session), null);
             case PoolDecision.Queued:
                 return new AcquireResult(ErrorCode.None, null, Enqueue(claim with { Paths = RecordedCandidates(recorded, claims) }, session));
-            case PoolDecision.Reused when command.Owner is not null && FindReusable(command.Owner, command.Token, claims) is { } held:
+            case PoolDecision.Reused when command.Owner is not null && FindReusable(command, claims) is { } held:
                 return new AcquireResult(ErrorCode.None, RenewReused(held, command), null);
             default:
                 throw Diverged($"the log says {recorded.Decision} for a pool request, which cannot be applied here");

@@ -80,7 +80,7 @@ public sealed partial class LockEngine
             return AcquireResult.Fail(ErrorCode.NoMatch,
                 "the groups together need more distinct resources than the declared ones matching them");
         }
-        if (command.Reuse && command.Owner is not null && FindReusable(command.Owner, command.Token, claims) is { } held)
+        if (command.Reuse && command.Owner is not null && FindReusable(command, claims) is { } held)
         {
             Note(0, PoolDecision.Reused);
             return new AcquireResult(ErrorCode.None, RenewReused(held, command), null);
@@ -191,16 +191,18 @@ public sealed partial class LockEngine
     /// <summary>
     /// The oldest lease (lowest id) of the same owner and the same token whose groups name the same pools
     /// and requirements, if any. The token must match, not only the owner: owner names are public, so a
-    /// name alone must never hand over (or shorten) someone else's lease. Oldest, not the first found: the
+    /// name alone must never hand over (or shorten) someone else's lease (a command replayed from log version
+    /// 1 matches by owner alone, as the server that wrote it did). Oldest, not the first found: the
     /// dictionary's order differs between a live engine and one restored from a snapshot, and both must
     /// choose the same lease.
     /// </summary>
-    private Lease? FindReusable(string owner, UInt128 token, GroupClaim[] claims)
+    private Lease? FindReusable(AcquireLease command, GroupClaim[] claims)
     {
         Lease? found = null;
         foreach (var lease in _leases.Values)
         {
-            if (lease.Groups is { } groups && lease.Token == token && string.Equals(lease.Owner, owner, StringComparison.Ordinal)
+            if (lease.Groups is { } groups && (lease.Token == command.Token || command.ReuseByOwnerOnly)
+                && string.Equals(lease.Owner, command.Owner, StringComparison.Ordinal)
                 && groups.Length == claims.Length
                 && groups.Zip(claims).All(p => p.First.Group.Pool.Equals(p.Second.Group.Pool) && p.First.Requirement.Text == p.Second.Requirement.Text)
                 && (found is null || lease.Id < found.Id))

@@ -64,12 +64,14 @@ public sealed partial class LockEngine
     /// </summary>
     private void ServeQueue(long now)
     {
+        // Counted before the shortcut: a pass number names the call, so a logged grant is found again on
+        // replay even by an engine restored from a snapshot, which does not keep _queueMayMove.
+        _pass++;
         if (_queue.Count == 0 || !_queueMayMove)
         {
             _queueMayMove = false;
             return;
         }
-        _pass++;
         var blocked = _blockedScratch;
         for (var node = _queue.First; node is not null;)
         {

@@ -13,7 +13,8 @@ internal static class ClearTokens
 {
     public static Command Hash(Command command) => command switch
     {
-        AcquireLease c => c with { Token = TokenHash.Of(c.Token) },
+        // Reuse matched by owner alone when these records were written; replay decides the same way.
+        AcquireLease c => c with { Token = TokenHash.Of(c.Token), ReuseByOwnerOnly = c.Reuse },
         RenewLease c => c with { Token = TokenHash.Of(c.Token) },
         ReleaseLease c => c with { Token = TokenHash.Of(c.Token) },
         OpenSession c => c with { Token = TokenHash.Of(c.Token) },

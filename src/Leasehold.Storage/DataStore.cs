@@ -15,6 +15,13 @@ public sealed record RecoveryReport(long SnapshotIndex, long RecordsReplayed, lo
 
     /// <summary>Other changes start-up made that an operator should hear of: a manifest created, file modes tightened.</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>
+    /// The latest time (Unix ms) the recovered data records: of the commands replayed and of the snapshot's
+    /// leases, waiters and history. The server's clock never starts before it, so a wall clock that went
+    /// back while the server was down cannot make a recovered deadline later than its full ttl.
+    /// </summary>
+    public long LatestTime { get; init; }
 }
 
 /// <summary>

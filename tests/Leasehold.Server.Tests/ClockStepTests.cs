@@ -72,6 +72,34 @@ public sealed class ClockStepTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_wall_clock_that_went_back_while_the_server_was_down_does_not_stretch_a_lease()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "leasehold-clock-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var start = DateTimeOffset.UtcNow;
+            long id;
+            await using (var first = await TestServer.StartAsync([], dataDir, services => services.AddSingleton<TimeProvider>(new SteppingClock(start))))
+            {
+                id = (await new Api(first.Client).AcquireAsync("/clock/r", 600)).Id;
+            }
+
+            // Restarted with the wall clock two hours behind: recovery gives the lease its full ttl, no more.
+            var behind = new SteppingClock(start - TimeSpan.FromHours(2));
+            await using var second = await TestServer.StartAsync([], dataDir, services => services.AddSingleton<TimeProvider>(behind));
+            var api = new Api(second.Client);
+            behind.Advance(TimeSpan.FromSeconds(599));
+            Assert.Equal([id], await api.HoldersAsync("/clock/r"));
+            behind.Advance(TimeSpan.FromSeconds(2));
+            Assert.Empty(await api.HoldersAsync("/clock/r"));
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
     /// <summary>A fake clock whose wall time can be stepped without moving its monotonic time.</summary>
     private sealed class SteppingClock(DateTimeOffset start) : FakeTimeProvider(start)
     {

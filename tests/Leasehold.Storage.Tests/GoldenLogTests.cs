@@ -227,6 +227,36 @@ public class GoldenLogTests : IDisposable
     }
 
     [Fact]
+    public void A_version1_reuse_replays_as_it_was_decided_by_owner_alone()
+    {
+        // Written by a server whose reuse matched the owner's lease whatever the token: the second request
+        // renewed lease 1, so the release with lease 1's token left nothing held.
+        var pool = new PoolGroup(Cmd.P("/pool"), "{}", 1);
+        Command[] commands =
+        [
+            new DeclareResource { Now = Cmd.T0, Path = Cmd.P("/pool/a"), Attributes = "{}" },
+            new DeclareResource { Now = Cmd.T0, Path = Cmd.P("/pool/b"), Attributes = "{}" },
+            new AcquireLease { Now = Cmd.T0 + 1, Paths = [], Groups = [pool], Owner = "o", Reuse = true, TtlMs = 60_000, Token = 0xA },
+            new AcquireLease { Now = Cmd.T0 + 2, Paths = [], Groups = [pool], Owner = "o", Reuse = true, TtlMs = 60_000, Token = 0xB },
+            new ReleaseLease { Now = Cmd.T0 + 3, LeaseId = 1, Token = 0xA },
+        ];
+        using (var buffer = new LogBuffer())
+        {
+            for (var i = 0; i < commands.Length; i++)
+            {
+                buffer.Append(i + 1, commands[i]);
+            }
+            File.WriteAllBytes(_dir.Segment(1), [.. Convert.FromHexString(Version1SegmentHeaderHex), .. buffer.Written]);
+        }
+
+        using var store = DataStore.Open(_dir.Dir);
+
+        Assert.Equal(5, store.Report.RecordsReplayed);
+        Assert.Empty(store.Engine.Leases);
+        Assert.Equal(1, store.Engine.LastFence);
+    }
+
+    [Fact]
     public void DirectoryBuiltFromGoldenBytesOpens()
     {
         File.WriteAllBytes(_dir.Segment(1), Convert.FromHexString(SegmentHeaderHex + OpenSessionRecordHex + AcquireRecordHex));

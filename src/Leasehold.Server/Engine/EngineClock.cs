@@ -7,9 +7,12 @@ namespace Leasehold.Server.Engine;
 /// deadlines are all "stamp + duration" on this clock. Times shown to clients are on it too, so after a
 /// step they differ from the machine's wall clock by the size of the step until the next restart.
 /// </summary>
-public sealed class EngineClock(TimeProvider time)
+/// <param name="time">The clock: its wall time is read once, its monotonic time from then on.</param>
+/// <param name="notBefore">The latest time the recovered data records: the time line starts no earlier, so
+/// a wall clock that went back while the server was down cannot stretch a recovered deadline.</param>
+public sealed class EngineClock(TimeProvider time, long notBefore = 0)
 {
-    private readonly long _origin = time.GetUtcNow().ToUnixTimeMilliseconds();
+    private readonly long _origin = Math.Max(time.GetUtcNow().ToUnixTimeMilliseconds(), notBefore);
     private readonly long _start = time.GetTimestamp();
 
     /// <summary>Unix milliseconds on the monotonic time line anchored at start.</summary>

@@ -37,10 +37,12 @@ public sealed partial class EngineHost
     private object Start(Writer writer, AcquireLease command)
     {
         var token = command.Token;
+        var lastFence = writer.Engine.LastFence;
         var result = writer.Run(command with { Token = Tokens.Hash(token) }, (e, c) => e.Acquire(c));
         if (result.Lease is { } lease)
         {
-            return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, writer.Engine, token));
+            // Every grant takes a new fence; a reused lease keeps its own.
+            return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, writer.Engine, token), Reused: lease.Fence <= lastFence);
         }
         if (result.Waiter is { } waiter)
         {

@@ -26,7 +26,7 @@ public sealed partial class EngineHost
                 {
                     if (unsynced)
                     {
-                        Sync(store, ref lastSync);
+                        SyncIdle(store, ref lastSync);
                         unsynced = false;
                     }
                     continue;
@@ -41,7 +41,7 @@ public sealed partial class EngineHost
             }
             if (unsynced)
             {
-                Sync(store, ref lastSync);
+                SyncIdle(store, ref lastSync);
             }
         }
         finally
@@ -93,6 +93,23 @@ public sealed partial class EngineHost
                 batch.Fail(ex);
             }
             return false;
+        }
+    }
+
+    /// <summary>
+    /// The interval policy's sync when no batch is waiting: a failure is the log's failure like any other
+    /// (every later change is refused), never an exception that ends the flusher and, with it, the process.
+    /// </summary>
+    private void SyncIdle(DataStore store, ref long lastSync)
+    {
+        try
+        {
+            Sync(store, ref lastSync);
+        }
+        catch (Exception ex)
+        {
+            _storageFailure = ex;
+            LogStorageFailed(ex);
         }
     }
 

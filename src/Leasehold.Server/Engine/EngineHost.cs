@@ -58,7 +58,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         _store = store;
         _durability = durability;
         _time = time;
-        _clock = new EngineClock(time);
+        _clock = new EngineClock(time, store?.Report.LatestTime ?? 0);
         _logger = logger;
         _writer = new Writer(this, engine);
         _timer = time.CreateTimer(_ => Post(new TickItem(this)), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -145,6 +145,12 @@ public sealed partial class EngineHost : IAsyncDisposable
             {
                 item.Fail(ex);
             }
+            // Waiters too: nothing would ever grant or fail them now.
+            foreach (var pending in _waiting.Values)
+            {
+                pending.Completion.TrySetException(ex);
+            }
+            _waiting.Clear();
             WriterDied?.Invoke(ex);
         }
         finally
@@ -172,14 +178,15 @@ public sealed partial class EngineHost : IAsyncDisposable
                     CatchUp(batch);
                     item.Run(_writer);
                     batch.Items.Add(item);
+                    CollectOutcomes(batch);
                 }
                 catch (Exception ex)
                 {
                     // A bug in the engine or the host: this request gets a 500, the loop goes on.
                     LogWorkFailed(ex);
                     item.Fail(ex);
+                    _engine.Outcomes.Clear();
                 }
-                CollectOutcomes(batch);
             }
             MaybeSnapshot(batch);
             // Until handed on, the batch is the writer's: if anything above throws, RunAsync fails its items.
@@ -217,8 +224,16 @@ public sealed partial class EngineHost : IAsyncDisposable
         }
         // Captured here, between commands, so it is exactly the state after record NextIndex - 1.
         var index = _store.NextIndex - 1;
-        batch.Snapshot = (index, SnapshotCodec.Encode(index, _engine.Capture()));
         _sinceSnapshot = 0;
+        try
+        {
+            batch.Snapshot = (index, SnapshotCodec.Encode(index, _engine.Capture()));
+        }
+        catch (Exception ex)
+        {
+            // A bug in capturing or encoding: the log still holds everything, so serve on and try again later.
+            LogSnapshotFailed(ex, index);
+        }
     }
 
     private void WriteSnapshot(DataStore store, long index, System.Buffers.ArrayBufferWriter<byte> bytes)

@@ -5,8 +5,9 @@ namespace Leasehold.Server.Http;
 
 /// <summary>
 /// Writes a granted lease to its client and says whether it got there. A grant whose answer cannot be
-/// serialized, cannot be written, or whose client went away before the answer was complete must not
-/// leave a lease behind that nobody holds the token of; the caller releases it.
+/// serialized or written, or whose client the server already knows to be gone, must not leave a lease
+/// behind that nobody holds the token of; the caller releases it. An answer written in full counts as
+/// delivered, even if the client hangs up right after reading it.
 /// </summary>
 internal static class GrantDelivery
 {
@@ -31,6 +32,6 @@ internal static class GrantDelivery
         {
             return false;
         }
-        return !context.RequestAborted.IsCancellationRequested;
+        return true;
     }
 }

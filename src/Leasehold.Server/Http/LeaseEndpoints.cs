@@ -48,7 +48,7 @@ internal static class LeaseEndpoints
             var outcome = await host.AcquireAsync(build, context.RequestAborted);
             if (outcome.Lease is { } lease)
             {
-                if (!await GrantDelivery.TryDeliverAsync(context, lease))
+                if (!await GrantDelivery.TryDeliverAsync(context, lease) && !outcome.Reused)
                 {
                     await host.ReleaseUndeliveredAsync(lease.Id);
                 }
