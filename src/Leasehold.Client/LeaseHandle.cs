@@ -18,6 +18,9 @@ public sealed class LeaseHandle : IAsyncDisposable
 {
     private readonly LeaseholdClient _client;
     private readonly SessionDto? _session;
+    /// <summary>The longest lifetime the handle plans with (below the 49.7 days a timer can wait).</summary>
+    internal static readonly TimeSpan MaxPlannedLifetime = TimeSpan.FromDays(48);
+
     private readonly TimeSpan _lifetime;
     private readonly CancellationTokenSource _lost = new();
     private readonly CancellationTokenSource _stop = new();
@@ -36,9 +39,13 @@ public sealed class LeaseHandle : IAsyncDisposable
         Lease = lease;
         LostToken = _lost.Token;
         _aliveSince = aliveSince;
-        _lifetime = session is not null ? TimeSpan.FromSeconds(session.Ttl)
+        var lifetime = session is not null ? TimeSpan.FromSeconds(session.Ttl)
             : lease.Ttl is { } ttl ? TimeSpan.FromSeconds(ttl)
             : Timeout.InfiniteTimeSpan;
+        // Timers cannot wait longer than 49.7 days, while a lease may live 366: the handle plans as if the
+        // lease lived at most MaxPlannedLifetime. It renews more often than needed and, when the server is
+        // out of reach, gives the lease up earlier than it must, never later.
+        _lifetime = lifetime != Timeout.InfiniteTimeSpan && lifetime > MaxPlannedLifetime ? MaxPlannedLifetime : lifetime;
         _keepAlive = _lifetime == Timeout.InfiniteTimeSpan ? Task.CompletedTask : Task.Run(() => KeepAliveAsync(aliveSince));
     }
 

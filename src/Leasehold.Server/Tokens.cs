@@ -23,6 +23,9 @@ public static class Tokens
     /// <summary>What a command carries and the engine keeps of <paramref name="token"/> (never the token itself).</summary>
     public static UInt128 Hash(UInt128 token) => Core.TokenHash.Of(token);
 
+    /// <summary>What the engine keeps of <see cref="ForName"/>'s token.</summary>
+    public static UInt128 NameHash(string protocol, string name) => Hash(ForName(protocol, name));
+
     public static UInt128 New()
     {
         Span<byte> bytes = stackalloc byte[16];

@@ -6,7 +6,7 @@ namespace Leasehold.Storage;
 /// <summary>
 /// The optional trailer of a command record: the pool choices the engine made when it applied the command
 /// (<see cref="Leasehold.Core.Command.Choices"/>). Records written before choices were logged end without
-/// it, and any command may carry it, so the log format stays version 1.
+/// it, and any command may carry it: an addition that needed no new log version.
 /// </summary>
 public static partial class CommandCodec
 {

@@ -105,6 +105,13 @@ public sealed partial class DataStore
             }
             else
             {
+                // The last segment was read from the page cache: make it durable before the manifest, written
+                // with the new segment, says the log reaches it (a power cut would otherwise look like lost data).
+                if (end.LastSegment is not null && File.Exists(end.LastSegment))
+                {
+                    using var last = new FileStream(end.LastSegment, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+                    last.Flush(flushToDisk: true);
+                }
                 store.StartSegment(next);
             }
             return store;

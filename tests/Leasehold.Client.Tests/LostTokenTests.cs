@@ -30,6 +30,21 @@ public sealed class LostTokenTests : ClientTestBase
         Assert.Null(await Bounded(admin.GetLeaseAsync(lease.Id)));
     }
 
+    [Fact]
+    public async Task A_lease_longer_than_a_timer_can_wait_is_kept_and_released_like_any_other()
+    {
+        // 366 days: every wait the handle plans must still be one a timer can do.
+        var client = Server.CreateClient();
+        var lease = await Bounded(client.AcquireAsync(PathOptions("/long", 366 * 86400)));
+        var early = lease.EarlyLostToken(TimeSpan.FromSeconds(5));
+
+        Assert.False(early.IsCancellationRequested);
+        Assert.False(lease.LostToken.IsCancellationRequested);
+        Assert.Equal(366 * 86400, (await Bounded(lease.RenewAsync())).Ttl);
+        await Bounded(lease.DisposeAsync().AsTask());
+        Assert.Null(await Bounded(client.GetLeaseAsync(lease.Id)));
+    }
+
     [Theory]
     [InlineData(1.5)]
     [InlineData(null)]

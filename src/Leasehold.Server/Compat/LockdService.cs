@@ -83,7 +83,7 @@ internal sealed class LockdService(ResourcePath prefix)
 
     private static Task<string?> LockAsync(EngineHost host, ResourcePath path, string client)
     {
-        var token = Tokens.Hash(Tokens.ForName(Tokens.Lockd, client));
+        var token = Tokens.NameHash(Tokens.Lockd, client);
         return host.ExecuteAsync(w =>
         {
             if (client.Length > w.Engine.Limits.MaxOwnerLength)
@@ -114,7 +114,7 @@ internal sealed class LockdService(ResourcePath prefix)
             // The owner is compared exactly, not stripped: a client with spaces around its name can unlock too.
             // Only a lease lockd took for that name counts: one taken over /v1 by an owner of the same name
             // carries a secret token, and knowing the name must not be enough to end it.
-            var token = Tokens.Hash(Tokens.ForName(Tokens.Lockd, client));
+            var token = Tokens.NameHash(Tokens.Lockd, client);
             var lease = holders.FirstOrDefault(h => h.Token == token && string.Equals(h.Owner, client, StringComparison.Ordinal));
             if (lease is null)
             {
@@ -122,7 +122,7 @@ internal sealed class LockdService(ResourcePath prefix)
                     ? LockdFaults.HeldWithToken(client)
                     : LockdFaults.WrongClient(holders[0].Owner, client);
             }
-            var result = w.Run(new ReleaseLease { Now = w.Now, LeaseId = lease.Id, Token = lease.Token }, (e, c) => e.Release(c));
+            var result = w.Release(lease);
             return result.Error == ErrorCode.None ? null : LockdFaults.Exception(result.Detail ?? result.Error.ToString());
         });
 }

@@ -45,19 +45,28 @@ internal static class LockerEndpoints
             LockParents = LockerRequest.Flag(parameters, "lockParents"),
             LockChildren = LockerRequest.Flag(parameters, "lockChildren"),
         };
-        var (granted, holder, error) = await host.ExecuteAsync<(bool, string?, string?)>(w =>
+        var (granted, holder, error) = await host.ExecuteAsync<(long?, string?, string?)>(w =>
         {
             var result = w.Run(command with { Now = w.Now }, (e, c) => e.Acquire(c));
             return result.Error switch
             {
-                ErrorCode.None => (true, null, null),
+                ErrorCode.None => (result.Lease!.Id, null, null),
                 // A path free of holders but wanted by an earlier (/v1) waiter is refused too, naming "?".
-                ErrorCode.Locked or ErrorCode.LimitMismatch => (false, HolderName(w.Engine.FindLockerHolder(path)), null),
-                _ => (false, null, result.Detail),
+                ErrorCode.Locked or ErrorCode.LimitMismatch => (null, HolderName(w.Engine.FindLockerHolder(path)), null),
+                _ => (null, null, result.Detail),
             };
         });
-        return granted ? Answer(LockerJson.Granted(token.ToString("D")))
-            : error is null ? Answer(LockerJson.Refused(holder))
+        if (granted is { } id)
+        {
+            // Locker's locks have no ttl: one whose token never reached its client would be held for good.
+            var answer = System.Text.Encoding.UTF8.GetBytes(LockerJson.Granted(token.ToString("D")));
+            if (!await GrantDelivery.TryDeliverAsync(context, answer, StatusCodes.Status200OK, LockerJson.ContentType))
+            {
+                await host.ReleaseUndeliveredAsync(id);
+            }
+            return Results.Empty;
+        }
+        return error is null ? Answer(LockerJson.Refused(holder))
             : Answer(LockerJson.Error("canhaz", error), StatusCodes.Status400BadRequest);
     }
 

@@ -89,7 +89,7 @@ public sealed partial class EngineHost
 
     private static bool ReleaseUnclaimed(Writer writer, long leaseId)
         => writer.Engine.GetLease(leaseId) is { } lease
-            && writer.Run(new ReleaseLease { Now = writer.Now, LeaseId = lease.Id, Token = lease.Token }, (e, c) => e.Release(c)).Error == ErrorCode.None;
+            && writer.Release(lease).Error == ErrorCode.None;
 
     /// <summary>Maps the waiters the last command granted or failed; they are answered with the batch.</summary>
     private void CollectOutcomes(Batch batch)

@@ -23,6 +23,13 @@ public sealed class Writer
     public long Now { get; internal set; }
 
     /// <summary>
+    /// Releases <paramref name="lease"/> with the token hash the engine keeps for it: for the host's own
+    /// decisions (an undelivered grant, an old protocol's release by a name it has already matched).
+    /// </summary>
+    public OperationResult<Lease> Release(Lease lease)
+        => Run(new ReleaseLease { Now = Now, LeaseId = lease.Id, Token = lease.Token }, (e, c) => e.Release(c));
+
+    /// <summary>
     /// Applies <paramref name="command"/> and appends it to the log when the engine's state changed, with
     /// the pool choices the engine made (<see cref="LockEngine.TakeChoices"/>), so replay repeats them
     /// instead of choosing again.

@@ -11,7 +11,23 @@ namespace Leasehold.Server.Http;
 /// </summary>
 internal static class GrantDelivery
 {
-    public static async Task<bool> TryDeliverAsync(HttpContext context, LeaseDto lease)
+    public static Task<bool> TryDeliverAsync(HttpContext context, LeaseDto lease)
+    {
+        byte[] body;
+        try
+        {
+            // Serialized first, so a value that cannot be written fails before any byte is sent.
+            body = JsonSerializer.SerializeToUtf8Bytes(lease, ProtocolJsonContext.Default.LeaseDto);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            return Task.FromResult(false);
+        }
+        return TryDeliverAsync(context, body, StatusCodes.Status201Created, "application/json; charset=utf-8");
+    }
+
+    /// <summary>Writes a grant's answer in any front-end's form; false when it cannot have reached the client.</summary>
+    public static async Task<bool> TryDeliverAsync(HttpContext context, byte[] body, int status, string contentType)
     {
         if (context.RequestAborted.IsCancellationRequested)
         {
@@ -19,16 +35,14 @@ internal static class GrantDelivery
         }
         try
         {
-            // Serialized first, so a value that cannot be written fails before any byte is sent.
-            var body = JsonSerializer.SerializeToUtf8Bytes(lease, ProtocolJsonContext.Default.LeaseDto);
             var response = context.Response;
-            response.StatusCode = StatusCodes.Status201Created;
-            response.ContentType = "application/json; charset=utf-8";
+            response.StatusCode = status;
+            response.ContentType = contentType;
             response.ContentLength = body.Length;
             await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
             await response.CompleteAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ArgumentException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
             return false;
         }

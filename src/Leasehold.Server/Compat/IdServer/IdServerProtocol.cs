@@ -29,7 +29,7 @@ internal sealed partial class IdServerProtocol(EngineHost host, IdServerSettings
         {
             if (request.IsGet)
             {
-                var token = Tokens.Hash(Tokens.ForName(Tokens.PoolReuse, request.Owner));
+                var token = Tokens.NameHash(Tokens.PoolReuse, request.Owner);
                 return await host.ExecuteAsync(w => IdServerSteps.Get(w, pool, request.Owner, request.Expire, token)).ConfigureAwait(false);
             }
             return await host.ExecuteAsync(w => IdServerSteps.Put(w, pool, _anyRequirement, request.Owner)).ConfigureAwait(false);

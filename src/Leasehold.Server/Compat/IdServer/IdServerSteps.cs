@@ -38,7 +38,7 @@ internal static class IdServerSteps
         var id = IdOf(writer.Engine, lease.Paths[0]);
         if (expire <= 0)
         {
-            writer.Run(new ReleaseLease { Now = writer.Now, LeaseId = lease.Id, Token = lease.Token }, (e, c) => e.Release(c));
+            writer.Release(lease);
         }
         return IdServerReply.Value(id);
     }
@@ -50,12 +50,12 @@ internal static class IdServerSteps
     /// </summary>
     public static string Put(Writer writer, ResourcePath pool, string anyRequirement, string owner)
     {
-        var token = Tokens.Hash(Tokens.ForName(Tokens.PoolReuse, owner));
+        var token = Tokens.NameHash(Tokens.PoolReuse, owner);
         foreach (var lease in writer.Engine.LeasesOf(owner, pool))
         {
             if (lease.Token == token && lease.Groups is [var group] && group.Group.Pool.Equals(pool) && group.Requirement.Text == anyRequirement)
             {
-                writer.Run(new ReleaseLease { Now = writer.Now, LeaseId = lease.Id, Token = lease.Token }, (e, c) => e.Release(c));
+                writer.Release(lease);
                 break;
             }
         }
