@@ -99,10 +99,17 @@ public static class LeaseholdApp
         }
 
         var host = app.Services.GetRequiredService<EngineHost>();
-        // A dead writer would leave a process that answers nothing: stop it, with a failure exit code (ExitCode).
+        // A dead writer would leave a process that answers nothing: stop it, with a failure exit code (RunAsync).
         host.WriterDied += _ => app.Lifetime.StopApplication();
         // Waiting requests would hold the shutdown open until their wait runs out: answer them first.
-        app.Lifetime.ApplicationStopping.Register(() => host.DropWaitersAsync().Wait(TimeSpan.FromSeconds(5)));
+        // (A dead writer has answered them already, and can run nothing more.)
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            if (host.WriterFailure is null)
+            {
+                host.DropWaitersAsync().Wait(TimeSpan.FromSeconds(5));
+            }
+        });
         app.Lifetime.ApplicationStarted.Register(() =>
             app.Logger.LogInformation("Leasehold listening on {Urls}, data in {DataDir} ({Durability})", string.Join(", ", app.Urls), dataDir, durability.Policy));
 
