@@ -41,6 +41,28 @@ internal static class ResourceTables
             }
             queue.Write(output, indent: "  ");
         }
+        // Printed only when there is something: the exact path's lines above already say it is free
+        // when nothing above or below stands in the way either.
+        if (resource.BlockedBy is { Length: > 0 } blockers)
+        {
+            output.WriteLine("blocked by leases above or below:");
+            var table = new TableWriter("ID", "OWNER", "MODE", "FENCE", "SINCE", "EXPIRES", "PATHS");
+            foreach (var h in blockers)
+            {
+                table.Add(Id(h.Id), h.Owner ?? "-", Mode(h), Id(h.Fence), Time(h.AcquiredAt), Expires(h), string.Join(' ', h.Paths));
+            }
+            table.Write(output, indent: "  ");
+        }
+        if (resource.QueuedAhead is { Length: > 0 } ahead)
+        {
+            output.WriteLine("queued ahead, above or below:");
+            var table = new TableWriter("OWNER", "WAITED", "MODE", "PATHS");
+            foreach (var w in ahead)
+            {
+                table.Add(w.Owner ?? "-", Durations.Format(TimeSpan.FromSeconds(w.Waiting)), w.Mode, string.Join(' ', w.Paths));
+            }
+            table.Write(output, indent: "  ");
+        }
     }
 
     public static void WriteList(ResourceListDto list, TextWriter output)

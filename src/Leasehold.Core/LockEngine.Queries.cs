@@ -116,6 +116,70 @@ public sealed partial class LockEngine
     }
 
     /// <summary>
+    /// What a new exclusive request for <paramref name="path"/> (default flags) would wait for besides the
+    /// path's own holders and queue: leases on an ancestor that lock their children or on a descendant
+    /// that lock their parents, and requests queued on an ancestor or a descendant, oldest first. A
+    /// status view that showed only the exact path would say "free" while a child's lease blocks it.
+    /// At most <paramref name="max"/> of each.
+    /// </summary>
+    public Surroundings GetSurroundings(ResourcePath path, int max)
+    {
+        var holders = new List<Lease>();
+        // FindBlockers also answers the path's own holders (shown apart); room is made for them, then they are skipped.
+        var own = _tree.Find(path)?.Holders.Count ?? 0;
+        foreach (var lease in FindBlockers([path], LockMode.Exclusive, max + own))
+        {
+            if (holders.Count < max && !Array.Exists(lease.Paths, p => p.Equals(path)))
+            {
+                holders.Add(lease);
+            }
+        }
+        // A default exclusive claim locks both its parents and its children, so every request queued on
+        // the same line conflicts with it whatever that request's own flags, and it queues behind them.
+        var queued = new List<Waiter>();
+        var node = _tree.Root;
+        for (var i = 0; i < path.Depth && node is not null; i++)
+        {
+            AddWaiters(queued, node.Waiters, path);
+            node = node.Child(path.Segments[i]);
+        }
+        if (node is not null)
+        {
+            CollectQueuedBelow(node, queued, path);
+        }
+        queued.Sort((a, b) => a.Id.CompareTo(b.Id));
+        return new Surroundings(holders, queued.Count > max ? queued[..max] : queued);
+    }
+
+    private static void CollectQueuedBelow(LockNode node, List<Waiter> queued, ResourcePath path)
+    {
+        if (node.Children is null)
+        {
+            return;
+        }
+        foreach (var child in node.Children.Values)
+        {
+            if (!child.Queued.IsEmpty)
+            {
+                AddWaiters(queued, child.Waiters, path);
+                CollectQueuedBelow(child, queued, path);
+            }
+        }
+    }
+
+    // A waiter that also claims the path itself is already in the path's own queue.
+    private static void AddWaiters(List<Waiter> queued, List<Waiter> waiters, ResourcePath path)
+    {
+        foreach (var waiter in waiters)
+        {
+            if (!queued.Contains(waiter) && !Array.Exists(waiter.Paths, p => p.Equals(path)))
+            {
+                queued.Add(waiter);
+            }
+        }
+    }
+
+    /// <summary>
     /// Is <paramref name="fence"/> the fencing token of a lease that holds <paramref name="path"/> right
     /// now, either on the path itself or on an ancestor that locks its children?
     /// </summary>

@@ -25,5 +25,8 @@ public readonly record struct WaiterOutcome(long WaiterId, ErrorCode Error, Leas
 /// <summary>The state of one path: its holders and its queue.</summary>
 public sealed record ResourceState(ResourcePath Path, IReadOnlyList<Lease> Holders, IReadOnlyList<Waiter> Queue);
 
+/// <summary>Leases above and below a path that block it, and requests queued above and below it.</summary>
+public sealed record Surroundings(IReadOnlyList<Lease> Holders, IReadOnlyList<Waiter> Queue);
+
 /// <summary>Whether a fencing token is current on a path, and the fencing tokens that are.</summary>
 public sealed record FenceState(ResourcePath Path, long Fence, bool Current, IReadOnlyList<Lease> Holders);

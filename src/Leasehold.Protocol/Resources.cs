@@ -30,6 +30,21 @@ public sealed record ResourceDto
     public required LeaseDto[] Holders { get; init; }
 
     public required WaiterDto[] Queue { get; init; }
+
+    /// <summary>
+    /// Leases on other paths that keep an exclusive request for this path waiting: on an ancestor with
+    /// <c>lockChildren</c>, or on a descendant with <c>lockParents</c>. Only in the answer for one path
+    /// (absent from listings); at most 100.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public LeaseDto[]? BlockedBy { get; init; }
+
+    /// <summary>
+    /// Requests queued on an ancestor or a descendant, oldest first: a new exclusive request for this
+    /// path would wait behind them. Only in the answer for one path; at most 100.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public WaiterDto[]? QueuedAhead { get; init; }
 }
 
 /// <summary>Held paths under a prefix.</summary>

@@ -131,4 +131,37 @@ public sealed class LockTests(CliServer server) : IClassFixture<CliServer>
         var waited = await waiter.WaitAsync();
         Assert.True(waited.ExitCode == 0, waited.ToString());
     }
+
+    [Fact]
+    public async Task Status_of_a_parent_names_the_childs_lease_and_requests_queued_below()
+    {
+        var prefix = CliServer.UniquePath("parent");
+        var child = $"{prefix}/child";
+        var locked = await Tool.RunAsync(server, "lock", "--path", child, "--ttl", "60", "--owner", "child-holder");
+        Assert.True(locked.ExitCode == 0, locked.ToString());
+        var id = ParseAssignments(locked.Stdout)["LEASEHOLD_LEASE_ID"];
+        using var waiter = Tool.Start(["run", "--path", $"{child}/leaf", "--wait", "15", "--owner", "leaf-waiter", "--", "true"], server.BaseAddress);
+        Assert.True(await CliServer.EventuallyAsync(async () => (await server.Client.GetResourceAsync($"{child}/leaf")).Queue.Length == 1, Tool.Timeout),
+            waiter.Snapshot());
+
+        var status = await Tool.RunAsync(server, "status", prefix);
+
+        Assert.True(status.ExitCode == 0, status.ToString());
+        var lines = status.Stdout.Split('\n');
+        Assert.Contains("holders: none", lines);
+        var blocked = Array.IndexOf(lines, "blocked by leases above or below:");
+        Assert.True(blocked > 0, status.Stdout);
+        Assert.Equal(["ID", "OWNER", "MODE", "FENCE", "SINCE", "EXPIRES", "PATHS"], lines[blocked + 1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"  {id} ", lines[blocked + 2], StringComparison.Ordinal);
+        Assert.Contains("child-holder", lines[blocked + 2], StringComparison.Ordinal);
+        Assert.EndsWith(child, lines[blocked + 2].TrimEnd(), StringComparison.Ordinal);
+        var ahead = Array.IndexOf(lines, "queued ahead, above or below:");
+        Assert.True(ahead > blocked, status.Stdout);
+        Assert.Contains("leaf-waiter", lines[ahead + 2], StringComparison.Ordinal);
+
+        var release = await Tool.RunAsync(server, "release", id, "--token", ParseAssignments(locked.Stdout)["LEASEHOLD_TOKEN"]);
+        Assert.True(release.ExitCode == 0, release.ToString());
+        var waited = await waiter.WaitAsync();
+        Assert.True(waited.ExitCode == 0, waited.ToString());
+    }
 }

@@ -4,7 +4,7 @@ using Leasehold.Protocol;
 
 namespace Leasehold.Cli.Commands;
 
-/// <summary><c>leasehold status PATH</c>: holders and queue of one path.</summary>
+/// <summary><c>leasehold status PATH</c>: holders and queue of one path, and what blocks it from above or below.</summary>
 internal static class StatusCommand
 {
     public static Command Create()

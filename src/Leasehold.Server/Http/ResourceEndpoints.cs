@@ -11,6 +11,9 @@ internal static class ResourceEndpoints
     private const int DefaultListLimit = 1000;
     private const int MaxListLimit = 10_000;
 
+    // Enough to name what blocks a path without letting one answer grow with the whole tree.
+    private const int MaxSurroundings = 100;
+
     public static void MapResourceEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet(ResourcesPrefix, ListAsync).WithTags("Resources")
@@ -19,7 +22,7 @@ internal static class ResourceEndpoints
         app.MapGet(ResourcesPrefix + "/{**path}", GetAsync).WithTags("Resources")
             .Produces<ResourceDto>()
             .Produces<ProblemDto>(StatusCodes.Status400BadRequest, ProblemDto.ContentType)
-            .WithSummary("Holders and queue of one path");
+            .WithSummary("Holders and queue of one path, and the leases and requests above and below it that block it");
         app.MapGet(FencesPrefix + "/{**path}", CheckFenceAsync).WithTags("Resources")
             .Produces<FenceDto>()
             .WithSummary("Is fencing token `fence` held on the path right now?");
@@ -31,7 +34,15 @@ internal static class ResourceEndpoints
         {
             return problem!;
         }
-        var dto = await host.ExecuteAsync(w => Dtos.ToDto(w.Engine.GetResource(path), w.Engine, w.Now));
+        var dto = await host.ExecuteAsync(w =>
+        {
+            var around = w.Engine.GetSurroundings(path, MaxSurroundings);
+            return Dtos.ToDto(w.Engine.GetResource(path), w.Engine, w.Now) with
+            {
+                BlockedBy = [.. around.Holders.Select(h => Dtos.ToDto(h, w.Engine))],
+                QueuedAhead = [.. around.Queue.Select(q => Dtos.ToDto(q, w.Now))],
+            };
+        });
         return Results.Json(dto, ProtocolJsonContext.Default.ResourceDto);
     }
 
