@@ -76,7 +76,12 @@ internal static class PoolEndpoints
     /// resource's attributes are served as they were declared; one without an id (or with a null one, which
     /// py-lockable reads as missing) gets its last path segment.
     /// </summary>
-    private static async Task<IResult> ResourceListAsync(HttpContext context, EngineHost host)
+    /// <remarks>
+    /// An unknown pool answers 404, not an empty list: py-lockable reads <c>[]</c> as "no resource matches",
+    /// which hides a mistyped URL. A pool is known when it is configured (even with an empty file) or
+    /// has at least one resource declared at or under its path.
+    /// </remarks>
+    private static async Task<IResult> ResourceListAsync(HttpContext context, EngineHost host, IReadOnlyList<PoolOptions> configured)
     {
         var raw = context.Request.Path.Value ?? "";
         if (!raw.EndsWith(ResourceList, StringComparison.Ordinal))
@@ -90,10 +95,29 @@ internal static class PoolEndpoints
         }
         var json = await host.ExecuteAsync(w =>
         {
-            var items = w.Engine.ListDeclared(pool).Select(r => WithId(r));
-            return "[" + string.Join(",", items) + "]";
+            var declared = w.Engine.ListDeclared(pool);
+            if (declared.Count == 0 && !IsConfigured(configured, pool))
+            {
+                return null;
+            }
+            return "[" + string.Join(",", declared.Select(r => WithId(r))) + "]";
         });
-        return Results.Text(json, "application/json");
+        return json is null
+            ? Problems.Result(ErrorCodes.NotFound, $"no pool {pool}: no configured pool has this path and no resource is declared at or under it")
+            : Results.Text(json, "application/json");
+    }
+
+    private static bool IsConfigured(IReadOnlyList<PoolOptions> configured, ResourcePath pool)
+    {
+        foreach (var options in configured)
+        {
+            // The paths were checked at start, so one that does not parse cannot be the pool.
+            if (ResourcePath.TryParse(options.Path, out var path, out _) && path.Equals(pool))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static string WithId(DeclaredResource resource)

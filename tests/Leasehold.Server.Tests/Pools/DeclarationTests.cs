@@ -60,7 +60,7 @@ public sealed class DeclarationTests : PoolTestBase
             Assert.Empty(await response.Content.ReadAsByteArrayAsync());
         }
         Assert.Null(await AttributesAsync("/lab/a"));
-        Assert.Empty(await ResourceListAsync("/lab"));
+        await AssertNoPoolAsync("/lab");
         var problem = await AcquireFailsAsync("""{"pool":"/lab","require":{"os":"linux"}}""", HttpStatusCode.UnprocessableEntity, "no-match");
         Assert.Contains("/lab", Detail(problem), StringComparison.Ordinal);
 
@@ -131,7 +131,7 @@ public sealed class DeclarationTests : PoolTestBase
         }
         using var delete = await SendAsync(HttpMethod.Delete, url);
         await AssertProblemAsync(delete, HttpStatusCode.BadRequest, "invalid-path");
-        Assert.Empty(await ResourceListAsync("/lab"));
+        await AssertNoPoolAsync("/lab");
     }
 
     [Fact]

@@ -165,6 +165,13 @@ public abstract class PoolTestBase : IAsyncLifetime
         return ById(list);
     }
 
+    /// <summary>Asserts that nothing is declared at or under <paramref name="pool"/> (and it is not configured): its list is 404.</summary>
+    protected async Task AssertNoPoolAsync(string pool)
+    {
+        using var response = await GetAsync($"/v1/pools{pool}/resources.json");
+        await AssertProblemAsync(response, System.Net.HttpStatusCode.NotFound, "not-found");
+    }
+
     /// <summary>A JSON array of objects keyed by their ids (a string as is, a number as written); fails on a duplicate.</summary>
     protected static Dictionary<string, JsonElement> ById(JsonElement array)
     {

@@ -102,7 +102,6 @@ public sealed class ResourceListTests : PoolTestBase
     public async Task TheListFollowsDeclarationsAndRemovals()
     {
         await StartAsync();
-        Assert.Empty(await ResourceListAsync("/lab"));
         await DeclareAsync("/lab/a", """{"v":1}""");
         await DeclareAsync("/lab/b", """{"v":1}""");
         await DeclareAsync("/lab/a", """{"v":2}""");
@@ -115,13 +114,42 @@ public sealed class ResourceListTests : PoolTestBase
     }
 
     [Fact]
-    public async Task AnUnknownPoolIsAnEmptyList()
+    public async Task AnUnknownPoolIsNotFoundNotAnEmptyList()
     {
         await StartAsync();
-        using var response = await GetAsync("/v1/pools/nothing/here/resources.json");
+        await DeclareAsync("/lab/a", """{"os":"linux"}""");
+
+        // A mistyped pool must not read as "no resource matches" to py-lockable.
+        using var response = await GetAsync("/v1/pools/lba/resources.json");
+        var problem = await AssertProblemAsync(response, HttpStatusCode.NotFound, "not-found");
+        Assert.Contains("no pool /lba", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var result = await RunProviderAsync("/v1/pools/lba/resources.json");
+        Assert.NotEqual(0, result.ExitCode);
+
+        // Known: a resource declared at or under the pool's path (the root pool holds them all).
+        Assert.Single(await ResourceListAsync("/lab"));
+        Assert.Equal(1, (await GetJsonAsync("/v1/pools/resources.json")).GetArrayLength());
+        // Once the last one is removed, nothing says the pool was meant to exist.
+        using (var removed = await SendAsync(HttpMethod.Delete, "/v1/resources/lab/a"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
+        }
+        using var gone = await GetAsync("/v1/pools/lab/resources.json");
+        await AssertProblemAsync(gone, HttpStatusCode.NotFound, "not-found");
+    }
+
+    [Fact]
+    public async Task AConfiguredPoolWithNoResourcesIsAnEmptyList()
+    {
+        var file = WriteFile("resources.json", "[]");
+        await StartAsync("--pool", "/empty", "--resources", file);
+
+        using var response = await GetAsync("/v1/pools/empty/resources.json");
         var list = await ReadJsonAsync(response, HttpStatusCode.OK);
         Assert.Equal(JsonValueKind.Array, list.ValueKind);
         Assert.Equal(0, list.GetArrayLength());
+        using var other = await GetAsync("/v1/pools/empty/below/resources.json");
+        await AssertProblemAsync(other, HttpStatusCode.NotFound, "not-found");
     }
 
     [Theory]
