@@ -19,9 +19,13 @@ internal static class Failures
         {
             return Report(json, ex.ExitCode, ex.Code, ex.Message);
         }
+        catch (LeaseholdUnavailableException ex)
+        {
+            return Report(json, ExitCodes.Unavailable, ex.Code, $"cannot reach the server at {server}: {ex.InnerException?.Message}");
+        }
         catch (HttpRequestException ex)
         {
-            return Report(json, ExitCodes.Unavailable, "unreachable", $"cannot reach the server at {server}: {ex.Message}");
+            return Report(json, ExitCodes.Unavailable, LeaseholdUnavailableException.UnreachableCode, $"cannot reach the server at {server}: {ex.Message}");
         }
         catch (LeaseholdTimeoutException ex)
         {

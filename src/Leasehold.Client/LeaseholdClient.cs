@@ -93,6 +93,10 @@ public sealed partial class LeaseholdClient : IDisposable
             var problem = await ReadProblemAsync(response, cancellationToken).ConfigureAwait(false);
             return problem.Code == ErrorCodes.Locked ? null : throw LeaseholdException.From(problem);
         }
+        catch (Exception ex) when (IsTransportFailure(ex, cancellationToken))
+        {
+            throw Unavailable(ex);
+        }
         finally
         {
             await stopWaiting.CancelAsync().ConfigureAwait(false);
@@ -195,6 +199,29 @@ public sealed partial class LeaseholdClient : IDisposable
     /// never goes through here: repeating it could grant twice.
     /// </summary>
     private async Task<T> SendAsync<T>(HttpMethod method, string uri, string? token, Func<HttpContent>? content, JsonTypeInfo<T>? type, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SendWithRetriesAsync(method, uri, token, content, type, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsTransportFailure(ex, cancellationToken))
+        {
+            throw Unavailable(ex);
+        }
+    }
+
+    /// <summary>
+    /// No answer could be had, as opposed to an answer that refused: the transport failed, or gave up on
+    /// its own (a connect timeout) while the caller had not cancelled.
+    /// </summary>
+    private static bool IsTransportFailure(Exception ex, CancellationToken cancellationToken)
+        => ex is HttpRequestException or IOException
+           || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+
+    // Callers catch one documented family, and the message says which server did not answer.
+    private LeaseholdUnavailableException Unavailable(Exception ex) => new(_http.BaseAddress ?? Options.Server, ex);
+
+    private async Task<T> SendWithRetriesAsync<T>(HttpMethod method, string uri, string? token, Func<HttpContent>? content, JsonTypeInfo<T>? type, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {

@@ -32,6 +32,14 @@ public class LeaseholdException : Exception
         Status = status;
     }
 
+    /// <summary>For subclasses that carry the transport's exception as the cause.</summary>
+    protected LeaseholdException(string code, int status, string message, Exception? innerException)
+        : base(message, innerException)
+    {
+        Code = code;
+        Status = status;
+    }
+
     /// <summary>The problem's <c>code</c>, such as <c>not-found</c> or <c>invalid-query</c>.</summary>
     public string Code { get; }
 
@@ -63,3 +71,26 @@ public sealed class LeaseholdInvalidTokenException(int status, string message) :
 
 /// <summary>Not granted within the wait: the resources stayed held. Thrown by <see cref="LeaseholdClient.AcquireAsync"/>.</summary>
 public sealed class LeaseholdTimeoutException(string message) : TimeoutException(message);
+
+/// <summary>
+/// No answer came from the server: it could not be reached (refused, unresolved, unroutable), the
+/// connection broke, or the answer could not be read. <see cref="Server"/> is the address tried; the
+/// transport's exception is the <see cref="Exception.InnerException"/>. <see cref="LeaseholdException.Code"/>
+/// is <c>unreachable</c> and <see cref="LeaseholdException.Status"/> is 0: no server answered.
+/// Requests that are safe to repeat were retried first.
+/// </summary>
+public sealed class LeaseholdUnavailableException : LeaseholdException
+{
+    /// <summary>The code of this exception; not a server problem code, since no server answered.</summary>
+    public const string UnreachableCode = "unreachable";
+
+    public LeaseholdUnavailableException(Uri server, Exception innerException)
+        : base(UnreachableCode, 0, $"cannot reach the Leasehold server at {server}: {innerException?.Message}", innerException)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        Server = server;
+    }
+
+    /// <summary>The server's base address, as the client was configured with it.</summary>
+    public Uri Server { get; }
+}

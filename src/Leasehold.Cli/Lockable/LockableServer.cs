@@ -69,9 +69,9 @@ internal static class LockableServer
         {
             throw new CliException(ExitCodes.NoMatch, ErrorCodes.NoMatch, requirement.NotAvailable);
         }
-        catch (HttpRequestException ex)
+        catch (LeaseholdUnavailableException ex)
         {
-            throw new CliException(ExitCodes.Unavailable, "unreachable", $"cannot reach the server at {server}: {ex.Message}");
+            throw new CliException(ExitCodes.Unavailable, ex.Code, $"cannot reach the server at {server}: {ex.InnerException?.Message}");
         }
         finally
         {

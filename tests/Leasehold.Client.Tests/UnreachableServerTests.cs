@@ -1,0 +1,60 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Leasehold.Client.Tests;
+
+/// <summary>
+/// A server that cannot be reached is a <see cref="LeaseholdUnavailableException"/> naming its address,
+/// not a raw <see cref="HttpRequestException"/>; the caller's own cancellation stays a cancellation.
+/// </summary>
+public sealed class UnreachableServerTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    /// <summary>A loopback address where nothing listens: a port the system handed out and that was closed again.</summary>
+    private static Uri ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return new Uri($"http://127.0.0.1:{port}/");
+    }
+
+    public static TheoryData<string> Calls => ["get-resource", "release", "acquire-with-ttl", "acquire-with-session"];
+
+    [Theory]
+    [MemberData(nameof(Calls))]
+    public async Task Every_call_to_a_closed_port_throws_LeaseholdUnavailableException_naming_the_server(string call)
+    {
+        var server = ClosedPort();
+        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = server, Retries = 1 });
+
+        Task work = call switch
+        {
+            "get-resource" => client.GetResourceAsync("/lab/a"),
+            "release" => client.ReleaseAsync(1, new string('0', 32)),
+            "acquire-with-ttl" => client.AcquireAsync(AcquireOptions.ForPath("/lab/a") with { Ttl = TimeSpan.FromSeconds(30) }),
+            _ => client.AcquireAsync(AcquireOptions.ForPath("/lab/a")),
+        };
+        var thrown = await Assert.ThrowsAsync<LeaseholdUnavailableException>(() => work.WaitAsync(Bound));
+
+        // One family to catch: it is a LeaseholdException, with the transport's failure as its cause.
+        Assert.IsAssignableFrom<LeaseholdException>(thrown);
+        Assert.Equal(server, thrown.Server);
+        Assert.Contains(server.ToString(), thrown.Message, StringComparison.Ordinal);
+        Assert.Equal("unreachable", thrown.Code);
+        Assert.Equal(0, thrown.Status);
+        Assert.IsType<HttpRequestException>(thrown.InnerException);
+    }
+
+    [Fact]
+    public async Task The_callers_cancellation_stays_an_OperationCanceledException()
+    {
+        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = ClosedPort() });
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.GetResourceAsync("/lab/a", cancelled.Token).WaitAsync(Bound));
+    }
+}
