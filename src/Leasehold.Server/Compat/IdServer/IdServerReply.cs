@@ -1,8 +1,9 @@
 namespace Leasehold.Server.Compat.IdServer;
 
 /// <summary>
-/// The replies, shaped like idserver's <c>json.dumps</c> output: separators <c>", "</c> and <c>": "</c>,
-/// <c>error</c> first, then <c>value</c> or <c>message</c>; always pure ASCII.
+/// The replies, with the separators of idserver's <c>json.dumps</c> (<c>", "</c> and <c>": "</c>) and
+/// always pure ASCII. <c>error</c> comes first, then <c>value</c> or <c>message</c>: Python 2 wrote them
+/// in hash order (<c>error</c> last), but idserver's clients parse JSON, so a fixed readable order is kept.
 /// </summary>
 internal static class IdServerReply
 {
