@@ -25,10 +25,15 @@ internal static class LockdFaults
 
     public static string NotSupported(string method) => Exception($"method \"{method}\" is not supported");
 
-    /// <summary>Python 2's wording for a call with the wrong number of arguments; both counts include <c>self</c>.</summary>
+    /// <summary>
+    /// Python 2's wording for a call with the wrong number of arguments; both counts include <c>self</c>.
+    /// The original names its decorator's inner function (<c>wrapped()</c>) here; naming the method called
+    /// is clearer, and docs/compat/lockd.md says so.
+    /// </summary>
     public static string ArgumentCount(string function, int expected, int given)
         => TypeError($"{function}() takes exactly {expected} argument{(expected == 1 ? "" : "s")} ({given} given)");
 
+    /// <summary>Leasehold's own check: the original let the value fail in its file-name arithmetic instead.</summary>
     public static string NotAString(string function, int position, object? value)
         => TypeError($"{function}() argument {position} must be string, not {PythonType(value)}");
 
