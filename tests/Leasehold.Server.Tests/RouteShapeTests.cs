@@ -171,7 +171,7 @@ public sealed class RouteShapeTests : ServerTestBase
     {
         var held = await AcquireOkAsync("""{"path":"/res","owner":"a"}""");
         var resource = await GetResourceAsync("/res");
-        Assert.Equal(["attributes", "holders", "path", "queue"], FieldNames(resource));
+        Assert.Equal(["attributes", "blockedBy", "holders", "path", "queue", "queuedAhead"], FieldNames(resource));
         Assert.Equal("/res", resource.GetProperty("path").GetString());
         Assert.Equal([held.Id], HolderIds(resource));
         Assert.False(resource.GetProperty("holders")[0].TryGetProperty("token", out _));
