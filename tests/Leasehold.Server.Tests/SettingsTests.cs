@@ -129,6 +129,31 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("Request finished", await verbose.StopAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_operations_doc_lists_every_setting_with_its_default()
+    {
+        // The source tree holding this build: the docs are checked against the server's own table.
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Leasehold.slnx")))
+        {
+            dir = dir.Parent;
+        }
+        Assert.NotNull(dir);
+        var rows = File.ReadAllLines(Path.Combine(dir.FullName, "docs", "operations.md"))
+            .Where(l => l.StartsWith("| `Leasehold:", StringComparison.Ordinal))
+            .Select(l => l.Split('|', StringSplitOptions.TrimEntries))
+            .ToList();
+        foreach (var setting in ServerSettings.All)
+        {
+            var row = rows.FirstOrDefault(r => r[1] == $"`{setting.Key}`"
+                || (setting.Key.Contains(":N:", StringComparison.Ordinal)
+                    && r[1].StartsWith($"`{setting.Key[..(setting.Key.LastIndexOf(':') + 1)]}", StringComparison.Ordinal)
+                    && r[1].Contains($":{setting.Key[(setting.Key.LastIndexOf(':') + 1)..]}`", StringComparison.Ordinal)));
+            Assert.True(row is not null, $"docs/operations.md has no row for {setting.Key}");
+            Assert.Equal(setting.Default, row[4].Trim('`'));
+        }
+    }
+
     private static async Task MakeRequestsAsync(Server server)
     {
         for (var i = 0; i < 3; i++)
