@@ -105,7 +105,7 @@ public static class LeaseholdApp
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>()));
 
         var app = builder.Build();
-        LogSettings(app.Logger, builder.Configuration, configFile);
+        LogSettings(app.Logger, builder.Configuration);
         if (store is not null)
         {
             LogRecovery(app.Logger, dataDir, store.Report);
@@ -235,18 +235,13 @@ public static class LeaseholdApp
             : "; unknown settings, ignored: " + string.Join(", ", unknown.Select(u => u.Suggestion is null ? u.Key : $"{u.Key} (did you mean {u.Suggestion}?)"));
     }
 
-    private static void LogSettings(ILogger logger, IConfiguration configuration, string? configFile)
+    private static void LogSettings(ILogger logger, ConfigurationManager configuration)
     {
-        var files = new List<string>();
-        var besideBinary = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
-        if (File.Exists(besideBinary))
-        {
-            files.Add(besideBinary);
-        }
-        if (configFile is not null)
-        {
-            files.Add(configFile);
-        }
+        // The files actually read (appsettings.{Environment}.json included), so an operator sees which one counted.
+        var files = configuration.Sources.OfType<Microsoft.Extensions.Configuration.FileConfigurationSource>()
+            .Select(source => source.FileProvider?.GetFileInfo(source.Path ?? "") is { Exists: true, PhysicalPath: { } path } ? path : null)
+            .OfType<string>()
+            .ToList();
         var changed = ServerSettings.NonDefault(configuration);
         logger.LogInformation("Settings from {Files}; not at their default: {Settings}",
             files.Count == 0 ? "defaults, environment and command line" : string.Join(", ", files),

@@ -55,7 +55,7 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
         await using (var server = await Server.StartAsync(Server.BuiltDll, work, ["--config", "lease.json"]))
         {
             Assert.Equal("memory", await DurabilityAsync(server));
-            Assert.Contains("not at their default: Leasehold:Durability=memory", server.Log, StringComparison.Ordinal);
+            Assert.Contains($"{Path.Combine(work, "lease.json")}; not at their default: Leasehold:Durability=memory", server.Log, StringComparison.Ordinal);
         }
 
         var (code, stdout, stderr) = await Server.RunToExitAsync(Server.BuiltDll, work, ["--config", "missing.json", "--urls", "http://127.0.0.1:0"]);
