@@ -45,7 +45,11 @@ public static class LeaseholdApp
     {
         // A bare flag would take the next argument as its value (the command-line provider reads `--key value`).
         args = [.. args.Select(a => a == AcceptDataLossFlag ? $"--{LeaseholdOptions.Section}:{nameof(LeaseholdOptions.AcceptDataLoss)}=true" : a)];
-        var builder = WebApplication.CreateBuilder(args);
+        args = TakeConfigFile(args, out var configFile);
+        // appsettings.json (and appsettings.{Environment}.json) are looked for beside the server's binary, not in
+        // the working directory: a server started from anywhere reads the same file (docs/operations.md).
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        AddSettingsSources(builder.Configuration, configFile);
         // `--data-dir DIR` is the short form of Leasehold:DataDir.
         // `--pool /lab --resources resources.json` is the short form of the first configured pool.
         builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
@@ -64,12 +68,20 @@ public static class LeaseholdApp
         // An invalid resource file stops start-up with py-lockable's message, before anything is recovered.
         if (!PoolLoader.TryRead(pools, out _, out var poolError))
         {
-            throw new InvalidDataException(poolError);
+            throw new InvalidDataException(poolError + UnknownKeysHint(builder.Configuration));
         }
         builder.Services.AddSingleton<IReadOnlyList<PoolOptions>>(pools);
         builder.Services.AddSingleton<PoolLoader>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PoolLoader>());
-        var idServer = Compat.IdServer.IdServerSetup.AddIdServer(builder.Services, builder.Configuration, pools);
+        Compat.IdServer.IdServerSettings? idServer;
+        try
+        {
+            idServer = Compat.IdServer.IdServerSetup.AddIdServer(builder.Services, builder.Configuration, pools);
+        }
+        catch (InvalidDataException ex) when (ServerSettings.FindUnknown(builder.Configuration).Count > 0)
+        {
+            throw new InvalidDataException(ex.Message + UnknownKeysHint(builder.Configuration), ex);
+        }
         builder.Services.AddSingleton(options);
         builder.WebHost.ConfigureConnections(options, idServer?.MaxConnections ?? 0);
         builder.Services.ConfigureHttpJsonOptions(json =>
@@ -93,6 +105,7 @@ public static class LeaseholdApp
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>()));
 
         var app = builder.Build();
+        LogSettings(app.Logger, builder.Configuration);
         if (store is not null)
         {
             LogRecovery(app.Logger, dataDir, store.Report);
@@ -136,6 +149,108 @@ public static class LeaseholdApp
         app.MapLockerEndpoints();
         app.MapLockdEndpoints();
         return app;
+    }
+
+    /// <summary>The command-line option naming a settings file read on top of appsettings.json.</summary>
+    public const string ConfigFlag = "--config";
+
+    /// <summary>Takes <c>--config FILE</c> (or <c>--config=FILE</c>) out of the arguments; the file must exist.</summary>
+    private static string[] TakeConfigFile(string[] args, out string? configFile)
+    {
+        configFile = null;
+        var rest = new List<string>(args.Length);
+        for (var i = 0; i < args.Length; i++)
+        {
+            string? value;
+            if (args[i] == ConfigFlag)
+            {
+                if (i + 1 >= args.Length)
+                {
+                    throw new InvalidDataException($"{ConfigFlag} needs a file");
+                }
+                value = args[++i];
+            }
+            else if (args[i].StartsWith(ConfigFlag + "=", StringComparison.Ordinal))
+            {
+                value = args[i][(ConfigFlag.Length + 1)..];
+            }
+            else
+            {
+                rest.Add(args[i]);
+                continue;
+            }
+            // Relative to the working directory, as any file named on a command line.
+            configFile = Path.GetFullPath(value);
+            if (!File.Exists(configFile))
+            {
+                // A named file that is missing is a mistake, not a reason to run on defaults.
+                throw new FileNotFoundException($"settings file {configFile} ({ConfigFlag}) does not exist", configFile);
+            }
+        }
+        return [.. rest];
+    }
+
+    /// <summary>
+    /// Below everything: the log levels that keep per-request lines out of a default run (whether or not an
+    /// appsettings.json is found). Above appsettings.json, below environment and command line: the --config file.
+    /// </summary>
+    private static void AddSettingsSources(ConfigurationManager configuration, string? configFile)
+    {
+        var sources = configuration.Sources;
+        sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Information",
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            },
+        });
+        if (configFile is null)
+        {
+            return;
+        }
+        var lastJson = -1;
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (sources[i] is Microsoft.Extensions.Configuration.Json.JsonConfigurationSource)
+            {
+                lastJson = i;
+            }
+        }
+        // Read once, like every other setting: the server binds its settings at start-up only.
+        var source = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = configFile, Optional = false, ReloadOnChange = false };
+        source.ResolveFileProvider();
+        sources.Insert(lastJson + 1, source);
+    }
+
+    /// <summary>
+    /// For a refusal caused by a setting: the unknown keys, since a misspelt one is the likely cause and the
+    /// start-up warning that names them comes too late (the server stops before its logging starts).
+    /// </summary>
+    private static string UnknownKeysHint(IConfiguration configuration)
+    {
+        var unknown = ServerSettings.FindUnknown(configuration);
+        return unknown.Count == 0
+            ? ""
+            : "; unknown settings, ignored: " + string.Join(", ", unknown.Select(u => u.Suggestion is null ? u.Key : $"{u.Key} (did you mean {u.Suggestion}?)"));
+    }
+
+    private static void LogSettings(ILogger logger, ConfigurationManager configuration)
+    {
+        // The files actually read (appsettings.{Environment}.json included), so an operator sees which one counted.
+        var files = configuration.Sources.OfType<Microsoft.Extensions.Configuration.FileConfigurationSource>()
+            .Select(source => source.FileProvider?.GetFileInfo(source.Path ?? "") is { Exists: true, PhysicalPath: { } path } ? path : null)
+            .OfType<string>()
+            .ToList();
+        var changed = ServerSettings.NonDefault(configuration);
+        logger.LogInformation("Settings from {Files}; not at their default: {Settings}",
+            files.Count == 0 ? "defaults, environment and command line" : string.Join(", ", files),
+            changed.Count == 0 ? "none" : string.Join(", ", changed));
+        foreach (var (key, suggestion) in ServerSettings.FindUnknown(configuration))
+        {
+            // Nothing reads it, so what the operator meant is not in effect: say so, with the likely intended key.
+            logger.LogWarning("Unknown setting {Key} is ignored{Hint}", key, suggestion is null ? "" : $" (did you mean {suggestion}?)");
+        }
     }
 
     private static void LogRecovery(ILogger logger, string dataDir, RecoveryReport report)

@@ -141,6 +141,43 @@ public sealed class UsageTests
         Assert.Contains("Invalid json, duplicate ids in ['1']", result.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Serve_help_lists_every_setting_with_its_default()
+    {
+        var result = await Tool.RunWithoutServerAsync("serve", "--help");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var lines = result.Stdout.Split('\n');
+        foreach (var setting in Leasehold.Server.ServerSettings.All)
+        {
+            var line = lines.FirstOrDefault(l => l.TrimStart().StartsWith(setting.Key + " ", StringComparison.Ordinal));
+            Assert.True(line is not null, $"{setting.Key} is missing\n{result}");
+            Assert.EndsWith($"(default: {setting.Default})", line.TrimEnd(), StringComparison.Ordinal);
+        }
+        // The table itself: every bound option, and the settings read key by key.
+        foreach (var property in typeof(Leasehold.Server.LeaseholdOptions).GetProperties())
+        {
+            Assert.Contains($"Leasehold:{property.Name} ", result.Stdout, StringComparison.Ordinal);
+        }
+        Assert.Matches(@"Leasehold:IdServer:Port +.*\(default: 9777\)", result.Stdout);
+        Assert.Matches(@"Leasehold:Pools:N:File +.*\(default: none\)", result.Stdout);
+        Assert.Contains("--config FILE", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_refuses_a_missing_config_file_with_exit_2()
+    {
+        using var dir = new TempDir();
+
+        var result = await Tool.RunWithoutServerAsync("serve", "--urls", "http://127.0.0.1:0", "--data-dir", dir.File("data"),
+            "--config", dir.File("missing.json"));
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.StartsWith("leasehold: cannot start: settings file ", result.Stderr, StringComparison.Ordinal);
+        Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.False(Directory.Exists(dir.File("data")), "the server opened its data directory before refusing");
+    }
+
     private static async Task<bool> CliServerUp(HttpClient http, Tool serve)
     {
         var watch = Stopwatch.StartNew();

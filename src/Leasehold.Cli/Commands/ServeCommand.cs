@@ -11,10 +11,23 @@ internal static class ServeCommand
     {
         var serverArgs = new Argument<string[]>("server-args")
         {
-            Description = "Passed to the server unchanged: --urls URL, --data-dir DIR, --pool P --resources FILE, --Section:Key=value ... (docs/operations.md)",
+            Description = "Passed to the server unchanged: --urls URL, --data-dir DIR, --pool P --resources FILE, --config FILE, --Section:Key=value ... (docs/operations.md)",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var command = new Command("serve", "Run the Leasehold server (as `dotnet run --project src/Leasehold.Server` does)")
+        // The settings come from the server's own table, the one its unknown-key check reads: this list cannot drift.
+        var description = string.Join(Environment.NewLine,
+            "Run the Leasehold server (as `dotnet run --project src/Leasehold.Server` does).",
+            "",
+            "Settings are read from appsettings.json beside the server, then the --config FILE, then environment",
+            "variables (Leasehold__DataDir) and the command line (--Leasehold:DataDir=DIR), the later winning.",
+            "",
+            $"Listen addresses: --urls URL[;URL] (default: {LeaseholdApp.DefaultUrl}).",
+            "",
+            "Settings:",
+            ServerSettings.Describe(),
+            "",
+            "Per-request lines are off by default: --Logging:LogLevel:Microsoft.AspNetCore=Information shows them.");
+        var command = new Command("serve", description)
         {
             TreatUnmatchedTokensAsErrors = false,
         };

@@ -1,0 +1,161 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Leasehold.Server.Compat;
+using Leasehold.Server.Compat.IdServer;
+using Leasehold.Server.Pools;
+
+namespace Leasehold.Server;
+
+/// <summary>One setting under <c>Leasehold:</c>: its key (<c>N</c> stands for a pool's index), default and meaning.</summary>
+public sealed record SettingInfo(string Key, string Default, string Meaning);
+
+/// <summary>
+/// Every setting the server reads under <c>Leasehold:</c>, in one table: the unknown-key check, the start-up
+/// line of non-default settings and <c>leasehold serve --help</c> all read it, so none of them can drift from
+/// the options classes (the <see cref="LeaseholdOptions"/> and <see cref="PoolOptions"/> rows come from the
+/// classes themselves).
+/// </summary>
+public static partial class ServerSettings
+{
+    public const string PoolIndex = "N";
+
+    private const string PoolsPrefix = LeaseholdOptions.Section + ":Pools:";
+
+    public static IReadOnlyList<SettingInfo> All { get; } = Build();
+
+    private static List<SettingInfo> Build()
+    {
+        var defaults = new LeaseholdOptions();
+        var rows = new List<SettingInfo>();
+        foreach (var property in typeof(LeaseholdOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            var value = property.GetValue(defaults);
+            var shown = property.Name == nameof(LeaseholdOptions.MaxConnections) ? "from the descriptor limit" : Show(value);
+            rows.Add(new SettingInfo($"{LeaseholdOptions.Section}:{property.Name}", shown, Describe(property)));
+        }
+        foreach (var property in typeof(PoolOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            rows.Add(new SettingInfo($"{PoolsPrefix}{PoolIndex}:{property.Name}", "none", Describe(property)));
+        }
+        // The idserver and compatibility settings are read key by key where they are used; their defaults are those constants.
+        rows.AddRange(
+        [
+            new($"{IdServerSettings.Section}:Pool", "none", "the id pool (one of the Pools) the idserver front-end serves; unset: the front-end is off"),
+            new($"{IdServerSettings.Section}:Port", Show(IdServerSettings.DefaultPort), "the idserver UDP and TCP port; 0 picks a free port"),
+            new($"{IdServerSettings.Section}:Host", IdServerSettings.DefaultHost, "the idserver address; '::' or '*' for every address"),
+            new($"{IdServerSettings.Section}:MaxConnections", "from the descriptor limit", "idserver TCP connections open at once"),
+            new($"{IdServerSettings.Section}:IdleSeconds", Show(IdServerSettings.DefaultIdleSeconds), "an idserver TCP connection silent this long is closed"),
+            new(LockerEndpoints.EnabledKey, "true", "Locker's /canhaz, /nowant, /dohaz"),
+            new(LockdEndpoints.EnabledKey, "true", "gocept.lockd's XML-RPC at POST / and /RPC2"),
+            new(LockdEndpoints.PrefixKey, LockdEndpoints.DefaultPrefix, "the path under which lockd's resource names live"),
+        ]);
+        return rows;
+    }
+
+    private static string Describe(PropertyInfo property) =>
+        property.GetCustomAttribute<DescriptionAttribute>()?.Description
+        ?? throw new InvalidOperationException($"{property.DeclaringType?.Name}.{property.Name} has no [Description] for the settings table");
+
+    private static string Show(object? value) => value switch
+    {
+        null => "none",
+        bool b => b ? "true" : "false",
+        Enum e => e.ToString().ToLowerInvariant(),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "none",
+    };
+
+    /// <summary>The table's key for a configured key: a pool's index becomes <see cref="PoolIndex"/>.</summary>
+    private static string Generalize(string key) => PoolIndexPattern().Replace(key, $"{PoolsPrefix}{PoolIndex}:");
+
+    [GeneratedRegex(@"^Leasehold:Pools:\d+:", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex PoolIndexPattern();
+
+    /// <summary>
+    /// Keys with a value under <c>Leasehold:</c> that no setting reads, each with the likely intended key when
+    /// one is close: a misspelt key would otherwise be ignored without a word.
+    /// </summary>
+    public static IReadOnlyList<(string Key, string? Suggestion)> FindUnknown(IConfiguration configuration)
+    {
+        var known = All.Select(s => s.Key).ToArray();
+        var unknown = new List<(string, string?)>();
+        foreach (var (key, value) in configuration.GetSection(LeaseholdOptions.Section).AsEnumerable())
+        {
+            if (value is null)
+            {
+                continue;
+            }
+            var general = Generalize(key);
+            if (known.Contains(general, StringComparer.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            var closest = known.MinBy(k => Distance(k, general));
+            var pool = PoolIndexPattern().Match(key);
+            var suggestion = closest is not null && Distance(closest, general) <= Math.Max(2, LastSegment(general).Length / 3)
+                ? closest.Replace($"{PoolsPrefix}{PoolIndex}:", pool.Success ? pool.Value : $"{PoolsPrefix}0:", StringComparison.Ordinal)
+                : null;
+            unknown.Add((key, suggestion));
+        }
+        unknown.Sort((a, b) => string.CompareOrdinal(a.Item1, b.Item1));
+        return unknown;
+    }
+
+    /// <summary>The settings configured to something else than their default, as <c>key=value</c>.</summary>
+    public static IReadOnlyList<string> NonDefault(IConfiguration configuration)
+    {
+        var defaults = All.ToDictionary(s => s.Key, s => s.Default, StringComparer.OrdinalIgnoreCase);
+        var changed = new List<string>();
+        foreach (var (key, value) in configuration.GetSection(LeaseholdOptions.Section).AsEnumerable())
+        {
+            if (value is null || !defaults.TryGetValue(Generalize(key), out var standard))
+            {
+                continue;
+            }
+            if (!SameValue(value, standard))
+            {
+                changed.Add($"{key}={value}");
+            }
+        }
+        changed.Sort(StringComparer.Ordinal);
+        return changed;
+    }
+
+    private static bool SameValue(string value, string standard) =>
+        value.Equals(standard, StringComparison.OrdinalIgnoreCase)
+        || (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var a)
+            && double.TryParse(standard, NumberStyles.Float, CultureInfo.InvariantCulture, out var b)
+            && a == b);
+
+    private static string LastSegment(string key) => key[(key.LastIndexOf(':') + 1)..];
+
+    /// <summary>Edit distance, case-insensitive: the configuration's keys are.</summary>
+    private static int Distance(string a, string b)
+    {
+        a = a.ToUpperInvariant();
+        b = b.ToUpperInvariant();
+        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
+        var current = new int[b.Length + 1];
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+                current[j] = Math.Min(substitution, Math.Min(previous[j] + 1, current[j - 1] + 1));
+            }
+            (previous, current) = (current, previous);
+        }
+        return previous[b.Length];
+    }
+
+    /// <summary>The table as text for <c>leasehold serve --help</c>: key, default, meaning.</summary>
+    public static string Describe()
+    {
+        var width = All.Max(s => s.Key.Length);
+        var lines = All.Select(s => $"  {s.Key.PadRight(width)}  {s.Meaning} (default: {s.Default})");
+        return string.Join(Environment.NewLine, lines);
+    }
+}
