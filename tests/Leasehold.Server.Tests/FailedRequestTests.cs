@@ -69,10 +69,12 @@ public sealed class FailedRequestTests : ServerTestBase
     }
 
     [Fact]
-    public async Task A_waiter_that_disconnects_as_it_is_granted_leaves_no_lease()
+    public async Task A_waiter_whose_client_hangs_up_leaves_the_queue_and_is_never_granted()
     {
-        // Bounded: a fixed number of rounds, each with bounded waits.
-        for (var round = 0; round < 25; round++)
+        // The server learns of the hang-up first, then the path is freed: the waiter must neither hold it
+        // nor keep it from the next request. (A grant whose answer was fully written before the server
+        // learned of a hang-up counts as delivered, as docs/http-api.md says: no test can order that race.)
+        for (var round = 0; round < 10; round++)
         {
             var path = $"/grant/r{round}";
             var holder = await AcquireOkAsync($$"""{"path": "{{path}}"}""");
@@ -83,18 +85,14 @@ public sealed class FailedRequestTests : ServerTestBase
             await waiter.GetStream().WriteAsync(Encoding.ASCII.GetBytes(request));
             await WaitForQueueAsync(path, 1);
 
-            // Reset the waiter's connection and free the path in the same instant: whichever the server sees
-            // first, the waiter's grant must not survive it.
             waiter.Client.LingerState = new LingerOption(true, 0);
-            var release = ReleaseAsync(holder);
             waiter.Close();
-            using (await release)
-            {
-            }
+            await WaitForQueueAsync(path, 0);
+            await ReleaseOkAsync(holder);
 
-            await WaitUntilAsync(async () => (await GetResourceAsync(path)).GetProperty("holders").GetArrayLength() == 0
-                    && (await GetResourceAsync(path)).GetProperty("queue").GetArrayLength() == 0,
-                $"round {round}: {path} is free again");
+            Assert.Empty(HolderIds(await GetResourceAsync(path)));
+            var next = await AcquireOkAsync($$"""{"path": "{{path}}"}""");
+            await ReleaseOkAsync(next);
         }
         Assert.Equal(0, (await GetJsonAsync("/v1/stats")).GetProperty("leases").GetInt32());
     }
