@@ -218,7 +218,7 @@ public sealed class PublishedServer : IAsyncLifetime
     public string UnitFile => Path.Combine(Root, "etc/systemd/system/leasehold.service");
 
     public static string DotnetRoot =>
-        Path.GetDirectoryName(new FileInfo(DotnetHost()).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? DotnetHost())!;
+        Path.GetDirectoryName(new FileInfo(ServerProcess.DotnetHost()).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? ServerProcess.DotnetHost())!;
 
     public string Reroot(string path) =>
         path.StartsWith("/opt/leasehold", StringComparison.Ordinal) || path.StartsWith("/var/lib/leasehold", StringComparison.Ordinal)
@@ -241,7 +241,7 @@ public sealed class PublishedServer : IAsyncLifetime
         }
         // No build servers or reused nodes: they would outlive the command and hold its output open.
         var (code, output) = await RunCapturedAsync(
-            TimeSpan.FromSeconds(240), DotnetHost(), "publish", Path.Combine(repo, "src/Leasehold.Server/Leasehold.Server.csproj"),
+            TimeSpan.FromSeconds(240), ServerProcess.DotnetHost(), "publish", Path.Combine(repo, "src/Leasehold.Server/Leasehold.Server.csproj"),
             "-c", "Release", "-o", Path.Combine(Root, "opt/leasehold"), "-nodeReuse:false", "-p:UseSharedCompilation=false");
         Assert.True(code == 0, $"dotnet publish exited {code}:{Environment.NewLine}{output}");
     }
@@ -291,21 +291,5 @@ public sealed class PublishedServer : IAsyncLifetime
             }
         }
         throw new InvalidOperationException("the repository root (Leasehold.slnx) was not found above the test's directory");
-    }
-
-    /// <summary>The dotnet host running this test (the SDK sets DOTNET_HOST_PATH), else the one on PATH.</summary>
-    private static string DotnetHost()
-    {
-        var fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk))
-        {
-            return fromSdk;
-        }
-        var self = Environment.ProcessPath;
-        if (self is not null && Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            return self;
-        }
-        return "/usr/bin/dotnet";
     }
 }

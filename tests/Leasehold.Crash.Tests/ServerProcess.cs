@@ -224,7 +224,7 @@ internal sealed class ServerProcess : IDisposable
     }
 
     /// <summary>The dotnet host running this test (the SDK sets DOTNET_HOST_PATH), else whatever <c>dotnet</c> is on PATH.</summary>
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         if (!string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk))
