@@ -1,0 +1,107 @@
+using System.Diagnostics;
+
+namespace Leasehold.Server.Tests;
+
+/// <summary>
+/// The served OpenAPI document: every /v1 route declares its parameters, a real validator accepts it,
+/// and a client generated from it by a real generator acquires, reads and releases a lease.
+/// </summary>
+public sealed class OpenApiTests : ServerTestBase
+{
+    private static readonly TimeSpan ToolTimeout = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public async Task EveryPathParameterOfEveryV1RouteIsDeclared()
+    {
+        var document = await GetJsonAsync("/openapi/v1.json");
+        var checkedPaths = 0;
+        foreach (var path in document.GetProperty("paths").EnumerateObject().Where(p => p.Name.StartsWith("/v1", StringComparison.Ordinal)))
+        {
+            var templated = path.Name.Split('/').Where(s => s.StartsWith('{')).Select(s => s.Trim('{', '}')).ToHashSet(StringComparer.Ordinal);
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                var declared = operation.Value.TryGetProperty("parameters", out var parameters)
+                    ? parameters.EnumerateArray().Where(p => p.GetProperty("in").GetString() == "path").Select(p => p.GetProperty("name").GetString()!).ToHashSet(StringComparer.Ordinal)
+                    : [];
+                Assert.True(templated.SetEquals(declared), $"{operation.Name} {path.Name} declares path parameters [{string.Join(", ", declared)}]");
+                Assert.True(operation.Value.GetProperty("responses").EnumerateObject().Any(r => r.Name.StartsWith('4')), $"{operation.Name} {path.Name} declares no error response");
+                checkedPaths++;
+            }
+        }
+        Assert.True(checkedPaths > 10);
+        var get = document.GetProperty("paths").GetProperty("/v1/leases/{id}").GetProperty("get");
+        var id = get.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "id");
+        Assert.Equal("integer", id.GetProperty("schema").GetProperty("type").GetString());
+        var release = document.GetProperty("paths").GetProperty("/v1/leases/{id}").GetProperty("delete");
+        Assert.Contains(release.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("in").GetString() == "header" && p.GetProperty("name").GetString() == "Leasehold-Token");
+        var list = document.GetProperty("paths").GetProperty("/v1/resources").GetProperty("get");
+        Assert.Contains(list.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("in").GetString() == "query" && p.GetProperty("name").GetString() == "limit");
+    }
+
+    [Fact]
+    public async Task ARealValidatorAcceptsTheDocument()
+    {
+        var file = await SaveDocumentAsync();
+        try
+        {
+            // Redocly's recommended rules (redocly.yaml): the OpenAPI schema, every templated path
+            // parameter declared, operation ids, a 4XX response on every operation, and more.
+            var (exit, output) = await RunToolAsync("redocly", "lint", "--config", "redocly.yaml", "--format", "stylish", file);
+            Assert.True(exit == 0, $"redocly rejected the OpenAPI document:\n{output}");
+            Assert.True(output.Contains("Woohoo! Your API description is valid.", StringComparison.Ordinal), $"redocly found problems in the OpenAPI document:\n{output}");
+            Assert.False(output.Contains("You have", StringComparison.Ordinal), $"redocly warned about the OpenAPI document:\n{output}");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private async Task<string> SaveDocumentAsync()
+    {
+        using var response = await Client.GetAsync(new Uri("/openapi/v1.json", UriKind.Relative));
+        response.EnsureSuccessStatusCode();
+        var file = Path.Combine(Path.GetTempPath(), $"leasehold-openapi-{Guid.NewGuid():N}.json");
+        var text = await response.Content.ReadAsStringAsync();
+        await File.WriteAllTextAsync(file, text);
+        return file;
+    }
+
+    internal static string ToolsDir()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Leasehold.slnx")))
+        {
+            dir = dir.Parent;
+        }
+        Assert.True(dir is not null, "the repository root (Leasehold.slnx) was not found above the test's directory");
+        return Path.Combine(dir.FullName, "tests", "openapi-tools");
+    }
+
+    /// <summary>Runs <paramref name="tool"/> (a program from tests/openapi-tools/node_modules/.bin or node) with a bounded wait.</summary>
+    internal static async Task<(int Exit, string Output)> RunToolAsync(string tool, params string[] args)
+    {
+        var tools = ToolsDir();
+        var program = tool == "node" ? "node" : Path.Combine(tools, "node_modules", ".bin", tool);
+        Assert.True(tool == "node" || File.Exists(program), $"{tool} is not installed: run npm ci in tests/openapi-tools (.ci/run does)");
+        var info = new ProcessStartInfo(program) { WorkingDirectory = tools, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(ToolTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"{tool} did not finish within {ToolTimeout}");
+        }
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
