@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 
 namespace Leasehold.Server.Tests;
 
@@ -54,6 +55,49 @@ public sealed class OpenApiTests : ServerTestBase
         finally
         {
             File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task AClientGeneratedFromTheDocumentAcquiresReadsAndReleasesALease()
+    {
+        var file = await SaveDocumentAsync();
+        var dir = Directory.CreateTempSubdirectory("leasehold-client-");
+        try
+        {
+            var (exit, output) = await RunToolAsync("swagger-typescript-api", "generate", "--path", file, "--output", dir.FullName, "--name", "leasehold-client.js", "--js", "--silent");
+            Assert.True(exit == 0, $"swagger-typescript-api could not generate a client:\n{output}");
+            var client = Path.Combine(dir.FullName, "leasehold-client.js");
+            Assert.True(File.Exists(client), $"swagger-typescript-api wrote no client:\n{output}");
+            // The generated module is an ES module.
+            await File.WriteAllTextAsync(Path.Combine(dir.FullName, "package.json"), "{\"type\": \"module\"}");
+
+            (exit, output) = await RunToolAsync("node", "lease-roundtrip.mjs", client, Server.BaseAddress.ToString().TrimEnd('/'), "/openapi-client/build/one");
+            Assert.True(exit == 0, $"the generated client's round trip failed:\n{output}");
+            var result = JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement;
+
+            var id = result.GetProperty("acquired").GetProperty("id").GetInt64();
+            Assert.True(id > 0);
+            Assert.True(result.GetProperty("acquired").GetProperty("fence").GetInt64() > 0);
+            Assert.True(result.GetProperty("acquired").GetProperty("hasToken").GetBoolean());
+            Assert.Equal(id, result.GetProperty("lease").GetProperty("id").GetInt64());
+            Assert.Equal("generated-client", result.GetProperty("lease").GetProperty("owner").GetString());
+            Assert.False(result.GetProperty("lease").GetProperty("hasToken").GetBoolean());
+            Assert.Equal([id], result.GetProperty("holders").EnumerateArray().Select(h => h.GetInt64()));
+            Assert.Equal(["/openapi-client/build/one"], result.GetProperty("listed").EnumerateArray().Select(p => p.GetString()));
+            Assert.True(result.GetProperty("fenceCurrent").GetBoolean());
+            Assert.Equal(204, result.GetProperty("releasedStatus").GetInt32());
+            Assert.Equal(404, result.GetProperty("afterRelease").GetProperty("status").GetInt32());
+            Assert.Equal("not-found", result.GetProperty("afterRelease").GetProperty("code").GetString());
+
+            // The server agrees: the path is free again.
+            var resource = await GetJsonAsync("/v1/resources/openapi-client/build/one");
+            Assert.Equal(0, resource.GetProperty("holders").GetArrayLength());
+        }
+        finally
+        {
+            File.Delete(file);
+            dir.Delete(recursive: true);
         }
     }
 
