@@ -25,7 +25,9 @@ public sealed class OpenApiTests : ServerTestBase
                     ? parameters.EnumerateArray().Where(p => p.GetProperty("in").GetString() == "path").Select(p => p.GetProperty("name").GetString()!).ToHashSet(StringComparer.Ordinal)
                     : [];
                 Assert.True(templated.SetEquals(declared), $"{operation.Name} {path.Name} declares path parameters [{string.Join(", ", declared)}]");
-                Assert.True(operation.Value.GetProperty("responses").EnumerateObject().Any(r => r.Name.StartsWith('4')), $"{operation.Name} {path.Name} declares no error response");
+                var errors = operation.Value.GetProperty("responses").EnumerateObject().Where(r => r.Name[0] is '4' or '5').ToList();
+                Assert.True(errors.Count >= 2, $"{operation.Name} {path.Name} declares no 4XX and 5XX responses");
+                Assert.All(errors, r => Assert.True(r.Value.GetProperty("content").TryGetProperty("application/problem+json", out _), $"{operation.Name} {path.Name} {r.Name} is not a problem"));
                 checkedPaths++;
             }
         }
@@ -35,6 +37,9 @@ public sealed class OpenApiTests : ServerTestBase
         Assert.Equal("integer", id.GetProperty("schema").GetProperty("type").GetString());
         var release = document.GetProperty("paths").GetProperty("/v1/leases/{id}").GetProperty("delete");
         Assert.Contains(release.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("in").GetString() == "header" && p.GetProperty("name").GetString() == "Leasehold-Token");
+        var example = get.GetProperty("responses").GetProperty("4XX").GetProperty("content").GetProperty("application/problem+json").GetProperty("example");
+        Assert.Equal("not-found", example.GetProperty("code").GetString());
+        Assert.Equal(404, example.GetProperty("status").GetInt32());
         var list = document.GetProperty("paths").GetProperty("/v1/resources").GetProperty("get");
         Assert.Contains(list.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("in").GetString() == "query" && p.GetProperty("name").GetString() == "limit");
     }
@@ -133,6 +138,10 @@ public sealed class OpenApiTests : ServerTestBase
         {
             info.ArgumentList.Add(arg);
         }
+        // No telemetry, update checks or notices from Redocly: the tests talk only to their own server.
+        info.Environment["REDOCLY_TELEMETRY"] = "off";
+        info.Environment["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true";
+        info.Environment["REDOCLY_SUPPRESS_NOTIFICATIONS"] = "true";
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Leasehold.Protocol;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
@@ -27,8 +29,15 @@ internal static class ErrorResponses
             operation.Responses.TryAdd(status, new OpenApiResponse
             {
                 Description = description,
-                Content = new Dictionary<string, OpenApiMediaType> { [ProblemDto.ContentType] = new() { Schema = schema } },
+                Content = new Dictionary<string, OpenApiMediaType> { [ProblemDto.ContentType] = new() { Schema = schema, Example = Example(status) } },
             });
         }
     }
+
+    /// <summary>A problem as the server writes it, from the problem catalogue.</summary>
+    private static JsonNode? Example(string status) => JsonSerializer.SerializeToNode(
+        status == "4XX"
+            ? Problems.Create(ErrorCodes.NotFound, "lease 42 is not held (never granted, released, or expired)")
+            : Problems.Create(ErrorCodes.ShuttingDown, "the server is shutting down"),
+        ProtocolJsonContext.Default.ProblemDto);
 }
