@@ -40,6 +40,13 @@ public sealed class OpenApiTests : ServerTestBase
         var example = get.GetProperty("responses").GetProperty("4XX").GetProperty("content").GetProperty("application/problem+json").GetProperty("example");
         Assert.Equal("not-found", example.GetProperty("code").GetString());
         Assert.Equal(404, example.GetProperty("status").GetInt32());
+        // The documented acquire example is a request the server grants.
+        var acquireExample = document.GetProperty("paths").GetProperty("/v1/leases").GetProperty("post").GetProperty("requestBody")
+            .GetProperty("content").GetProperty("application/json").GetProperty("example").GetRawText();
+        using (var granted = await AcquireAsync(acquireExample))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Created, granted.StatusCode);
+        }
         var list = document.GetProperty("paths").GetProperty("/v1/resources").GetProperty("get");
         Assert.Contains(list.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("in").GetString() == "query" && p.GetProperty("name").GetString() == "limit");
     }

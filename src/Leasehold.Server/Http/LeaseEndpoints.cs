@@ -12,7 +12,7 @@ internal static class LeaseEndpoints
     {
         var group = app.MapGroup("/v1/leases").WithTags("Leases");
         group.MapPost("/", AcquireAsync).WithName("AcquireLease")
-            .WithMetadata(new JsonBody(typeof(AcquireRequest)))
+            .WithMetadata(new JsonBody(typeof(AcquireRequest), """{"path": "/lab/rack-2/phone-7", "owner": "ci-42", "ttl": 60, "wait": 10}"""))
             .Produces<LeaseDto>(StatusCodes.Status201Created)
             .Produces<ProblemDto>(StatusCodes.Status409Conflict, ProblemDto.ContentType)
             .Produces<ProblemDto>(StatusCodes.Status400BadRequest, ProblemDto.ContentType)
@@ -23,7 +23,7 @@ internal static class LeaseEndpoints
             .WithSummary("A lease, without its token");
         group.MapPost("/{id}/renew", RenewAsync).WithName("RenewLease")
             .WithMetadata(new TokenHeader("lease"))
-            .WithMetadata(new JsonBody(typeof(RenewRequest)))
+            .WithMetadata(new JsonBody(typeof(RenewRequest), """{"ttl": 120}"""))
             .Produces<LeaseDto>()
             .Produces<ProblemDto>(StatusCodes.Status403Forbidden, ProblemDto.ContentType)
             .WithSummary("Extend a lease's time to live (token in the Leasehold-Token header)");

@@ -19,7 +19,7 @@ internal static class PoolEndpoints
     public static void MapPoolEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPut(ResourcesPrefix + "/{**path}", DeclareAsync).WithTags("Pools").WithName("DeclareResource")
-            .WithMetadata(new JsonBody(typeof(JsonElement)))
+            .WithMetadata(new JsonBody(typeof(JsonElement), """{"model": "pixel-8", "os": "android-15"}"""))
             .Produces<DeclaredResourceDto>()
             .WithSummary("Declare a resource with attributes (a JSON object), or replace its attributes");
         app.MapDelete(ResourcesPrefix + "/{**path}", RemoveAsync).WithTags("Pools").WithName("RemoveResource")

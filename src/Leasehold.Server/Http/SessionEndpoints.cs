@@ -13,7 +13,7 @@ internal static class SessionEndpoints
     {
         var group = app.MapGroup("/v1/sessions").WithTags("Sessions");
         group.MapPost("/", OpenAsync).WithName("OpenSession")
-            .WithMetadata(new JsonBody(typeof(SessionRequest)))
+            .WithMetadata(new JsonBody(typeof(SessionRequest), """{"ttl": 15, "owner": "worker-7"}"""))
             .Produces<SessionDto>(StatusCodes.Status201Created)
             .WithSummary("Open a session (ttl in seconds, default 30)");
         group.MapPost("/{id}/keepalive", KeepAliveAsync).WithName("KeepSessionAlive")
