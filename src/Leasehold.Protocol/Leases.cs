@@ -26,7 +26,7 @@ public sealed record AcquireRequest
 
     public bool? LockChildren { get; init; }
 
-    /// <summary>Instead of a path: choose <see cref="Count"/> declared resources under this pool that match <see cref="Require"/>.</summary>
+    /// <summary>Instead of a path: choose <c>count</c> declared resources under this pool that match <c>require</c>.</summary>
     public string? Pool { get; init; }
 
     /// <summary>A MongoDB-style query object, or a <c>k=v&amp;k2=v2</c> string.</summary>
@@ -68,7 +68,7 @@ public sealed record RenewRequest
     public double? Ttl { get; init; }
 }
 
-/// <summary>A lease. <see cref="Token"/> is present only in the reply to the acquire that granted it.</summary>
+/// <summary>A lease. <c>token</c> is present only in the reply to the acquire that granted it.</summary>
 public sealed record LeaseDto
 {
     public long Id { get; init; }

@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace Leasehold.Protocol;
 
-/// <summary>An RFC 9457 problem body (<c>application/problem+json</c>) with a stable <see cref="Code"/>.</summary>
+/// <summary>An RFC 9457 problem body (<c>application/problem+json</c>) with a stable <c>code</c>.</summary>
 public sealed record ProblemDto
 {
     public const string ContentType = "application/problem+json";

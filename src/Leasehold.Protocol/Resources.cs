@@ -58,7 +58,7 @@ public sealed record ResourceListDto
     public bool Truncated { get; init; }
 }
 
-/// <summary>Answer to a fencing check: is <see cref="Fence"/> held on <see cref="Path"/> right now?</summary>
+/// <summary>Answer to a fencing check: is <c>fence</c> held on <c>path</c> right now?</summary>
 public sealed record FenceDto
 {
     public required string Path { get; init; }
@@ -73,7 +73,7 @@ public sealed record FenceDto
 
 public sealed record HealthDto
 {
-    /// <summary><c>ok</c>, or <c>failing</c> with the reason in <see cref="Detail"/>.</summary>
+    /// <summary><c>ok</c>, or <c>failing</c> with the reason in <c>detail</c>.</summary>
     public required string Status { get; init; }
 
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
@@ -94,7 +94,7 @@ public sealed record StatsDto
     /// <summary>Commands appended to the write-ahead log since start.</summary>
     public long LoggedCommands { get; init; }
 
-    /// <summary>Log fsyncs since start; <see cref="LoggedCommands"/> divided by this is the group-commit factor.</summary>
+    /// <summary>Log fsyncs since start; <c>loggedCommands</c> divided by this is the group-commit factor.</summary>
     public long Syncs { get; init; }
 
     public required string Durability { get; init; }

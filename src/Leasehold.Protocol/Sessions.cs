@@ -1,6 +1,6 @@
 namespace Leasehold.Protocol;
 
-/// <summary>Body of <c>POST /v1/sessions</c>. <see cref="Ttl"/> in seconds.</summary>
+/// <summary>Body of <c>POST /v1/sessions</c>. <c>ttl</c> in seconds.</summary>
 public sealed record SessionRequest
 {
     public double? Ttl { get; init; }
@@ -8,7 +8,7 @@ public sealed record SessionRequest
     public string? Owner { get; init; }
 }
 
-/// <summary>A session. <see cref="Token"/> is present only in the reply that opened it.</summary>
+/// <summary>A session. <c>token</c> is present only in the reply that opened it.</summary>
 public sealed record SessionDto
 {
     public long Id { get; init; }

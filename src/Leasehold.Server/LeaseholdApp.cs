@@ -89,7 +89,13 @@ public static class LeaseholdApp
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJsonContext.Default);
             json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });
-        builder.Services.AddOpenApi(openApi => openApi.AddOperationTransformer(JsonBody.DescribeAsync));
+        builder.Services.AddOpenApi(openApi => openApi
+            .AddDocumentTransformer(DocumentInfo.DescribeAsync)
+            .AddOperationTransformer(JsonBody.DescribeAsync)
+            .AddOperationTransformer(RouteParameters.DescribeAsync)
+            .AddOperationTransformer(QueryParameter.DescribeAsync)
+            .AddOperationTransformer(TokenHeader.DescribeAsync)
+            .AddOperationTransformer(ErrorResponses.DescribeAsync));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddLeaseholdHealth();
         configureServices?.Invoke(builder.Services);
@@ -141,7 +147,8 @@ public static class LeaseholdApp
                     Durability = engineHost.Policy.ToString().ToLowerInvariant(),
                 }),
                 ProtocolJsonContext.Default.StatsDto))
-            .WithTags("Health").WithSummary("Counters: leases, sessions, waiters, logged commands, fsyncs");
+            .WithTags("Health").WithName("GetStats").Produces<StatsDto>()
+            .WithSummary("Counters: leases, sessions, waiters, logged commands, fsyncs");
         app.MapLeaseEndpoints();
         app.MapResourceEndpoints();
         app.MapSessionEndpoints();

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -7,8 +8,9 @@ namespace Leasehold.Server.Http;
 /// Names the JSON body an endpoint reads for the OpenAPI document. Unlike <c>Accepts</c> it does not make
 /// routing refuse other content types: the body is parsed as JSON whatever the client labels it
 /// (plain <c>curl -d</c> sends a form content type), and bad JSON gets a precise problem instead of a bare 415.
+/// <paramref name="Example"/>, when given, is an example body for the document.
 /// </summary>
-internal sealed record JsonBody(Type Type)
+internal sealed record JsonBody(Type Type, string? Example = null)
 {
     public static async Task DescribeAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
@@ -21,7 +23,7 @@ internal sealed record JsonBody(Type Type)
         operation.RequestBody = new OpenApiRequestBody
         {
             Required = body.Type != typeof(Protocol.RenewRequest) && body.Type != typeof(Protocol.SessionRequest),
-            Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
+            Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema, Example = body.Example is null ? null : JsonNode.Parse(body.Example) } },
         };
     }
 }

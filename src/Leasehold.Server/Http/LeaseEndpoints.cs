@@ -11,22 +11,24 @@ internal static class LeaseEndpoints
     public static void MapLeaseEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/leases").WithTags("Leases");
-        group.MapPost("/", AcquireAsync)
-            .WithMetadata(new JsonBody(typeof(AcquireRequest)))
+        group.MapPost("/", AcquireAsync).WithName("AcquireLease")
+            .WithMetadata(new JsonBody(typeof(AcquireRequest), """{"path": "/lab/rack-2/phone-7", "owner": "ci-42", "ttl": 60, "wait": 10}"""))
             .Produces<LeaseDto>(StatusCodes.Status201Created)
             .Produces<ProblemDto>(StatusCodes.Status409Conflict, ProblemDto.ContentType)
             .Produces<ProblemDto>(StatusCodes.Status400BadRequest, ProblemDto.ContentType)
             .WithSummary("Acquire one or more paths, waiting up to `wait` seconds");
-        group.MapGet("/{id}", GetAsync)
+        group.MapGet("/{id}", GetAsync).WithName("GetLease")
             .Produces<LeaseDto>()
             .Produces<ProblemDto>(StatusCodes.Status404NotFound, ProblemDto.ContentType)
             .WithSummary("A lease, without its token");
-        group.MapPost("/{id}/renew", RenewAsync)
-            .WithMetadata(new JsonBody(typeof(RenewRequest)))
+        group.MapPost("/{id}/renew", RenewAsync).WithName("RenewLease")
+            .WithMetadata(new TokenHeader("lease"))
+            .WithMetadata(new JsonBody(typeof(RenewRequest), """{"ttl": 120}"""))
             .Produces<LeaseDto>()
             .Produces<ProblemDto>(StatusCodes.Status403Forbidden, ProblemDto.ContentType)
             .WithSummary("Extend a lease's time to live (token in the Leasehold-Token header)");
-        group.MapDelete("/{id}", ReleaseAsync)
+        group.MapDelete("/{id}", ReleaseAsync).WithName("ReleaseLease")
+            .WithMetadata(new TokenHeader("lease"))
             .Produces(StatusCodes.Status204NoContent)
             .Produces<ProblemDto>(StatusCodes.Status404NotFound, ProblemDto.ContentType)
             .WithSummary("Release a lease (token in the Leasehold-Token header)");

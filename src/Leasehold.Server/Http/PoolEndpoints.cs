@@ -1,9 +1,11 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Leasehold.Core;
 using Leasehold.Core.Pools;
 using Leasehold.Protocol;
 using Leasehold.Server.Engine;
 using Leasehold.Server.Pools;
+using Microsoft.OpenApi;
 
 namespace Leasehold.Server.Http;
 
@@ -16,23 +18,33 @@ internal static class PoolEndpoints
 
     public static void MapPoolEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPut(ResourcesPrefix + "/{**path}", DeclareAsync).WithTags("Pools")
-            .WithMetadata(new JsonBody(typeof(JsonElement)))
+        app.MapPut(ResourcesPrefix + "/{**path}", DeclareAsync).WithTags("Pools").WithName("DeclareResource")
+            .WithMetadata(new JsonBody(typeof(JsonElement), """{"model": "pixel-8", "os": "android-15"}"""))
             .Produces<DeclaredResourceDto>()
             .WithSummary("Declare a resource with attributes (a JSON object), or replace its attributes");
-        app.MapDelete(ResourcesPrefix + "/{**path}", RemoveAsync).WithTags("Pools")
+        app.MapDelete(ResourcesPrefix + "/{**path}", RemoveAsync).WithTags("Pools").WithName("RemoveResource")
             .Produces(StatusCodes.Status204NoContent)
             .Produces<ProblemDto>(StatusCodes.Status409Conflict, ProblemDto.ContentType)
             .WithSummary("Remove a declared resource that nobody holds");
-        app.MapGet(PoolsPrefix + "/{**rest}", ResourceListAsync).WithTags("Pools")
+        app.MapGet(PoolsPrefix + "/{**rest}", ResourceListAsync).WithTags("Pools").WithName("GetPoolResourceList")
+            .Produces<JsonElement>()
             .WithSummary("A pool as py-lockable's resource list: GET /v1/pools/{pool}/resources.json");
-        app.MapPost(PoolsPrefix + "/reload", ReloadAsync).WithTags("Pools")
+        app.MapPost(PoolsPrefix + "/reload", ReloadAsync).WithTags("Pools").WithName("ReloadPools")
             .Produces<ReloadDto>()
             .WithSummary("Re-read the configured resource files and apply the difference");
-        app.MapGet("/v1/history", HistoryAsync).WithTags("Pools")
+        app.MapGet("/v1/history", HistoryAsync).WithTags("Pools").WithName("GetHistory")
+            .WithMetadata(
+                QueryParameter.Prefix("Leases on paths"),
+                new QueryParameter("owner", JsonSchemaType.String, "Only leases of this owner.", JsonValue.Create("ci-runner-3")),
+                new QueryParameter("since", JsonSchemaType.String, "Only leases that ended at or after this ISO 8601 time.", JsonValue.Create("2026-11-26T09:00:00Z")),
+                new QueryParameter("until", JsonSchemaType.String, "Only leases that ended at or before this ISO 8601 time.", JsonValue.Create("2026-11-27T09:00:00Z")),
+                new QueryParameter("limit", JsonSchemaType.Integer, "At most this many entries, 1 to 10000 (default 100).", JsonValue.Create(100)))
             .Produces<HistoryDto>()
             .WithSummary("Finished leases, newest first (query: prefix, owner, since, until, limit)");
-        app.MapGet("/v1/utilization", UtilizationAsync).WithTags("Pools")
+        app.MapGet("/v1/utilization", UtilizationAsync).WithTags("Pools").WithName("GetUtilization")
+            .WithMetadata(
+                QueryParameter.Prefix("Declared resources"),
+                new QueryParameter("window", JsonSchemaType.Number, "The window in seconds before now, at most 366 days (default 3600).", JsonValue.Create(3600)))
             .Produces<UtilizationDto>()
             .WithSummary("Share of time each declared resource under prefix was held over the last window seconds");
     }

@@ -1,5 +1,7 @@
+using System.Text.Json.Nodes;
 using Leasehold.Protocol;
 using Leasehold.Server.Engine;
+using Microsoft.OpenApi;
 
 namespace Leasehold.Server.Http;
 
@@ -16,14 +18,16 @@ internal static class ResourceEndpoints
 
     public static void MapResourceEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet(ResourcesPrefix, ListAsync).WithTags("Resources")
+        app.MapGet(ResourcesPrefix, ListAsync).WithTags("Resources").WithName("ListResources")
+            .WithMetadata(QueryParameter.Prefix("Held paths"), new QueryParameter("limit", JsonSchemaType.Integer, "At most this many paths, 1 to 10000 (default 1000); `truncated` says when more are held.", JsonValue.Create(100)))
             .Produces<ResourceListDto>()
             .WithSummary("Held paths at or under a prefix (query: prefix, limit)");
-        app.MapGet(ResourcesPrefix + "/{**path}", GetAsync).WithTags("Resources")
+        app.MapGet(ResourcesPrefix + "/{**path}", GetAsync).WithTags("Resources").WithName("GetResource")
             .Produces<ResourceDto>()
             .Produces<ProblemDto>(StatusCodes.Status400BadRequest, ProblemDto.ContentType)
             .WithSummary("Holders and queue of one path, and the leases and requests above and below it that block it");
-        app.MapGet(FencesPrefix + "/{**path}", CheckFenceAsync).WithTags("Resources")
+        app.MapGet(FencesPrefix + "/{**path}", CheckFenceAsync).WithTags("Resources").WithName("CheckFence")
+            .WithMetadata(new QueryParameter("fence", JsonSchemaType.Integer, "The fencing token to check, a positive whole number.", JsonValue.Create(7), Required: true))
             .Produces<FenceDto>()
             .WithSummary("Is fencing token `fence` held on the path right now?");
     }

@@ -12,14 +12,16 @@ internal static class SessionEndpoints
     public static void MapSessionEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/sessions").WithTags("Sessions");
-        group.MapPost("/", OpenAsync)
-            .WithMetadata(new JsonBody(typeof(SessionRequest)))
+        group.MapPost("/", OpenAsync).WithName("OpenSession")
+            .WithMetadata(new JsonBody(typeof(SessionRequest), """{"ttl": 15, "owner": "worker-7"}"""))
             .Produces<SessionDto>(StatusCodes.Status201Created)
             .WithSummary("Open a session (ttl in seconds, default 30)");
-        group.MapPost("/{id}/keepalive", KeepAliveAsync)
+        group.MapPost("/{id}/keepalive", KeepAliveAsync).WithName("KeepSessionAlive")
+            .WithMetadata(new TokenHeader("session"))
             .Produces<SessionDto>()
             .WithSummary("Keep a session alive for another ttl (token in the Leasehold-Token header)");
-        group.MapDelete("/{id}", CloseAsync)
+        group.MapDelete("/{id}", CloseAsync).WithName("CloseSession")
+            .WithMetadata(new TokenHeader("session"))
             .Produces(StatusCodes.Status204NoContent)
             .WithSummary("Close a session, releasing its leases at once");
     }
