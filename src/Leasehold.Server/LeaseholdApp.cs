@@ -95,7 +95,8 @@ public static class LeaseholdApp
             .AddOperationTransformer(RouteParameters.DescribeAsync)
             .AddOperationTransformer(QueryParameter.DescribeAsync)
             .AddOperationTransformer(TokenHeader.DescribeAsync)
-            .AddOperationTransformer(ErrorResponses.DescribeAsync));
+            .AddOperationTransformer(ErrorResponses.DescribeAsync)
+            .AddOperationTransformer(ResponseExamples.DescribeAsync));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddLeaseholdHealth();
         configureServices?.Invoke(builder.Services);

@@ -51,6 +51,30 @@ public sealed class OpenApiTests : ServerTestBase
         Assert.Contains(list.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("in").GetString() == "query" && p.GetProperty("name").GetString() == "limit");
     }
 
+    [Theory]
+    [InlineData("/v1/leases", "post", "201")]
+    [InlineData("/v1/leases/{id}", "get", "200")]
+    [InlineData("/v1/leases/{id}/renew", "post", "200")]
+    [InlineData("/v1/sessions", "post", "201")]
+    [InlineData("/v1/resources/{path}", "get", "200")]
+    [InlineData("/v1/fences/{path}", "get", "200")]
+    public async Task Success_bodies_have_examples_that_read_as_the_wire_types(string path, string method, string status)
+    {
+        var document = await GetJsonAsync("/openapi/v1.json");
+        var example = document.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses").GetProperty(status)
+            .GetProperty("content").GetProperty("application/json").GetProperty("example");
+        Assert.Equal(JsonValueKind.Object, example.ValueKind);
+        // Read back with the client's own contracts: an example that drifted from the wire type would not.
+        object? read = path switch
+        {
+            "/v1/sessions" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.SessionDto),
+            "/v1/resources/{path}" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.ResourceDto),
+            "/v1/fences/{path}" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.FenceDto),
+            _ => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.LeaseDto),
+        };
+        Assert.NotNull(read);
+    }
+
     [Fact]
     public async Task ARealValidatorAcceptsTheDocument()
     {
@@ -134,13 +158,40 @@ public sealed class OpenApiTests : ServerTestBase
         return Path.Combine(dir.FullName, "tests", "openapi-tools");
     }
 
-    /// <summary>Runs <paramref name="tool"/> (a program from tests/openapi-tools/node_modules/.bin or node) with a bounded wait.</summary>
+    private static readonly SemaphoreSlim Installing = new(1, 1);
+
+    /// <summary>
+    /// Runs <paramref name="tool"/> (a program from tests/openapi-tools/node_modules/.bin, or node) with a
+    /// bounded wait. The pinned tools are installed with <c>npm ci</c> the first time one is missing, so the
+    /// README's test command works on a fresh clone as <c>.ci/run</c> does.
+    /// </summary>
     internal static async Task<(int Exit, string Output)> RunToolAsync(string tool, params string[] args)
     {
         var tools = ToolsDir();
         var program = tool == "node" ? "node" : Path.Combine(tools, "node_modules", ".bin", tool);
+        if (tool != "node" && !File.Exists(program))
+        {
+            await Installing.WaitAsync();
+            try
+            {
+                if (!File.Exists(program))
+                {
+                    var (exit, output) = await RunProcessAsync("npm", tools, "ci", "--no-audit", "--no-fund", "--loglevel=error");
+                    Assert.True(exit == 0, $"npm ci in tests/openapi-tools failed (Node.js 20 or later and npm are needed):\n{output}");
+                }
+            }
+            finally
+            {
+                Installing.Release();
+            }
+        }
         Assert.True(tool == "node" || File.Exists(program), $"{tool} is not installed: run npm ci in tests/openapi-tools (.ci/run does)");
-        var info = new ProcessStartInfo(program) { WorkingDirectory = tools, RedirectStandardOutput = true, RedirectStandardError = true };
+        return await RunProcessAsync(program, tools, args);
+    }
+
+    private static async Task<(int Exit, string Output)> RunProcessAsync(string program, string workingDirectory, params string[] args)
+    {
+        var info = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
@@ -160,7 +211,7 @@ public sealed class OpenApiTests : ServerTestBase
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"{tool} did not finish within {ToolTimeout}");
+            Assert.Fail($"{Path.GetFileName(program)} did not finish within {ToolTimeout}");
         }
         return (process.ExitCode, await stdout + await stderr);
     }
