@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Xunit.Abstractions;
@@ -202,7 +201,7 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
 
         public static async Task<Server> StartAsync(string dll, string workDir, string[] args)
         {
-            var port = FreePort();
+            var port = FreePorts.Next();
             var process = new Process { StartInfo = Info(dll, workDir, ["--urls", $"http://127.0.0.1:{port}", .. args]) };
             var server = new Server(process, new Uri($"http://127.0.0.1:{port}"));
             process.OutputDataReceived += (_, e) => server.Keep(e.Data);
@@ -321,20 +320,6 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
                 return self;
             }
             return Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        }
-
-        private static int FreePort()
-        {
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            try
-            {
-                return ((IPEndPoint)listener.LocalEndpoint).Port;
-            }
-            finally
-            {
-                listener.Stop();
-            }
         }
     }
 }

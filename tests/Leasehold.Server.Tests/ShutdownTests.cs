@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Leasehold.Protocol;
 using Xunit.Abstractions;
@@ -14,20 +13,6 @@ namespace Leasehold.Server.Tests;
 public sealed class ShutdownTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
-        }
-    }
 
     private static string DotnetHost()
     {
@@ -46,7 +31,7 @@ public sealed class ShutdownTests(ITestOutputHelper output)
         Assert.True(File.Exists(serverDll), $"{serverDll} is missing");
         var workDir = Path.Combine(Path.GetTempPath(), "leasehold-shutdown-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(workDir);
-        var port = FreePort();
+        var port = FreePorts.Next();
         var start = new ProcessStartInfo(DotnetHost())
         {
             WorkingDirectory = workDir,

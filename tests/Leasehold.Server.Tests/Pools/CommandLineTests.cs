@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -102,7 +101,7 @@ public sealed class CommandLineTests : IDisposable
     public async Task SighupReloadsTheFileOfARunningServer()
     {
         var file = WriteFile("resources.json", """[{"id": "a", "os": "linux"}, {"id": "b", "os": "win"}]""");
-        var port = FreePort();
+        var port = FreePorts.Next();
         var info = new ProcessStartInfo(ChildProcess.DotnetHost())
         {
             UseShellExecute = false,
@@ -198,19 +197,5 @@ public sealed class CommandLineTests : IDisposable
     {
         var result = await ChildProcess.RunAsync("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)], Path.GetTempPath());
         Assert.True(result.ExitCode == 0, result.ToString());
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
-        }
     }
 }
