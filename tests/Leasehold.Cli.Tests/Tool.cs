@@ -174,6 +174,20 @@ public sealed class Tool : IDisposable
         throw new TimeoutException($"{path} did not appear within {Timeout.TotalSeconds} s\n{Snapshot()}");
     }
 
+    /// <summary>Waits until standard error holds <paramref name="text"/>, at most <see cref="Timeout"/>.</summary>
+    public async Task WaitForStderrAsync(string text)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!Text(_stderr).Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow >= deadline || _process.HasExited)
+            {
+                throw new TimeoutException($"'{text}' did not appear on standard error within {Timeout.TotalSeconds} s\n{Snapshot()}");
+            }
+            await Task.Delay(25);
+        }
+    }
+
     /// <summary>Ends a process the test made (an orphaned child, by the pid it wrote), if it still runs.</summary>
     public static void KillPid(string pid)
     {

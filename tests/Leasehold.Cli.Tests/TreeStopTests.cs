@@ -92,7 +92,8 @@ public sealed class TreeStopTests(CliServer server, ITestOutputHelper output) : 
         await tool.WaitForFileAsync(tree.Ready);
         using var next = Tool.Start(["run", "--local", dir.File("locks"), "--path", "job", "--wait", "15", "--",
             "sh", "-c", tree.CheckScript(dir.File("at-grant"))]);
-        await Task.Delay(500); // The next one is trying by now.
+        // The next one has been trying for a while (it says so after a second): the kill meets a waiter.
+        await next.WaitForStderrAsync("leasehold: waiting for");
 
         tool.KillHard();
         var nextResult = await next.WaitAsync();
