@@ -17,16 +17,7 @@ public class CorruptRecordTests : IDisposable
 
     private string Segment => _dir.Segment(1);
 
-    private List<(int Offset, int Length)> LogRecords()
-    {
-        using (var d = new StoreDriver(_dir.Dir))
-        {
-            SegmentBytes.LogAcquires(d, Records);
-        }
-        var records = SegmentBytes.Records(Segment);
-        Assert.Equal(Records, records.Count);
-        return records;
-    }
+    private List<(int Offset, int Length)> LogRecords() => SegmentBytes.LogAcquireRecords(_dir, Records);
 
     private CorruptDataException AssertRefusedUnchanged(long offset)
     {

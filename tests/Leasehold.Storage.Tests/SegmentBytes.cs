@@ -44,6 +44,18 @@ public static class SegmentBytes
     }
 
     /// <summary>Logs <paramref name="count"/> granted exclusive acquires on /r/1, /r/2, ... (one record each).</summary>
+    /// <summary>Logs <paramref name="count"/> acquires in a new directory and returns the records of its first segment.</summary>
+    public static List<(int Offset, int Length)> LogAcquireRecords(TempDir dir, int count)
+    {
+        using (var d = new StoreDriver(dir.Dir))
+        {
+            LogAcquires(d, count);
+        }
+        var records = Records(dir.Segment(1));
+        Assert.Equal(count, records.Count);
+        return records;
+    }
+
     public static void LogAcquires(StoreDriver driver, int count, int firstNumber = 1)
     {
         for (var i = firstNumber; i < firstNumber + count; i++)

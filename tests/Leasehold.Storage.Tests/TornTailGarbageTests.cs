@@ -17,14 +17,7 @@ public class TornTailGarbageTests : IDisposable
 
     private string Segment => _dir.Segment(1);
 
-    private List<(int Offset, int Length)> LogRecords()
-    {
-        using (var d = new StoreDriver(_dir.Dir))
-        {
-            SegmentBytes.LogAcquires(d, Records);
-        }
-        return SegmentBytes.Records(Segment);
-    }
+    private List<(int Offset, int Length)> LogRecords() => SegmentBytes.LogAcquireRecords(_dir, Records);
 
     private static void Append(string path, byte[] bytes)
     {
