@@ -16,5 +16,6 @@ internal static class CliApp
         StatusCommand.Create(),
         ListCommand.Create(),
         ValidateCommand.Create(),
+        new Command("admin", "Administration: API keys (docs/security.md)") { Commands.Admin.KeysCommand.Create() },
     };
 }

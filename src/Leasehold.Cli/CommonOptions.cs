@@ -9,6 +9,12 @@ internal static class CommonOptions
     public const string ServerVariable = "LEASEHOLD_SERVER";
     public const string DefaultServer = "http://127.0.0.1:8765";
 
+    /// <summary>
+    /// The credential (an API key or a bearer token) comes from the environment only: a value on the command line
+    /// would be visible to every user of the machine in the process list and kept in shell history.
+    /// </summary>
+    public const string ApiKeyVariable = "LEASEHOLD_API_KEY";
+
     public static Option<string> Server() => new("--server")
     {
         Description = $"The server's URL (${ServerVariable} when set)",
@@ -42,7 +48,11 @@ internal static class CommonOptions
 
     public static LeaseholdClient Client(Uri server, TimeSpan? sessionTtl = null)
     {
-        var options = new LeaseholdClientOptions { Server = server };
+        var options = new LeaseholdClientOptions
+        {
+            Server = server,
+            ApiKey = Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } key ? key.Trim() : null,
+        };
         if (sessionTtl is { } ttl)
         {
             options.SessionTtl = ttl;

@@ -34,6 +34,10 @@ public sealed partial class LeaseholdClient : IDisposable
         _http.BaseAddress = WithTrailingSlash(_http.BaseAddress ?? Options.Server);
         // Waits are bounded per request by the caller's token and the request's own wait.
         _http.Timeout = Timeout.InfiniteTimeSpan;
+        if (Options.ApiKey is { Length: > 0 } key)
+        {
+            _http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        }
     }
 
     public LeaseholdClient(LeaseholdClientOptions options)

@@ -15,6 +15,13 @@ public sealed class LeaseholdClientOptions
     /// </summary>
     public TimeSpan SessionTtl { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// The credential sent with every request as <c>Authorization: Bearer</c>: an API key (<c>lh_…</c>, made by
+    /// <c>leasehold admin keys create</c>) or a JSON Web Token from the identity provider the server trusts.
+    /// Null: no credentials (a server with security off, or rules that let anonymous callers in).
+    /// </summary>
+    public string? ApiKey { get; set; }
+
     /// <summary>How many times a safe request (read, renew, keep-alive, release) is retried after a transport error or a 503.</summary>
     public int Retries { get; set; } = 3;
 }

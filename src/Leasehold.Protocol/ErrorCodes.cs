@@ -22,6 +22,11 @@ public static class ErrorCodes
     public const string NoMatch = "no-match";
     public const string ResourceBusy = "resource-busy";
     public const string BadRequest = "bad-request";
+    public const string Unauthenticated = "unauthenticated";
+    public const string InvalidCredentials = "invalid-credentials";
+    public const string Forbidden = "forbidden";
+    public const string QuotaExceeded = "quota-exceeded";
+    public const string RateLimited = "rate-limited";
 }
 
 /// <summary>Header names of the HTTP API.</summary>

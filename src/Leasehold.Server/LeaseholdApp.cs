@@ -4,6 +4,7 @@ using Leasehold.Server.Connections;
 using Leasehold.Server.Engine;
 using Leasehold.Server.Http;
 using Leasehold.Server.Pools;
+using Leasehold.Server.Security;
 using Leasehold.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -44,7 +45,12 @@ public static class LeaseholdApp
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         // A bare flag would take the next argument as its value (the command-line provider reads `--key value`).
-        args = [.. args.Select(a => a == AcceptDataLossFlag ? $"--{LeaseholdOptions.Section}:{nameof(LeaseholdOptions.AcceptDataLoss)}=true" : a)];
+        args = [.. args.Select(a => a switch
+        {
+            AcceptDataLossFlag => $"--{LeaseholdOptions.Section}:{nameof(LeaseholdOptions.AcceptDataLoss)}=true",
+            Security.ProtectedMode.OpenFlag => $"--{Security.SecurityOptions.Section}:{nameof(Security.SecurityOptions.Open)}=true",
+            _ => a,
+        })];
         args = TakeConfigFile(args, out var configFile);
         // appsettings.json (and appsettings.{Environment}.json) are looked for beside the server's binary, not in
         // the working directory: a server started from anywhere reads the same file (docs/operations.md).
@@ -82,6 +88,8 @@ public static class LeaseholdApp
         {
             throw new InvalidDataException(ex.Message + UnknownKeysHint(builder.Configuration), ex);
         }
+        // Authentication, the prefix rules, and protected mode's refusal to serve off loopback without them.
+        Security.SecuritySetup.AddLeaseholdSecurity(builder, idServer?.Address);
         builder.Services.AddSingleton(options);
         builder.WebHost.ConfigureConnections(options, idServer?.MaxConnections ?? 0);
         builder.Services.ConfigureHttpJsonOptions(json =>
@@ -134,6 +142,7 @@ public static class LeaseholdApp
             app.Logger.LogInformation("Leasehold listening on {Urls}, data in {DataDir} ({Durability})", string.Join(", ", app.Urls), dataDir, durability.Policy));
 
         app.UseProblemResponses();
+        app.UseCredentialCheck();
         app.MapOpenApi();
         app.MapHealthEndpoints();
         app.MapGet("/v1/stats", async (EngineHost engineHost) => Results.Json(
@@ -148,6 +157,7 @@ public static class LeaseholdApp
                     Durability = engineHost.Policy.ToString().ToLowerInvariant(),
                 }),
                 ProtocolJsonContext.Default.StatsDto))
+            .RequireRight(Right.Read)
             .WithTags("Health").WithName("GetStats").Produces<StatsDto>()
             .WithSummary("Counters: leases, sessions, waiters, logged commands, fsyncs");
         app.MapLeaseEndpoints();
@@ -225,8 +235,9 @@ public static class LeaseholdApp
                 lastJson = i;
             }
         }
-        // Read once, like every other setting: the server binds its settings at start-up only.
-        var source = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = configFile, Optional = false, ReloadOnChange = false };
+        // Re-read when it changes, as appsettings.json is: the security settings (keys, principals, rules) apply
+        // anew; every other setting is bound at start-up only (docs/operations.md).
+        var source = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = configFile, Optional = false, ReloadOnChange = true };
         source.ResolveFileProvider();
         sources.Insert(lastJson + 1, source);
     }

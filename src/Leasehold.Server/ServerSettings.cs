@@ -23,6 +23,8 @@ public static partial class ServerSettings
 
     private const string PoolsPrefix = LeaseholdOptions.Section + ":Pools:";
 
+    private const string Sec = Security.SecurityOptions.Section;
+
     public static IReadOnlyList<SettingInfo> All { get; } = Build();
 
     private static List<SettingInfo> Build()
@@ -50,6 +52,27 @@ public static partial class ServerSettings
             new(LockerEndpoints.EnabledKey, "true", "Locker's /canhaz, /nowant, /dohaz"),
             new(LockdEndpoints.EnabledKey, "true", "gocept.lockd's XML-RPC at POST / and /RPC2"),
             new(LockdEndpoints.PrefixKey, LockdEndpoints.DefaultPrefix, "the path under which lockd's resource names live"),
+            new(Security.FrontEndPrincipal.KeyFor(LockerEndpoints.Section), "none", "with security on: the principal Locker's clients act as; none: Locker is off"),
+            new(Security.FrontEndPrincipal.KeyFor(LockdEndpoints.Section), "none", "with security on: the principal lockd's clients act as; none: lockd is off"),
+            new(Security.FrontEndPrincipal.KeyFor(IdServerSettings.Section), "none", "with security on: the principal idserver's clients act as; none: idserver is off"),
+            new($"{Sec}:Open", "false", "serve addresses other than loopback without authentication (--open)"),
+            new($"{Sec}:KeysFile", "none", "a settings file of API keys written by 'leasehold admin keys'; re-read when it changes"),
+            new($"{Sec}:ApiKeys:ID:Hash", "none", "an API key's hash, sha256:HEX (never the key)"),
+            new($"{Sec}:ApiKeys:ID:Principal", "none", "the principal the key authenticates"),
+            new($"{Sec}:ApiKeys:ID:Roles:M", "none", "roles the key gives"),
+            new($"{Sec}:ApiKeys:ID:Expires", "none", "when the key stops working (UTC)"),
+            new($"{Sec}:ApiKeys:ID:Created", "none", "when the key was made, for people"),
+            new($"{Sec}:Jwt:Authority", "none", "the identity provider whose signed tokens are accepted (its keys from its metadata)"),
+            new($"{Sec}:Jwt:SigningKeyFile", "none", "instead of Authority: a PEM RSA or EC public key that signs the tokens"),
+            new($"{Sec}:Jwt:Audience", "none", "the audience tokens must name; none: not checked"),
+            new($"{Sec}:Jwt:Issuer", "none", "the issuer tokens must name; none: not checked"),
+            new($"{Sec}:Jwt:NameClaim", "sub", "the claim that names the principal"),
+            new($"{Sec}:Jwt:RoleClaim", "roles", "the claim that lists the principal's roles"),
+            new($"{Sec}:Jwt:AllowHttpAuthority", "false", "allow an Authority over plain HTTP (tests and labs only)"),
+            new($"{Sec}:Principals:NAME:Roles:M", "none", "roles given to a principal however it authenticates"),
+            new($"{Sec}:Rules:N:Who:M", "none", "whom a rule applies to: a principal name, role:NAME, * (any authenticated) or anonymous"),
+            new($"{Sec}:Rules:N:Prefix", "/**", "where it applies: /ci/** (the subtree) or /ci/x (that path)"),
+            new($"{Sec}:Rules:N:Rights:M", "none", "read, lock, declare or admin (admin includes the others)"),
         ]);
         return rows;
     }
@@ -68,7 +91,24 @@ public static partial class ServerSettings
     };
 
     /// <summary>The table's key for a configured key: a pool's index becomes <see cref="PoolIndex"/>.</summary>
-    private static string Generalize(string key) => PoolIndexPattern().Replace(key, $"{PoolsPrefix}{PoolIndex}:");
+    private static string Generalize(string key)
+    {
+        key = PoolIndexPattern().Replace(key, $"{PoolsPrefix}{PoolIndex}:");
+        // Named and numbered entries of the security settings: a key id, a principal, a rule, a list item.
+        key = SecurityEntryPattern().Replace(key, m => $"{Sec}:{m.Groups[1].Value}:{m.Groups[1].Value.ToUpperInvariant() switch
+        {
+            "RULES" => "N",
+            "APIKEYS" => "ID",
+            _ => "NAME",
+        }}:");
+        return key.StartsWith(Sec + ":", StringComparison.OrdinalIgnoreCase) ? ListItemPattern().Replace(key, ":M") : key;
+    }
+
+    [GeneratedRegex(@"^Leasehold:Security:(ApiKeys|Principals|Rules):[^:]+:", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex SecurityEntryPattern();
+
+    [GeneratedRegex(@":\d+$", RegexOptions.CultureInvariant)]
+    private static partial Regex ListItemPattern();
 
     [GeneratedRegex(@"^Leasehold:Pools:\d+:", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex PoolIndexPattern();

@@ -28,6 +28,11 @@ public class ProblemCatalogueTests
             ["no-match"] = 422,
             ["resource-busy"] = 409,
             ["bad-request"] = 400,
+            ["unauthenticated"] = 401,
+            ["invalid-credentials"] = 401,
+            ["forbidden"] = 403,
+            ["quota-exceeded"] = 429,
+            ["rate-limited"] = 429,
         };
         Assert.Equal(expected.OrderBy(e => e.Key), Problems.All.Select(e => KeyValuePair.Create(e.Key, e.Value.Status)).OrderBy(e => e.Key));
     }

@@ -2,6 +2,7 @@ using System.Xml;
 using Leasehold.Core;
 using Leasehold.Server.Engine;
 using Leasehold.Server.Http;
+using Leasehold.Server.Security;
 
 namespace Leasehold.Server.Compat;
 
@@ -12,16 +13,19 @@ namespace Leasehold.Server.Compat;
 internal static class LockdEndpoints
 {
     /// <summary>Configuration switch (default true).</summary>
-    public const string EnabledKey = "Leasehold:Lockd:Enabled";
+    public const string EnabledKey = Section + ":Enabled";
+
+    public const string Section = "Leasehold:Lockd";
 
     /// <summary>The path under which resource names live (default <see cref="DefaultPrefix"/>).</summary>
-    public const string PrefixKey = "Leasehold:Lockd:Prefix";
+    public const string PrefixKey = Section + ":Prefix";
 
     public const string DefaultPrefix = "/lockd";
 
     public static void Map(WebApplication app)
     {
-        if (!app.Configuration.GetValue(EnabledKey, true))
+        if (!app.Configuration.GetValue(EnabledKey, true)
+            || !FrontEndPrincipal.TryResolve(app.Configuration, app.Services.GetRequiredService<SecurityState>().Enabled, Section, "gocept.lockd", app.Logger, out var principal))
         {
             return;
         }
@@ -33,7 +37,7 @@ internal static class LockdEndpoints
         var service = new LockdService(path);
         foreach (var route in new[] { "/", "/RPC2" })
         {
-            app.MapPost(route, (HttpContext context, EngineHost host) => HandleAsync(context, host, service)).ExcludeFromDescription();
+            app.MapPost(route, (HttpContext context, EngineHost host) => HandleAsync(context, host, service)).ExcludeFromDescription().RunAs(principal);
         }
     }
 
@@ -61,6 +65,12 @@ internal static class LockdEndpoints
         catch (XmlRpcFormatException ex)
         {
             return Answer(XmlRpc.Fault(LockdFaults.Code, LockdFaults.NotACall(ex.Message)));
+        }
+        // lockd's names all live under its prefix: lock and unlock need the lock right on that subtree.
+        if (call.Method is "lock" or "unlock"
+            && await Access.CheckAsync(context, Right.Lock, new PathScope([service.Prefix])) is { } denial)
+        {
+            return Answer(XmlRpc.Fault(LockdFaults.Code, $"{denial.Code}: {denial.Detail}"));
         }
         var (value, fault) = await service.CallAsync(call, host);
         return Answer(fault is null ? XmlRpc.Response(value) : XmlRpc.Fault(LockdFaults.Code, fault));

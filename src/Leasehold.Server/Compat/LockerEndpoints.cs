@@ -2,6 +2,7 @@ using Leasehold.Core;
 using Leasehold.Protocol;
 using Leasehold.Server.Engine;
 using Leasehold.Server.Http;
+using Leasehold.Server.Security;
 
 namespace Leasehold.Server.Compat;
 
@@ -12,20 +13,23 @@ namespace Leasehold.Server.Compat;
 internal static class LockerEndpoints
 {
     /// <summary>Configuration switch (default true).</summary>
-    public const string EnabledKey = "Leasehold:Locker:Enabled";
+    public const string EnabledKey = Section + ":Enabled";
+
+    public const string Section = "Leasehold:Locker";
 
     /// <summary>Locker's default id, and the name given to a holder that has no owner.</summary>
     private const string Anonymous = "?";
 
     public static void Map(WebApplication app)
     {
-        if (!app.Configuration.GetValue(EnabledKey, true))
+        if (!app.Configuration.GetValue(EnabledKey, true)
+            || !FrontEndPrincipal.TryResolve(app.Configuration, app.Services.GetRequiredService<SecurityState>().Enabled, Section, "Locker", app.Logger, out var principal))
         {
             return;
         }
-        app.Map("/canhaz/{**path}", CanHazAsync).ExcludeFromDescription();
-        app.Map("/nowant/{**path}", NoWantAsync).ExcludeFromDescription();
-        app.Map("/dohaz/{**path}", DoHazAsync).ExcludeFromDescription();
+        app.Map("/canhaz/{**path}", CanHazAsync).ExcludeFromDescription().RunAs(principal);
+        app.Map("/nowant/{**path}", NoWantAsync).ExcludeFromDescription().RunAs(principal);
+        app.Map("/dohaz/{**path}", DoHazAsync).ExcludeFromDescription().RunAs(principal);
     }
 
     private static async Task<IResult> CanHazAsync(HttpContext context, EngineHost host)
@@ -34,6 +38,10 @@ internal static class LockerEndpoints
         if (!TryRead(context, parameters, "canhaz", out var path, out var invalid))
         {
             return invalid!;
+        }
+        if (await Access.DenyAsync(context, Right.Lock, path) is { } denied)
+        {
+            return denied;
         }
         var token = Guid.NewGuid();
         var command = new AcquireLease
@@ -77,6 +85,10 @@ internal static class LockerEndpoints
         {
             return invalid!;
         }
+        if (await Access.DenyAsync(context, Right.Lock, path) is { } denied)
+        {
+            return denied;
+        }
         if (!LockerRequest.TryReadToken(parameters.Values.GetValueOrDefault("token"), out var token))
         {
             return Answer(LockerJson.Ok(false));
@@ -107,6 +119,10 @@ internal static class LockerEndpoints
         if (!TryRead(context, parameters, "dohaz", out var path, out var invalid))
         {
             return invalid!;
+        }
+        if (await Access.DenyAsync(context, Right.Read, path) is { } denied)
+        {
+            return denied;
         }
         var holder = await host.ExecuteAsync(w => w.Engine.FindLockerHolder(path) is { } lease ? HolderName(lease) : null);
         return Answer(LockerJson.LockedBy(holder));

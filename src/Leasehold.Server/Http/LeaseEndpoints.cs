@@ -2,6 +2,7 @@ using Leasehold.Core;
 using Leasehold.Core.Pools;
 using Leasehold.Protocol;
 using Leasehold.Server.Engine;
+using Leasehold.Server.Security;
 
 namespace Leasehold.Server.Http;
 
@@ -41,9 +42,13 @@ internal static class LeaseEndpoints
         {
             return problem;
         }
-        if (!TryBuild(body!, out var build, out problem))
+        if (!TryBuild(body!, out var build, out var scope, out problem))
         {
             return problem!;
+        }
+        if (await Access.DenyAsync(context, Right.Lock, scope) is { } denied)
+        {
+            return denied;
         }
         try
         {
@@ -66,9 +71,10 @@ internal static class LeaseEndpoints
     }
 
     /// <summary>Checks the body and returns the command to run, stamped with the writer's clock.</summary>
-    private static bool TryBuild(AcquireRequest body, out Func<long, AcquireLease> build, out IResult? problem)
+    private static bool TryBuild(AcquireRequest body, out Func<long, AcquireLease> build, out PathScope scope, out IResult? problem)
     {
         build = null!;
+        scope = PathScope.Anywhere;
         ResourcePath[] paths = [];
         PoolGroup[]? groups = null;
         if (body.Pool is not null || body.Groups is not null)
@@ -158,15 +164,21 @@ internal static class LeaseEndpoints
             Reuse = body.Reuse ?? false,
         };
         build = now => template with { Now = now };
+        // A pool request is checked on its pools: which resources it gets is the engine's choice.
+        scope = new PathScope(groups is null ? paths : [.. groups.Select(g => g.Pool).Distinct()]);
         problem = null;
         return true;
     }
 
-    private static async Task<IResult> GetAsync(string id, EngineHost host)
+    private static async Task<IResult> GetAsync(string id, HttpContext context, EngineHost host)
     {
         if (!long.TryParse(id, out var leaseId))
         {
             return NoSuchLease(id);
+        }
+        if (await DenyOnLeaseAsync(context, host, leaseId, Right.Read) is { } denied)
+        {
+            return denied;
         }
         var lease = await host.ExecuteAsync(w => w.Engine.GetLease(leaseId) is { } l ? Dtos.ToDto(l, w.Engine) : null);
         return lease is null ? NoSuchLease(id) : Results.Json(lease, ProtocolJsonContext.Default.LeaseDto);
@@ -181,6 +193,10 @@ internal static class LeaseEndpoints
         if (!RequestReading.TryReadToken(context.Request, out var token, out var problem))
         {
             return problem!;
+        }
+        if (await DenyOnLeaseAsync(context, host, leaseId, Right.Lock) is { } denied)
+        {
+            return denied;
         }
         var (body, bodyProblem) = await RequestReading.ReadJsonAsync(context.Request, ProtocolJsonContext.Default.RenewRequest, new RenewRequest());
         if (bodyProblem is not null)
@@ -215,8 +231,26 @@ internal static class LeaseEndpoints
         {
             return problem!;
         }
+        if (await DenyOnLeaseAsync(context, host, leaseId, Right.Lock) is { } denied)
+        {
+            return denied;
+        }
         var result = await host.ExecuteAsync(w => w.Run(new ReleaseLease { Now = w.Now, LeaseId = leaseId, Token = Tokens.Hash(token) }, (e, c) => e.Release(c)));
         return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
+    }
+
+    /// <summary>
+    /// Checks the right on the lease's paths (an unknown lease: on any path, so a caller without credentials
+    /// learns that first). The paths of a lease never change, so reading them before the command is safe.
+    /// </summary>
+    private static async ValueTask<IResult?> DenyOnLeaseAsync(HttpContext context, EngineHost host, long leaseId, Right right)
+    {
+        if (!Access.IsEnabled(context))
+        {
+            return null;
+        }
+        var paths = await host.ExecuteAsync(w => w.Engine.GetLease(leaseId)?.Paths);
+        return await Access.DenyAsync(context, right, paths is null ? PathScope.Anywhere : new PathScope(paths));
     }
 
     private static IResult NoSuchLease(string id) => Problems.Result(ErrorCodes.NotFound, $"lease {id} is not held (never granted, released, or expired)");

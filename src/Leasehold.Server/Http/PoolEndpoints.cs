@@ -5,6 +5,7 @@ using Leasehold.Core.Pools;
 using Leasehold.Protocol;
 using Leasehold.Server.Engine;
 using Leasehold.Server.Pools;
+using Leasehold.Server.Security;
 using Microsoft.OpenApi;
 
 namespace Leasehold.Server.Http;
@@ -55,6 +56,10 @@ internal static class PoolEndpoints
         {
             return problem!;
         }
+        if (await Access.DenyAsync(context, Right.Declare, path) is { } denied)
+        {
+            return denied;
+        }
         var (body, bodyProblem) = await RequestReading.ReadTextBodyAsync(context.Request);
         if (bodyProblem is not null)
         {
@@ -78,6 +83,10 @@ internal static class PoolEndpoints
         if (!RequestReading.TryReadRoutePath(context, ResourcesPrefix, out var path, out var problem))
         {
             return problem!;
+        }
+        if (await Access.DenyAsync(context, Right.Declare, path) is { } denied)
+        {
+            return denied;
         }
         var result = await host.ExecuteAsync(w => w.Run(new RemoveResource { Now = w.Now, Path = path }, (e, c) => e.Remove(c)));
         return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
@@ -104,6 +113,10 @@ internal static class PoolEndpoints
         if (!RequestReading.TryParsePath(poolText.Length == 0 ? "/" : poolText, out var pool, out var problem))
         {
             return problem!;
+        }
+        if (await Access.DenyAsync(context, Right.Read, pool) is { } denied)
+        {
+            return denied;
         }
         var json = await host.ExecuteAsync(w =>
         {
@@ -143,8 +156,13 @@ internal static class PoolEndpoints
         return "{\"id\":" + string.Join(",", rest.Prepend(id)) + "}";
     }
 
-    private static async Task<IResult> ReloadAsync(PoolLoader loader)
+    private static async Task<IResult> ReloadAsync(HttpContext context, PoolLoader loader)
     {
+        // The files are the operator's, for every configured pool: declaring under all of them.
+        if (await Access.DenyAsync(context, Right.Declare, Core.ResourcePath.Root) is { } denied)
+        {
+            return denied;
+        }
         var (result, error) = await loader.ReloadAsync();
         return result is null
             ? Problems.Result(ErrorCodes.InvalidArgument, error)
@@ -157,6 +175,10 @@ internal static class PoolEndpoints
         if (!RequestReading.TryParsePath(query.TryGetValue("prefix", out var p) ? p.ToString() : "/", out var prefix, out var problem))
         {
             return problem!;
+        }
+        if (await Access.DenyAsync(context, Right.Read, prefix) is { } denied)
+        {
+            return denied;
         }
         if (!TryTime(query, "since", long.MinValue, out var since, out problem) || !TryTime(query, "until", long.MaxValue, out var until, out problem))
         {
@@ -215,6 +237,10 @@ internal static class PoolEndpoints
         if (!RequestReading.TryParsePath(query.TryGetValue("prefix", out var p) ? p.ToString() : "/", out var prefix, out var problem))
         {
             return problem!;
+        }
+        if (await Access.DenyAsync(context, Right.Read, prefix) is { } denied)
+        {
+            return denied;
         }
         var window = 3600.0;
         if (query.TryGetValue("window", out var w) && (!double.TryParse(w, System.Globalization.CultureInfo.InvariantCulture, out window) || !double.IsFinite(window) || window <= 0 || window > 366 * 86400))

@@ -27,6 +27,11 @@ internal static class Problems
         [ErrorCodes.NoMatch] = (StatusCodes.Status422UnprocessableEntity, "No declared resource can satisfy the request"),
         [ErrorCodes.ResourceBusy] = (StatusCodes.Status409Conflict, "The resource is held"),
         [ErrorCodes.BadRequest] = (StatusCodes.Status400BadRequest, "The request cannot be read"),
+        [ErrorCodes.Unauthenticated] = (StatusCodes.Status401Unauthorized, "Credentials are needed"),
+        [ErrorCodes.InvalidCredentials] = (StatusCodes.Status401Unauthorized, "The credentials are not valid"),
+        [ErrorCodes.Forbidden] = (StatusCodes.Status403Forbidden, "The principal lacks the right"),
+        [ErrorCodes.QuotaExceeded] = (StatusCodes.Status429TooManyRequests, "A quota is used up"),
+        [ErrorCodes.RateLimited] = (StatusCodes.Status429TooManyRequests, "Too many requests"),
     };
 
     public static IReadOnlyDictionary<string, (int Status, string Title)> All => Catalogue;

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Leasehold.Protocol;
 using Leasehold.Server.Engine;
+using Leasehold.Server.Security;
 using Microsoft.OpenApi;
 
 namespace Leasehold.Server.Http;
@@ -38,6 +39,10 @@ internal static class ResourceEndpoints
         {
             return problem!;
         }
+        if (await Access.DenyAsync(context, Right.Read, path) is { } denied)
+        {
+            return denied;
+        }
         var dto = await host.ExecuteAsync(w =>
         {
             var around = w.Engine.GetSurroundings(path, MaxSurroundings);
@@ -56,6 +61,10 @@ internal static class ResourceEndpoints
         if (!RequestReading.TryParsePath(query.TryGetValue("prefix", out var p) ? p.ToString() : "/", out var prefix, out var problem))
         {
             return problem!;
+        }
+        if (await Access.DenyAsync(context, Right.Read, prefix) is { } denied)
+        {
+            return denied;
         }
         var limit = DefaultListLimit;
         if (query.TryGetValue("limit", out var l) && (!int.TryParse(l, out limit) || limit < 1 || limit > MaxListLimit))
@@ -80,6 +89,10 @@ internal static class ResourceEndpoints
         if (!RequestReading.TryReadRoutePath(context, FencesPrefix, out var path, out var problem))
         {
             return problem!;
+        }
+        if (await Access.DenyAsync(context, Right.Read, path) is { } denied)
+        {
+            return denied;
         }
         if (!long.TryParse(context.Request.Query["fence"], out var fence) || fence < 1)
         {

@@ -1,6 +1,7 @@
 using Leasehold.Core;
 using Leasehold.Protocol;
 using Leasehold.Server.Engine;
+using Leasehold.Server.Security;
 
 namespace Leasehold.Server.Http;
 
@@ -28,6 +29,11 @@ internal static class SessionEndpoints
 
     private static async Task<IResult> OpenAsync(HttpContext context, EngineHost host)
     {
+        // A session holds no path; opening one needs the lock right somewhere.
+        if (await Access.DenyAsync(context, Right.Lock, PathScope.Anywhere) is { } denied)
+        {
+            return denied;
+        }
         var (body, problem) = await RequestReading.ReadJsonAsync(context.Request, ProtocolJsonContext.Default.SessionRequest, new SessionRequest());
         if (problem is not null)
         {
@@ -52,6 +58,10 @@ internal static class SessionEndpoints
         {
             return problem!;
         }
+        if (await Access.DenyAsync(context, Right.Lock, PathScope.Anywhere) is { } denied)
+        {
+            return denied;
+        }
         return await RunAsync(host, w => w.Run(new KeepAliveSession { Now = w.Now, SessionId = sessionId, Token = Tokens.Hash(token) }, (e, c) => e.KeepAlive(c)),
             token: null, StatusCodes.Status200OK);
     }
@@ -65,6 +75,10 @@ internal static class SessionEndpoints
         if (!RequestReading.TryReadToken(context.Request, out var token, out var problem))
         {
             return problem!;
+        }
+        if (await Access.DenyAsync(context, Right.Lock, PathScope.Anywhere) is { } denied)
+        {
+            return denied;
         }
         var result = await host.ExecuteAsync(w => w.Run(new CloseSession { Now = w.Now, SessionId = sessionId, Token = Tokens.Hash(token) }, (e, c) => e.Close(c)));
         return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);

@@ -9,8 +9,11 @@ namespace Leasehold.Server.Compat.IdServer;
 /// One request's bytes to one reply line, shared by both transports: parse, then one engine step through
 /// <see cref="EngineHost.ExecuteAsync{T}"/>, answered once the step is durable. Never throws.
 /// </summary>
-internal sealed partial class IdServerProtocol(EngineHost host, IdServerSettings settings, ILogger<IdServerProtocol> logger)
+internal sealed partial class IdServerProtocol(EngineHost host, IdServerSettings settings, Security.SecurityState security, ILogger<IdServerProtocol> logger)
 {
+    /// <summary>Who the front-end's clients act as when security is on (they send no credentials); null while it is off.</summary>
+    public System.Security.Claims.ClaimsPrincipal? Principal { get; set; }
+
     // The requirement text of a group without one, as the engine compares it when it looks for a lease to reuse.
     private readonly string _anyRequirement = GroupClaim.TryCreate(new PoolGroup(settings.Pool, "{}", 1), out var claim, out _)
         ? claim.Requirement.Text
@@ -25,6 +28,11 @@ internal sealed partial class IdServerProtocol(EngineHost host, IdServerSettings
             return errorReply;
         }
         var pool = settings.Pool;
+        if (Principal is { } principal && !security.Rules.Allows(principal, Security.Right.Lock, pool))
+        {
+            LogDenied(Security.Caller.NameOf(principal), pool.Value, request.Owner);
+            return IdServerReply.Error($"forbidden: {Security.Caller.NameOf(principal)} has no lock right on {pool}");
+        }
         try
         {
             if (request.IsGet)
@@ -41,6 +49,9 @@ internal sealed partial class IdServerProtocol(EngineHost host, IdServerSettings
             return IdServerReply.Error(ex.Message);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Denied {Principal} the lock right on {Pool}: idserver request of owner {Owner}")]
+    private partial void LogDenied(string? principal, string pool, string owner);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "idserver {Action} for owner {Owner} failed")]
     private partial void LogRequestFailed(Exception ex, string action, string owner);

@@ -9,13 +9,19 @@ namespace Leasehold.Server.Compat.IdServer;
 /// Kestrel would override the configured HTTP URLs, and neither protocol is HTTP.
 /// </summary>
 internal sealed partial class IdServerService(
-    IdServerSettings settings, IdServerProtocol protocol, IdServerEndpoints endpoints, ILogger<IdServerService> logger) : IHostedService, IAsyncDisposable
+    IdServerSettings settings, IdServerProtocol protocol, IdServerEndpoints endpoints, Security.SecurityState security, IConfiguration configuration,
+    ILogger<IdServerService> logger) : IHostedService, IAsyncDisposable
 {
     private UdpFrontEnd? _udp;
     private TcpFrontEnd? _tcp;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        if (!Security.FrontEndPrincipal.TryResolve(configuration, security.Enabled, IdServerSettings.Section, "idserver", logger, out var principal))
+        {
+            return Task.CompletedTask;
+        }
+        protocol.Principal = principal;
         _udp = Listen("udp", () => UdpFrontEnd.Start(settings, protocol, logger));
         try
         {

@@ -1,0 +1,77 @@
+using Leasehold.Protocol;
+using Leasehold.Server.Http;
+using Microsoft.AspNetCore.Authorization;
+
+namespace Leasehold.Server.Security;
+
+/// <summary>
+/// The one place endpoints ask whether the caller may do something: a denial is a problem response (401 for a
+/// caller without credentials, 403 for a principal without the right), logged to the audit trail; nothing is
+/// changed. With security off every request is allowed without a lookup.
+/// </summary>
+public static class Access
+{
+    public const string AuditCategory = "Leasehold.Audit";
+
+    /// <summary>Whether requests are checked at all (some way to authenticate is configured).</summary>
+    public static bool IsEnabled(HttpContext context) => context.RequestServices.GetRequiredService<SecurityState>().Enabled;
+
+    /// <summary>Null when allowed; otherwise the response to send instead of doing anything.</summary>
+    public static async ValueTask<IResult?> DenyAsync(HttpContext context, Right right, PathScope scope)
+    {
+        if (await CheckAsync(context, right, scope) is not { } denial)
+        {
+            return null;
+        }
+        if (denial.Code == ErrorCodes.Unauthenticated)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+        }
+        return Problems.Result(denial.Code, denial.Detail);
+    }
+
+    /// <summary>
+    /// Null when allowed; otherwise why not, as a problem code and detail (for front-ends that answer in
+    /// their own format). Logs the denial to the audit trail.
+    /// </summary>
+    public static async ValueTask<Denial?> CheckAsync(HttpContext context, Right right, PathScope scope)
+    {
+        var state = context.RequestServices.GetRequiredService<SecurityState>();
+        if (!state.Enabled)
+        {
+            return null;
+        }
+        var authorization = context.RequestServices.GetRequiredService<IAuthorizationService>();
+        var result = await authorization.AuthorizeAsync(context.User, scope, RightRequirement.Of(right));
+        if (result.Succeeded)
+        {
+            return null;
+        }
+        var name = Caller.NameOf(context);
+        Audit(context).LogWarning("Denied {Principal} the {Right} right on {Scope}: {Method} {Path}",
+            name ?? "anonymous", Name(right), scope, context.Request.Method, context.Request.Path.Value);
+        return name is null
+            ? new Denial(ErrorCodes.Unauthenticated, $"this needs the {Name(right)} right on {scope}; send an API key or bearer token")
+            : new Denial(ErrorCodes.Forbidden, $"{name} has no {Name(right)} right on {scope}");
+    }
+
+    public static ValueTask<IResult?> DenyAsync(HttpContext context, Right right, params Core.ResourcePath[] paths) =>
+        DenyAsync(context, right, new PathScope(paths));
+
+    /// <summary>Requires <paramref name="right"/> on the scope <paramref name="scope"/> finds in the request before the handler runs.</summary>
+    public static TBuilder RequireRight<TBuilder>(this TBuilder builder, Right right, Func<HttpContext, PathScope> scope)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (invocation, next) =>
+            await DenyAsync(invocation.HttpContext, right, scope(invocation.HttpContext)) ?? await next(invocation));
+
+    public static TBuilder RequireRight<TBuilder>(this TBuilder builder, Right right)
+        where TBuilder : IEndpointConventionBuilder => builder.RequireRight(right, _ => PathScope.Root);
+
+    public static ILogger Audit(HttpContext context) =>
+        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(AuditCategory);
+
+    public static string Name(Right right) => right.ToString().ToLowerInvariant();
+}
+
+/// <summary>Why a request was refused: a problem code of the catalogue and a sentence.</summary>
+public sealed record Denial(string Code, string Detail);
