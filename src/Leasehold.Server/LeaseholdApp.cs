@@ -3,6 +3,7 @@ using Leasehold.Protocol;
 using Leasehold.Server.Connections;
 using Leasehold.Server.Engine;
 using Leasehold.Server.Http;
+using Leasehold.Server.Limits;
 using Leasehold.Server.Pools;
 using Leasehold.Server.Security;
 using Leasehold.Storage;
@@ -90,6 +91,9 @@ public static class LeaseholdApp
         }
         // Authentication, the prefix rules, and protected mode's refusal to serve off loopback without them.
         Security.SecuritySetup.AddLeaseholdSecurity(builder, idServer?.Address);
+        var limitsOptions = builder.Configuration.GetSection(Limits.LimitsOptions.Section).Get<Limits.LimitsOptions>() ?? new Limits.LimitsOptions();
+        builder.Services.AddSingleton(limitsOptions);
+        builder.Services.AddLeaseholdRateLimits(limitsOptions);
         builder.Services.AddSingleton(options);
         builder.WebHost.ConfigureConnections(options, idServer?.MaxConnections ?? 0);
         builder.Services.ConfigureHttpJsonOptions(json =>
@@ -117,7 +121,10 @@ public static class LeaseholdApp
         var store = durability.Policy == FlushPolicy.Memory ? null : DataStore.Open(dataDir, limits, acceptDataLoss: options.AcceptDataLoss);
         builder.Services.AddSingleton(sp => new EngineHost(
             store?.Engine ?? new LockEngine(limits), store, durability,
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>())
+        {
+            Quotas = new Limits.Quotas(limitsOptions),
+        });
 
         var app = builder.Build();
         LogSettings(app.Logger, builder.Configuration);
@@ -143,6 +150,7 @@ public static class LeaseholdApp
 
         app.UseProblemResponses();
         app.UseCredentialCheck();
+        app.UseRateLimiter();
         app.MapOpenApi();
         app.MapHealthEndpoints();
         app.MapGet("/v1/stats", async (EngineHost engineHost) => Results.Json(

@@ -37,6 +37,11 @@ public static partial class ServerSettings
             var shown = property.Name == nameof(LeaseholdOptions.MaxConnections) ? "from the descriptor limit" : Show(value);
             rows.Add(new SettingInfo($"{LeaseholdOptions.Section}:{property.Name}", shown, Describe(property)));
         }
+        var limits = new Limits.LimitsOptions();
+        foreach (var property in typeof(Limits.LimitsOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            rows.Add(new SettingInfo($"{Limits.LimitsOptions.Section}:{property.Name}", Show(property.GetValue(limits)), Describe(property)));
+        }
         foreach (var property in typeof(PoolOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
             rows.Add(new SettingInfo($"{PoolsPrefix}{PoolIndex}:{property.Name}", "none", Describe(property)));

@@ -72,7 +72,16 @@ internal static class LockdEndpoints
         {
             return Answer(XmlRpc.Fault(LockdFaults.Code, $"{denial.Code}: {denial.Detail}"));
         }
-        var (value, fault) = await service.CallAsync(call, host);
+        object? value;
+        string? fault;
+        try
+        {
+            (value, fault) = await service.CallAsync(call, host);
+        }
+        catch (Limits.QuotaExceededException ex)
+        {
+            (value, fault) = (null, $"{Protocol.ErrorCodes.QuotaExceeded}: {ex.Message}");
+        }
         return Answer(fault is null ? XmlRpc.Response(value) : XmlRpc.Fault(LockdFaults.Code, fault));
     }
 

@@ -82,6 +82,9 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// <summary>Commands appended to the log since start (for tests and metrics).</summary>
     public long LoggedCommands { get; private set; }
 
+    /// <summary>The holding quotas checked before a command that could add a lease, waiter or session; null: none.</summary>
+    public Limits.Quotas? Quotas { get; init; }
+
     /// <summary>Syncs of the log since start (written by the flusher, read anywhere).</summary>
     public long Syncs => Interlocked.Read(ref _syncs);
 
@@ -179,6 +182,12 @@ public sealed partial class EngineHost : IAsyncDisposable
                     item.Run(_writer);
                     batch.Items.Add(item);
                     CollectOutcomes(batch);
+                }
+                catch (Limits.QuotaExceededException ex)
+                {
+                    // Refused before the command was applied: nothing to undo, and no bug to log.
+                    item.Fail(ex);
+                    _engine.Outcomes.Clear();
                 }
                 catch (Exception ex)
                 {

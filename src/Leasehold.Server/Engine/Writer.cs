@@ -40,6 +40,8 @@ public sealed class Writer
         // Choices left over (recovery re-deciding records older than logged choices, a command that threw)
         // belong to no command logged here.
         _ = Engine.TakeChoices();
+        // Before anything changes: a request over a quota is refused unapplied and unlogged.
+        _host.Quotas?.Admit(Engine, command);
         var before = Engine.Changes;
         var result = apply(Engine, command);
         var choices = Engine.TakeChoices();

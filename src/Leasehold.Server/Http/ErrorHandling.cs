@@ -13,12 +13,15 @@ internal static class ErrorHandling
             ExceptionHandler = context =>
             {
                 var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-                return error is BadHttpRequestException bad
-                    ? Problems.WriteAsync(context, Problems.Code(bad), bad.Message)
-                    : Problems.WriteAsync(context, ErrorCodes.Internal, "the server failed to handle the request; it is logged");
+                return error switch
+                {
+                    BadHttpRequestException bad => Problems.WriteAsync(context, Problems.Code(bad), bad.Message),
+                    Limits.QuotaExceededException quota => Problems.WriteAsync(context, ErrorCodes.QuotaExceeded, quota.Message),
+                    _ => Problems.WriteAsync(context, ErrorCodes.Internal, "the server failed to handle the request; it is logged"),
+                };
             },
             // A request the client framed badly is its fault, not the server's: no error-level stack trace.
-            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException,
+            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or Limits.QuotaExceededException,
         });
         app.UseStatusCodePages(context =>
         {

@@ -21,7 +21,7 @@ public sealed class ApiKeyHandler(
 
     public const string Header = "X-Api-Key";
 
-    /// <summary>The key a request presents, or null.</summary>
+    /// <summary>The key (or other bearer credential) a request presents, or null.</summary>
     public static string? KeyOf(HttpRequest request)
     {
         if (request.Headers.TryGetValue(Header, out var key) && key.Count == 1)
@@ -29,8 +29,9 @@ public sealed class ApiKeyHandler(
             return key[0];
         }
         var authorization = request.Headers.Authorization;
+        // Any bearer: one that is not a key (when JWTs are not configured) must fail, not pass as anonymous.
         if (authorization.Count == 1 && authorization[0] is { } value
-            && value.StartsWith("Bearer " + ApiKeys.Prefix, StringComparison.OrdinalIgnoreCase))
+            && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             return value["Bearer ".Length..].Trim();
         }

@@ -30,7 +30,8 @@ public sealed class Ipv6Tests : IdServerTestBase
     [InlineData("tcp", "*")]
     public async Task EveryAddressMeansIPv4AndIPv6(string transport, string host)
     {
-        await StartAsync(Args(more: $"--Leasehold:IdServer:Host={host}"));
+        // Every address with no authentication: protected mode would refuse without --open.
+        await StartAsync([.. Args(more: $"--Leasehold:IdServer:Host={host}"), "--open"]);
         Assert.Equal(IPAddress.IPv6Any, Endpoints.Udp!.Address);
         var overV6 = await RunOnAsync(transport, "::1", Op("get", "v6", 30));
         var overV4 = await RunOnAsync(transport, "127.0.0.1", Op("get", "v4", 30), Op("get", "v6", 30));

@@ -1,0 +1,37 @@
+using System.ComponentModel;
+
+namespace Leasehold.Server.Limits;
+
+/// <summary>
+/// Settings under <c>Leasehold:Limits</c>: how much one principal, and everybody together, may hold and ask.
+/// The defaults are far above what an honest user needs; they bound memory (docs/security.md has the worst case
+/// per limit). Anonymous callers count together per client address for requests, and together for holdings.
+/// </summary>
+public sealed class LimitsOptions
+{
+    public const string Section = LeaseholdOptions.Section + ":Limits";
+
+    [Description("leases held at once, by everyone")]
+    public int MaxLeases { get; set; } = 1_000_000;
+
+    [Description("leases held at once by one principal")]
+    public int MaxLeasesPerPrincipal { get; set; } = 100_000;
+
+    [Description("sessions open at once, by everyone")]
+    public int MaxSessions { get; set; } = 100_000;
+
+    [Description("sessions open at once by one principal")]
+    public int MaxSessionsPerPrincipal { get; set; } = 10_000;
+
+    [Description("requests waiting in the queue, from everyone")]
+    public int MaxWaiters { get; set; } = 100_000;
+
+    [Description("requests waiting in the queue from one principal")]
+    public int MaxWaitersPerPrincipal { get; set; } = 10_000;
+
+    [Description("HTTP requests in progress at once for one principal (a waiting acquire is one)")]
+    public int MaxPendingPerPrincipal { get; set; } = 10_000;
+
+    [Description("HTTP requests per second for one principal (a token bucket; 0: no limit)")]
+    public int RequestsPerSecondPerPrincipal { get; set; } = 50_000;
+}
