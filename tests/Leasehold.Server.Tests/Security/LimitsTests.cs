@@ -1,0 +1,120 @@
+using System.Net;
+
+namespace Leasehold.Server.Tests.Security;
+
+/// <summary>Quotas and rate limits: beyond a limit a clear 429, and nothing changes.</summary>
+public class LimitsTests
+{
+    [Fact]
+    public async Task Beyond_the_lease_quota_an_acquire_is_429_and_takes_nothing()
+    {
+        await using var server = await TestServer.StartAsync(["--Leasehold:Durability=memory", "--Leasehold:Limits:MaxLeases=2"]);
+        var api = new Api(server.Client);
+        await api.AcquireAsync("/a", 60);
+        await api.AcquireAsync("/b", 60);
+        using var third = await api.SendAsync(HttpMethod.Post, "/v1/leases", null, """{"path": "/c"}""");
+        var problem = await HttpAssert.AssertProblemAsync(third, HttpStatusCode.TooManyRequests, "quota-exceeded");
+        Assert.Contains("MaxLeases", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(await api.HoldersAsync("/c"));
+        var stats = await api.GetJsonAsync("/v1/stats");
+        Assert.Equal(2, stats.GetProperty("leases").GetInt32());
+        // Locker's canhaz meets the same quota, and the server goes on serving.
+        using var canhaz = await server.Client.GetAsync(new Uri("/canhaz/d", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.TooManyRequests, canhaz.StatusCode);
+        Assert.Empty(await api.HoldersAsync("/d"));
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Beyond_the_session_and_waiter_quotas_requests_are_429()
+    {
+        await using var server = await TestServer.StartAsync(["--Leasehold:Durability=memory", "--Leasehold:Limits:MaxSessions=1", "--Leasehold:Limits:MaxWaiters=1"]);
+        var api = new Api(server.Client);
+        using (var first = await api.SendAsync(HttpMethod.Post, "/v1/sessions", null, """{"ttl": 30}"""))
+        {
+            Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        }
+        using (var second = await api.SendAsync(HttpMethod.Post, "/v1/sessions", null, """{"ttl": 30}"""))
+        {
+            await HttpAssert.AssertProblemAsync(second, HttpStatusCode.TooManyRequests, "quota-exceeded");
+        }
+        var blocker = await api.AcquireAsync("/busy", 60);
+        var waiting = api.SendAsync(HttpMethod.Post, "/v1/leases", null, """{"path": "/busy", "wait": 30}""");
+        var deadline = DateTime.UtcNow + TestServer.Timeout;
+        while ((await api.GetJsonAsync("/v1/stats")).GetProperty("waiters").GetInt32() < 1)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the first waiter never queued");
+            await Task.Delay(20);
+        }
+        using (var second = await api.SendAsync(HttpMethod.Post, "/v1/leases", null, """{"path": "/busy", "wait": 30}"""))
+        {
+            await HttpAssert.AssertProblemAsync(second, HttpStatusCode.TooManyRequests, "quota-exceeded");
+        }
+        Assert.Equal(1, (await api.GetJsonAsync("/v1/stats")).GetProperty("waiters").GetInt32());
+        using (var release = await api.SendAsync(HttpMethod.Delete, $"/v1/leases/{blocker.Id}", blocker.Token))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, release.StatusCode);
+        }
+        using var granted = await waiting;
+        Assert.Equal(HttpStatusCode.Created, granted.StatusCode);
+    }
+
+    [Fact]
+    public async Task Beyond_the_request_rate_a_principal_gets_429_rate_limited_with_retry_after()
+    {
+        await using var server = await TestServer.StartAsync(["--Leasehold:Durability=memory", "--Leasehold:Limits:RequestsPerSecondPerPrincipal=5"]);
+        HttpResponseMessage? limited = null;
+        for (var i = 0; i < 50 && limited is null; i++)
+        {
+            var response = await server.Client.GetAsync(new Uri("/v1/resources/x", UriKind.Relative));
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                limited = response;
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                response.Dispose();
+            }
+        }
+        Assert.NotNull(limited);
+        await HttpAssert.AssertProblemAsync(limited, HttpStatusCode.TooManyRequests, "rate-limited");
+        Assert.NotNull(limited.Headers.RetryAfter);
+        limited.Dispose();
+        // Probes are never limited.
+        using var health = await server.Client.GetAsync(new Uri("/healthz", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    [Fact]
+    public async Task Beyond_the_requests_in_progress_a_principal_gets_429()
+    {
+        await using var server = await TestServer.StartAsync(["--Leasehold:Durability=memory", "--Leasehold:Limits:MaxPendingPerPrincipal=1"]);
+        var api = new Api(server.Client);
+        await api.AcquireAsync("/busy", 60);
+        // The one request in progress: an acquire waiting two seconds for /busy.
+        var waiting = api.SendAsync(HttpMethod.Post, "/v1/leases", null, """{"path": "/busy", "wait": 2}""");
+        var deadline = DateTime.UtcNow + TestServer.Timeout;
+        HttpStatusCode status;
+        do
+        {
+            using var response = await server.Client.GetAsync(new Uri("/v1/resources/x", UriKind.Relative));
+            status = response.StatusCode;
+            if (status == HttpStatusCode.TooManyRequests)
+            {
+                await HttpAssert.AssertProblemAsync(response, HttpStatusCode.TooManyRequests, "rate-limited");
+                break;
+            }
+            await Task.Delay(20);
+        }
+        while (DateTime.UtcNow < deadline);
+        Assert.Equal(HttpStatusCode.TooManyRequests, status);
+        // Once the wait ends, the slot is free again.
+        using (var refused = await waiting)
+        {
+            await HttpAssert.AssertProblemAsync(refused, HttpStatusCode.Conflict, "locked");
+        }
+        using var after = await server.Client.GetAsync(new Uri("/v1/resources/x", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+}
