@@ -14,6 +14,12 @@ public sealed partial class LockEngine
     }
 
     private readonly LockTree _tree = new();
+
+    /// <summary>
+    /// Nodes of the path tree now, one per distinct path prefix held, wanted or declared: the measure of memory
+    /// the host's quota on held paths checks (a node costs a few hundred bytes).
+    /// </summary>
+    public int TreeNodes => _tree.NodeCount;
     private readonly Dictionary<long, Lease> _leases = [];
     private readonly Dictionary<long, Session> _sessions = [];
     private readonly Dictionary<long, Waiter> _waiters = [];

@@ -13,6 +13,9 @@ internal sealed class LockTree
 
     public LockNode Root { get; } = new();
 
+    /// <summary>Nodes in the tree now (the root excluded): what held and wanted paths cost in memory.</summary>
+    public int NodeCount { get; private set; }
+
     public LockNode? Find(ResourcePath path)
     {
         var node = Root;
@@ -39,6 +42,7 @@ internal sealed class LockTree
                 child.Segment = segment;
                 child.Parent = node;
                 node.Children.Add(segment, child);
+                NodeCount++;
             }
             node = child;
         }
@@ -75,6 +79,7 @@ internal sealed class LockTree
         {
             var parent = node.Parent!;
             parent.Children!.Remove(node.Segment);
+            NodeCount--;
             node.Parent = null;
             node.Segment = "";
             if (_pool.Count < MaxPooledNodes)

@@ -121,6 +121,8 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
             ["Leasehold:Limits:MaxWaiters"] = "1000",
             ["Leasehold:Limits:MaxWaitersPerPrincipal"] = "100",
             ["Leasehold:Limits:MaxPendingPerPrincipal"] = "100",
+            ["Leasehold:Limits:MaxPathNodes"] = "100000",
+            ["Leasehold:Limits:MaxPathCharsPerLease"] = "1000",
             ["Leasehold:Limits:RequestsPerSecondPerPrincipal"] = "100",
         };
         // Jwt:Authority is the alternative to Jwt:SigningKeyFile (both at once is refused at start-up); the rest

@@ -80,7 +80,7 @@ internal static class LockdEndpoints
         }
         catch (Limits.QuotaExceededException ex)
         {
-            (value, fault) = (null, $"{Protocol.ErrorCodes.QuotaExceeded}: {ex.Message}");
+            (value, fault) = (null, $"{ex.Code}: {ex.Message}");
         }
         return Answer(fault is null ? XmlRpc.Response(value) : XmlRpc.Fault(LockdFaults.Code, fault));
     }

@@ -16,7 +16,7 @@ internal static class ErrorHandling
                 return error switch
                 {
                     BadHttpRequestException bad => Problems.WriteAsync(context, Problems.Code(bad), bad.Message),
-                    Limits.QuotaExceededException quota => Problems.WriteAsync(context, ErrorCodes.QuotaExceeded, quota.Message),
+                    Limits.QuotaExceededException quota => Problems.WriteAsync(context, quota.Code, quota.Message),
                     _ => Problems.WriteAsync(context, ErrorCodes.Internal, "the server failed to handle the request; it is logged"),
                 };
             },

@@ -29,6 +29,12 @@ public sealed class LimitsOptions
     [Description("requests waiting in the queue from one principal")]
     public int MaxWaitersPerPrincipal { get; set; } = 10_000;
 
+    [Description("nodes of the path tree (one per distinct path prefix held, wanted or declared), the measure of their memory")]
+    public int MaxPathNodes { get; set; } = 2_000_000;
+
+    [Description("characters of all the paths one lock request names, together")]
+    public int MaxPathCharsPerLease { get; set; } = 2048;
+
     [Description("HTTP requests in progress at once for one principal (a waiting acquire is one)")]
     public int MaxPendingPerPrincipal { get; set; } = 10_000;
 

@@ -15,6 +15,21 @@ public sealed class Quotas(LimitsOptions limits)
         switch (command)
         {
             case AcquireLease acquire:
+                var chars = 0;
+                foreach (var path in acquire.Paths)
+                {
+                    chars += path.Value.Length;
+                }
+                if (chars > limits.MaxPathCharsPerLease)
+                {
+                    throw new QuotaExceededException(
+                        $"the paths have {chars} characters together, more than one request may name ({limits.MaxPathCharsPerLease}, Leasehold:Limits:MaxPathCharsPerLease)",
+                        Protocol.ErrorCodes.InvalidArgument);
+                }
+                if (engine.TreeNodes >= limits.MaxPathNodes)
+                {
+                    throw new QuotaExceededException($"the server's path tree has {limits.MaxPathNodes} nodes, its limit (Leasehold:Limits:MaxPathNodes)");
+                }
                 if (engine.Leases.Count >= limits.MaxLeases)
                 {
                     throw new QuotaExceededException($"the server holds {limits.MaxLeases} leases, its limit (Leasehold:Limits:MaxLeases)");
@@ -25,6 +40,8 @@ public sealed class Quotas(LimitsOptions limits)
                     throw new QuotaExceededException($"{limits.MaxWaiters} requests wait already, the server's limit (Leasehold:Limits:MaxWaiters)");
                 }
                 break;
+            case DeclareResource when engine.TreeNodes >= limits.MaxPathNodes:
+                throw new QuotaExceededException($"the server's path tree has {limits.MaxPathNodes} nodes, its limit (Leasehold:Limits:MaxPathNodes)");
             case OpenSession:
                 if (engine.Sessions.Count >= limits.MaxSessions)
                 {

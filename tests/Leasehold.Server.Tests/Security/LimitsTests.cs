@@ -26,6 +26,32 @@ public class LimitsTests
     }
 
     [Fact]
+    public async Task Path_memory_is_bounded_by_tree_nodes_and_by_path_characters_per_request()
+    {
+        await using var server = await TestServer.StartAsync(["--Leasehold:Durability=memory", "--Leasehold:Limits:MaxPathNodes=10", "--Leasehold:Limits:MaxPathCharsPerLease=40"]);
+        var api = new Api(server.Client);
+        using (var deep = await api.SendAsync(HttpMethod.Post, "/v1/leases", null, """{"path": "/a/b/c/d/e/f/g/h/i/j/k"}"""))
+        {
+            Assert.Equal(HttpStatusCode.Created, deep.StatusCode);
+        }
+        using (var more = await api.SendAsync(HttpMethod.Post, "/v1/leases", null, """{"path": "/x"}"""))
+        {
+            var problem = await HttpAssert.AssertProblemAsync(more, HttpStatusCode.TooManyRequests, "quota-exceeded");
+            Assert.Contains("MaxPathNodes", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+        using (var declare = await api.SendAsync(HttpMethod.Put, "/v1/resources/y", null, """{"a": 1}"""))
+        {
+            await HttpAssert.AssertProblemAsync(declare, HttpStatusCode.TooManyRequests, "quota-exceeded");
+        }
+        Assert.Empty(await api.HoldersAsync("/x"));
+        using (var wide = await api.SendAsync(HttpMethod.Post, "/v1/leases", null, """{"paths": ["/a/b/c/d/e/f/g/h/i/j/k", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n"]}"""))
+        {
+            var problem = await HttpAssert.AssertProblemAsync(wide, HttpStatusCode.BadRequest, "invalid-argument");
+            Assert.Contains("MaxPathCharsPerLease", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Beyond_the_session_and_waiter_quotas_requests_are_429()
     {
         await using var server = await TestServer.StartAsync(["--Leasehold:Durability=memory", "--Leasehold:Limits:MaxSessions=1", "--Leasehold:Limits:MaxWaiters=1"]);
