@@ -4,13 +4,18 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 using Leasehold.Bench;
 
-// `--memory [count]` measures the heap cost of held leases; `--recovery [records]` the time to reopen a
+// `--memory [count]` measures the heap cost of held leases; `--memory-worst [count]` that of the most
+// expensive leases a request may ask for; `--recovery [records]` the time to reopen a
 // data directory (log replay, then from a snapshot); anything else goes to BenchmarkDotNet,
 // e.g. `--filter '*'`, `--filter '*Conflict*' --job short`, `--list flat`.
 if (args.Length > 0 && args[0] == "--memory")
 {
     var count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000;
     return MemoryMeasurement.Run(count);
+}
+if (args.Length > 0 && args[0] == "--memory-worst")
+{
+    return WorstCaseMemory.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000);
 }
 if (args.Length > 0 && args[0] == "--recovery")
 {
