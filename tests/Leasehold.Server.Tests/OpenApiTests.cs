@@ -12,6 +12,16 @@ public sealed class OpenApiTests : ServerTestBase
     private static readonly TimeSpan ToolTimeout = TimeSpan.FromMinutes(2);
 
     [Fact]
+    public async Task TheBearerSchemeIsDeclaredAndOptional()
+    {
+        var document = await GetJsonAsync("/openapi/v1.json");
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("scheme").GetString());
+        var requirements = document.GetProperty("security").EnumerateArray().ToList();
+        Assert.Contains(requirements, r => !r.EnumerateObject().Any());
+        Assert.Contains(requirements, r => r.TryGetProperty("bearer", out _));
+    }
+
+    [Fact]
     public async Task EveryPathParameterOfEveryV1RouteIsDeclared()
     {
         var document = await GetJsonAsync("/openapi/v1.json");

@@ -6,6 +6,8 @@ namespace Leasehold.Server.Http;
 /// <summary>The document's title, tag descriptions, and a server URL without a trailing slash.</summary>
 internal static class DocumentInfo
 {
+    private const string BearerScheme = "bearer";
+
     public static Task DescribeAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
         document.Info.Title = "Leasehold";
@@ -22,6 +24,20 @@ internal static class DocumentInfo
             new() { Name = "Sessions", Description = "Sessions whose end releases their leases." },
             new() { Name = "Pools", Description = "Declared resources, pools, history and utilization." },
         };
+        // Credentials matter only when the server's security is on: either no requirement or a bearer.
+        document.Components ??= new OpenApiComponents();
+        document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+        document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http,
+            Scheme = "bearer",
+            Description = "An API key (`lh_…`) or a JSON Web Token. Needed only when the server's security is on (docs/security.md).",
+        };
+        document.Security =
+        [
+            new OpenApiSecurityRequirement(),
+            new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, document)] = [] },
+        ];
         return Task.CompletedTask;
     }
 }

@@ -22,7 +22,7 @@ internal static class ErrorResponses
         operation.Responses ??= [];
         foreach (var (status, description) in new[]
         {
-            ("4XX", "Refused: the problem's `code` says why (`invalid-argument`, `invalid-path`, `invalid-token`, `not-found`, `locked`, ...)."),
+            ("4XX", "Refused: the problem's `code` says why (`invalid-argument`, `invalid-path`, `invalid-token`, `not-found`, `locked`, `unauthenticated`, `forbidden`, `quota-exceeded`, ...)."),
             ("5XX", "The server could not do it now (`internal`, `shutting-down`, ...)."),
         })
         {
