@@ -34,7 +34,7 @@ public static class SecuritySetup
 
         builder.Services.Configure<SecurityOptions>(section);
         builder.Services.AddSingleton(sp => new SecurityState(
-            sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<SecurityOptions>>(), enabled, sp.GetRequiredService<ILogger<SecurityState>>()));
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<SecurityOptions>>(), enabled, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, RightHandler>();
         builder.Services.AddAuthorization();
         var jwt = options.Jwt;

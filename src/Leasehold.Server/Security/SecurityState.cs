@@ -10,14 +10,17 @@ namespace Leasehold.Server.Security;
 public sealed class SecurityState : IDisposable
 {
     private readonly IDisposable? _subscription;
-    private readonly ILogger<SecurityState> _logger;
+    private readonly ILogger _logger;
     private volatile AccessRules _rules;
+    private Dictionary<string, string?> _keys;
 
-    public SecurityState(IOptionsMonitor<SecurityOptions> options, bool enabled, ILogger<SecurityState> logger)
+    public SecurityState(IOptionsMonitor<SecurityOptions> options, bool enabled, ILoggerFactory loggers)
     {
         Enabled = enabled;
-        _logger = logger;
+        // Key and rule changes are security events: the audit trail's category.
+        _logger = loggers.CreateLogger(Access.AuditCategory);
         _rules = AccessRules.Parse(options.CurrentValue);
+        _keys = KeyHashes(options.CurrentValue);
         _subscription = options.OnChange(Reload);
     }
 
@@ -26,8 +29,26 @@ public sealed class SecurityState : IDisposable
 
     public AccessRules Rules => _rules;
 
+    private static Dictionary<string, string?> KeyHashes(SecurityOptions options) =>
+        options.ApiKeys.ToDictionary(k => k.Key, k => (string?)(k.Value.Hash + "|" + k.Value.Principal), StringComparer.Ordinal);
+
     private void Reload(SecurityOptions options)
     {
+        var keys = KeyHashes(options);
+        lock (_logger)
+        {
+            var added = keys.Keys.Where(id => !_keys.ContainsKey(id)).ToList();
+            var removed = _keys.Keys.Where(id => !keys.ContainsKey(id)).ToList();
+            var changed = keys.Where(k => _keys.TryGetValue(k.Key, out var before) && before != k.Value).Select(k => k.Key).ToList();
+            if (added.Count + removed.Count + changed.Count > 0)
+            {
+                _logger.LogWarning("API keys changed: added {Added}; removed {Removed}; rotated or reassigned {Changed}",
+                    added.Count == 0 ? "none" : string.Join(", ", added),
+                    removed.Count == 0 ? "none" : string.Join(", ", removed),
+                    changed.Count == 0 ? "none" : string.Join(", ", changed));
+            }
+            _keys = keys;
+        }
         try
         {
             _rules = AccessRules.Parse(options);

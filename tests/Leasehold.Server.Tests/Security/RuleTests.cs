@@ -87,7 +87,7 @@ public class RuleTests
         };
         var configuration = new ConfigurationBuilder().Add(source).Build();
         using var services = new ServiceCollection().Configure<SecurityOptions>(configuration.GetSection(SecurityOptions.Section)).BuildServiceProvider();
-        using var state = new SecurityState(services.GetRequiredService<IOptionsMonitor<SecurityOptions>>(), enabled: true, NullLogger<SecurityState>.Instance);
+        using var state = new SecurityState(services.GetRequiredService<IOptionsMonitor<SecurityOptions>>(), enabled: true, NullLoggerFactory.Instance);
         var ci = User("ci");
         Assert.True(state.Rules.Allows(ci, Right.Lock, P("/ci/a")));
 
