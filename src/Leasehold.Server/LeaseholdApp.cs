@@ -4,6 +4,8 @@ using Leasehold.Server.Connections;
 using Leasehold.Server.Engine;
 using Leasehold.Server.Http;
 using Leasehold.Server.Pools;
+using Leasehold.Server.Security;
+using Leasehold.Server.Tls;
 using Leasehold.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -57,7 +59,11 @@ public static class LeaseholdApp
             ["--data-dir"] = "Leasehold:DataDir",
             ["--pool"] = "Leasehold:Pools:0:Path",
             ["--resources"] = "Leasehold:Pools:0:File",
+            [TlsOptions.CertFlag] = TlsOptions.Section + ":" + nameof(TlsOptions.CertFile),
+            [TlsOptions.KeyFlag] = TlsOptions.Section + ":" + nameof(TlsOptions.KeyFile),
         });
+        // Before the default address: with TLS on and no address given, the default is https:// (TlsSetup).
+        builder.AddLeaseholdTls();
         if (string.IsNullOrEmpty(builder.Configuration["urls"]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -99,6 +105,7 @@ public static class LeaseholdApp
             .AddOperationTransformer(ResponseExamples.DescribeAsync));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddLeaseholdHealth();
+        builder.Services.AddAuthentication().AddLeaseholdClientCertificates(builder.Configuration);
         configureServices?.Invoke(builder.Services);
 
         // Recovery runs here, before the server listens: a damaged or busy data directory stops start-up.
@@ -134,6 +141,7 @@ public static class LeaseholdApp
             app.Logger.LogInformation("Leasehold listening on {Urls}, data in {DataDir} ({Durability})", string.Join(", ", app.Urls), dataDir, durability.Policy));
 
         app.UseProblemResponses();
+        app.UseAuthentication();
         app.MapOpenApi();
         app.MapHealthEndpoints();
         app.MapGet("/v1/stats", async (EngineHost engineHost) => Results.Json(
@@ -150,6 +158,7 @@ public static class LeaseholdApp
                 ProtocolJsonContext.Default.StatsDto))
             .WithTags("Health").WithName("GetStats").Produces<StatsDto>()
             .WithSummary("Counters: leases, sessions, waiters, logged commands, fsyncs");
+        app.MapWhoAmIEndpoints();
         app.MapLeaseEndpoints();
         app.MapResourceEndpoints();
         app.MapSessionEndpoints();

@@ -68,6 +68,7 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
     public async Task A_misspelt_key_is_warned_about_and_every_documented_key_is_not()
     {
         var work = WorkDir();
+        using var tls = new Tls.TlsFiles();
         // A value for every setting the server documents, so a key the check does not know fails this test.
         var values = new Dictionary<string, string>
         {
@@ -94,6 +95,10 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
             ["Leasehold:Locker:Enabled"] = "true",
             ["Leasehold:Lockd:Enabled"] = "true",
             ["Leasehold:Lockd:Prefix"] = "/xmlrpc",
+            ["Leasehold:Tls:CertFile"] = tls.Server().Cert,
+            ["Leasehold:Tls:KeyFile"] = Path.Combine(tls.Directory, "server.key"),
+            ["Leasehold:Tls:ClientCaFile"] = tls.CaFile,
+            ["Leasehold:Tls:ClientRevocation"] = "offline",
         };
         var documented = ServerSettings.All.Select(s => s.Key.Replace(":N:", ":0:", StringComparison.Ordinal)).ToHashSet();
         documented.UnionWith(ServerSettings.All.Select(s => s.Key.Replace(":N:", ":1:", StringComparison.Ordinal)));
