@@ -124,15 +124,20 @@ public sealed class TlsTests : IAsyncLifetime
 
     private sealed record X509Authority(System.Security.Cryptography.X509Certificates.X509Certificate2 Certificate);
 
-    /// <summary>Records the name the server gave each caller (empty for anonymous), once the request has been through authentication.</summary>
+    /// <summary>Records the name the server gave each caller (empty for anonymous), as its answer starts.</summary>
     private sealed class RecordCallers(ConcurrentQueue<string> callers) : IStartupFilter
     {
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
-            app.Use(async (context, nextMiddleware) =>
+            app.Use((context, nextMiddleware) =>
             {
-                await nextMiddleware(context);
-                callers.Enqueue(context.User.Identity?.IsAuthenticated == true ? context.User.Identity.Name ?? "" : "");
+                // Before the answer leaves (authentication has run by then), so the test never reads ahead of it.
+                context.Response.OnStarting(() =>
+                {
+                    callers.Enqueue(context.User.Identity?.IsAuthenticated == true ? context.User.Identity.Name ?? "" : "");
+                    return Task.CompletedTask;
+                });
+                return nextMiddleware(context);
             });
             next(app);
         };
