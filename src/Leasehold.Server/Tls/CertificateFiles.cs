@@ -12,10 +12,28 @@ public readonly record struct FileStamp(DateTime CertWritten, long CertLength, D
 {
     public static FileStamp Of(string certFile, string keyFile)
     {
-        var cert = new FileInfo(certFile);
-        var key = new FileInfo(keyFile);
+        var cert = Target(certFile);
+        var key = Target(keyFile);
         return new(cert.Exists ? cert.LastWriteTimeUtc : default, cert.Exists ? cert.Length : -1,
             key.Exists ? key.LastWriteTimeUtc : default, key.Exists ? key.Length : -1);
+    }
+
+    /// <summary>
+    /// The file a symbolic link leads to, or the file itself: a link swapped to a new file (as secret stores
+    /// mounted into containers do) keeps its own times, so only the target's show the change.
+    /// </summary>
+    private static FileInfo Target(string path)
+    {
+        var file = new FileInfo(path);
+        try
+        {
+            return file.LinkTarget is null ? file : file.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? file;
+        }
+        catch (IOException)
+        {
+            // A dangling or looping link: the file as it is, which reads as missing.
+            return file;
+        }
     }
 }
 

@@ -42,6 +42,39 @@ public sealed class ReloadTests : IDisposable
     }
 
     [Fact]
+    public async Task A_swap_of_a_directory_link_as_mounted_secrets_do_is_seen()
+    {
+        // The layout of a secret mounted into a container: server.crt -> ..data/server.crt, ..data -> v1;
+        // an update writes v2 and renames a new ..data link over the old one. server.crt never changes.
+        var root = Path.Combine(_files.Directory, "mounted");
+        var v1 = Path.Combine(root, "v1");
+        var v2 = Path.Combine(root, "v2");
+        Directory.CreateDirectory(v1);
+        Directory.CreateDirectory(v2);
+        var first = _files.Issue("server", client: false);
+        PemFiles.Write(first, v1, "server", overwrite: false);
+        File.CreateSymbolicLink(Path.Combine(root, "..data"), "v1");
+        File.CreateSymbolicLink(Path.Combine(root, "server.crt"), Path.Combine("..data", "server.crt"));
+        File.CreateSymbolicLink(Path.Combine(root, "server.key"), Path.Combine("..data", "server.key"));
+        await using var server = await TestServer.StartAsync(
+            ["--urls", "https://127.0.0.1:0", TlsOptions.CertFlag, Path.Combine(root, "server.crt"), TlsOptions.KeyFlag, Path.Combine(root, "server.key")],
+            handler: () => _files.Handler());
+        Assert.Equal(first.Thumbprint, await TlsProbe.ServerThumbprintAsync(server.BaseAddress));
+
+        var second = _files.Issue("server", client: false);
+        PemFiles.Write(second, v2, "server", overwrite: false);
+        File.CreateSymbolicLink(Path.Combine(root, "..data_tmp"), "v2");
+        // rename(2) of the link over the old one, as the mounting agent does (File.Move follows the link to a directory).
+        using (var rename = System.Diagnostics.Process.Start("mv", ["-Tf", Path.Combine(root, "..data_tmp"), Path.Combine(root, "..data")]))
+        {
+            using var cts = new CancellationTokenSource(TestServer.Timeout);
+            await rename.WaitForExitAsync(cts.Token);
+            Assert.Equal(0, rename.ExitCode);
+        }
+        await TlsProbe.WaitForAsync(server.BaseAddress, second.Thumbprint);
+    }
+
+    [Fact]
     public void A_check_without_a_change_reads_nothing_and_a_mismatched_pair_keeps_the_current_certificate()
     {
         var (cert, key, first) = _files.Server();
