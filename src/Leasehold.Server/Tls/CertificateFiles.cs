@@ -70,8 +70,15 @@ public static class CertificateFiles
             chain.Add(certificates[i]);
         }
         // offline: the chain is what the file gives (and the system store has); nothing is fetched while starting.
-        var context = SslStreamCertificateContext.Create(withKey, chain, offline: true);
-        return new LoadedCertificate(withKey, context, stamp);
+        try
+        {
+            var context = SslStreamCertificateContext.Create(withKey, chain, offline: true);
+            return new LoadedCertificate(withKey, context, stamp);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new InvalidDataException($"the certificate in {certFile} cannot be used for TLS: {ex.Message}", ex);
+        }
     }
 
     /// <summary>

@@ -27,8 +27,16 @@ internal sealed partial class CertificateWatcher(ServerCertificate certificate, 
                 watcher.Created += OnEvent;
                 watcher.Renamed += OnEvent;
                 watcher.Deleted += OnEvent;
-                watcher.EnableRaisingEvents = true;
                 watchers.Add(watcher);
+                try
+                {
+                    watcher.EnableRaisingEvents = true;
+                }
+                catch (IOException ex)
+                {
+                    // Out of inotify instances or watches: the periodic check still sees every change, later.
+                    LogNoWatcher(directory, PollInterval.TotalSeconds, ex.Message);
+                }
             }
             while (!stoppingToken.IsCancellationRequested)
             {
@@ -53,7 +61,17 @@ internal sealed partial class CertificateWatcher(ServerCertificate certificate, 
         }
     }
 
-    private void OnEvent(object sender, FileSystemEventArgs e) => _changed.Release();
+    private void OnEvent(object sender, FileSystemEventArgs e)
+    {
+        try
+        {
+            _changed.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+            // An event raised while stopping: nothing is watched any more.
+        }
+    }
 
     private void Check()
     {
@@ -68,6 +86,9 @@ internal sealed partial class CertificateWatcher(ServerCertificate certificate, 
                 break;
         }
     }
+
+    [LoggerMessage(LogLevel.Warning, "Cannot watch {Directory} for TLS certificate changes, checking every {Seconds} s instead: {Reason}")]
+    private partial void LogNoWatcher(string directory, double seconds, string reason);
 
     [LoggerMessage(LogLevel.Information, "TLS certificate reloaded: {Subject}, thumbprint {Thumbprint}, valid until {NotAfter:u}")]
     private partial void LogReloaded(string subject, string thumbprint, DateTime notAfter);

@@ -66,8 +66,9 @@ public sealed class ServerCertificate
                 LastError = null;
                 return ReloadOutcome.Reloaded;
             }
-            catch (InvalidDataException ex)
+            catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
             {
+                // Whatever the new files are, the server keeps serving with the certificate it has.
                 _seen = stamp;
                 LastError = ex.Message;
                 return ReloadOutcome.Failed;
