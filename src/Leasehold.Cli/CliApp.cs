@@ -6,16 +6,26 @@ namespace Leasehold.Cli;
 /// <summary>The <c>leasehold</c> command tree.</summary>
 internal static class CliApp
 {
-    public static RootCommand Create(string[] args) => new("leasehold: locks, leases and allocation from a Leasehold server (docs/cli.md)")
+    public static RootCommand Create(string[] args)
     {
-        ServeCommand.Create(args),
-        RunCommand.Create(),
-        LockCommand.Create(),
-        RenewCommand.Create(),
-        ReleaseCommand.Create(),
-        StatusCommand.Create(),
-        ListCommand.Create(),
-        ValidateCommand.Create(),
-        new Command("admin", "Administration: API keys (docs/security.md)") { Commands.Admin.KeysCommand.Create() },
-    };
+        var root = new RootCommand("leasehold: locks, leases and allocation from a Leasehold server (docs/cli.md)")
+        {
+            ServeCommand.Create(args),
+            RunCommand.Create(),
+            LockCommand.Create(),
+            RenewCommand.Create(),
+            ReleaseCommand.Create(),
+            StatusCommand.Create(),
+            ListCommand.Create(),
+            ValidateCommand.Create(),
+            CertsCommand.Create(),
+            new Command("admin", "Administration: API keys (docs/security.md)") { Commands.Admin.KeysCommand.Create() },
+        };
+        // On the root and recursive: every command that talks to a server takes them, from the environment too.
+        foreach (var option in CommonOptions.Tls())
+        {
+            root.Add(option);
+        }
+        return root;
+    }
 }

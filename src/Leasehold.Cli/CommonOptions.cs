@@ -46,17 +46,60 @@ internal static class CommonOptions
         return uri.AbsolutePath.EndsWith('/') ? uri : new Uri(uri.GetLeftPart(UriPartial.Path) + "/");
     }
 
-    public static LeaseholdClient Client(Uri server, TimeSpan? sessionTtl = null)
+    public const string CaFileVariable = "LEASEHOLD_CA_FILE";
+    public const string ClientCertVariable = "LEASEHOLD_CLIENT_CERT";
+    public const string ClientKeyVariable = "LEASEHOLD_CLIENT_KEY";
+
+    private const string CaFileName = "--ca-file";
+    private const string ClientCertName = "--client-cert";
+    private const string ClientKeyName = "--client-key";
+
+    /// <summary>
+    /// The TLS options, on the root command for every command that talks to a server (<c>Recursive</c>): the
+    /// authority to trust for an https:// server, and this client's certificate (docs/tls.md).
+    /// </summary>
+    public static IEnumerable<Option> Tls() =>
+    [
+        FileOption(CaFileName, CaFileVariable, "PEM file of the authorities an https:// server's certificate must chain to, instead of the system's"),
+        FileOption(ClientCertName, ClientCertVariable, "PEM file of this client's certificate, presented when the server asks; the server names the caller after its CN"),
+        FileOption(ClientKeyName, ClientKeyVariable, "PEM file of the --client-cert's unencrypted private key [default: in the --client-cert file]"),
+    ];
+
+    private static Option<string?> FileOption(string name, string variable, string description) => new(name)
+    {
+        Description = $"{description} (${variable} when set)",
+        HelpName = "FILE",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } fromEnv ? fromEnv : null,
+    };
+
+    /// <summary>A client of <paramref name="server"/> with the TLS options of <paramref name="result"/>.</summary>
+    public static LeaseholdClient Client(ParseResult result, Uri server, TimeSpan? sessionTtl = null)
     {
         var options = new LeaseholdClientOptions
         {
             Server = server,
             ApiKey = Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } key ? key.Trim() : null,
+            CaFile = result.GetValue<string?>(CaFileName),
+            ClientCertificateFile = result.GetValue<string?>(ClientCertName),
+            ClientCertificateKeyFile = result.GetValue<string?>(ClientKeyName),
         };
         if (sessionTtl is { } ttl)
         {
             options.SessionTtl = ttl;
         }
-        return new LeaseholdClient(options);
+        try
+        {
+            return new LeaseholdClient(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The client names its options; here the user gave them as these flags.
+            var message = ex.Message
+                .Replace(nameof(LeaseholdClientOptions.ClientCertificateKeyFile), ClientKeyName, StringComparison.Ordinal)
+                .Replace(nameof(LeaseholdClientOptions.ClientCertificateFile), ClientCertName, StringComparison.Ordinal)
+                .Replace(nameof(LeaseholdClientOptions.CaFile), CaFileName, StringComparison.Ordinal);
+            throw new UsageException(message);
+        }
     }
 }

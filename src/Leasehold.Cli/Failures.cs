@@ -21,11 +21,11 @@ internal static class Failures
         }
         catch (LeaseholdUnavailableException ex)
         {
-            return Report(json, ExitCodes.Unavailable, ex.Code, $"cannot reach the server at {server}: {ex.InnerException?.Message}");
+            return Report(json, ExitCodes.Unavailable, ex.Code, $"cannot reach the server at {server}: {Transport(ex.InnerException)}");
         }
         catch (HttpRequestException ex)
         {
-            return Report(json, ExitCodes.Unavailable, LeaseholdUnavailableException.UnreachableCode, $"cannot reach the server at {server}: {ex.Message}");
+            return Report(json, ExitCodes.Unavailable, LeaseholdUnavailableException.UnreachableCode, $"cannot reach the server at {server}: {Transport(ex)}");
         }
         catch (LeaseholdTimeoutException ex)
         {
@@ -39,6 +39,19 @@ internal static class Failures
         {
             return Report(json, ExitCodes.Error, ex.Code, ex.Message);
         }
+    }
+
+    /// <summary>The transport's reason; for a refused certificate, the TLS reason and what to check.</summary>
+    private static string? Transport(Exception? ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is System.Security.Authentication.AuthenticationException)
+            {
+                return $"TLS handshake failed: {e.Message} (is the server's authority given with --ca-file, and the host in --server one of its certificate's names?)";
+            }
+        }
+        return ex?.Message;
     }
 
     /// <summary>Writes the message (plain, or a JSON object with <paramref name="code"/>) and returns <paramref name="exitCode"/>.</summary>

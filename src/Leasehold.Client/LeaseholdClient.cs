@@ -40,8 +40,10 @@ public sealed partial class LeaseholdClient : IDisposable
         }
     }
 
+    /// <summary>A client with an <see cref="HttpClient"/> of its own, using the TLS settings of <paramref name="options"/>.</summary>
+    /// <exception cref="InvalidOperationException">A TLS file of <paramref name="options"/> cannot be read.</exception>
     public LeaseholdClient(LeaseholdClientOptions options)
-        : this(new HttpClient(), Microsoft.Extensions.Options.Options.Create(options))
+        : this(new HttpClient(ClientTls.CreateHandler(options ?? throw new ArgumentNullException(nameof(options)))), Microsoft.Extensions.Options.Options.Create(options))
     {
         _ownsHttp = true;
     }
@@ -239,7 +241,7 @@ public sealed partial class LeaseholdClient : IDisposable
             {
                 response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
             }
-            catch (HttpRequestException) when (attempt < Options.Retries)
+            catch (HttpRequestException ex) when (attempt < Options.Retries && !ClientTls.IsCertificateFailure(ex))
             {
                 await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
                 continue;

@@ -1,3 +1,5 @@
+using System.Security.Cryptography.X509Certificates;
+
 namespace Leasehold.Client;
 
 /// <summary>Settings of a <see cref="LeaseholdClient"/>, bindable from configuration (section <c>Leasehold</c>).</summary>
@@ -24,4 +26,27 @@ public sealed class LeaseholdClientOptions
 
     /// <summary>How many times a safe request (read, renew, keep-alive, release) is retried after a transport error or a 503.</summary>
     public int Retries { get; set; } = 3;
+
+    /// <summary>
+    /// A PEM file of the authorities that vouch for an <c>https://</c> server: with it, the server's certificate must
+    /// chain to one of them (and no longer to the system's trusted roots). For a server whose certificate comes
+    /// from a private authority, such as one made with <c>leasehold certs ca</c>. Null: the system's roots.
+    /// </summary>
+    public string? CaFile { get; set; }
+
+    /// <summary>
+    /// A PEM file with this client's certificate (optionally followed by its intermediate authorities), presented
+    /// to a server that asks for one (docs/tls.md); the server then names the caller after the certificate's CN.
+    /// Needs <see cref="ClientCertificateKeyFile"/> unless the key is in the same file.
+    /// </summary>
+    public string? ClientCertificateFile { get; set; }
+
+    /// <summary>The PEM file with the unencrypted private key of <see cref="ClientCertificateFile"/>; null: the key is in that file.</summary>
+    public string? ClientCertificateKeyFile { get; set; }
+
+    /// <summary>
+    /// This client's certificate with its private key, for code that has one at hand (from a store, a vault);
+    /// used instead of <see cref="ClientCertificateFile"/>.
+    /// </summary>
+    public X509Certificate2? ClientCertificate { get; set; }
 }

@@ -85,7 +85,7 @@ public sealed class LeaseholdUnavailableException : LeaseholdException
     public const string UnreachableCode = "unreachable";
 
     public LeaseholdUnavailableException(Uri server, Exception innerException)
-        : base(UnreachableCode, 0, $"cannot reach the Leasehold server at {server}: {innerException?.Message}", innerException)
+        : base(UnreachableCode, 0, $"cannot reach the Leasehold server at {server}: {(innerException is null ? "" : ClientTls.Describe(innerException))}", innerException)
     {
         ArgumentNullException.ThrowIfNull(server);
         Server = server;

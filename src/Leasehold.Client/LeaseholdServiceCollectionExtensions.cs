@@ -1,4 +1,5 @@
 using Leasehold.Client;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -22,6 +23,8 @@ public static class LeaseholdServiceCollectionExtensions
         {
             options.Configure(configure);
         }
-        return services.AddHttpClient<LeaseholdClient>();
+        // The primary handler carries the TLS settings (trusted authorities, client certificate) of the options.
+        return services.AddHttpClient<LeaseholdClient>()
+            .ConfigurePrimaryHttpMessageHandler(provider => ClientTls.CreateHandler(provider.GetRequiredService<IOptions<LeaseholdClientOptions>>().Value));
     }
 }

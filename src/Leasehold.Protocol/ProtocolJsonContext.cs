@@ -21,6 +21,7 @@ namespace Leasehold.Protocol;
 [JsonSerializable(typeof(SessionDto))]
 [JsonSerializable(typeof(HealthDto))]
 [JsonSerializable(typeof(StatsDto))]
+[JsonSerializable(typeof(WhoAmIDto))]
 [JsonSerializable(typeof(DeclaredResourceDto))]
 [JsonSerializable(typeof(HistoryDto))]
 [JsonSerializable(typeof(UtilizationDto))]

@@ -6,6 +6,7 @@ using Leasehold.Server.Http;
 using Leasehold.Server.Limits;
 using Leasehold.Server.Pools;
 using Leasehold.Server.Security;
+using Leasehold.Server.Tls;
 using Leasehold.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -64,7 +65,11 @@ public static class LeaseholdApp
             ["--data-dir"] = "Leasehold:DataDir",
             ["--pool"] = "Leasehold:Pools:0:Path",
             ["--resources"] = "Leasehold:Pools:0:File",
+            [TlsOptions.CertFlag] = TlsOptions.Section + ":" + nameof(TlsOptions.CertFile),
+            [TlsOptions.KeyFlag] = TlsOptions.Section + ":" + nameof(TlsOptions.KeyFile),
         });
+        // Before the default address: with TLS on and no address given, the default is https:// (TlsSetup).
+        builder.AddLeaseholdTls();
         if (string.IsNullOrEmpty(builder.Configuration["urls"]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -168,6 +173,7 @@ public static class LeaseholdApp
             .RequireRight(Right.Read)
             .WithTags("Health").WithName("GetStats").Produces<StatsDto>()
             .WithSummary("Counters: leases, sessions, waiters, logged commands, fsyncs");
+        app.MapWhoAmIEndpoints();
         app.MapLeaseEndpoints();
         app.MapResourceEndpoints();
         app.MapSessionEndpoints();

@@ -46,6 +46,11 @@ public static partial class ServerSettings
         {
             rows.Add(new SettingInfo($"{PoolsPrefix}{PoolIndex}:{property.Name}", "none", Describe(property)));
         }
+        var tls = new Tls.TlsOptions();
+        foreach (var property in typeof(Tls.TlsOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
+        {
+            rows.Add(new SettingInfo($"{Tls.TlsOptions.Section}:{property.Name}", Show(property.GetValue(tls)), Describe(property)));
+        }
         // The idserver and compatibility settings are read key by key where they are used; their defaults are those constants.
         rows.AddRange(
         [

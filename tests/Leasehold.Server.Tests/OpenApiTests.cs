@@ -68,6 +68,7 @@ public sealed class OpenApiTests : ServerTestBase
     [InlineData("/v1/sessions", "post", "201")]
     [InlineData("/v1/resources/{path}", "get", "200")]
     [InlineData("/v1/fences/{path}", "get", "200")]
+    [InlineData("/v1/whoami", "get", "200")]
     public async Task Success_bodies_have_examples_that_read_as_the_wire_types(string path, string method, string status)
     {
         var document = await GetJsonAsync("/openapi/v1.json");
@@ -80,6 +81,7 @@ public sealed class OpenApiTests : ServerTestBase
             "/v1/sessions" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.SessionDto),
             "/v1/resources/{path}" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.ResourceDto),
             "/v1/fences/{path}" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.FenceDto),
+            "/v1/whoami" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.WhoAmIDto),
             _ => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.LeaseDto),
         };
         Assert.NotNull(read);

@@ -68,6 +68,7 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
     public async Task A_misspelt_key_is_warned_about_and_every_documented_key_is_not()
     {
         var work = WorkDir();
+        using var tls = new Tls.TlsFiles();
         // A value for every setting the server documents, so a key the check does not know fails this test.
         var values = new Dictionary<string, string>
         {
@@ -124,6 +125,10 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
             ["Leasehold:Limits:MaxPathNodes"] = "100000",
             ["Leasehold:Limits:MaxPathCharsPerLease"] = "1000",
             ["Leasehold:Limits:RequestsPerSecondPerPrincipal"] = "100",
+            ["Leasehold:Tls:CertFile"] = tls.Server().Cert,
+            ["Leasehold:Tls:KeyFile"] = Path.Combine(tls.Directory, "server.key"),
+            ["Leasehold:Tls:ClientCaFile"] = tls.CaFile,
+            ["Leasehold:Tls:ClientRevocation"] = "offline",
         };
         // Jwt:Authority is the alternative to Jwt:SigningKeyFile (both at once is refused at start-up); the rest
         // of this table shows the check knows its key, as it knows every key with the same generalization.

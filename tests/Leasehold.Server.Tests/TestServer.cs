@@ -14,10 +14,12 @@ public sealed class TestServer : IAsyncDisposable
 
     private readonly List<HttpClient> _clients = [];
     private readonly bool _ownsDataDir;
+    private readonly Func<HttpMessageHandler>? _handler;
 
-    private TestServer(WebApplication app, string dataDir, Uri baseAddress, bool ownsDataDir = true)
+    private TestServer(WebApplication app, string dataDir, Uri baseAddress, bool ownsDataDir, Func<HttpMessageHandler>? handler)
     {
         App = app;
+        _handler = handler;
         DataDir = dataDir;
         _ownsDataDir = ownsDataDir;
         BaseAddress = baseAddress;
@@ -40,9 +42,11 @@ public sealed class TestServer : IAsyncDisposable
     /// Starts with <paramref name="extraArgs"/> after the usual ones (e.g. <c>--pool</c>, <c>--resources</c>).
     /// With <paramref name="dataDir"/> the server runs on that directory and leaves it on dispose (the caller
     /// owns it, so a later server can restart on it); without, on a fresh one it deletes.
-    /// <paramref name="configureServices"/> replaces services, e.g. the clock.
+    /// <paramref name="configureServices"/> replaces services, e.g. the clock. <paramref name="handler"/> makes the
+    /// clients' handlers (one that trusts the server's certificate, for <c>--urls https://...</c>).
     /// </summary>
-    public static async Task<TestServer> StartAsync(IReadOnlyList<string> extraArgs, string? dataDir = null, Action<IServiceCollection>? configureServices = null)
+    public static async Task<TestServer> StartAsync(
+        IReadOnlyList<string> extraArgs, string? dataDir = null, Action<IServiceCollection>? configureServices = null, Func<HttpMessageHandler>? handler = null)
     {
         var ownsDataDir = dataDir is null;
         dataDir ??= Path.Combine(Path.GetTempPath(), "leasehold-test-" + Guid.NewGuid().ToString("N"));
@@ -61,7 +65,7 @@ public sealed class TestServer : IAsyncDisposable
             }
             throw;
         }
-        var server = new TestServer(app, dataDir, new Uri(app.Urls.Single()), ownsDataDir);
+        var server = new TestServer(app, dataDir, new Uri(app.Urls.Single()), ownsDataDir, handler);
         try
         {
             // Warm up: the first requests build the endpoints and run the writer and the log for the first
@@ -82,7 +86,7 @@ public sealed class TestServer : IAsyncDisposable
 
     public HttpClient CreateClient()
     {
-        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = Timeout };
+        var client = new HttpClient(_handler?.Invoke() ?? new SocketsHttpHandler(), disposeHandler: true) { BaseAddress = BaseAddress, Timeout = Timeout };
         _clients.Add(client);
         return client;
     }

@@ -29,7 +29,7 @@ internal static class LockCommand
             {
                 var options = selection.Read(result);
                 var uri = CommonOptions.ServerUri(result.GetValue(server)!);
-                using var client = CommonOptions.Client(uri);
+                using var client = CommonOptions.Client(result, uri);
                 // Deliberately not disposed: disposing the handle would release the lease.
                 var lease = await Acquisition.AcquireAsync(client, options, CancellationToken.None);
                 Console.Out.Write(asJson

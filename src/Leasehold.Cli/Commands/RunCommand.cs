@@ -84,7 +84,7 @@ internal static class RunCommand
         var prefix = LeaseEnvironment.CheckPrefix(result.GetValue(envPrefix));
         var server = CommonOptions.ServerUri(result.GetValue(serverOption)!);
         using var signals = new SignalForwarder();
-        using var client = CommonOptions.Client(server, sessionTtl);
+        using var client = CommonOptions.Client(result, server, sessionTtl);
         LeaseHandle lease;
         try
         {

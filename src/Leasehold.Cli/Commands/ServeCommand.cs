@@ -11,7 +11,7 @@ internal static class ServeCommand
     {
         var serverArgs = new Argument<string[]>("server-args")
         {
-            Description = "Passed to the server unchanged: --urls URL, --data-dir DIR, --pool P --resources FILE, --config FILE, --Section:Key=value ... (docs/operations.md)",
+            Description = "Passed to the server unchanged: --urls URL, --data-dir DIR, --tls-cert FILE --tls-key FILE, --pool P --resources FILE, --config FILE, --Section:Key=value ... (docs/operations.md)",
             Arity = ArgumentArity.ZeroOrMore,
         };
         // The settings come from the server's own table, the one its unknown-key check reads: this list cannot drift.
@@ -22,6 +22,7 @@ internal static class ServeCommand
             "variables (Leasehold__DataDir) and the command line (--Leasehold:DataDir=DIR), the later winning.",
             "",
             $"Listen addresses: --urls URL[;URL] (default: {LeaseholdApp.DefaultUrl}).",
+            $"HTTPS: --tls-cert FILE --tls-key FILE (PEM; the default address becomes {Leasehold.Server.Tls.TlsSetup.DefaultHttpsUrl}; docs/tls.md).",
             "",
             "Settings:",
             ServerSettings.Describe(),

@@ -31,7 +31,7 @@ internal static class LockableServer
         };
         var lifetime = options.Ttl ?? sessionTtl;
         var grace = StopTimeline.LeaseGrace(run.Result.GetValue(run.KillGrace), lifetime);
-        using var client = CommonOptions.Client(server, sessionTtl);
+        using var client = CommonOptions.Client(run.Result, server, sessionTtl);
         var lease = await AcquireAsync(client, options, requirement, settings, server, signals.Interrupted)
                     ?? throw new CliException(ExitCodes.Locked, ErrorCodes.Locked, LockableRequirement.Timeout(settings.Timeout));
         await using (lease)

@@ -38,6 +38,8 @@ internal static class ResponseExamples
         [typeof(FenceDto)] = JsonSerializer.SerializeToNode(
             new FenceDto { Path = "/lab/rack-2/phone-7", Fence = 1337, Current = true, Fences = [1337] },
             ProtocolJsonContext.Default.FenceDto),
+        [typeof(WhoAmIDto)] = JsonSerializer.SerializeToNode(
+            new WhoAmIDto { Name = "ci-runner-7", AuthenticationType = "Certificate" }, ProtocolJsonContext.Default.WhoAmIDto),
     };
 
     private static JsonElement Json(string text)

@@ -29,7 +29,8 @@ public static class SecuritySetup
             options = section.Get<SecurityOptions>() ?? options;
         }
         Validate(options);
-        var enabled = options.ApiKeys.Count > 0 || options.KeysFile is { Length: > 0 } || options.Jwt.Configured;
+        var clientCertificates = configuration.GetSection(Tls.TlsOptions.Section).Get<Tls.TlsOptions>()?.ClientCaFile is { Length: > 0 };
+        var enabled = options.ApiKeys.Count > 0 || options.KeysFile is { Length: > 0 } || options.Jwt.Configured || clientCertificates;
         ProtectedMode.Check(configuration, enabled, options.Open, idServerAddress);
 
         builder.Services.Configure<SecurityOptions>(section);
@@ -39,11 +40,16 @@ public static class SecuritySetup
         builder.Services.AddAuthorization();
         var jwt = options.Jwt;
         var authentication = builder.Services.AddAuthentication(Scheme)
-            .AddPolicyScheme(Scheme, "API key or bearer token", policy => policy.ForwardDefaultSelector = context =>
-                jwt.Configured && ApiKeyHandler.KeyOf(context.Request) is { } bearer && !bearer.StartsWith(ApiKeys.Prefix, StringComparison.Ordinal)
-                    ? JwtBearerDefaults.AuthenticationScheme
-                    : ApiKeyHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
+            .AddPolicyScheme(Scheme, "API key, bearer token or client certificate", policy => policy.ForwardDefaultSelector = context =>
+                ApiKeyHandler.KeyOf(context.Request) switch
+                {
+                    { } bearer when jwt.Configured && !bearer.StartsWith(ApiKeys.Prefix, StringComparison.Ordinal) => JwtBearerDefaults.AuthenticationScheme,
+                    // Credentials in a header win over a certificate, so one TLS client can act for several principals.
+                    null when clientCertificates && context.Connection.ClientCertificate is not null => ClientCertificates.Scheme,
+                    _ => ApiKeyHandler.SchemeName,
+                })
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null)
+            .AddLeaseholdClientCertificates(configuration);
         if (jwt.Configured)
         {
             var signingKey = jwt.SigningKeyFile is { Length: > 0 } file ? ReadSigningKey(file) : null;
