@@ -20,9 +20,20 @@ public class PersistedValuesTests
             [ErrorCode.InvalidQuery] = 9,
             [ErrorCode.NoMatch] = 10,
             [ErrorCode.ResourceBusy] = 11,
+            [ErrorCode.Draining] = 12,
         };
         Assert.Equal(expected.Count, Enum.GetValues<ErrorCode>().Length);
         Assert.All(expected, e => Assert.Equal(e.Value, (int)e.Key));
+    }
+
+    [Fact]
+    public void EndReasonNumbersAreFrozen()
+    {
+        Assert.Equal(4, Enum.GetValues<Pools.EndReason>().Length);
+        Assert.Equal(0, (int)Pools.EndReason.Released);
+        Assert.Equal(1, (int)Pools.EndReason.Expired);
+        Assert.Equal(2, (int)Pools.EndReason.SessionEnded);
+        Assert.Equal(3, (int)Pools.EndReason.Revoked);
     }
 
     [Fact]
