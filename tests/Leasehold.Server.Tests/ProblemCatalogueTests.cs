@@ -28,6 +28,7 @@ public class ProblemCatalogueTests
             ["no-match"] = 422,
             ["resource-busy"] = 409,
             ["bad-request"] = 400,
+            ["draining"] = 409,
         };
         Assert.Equal(expected.OrderBy(e => e.Key), Problems.All.Select(e => KeyValuePair.Create(e.Key, e.Value.Status)).OrderBy(e => e.Key));
     }
@@ -44,6 +45,7 @@ public class ProblemCatalogueTests
     [InlineData(ErrorCode.InvalidQuery, ErrorCodes.InvalidQuery)]
     [InlineData(ErrorCode.NoMatch, ErrorCodes.NoMatch)]
     [InlineData(ErrorCode.ResourceBusy, ErrorCodes.ResourceBusy)]
+    [InlineData(ErrorCode.Draining, ErrorCodes.Draining)]
     public void EveryEngineErrorHasItsOwnCode(ErrorCode error, string code) => Assert.Equal(code, Problems.Code(error));
 
     [Fact]
