@@ -29,11 +29,11 @@ public class PersistedValuesTests
     [Fact]
     public void EndReasonNumbersAreFrozen()
     {
-        Assert.Equal(4, Enum.GetValues<Pools.EndReason>().Length);
-        Assert.Equal(0, (int)Pools.EndReason.Released);
-        Assert.Equal(1, (int)Pools.EndReason.Expired);
-        Assert.Equal(2, (int)Pools.EndReason.SessionEnded);
-        Assert.Equal(3, (int)Pools.EndReason.Revoked);
+        Assert.Equal(4, Enum.GetValues<Leasehold.Core.Pools.EndReason>().Length);
+        Assert.Equal(0, (int)Leasehold.Core.Pools.EndReason.Released);
+        Assert.Equal(1, (int)Leasehold.Core.Pools.EndReason.Expired);
+        Assert.Equal(2, (int)Leasehold.Core.Pools.EndReason.SessionEnded);
+        Assert.Equal(3, (int)Leasehold.Core.Pools.EndReason.Revoked);
     }
 
     [Fact]
