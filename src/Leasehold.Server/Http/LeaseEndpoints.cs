@@ -41,7 +41,7 @@ internal static class LeaseEndpoints
         {
             return problem;
         }
-        if (!TryBuild(body!, out var build, out problem))
+        if (!TryBuild(body!, Security.Caller.NameOf(context), out var build, out problem))
         {
             return problem!;
         }
@@ -66,7 +66,7 @@ internal static class LeaseEndpoints
     }
 
     /// <summary>Checks the body and returns the command to run, stamped with the writer's clock.</summary>
-    private static bool TryBuild(AcquireRequest body, out Func<long, AcquireLease> build, out IResult? problem)
+    private static bool TryBuild(AcquireRequest body, string? principal, out Func<long, AcquireLease> build, out IResult? problem)
     {
         build = null!;
         ResourcePath[] paths = [];
@@ -152,6 +152,7 @@ internal static class LeaseEndpoints
             LockParents = body.LockParents ?? true,
             LockChildren = body.LockChildren ?? true,
             Owner = body.Owner,
+            Principal = principal,
             // A reuse request names its lease by owner: it may only find a lease taken the same way.
             Token = body.Reuse == true && body.Owner is { } reuser ? Tokens.ForName(Tokens.PoolReuse, reuser) : Tokens.New(),
             Groups = groups,
