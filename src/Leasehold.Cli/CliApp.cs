@@ -16,5 +16,6 @@ internal static class CliApp
         StatusCommand.Create(),
         ListCommand.Create(),
         ValidateCommand.Create(),
+        Commands.Admin.AdminCommand.Create(),
     };
 }
