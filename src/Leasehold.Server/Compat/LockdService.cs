@@ -97,7 +97,8 @@ internal sealed class LockdService(ResourcePath prefix)
                 ErrorCode.None => null,
                 // Not re-entrant: the same client is refused like any other. A free name that an earlier
                 // (/v1) waiter queues for is refused too, naming None.
-                ErrorCode.Locked or ErrorCode.LimitMismatch => LockdFaults.AlreadyLocked(w.Engine.FindLockerHolder(path)?.Owner),
+                // lockd has no word for a drained name: already locked, so its clients try again later.
+                ErrorCode.Locked or ErrorCode.LimitMismatch or ErrorCode.Draining => LockdFaults.AlreadyLocked(w.Engine.FindLockerHolder(path)?.Owner),
                 _ => LockdFaults.Exception(result.Detail ?? result.Error.ToString()),
             };
         });

@@ -31,7 +31,8 @@ internal static class IdServerSteps
         var result = writer.Run(command, (e, c) => e.Acquire(c));
         if (result.Lease is not { } lease)
         {
-            return result.Error is ErrorCode.Locked or ErrorCode.NoMatch
+            // A drained pool is busy to idserver's clients: they know no other word for "not now".
+            return result.Error is ErrorCode.Locked or ErrorCode.NoMatch or ErrorCode.Draining
                 ? IdServerReply.Exhausted
                 : IdServerReply.Error(result.Detail ?? result.Error.ToString());
         }
