@@ -19,7 +19,7 @@ internal static class CliApp
             ListCommand.Create(),
             ValidateCommand.Create(),
             CertsCommand.Create(),
-            new Command("admin", "Administration: API keys (docs/security.md)") { Commands.Admin.KeysCommand.Create() },
+            Commands.Admin.AdminCommand.Create(),
         };
         // On the root and recursive: every command that talks to a server takes them, from the environment too.
         foreach (var option in CommonOptions.Tls())

@@ -88,13 +88,13 @@ internal static class ResourceTables
         }
     }
 
-    private static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
+    internal static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
 
-    private static string Mode(LeaseDto lease) => lease.Limit is > 1 ? $"{lease.Mode}/{lease.Limit}" : lease.Mode;
+    internal static string Mode(LeaseDto lease) => lease.Limit is > 1 ? $"{lease.Mode}/{lease.Limit}" : lease.Mode;
 
-    private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    internal static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-    private static string Expires(LeaseDto lease)
+    internal static string Expires(LeaseDto lease)
     {
         if (lease.ExpiresAt is { } expires)
         {

@@ -50,6 +50,11 @@ public sealed partial class LeaseholdClient : IDisposable
 
     public LeaseholdClientOptions Options { get; }
 
+    /// <summary>The administrators' operations: revoke, end sessions, drains, listings of everything held.</summary>
+    public LeaseholdAdmin Admin => _admin ??= new LeaseholdAdmin(this);
+
+    private LeaseholdAdmin? _admin;
+
     /// <summary>
     /// Acquires, waiting up to <see cref="AcquireOptions.Wait"/>; null when not granted in that time.
     /// The returned handle keeps the lease alive until disposed.
@@ -199,6 +204,10 @@ public sealed partial class LeaseholdClient : IDisposable
             // Already gone, or the server is unreachable or too slow: then the session expires on its own.
         }
     }
+
+    /// <summary>An administrator's request, without a token or body.</summary>
+    internal Task<T> SendAdminAsync<T>(HttpMethod method, string uri, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+        => SendAsync(method, uri, null, null, type, cancellationToken);
 
     /// <summary>
     /// Sends a request that is safe to repeat, retrying transport errors and 503 with backoff. An acquire

@@ -30,6 +30,9 @@ public abstract class Claim
 
     public string? Owner { get; init; }
 
+    /// <summary>The authenticated principal that asked (null: anonymous).</summary>
+    public string? Principal { get; init; }
+
     /// <summary>The session the claim is bound to, or 0.</summary>
     public long SessionId { get; init; }
 
@@ -79,6 +82,9 @@ public sealed class Session
     public UInt128 Token { get; init; }
 
     public string? Owner { get; init; }
+
+    /// <summary>The authenticated principal that opened it (null: anonymous).</summary>
+    public string? Principal { get; init; }
 
     public long TtlMs { get; set; }
 

@@ -18,9 +18,10 @@ internal readonly record struct ClaimRequest(
     UInt128 Token,
     long EnqueuedAt,
     long Deadline,
-    GroupClaim[]? Groups = null)
+    GroupClaim[]? Groups = null,
+    string? Principal = null)
 {
     public static ClaimRequest From(Waiter waiter) => new(
         waiter.Paths, waiter.Mode, waiter.Limit, waiter.LockParents, waiter.LockChildren, waiter.Owner,
-        waiter.SessionId, waiter.TtlMs, waiter.Token, waiter.EnqueuedAt, waiter.Deadline, waiter.Groups);
+        waiter.SessionId, waiter.TtlMs, waiter.Token, waiter.EnqueuedAt, waiter.Deadline, waiter.Groups, waiter.Principal);
 }

@@ -41,6 +41,9 @@ public sealed record AcquireLease : Command
 
     public string? Owner { get; init; }
 
+    /// <summary>The authenticated caller's name (null: anonymous), kept on the lease or waiter for audit and quotas.</summary>
+    public string? Principal { get; init; }
+
     /// <summary>The secret the lease will carry, chosen by the host from a secure random source.</summary>
     public UInt128 Token { get; init; }
 
@@ -100,6 +103,9 @@ public sealed record OpenSession : Command
     public long TtlMs { get; init; }
 
     public string? Owner { get; init; }
+
+    /// <summary>The authenticated caller's name (null: anonymous).</summary>
+    public string? Principal { get; init; }
 
     public UInt128 Token { get; init; }
 }

@@ -40,4 +40,7 @@ public enum ErrorCode : byte
 
     /// <summary>The resource is held, so it cannot be removed now.</summary>
     ResourceBusy = 11,
+
+    /// <summary>Not granted within the wait because a path lies in a drained prefix (maintenance).</summary>
+    Draining = 12,
 }

@@ -30,17 +30,22 @@ public sealed partial class LockEngine
         }
 
         var claim = new ClaimRequest(command.Paths, command.Mode, limit, command.LockParents, command.LockChildren,
-            command.Owner, command.SessionId, command.TtlMs, command.Token, command.Now, command.Now + command.WaitMs);
+            command.Owner, command.SessionId, command.TtlMs, command.Token, command.Now, command.Now + command.WaitMs,
+            Principal: command.Principal);
+        var drained = DrainedPath(claim);
         switch (CheckHolders(claim))
         {
             case Check.LimitMismatch:
                 return AcquireResult.Fail(ErrorCode.LimitMismatch, LimitMismatchDetail(claim));
-            case Check.Free when !ConflictsWith(Layer.Queued, claim):
+            case Check.Free when drained is null && !ConflictsWith(Layer.Queued, claim):
                 return new AcquireResult(ErrorCode.None, Grant(claim, command.Now, session), null);
         }
         if (command.WaitMs == 0)
         {
-            return AcquireResult.Fail(ErrorCode.Locked, "held by another lease or by an earlier waiter");
+            // Draining first: even once the holders leave, nothing is granted there until the drain ends.
+            return drained is { } drain
+                ? AcquireResult.Fail(ErrorCode.Draining, DrainingDetail(drain))
+                : AcquireResult.Fail(ErrorCode.Locked, "held by another lease or by an earlier waiter");
         }
         var waiter = Enqueue(claim, session);
         return new AcquireResult(ErrorCode.None, null, waiter);
@@ -91,7 +96,7 @@ public sealed partial class LockEngine
         {
             return $"wait is between 0 and {Limits.MaxWaitMs / 1000} seconds";
         }
-        return CheckOwner(command.Owner);
+        return CheckOwner(command.Owner) ?? CheckName(command.Principal, "principal");
     }
 
     /// <summary>May the claim be granted as far as current holders are concerned?</summary>
@@ -183,6 +188,7 @@ public sealed partial class LockEngine
             LockParents = claim.LockParents,
             LockChildren = claim.LockChildren,
             Owner = claim.Owner,
+            Principal = claim.Principal,
             SessionId = claim.SessionId,
             TtlMs = claim.TtlMs,
             AcquiredAt = now,
@@ -196,6 +202,7 @@ public sealed partial class LockEngine
             LockTree.Count(Layer.Held, node, lease.Mode, lease.LockParents, lease.LockChildren, 1);
         }
         _leases.Add(lease.Id, lease);
+        Tally(lease.Principal).Leases++;
         session?.LeaseIds.Add(lease.Id);
         if (lease.TtlMs > 0)
         {
@@ -260,11 +267,15 @@ public sealed partial class LockEngine
     }
 
     /// <summary>Removes a lease from the tree without serving the queue; callers serve it once after all removals.</summary>
-    private void End(Lease lease, EndReason reason, long now)
+    /// <param name="lease">The lease to end.</param>
+    /// <param name="reason">Why it ends, for the history.</param>
+    /// <param name="now">When.</param>
+    /// <param name="endedBy">The administrator who ended it (revoked it or ended its session), or null.</param>
+    private void End(Lease lease, EndReason reason, long now, string? endedBy = null)
     {
         Changes++;
         _queueMayMove |= _queue.Count > 0 && TouchesQueue(lease);
-        Record(lease, reason, now);
+        Record(lease, reason, now, endedBy);
         foreach (var path in lease.Paths)
         {
             var node = _tree.Find(path)!;
@@ -277,6 +288,7 @@ public sealed partial class LockEngine
             _tree.Prune(node);
         }
         _leases.Remove(lease.Id);
+        Untally(lease.Principal, t => t.Leases--);
         if (lease.SessionId != 0 && _sessions.TryGetValue(lease.SessionId, out var session))
         {
             session.LeaseIds.Remove(lease.Id);

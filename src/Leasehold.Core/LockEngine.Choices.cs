@@ -222,7 +222,7 @@ public sealed partial class LockEngine
     {
         GroupClaim[] claims = [.. command.Groups!.Select(GroupClaim.Restore)];
         var claim = new ClaimRequest([], LockMode.Exclusive, 1, command.LockParents, command.LockChildren, command.Owner,
-            command.SessionId, command.TtlMs, command.Token, command.Now, command.Now + command.WaitMs, claims);
+            command.SessionId, command.TtlMs, command.Token, command.Now, command.Now + command.WaitMs, claims, command.Principal);
         switch (recorded.Decision)
         {
             case PoolDecision.Granted:

@@ -46,7 +46,7 @@ public sealed partial class LockEngine
         _historyStart = (_historyStart + 1) % _history.Length;
     }
 
-    private void Record(Lease lease, EndReason reason, long now)
+    private void Record(Lease lease, EndReason reason, long now, string? endedBy)
     {
         if (Limits.HistorySize <= 0)
         {
@@ -54,7 +54,7 @@ public sealed partial class LockEngine
         }
         var requirements = lease.Groups is { } groups ? groups.Select(g => g.Requirement.Text).ToArray() : null;
         AppendHistory(new HistoryEntry(lease.Id, lease.Fence, lease.Owner, lease.Paths, requirements,
-            lease.AcquiredAt, lease.WaitedMs, now, reason));
+            lease.AcquiredAt, lease.WaitedMs, now, reason, lease.Principal, endedBy));
     }
 
     /// <summary>Finished leases touching <paramref name="prefix"/>, newest first, filtered by owner and end time.</summary>

@@ -41,7 +41,7 @@ public sealed partial class LockEngine
         {
             return AcquireResult.Fail(ErrorCode.InvalidArgument, "ttl or wait out of range");
         }
-        if (CheckOwner(command.Owner) is { } ownerError)
+        if ((CheckOwner(command.Owner) ?? CheckName(command.Principal, "principal")) is { } ownerError)
         {
             return AcquireResult.Fail(ErrorCode.InvalidArgument, ownerError);
         }
@@ -86,7 +86,7 @@ public sealed partial class LockEngine
             return new AcquireResult(ErrorCode.None, RenewReused(held, command), null);
         }
         var claim = new ClaimRequest([], LockMode.Exclusive, 1, command.LockParents, command.LockChildren, command.Owner,
-            command.SessionId, command.TtlMs, command.Token, command.Now, command.Now + command.WaitMs, claims);
+            command.SessionId, command.TtlMs, command.Token, command.Now, command.Now + command.WaitMs, claims, command.Principal);
         if (SelectFromPools(claim, Layer.Queued) is { } chosen)
         {
             NoteGranted(0, claims);
@@ -94,7 +94,9 @@ public sealed partial class LockEngine
         }
         if (command.WaitMs == 0)
         {
-            return AcquireResult.Fail(ErrorCode.Locked, "every matching resource is held or promised to an earlier waiter");
+            return DrainsDecided(claim)
+                ? AcquireResult.Fail(ErrorCode.Draining, "enough matching resources are free, but some of them are drained for maintenance")
+                : AcquireResult.Fail(ErrorCode.Locked, "every matching resource is held or promised to an earlier waiter");
         }
         var candidates = CandidatePaths(claims);
         NoteCandidates(0, PoolDecision.Queued, claims, candidates);
@@ -316,7 +318,8 @@ public sealed partial class LockEngine
             : string.CompareOrdinal(a.Path.Value, b.Path.Value) < 0;
 
     private bool IsFree(ResourcePath path, in ClaimRequest claim, Layer waiters)
-        => CheckSamePath(path, claim) == Check.Free
+        => !IsDrained(path, claim.LockChildren)
+           && CheckSamePath(path, claim) == Check.Free
            && !_tree.IsCoveredBy(Layer.Held, path, claim.Mode, samePath: false)
            && !_tree.IsCoveredBy(waiters, path, claim.Mode, samePath: true)
            && !_tree.Covers(waiters, path, claim.Mode, claim.LockParents, claim.LockChildren);

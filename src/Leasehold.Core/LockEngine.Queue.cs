@@ -14,6 +14,7 @@ public sealed partial class LockEngine
             LockParents = claim.LockParents,
             LockChildren = claim.LockChildren,
             Owner = claim.Owner,
+            Principal = claim.Principal,
             SessionId = claim.SessionId,
             TtlMs = claim.TtlMs,
             Token = claim.Token,
@@ -29,6 +30,7 @@ public sealed partial class LockEngine
         }
         waiter.QueueNode = _queue.AddLast(waiter);
         _waiters.Add(waiter.Id, waiter);
+        Tally(waiter.Principal).Waiters++;
         session?.WaiterIds.Add(waiter.Id);
         Schedule(DeadlineKind.Waiter, waiter.Id, waiter.Deadline);
         return waiter;
@@ -49,6 +51,7 @@ public sealed partial class LockEngine
         _queue.Remove(waiter.QueueNode!);
         waiter.QueueNode = null;
         _waiters.Remove(waiter.Id);
+        Untally(waiter.Principal, t => t.Waiters--);
         if (waiter.SessionId != 0 && _sessions.TryGetValue(waiter.SessionId, out var session))
         {
             session.WaiterIds.Remove(waiter.Id);
@@ -101,7 +104,7 @@ public sealed partial class LockEngine
                 Dequeue(waiter);
                 _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.LimitMismatch, null));
             }
-            else if (check == Check.Free && !ConflictsWith(Layer.Blocked, claim))
+            else if (check == Check.Free && !ConflictsWith(Layer.Blocked, claim) && DrainedPath(claim) is null)
             {
                 Dequeue(waiter);
                 _sessions.TryGetValue(waiter.SessionId, out var session);

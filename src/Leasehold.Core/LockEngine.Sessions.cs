@@ -11,7 +11,7 @@ public sealed partial class LockEngine
             return OperationResult<Session>.Fail(ErrorCode.InvalidArgument,
                 $"a session's ttl is between {Limits.MinSessionTtlMs / 1000} and {Limits.MaxSessionTtlMs / 1000} seconds");
         }
-        if (CheckOwner(command.Owner) is { } ownerError)
+        if ((CheckOwner(command.Owner) ?? CheckName(command.Principal, "principal")) is { } ownerError)
         {
             return OperationResult<Session>.Fail(ErrorCode.InvalidArgument, ownerError);
         }
@@ -21,10 +21,12 @@ public sealed partial class LockEngine
             Id = ++_lastSessionId,
             Token = command.Token,
             Owner = command.Owner,
+            Principal = command.Principal,
             TtlMs = command.TtlMs,
             ExpiresAt = command.Now + command.TtlMs,
         };
         _sessions.Add(session.Id, session);
+        Tally(session.Principal).Sessions++;
         Schedule(DeadlineKind.Session, session.Id, session.ExpiresAt);
         return new OperationResult<Session>(ErrorCode.None, session);
     }
@@ -66,15 +68,19 @@ public sealed partial class LockEngine
             : OperationResult<Session>.Fail(ErrorCode.InvalidToken, $"the token does not match session {id}");
     }
 
-    private void End(Session session, long now)
+    /// <param name="session">The session to end.</param>
+    /// <param name="now">When.</param>
+    /// <param name="endedBy">The administrator who ended it, recorded on its leases' history, or null.</param>
+    private void End(Session session, long now, string? endedBy = null)
     {
         Changes++;
         _sessions.Remove(session.Id);
+        Untally(session.Principal, t => t.Sessions--);
         // In id order, not the set's: release order decides which pool resource is chosen next, so a
         // restored engine must end them in the same order as the live one.
         foreach (var id in session.LeaseIds.Order())
         {
-            End(_leases[id], EndReason.SessionEnded, now);
+            End(_leases[id], EndReason.SessionEnded, now, endedBy);
         }
         // In id order (which is queue order), so the outcomes come out the same in a replay.
         foreach (var id in session.WaiterIds.Order())

@@ -13,7 +13,8 @@ public sealed partial class LockEngine
         [.. _queue],
         _lastReleaseSeq,
         ListDeclared(ResourcePath.Root),
-        [.. History]);
+        [.. History],
+        [.. _drains.Values]);
 
     /// <summary>Rebuilds an engine from a captured state; applying the same later commands then gives the same results.</summary>
     public static LockEngine Restore(EngineState state, EngineLimits? limits = null)
@@ -35,9 +36,14 @@ public sealed partial class LockEngine
         {
             engine.AppendHistory(entry);
         }
+        foreach (var drain in state.Drains ?? [])
+        {
+            engine.AddDrain(drain);
+        }
         foreach (var session in state.Sessions)
         {
             engine._sessions.Add(session.Id, session);
+            engine.Tally(session.Principal).Sessions++;
             engine.Schedule(DeadlineKind.Session, session.Id, session.ExpiresAt);
         }
         foreach (var lease in state.Leases)
@@ -49,6 +55,7 @@ public sealed partial class LockEngine
                 LockTree.Count(Layer.Held, node, lease, 1);
             }
             engine._leases.Add(lease.Id, lease);
+            engine.Tally(lease.Principal).Leases++;
             if (lease.SessionId != 0)
             {
                 engine._sessions[lease.SessionId].LeaseIds.Add(lease.Id);
@@ -68,6 +75,7 @@ public sealed partial class LockEngine
             }
             waiter.QueueNode = engine._queue.AddLast(waiter);
             engine._waiters.Add(waiter.Id, waiter);
+            engine.Tally(waiter.Principal).Waiters++;
             if (waiter.SessionId != 0)
             {
                 engine._sessions[waiter.SessionId].WaiterIds.Add(waiter.Id);

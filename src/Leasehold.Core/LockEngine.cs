@@ -46,10 +46,13 @@ public sealed partial class LockEngine
     }
 
     /// <summary>Why <paramref name="owner"/> cannot be stored (too long, not Unicode text), or null.</summary>
-    private string? CheckOwner(string? owner)
-        => owner is null ? null
-            : owner.Length > Limits.MaxOwnerLength ? $"owner has at most {Limits.MaxOwnerLength} characters"
-            : !WellFormedText.IsWellFormed(owner) ? "owner " + WellFormedText.Refusal
+    private string? CheckOwner(string? owner) => CheckName(owner, "owner");
+
+    /// <summary>Why a name (owner, principal, actor) cannot be stored, or null.</summary>
+    private string? CheckName(string? name, string what)
+        => name is null ? null
+            : name.Length > Limits.MaxOwnerLength ? $"{what} has at most {Limits.MaxOwnerLength} characters"
+            : !WellFormedText.IsWellFormed(name) ? what + " " + WellFormedText.Refusal
             : null;
 
     public EngineLimits Limits { get; }
@@ -115,6 +118,10 @@ public sealed partial class LockEngine
         Recover c => Recover(c),
         DeclareResource c => Declare(c),
         RemoveResource c => Remove(c),
+        RevokeLease c => Revoke(c),
+        EndSession c => EndSession(c),
+        DrainPrefix c => Drain(c),
+        UndrainPrefix c => Undrain(c),
         _ => throw new ArgumentException($"unknown command {command.GetType().Name}", nameof(command)),
     };
 }

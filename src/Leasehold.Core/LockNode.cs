@@ -20,6 +20,12 @@ internal sealed class LockNode
     /// <summary>The resource declared at this path, if any.</summary>
     public Pools.DeclaredResource? Resource;
 
+    /// <summary>The drain on exactly this path, if it is drained.</summary>
+    public Drain? Drain;
+
+    /// <summary>How many drained paths lie strictly below this node: a claim here that locks its children is kept off.</summary>
+    public int DrainedBelow;
+
     public ref ClaimCounts Counts(Layer layer)
     {
         switch (layer)
@@ -34,7 +40,7 @@ internal sealed class LockNode
     }
 
     public bool IsUnused
-        => Holders.Count == 0 && Waiters.Count == 0 && Resource is null && (Children is null || Children.Count == 0)
+        => Holders.Count == 0 && Waiters.Count == 0 && Resource is null && Drain is null && DrainedBelow == 0 && (Children is null || Children.Count == 0)
            && Held.IsEmpty && Queued.IsEmpty && Blocked.IsEmpty;
 
     public LockNode? Child(string segment)

@@ -21,6 +21,7 @@ public static class ErrorCodes
     public const string InvalidQuery = "invalid-query";
     public const string NoMatch = "no-match";
     public const string ResourceBusy = "resource-busy";
+    public const string Draining = "draining";
     public const string BadRequest = "bad-request";
     public const string Unauthenticated = "unauthenticated";
     public const string InvalidCredentials = "invalid-credentials";

@@ -78,6 +78,9 @@ public sealed record LeaseDto
 
     public string? Owner { get; init; }
 
+    /// <summary>The authenticated principal that acquired it; null for an anonymous caller (always, while security is off).</summary>
+    public string? Principal { get; init; }
+
     public required string Mode { get; init; }
 
     public required string[] Paths { get; init; }

@@ -36,6 +36,13 @@ public sealed record HistoryEntryDto
 
     /// <summary><c>released</c>, <c>expired</c> or <c>session-ended</c>.</summary>
     public required string Reason { get; init; }
+
+    /// <summary>The authenticated principal that acquired it; null for an anonymous caller.</summary>
+    public string? Principal { get; init; }
+
+    /// <summary>The administrator who revoked it or ended its session (<c>anonymous</c> while security is off); absent when it ended on its own.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? EndedBy { get; init; }
 }
 
 public sealed record HistoryDto

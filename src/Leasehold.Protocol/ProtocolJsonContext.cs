@@ -29,4 +29,8 @@ namespace Leasehold.Protocol;
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(ProblemDto))]
+[JsonSerializable(typeof(DrainDto))]
+[JsonSerializable(typeof(DrainListDto))]
+[JsonSerializable(typeof(AdminLeaseListDto))]
+[JsonSerializable(typeof(AdminSessionListDto))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext;

@@ -32,6 +32,13 @@ public sealed record ResourceDto
     public required WaiterDto[] Queue { get; init; }
 
     /// <summary>
+    /// The drain this path lies at or under, if any: nothing new is granted on it until an administrator
+    /// undrains it. Only in the answer for one path.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public DrainDto? Drained { get; init; }
+
+    /// <summary>
     /// Leases on other paths that keep an exclusive request for this path waiting: on an ancestor with
     /// <c>lockChildren</c>, or on a descendant with <c>lockParents</c>. Only in the answer for one path
     /// (absent from listings); at most 100.

@@ -18,6 +18,9 @@ public sealed record SessionDto
 
     public string? Owner { get; init; }
 
+    /// <summary>The authenticated principal that opened it; null for an anonymous caller.</summary>
+    public string? Principal { get; init; }
+
     public double Ttl { get; init; }
 
     public DateTimeOffset ExpiresAt { get; init; }

@@ -178,6 +178,7 @@ public static class LeaseholdApp
         app.MapResourceEndpoints();
         app.MapSessionEndpoints();
         app.MapPoolEndpoints();
+        app.MapGroup("/v1/admin").MapAdminEndpoints();
         app.MapLockerEndpoints();
         app.MapLockdEndpoints();
         return app;

@@ -25,15 +25,32 @@ public static partial class CommandCodec
         AcquireFromPools = 11,
         DeclareResource = 12,
         RemoveResource = 13,
+        RevokeLease = 14,
+        EndSession = 15,
+        DrainPrefix = 16,
+        UndrainPrefix = 17,
     }
 
-    public static void Write(IBufferWriter<byte> w, Command command)
+    /// <summary>Encodes one command in the current log version.</summary>
+    public static void Write(IBufferWriter<byte> w, Command command) => Write(w, command, LogFormat.Version);
+
+    /// <summary>
+    /// Encodes one command as log <paramref name="version"/> lays it out: before version 3 without principals
+    /// (and without the administrators' commands, which did not exist). Older layouts are written only by tests
+    /// that build old data directories.
+    /// </summary>
+    public static void Write(IBufferWriter<byte> w, Command command, int version)
     {
+        var principals = version >= LogFormat.FirstVersionWithPrincipals;
+        if (!principals && command is RevokeLease or EndSession or DrainPrefix or UndrainPrefix)
+        {
+            throw new ArgumentException($"log version {version} has no {command.GetType().Name}", nameof(command));
+        }
         switch (command)
         {
             case AcquireLease { Groups: { } groups } c:
                 Head(w, Tag.AcquireFromPools, c);
-                WriteAcquireFields(w, c);
+                WriteAcquireFields(w, c, principals);
                 BinaryOut.Int32(w, groups.Length);
                 foreach (var group in groups)
                 {
@@ -45,7 +62,7 @@ public static partial class CommandCodec
                 break;
             case AcquireLease c:
                 Head(w, Tag.AcquireLease, c);
-                WriteAcquireFields(w, c);
+                WriteAcquireFields(w, c, principals);
                 break;
             case DeclareResource c:
                 Head(w, Tag.DeclareResource, c);
@@ -55,6 +72,26 @@ public static partial class CommandCodec
             case RemoveResource c:
                 Head(w, Tag.RemoveResource, c);
                 BinaryOut.String(w, c.Path.Value);
+                break;
+            case RevokeLease c:
+                Head(w, Tag.RevokeLease, c);
+                BinaryOut.Int64(w, c.LeaseId);
+                BinaryOut.String(w, c.Actor);
+                break;
+            case EndSession c:
+                Head(w, Tag.EndSession, c);
+                BinaryOut.Int64(w, c.SessionId);
+                BinaryOut.String(w, c.Actor);
+                break;
+            case DrainPrefix c:
+                Head(w, Tag.DrainPrefix, c);
+                BinaryOut.String(w, c.Path.Value);
+                BinaryOut.String(w, c.Actor);
+                break;
+            case UndrainPrefix c:
+                Head(w, Tag.UndrainPrefix, c);
+                BinaryOut.String(w, c.Path.Value);
+                BinaryOut.String(w, c.Actor);
                 break;
             case RenewLease c:
                 Head(w, Tag.RenewLease, c);
@@ -72,6 +109,10 @@ public static partial class CommandCodec
                 BinaryOut.Int64(w, c.TtlMs);
                 BinaryOut.String(w, c.Owner);
                 BinaryOut.UInt128(w, c.Token);
+                if (principals)
+                {
+                    BinaryOut.String(w, c.Principal);
+                }
                 break;
             case KeepAliveSession c:
                 Head(w, Tag.KeepAliveSession, c);
@@ -106,7 +147,7 @@ public static partial class CommandCodec
         }
     }
 
-    private static void WriteAcquireFields(IBufferWriter<byte> w, AcquireLease c)
+    private static void WriteAcquireFields(IBufferWriter<byte> w, AcquireLease c, bool principals)
     {
         BinaryOut.Int32(w, c.Paths.Length);
         foreach (var path in c.Paths)
@@ -122,6 +163,10 @@ public static partial class CommandCodec
         BinaryOut.Bool(w, c.LockChildren);
         BinaryOut.String(w, c.Owner);
         BinaryOut.UInt128(w, c.Token);
+        if (principals)
+        {
+            BinaryOut.String(w, c.Principal);
+        }
     }
 
     private static void Head(IBufferWriter<byte> w, Tag tag, Command command)
@@ -130,27 +175,32 @@ public static partial class CommandCodec
         BinaryOut.Int64(w, command.Now);
     }
 
-    /// <summary>Decodes one command; a malformed payload throws <see cref="FormatException"/>.</summary>
-    public static Command Read(ReadOnlySpan<byte> payload)
+    /// <summary>Decodes one command of a segment of log <paramref name="version"/>; a malformed payload throws <see cref="FormatException"/>.</summary>
+    public static Command Read(ReadOnlySpan<byte> payload, int version = LogFormat.Version)
     {
         var r = new BinaryIn(payload);
         var tag = (Tag)r.Byte();
         var now = r.Int64();
+        var principals = version >= LogFormat.FirstVersionWithPrincipals;
         Command command = tag switch
         {
-            Tag.AcquireLease => ReadAcquire(ref r, now, minPaths: 1),
-            Tag.AcquireFromPools => ReadAcquireFromPools(ref r, now),
+            Tag.AcquireLease => ReadAcquire(ref r, now, minPaths: 1, principals),
+            Tag.AcquireFromPools => ReadAcquireFromPools(ref r, now, principals),
             Tag.DeclareResource => new DeclareResource { Now = now, Path = Codec.Path(r.String()), Attributes = r.String() ?? "{}" },
             Tag.RemoveResource => new RemoveResource { Now = now, Path = Codec.Path(r.String()) },
             Tag.RenewLease => new RenewLease { Now = now, LeaseId = r.Int64(), Token = r.UInt128(), TtlMs = r.Int64() },
             Tag.ReleaseLease => new ReleaseLease { Now = now, LeaseId = r.Int64(), Token = r.UInt128() },
-            Tag.OpenSession => new OpenSession { Now = now, TtlMs = r.Int64(), Owner = r.String(), Token = r.UInt128() },
+            Tag.OpenSession => new OpenSession { Now = now, TtlMs = r.Int64(), Owner = r.String(), Token = r.UInt128(), Principal = principals ? r.String() : null },
             Tag.KeepAliveSession => new KeepAliveSession { Now = now, SessionId = r.Int64(), Token = r.UInt128() },
             Tag.CloseSession => new CloseSession { Now = now, SessionId = r.Int64(), Token = r.UInt128() },
             Tag.CancelWait => new CancelWait { Now = now, WaiterId = r.Int64() },
             Tag.Tick => new Tick { Now = now },
             Tag.DropWaiters => new DropWaiters { Now = now },
             Tag.Recover => new Recover { Now = now, SessionGraceMs = r.Int64() },
+            Tag.RevokeLease when principals => new RevokeLease { Now = now, LeaseId = r.Int64(), Actor = r.String() },
+            Tag.EndSession when principals => new EndSession { Now = now, SessionId = r.Int64(), Actor = r.String() },
+            Tag.DrainPrefix when principals => new DrainPrefix { Now = now, Path = Codec.Path(r.String()), Actor = r.String() },
+            Tag.UndrainPrefix when principals => new UndrainPrefix { Now = now, Path = Codec.Path(r.String()), Actor = r.String() },
             _ => throw new FormatException($"unknown command tag {(byte)tag}"),
         };
         if (r.Remaining >= 4)
@@ -165,9 +215,9 @@ public static partial class CommandCodec
         return command;
     }
 
-    private static AcquireLease ReadAcquireFromPools(ref BinaryIn r, long now)
+    private static AcquireLease ReadAcquireFromPools(ref BinaryIn r, long now, bool principals)
     {
-        var acquire = ReadAcquire(ref r, now, minPaths: 0);
+        var acquire = ReadAcquire(ref r, now, minPaths: 0, principals);
         var count = r.Int32();
         if (count < 1 || count > 1024)
         {
@@ -181,7 +231,7 @@ public static partial class CommandCodec
         return acquire with { Groups = groups, Reuse = r.Bool() };
     }
 
-    private static AcquireLease ReadAcquire(ref BinaryIn r, long now, int minPaths)
+    private static AcquireLease ReadAcquire(ref BinaryIn r, long now, int minPaths, bool principals)
     {
         var count = r.Int32();
         if (count < minPaths || count > 4096)
@@ -208,6 +258,7 @@ public static partial class CommandCodec
             LockChildren = r.Bool(),
             Owner = r.String(),
             Token = r.UInt128(),
+            Principal = principals ? r.String() : null,
         };
     }
 }

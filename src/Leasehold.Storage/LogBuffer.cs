@@ -21,8 +21,8 @@ public sealed class LogBuffer : IBufferWriter<byte>, IDisposable
 
     public ReadOnlySpan<byte> Written => _array.AsSpan(0, Length);
 
-    /// <summary>Appends <paramref name="command"/> as record number <paramref name="index"/>.</summary>
-    public void Append(long index, Command command)
+    /// <summary>Appends <paramref name="command"/> as record number <paramref name="index"/>, in log <paramref name="version"/>'s layout.</summary>
+    public void Append(long index, Command command, int version = LogFormat.Version)
     {
         if (Records == 0)
         {
@@ -31,7 +31,7 @@ public sealed class LogBuffer : IBufferWriter<byte>, IDisposable
         var start = Length;
         GetSpan(LogFormat.RecordHeaderSize);
         Advance(LogFormat.RecordHeaderSize);
-        CommandCodec.Write(this, command);
+        CommandCodec.Write(this, command, version);
         var payloadLength = Length - start - LogFormat.RecordHeaderSize;
         var record = _array.AsSpan(start, Length - start);
         BinaryPrimitives.WriteInt32LittleEndian(record, payloadLength);

@@ -12,18 +12,27 @@ public static class LogFormat
 {
     /// <summary>
     /// The log's format version. The layout is the same in all; 2 means that every token field holds
-    /// <see cref="Core.TokenHash"/> of the token, where version 1 held the token itself. Both are read.
+    /// <see cref="Core.TokenHash"/> of the token, where version 1 held the token itself; 3 adds the
+    /// principal after the token of acquire and open-session records, and the administrators' commands
+    /// (revoke, end session, drain, undrain). All are read.
     /// </summary>
-    public const int Version = 2;
+    public const int Version = 3;
+
+    /// <summary>The first log version whose acquire and open-session records carry a principal.</summary>
+    public const int FirstVersionWithPrincipals = 3;
 
     /// <summary>The oldest log version this server reads.</summary>
     public const int OldestVersion = 1;
 
     /// <summary>
     /// The snapshot's format version: 2 added declared resources, pool groups and history; 3 holds
-    /// token hashes instead of tokens. Versions 1 and 2 are still read.
+    /// token hashes instead of tokens; 4 adds principals (sessions, leases, waiters, history), who ended a
+    /// history entry, and the drained prefixes. Versions 1 to 3 are still read.
     /// </summary>
-    public const int SnapshotVersion = 3;
+    public const int SnapshotVersion = 4;
+
+    /// <summary>The first snapshot version with principals and drains.</summary>
+    public const int FirstSnapshotVersionWithPrincipals = 4;
 
     /// <summary>The first snapshot version whose token fields are hashes.</summary>
     public const int FirstSnapshotVersionWithHashedTokens = 3;

@@ -162,7 +162,7 @@ public static class LogReader
                 Command command;
                 try
                 {
-                    command = CommandCodec.Read(data.AsSpan((int)offset + LogFormat.RecordHeaderSize, payloadLength));
+                    command = CommandCodec.Read(data.AsSpan((int)offset + LogFormat.RecordHeaderSize, payloadLength), version);
                 }
                 catch (FormatException ex)
                 {

@@ -33,6 +33,7 @@ public static class SnapshotCodec
             BinaryOut.String(buffer, s.Owner);
             BinaryOut.Int64(buffer, s.TtlMs);
             BinaryOut.Int64(buffer, s.ExpiresAt);
+            BinaryOut.String(buffer, s.Principal);
         }
         BinaryOut.Int32(buffer, state.Leases.Count);
         foreach (var l in state.Leases)
@@ -80,6 +81,16 @@ public static class SnapshotCodec
             BinaryOut.Int64(buffer, entry.QueuedMs);
             BinaryOut.Int64(buffer, entry.EndedAt);
             BinaryOut.Byte(buffer, (byte)entry.Reason);
+            BinaryOut.String(buffer, entry.Principal);
+            BinaryOut.String(buffer, entry.EndedBy);
+        }
+        var drains = state.Drains ?? [];
+        BinaryOut.Int32(buffer, drains.Count);
+        foreach (var drain in drains)
+        {
+            BinaryOut.String(buffer, drain.Path.Value);
+            BinaryOut.String(buffer, drain.Actor);
+            BinaryOut.Int64(buffer, drain.Since);
         }
         var crc = Crc32C.Compute(buffer.WrittenSpan);
         BinaryPrimitives.WriteUInt32LittleEndian(buffer.GetSpan(4), crc);
@@ -114,6 +125,7 @@ public static class SnapshotCodec
             BinaryOut.Int32(w, group.Group.Count);
             WritePaths(w, group.Chosen);
         }
+        BinaryOut.String(w, claim.Principal);
     }
 
     /// <summary>Reads and verifies a snapshot; any damage throws <see cref="CorruptDataException"/> naming the file.</summary>
@@ -144,7 +156,11 @@ public static class SnapshotCodec
             var sessions = new List<Session>();
             for (var n = Count(ref r); n > 0; n--)
             {
-                sessions.Add(new Session { Id = r.Int64(), Token = ClearTokens.Hash(r.UInt128(), version), Owner = r.String(), TtlMs = r.Int64(), ExpiresAt = r.Int64() });
+                sessions.Add(new Session
+                {
+                    Id = r.Int64(), Token = ClearTokens.Hash(r.UInt128(), version), Owner = r.String(), TtlMs = r.Int64(), ExpiresAt = r.Int64(),
+                    Principal = version >= LogFormat.FirstSnapshotVersionWithPrincipals ? r.String() : null,
+                });
             }
             var leases = new List<Lease>();
             for (var n = Count(ref r); n > 0; n--)
@@ -157,7 +173,7 @@ public static class SnapshotCodec
                 {
                     Id = id, Token = token, Fence = fence, Paths = c.Paths, Mode = c.Mode, Limit = c.Limit,
                     LockParents = c.LockParents, LockChildren = c.LockChildren, Owner = c.Owner, SessionId = c.SessionId,
-                    TtlMs = c.TtlMs, Groups = c.Groups, AcquiredAt = r.Int64(), WaitedMs = r.Int64(), ExpiresAt = r.Int64(),
+                    TtlMs = c.TtlMs, Groups = c.Groups, Principal = c.Principal, AcquiredAt = r.Int64(), WaitedMs = r.Int64(), ExpiresAt = r.Int64(),
                 });
             }
             var waiters = new List<Waiter>();
@@ -170,7 +186,7 @@ public static class SnapshotCodec
                 {
                     Id = id, Token = token, Paths = c.Paths, Mode = c.Mode, Limit = c.Limit,
                     LockParents = c.LockParents, LockChildren = c.LockChildren, Owner = c.Owner, SessionId = c.SessionId,
-                    TtlMs = c.TtlMs, Groups = c.Groups, EnqueuedAt = r.Int64(), Deadline = r.Int64(),
+                    TtlMs = c.TtlMs, Groups = c.Groups, Principal = c.Principal, EnqueuedAt = r.Int64(), Deadline = r.Int64(),
                 });
             }
             long lastRelease = 0;
@@ -201,14 +217,23 @@ public static class SnapshotCodec
                     {
                         requirements![i] = r.String() ?? "{}";
                     }
-                    history.Add(new HistoryEntry(leaseId, fence, owner, paths, requirements, r.Int64(), r.Int64(), r.Int64(), Reason(r.Byte())));
+                    var entry = new HistoryEntry(leaseId, fence, owner, paths, requirements, r.Int64(), r.Int64(), r.Int64(), Reason(r.Byte()));
+                    history.Add(version >= LogFormat.FirstSnapshotVersionWithPrincipals ? entry with { Principal = r.String(), EndedBy = r.String() } : entry);
+                }
+            }
+            var drains = new List<Drain>();
+            if (version >= LogFormat.FirstSnapshotVersionWithPrincipals)
+            {
+                for (var n = Count(ref r); n > 0; n--)
+                {
+                    drains.Add(new Drain(Codec.Path(r.String()), r.String() ?? LockEngine.AnonymousActor, r.Int64()));
                 }
             }
             if (r.Remaining != 0)
             {
                 throw new FormatException($"{r.Remaining} bytes after the last section");
             }
-            return (index, new EngineState(lastLease, lastSession, lastWaiter, lastFence, sessions, leases, waiters, lastRelease, resources, history));
+            return (index, new EngineState(lastLease, lastSession, lastWaiter, lastFence, sessions, leases, waiters, lastRelease, resources, history, drains));
         }
         catch (FormatException ex)
         {
@@ -229,7 +254,7 @@ public static class SnapshotCodec
         return n == -1 ? -1 : n >= 0 && n <= r.Remaining ? n : throw new FormatException($"bad count {n}");
     }
 
-    private readonly record struct ClaimFields(ResourcePath[] Paths, LockMode Mode, int Limit, bool LockParents, bool LockChildren, string? Owner, long SessionId, long TtlMs, GroupClaim[]? Groups);
+    private readonly record struct ClaimFields(ResourcePath[] Paths, LockMode Mode, int Limit, bool LockParents, bool LockChildren, string? Owner, long SessionId, long TtlMs, GroupClaim[]? Groups, string? Principal = null);
 
     private static ResourcePath[] ReadPaths(ref BinaryIn r)
     {
@@ -252,7 +277,7 @@ public static class SnapshotCodec
         var count = OptionalCount(ref r);
         if (count < 0)
         {
-            return fields;
+            return WithPrincipal(ref r, fields, version);
         }
         var groups = new GroupClaim[count];
         for (var i = 0; i < count; i++)
@@ -266,8 +291,11 @@ public static class SnapshotCodec
             }
             groups[i].Chosen = ReadPaths(ref r);
         }
-        return fields with { Groups = groups };
+        return WithPrincipal(ref r, fields with { Groups = groups }, version);
     }
+
+    private static ClaimFields WithPrincipal(ref BinaryIn r, ClaimFields fields, int version)
+        => version >= LogFormat.FirstSnapshotVersionWithPrincipals ? fields with { Principal = r.String() } : fields;
 
     private static bool IsJson(string text)
     {
@@ -282,7 +310,7 @@ public static class SnapshotCodec
         }
     }
 
-    private static EndReason Reason(byte value) => value <= (byte)EndReason.SessionEnded
+    private static EndReason Reason(byte value) => value <= (byte)EndReason.Revoked
         ? (EndReason)value
         : throw new FormatException($"{value} is not an end reason");
 }

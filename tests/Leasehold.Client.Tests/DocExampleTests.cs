@@ -203,4 +203,30 @@ public sealed class DocExampleTests : ClientTestBase
         }
         Assert.Equal(["no-match", "invalid-query", "timeout"], outcomes);
     }
+
+    [Fact]
+    public async Task Administration()
+    {
+        using var bound = new CancellationTokenSource(ClientTestServer.Timeout);
+        var cancellationToken = bound.Token;
+        var client = Server.CreateClient();
+        await using var old = await client.AcquireAsync(AcquireOptions.ForPath("/lab/rack-2/phone-7") with { Ttl = TimeSpan.FromMinutes(5) }, cancellationToken);
+        await using var worker = await client.AcquireAsync(AcquireOptions.ForPath("/jobs/w7") with { Owner = "worker-7" }, cancellationToken);
+
+        // Maintenance of a rig: nothing new is granted there; what is held runs out or is revoked.
+        await client.Admin.DrainAsync("/lab/rack-2", cancellationToken);
+        var held = await client.Admin.ListLeasesAsync(new LeaseFilter { Prefix = "/lab/rack-2", OlderThan = TimeSpan.Zero }, cancellationToken);
+        foreach (var stale in held.Leases)
+        {
+            await client.Admin.RevokeLeaseAsync(stale.Id, cancellationToken);   // history: "revoked", endedBy
+        }
+        var drains = await client.Admin.ListDrainsAsync(cancellationToken);
+        await client.Admin.UndrainAsync("/lab/rack-2", cancellationToken);     // the waiters are granted in queue order
+        var sessions = await client.Admin.ListSessionsAsync(new LeaseFilter { Owner = "worker-7" }, cancellationToken);
+
+        Assert.Equal([old.Id], held.Leases.Select(l => l.Id));
+        Assert.Null(await client.GetLeaseAsync(old.Id));
+        Assert.Equal(["/lab/rack-2"], drains.Select(d => d.Path));
+        Assert.Equal([worker.SessionId!.Value], sessions.Sessions.Select(s => s.Id));
+    }
 }

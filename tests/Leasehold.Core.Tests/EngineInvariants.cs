@@ -68,7 +68,7 @@ internal static class EngineInvariants
     /// The queue is in arrival order and settled: every waiter is blocked by a holder or conflicts with an
     /// older waiter (otherwise it should have been granted, or failed with LimitMismatch).
     /// </summary>
-    public static string? QueueSettledInArrivalOrder(IReadOnlyList<Waiter> queue, IReadOnlyCollection<Lease> leases)
+    public static string? QueueSettledInArrivalOrder(IReadOnlyList<Waiter> queue, IReadOnlyCollection<Lease> leases, Func<MClaim, bool>? drained = null)
     {
         var holders = leases.Select(ToClaim).ToList();
         for (var i = 0; i < queue.Count; i++)
@@ -83,7 +83,7 @@ internal static class EngineInvariants
             {
                 return $"waiter {queue[i].Id} still waits although its limit disagrees with the holders";
             }
-            if (verdict == ReferenceModel.Verdict.Free && !queue.Take(i).Any(o => ReferenceModel.QueueConflict(ToClaim(o), claim)))
+            if (verdict == ReferenceModel.Verdict.Free && !(drained?.Invoke(claim) ?? false) && !queue.Take(i).Any(o => ReferenceModel.QueueConflict(ToClaim(o), claim)))
             {
                 return $"waiter {queue[i].Id} could be granted but still waits";
             }

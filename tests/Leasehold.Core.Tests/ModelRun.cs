@@ -101,6 +101,10 @@ internal sealed class ModelRun
         {
             DoClose();
         }
+        else if (roll < 720)
+        {
+            DoAdmin();
+        }
         else if (roll < 845)
         {
             _now += _rng.Next(1, 121);
@@ -205,8 +209,9 @@ internal sealed class ModelRun
             }
         }
         var token = NewToken();
+        var principal = RandomPrincipal();
         Log($"acquire [{string.Join(" ", paths)}] {mode} limit={limit?.ToString(CultureInfo.InvariantCulture) ?? "-"} lp={lockParents} lc={lockChildren} "
-            + $"wait={waitMs} ttl={ttlMs} session={sessionId} owner={owner?.Length ?? -1} token={token}");
+            + $"wait={waitMs} ttl={ttlMs} session={sessionId} owner={owner?.Length ?? -1} principal={principal ?? "-"} token={token}");
 
         var engine = _engine.Acquire(new AcquireLease
         {
@@ -220,9 +225,10 @@ internal sealed class ModelRun
             TtlMs = ttlMs,
             SessionId = sessionId,
             Owner = owner,
+            Principal = principal,
             Token = token,
         });
-        var model = _model.Acquire(_now, [.. paths], mode, limit, lockParents, lockChildren, ttlMs, waitMs, sessionId, owner, token);
+        var model = _model.Acquire(_now, [.. paths], mode, limit, lockParents, lockChildren, ttlMs, waitMs, sessionId, owner, token, principal);
         var engineSays = $"{engine.Error} lease={engine.Lease?.Id ?? 0} waiter={engine.Waiter?.Id ?? 0}";
         var modelSays = $"{model.Error} lease={model.LeaseId} waiter={model.WaiterId}";
         Expect(engineSays == modelSays, $"acquire: engine {engineSays}, model {modelSays} ({engine.Detail})");
@@ -287,9 +293,10 @@ internal sealed class ModelRun
             _ => ReferenceModel.MaxSessionTtlMs + 1,
         };
         var token = NewToken();
-        Log($"open ttl={ttlMs} token={token}");
-        var engine = _engine.Open(new OpenSession { Now = _now, TtlMs = ttlMs, Token = token });
-        var model = _model.Open(_now, ttlMs, null, token);
+        var principal = RandomPrincipal();
+        Log($"open ttl={ttlMs} principal={principal ?? "-"} token={token}");
+        var engine = _engine.Open(new OpenSession { Now = _now, TtlMs = ttlMs, Principal = principal, Token = token });
+        var model = _model.Open(_now, ttlMs, null, token, principal);
         var engineSays = $"{engine.Error} id={engine.Value?.Id ?? 0}";
         var modelSays = $"{model.Error} id={model.SessionId}";
         Expect(engineSays == modelSays, $"open: engine {engineSays}, model {modelSays}");
@@ -321,6 +328,61 @@ internal sealed class ModelRun
         Expect(engine.Error == model, $"close: engine {engine.Error}, model {model}");
         Count($"close {engine.Error}");
     }
+
+    /// <summary>An administrator: revoke a lease, end a session, drain or undrain a prefix (sometimes one that is not drained).</summary>
+    private void DoAdmin()
+    {
+        switch (_rng.Next(4))
+        {
+            case 0:
+            {
+                var (id, _) = PickLease();
+                Log($"revoke {id}");
+                var engine = _engine.Revoke(new RevokeLease { Now = _now, LeaseId = id, Actor = RandomPrincipal() });
+                var model = _model.Revoke(_now, id);
+                Expect(engine.Error == model, $"revoke: engine {engine.Error}, model {model}");
+                Count($"revoke {engine.Error}");
+                break;
+            }
+            case 1:
+            {
+                var (id, _) = PickSession();
+                Log($"end session {id}");
+                var engine = _engine.EndSession(new EndSession { Now = _now, SessionId = id, Actor = RandomPrincipal() });
+                var model = _model.EndSessionByAdmin(_now, id);
+                Expect(engine.Error == model, $"end session: engine {engine.Error}, model {model}");
+                Count($"end session {engine.Error}");
+                break;
+            }
+            case 2:
+            {
+                var path = RandomPath();
+                Log($"drain {path}");
+                var engine = _engine.Drain(new DrainPrefix { Now = _now, Path = Parsed[path], Actor = RandomPrincipal() });
+                var model = _model.Drain(path);
+                Expect(engine.Started == model, $"drain: engine started {engine.Started}, model {model}");
+                Count($"drain started={engine.Started}");
+                break;
+            }
+            default:
+            {
+                var path = _model.Drained.Count > 0 && _rng.Next(4) != 0 ? _model.Drained[_rng.Next(_model.Drained.Count)] : RandomPath();
+                Log($"undrain {path}");
+                var engine = _engine.Undrain(new UndrainPrefix { Now = _now, Path = Parsed[path], Actor = RandomPrincipal() });
+                var model = _model.Undrain(_now, path);
+                Expect(engine.Error == model, $"undrain: engine {engine.Error}, model {model}");
+                Count($"undrain {engine.Error}");
+                break;
+            }
+        }
+    }
+
+    private string? RandomPrincipal() => _rng.Next(3) switch
+    {
+        0 => null,
+        1 => "alice",
+        _ => "bob",
+    };
 
     private void DoAdvance()
     {
@@ -367,9 +429,10 @@ internal sealed class ModelRun
         _engine.Outcomes.Clear();
         _model.Outcomes.Clear();
 
-        // Fencing tokens strictly increase in grant (report) order, above every earlier one.
+        // Fencing tokens strictly increase in grant (report) order, above every earlier one; nothing is granted under a drain.
         foreach (var lease in _newGrants)
         {
+            Expect(!_model.IsDrained(EngineInvariants.ToClaim(lease)), $"lease {lease.Id} was granted under a drained prefix");
             Expect(lease.Fence > _lastFenceSeen, $"lease {lease.Id} got fence {lease.Fence}, not above {_lastFenceSeen}");
             _lastFenceSeen = lease.Fence;
         }
@@ -397,6 +460,12 @@ internal sealed class ModelRun
             [.. _engine.Sessions.OrderBy(s => s.Id).Select(s => $"S{s.Id} ttl={s.TtlMs} expires={s.ExpiresAt} token={s.Token} leases={s.LeaseCount}")],
             [.. _model.Sessions.OrderBy(s => s.Id).Select(s => $"S{s.Id} ttl={s.TtlMs} expires={s.ExpiresAt} token={s.Token} leases={_model.Holders.Count(l => l.SessionId == s.Id)}")]);
         Expect(_engine.QueueLength == _model.Waiters.Count, "QueueLength");
+        ExpectSame("drains", [.. _engine.Drains.Select(d => d.Path.Value)], [.. _model.Drained.Order(StringComparer.Ordinal)]);
+        foreach (var principal in new[] { null, "alice", "bob" })
+        {
+            var counts = _engine.CountsOf(principal);
+            Expect((counts.Leases, counts.Sessions, counts.Waiters) == _model.CountsOf(principal), $"counts of {principal ?? "anonymous"}: engine {counts}, model {_model.CountsOf(principal)}");
+        }
         _maxQueue = Math.Max(_maxQueue, _model.Waiters.Count);
         _maxHolders = Math.Max(_maxHolders, _model.Holders.Count);
     }
@@ -467,7 +536,7 @@ internal sealed class ModelRun
         var byFence = _engine.Leases.OrderBy(l => l.Fence).ToList();
         Expect(EngineInvariants.NoConflictingHolders(byFence));
         Expect(EngineInvariants.FencesFollowGrantOrder(byFence, _engine.LastFence));
-        Expect(EngineInvariants.QueueSettledInArrivalOrder([.. _engine.Queue], _engine.Leases));
+        Expect(EngineInvariants.QueueSettledInArrivalOrder([.. _engine.Queue], _engine.Leases, _model.IsDrained));
         Expect(EngineInvariants.SessionsOwnTheirLeases(_engine));
         Expect(EngineInvariants.NextDeadlineNotLate(_engine));
     }

@@ -20,9 +20,20 @@ public class PersistedValuesTests
             [ErrorCode.InvalidQuery] = 9,
             [ErrorCode.NoMatch] = 10,
             [ErrorCode.ResourceBusy] = 11,
+            [ErrorCode.Draining] = 12,
         };
         Assert.Equal(expected.Count, Enum.GetValues<ErrorCode>().Length);
         Assert.All(expected, e => Assert.Equal(e.Value, (int)e.Key));
+    }
+
+    [Fact]
+    public void EndReasonNumbersAreFrozen()
+    {
+        Assert.Equal(4, Enum.GetValues<Leasehold.Core.Pools.EndReason>().Length);
+        Assert.Equal(0, (int)Leasehold.Core.Pools.EndReason.Released);
+        Assert.Equal(1, (int)Leasehold.Core.Pools.EndReason.Expired);
+        Assert.Equal(2, (int)Leasehold.Core.Pools.EndReason.SessionEnded);
+        Assert.Equal(3, (int)Leasehold.Core.Pools.EndReason.Revoked);
     }
 
     [Fact]

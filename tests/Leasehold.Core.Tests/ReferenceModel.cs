@@ -27,6 +27,9 @@ internal sealed class ReferenceModel
 
     public List<MSession> Sessions { get; } = [];
 
+    /// <summary>Drained prefixes (canonical strings).</summary>
+    public List<string> Drained { get; } = [];
+
     /// <summary>Waiter outcomes since the last drain: (waiter id, error, granted lease id or 0).</summary>
     public List<(long WaiterId, ErrorCode Error, long LeaseId)> Outcomes { get; } = [];
 
@@ -113,11 +116,19 @@ internal sealed class ReferenceModel
         return false;
     }
 
+    /// <summary>The drain rule: a claim may not be granted on a path at or under a drained prefix, nor above one when it locks its children.</summary>
+    public bool IsDrained(MClaim claim)
+        => claim.Paths.Any(p => Drained.Any(d => d == p || IsStrictAncestor(d, p) || (claim.LockChildren && IsStrictAncestor(p, d))));
+
+    /// <summary>What one principal has: counted by scanning everything.</summary>
+    public (int Leases, int Sessions, int Waiters) CountsOf(string? principal)
+        => (Holders.Count(l => l.Principal == principal), Sessions.Count(s => s.Principal == principal), Waiters.Count(w => w.Principal == principal));
+
     // ---- Commands ----
 
     public (ErrorCode Error, long LeaseId, long WaiterId) Acquire(
         long now, string[] paths, LockMode mode, int? limit, bool lockParents, bool lockChildren,
-        long ttlMs, long waitMs, long sessionId, string? owner, UInt128 token)
+        long ttlMs, long waitMs, long sessionId, string? owner, UInt128 token, string? principal = null)
     {
         var invalid = paths.Length == 0
                       || paths.Length > MaxPaths
@@ -141,23 +152,25 @@ internal sealed class ReferenceModel
         {
             return (ErrorCode.LimitMismatch, 0, 0);
         }
-        if (verdict == Verdict.Free && !Waiters.Any(w => QueueConflict(w.Claim, claim)))
+        var drained = IsDrained(claim);
+        if (verdict == Verdict.Free && !drained && !Waiters.Any(w => QueueConflict(w.Claim, claim)))
         {
-            return (ErrorCode.None, Grant(claim, token, sessionId, ttlMs, now, now).Id, 0);
+            return (ErrorCode.None, Grant(claim, token, sessionId, ttlMs, now, now, principal).Id, 0);
         }
         if (waitMs == 0)
         {
-            return (ErrorCode.Locked, 0, 0);
+            return (drained ? ErrorCode.Draining : ErrorCode.Locked, 0, 0);
         }
-        var waiter = new MWaiter(++_lastWaiterId, token, claim, sessionId, ttlMs, now, now + waitMs);
+        var waiter = new MWaiter(++_lastWaiterId, token, claim, sessionId, ttlMs, now, now + waitMs) { Principal = principal };
         Waiters.Add(waiter);
         return (ErrorCode.None, 0, waiter.Id);
     }
 
-    private MLease Grant(MClaim claim, UInt128 token, long sessionId, long ttlMs, long enqueuedAt, long now)
+    private MLease Grant(MClaim claim, UInt128 token, long sessionId, long ttlMs, long enqueuedAt, long now, string? principal)
     {
         var lease = new MLease(++_lastLeaseId, token, claim, sessionId, ++LastFence, now, now - enqueuedAt)
         {
+            Principal = principal,
             TtlMs = ttlMs,
             ExpiresAt = ttlMs > 0 ? now + ttlMs : long.MaxValue,
         };
@@ -219,13 +232,13 @@ internal sealed class ReferenceModel
         return true;
     }
 
-    public (ErrorCode Error, long SessionId) Open(long now, long ttlMs, string? owner, UInt128 token)
+    public (ErrorCode Error, long SessionId) Open(long now, long ttlMs, string? owner, UInt128 token, string? principal = null)
     {
         if (ttlMs < MinSessionTtlMs || ttlMs > MaxSessionTtlMs || (owner is not null && owner.Length > MaxOwner))
         {
             return (ErrorCode.InvalidArgument, 0);
         }
-        var session = new MSession(++_lastSessionId, token, ttlMs) { ExpiresAt = now + ttlMs };
+        var session = new MSession(++_lastSessionId, token, ttlMs) { ExpiresAt = now + ttlMs, Principal = principal };
         Sessions.Add(session);
         return (ErrorCode.None, session.Id);
     }
@@ -321,6 +334,51 @@ internal sealed class ReferenceModel
         return ended;
     }
 
+    /// <summary>An administrator ends a lease, token or not.</summary>
+    public ErrorCode Revoke(long now, long leaseId)
+    {
+        if (Holders.Find(l => l.Id == leaseId) is not { } lease)
+        {
+            return ErrorCode.NotFound;
+        }
+        Holders.Remove(lease);
+        Serve(now);
+        return ErrorCode.None;
+    }
+
+    /// <summary>An administrator ends a session, token or not.</summary>
+    public ErrorCode EndSessionByAdmin(long now, long sessionId)
+    {
+        if (FindSession(sessionId) is not { } session)
+        {
+            return ErrorCode.NotFound;
+        }
+        EndSession(session);
+        Serve(now);
+        return ErrorCode.None;
+    }
+
+    /// <summary>Drains a prefix; true if it was not drained yet.</summary>
+    public bool Drain(string path)
+    {
+        if (Drained.Contains(path))
+        {
+            return false;
+        }
+        Drained.Add(path);
+        return true;
+    }
+
+    public ErrorCode Undrain(long now, string path)
+    {
+        if (!Drained.Remove(path))
+        {
+            return ErrorCode.NotFound;
+        }
+        Serve(now);
+        return ErrorCode.None;
+    }
+
     public int DropWaiters()
     {
         foreach (var waiter in Waiters)
@@ -357,10 +415,10 @@ internal sealed class ReferenceModel
                 Waiters.Remove(waiter);
                 Outcomes.Add((waiter.Id, ErrorCode.LimitMismatch, 0));
             }
-            else if (verdict == Verdict.Free && !stillWaiting.Any(o => QueueConflict(o.Claim, waiter.Claim)))
+            else if (verdict == Verdict.Free && !IsDrained(waiter.Claim) && !stillWaiting.Any(o => QueueConflict(o.Claim, waiter.Claim)))
             {
                 Waiters.Remove(waiter);
-                var lease = Grant(waiter.Claim, waiter.Token, waiter.SessionId, waiter.TtlMs, waiter.EnqueuedAt, now);
+                var lease = Grant(waiter.Claim, waiter.Token, waiter.SessionId, waiter.TtlMs, waiter.EnqueuedAt, now, waiter.Principal);
                 Outcomes.Add((waiter.Id, ErrorCode.None, lease.Id));
             }
             else
@@ -379,11 +437,18 @@ internal sealed record MLease(long Id, UInt128 Token, MClaim Claim, long Session
     public long TtlMs { get; set; }
 
     public long ExpiresAt { get; set; }
+
+    public string? Principal { get; init; }
 }
 
-internal sealed record MWaiter(long Id, UInt128 Token, MClaim Claim, long SessionId, long TtlMs, long EnqueuedAt, long Deadline);
+internal sealed record MWaiter(long Id, UInt128 Token, MClaim Claim, long SessionId, long TtlMs, long EnqueuedAt, long Deadline)
+{
+    public string? Principal { get; init; }
+}
 
 internal sealed record MSession(long Id, UInt128 Token, long TtlMs)
 {
     public long ExpiresAt { get; set; }
+
+    public string? Principal { get; init; }
 }

@@ -69,6 +69,12 @@ public sealed class OpenApiTests : ServerTestBase
     [InlineData("/v1/resources/{path}", "get", "200")]
     [InlineData("/v1/fences/{path}", "get", "200")]
     [InlineData("/v1/whoami", "get", "200")]
+    [InlineData("/v1/admin/leases/{id}", "delete", "200")]
+    [InlineData("/v1/admin/sessions/{id}", "delete", "200")]
+    [InlineData("/v1/admin/drains/{path}", "put", "201")]
+    [InlineData("/v1/admin/drains", "get", "200")]
+    [InlineData("/v1/admin/leases", "get", "200")]
+    [InlineData("/v1/admin/sessions", "get", "200")]
     public async Task Success_bodies_have_examples_that_read_as_the_wire_types(string path, string method, string status)
     {
         var document = await GetJsonAsync("/openapi/v1.json");
@@ -82,6 +88,11 @@ public sealed class OpenApiTests : ServerTestBase
             "/v1/resources/{path}" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.ResourceDto),
             "/v1/fences/{path}" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.FenceDto),
             "/v1/whoami" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.WhoAmIDto),
+            "/v1/admin/sessions/{id}" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.SessionDto),
+            "/v1/admin/drains/{path}" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.DrainDto),
+            "/v1/admin/drains" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.DrainListDto),
+            "/v1/admin/leases" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.AdminLeaseListDto),
+            "/v1/admin/sessions" => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.AdminSessionListDto),
             _ => example.Deserialize(Leasehold.Protocol.ProtocolJsonContext.Default.LeaseDto),
         };
         Assert.NotNull(read);

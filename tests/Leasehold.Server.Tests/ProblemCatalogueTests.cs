@@ -33,6 +33,7 @@ public class ProblemCatalogueTests
             ["forbidden"] = 403,
             ["quota-exceeded"] = 429,
             ["rate-limited"] = 429,
+            ["draining"] = 409,
         };
         Assert.Equal(expected.OrderBy(e => e.Key), Problems.All.Select(e => KeyValuePair.Create(e.Key, e.Value.Status)).OrderBy(e => e.Key));
     }
@@ -49,6 +50,7 @@ public class ProblemCatalogueTests
     [InlineData(ErrorCode.InvalidQuery, ErrorCodes.InvalidQuery)]
     [InlineData(ErrorCode.NoMatch, ErrorCodes.NoMatch)]
     [InlineData(ErrorCode.ResourceBusy, ErrorCodes.ResourceBusy)]
+    [InlineData(ErrorCode.Draining, ErrorCodes.Draining)]
     public void EveryEngineErrorHasItsOwnCode(ErrorCode error, string code) => Assert.Equal(code, Problems.Code(error));
 
     [Fact]

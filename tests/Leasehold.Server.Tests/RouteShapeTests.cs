@@ -8,7 +8,7 @@ namespace Leasehold.Server.Tests;
 public sealed class RouteShapeTests : ServerTestBase
 {
     private static readonly string[] LeaseFields =
-        ["id", "token", "owner", "mode", "paths", "limit", "ttl", "fence", "acquiredAt", "expiresAt", "session", "lockParents", "lockChildren", "waited"];
+        ["id", "token", "owner", "principal", "mode", "paths", "limit", "ttl", "fence", "acquiredAt", "expiresAt", "session", "lockParents", "lockChildren", "waited"];
 
     private static string[] FieldNames(JsonElement element) => [.. element.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal)];
 
@@ -188,7 +188,7 @@ public sealed class RouteShapeTests : ServerTestBase
         using var opened = await PostAsync("/v1/sessions", """{"ttl":15,"owner":"worker-7"}""");
         var session = await ReadJsonAsync(opened, HttpStatusCode.Created);
         Assert.Null(opened.Headers.Location);
-        Assert.Equal(["expiresAt", "id", "leases", "owner", "token", "ttl"], FieldNames(session));
+        Assert.Equal(["expiresAt", "id", "leases", "owner", "principal", "token", "ttl"], FieldNames(session));
         Assert.Matches("^[0-9a-f]{32}$", session.GetProperty("token").GetString());
         Assert.Equal("worker-7", session.GetProperty("owner").GetString());
         Assert.Equal(15, session.GetProperty("ttl").GetDouble());

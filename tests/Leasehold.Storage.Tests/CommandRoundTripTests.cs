@@ -80,6 +80,19 @@ public class CommandRoundTripTests
         },
         { "declare resource, root, empty", new DeclareResource { Now = -1, Path = Cmd.P("/"), Attributes = "{}" } },
         { "remove resource", new RemoveResource { Now = Cmd.T0, Path = Cmd.P("/pool/r1") } },
+        { "acquire with a principal", new AcquireLease { Now = 5, Paths = Cmd.Ps("/x"), Owner = "o", Principal = "alice \u2603", Token = 3 } },
+        { "acquire from pools with a principal", new AcquireLease
+            {
+                Now = 5, Paths = [], Groups = [new PoolGroup(Cmd.P("/gpu"), "{}", 1)], Principal = "ci-bot", Token = 3,
+            }
+        },
+        { "open session with a principal", new OpenSession { Now = Cmd.T0, TtlMs = 1_000, Principal = "alice", Token = 1 } },
+        { "revoke", new RevokeLease { Now = Cmd.T0, LeaseId = long.MaxValue, Actor = "root" } },
+        { "revoke, anonymous", new RevokeLease { Now = Cmd.T0, LeaseId = 1, Actor = null } },
+        { "end session", new EndSession { Now = Cmd.T0, SessionId = 7, Actor = "\u00fcber" } },
+        { "drain", new DrainPrefix { Now = Cmd.T0, Path = Cmd.P("/lab/caf\u00e9"), Actor = "ops" } },
+        { "drain root, anonymous", new DrainPrefix { Now = Cmd.T0, Path = Cmd.P("/"), Actor = null } },
+        { "undrain", new UndrainPrefix { Now = Cmd.T0, Path = Cmd.P("/lab"), Actor = "ops" } },
         { "remove resource, unicode", new RemoveResource { Now = Cmd.T0 + 2, Path = Cmd.P("/\u65e5\u672c/\u8a9e/\U0001F600") } },
     };
 
@@ -162,13 +175,13 @@ public class CommandRoundTripTests
     [Theory]
     [InlineData("00" + "0000000000000000", "unknown command tag 0")]
     [InlineData("EE" + "0000000000000000", "unknown command tag 238")]
-    [InlineData("0E" + "0000000000000000", "unknown command tag 14")]
+    [InlineData("12" + "0000000000000000", "unknown command tag 18")]
     [InlineData("0B" + "0000000000000000" + "00000000" + "00" + "00000000" + "0000000000000000" + "0000000000000000" + "0000000000000000"
-        + "01" + "01" + "00000000" + "00000000000000000000000000000000" + "00000000", "0 groups in one acquire")]
+        + "01" + "01" + "00000000" + "00000000000000000000000000000000" + "00000000" + "00000000", "0 groups in one acquire")]
     [InlineData("0B" + "0000000000000000" + "00000000" + "00" + "00000000" + "0000000000000000" + "0000000000000000" + "0000000000000000"
         + "01" + "01" + "00000000" + "00000000000000000000000000000000" + "01000000" + "030000002F70" + "0300000067" + "01000000", "ends early")]
     [InlineData("0B" + "0000000000000000" + "00000000" + "00" + "00000000" + "0000000000000000" + "0000000000000000" + "0000000000000000"
-        + "01" + "01" + "00000000" + "00000000000000000000000000000000" + "01000000" + "030000002F70" + "030000007B7D" + "01000000" + "02", "2 is not a boolean")]
+        + "01" + "01" + "00000000" + "00000000000000000000000000000000" + "00000000" + "01000000" + "030000002F70" + "030000007B7D" + "01000000" + "02", "2 is not a boolean")]
     [InlineData("0C" + "0000000000000000" + "030000002F70", "ends early")]
     [InlineData("0C" + "0000000000000000" + "0300000070" + "030000007B7D", "bad path")]
     [InlineData("0D" + "0000000000000000" + "00000000", "bad path")]

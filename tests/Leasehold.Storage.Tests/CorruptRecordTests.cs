@@ -140,10 +140,10 @@ public class CorruptRecordTests : IDisposable
     {
         LogRecords();
         var bytes = File.ReadAllBytes(Segment);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 3);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 4);
         File.WriteAllBytes(Segment, bytes);
         var ex = AssertRefusedUnchanged(8);
-        Assert.Contains("version 3", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("version 4", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -25,6 +25,10 @@ public class FormatPinTests
             [CommandCodec.Tag.AcquireFromPools] = 11,
             [CommandCodec.Tag.DeclareResource] = 12,
             [CommandCodec.Tag.RemoveResource] = 13,
+            [CommandCodec.Tag.RevokeLease] = 14,
+            [CommandCodec.Tag.EndSession] = 15,
+            [CommandCodec.Tag.DrainPrefix] = 16,
+            [CommandCodec.Tag.UndrainPrefix] = 17,
         };
         Assert.Equal(expected.Count, Enum.GetValues<CommandCodec.Tag>().Length);
         Assert.All(expected, e => Assert.Equal(e.Value, (byte)e.Key));
@@ -44,17 +48,21 @@ public class FormatPinTests
         Assert.Equal(0, (byte)EndReason.Released);
         Assert.Equal(1, (byte)EndReason.Expired);
         Assert.Equal(2, (byte)EndReason.SessionEnded);
-        Assert.Equal(3, Enum.GetValues<EndReason>().Length);
+        Assert.Equal(3, (byte)EndReason.Revoked);
+        Assert.Equal(4, Enum.GetValues<EndReason>().Length);
     }
 
     [Fact]
     public void VersionAndSizesAreFrozen()
     {
-        // New command tags are additions: the log stays version 1. Snapshots are version 2 and still read 1.
-        Assert.Equal(2, LogFormat.Version);
+        // Log version 3 adds principals to acquire and open-session records; 1 and 2 are still read.
+        // Snapshot version 4 adds principals and drains; 1 to 3 are still read.
+        Assert.Equal(3, LogFormat.Version);
         Assert.Equal(1, LogFormat.OldestVersion);
-        Assert.Equal(3, LogFormat.SnapshotVersion);
+        Assert.Equal(3, LogFormat.FirstVersionWithPrincipals);
+        Assert.Equal(4, LogFormat.SnapshotVersion);
         Assert.Equal(3, LogFormat.FirstSnapshotVersionWithHashedTokens);
+        Assert.Equal(4, LogFormat.FirstSnapshotVersionWithPrincipals);
         Assert.Equal(24, LogFormat.SegmentHeaderSize);
         Assert.Equal(16, LogFormat.RecordHeaderSize);
         Assert.Equal(1 << 20, LogFormat.MaxPayload);

@@ -11,18 +11,21 @@ namespace Leasehold.Storage.Tests;
 /// </summary>
 public class GoldenLogTests : IDisposable
 {
-    /// <summary>Magic "LHWAL\r\n\0", version 2, reserved 0, first index 1.</summary>
-    internal const string SegmentHeaderHex = "4C4857414C0D0A0002000000000000000100000000000000";
+    /// <summary>Magic "LHWAL\r\n\0", version 3, reserved 0, first index 1.</summary>
+    internal const string SegmentHeaderHex = "4C4857414C0D0A0003000000000000000100000000000000";
+
+    /// <summary>The header of a version 2 segment, written before principals: its records below have no principal field.</summary>
+    internal const string Version2SegmentHeaderHex = "4C4857414C0D0A0002000000000000000100000000000000";
 
     /// <summary>The header of a version 1 segment, written before tokens were hashed: its token fields hold tokens.</summary>
     internal const string Version1SegmentHeaderHex = "4C4857414C0D0A0001000000000000000100000000000000";
 
-    /// <summary>Record 1: OpenSession.</summary>
+    /// <summary>Record 1: OpenSession, as versions 1 and 2 wrote it.</summary>
     internal const string OpenSessionRecordHex =
         "28000000" + "97D5B36F" + "0100000000000000"
         + "04" + "0068E5CF8B010000" + "1027000000000000" + "04000000737663" + "000102030405060708090A0B0C0D0E0F";
 
-    /// <summary>Record 2: AcquireLease. Fields split at their boundaries.</summary>
+    /// <summary>Record 2: AcquireLease, as versions 1 and 2 wrote it. Fields split at their boundaries.</summary>
     internal const string AcquireRecordHex =
         "64000000" // payload length 100
         + "64F44297" // crc32c of index + payload
@@ -42,7 +45,48 @@ public class GoldenLogTests : IDisposable
         + "070000006D6520E29883" // owner "me ☃"
         + "FFEEDDCCBBAA99887766554433221100"; // token
 
-    /// <summary>Payload of an AcquireFromPools command (tag 11): the acquire fields with no paths, then the groups and reuse.</summary>
+    /// <summary>Record 1 in version 3: OpenSession, the version 2 fields then the principal.</summary>
+    internal const string OpenSessionRecordV3Hex =
+        "31000000" + "AF5C4A61" + "0100000000000000"
+        + "04" + "0068E5CF8B010000" + "1027000000000000" + "04000000737663" + "000102030405060708090A0B0C0D0E0F"
+        + "06000000616C696365"; // principal "alice"
+
+    /// <summary>Record 2 in version 3: AcquireLease, the version 2 fields then the principal.</summary>
+    internal const string AcquireRecordV3Hex =
+        "6D000000" // payload length 109
+        + "F34E47A5" // crc32c of index + payload
+        + "0200000000000000" // index 2
+        + "01" + "0568E5CF8B010000" // tag, now
+        + "02000000" + "0C0000002F6C61622F7261636B2D31" + "0C0000002F636166C3A92FF09F9880" // paths
+        + "00" + "03000000" + "3075000000000000" + "8813000000000000" + "0100000000000000" + "01" + "00" // mode .. lock children
+        + "070000006D6520E29883" // owner "me ☃"
+        + "FFEEDDCCBBAA99887766554433221100" // token
+        + "06000000616C696365"; // principal "alice"
+
+    /// <summary>Payload of an AcquireFromPools command (tag 11) in version 3: the acquire fields (principal after the token), then the groups and reuse.</summary>
+    internal const string AcquireFromPoolsPayloadV3Hex =
+        "0B" + "0768E5CF8B010000" + "00000000" + "00" + "00000000" + "3075000000000000" + "8813000000000000" + "0000000000000000" + "01" + "00"
+        + "030000006369" // owner "ci"
+        + "FFEEDDCCBBAA99887766554433221100" // token
+        + "0700000063692D626F74" // principal "ci-bot"
+        + "02000000"
+        + "0C0000002F706F6F6C2F636166C3A9" + "0B0000007B226F73223A2261227D" + "02000000"
+        + "050000002F677075" + "100000007B226E223A7B22246774223A327D7D" + "01000000"
+        + "01";
+
+    /// <summary>RevokeLease (tag 14): lease id, actor.</summary>
+    internal const string RevokePayloadHex = "0E" + "0A68E5CF8B010000" + "0200000000000000" + "05000000726F6F74"; // lease 2, "root"
+
+    /// <summary>EndSession (tag 15): session id, actor (null: security off).</summary>
+    internal const string EndSessionPayloadHex = "0F" + "0B68E5CF8B010000" + "0100000000000000" + "00000000";
+
+    /// <summary>DrainPrefix (tag 16): path, actor.</summary>
+    internal const string DrainPayloadHex = "10" + "0C68E5CF8B010000" + "0C0000002F6C61622F7261636B2D31" + "080000006F707320E29883"; // "/lab/rack-1", "ops ☃"
+
+    /// <summary>UndrainPrefix (tag 17): path, actor.</summary>
+    internal const string UndrainPayloadHex = "11" + "0D68E5CF8B010000" + "0C0000002F6C61622F7261636B2D31" + "040000006F7073"; // "/lab/rack-1", "ops"
+
+    /// <summary>Payload of an AcquireFromPools command (tag 11) as version 2 wrote it: the acquire fields with no paths, then the groups and reuse.</summary>
     internal const string AcquireFromPoolsPayloadHex =
         "0B" // tag AcquireFromPools
         + "0768E5CF8B010000" // now
@@ -80,6 +124,7 @@ public class GoldenLogTests : IDisposable
         TtlMs = 10_000,
         Owner = "svc",
         Token = new UInt128(0x0F0E0D0C0B0A0908, 0x0706050403020100),
+        Principal = "alice",
     };
 
     internal static AcquireLease GoldenAcquire => new()
@@ -95,6 +140,7 @@ public class GoldenLogTests : IDisposable
         LockChildren = false,
         Owner = "me \u2603",
         Token = new UInt128(0x0011223344556677, 0x8899AABBCCDDEEFF),
+        Principal = "alice",
     };
 
     internal static AcquireLease GoldenPoolAcquire => new()
@@ -107,6 +153,7 @@ public class GoldenLogTests : IDisposable
         LockChildren = false,
         Owner = "ci",
         Token = new UInt128(0x0011223344556677, 0x8899AABBCCDDEEFF),
+        Principal = "ci-bot",
         Groups = [new PoolGroup(Cmd.P("/pool/caf\u00e9"), "{\"os\":\"a\"}", 2), new PoolGroup(Cmd.P("/gpu"), "{\"n\":{\"$gt\":2}}", 1)],
         Reuse = true,
     };
@@ -124,17 +171,36 @@ public class GoldenLogTests : IDisposable
 
     public static TheoryData<string, string> PoolPayloads => new()
     {
-        { "acquire from pools", AcquireFromPoolsPayloadHex },
+        { "acquire from pools", AcquireFromPoolsPayloadV3Hex },
         { "declare", DeclareResourcePayloadHex },
         { "remove", RemoveResourcePayloadHex },
+        { "revoke", RevokePayloadHex },
+        { "end session", EndSessionPayloadHex },
+        { "drain", DrainPayloadHex },
+        { "undrain", UndrainPayloadHex },
     };
 
     private static Command PoolCommand(string name) => name switch
     {
         "acquire from pools" => GoldenPoolAcquire,
         "declare" => GoldenDeclare,
+        "revoke" => new RevokeLease { Now = Cmd.T0 + 10, LeaseId = 2, Actor = "root" },
+        "end session" => new EndSession { Now = Cmd.T0 + 11, SessionId = 1, Actor = null },
+        "drain" => new DrainPrefix { Now = Cmd.T0 + 12, Path = Cmd.P("/lab/rack-1"), Actor = "ops \u2603" },
+        "undrain" => new UndrainPrefix { Now = Cmd.T0 + 13, Path = Cmd.P("/lab/rack-1"), Actor = "ops" },
         _ => GoldenRemove,
     };
+
+    /// <summary>A version 2 pool record reads with no principal, and the administrators' tags did not exist then.</summary>
+    [Fact]
+    public void Version2PoolPayloadDecodesWithoutAPrincipal()
+    {
+        var decoded = Assert.IsType<AcquireLease>(CommandCodec.Read(Convert.FromHexString(AcquireFromPoolsPayloadHex), version: 2));
+        Assert.Null(decoded.Principal);
+        Assert.Equal(GoldenPoolAcquire with { Principal = null, Paths = decoded.Paths, Groups = decoded.Groups }, decoded);
+        var ex = Assert.Throws<FormatException>(() => CommandCodec.Read(Convert.FromHexString(RevokePayloadHex), version: 2));
+        Assert.Contains("unknown command tag 14", ex.Message, StringComparison.Ordinal);
+    }
 
     [Theory]
     [MemberData(nameof(PoolPayloads))]
@@ -169,7 +235,7 @@ public class GoldenLogTests : IDisposable
     {
         using var buffer = new LogBuffer();
         buffer.Append(2, GoldenAcquire);
-        Assert.Equal(AcquireRecordHex, Convert.ToHexString(buffer.Written));
+        Assert.Equal(AcquireRecordV3Hex, Convert.ToHexString(buffer.Written));
         Assert.Equal(1, buffer.Records);
         Assert.Equal(2, buffer.FirstIndex);
     }
@@ -179,17 +245,20 @@ public class GoldenLogTests : IDisposable
     {
         using var buffer = new LogBuffer();
         buffer.Append(1, GoldenOpen);
-        Assert.Equal(OpenSessionRecordHex, Convert.ToHexString(buffer.Written));
+        Assert.Equal(OpenSessionRecordV3Hex, Convert.ToHexString(buffer.Written));
     }
 
     [Fact]
     public void GoldenAcquirePayloadDecodes()
     {
-        var payload = Convert.FromHexString(AcquireRecordHex)[LogFormat.RecordHeaderSize..];
+        var payload = Convert.FromHexString(AcquireRecordV3Hex)[LogFormat.RecordHeaderSize..];
         var decoded = Assert.IsType<AcquireLease>(CommandCodec.Read(payload));
         var expected = GoldenAcquire;
         Assert.Equal(expected.Paths.Select(p => p.Value), decoded.Paths.Select(p => p.Value));
         Assert.Equal(expected with { Paths = decoded.Paths }, decoded);
+
+        var old = Assert.IsType<AcquireLease>(CommandCodec.Read(Convert.FromHexString(AcquireRecordHex)[LogFormat.RecordHeaderSize..], version: 2));
+        Assert.Equal(expected with { Paths = old.Paths, Principal = null }, old);
     }
 
     [Fact]
@@ -217,9 +286,9 @@ public class GoldenLogTests : IDisposable
                 new ReleaseLease { Now = Cmd.T0 + 10, LeaseId = lease.Id, Token = TokenHash.Of(GoldenAcquire.Token) })!).Error);
         }
 
-        // The version 1 segment is left as it was; what came after is in a version 2 segment of its own.
+        // The version 1 segment is left as it was; what came after is in a current (version 3) segment of its own.
         Assert.Equal(Version1SegmentHeaderHex + OpenSessionRecordHex + AcquireRecordHex, Convert.ToHexString(File.ReadAllBytes(_dir.Segment(1))));
-        Assert.Equal("02000000", Convert.ToHexString(File.ReadAllBytes(_dir.Segment(3)).AsSpan(8, 4)));
+        Assert.Equal("03000000", Convert.ToHexString(File.ReadAllBytes(_dir.Segment(3)).AsSpan(8, 4)));
         using var reopened = DataStore.Open(_dir.Dir);
         Assert.Equal(3, reopened.Report.RecordsReplayed);
         Assert.Empty(reopened.Engine.Leases);
@@ -244,7 +313,7 @@ public class GoldenLogTests : IDisposable
         {
             for (var i = 0; i < commands.Length; i++)
             {
-                buffer.Append(i + 1, commands[i]);
+                buffer.Append(i + 1, commands[i], version: 1);
             }
             File.WriteAllBytes(_dir.Segment(1), [.. Convert.FromHexString(Version1SegmentHeaderHex), .. buffer.Written]);
         }
@@ -259,7 +328,20 @@ public class GoldenLogTests : IDisposable
     [Fact]
     public void DirectoryBuiltFromGoldenBytesOpens()
     {
-        File.WriteAllBytes(_dir.Segment(1), Convert.FromHexString(SegmentHeaderHex + OpenSessionRecordHex + AcquireRecordHex));
+        File.WriteAllBytes(_dir.Segment(1), Convert.FromHexString(SegmentHeaderHex + OpenSessionRecordV3Hex + AcquireRecordV3Hex));
+
+        using var store = DataStore.Open(_dir.Dir);
+
+        Assert.Equal(2, store.Report.RecordsReplayed);
+        Assert.Equal("alice", Assert.Single(store.Engine.Sessions).Principal);
+        Assert.Equal("alice", Assert.Single(store.Engine.Leases).Principal);
+        Assert.Equal(new PrincipalCounts(1, 1, 0), store.Engine.CountsOf("alice"));
+    }
+
+    [Fact]
+    public void Version2DirectoryOpensWithoutPrincipals()
+    {
+        File.WriteAllBytes(_dir.Segment(1), Convert.FromHexString(Version2SegmentHeaderHex + OpenSessionRecordHex + AcquireRecordHex));
 
         using var store = DataStore.Open(_dir.Dir);
 
@@ -275,5 +357,7 @@ public class GoldenLogTests : IDisposable
         Assert.Equal((true, false, "me \u2603", 1L), (lease.LockParents, lease.LockChildren, lease.Owner, lease.SessionId));
         Assert.Equal((30_000L, Cmd.T0 + 5, Cmd.T0 + 5 + 30_000), (lease.TtlMs, lease.AcquiredAt, lease.ExpiresAt));
         Assert.Equal(GoldenAcquire.Token, lease.Token);
+        Assert.Equal((null, null), (session.Principal, lease.Principal));
+        Assert.Equal(new PrincipalCounts(1, 1, 0), store.Engine.CountsOf(null));
     }
 }

@@ -72,6 +72,27 @@ public class GoldenSnapshotTests : IDisposable
     /// </summary>
     internal static readonly string V3SnapshotHex = "4C48534E41500D0A03000000" + V2SnapshotHex[24..^8] + "C2C5D750"; // crc32c of everything before
 
+
+    /// <summary>
+    /// Version 4 (what this server writes): version 3 with a principal after each session, after each claim's
+    /// groups, and two names (principal, ended by) after each history entry; then the drained prefixes.
+    /// </summary>
+    internal const string V4SnapshotHex =
+        "4C48534E41500D0A04000000000000000C000000000000000400000000000000010000000000000005000000000000000400000000000000010000000100000000000000A1000000000000000000000000000000040000007376631027000000000000108FE5CF8B010000"
+        + "06000000616C696365" // session 1: principal "alice"
+        + "020000000300000000000000B3000000000000000000000000000000030000000000000001000000030000002F610001000000000100000000010000000000000060EA000000000000FFFFFFFF"
+        + "00000000" // lease 3: principal null
+        + "0068E5CF8B010000FA000000000000006052E6CF8B0100000400000000000000B4000000000000000000000000000000040000000000000001000000090000002F706F6F6C2F7231000100000001010300000063690000000000000000000000000000000001000000060000002F706F6F6C0C0000007B226F73223A202261227D0100000001000000090000002F706F6F6C2F7231"
+        + "0700000063692D626F74" // lease 4: principal "ci-bot"
+        + "0A68E5CF8B0100000000000000000000FFFFFFFFFFFFFF7F010000000500000000000000C500000000000000000000000000000001000000090000002F706F6F6C2F72310001000000010102000000770000000000000000E80300000000000001000000060000002F706F6F6C100000007B226E223A7B22246774223A327D7D0100000000000000"
+        + "04000000772D70" // waiter 5: principal "w-p"
+        + "6468E5CF8B0100003470E5CF8B0100000100000000000000020000000C0000002F706F6F6C2F636166C3A9110000007B226F73223A2262222C226E223A317D0100000000000000090000002F706F6F6C2F7231110000007B226F73223A2261222C226E223A337D00000000000000000200000001000000000000000100000000000000030000006369010000000C0000002F706F6F6C2F636166C3A9010000000B0000007B226F73223A2262227D7854E5CF8B01000000000000000000001864E5CF8B01000000"
+        + "0700000063692D626F7400000000" // history 1: principal "ci-bot", ended by nobody
+        + "020000000000000002000000000000000000000002000000030000002F78030000002F79FFFFFFFF6058E5CF8B0100001E000000000000000C66E5CF8B01000002"
+        + "0000000005000000726F6F74" // history 2: principal null, ended by "root"
+        + "01000000050000002F6C6162040000006F70730768E5CF8B010000" // 1 drain: "/lab" by "ops" since T0 + 7
+        + "F86D0350"; // crc32c of everything before
+
     private readonly TempDir _dir = new();
 
     private static EngineState V1State => new(
@@ -143,6 +164,37 @@ public class GoldenSnapshotTests : IDisposable
             new HistoryEntry(2, 2, null, Cmd.Ps("/x", "/y"), null, Cmd.T0 - 4_000, 30, Cmd.T0 - 500, EndReason.SessionEnded),
         ]);
 
+    /// <summary>The version 2 state with principals, one history entry ended by an administrator, and one drain.</summary>
+    internal static EngineState V4State
+    {
+        get
+        {
+            var v2 = V2State;
+            return v2 with
+            {
+                Sessions = [.. v2.Sessions.Select(s => new Session { Id = s.Id, Token = s.Token, Owner = s.Owner, TtlMs = s.TtlMs, ExpiresAt = s.ExpiresAt, Principal = "alice" })],
+                Leases = [v2.Leases[0], WithPrincipal(v2.Leases[1], "ci-bot")],
+                Waiters = [WithPrincipal(v2.Waiters[0], "w-p")],
+                History = [v2.History![0] with { Principal = "ci-bot" }, v2.History[1] with { EndedBy = "root" }],
+                Drains = [new Drain(Cmd.P("/lab"), "ops", Cmd.T0 + 7)],
+            };
+        }
+    }
+
+    private static Lease WithPrincipal(Lease l, string principal) => new()
+    {
+        Id = l.Id, Token = l.Token, Fence = l.Fence, Paths = l.Paths, Mode = l.Mode, Limit = l.Limit, LockParents = l.LockParents,
+        LockChildren = l.LockChildren, Owner = l.Owner, SessionId = l.SessionId, TtlMs = l.TtlMs, Groups = l.Groups,
+        AcquiredAt = l.AcquiredAt, WaitedMs = l.WaitedMs, ExpiresAt = l.ExpiresAt, Principal = principal,
+    };
+
+    private static Waiter WithPrincipal(Waiter w, string principal) => new()
+    {
+        Id = w.Id, Token = w.Token, Paths = w.Paths, Mode = w.Mode, Limit = w.Limit, LockParents = w.LockParents,
+        LockChildren = w.LockChildren, Owner = w.Owner, SessionId = w.SessionId, TtlMs = w.TtlMs, Groups = w.Groups,
+        EnqueuedAt = w.EnqueuedAt, Deadline = w.Deadline, Principal = principal,
+    };
+
     public void Dispose() => _dir.Dispose();
 
     internal static GroupClaim Group(string pool, string require, int count, params string[] chosen)
@@ -161,10 +213,25 @@ public class GoldenSnapshotTests : IDisposable
     [Fact]
     public void EncodesByteForByte()
     {
-        var bytes = SnapshotCodec.Encode(12, V2State);
-        Assert.Equal(V3SnapshotHex, Convert.ToHexString(bytes.WrittenSpan));
+        var bytes = SnapshotCodec.Encode(12, V4State);
+        Assert.Equal(V4SnapshotHex, Convert.ToHexString(bytes.WrittenSpan));
     }
 
+    [Fact]
+    public void GoldenV4BytesDecode()
+    {
+        var (index, state) = SnapshotCodec.Read("golden.snap", Convert.FromHexString(V4SnapshotHex));
+        Assert.Equal(12, index);
+        StateAssert.Equal(V4State, state);
+        var engine = LockEngine.Restore(state);
+        Assert.Equal(new PrincipalCounts(1, 0, 0), engine.CountsOf("ci-bot"));
+        Assert.Equal(new PrincipalCounts(0, 1, 0), engine.CountsOf("alice"));
+        Assert.Equal(new PrincipalCounts(0, 0, 1), engine.CountsOf("w-p"));
+        Assert.Equal(new PrincipalCounts(1, 0, 0), engine.CountsOf(null));
+        Assert.Equal("ops", engine.GetDrain(Cmd.P("/lab"))!.Actor);
+    }
+
+    /// <summary>Version 3, as the server before principals wrote it: no principals, no drains.</summary>
     [Fact]
     public void GoldenBytesDecode()
     {
@@ -263,7 +330,7 @@ public class GoldenSnapshotTests : IDisposable
     }
 
     [Fact]
-    public void Version1SnapshotFollowedByNewCommandsOpensAndIsRewrittenAsVersion3()
+    public void Version1SnapshotFollowedByNewCommandsOpensAndIsRewrittenAsVersion4()
     {
         File.WriteAllBytes(_dir.Snapshot(9), Convert.FromHexString(V1SnapshotHex));
         EngineState live;
@@ -293,7 +360,7 @@ public class GoldenSnapshotTests : IDisposable
         {
             var index = d.Snapshot();
             Assert.Equal(12, index);
-            Assert.Equal("03000000", Convert.ToHexString(File.ReadAllBytes(_dir.Snapshot(index)).AsSpan(8, 4)));
+            Assert.Equal("04000000", Convert.ToHexString(File.ReadAllBytes(_dir.Snapshot(index)).AsSpan(8, 4)));
         }
         using var reopened = DataStore.Open(_dir.Dir);
         Assert.Equal(0, reopened.Report.RecordsReplayed);
@@ -364,11 +431,11 @@ public class SnapshotCountTests
         var data = Convert.FromHexString(hex);
         // The last history entry's reason is the byte before the checksum.
         Assert.Equal(2, data[^5]);
-        data[^5] = 3;
+        data[^5] = 4;
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(data.Length - 4), Crc32C.Compute(data.AsSpan(0, data.Length - 4)));
 
         var ex = Assert.Throws<CorruptDataException>(() => SnapshotCodec.Read("bad.snap", data));
 
-        Assert.Contains("3 is not an end reason", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("4 is not an end reason", ex.Message, StringComparison.Ordinal);
     }
 }

@@ -8,7 +8,8 @@ namespace Leasehold.Storage.Tests;
 /// combination (with and without waiting, sessions, ttls, semaphore limits), pool acquires (one or two
 /// requirement groups, count 1 or 2, sometimes waiting, sometimes reusing), resources declared, re-declared
 /// with other attributes and removed, releases, renewals, sessions opened, kept alive and closed, cancelled
-/// waits, drops, and ticks with time moving forward. Ids and tokens are mostly taken from the engine,
+/// waits, drops, administrators' revokes, session ends, drains and undrains (under principals), and ticks
+/// with time moving forward. Ids and tokens are mostly taken from the engine,
 /// sometimes wrong on purpose.
 /// </summary>
 public sealed class RandomWorkload(int seed)
@@ -54,10 +55,14 @@ public sealed class RandomWorkload(int seed)
             < 48 => Remove(engine),
             < 58 => Release(engine),
             < 65 => Renew(engine),
-            < 69 => new OpenSession { Now = Now, TtlMs = _rng.Next(1_000, 8_000), Owner = Owner(), Token = Token() },
+            < 69 => new OpenSession { Now = Now, TtlMs = _rng.Next(1_000, 8_000), Owner = Owner(), Principal = Owner(), Token = Token() },
             < 73 => KeepAlive(engine),
             < 76 => Close(engine),
             < 80 => Cancel(engine),
+            < 82 => new RevokeLease { Now = Now, LeaseId = LeaseTarget(engine).Id, Actor = Owner() },
+            < 83 => new EndSession { Now = Now, SessionId = SessionTarget(engine).Id, Actor = Owner() },
+            < 85 => new DrainPrefix { Now = Now, Path = Cmd.P(PathPool[_rng.Next(PathPool.Length)]), Actor = Owner() },
+            < 87 => Undrain(engine),
             < 99 => new Tick { Now = Now },
             _ => new DropWaiters { Now = Now },
         };
@@ -97,6 +102,7 @@ public sealed class RandomWorkload(int seed)
             LockParents = _rng.Next(4) != 0,
             LockChildren = _rng.Next(4) != 0,
             Owner = owner,
+            Principal = Owner(),
             Token = token ?? Token(),
         };
     }
@@ -152,6 +158,7 @@ public sealed class RandomWorkload(int seed)
             LockParents = _rng.Next(4) != 0,
             LockChildren = _rng.Next(4) != 0,
             Owner = Owner(),
+            Principal = Owner(),
             Token = Token(),
         };
     }
@@ -211,6 +218,15 @@ public sealed class RandomWorkload(int seed)
     private T Pick<T>(IReadOnlyCollection<T> items, Func<T, long> id) => items.OrderBy(id).ElementAt(_rng.Next(items.Count));
 
     private string? Owner() => Owners[_rng.Next(Owners.Length)];
+
+    /// <summary>Undrains a drained prefix, or (sometimes) one that is not drained.</summary>
+    private UndrainPrefix Undrain(LockEngine engine)
+    {
+        var path = engine.Drains.Count == 0 || _rng.Next(5) == 0
+            ? Cmd.P(PathPool[_rng.Next(PathPool.Length)])
+            : engine.Drains.ElementAt(_rng.Next(engine.Drains.Count)).Path;
+        return new UndrainPrefix { Now = Now, Path = path, Actor = Owner() };
+    }
 
     private UInt128 Token() => new((ulong)_rng.NextInt64(), (ulong)_rng.NextInt64());
 }

@@ -90,12 +90,13 @@ public class ReplayEqualsLiveTests(ITestOutputHelper output) : IDisposable
             "granted", "queued", "granted from queue", "wait timed out", "session ended", "cancelled", "restarts", "expired",
             "declared", "re-declared", "removed", "remove refused: busy", "pool granted", "pool granted, 2 groups", "pool queued",
             "pool granted from queue", "pool reused", "pool no match", "history at the end",
+            "revoked", "session ended by an administrator", "drained", "undrained", "refused: draining",
         })
         {
             Assert.True(stats.GetValueOrDefault(must) > 0, $"seed {seed}: the workload never reached '{must}'");
         }
         Assert.True(snapshotOneIn == 0 || stats.GetValueOrDefault("snapshots") > 0, $"seed {seed}: no snapshot was taken");
-        foreach (var must in new[] { "snapshot with resources", "snapshot with a pool lease", "snapshot with a pool waiter", "snapshot with history" })
+        foreach (var must in new[] { "snapshot with resources", "snapshot with a pool lease", "snapshot with a pool waiter", "snapshot with history", "snapshot with drains" })
         {
             Assert.True(snapshotOneIn == 0 || stats.GetValueOrDefault(must) > 0, $"seed {seed}: no snapshot had {must[14..]}");
         }
@@ -152,6 +153,24 @@ public class ReplayEqualsLiveTests(ITestOutputHelper output) : IDisposable
         {
             Count(stats, "cancelled");
         }
+        switch (command, expected)
+        {
+            case (RevokeLease, OperationResult<Lease> { Error: ErrorCode.None }):
+                Count(stats, "revoked");
+                break;
+            case (EndSession, OperationResult<Session> { Error: ErrorCode.None }):
+                Count(stats, "session ended by an administrator");
+                break;
+            case (DrainPrefix, DrainResult { Started: true }):
+                Count(stats, "drained");
+                break;
+            case (UndrainPrefix, OperationResult<Drain> { Error: ErrorCode.None }):
+                Count(stats, "undrained");
+                break;
+            case (AcquireLease, AcquireResult { Error: ErrorCode.Draining }):
+                Count(stats, "refused: draining");
+                break;
+        }
         foreach (var o in outcomes)
         {
             if (o.Lease?.Groups is not null)
@@ -186,6 +205,10 @@ public class ReplayEqualsLiveTests(ITestOutputHelper output) : IDisposable
         {
             Count(stats, "snapshot with history");
         }
+        if (state.Drains is { Count: > 0 })
+        {
+            Count(stats, "snapshot with drains");
+        }
     }
 
     private static void AssertRecovered(EngineState live, LockEngine recovered, LockEngine shadow, int seed, int step)
@@ -210,6 +233,8 @@ public class ReplayEqualsLiveTests(ITestOutputHelper output) : IDisposable
         OperationResult<DeclaredResource> o => $"resource {o.Error} {o.Value?.Path} {o.Value?.AttributesJson} {o.Value?.ReleasedSeq} {o.Detail}",
         OperationResult<Lease> o => $"lease {o.Error} {o.Value?.Id} {o.Value?.ExpiresAt} {o.Detail}",
         OperationResult<Session> o => $"session {o.Error} {o.Value?.Id} {o.Value?.ExpiresAt} {o.Detail}",
+        OperationResult<Drain> o => $"undrain {o.Error} {o.Value} {o.Detail}",
+        DrainResult d => $"drain {d.Error} {d.Drain} {d.Started} {d.Detail}",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => $"{result}",
     };

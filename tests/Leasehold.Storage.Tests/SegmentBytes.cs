@@ -65,12 +65,13 @@ public static class SegmentBytes
                 Now = Cmd.T0 + i,
                 Paths = Cmd.Ps($"/r/{i}"),
                 Owner = $"owner-{i}",
+                Principal = $"principal-{i}",
                 TtlMs = 60_000,
                 Token = TokenOf(i),
             }));
         }
     }
 
-    /// <summary>The token of acquire number <paramref name="number"/>; its last byte (the record's last) is never zero.</summary>
+    /// <summary>The token of acquire number <paramref name="number"/>; its last byte is never zero (nor is the record's, the principal's last letter).</summary>
     public static UInt128 TokenOf(int number) => new(0xF000_0000_0000_0000UL + (ulong)number, (ulong)number * 1000);
 }

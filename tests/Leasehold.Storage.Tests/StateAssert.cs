@@ -35,6 +35,7 @@ public static class StateAssert
         Assert.Equal(expected.Waiters.Select(describeExpected), actual.Waiters.Select(Describe));
         Assert.Equal((expected.Resources ?? []).Select(Describe), (actual.Resources ?? []).Select(Describe));
         Assert.Equal((expected.History ?? []).Select(e => Describe(e)), (actual.History ?? []).Select(e => Describe(e)));
+        Assert.Equal((expected.Drains ?? []).Select(d => $"{d.Path.Value} {d.Actor} {d.Since}"), (actual.Drains ?? []).Select(d => $"{d.Path.Value} {d.Actor} {d.Since}"));
     }
 
     /// <summary>"Type{Name=value, ...}" over every public instance property, in name order.</summary>

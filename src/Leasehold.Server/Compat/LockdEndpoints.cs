@@ -76,7 +76,7 @@ internal static class LockdEndpoints
         string? fault;
         try
         {
-            (value, fault) = await service.CallAsync(call, host);
+            (value, fault) = await service.CallAsync(call, host, Caller.NameOf(context));
         }
         catch (Limits.QuotaExceededException ex)
         {

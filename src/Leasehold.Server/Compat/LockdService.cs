@@ -14,7 +14,7 @@ internal sealed class LockdService(ResourcePath prefix)
 
     public ResourcePath Prefix { get; } = prefix;
 
-    public async Task<(object? Value, string? Fault)> CallAsync(XmlRpcCall call, EngineHost host)
+    public async Task<(object? Value, string? Fault)> CallAsync(XmlRpcCall call, EngineHost host, string? principal = null)
     {
         var arguments = call.Arguments;
         switch (call.Method)
@@ -36,7 +36,7 @@ internal sealed class LockdService(ResourcePath prefix)
                 {
                     return (null, fault);
                 }
-                return (null, call.Method == "lock" ? await LockAsync(host, path, client) : await UnlockAsync(host, path, client));
+                return (null, call.Method == "lock" ? await LockAsync(host, path, client, principal) : await UnlockAsync(host, path, client));
             case "system.listMethods":
                 return arguments.Count == 0 ? (Methods, null) : (null, LockdFaults.ArgumentCount("system_listMethods", 1, arguments.Count + 1));
             case "system.methodHelp" or "system.methodSignature":
@@ -81,7 +81,7 @@ internal sealed class LockdService(ResourcePath prefix)
         return reason is null;
     }
 
-    private static Task<string?> LockAsync(EngineHost host, ResourcePath path, string client)
+    private static Task<string?> LockAsync(EngineHost host, ResourcePath path, string client, string? principal)
     {
         var token = Tokens.NameHash(Tokens.Lockd, client);
         return host.ExecuteAsync(w =>
@@ -90,14 +90,15 @@ internal sealed class LockdService(ResourcePath prefix)
             {
                 return LockdFaults.ClientTooLong(w.Engine.Limits.MaxOwnerLength);
             }
-            var command = new AcquireLease { Now = w.Now, Paths = [path], Mode = LockMode.Exclusive, Owner = client, Token = token };
+            var command = new AcquireLease { Now = w.Now, Paths = [path], Mode = LockMode.Exclusive, Owner = client, Token = token, Principal = principal };
             var result = w.Run(command, (e, c) => e.Acquire(c));
             return result.Error switch
             {
                 ErrorCode.None => null,
                 // Not re-entrant: the same client is refused like any other. A free name that an earlier
                 // (/v1) waiter queues for is refused too, naming None.
-                ErrorCode.Locked or ErrorCode.LimitMismatch => LockdFaults.AlreadyLocked(w.Engine.FindLockerHolder(path)?.Owner),
+                // lockd has no word for a drained name: already locked, so its clients try again later.
+                ErrorCode.Locked or ErrorCode.LimitMismatch or ErrorCode.Draining => LockdFaults.AlreadyLocked(w.Engine.FindLockerHolder(path)?.Owner),
                 _ => LockdFaults.Exception(result.Detail ?? result.Error.ToString()),
             };
         });

@@ -49,6 +49,7 @@ internal static class LockerEndpoints
             Paths = [path],
             Mode = LockMode.Exclusive,
             Owner = parameters.Values.GetValueOrDefault("id", Anonymous),
+            Principal = Caller.NameOf(context),
             Token = Tokens.Hash(LockerRequest.ToEngineToken(token)),
             LockParents = LockerRequest.Flag(parameters, "lockParents"),
             LockChildren = LockerRequest.Flag(parameters, "lockChildren"),
@@ -60,7 +61,8 @@ internal static class LockerEndpoints
             {
                 ErrorCode.None => (result.Lease!.Id, null, null),
                 // A path free of holders but wanted by an earlier (/v1) waiter is refused too, naming "?".
-                ErrorCode.Locked or ErrorCode.LimitMismatch => (null, HolderName(w.Engine.FindLockerHolder(path)), null),
+                // Locker has no word for a drained path: refused, like a held one, so its clients try again later.
+                ErrorCode.Locked or ErrorCode.LimitMismatch or ErrorCode.Draining => (null, HolderName(w.Engine.FindLockerHolder(path)), null),
                 _ => (null, null, result.Detail),
             };
         });

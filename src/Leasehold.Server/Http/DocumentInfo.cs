@@ -23,6 +23,7 @@ internal static class DocumentInfo
             new() { Name = "Resources", Description = "Holders and queues of paths, listings, fencing checks." },
             new() { Name = "Sessions", Description = "Sessions whose end releases their leases." },
             new() { Name = "Pools", Description = "Declared resources, pools, history and utilization." },
+            new() { Name = "Admin", Description = "Administrators: revoke leases, end sessions, drain prefixes, list everything held." },
         };
         // Credentials matter only when the server's security is on: either no requirement or a bearer.
         document.Components ??= new OpenApiComponents();

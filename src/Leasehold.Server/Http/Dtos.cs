@@ -34,6 +34,7 @@ internal static class Dtos
         Id = lease.Id,
         Token = token is { } clear ? Token(clear) : null,
         Owner = lease.Owner,
+        Principal = lease.Principal,
         Mode = Mode(lease.Mode),
         Paths = Paths(lease.Paths),
         Limit = lease.Mode == LockMode.Exclusive ? lease.Limit : null,
@@ -79,6 +80,16 @@ internal static class Dtos
         Queue = [.. state.Queue.Select(w => ToDto(w, now))],
     };
 
+    public static DrainDto ToDto(Drain drain) => new() { Path = drain.Path.Value, Actor = drain.Actor, Since = Time(drain.Since) };
+
+    public static string Reason(EndReason reason) => reason switch
+    {
+        EndReason.Expired => "expired",
+        EndReason.SessionEnded => "session-ended",
+        EndReason.Revoked => "revoked",
+        _ => "released",
+    };
+
     /// <param name="session">The session.</param>
     /// <param name="token">The session's token, to show whoever opened it; null everywhere else.</param>
     public static SessionDto ToDto(Session session, UInt128? token = null) => new()
@@ -86,6 +97,7 @@ internal static class Dtos
         Id = session.Id,
         Token = token is { } clear ? Token(clear) : null,
         Owner = session.Owner,
+        Principal = session.Principal,
         Ttl = Seconds(session.TtlMs),
         ExpiresAt = Time(session.ExpiresAt),
         Leases = session.LeaseCount,

@@ -42,7 +42,7 @@ internal static class LeaseEndpoints
         {
             return problem;
         }
-        if (!TryBuild(body!, out var build, out var scope, out problem))
+        if (!TryBuild(body!, Security.Caller.NameOf(context), out var build, out var scope, out problem))
         {
             return problem!;
         }
@@ -71,7 +71,7 @@ internal static class LeaseEndpoints
     }
 
     /// <summary>Checks the body and returns the command to run, stamped with the writer's clock.</summary>
-    private static bool TryBuild(AcquireRequest body, out Func<long, AcquireLease> build, out PathScope scope, out IResult? problem)
+    private static bool TryBuild(AcquireRequest body, string? principal, out Func<long, AcquireLease> build, out PathScope scope, out IResult? problem)
     {
         build = null!;
         scope = PathScope.Anywhere;
@@ -158,6 +158,7 @@ internal static class LeaseEndpoints
             LockParents = body.LockParents ?? true,
             LockChildren = body.LockChildren ?? true,
             Owner = body.Owner,
+            Principal = principal,
             // A reuse request names its lease by owner: it may only find a lease taken the same way.
             Token = body.Reuse == true && body.Owner is { } reuser ? Tokens.ForName(Tokens.PoolReuse, reuser) : Tokens.New(),
             Groups = groups,
@@ -176,7 +177,7 @@ internal static class LeaseEndpoints
         {
             return NoSuchLease(id);
         }
-        if (await DenyOnLeaseAsync(context, host, leaseId, Right.Read) is { } denied)
+        if (await LeaseAccess.DenyAsync(context, host, leaseId, Right.Read) is { } denied)
         {
             return denied;
         }
@@ -194,7 +195,7 @@ internal static class LeaseEndpoints
         {
             return problem!;
         }
-        if (await DenyOnLeaseAsync(context, host, leaseId, Right.Lock) is { } denied)
+        if (await LeaseAccess.DenyAsync(context, host, leaseId, Right.Lock, ownOnly: true) is { } denied)
         {
             return denied;
         }
@@ -231,26 +232,12 @@ internal static class LeaseEndpoints
         {
             return problem!;
         }
-        if (await DenyOnLeaseAsync(context, host, leaseId, Right.Lock) is { } denied)
+        if (await LeaseAccess.DenyAsync(context, host, leaseId, Right.Lock, ownOnly: true) is { } denied)
         {
             return denied;
         }
         var result = await host.ExecuteAsync(w => w.Run(new ReleaseLease { Now = w.Now, LeaseId = leaseId, Token = Tokens.Hash(token) }, (e, c) => e.Release(c)));
         return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
-    }
-
-    /// <summary>
-    /// Checks the right on the lease's paths (an unknown lease: on any path, so a caller without credentials
-    /// learns that first). The paths of a lease never change, so reading them before the command is safe.
-    /// </summary>
-    private static async ValueTask<IResult?> DenyOnLeaseAsync(HttpContext context, EngineHost host, long leaseId, Right right)
-    {
-        if (!Access.IsEnabled(context))
-        {
-            return null;
-        }
-        var paths = await host.ExecuteAsync(w => w.Engine.GetLease(leaseId)?.Paths);
-        return await Access.DenyAsync(context, right, paths is null ? PathScope.Anywhere : new PathScope(paths));
     }
 
     private static IResult NoSuchLease(string id) => Problems.Result(ErrorCodes.NotFound, $"lease {id} is not held (never granted, released, or expired)");

@@ -203,12 +203,9 @@ internal static class PoolEndpoints
                 EndedAt = Dtos.Time(e.EndedAt),
                 Queued = Dtos.Seconds(e.QueuedMs),
                 Held = Dtos.Seconds(e.EndedAt - e.AcquiredAt),
-                Reason = e.Reason switch
-                {
-                    EndReason.Expired => "expired",
-                    EndReason.SessionEnded => "session-ended",
-                    _ => "released",
-                },
+                Reason = Dtos.Reason(e.Reason),
+                Principal = e.Principal,
+                EndedBy = e.EndedBy,
             })],
         });
         return Results.Json(dto, ProtocolJsonContext.Default.HistoryDto);

@@ -26,6 +26,7 @@ internal static class Problems
         [ErrorCodes.InvalidQuery] = (StatusCodes.Status400BadRequest, "The requirement query is not valid"),
         [ErrorCodes.NoMatch] = (StatusCodes.Status422UnprocessableEntity, "No declared resource can satisfy the request"),
         [ErrorCodes.ResourceBusy] = (StatusCodes.Status409Conflict, "The resource is held"),
+        [ErrorCodes.Draining] = (StatusCodes.Status409Conflict, "Not granted: the path is drained for maintenance"),
         [ErrorCodes.BadRequest] = (StatusCodes.Status400BadRequest, "The request cannot be read"),
         [ErrorCodes.Unauthenticated] = (StatusCodes.Status401Unauthorized, "Credentials are needed"),
         [ErrorCodes.InvalidCredentials] = (StatusCodes.Status401Unauthorized, "The credentials are not valid"),
@@ -49,6 +50,7 @@ internal static class Problems
         ErrorCode.InvalidQuery => ErrorCodes.InvalidQuery,
         ErrorCode.NoMatch => ErrorCodes.NoMatch,
         ErrorCode.ResourceBusy => ErrorCodes.ResourceBusy,
+        ErrorCode.Draining => ErrorCodes.Draining,
         _ => ErrorCodes.Internal,
     };
 

@@ -48,6 +48,8 @@ internal static class ResourceEndpoints
             var around = w.Engine.GetSurroundings(path, MaxSurroundings);
             return Dtos.ToDto(w.Engine.GetResource(path), w.Engine, w.Now) with
             {
+                // The drain that keeps even a claim on this path alone (not its children) from being granted.
+                Drained = w.Engine.DrainOver(path, lockChildren: false) is { } drain ? Dtos.ToDto(drain) : null,
                 BlockedBy = [.. around.Holders.Select(h => Dtos.ToDto(h, w.Engine))],
                 QueuedAhead = [.. around.Queue.Select(q => Dtos.ToDto(q, w.Now))],
             };

@@ -26,11 +26,21 @@ internal static class ResponseExamples
         Id = 7, Owner = "ci-43", Mode = "exclusive", Paths = ["/lab/rack-2/phone-7"], Since = At.AddSeconds(5), Waiting = 2.5,
     };
 
+    private static readonly SessionDto Session = new() { Id = 3, Owner = "worker-7", Principal = "ci-bot", Ttl = 15, ExpiresAt = At.AddSeconds(15), Leases = 1 };
+
+    private static readonly DrainDto Drain = new() { Path = "/lab/rack-2", Actor = "ops", Since = At.AddMinutes(-10) };
+
     private static readonly Dictionary<Type, JsonNode?> Examples = new()
     {
+        [typeof(DrainDto)] = JsonSerializer.SerializeToNode(Drain, ProtocolJsonContext.Default.DrainDto),
+        [typeof(DrainListDto)] = JsonSerializer.SerializeToNode(new DrainListDto { Drains = [Drain] }, ProtocolJsonContext.Default.DrainListDto),
+        [typeof(AdminLeaseListDto)] = JsonSerializer.SerializeToNode(
+            new AdminLeaseListDto { Leases = [Lease with { Token = null, Principal = "ci-bot" }], Truncated = false }, ProtocolJsonContext.Default.AdminLeaseListDto),
+        [typeof(AdminSessionListDto)] = JsonSerializer.SerializeToNode(
+            new AdminSessionListDto { Sessions = [Session], Truncated = false }, ProtocolJsonContext.Default.AdminSessionListDto),
         [typeof(LeaseDto)] = JsonSerializer.SerializeToNode(Lease, ProtocolJsonContext.Default.LeaseDto),
         [typeof(SessionDto)] = JsonSerializer.SerializeToNode(
-            new SessionDto { Id = 3, Token = "0a1b2c3d4e5f60718293a4b5c6d7e8f9", Owner = "worker-7", Ttl = 15, ExpiresAt = At.AddSeconds(15), Leases = 1 },
+            Session with { Token = "0a1b2c3d4e5f60718293a4b5c6d7e8f9" },
             ProtocolJsonContext.Default.SessionDto),
         [typeof(ResourceDto)] = JsonSerializer.SerializeToNode(
             new ResourceDto { Path = "/lab/rack-2/phone-7", Attributes = Json("""{"os": "android", "online": true}"""), Holders = [Lease with { Token = null }], Queue = [Waiter], BlockedBy = [], QueuedAhead = [] },

@@ -44,7 +44,7 @@ internal static class SessionEndpoints
             return problem!;
         }
         var token = Tokens.New();
-        var command = new OpenSession { TtlMs = ttl, Owner = body.Owner, Token = Tokens.Hash(token) };
+        var command = new OpenSession { TtlMs = ttl, Owner = body.Owner, Principal = Security.Caller.NameOf(context), Token = Tokens.Hash(token) };
         return await RunAsync(host, w => w.Run(command with { Now = w.Now }, (e, c) => e.Open(c)), token, StatusCodes.Status201Created);
     }
 

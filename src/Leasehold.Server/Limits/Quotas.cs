@@ -26,28 +26,38 @@ public sealed class Quotas(LimitsOptions limits)
                         $"the paths have {chars} characters together, more than one request may name ({limits.MaxPathCharsPerLease}, Leasehold:Limits:MaxPathCharsPerLease)",
                         Protocol.ErrorCodes.InvalidArgument);
                 }
-                if (engine.TreeNodes >= limits.MaxPathNodes)
-                {
-                    throw new QuotaExceededException($"the server's path tree has {limits.MaxPathNodes} nodes, its limit (Leasehold:Limits:MaxPathNodes)");
-                }
-                if (engine.Leases.Count >= limits.MaxLeases)
-                {
-                    throw new QuotaExceededException($"the server holds {limits.MaxLeases} leases, its limit (Leasehold:Limits:MaxLeases)");
-                }
+                NodesLeft(engine);
+                var counts = engine.CountsOf(acquire.Principal);
+                Check(engine.Leases.Count, limits.MaxLeases, "the server holds {0} leases, its limit (Leasehold:Limits:MaxLeases)");
+                Check(counts.Leases, limits.MaxLeasesPerPrincipal, $"{Who(acquire.Principal)}: {{0}} leases held, the limit per principal (Leasehold:Limits:MaxLeasesPerPrincipal)");
                 // A request that may wait is counted as a waiter before it is known whether it will be granted at once.
-                if (acquire.WaitMs > 0 && engine.QueueLength >= limits.MaxWaiters)
+                if (acquire.WaitMs > 0)
                 {
-                    throw new QuotaExceededException($"{limits.MaxWaiters} requests wait already, the server's limit (Leasehold:Limits:MaxWaiters)");
+                    Check(engine.QueueLength, limits.MaxWaiters, "{0} requests wait already, the server's limit (Leasehold:Limits:MaxWaiters)");
+                    Check(counts.Waiters, limits.MaxWaitersPerPrincipal, $"{Who(acquire.Principal)}: {{0}} requests waiting, the limit per principal (Leasehold:Limits:MaxWaitersPerPrincipal)");
                 }
                 break;
-            case DeclareResource when engine.TreeNodes >= limits.MaxPathNodes:
-                throw new QuotaExceededException($"the server's path tree has {limits.MaxPathNodes} nodes, its limit (Leasehold:Limits:MaxPathNodes)");
-            case OpenSession:
-                if (engine.Sessions.Count >= limits.MaxSessions)
-                {
-                    throw new QuotaExceededException($"the server has {limits.MaxSessions} sessions open, its limit (Leasehold:Limits:MaxSessions)");
-                }
+            case DeclareResource:
+                NodesLeft(engine);
+                break;
+            case OpenSession open:
+                Check(engine.Sessions.Count, limits.MaxSessions, "the server has {0} sessions open, its limit (Leasehold:Limits:MaxSessions)");
+                Check(engine.CountsOf(open.Principal).Sessions, limits.MaxSessionsPerPrincipal,
+                    $"{Who(open.Principal)}: {{0}} sessions open, the limit per principal (Leasehold:Limits:MaxSessionsPerPrincipal)");
                 break;
         }
     }
+
+    private void NodesLeft(LockEngine engine) =>
+        Check(engine.TreeNodes, limits.MaxPathNodes, "the server's path tree has {0} nodes, its limit (Leasehold:Limits:MaxPathNodes)");
+
+    private static void Check(int count, int limit, string message)
+    {
+        if (count >= limit)
+        {
+            throw new QuotaExceededException(string.Format(System.Globalization.CultureInfo.InvariantCulture, message, limit));
+        }
+    }
+
+    private static string Who(string? principal) => principal is null ? "anonymous callers" : "principal " + principal;
 }

@@ -121,9 +121,13 @@ internal sealed class PoolModelRun
         {
             DoRemove(ResourcePaths[_rng.Next(ResourcePaths.Length)]);
         }
-        else if (roll < 985)
+        else if (roll < 972)
         {
             DoQueries();
+        }
+        else if (roll < 985)
+        {
+            DoDrain();
         }
         else
         {
@@ -308,6 +312,26 @@ internal sealed class PoolModelRun
         var expectedHistory = _model.QueryHistory(prefix, owner, from, to, max).ToList();
         Expect(history.SequenceEqual(expectedHistory), $"history query: engine [{string.Join(",", history)}], model [{string.Join(",", expectedHistory)}]");
         Count("queries");
+    }
+
+    /// <summary>Drains a path (a resource, a pool, or beside them), or undrains one (sometimes one that is not drained).</summary>
+    private void DoDrain()
+    {
+        if (_model.Drains.Count > 0 && _rng.Next(2) == 0)
+        {
+            var path = _rng.Next(5) == 0 ? RequestPaths[_rng.Next(RequestPaths.Length)] : _model.Drains.ElementAt(_rng.Next(_model.Drains.Count));
+            Log($"undrain {path}");
+            var actual = _engine.Undrain(new UndrainPrefix { Now = _now, Path = Path(path) });
+            var expected = _model.Undrain(path, _now);
+            Expect(actual.Error == expected, $"undrain: engine {actual.Error}, model {expected}");
+            Count($"undrain {actual.Error}");
+            return;
+        }
+        var drained = RequestPaths[_rng.Next(RequestPaths.Length)];
+        Log($"drain {drained}");
+        var started = _engine.Drain(new DrainPrefix { Now = _now, Path = Path(drained) }).Started;
+        Expect(started == _model.Drain(drained), $"drain {drained}: engine started {started}");
+        Count($"drain started={started}");
     }
 
     private void DoRestore()

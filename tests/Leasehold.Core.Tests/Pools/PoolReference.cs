@@ -44,6 +44,9 @@ internal sealed class PoolReference
     public readonly List<RHistory> History = [];
     public readonly List<(long WaiterId, ErrorCode Error, RLease? Lease)> Outcomes = [];
 
+    /// <summary>Drained prefixes. Every claim here locks parents and children, so a path is kept off by any drain related to it.</summary>
+    public readonly SortedSet<string> Drains = new(StringComparer.Ordinal);
+
     public long LastLeaseId;
     public long LastFence;
     public long LastWaiterId;
@@ -196,6 +199,8 @@ internal sealed class PoolReference
 
     private bool HeldRelated(string path) => Leases.Values.Any(l => l.Paths.Any(p => Related(p, path)));
 
+    private bool Drained(string path) => Drains.Any(d => Related(d, path));
+
     private static bool ClaimedBy(IEnumerable<RWaiter> waiters, string path) => waiters.Any(w => w.Paths.Any(p => Related(p, path)));
 
     public (ErrorCode Error, RLease? Lease, RWaiter? Waiter) AcquirePool(RGroup[] groups, long now, long waitMs, long ttlMs, string? owner, bool reuse, UInt128 token)
@@ -233,14 +238,15 @@ internal sealed class PoolReference
                 return (ErrorCode.None, held, null);
             }
         }
-        var chosen = Select(groups, p => !HeldRelated(p) && !ClaimedBy(Queue, p));
+        var chosen = Select(groups, p => !Drained(p) && !HeldRelated(p) && !ClaimedBy(Queue, p));
         if (chosen is not null)
         {
             return (ErrorCode.None, Grant(chosen.SelectMany(c => c).ToArray(), groups, chosen, owner, ttlMs, token, now, now), null);
         }
         if (waitMs == 0)
         {
-            return (ErrorCode.Locked, null, null);
+            // Draining when the drains alone stand in the way.
+            return (Drains.Count > 0 && Select(groups, p => !HeldRelated(p) && !ClaimedBy(Queue, p)) is not null ? ErrorCode.Draining : ErrorCode.Locked, null, null);
         }
         var waiter = new RWaiter(++LastWaiterId, token, groups, owner, ttlMs, now, now + waitMs) { Paths = CandidatePaths(groups) };
         Queue.Add(waiter);
@@ -251,13 +257,13 @@ internal sealed class PoolReference
 
     public (ErrorCode Error, RLease? Lease, RWaiter? Waiter) AcquirePaths(string[] paths, long now, long waitMs, long ttlMs, string? owner, UInt128 token)
     {
-        if (paths.All(p => !HeldRelated(p) && !ClaimedBy(Queue, p)))
+        if (paths.All(p => !Drained(p) && !HeldRelated(p) && !ClaimedBy(Queue, p)))
         {
             return (ErrorCode.None, Grant(paths, null, null, owner, ttlMs, token, now, now), null);
         }
         if (waitMs == 0)
         {
-            return (ErrorCode.Locked, null, null);
+            return (paths.Any(Drained) ? ErrorCode.Draining : ErrorCode.Locked, null, null);
         }
         var waiter = new RWaiter(++LastWaiterId, token, null, owner, ttlMs, now, now + waitMs) { Paths = paths };
         Queue.Add(waiter);
@@ -285,13 +291,13 @@ internal sealed class PoolReference
             RLease? lease = null;
             if (waiter.Groups is { } groups)
             {
-                var chosen = Select(groups, p => !HeldRelated(p) && !ClaimedBy(blocked, p));
+                var chosen = Select(groups, p => !Drained(p) && !HeldRelated(p) && !ClaimedBy(blocked, p));
                 if (chosen is not null)
                 {
                     lease = Grant(chosen.SelectMany(c => c).ToArray(), groups, chosen, waiter.Owner, waiter.TtlMs, waiter.Token, now, waiter.EnqueuedAt);
                 }
             }
-            else if (waiter.Paths.All(p => !HeldRelated(p) && !ClaimedBy(blocked, p)))
+            else if (waiter.Paths.All(p => !Drained(p) && !HeldRelated(p) && !ClaimedBy(blocked, p)))
             {
                 lease = Grant(waiter.Paths, null, null, waiter.Owner, waiter.TtlMs, waiter.Token, now, waiter.EnqueuedAt);
             }
@@ -322,6 +328,19 @@ internal sealed class PoolReference
             }
         }
         Leases.Remove(lease.Id);
+    }
+
+    /// <summary>Drains a prefix; false when it was drained already.</summary>
+    public bool Drain(string path) => Drains.Add(path);
+
+    public ErrorCode Undrain(string path, long now)
+    {
+        if (!Drains.Remove(path))
+        {
+            return ErrorCode.NotFound;
+        }
+        Serve(now);
+        return ErrorCode.None;
     }
 
     public ErrorCode Release(long id, UInt128 token, long now)

@@ -14,7 +14,7 @@ internal static class StateCopy
 
     public static EngineState Copy(EngineState state) => state with
     {
-        Sessions = [.. state.Sessions.Select(s => new Session { Id = s.Id, Token = s.Token, Owner = s.Owner, TtlMs = s.TtlMs, ExpiresAt = s.ExpiresAt })],
+        Sessions = [.. state.Sessions.Select(s => new Session { Id = s.Id, Token = s.Token, Owner = s.Owner, Principal = s.Principal, TtlMs = s.TtlMs, ExpiresAt = s.ExpiresAt })],
         Leases = [.. state.Leases.Select(CopyLease)],
         Waiters = [.. state.Waiters.Select(CopyWaiter)],
         Resources = state.Resources is null ? null : [.. state.Resources.Select(CopyResource)],
@@ -32,6 +32,7 @@ internal static class StateCopy
         LockParents = l.LockParents,
         LockChildren = l.LockChildren,
         Owner = l.Owner,
+        Principal = l.Principal,
         SessionId = l.SessionId,
         TtlMs = l.TtlMs,
         AcquiredAt = l.AcquiredAt,
@@ -50,6 +51,7 @@ internal static class StateCopy
         LockParents = w.LockParents,
         LockChildren = w.LockChildren,
         Owner = w.Owner,
+        Principal = w.Principal,
         SessionId = w.SessionId,
         TtlMs = w.TtlMs,
         EnqueuedAt = w.EnqueuedAt,

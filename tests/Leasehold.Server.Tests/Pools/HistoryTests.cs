@@ -8,8 +8,9 @@ namespace Leasehold.Server.Tests.Pools;
 /// <summary><c>GET /v1/history</c> and <c>GET /v1/utilization</c> after a few leases.</summary>
 public sealed class HistoryTests : PoolTestBase
 {
+    // endedBy appears only on entries an administrator ended (Admin/AdminRouteTests).
     private static readonly string[] EntryFields =
-        ["acquiredAt", "endedAt", "fence", "held", "lease", "owner", "paths", "queued", "reason", "requirements"];
+        ["acquiredAt", "endedAt", "fence", "held", "lease", "owner", "paths", "principal", "queued", "reason", "requirements"];
 
     private async Task<JsonElement[]> HistoryAsync(string query = "")
         => [.. (await GetJsonAsync("/v1/history" + query)).GetProperty("entries").EnumerateArray()];

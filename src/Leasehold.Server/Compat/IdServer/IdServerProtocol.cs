@@ -38,7 +38,7 @@ internal sealed partial class IdServerProtocol(EngineHost host, IdServerSettings
             if (request.IsGet)
             {
                 var token = Tokens.NameHash(Tokens.PoolReuse, request.Owner);
-                return await host.ExecuteAsync(w => IdServerSteps.Get(w, pool, request.Owner, request.Expire, token)).ConfigureAwait(false);
+                return await host.ExecuteAsync(w => IdServerSteps.Get(w, pool, request.Owner, request.Expire, token, Security.Caller.NameOf(Principal))).ConfigureAwait(false);
             }
             return await host.ExecuteAsync(w => IdServerSteps.Put(w, pool, _anyRequirement, request.Owner)).ConfigureAwait(false);
         }

@@ -16,11 +16,12 @@ internal static class IdServerSteps
     /// holds from the pool, or takes a free id at once (never waits). With <paramref name="expire"/> &lt;= 0
     /// the id is released in the same step, as idserver makes it free at once, and still answered.
     /// </summary>
-    public static string Get(Writer writer, ResourcePath pool, string owner, double expire, UInt128 token)
+    public static string Get(Writer writer, ResourcePath pool, string owner, double expire, UInt128 token, string? principal = null)
     {
         var command = new AcquireLease
         {
             Now = writer.Now,
+            Principal = principal,
             Paths = [],
             Groups = [new PoolGroup(pool, "{}", 1)],
             Reuse = true,
@@ -31,7 +32,8 @@ internal static class IdServerSteps
         var result = writer.Run(command, (e, c) => e.Acquire(c));
         if (result.Lease is not { } lease)
         {
-            return result.Error is ErrorCode.Locked or ErrorCode.NoMatch
+            // A drained pool is busy to idserver's clients: they know no other word for "not now".
+            return result.Error is ErrorCode.Locked or ErrorCode.NoMatch or ErrorCode.Draining
                 ? IdServerReply.Exhausted
                 : IdServerReply.Error(result.Detail ?? result.Error.ToString());
         }
