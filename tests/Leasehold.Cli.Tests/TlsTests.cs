@@ -31,6 +31,9 @@ public sealed class TlsTests : IAsyncLifetime
             "--urls", "https://127.0.0.1:0", "--Leasehold:Durability=memory", "--Logging:LogLevel:Default=Warning",
             "--tls-cert", Path.Combine(_dir.Path, "server", "localhost.crt"), "--tls-key", Path.Combine(_dir.Path, "server", "localhost.key"),
             "--Leasehold:Tls:ClientCaFile=" + Path.Combine(Ca, "ca.crt"),
+            // Client authorities turn security on: everyone, named by a certificate or not, may lock and read here.
+            "--Leasehold:Security:Rules:0:Who:0=*", "--Leasehold:Security:Rules:0:Who:1=anonymous",
+            "--Leasehold:Security:Rules:0:Rights:0=lock", "--Leasehold:Security:Rules:0:Rights:1=read",
         ], services => services.AddSingleton<IStartupFilter>(new RecordCallers(_callers)));
         using var cts = new CancellationTokenSource(Tool.Timeout);
         await _app.StartAsync(cts.Token);

@@ -39,6 +39,9 @@ public sealed class TlsTests : IAsyncLifetime
             "--urls", "https://127.0.0.1:0", "--Leasehold:Durability=memory", "--Logging:LogLevel:Default=Warning",
             TlsOptions.CertFlag, PemFiles.CertificatePath(_dir, "server"), TlsOptions.KeyFlag, PemFiles.KeyPath(_dir, "server"),
             "--Leasehold:Tls:ClientCaFile=" + CaFile,
+            // Client authorities turn security on: everyone, named by a certificate or not, may lock and read here.
+            "--Leasehold:Security:Rules:0:Who:0=*", "--Leasehold:Security:Rules:0:Who:1=anonymous",
+            "--Leasehold:Security:Rules:0:Rights:0=lock", "--Leasehold:Security:Rules:0:Rights:1=read",
         ], services => services.AddSingleton<IStartupFilter>(new RecordCallers(_callers)));
         using var cts = new CancellationTokenSource(Bound);
         await _app.StartAsync(cts.Token);

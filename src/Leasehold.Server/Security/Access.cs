@@ -11,7 +11,7 @@ namespace Leasehold.Server.Security;
 /// </summary>
 public static class Access
 {
-    public const string AuditCategory = "Leasehold.Audit";
+    public const string AuditCategory = Http.AuditLog.Category;
 
     /// <summary>Whether requests are checked at all (some way to authenticate is configured).</summary>
     public static bool IsEnabled(HttpContext context) => context.RequestServices.GetRequiredService<SecurityState>().Enabled;
