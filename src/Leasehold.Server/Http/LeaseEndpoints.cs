@@ -66,7 +66,7 @@ internal static class LeaseEndpoints
     }
 
     /// <summary>Checks the body and returns the command to run, stamped with the writer's clock.</summary>
-    private static bool TryBuild(AcquireRequest body, out Func<long, AcquireLease> build, out IResult? problem)
+    internal static bool TryBuild(AcquireRequest body, out Func<long, AcquireLease> build, out IResult? problem)
     {
         build = null!;
         ResourcePath[] paths = [];
