@@ -49,12 +49,21 @@ internal static class XmlRpc
         var start = body.Position;
         using (var scan = XmlReader.Create(body, settings))
         {
-            while (scan.Read())
+            try
             {
-                if (scan.Depth > MaxElementDepth)
+                while (scan.Read())
                 {
-                    throw new XmlRpcFormatException($"elements are nested more than {MaxElementDepth} deep");
+                    if (scan.Depth > MaxElementDepth)
+                    {
+                        throw new XmlRpcFormatException($"elements are nested more than {MaxElementDepth} deep");
+                    }
                 }
+            }
+            catch (ArgumentException ex)
+            {
+                // System.Xml's reader fails this way on some bytes that are not text in an XML declaration
+                // (found by the fuzzing harness): the document is not well-formed, not a server error.
+                throw new XmlException("the document's bytes cannot be read as text: " + ex.Message, ex);
             }
         }
         body.Position = start;

@@ -35,6 +35,15 @@ public sealed class LockdHostileXmlTests : ServerTestBase
     }
 
     [Fact]
+    public async Task BytesThatBreakTheXmlDeclarationAreAFault()
+    {
+        // <?xml version='1.0 followed by bytes that are not UTF-8: System.Xml's reader threw ArgumentOutOfRangeException (a 500).
+        var response = await CallAsync(Convert.FromHexString("3C3F786D6C2076657273696F6E3D27312E30F0F0F0F0F0F0F0273F3E"));
+
+        Assert.Contains("ExpatError", FaultString(response), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DeeplyNestedElementsAreRefusedBeforeTheTreeIsBuilt()
     {
         // As deep as the default body limit allows: the tree took half a second of processor time to build
