@@ -92,25 +92,50 @@ public static class JsonText
     public static string Object((string Name, string Value)[] members) => "{" + string.Join(",", members.Select(m => m.Name + ":" + m.Value)) + "}";
 
     /// <summary>
-    /// An object with some of <paramref name="fields"/> (name, value generator) and now and then an unknown or a
-    /// repeated field, with the members in a random order.
+    /// An object with some of <paramref name="fields"/> (name, value generator). Half are well-typed: each field
+    /// present or not, its value valid JSON of the field's kind (hostile in content only), so that the body gets
+    /// past deserialization to the checks behind it. The other half are hostile in form too: values of other
+    /// types, repeated and unknown fields. Members come in a random order.
     /// </summary>
     public static Gen<string> ObjectOf(params (string Name, Gen<string> Value)[] fields)
     {
-        var present = fields.Select(f => Gen.Frequency(
+        var typed = fields.Select(f => Gen.Frequency(
+            (1, Gen.Const(Array.Empty<(string, string)>())),
+            (1, f.Value.Where(IsJson).Select(v => new[] { (Quote(f.Name), v) })))).ToArray();
+        var hostile = fields.Select(f => Gen.Frequency(
             (3, Gen.Const(Array.Empty<(string, string)>())),
             (6, f.Value.Select(v => new[] { (Quote(f.Name), v) })),
             (1, Value(2).Select(v => new[] { (Quote(f.Name), v) })),
             (1, Gen.Select(f.Value, Value(1), (a, b) => new[] { (Quote(f.Name), a), (Quote(f.Name), b) })))).ToArray();
         var extra = Gen.Frequency(
-            (12, Gen.Const(Array.Empty<(string, string)>())),
+            (6, Gen.Const(Array.Empty<(string, string)>())),
             (1, Gen.Select(String, Value(1), (n, v) => new[] { (n, v) })));
-        return Gen.Select(All(present), extra, Gen.Int, (parts, more, order) =>
+        return Gen.Frequency(
+            (1, Gen.Select(All(typed), Gen.Int, (parts, order) => Shuffled(parts.SelectMany(p => p).ToArray(), order))),
+            (1, Gen.Select(All(hostile), extra, Gen.Int, (parts, more, order) => Shuffled(parts.SelectMany(p => p).Concat(more).ToArray(), order))));
+    }
+
+    private static string Shuffled((string, string)[] members, int order)
+    {
+        new Random(order).Shuffle(members);
+        return Object(members);
+    }
+
+    /// <summary>Whether <paramref name="text"/> is one JSON value (lone-surrogate escapes included, which are valid syntax).</summary>
+    public static bool IsJson(string text)
+    {
+        var reader = new System.Text.Json.Utf8JsonReader(Encoding.UTF8.GetBytes(text), new System.Text.Json.JsonReaderOptions { MaxDepth = 10_000 });
+        try
         {
-            var members = parts.SelectMany(p => p).Concat(more).ToArray();
-            new Random(order).Shuffle(members);
-            return Object(members);
-        });
+            while (reader.Read())
+            {
+            }
+            return true;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
     }
 
     /// <summary>One value from each generator, in order.</summary>

@@ -67,7 +67,7 @@ public static class XmlText
     private static readonly string[] Hostile =
     [
         "<!DOCTYPE methodCall [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]>",
-        "<!DOCTYPE methodCall SYSTEM \"file:///dev/zero\">",
+        "<!DOCTYPE methodCall SYSTEM \"external.dtd\">",
         "<!DOCTYPE methodCall [<!ENTITY x SYSTEM \"http://127.0.0.1:1/x\">]>",
         "<?xml version=\"1.0\" encoding=\"utf-16\"?>",
         "<?xml version=\"1.0\" encoding=\"ebcdic-cp-us\"?>",
