@@ -77,7 +77,7 @@ public static class EndToEndTarget
             switch (route)
             {
                 case JsonRoute.Acquire:
-                    Send(HttpMethod.Post, "/v1/leases", body, "application/json", null);
+                    Send(HttpMethod.Post, "/v1/leases", body, "application/json", null, AsksToWait(body) ? WaitingAcquire : null);
                     break;
                 case JsonRoute.Renew:
                     Send(HttpMethod.Post, $"/v1/leases/{1 + (_used % 50)}/renew", body, "application/json", new string((char)('0' + (_used % 10)), 32));
@@ -91,7 +91,29 @@ public static class EndToEndTarget
             }
         }
 
-        private string Send(HttpMethod method, string path, byte[] body, string contentType, string? token)
+        /// <summary>
+        /// An acquire that asks to wait is given up after this long, as a client with a shorter patience would:
+        /// the server then drops its waiter. Waiting for it would hold the input for as long as the body asked
+        /// (up to a day), which the watchdog would rightly call a hang.
+        /// </summary>
+        private static readonly TimeSpan WaitingAcquire = TimeSpan.FromSeconds(1);
+
+        /// <summary>Whether the body is an acquire that asks to wait a second or more (a number in <c>wait</c>).</summary>
+        private static bool AsksToWait(byte[] body)
+        {
+            try
+            {
+                using var json = JsonDocument.Parse(body);
+                return json.RootElement.ValueKind == JsonValueKind.Object
+                    && json.RootElement.EnumerateObject().Any(p => p.Name == "wait" && p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetDouble(out var wait) && wait >= 1);
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+            {
+                return false;
+            }
+        }
+
+        private string Send(HttpMethod method, string path, byte[] body, string contentType, string? token, TimeSpan? giveUpAfter = null)
         {
             using var request = new HttpRequestMessage(method, path) { Content = new ByteArrayContent(body) };
             request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
@@ -99,7 +121,17 @@ public static class EndToEndTarget
             {
                 request.Headers.Add("Leasehold-Token", token);
             }
-            using var response = _http.Send(request);
+            using var giveUp = new CancellationTokenSource(giveUpAfter ?? Wait);
+            HttpResponseMessage answer;
+            try
+            {
+                answer = _http.Send(request, giveUp.Token);
+            }
+            catch (TaskCanceledException) when (giveUpAfter is not null && giveUp.IsCancellationRequested)
+            {
+                return "";
+            }
+            using var response = answer;
             var text = response.Content.ReadAsStringAsync().GetAwaiter().GetResult();
             if ((int)response.StatusCode >= 500)
             {

@@ -115,6 +115,11 @@ public static class HttpJsonTarget
             // A lease that exists, with a token that does not match, and a free path's fresh lease with its own token.
             var token = Tokens.New();
             var granted = _engine.Acquire(new AcquireLease { Now = _now, Paths = [EngineFixture.Path($"/renew/{_used}")], Token = Tokens.Hash(token), TtlMs = 1000 });
+            if (granted.Lease is null)
+            {
+                // An earlier input holds "/" or "/renew": there is no lease to renew this time.
+                return;
+            }
             var renewed = _engine.Renew(new RenewLease { Now = _now, LeaseId = granted.Lease!.Id, Token = Tokens.Hash(token), TtlMs = ttl });
             ClientErrors.Require(renewed.Error, renewed.Detail, "the engine's answer to a renew");
             _ = JsonSerializer.Serialize(Dtos.ToDto(renewed.Value!, _engine), ProtocolJsonContext.Default.LeaseDto);
