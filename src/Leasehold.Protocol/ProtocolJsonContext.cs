@@ -10,7 +10,8 @@ namespace Leasehold.Protocol;
 [JsonSourceGenerationOptions(
     JsonSerializerDefaults.Web,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    NumberHandling = JsonNumberHandling.Strict)]
+    NumberHandling = JsonNumberHandling.Strict,
+    MaxDepth = ProtocolJsonContext.MaxDepth)]
 [JsonSerializable(typeof(AcquireRequest))]
 [JsonSerializable(typeof(RenewRequest))]
 [JsonSerializable(typeof(LeaseDto))]
@@ -33,4 +34,12 @@ namespace Leasehold.Protocol;
 [JsonSerializable(typeof(DrainListDto))]
 [JsonSerializable(typeof(AdminLeaseListDto))]
 [JsonSerializable(typeof(AdminSessionListDto))]
-public sealed partial class ProtocolJsonContext : JsonSerializerContext;
+public sealed partial class ProtocolJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// Declared attributes may be nested 64 deep (the attribute parser's limit), and answers wrap them a few
+    /// levels further (a list of resources, a resource, its holders): at the default 64 such an answer could not
+    /// be written (a 500) or read by the client. Found by the fuzzing harness (docs/fuzzing.md).
+    /// </summary>
+    public const int MaxDepth = 128;
+}

@@ -188,12 +188,12 @@ public sealed partial class DataStore
         {
             return (0, new LockEngine(limits));
         }
-        var (index, state) = SnapshotCodec.Read(newest.File, File.ReadAllBytes(newest.File));
+        var (index, engine) = SnapshotLoader.Load(newest.File, File.ReadAllBytes(newest.File), limits);
         if (index != newest.Index)
         {
             throw new CorruptDataException(newest.File, 16, $"the snapshot says it covers record {index}, its name says {newest.Index}");
         }
-        return (index, LockEngine.Restore(state, limits));
+        return (index, engine);
     }
 
     private static void Truncate(string path, long length)

@@ -26,6 +26,13 @@ internal static class XmlRpc
     public const int MaxDocumentChars = 1 << 20;
 
     private const int MaxNesting = 64;
+
+    /// <summary>
+    /// The deepest element read: room for <see cref="MaxNesting"/> values (three elements each) inside the call's
+    /// own. Checked before the tree is built, which takes time quadratic in the depth (a megabyte of nested
+    /// elements would hold the request for minutes).
+    /// </summary>
+    private const int MaxElementDepth = 4 * MaxNesting + 16;
     private const string Declaration = "<?xml version='1.0'?>\n";
 
     /// <summary>Parses a request; throws <see cref="XmlException"/> (not well-formed) or <see cref="XmlRpcFormatException"/>.</summary>
@@ -39,6 +46,27 @@ internal static class XmlRpc
             IgnoreComments = true,
             IgnoreProcessingInstructions = true,
         };
+        var start = body.Position;
+        using (var scan = XmlReader.Create(body, settings))
+        {
+            try
+            {
+                while (scan.Read())
+                {
+                    if (scan.Depth > MaxElementDepth)
+                    {
+                        throw new XmlRpcFormatException($"elements are nested more than {MaxElementDepth} deep");
+                    }
+                }
+            }
+            catch (ArgumentException ex)
+            {
+                // System.Xml's reader fails this way on some bytes that are not text in an XML declaration
+                // (found by the fuzzing harness): the document is not well-formed, not a server error.
+                throw new XmlException("the document's bytes cannot be read as text: " + ex.Message, ex);
+            }
+        }
+        body.Position = start;
         using var reader = XmlReader.Create(body, settings);
         var root = XDocument.Load(reader).Root!;
         if (root.Name != "methodCall")
@@ -158,7 +186,30 @@ internal static class XmlRpc
         }
     }
 
-    /// <summary>xmlrpclib's escape: the three characters markup needs.</summary>
+    /// <summary>
+    /// xmlrpclib's escape: the three characters markup needs. Characters XML cannot hold at all (control
+    /// characters, lone surrogates), which a parser's error message may quote from the request, become U+FFFD:
+    /// written as they are, they would make the answer itself unreadable.
+    /// </summary>
     private static string Escape(string text)
-        => text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
+    {
+        var escaped = text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
+        if (!escaped.Any(c => !XmlConvert.IsXmlChar(c)))
+        {
+            return escaped;
+        }
+        var clean = new StringBuilder(escaped.Length);
+        for (var i = 0; i < escaped.Length; i++)
+        {
+            if (i + 1 < escaped.Length && XmlConvert.IsXmlSurrogatePair(escaped[i + 1], escaped[i]))
+            {
+                clean.Append(escaped, i++, 2);
+            }
+            else
+            {
+                clean.Append(XmlConvert.IsXmlChar(escaped[i]) ? escaped[i] : '\ufffd');
+            }
+        }
+        return clean.ToString();
+    }
 }

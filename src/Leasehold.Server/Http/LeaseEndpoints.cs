@@ -71,7 +71,7 @@ internal static class LeaseEndpoints
     }
 
     /// <summary>Checks the body and returns the command to run, stamped with the writer's clock.</summary>
-    private static bool TryBuild(AcquireRequest body, string? principal, out Func<long, AcquireLease> build, out PathScope scope, out IResult? problem)
+    internal static bool TryBuild(AcquireRequest body, string? principal, out Func<long, AcquireLease> build, out PathScope scope, out IResult? problem)
     {
         build = null!;
         scope = PathScope.Anywhere;

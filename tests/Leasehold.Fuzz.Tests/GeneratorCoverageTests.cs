@@ -1,0 +1,91 @@
+using System.Text.Json;
+using System.Xml.Linq;
+using CsCheck;
+using Leasehold.Fuzz.Generators;
+using Leasehold.Fuzz.Harness;
+using Leasehold.Fuzz.Targets;
+using Leasehold.Protocol;
+
+namespace Leasehold.Fuzz.Tests;
+
+/// <summary>
+/// The generators are structure-aware: a fair share of their inputs gets past the first parser to the code
+/// behind it. Were they to drift into producing only garbage, the targets would pass without testing much.
+/// </summary>
+public sealed class GeneratorCoverageTests
+{
+    private const int Samples = 2_000;
+
+    private static T[] Sample<T>(Gen<T> gen) => [.. Enumerable.Range(0, Samples).Select(i => gen.Generate(FuzzRunner.InputPcg(1, i), null!, out _))];
+
+    private static double Share<T>(IEnumerable<T> items, Func<T, bool> test) => items.Count(test) / (double)Samples;
+
+    [Fact]
+    public void AcquireBodiesOftenDeserialize()
+    {
+        var acquires = Sample(HttpJsonTarget.Inputs).Where(r => r.Route == JsonRoute.Acquire).Select(r => r.Body).ToArray();
+        var read = acquires.Count(body =>
+        {
+            try
+            {
+                return JsonSerializer.Deserialize(body, ProtocolJsonContext.Default.AcquireRequest) is { Path: not null } or { Pool: not null };
+            }
+            catch (JsonException)
+            {
+                return false;
+            }
+        });
+
+        Assert.InRange(read / (double)acquires.Length, 0.10, 0.95);
+    }
+
+    [Fact]
+    public void XmlRpcBodiesAreOftenMethodCalls()
+    {
+        var calls = Share(Sample(XmlText.Document), body =>
+        {
+            try
+            {
+                return XDocument.Load(new MemoryStream(body)).Root?.Name == "methodCall";
+            }
+            catch (System.Xml.XmlException)
+            {
+                return false;
+            }
+        });
+
+        Assert.InRange(calls, 0.30, 0.95);
+    }
+
+    [Fact]
+    public void IdServerLinesAreOftenGetsAndPuts()
+    {
+        var requests = Sample(IdServerText.Stream).SelectMany(b => System.Text.Encoding.UTF8.GetString(b).Split('\n')).ToArray();
+        var valid = requests.Count(line =>
+        {
+            try
+            {
+                using var json = JsonDocument.Parse(line);
+                return json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("action", out var action) && action.ValueKind == JsonValueKind.String
+                    && action.GetString() is "get" or "put" && json.RootElement.TryGetProperty("owner", out _);
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+            {
+                return false;
+            }
+        });
+
+        // Lines include the empty ones between doubled separators and after the last one.
+        Assert.InRange(valid / (double)requests.Length, 0.05, 0.95);
+    }
+
+    [Fact]
+    public void DamagedLogsTakeManyShapes()
+    {
+        var segments = Sample(StorageInput.Generator(50)).Select(LogTarget.Bytes).ToArray();
+        var first = segments.Select(s => s.Length).Distinct().Count();
+
+        // Many different shapes, and not one of them the undamaged segment every time.
+        Assert.True(first > Samples / 10, $"only {first} distinct lengths");
+    }
+}
