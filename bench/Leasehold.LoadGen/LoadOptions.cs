@@ -27,6 +27,7 @@ internal sealed record LoadOptions
           --server-dll PATH   the Leasehold.Server.dll to start with --spawn
           --server-arg ARG    one more argument for the spawned server, repeatable
                               (e.g. --server-arg --Leasehold:Durability=memory)
+          --api-key KEY       send Authorization: Bearer KEY (a server with security on)
         """;
 
     public Uri Url { get; init; } = new("http://127.0.0.1:8765/");
@@ -48,6 +49,9 @@ internal sealed record LoadOptions
     public string? ServerDll { get; init; }
 
     public IReadOnlyList<string> ServerArgs { get; init; } = [];
+
+    /// <summary>The credential every request carries, for a server with security on; null: none.</summary>
+    public string? ApiKey { get; init; }
 
     /// <summary>Parses the arguments; on failure <paramref name="error"/> says why.</summary>
     public static bool TryParse(string[] args, out LoadOptions options, out string error)
@@ -96,6 +100,9 @@ internal sealed record LoadOptions
                     break;
                 case "--server-arg":
                     options = options with { ServerArgs = [.. options.ServerArgs, value] };
+                    break;
+                case "--api-key":
+                    options = options with { ApiKey = value };
                     break;
                 default:
                     error = $"bad option or value: {name} {value}";

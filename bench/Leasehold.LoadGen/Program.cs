@@ -44,6 +44,10 @@ try
         BaseAddress = options.Url,
         Timeout = TimeSpan.FromSeconds(options.WaitSeconds + 30),
     };
+    if (options.ApiKey is { } key)
+    {
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+    }
     var client = new LeaseClient(http);
     if (!await client.IsHealthyAsync(cancel.Token))
     {
