@@ -95,10 +95,10 @@ public static class LeaseholdApp
             throw new InvalidDataException(ex.Message + UnknownKeysHint(builder.Configuration), ex);
         }
         // Authentication, the prefix rules, and protected mode's refusal to serve off loopback without them.
-        Security.SecuritySetup.AddLeaseholdSecurity(builder, idServer?.Address);
+        var securityOn = Security.SecuritySetup.AddLeaseholdSecurity(builder, idServer?.Address);
         var limitsOptions = builder.Configuration.GetSection(Limits.LimitsOptions.Section).Get<Limits.LimitsOptions>() ?? new Limits.LimitsOptions();
         builder.Services.AddSingleton(limitsOptions);
-        builder.Services.AddLeaseholdRateLimits(limitsOptions);
+        builder.Services.AddLeaseholdRateLimits(limitsOptions, securityOn);
         builder.Services.AddSingleton(options);
         builder.WebHost.ConfigureConnections(options, idServer?.MaxConnections ?? 0);
         builder.Services.ConfigureHttpJsonOptions(json =>
@@ -155,7 +155,10 @@ public static class LeaseholdApp
 
         app.UseProblemResponses();
         app.UseCredentialCheck();
-        app.UseRateLimiter();
+        if (RateLimits.Any(limitsOptions, securityOn))
+        {
+            app.UseRateLimiter();
+        }
         app.MapOpenApi();
         app.MapHealthEndpoints();
         app.MapGet("/v1/stats", async (EngineHost engineHost) => Results.Json(

@@ -40,7 +40,11 @@ public static partial class ServerSettings
         var limits = new Limits.LimitsOptions();
         foreach (var property in typeof(Limits.LimitsOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            rows.Add(new SettingInfo($"{Limits.LimitsOptions.Section}:{property.Name}", Show(property.GetValue(limits)), Describe(property)));
+            var value = property.GetValue(limits);
+            var shown = value is null
+                ? $"{Show(property.Name == nameof(Limits.LimitsOptions.MaxPendingPerPrincipal) ? Limits.LimitsOptions.SecuredMaxPending : Limits.LimitsOptions.SecuredRequestsPerSecond)} with security on, else 0"
+                : Show(value);
+            rows.Add(new SettingInfo($"{Limits.LimitsOptions.Section}:{property.Name}", shown, Describe(property)));
         }
         foreach (var property in typeof(PoolOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {

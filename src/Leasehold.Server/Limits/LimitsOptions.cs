@@ -35,9 +35,21 @@ public sealed class LimitsOptions
     [Description("characters of all the paths one lock request names, together")]
     public int MaxPathCharsPerLease { get; set; } = 2048;
 
-    [Description("HTTP requests in progress at once for one principal (a waiting acquire is one)")]
-    public int MaxPendingPerPrincipal { get; set; } = 10_000;
+    [Description("HTTP requests in progress at once for one principal (a waiting acquire is one); 0: no limit")]
+    public int? MaxPendingPerPrincipal { get; set; }
 
     [Description("HTTP requests per second for one principal (a token bucket; 0: no limit)")]
-    public int RequestsPerSecondPerPrincipal { get; set; } = 50_000;
+    public int? RequestsPerSecondPerPrincipal { get; set; }
+
+    /// <summary>The request limits' defaults with security on. With it off (loopback, one trusted user) there is
+    /// nobody to share fairly with, and the limiter's cost per request showed in the load figures
+    /// (docs/performance.md), so by default they are off.</summary>
+    public const int SecuredMaxPending = 10_000;
+
+    public const int SecuredRequestsPerSecond = 50_000;
+
+    /// <summary>What the request limits are, unless set: <see cref="SecuredMaxPending"/> and
+    /// <see cref="SecuredRequestsPerSecond"/> with security on, none with it off.</summary>
+    public (int MaxPending, int RequestsPerSecond) RequestLimits(bool securityOn) =>
+        (MaxPendingPerPrincipal ?? (securityOn ? SecuredMaxPending : 0), RequestsPerSecondPerPrincipal ?? (securityOn ? SecuredRequestsPerSecond : 0));
 }

@@ -12,25 +12,26 @@ namespace Leasehold.Server.Limits;
 /// </summary>
 public static class RateLimits
 {
-    public static void AddLeaseholdRateLimits(this IServiceCollection services, LimitsOptions limits)
+    public static void AddLeaseholdRateLimits(this IServiceCollection services, LimitsOptions options, bool securityOn)
     {
+        var (maxPending, perSecond) = options.RequestLimits(securityOn);
         services.AddRateLimiter(options =>
         {
             options.GlobalLimiter = PartitionedRateLimiter.CreateChained(
-                PartitionedRateLimiter.Create<HttpContext, string>(context => Key(context) is { } key && limits.RequestsPerSecondPerPrincipal > 0
+                PartitionedRateLimiter.Create<HttpContext, string>(context => Key(context) is { } key && perSecond > 0
                     ? RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
                     {
-                        TokenLimit = limits.RequestsPerSecondPerPrincipal,
-                        TokensPerPeriod = limits.RequestsPerSecondPerPrincipal,
+                        TokenLimit = perSecond,
+                        TokensPerPeriod = perSecond,
                         ReplenishmentPeriod = TimeSpan.FromSeconds(1),
                         QueueLimit = 0,
                         AutoReplenishment = true,
                     })
                     : RateLimitPartition.GetNoLimiter("")),
-                PartitionedRateLimiter.Create<HttpContext, string>(context => Key(context) is { } key
+                PartitionedRateLimiter.Create<HttpContext, string>(context => Key(context) is { } key && maxPending > 0
                     ? RateLimitPartition.GetConcurrencyLimiter(key, _ => new ConcurrencyLimiterOptions
                     {
-                        PermitLimit = limits.MaxPendingPerPrincipal,
+                        PermitLimit = maxPending,
                         QueueLimit = 0,
                     })
                     : RateLimitPartition.GetNoLimiter("")));
@@ -46,11 +47,14 @@ public static class RateLimits
                 Access.Audit(context).LogWarning("Rate limited {Who}: {Method} {Path}", who, context.Request.Method, context.Request.Path.Value);
                 await Problems.WriteAsync(context, ErrorCodes.RateLimited,
                     retry is null
-                        ? $"{who} has {limits.MaxPendingPerPrincipal} requests in progress, the limit (Leasehold:Limits:MaxPendingPerPrincipal)"
-                        : $"{who} sent more than {limits.RequestsPerSecondPerPrincipal} requests in a second (Leasehold:Limits:RequestsPerSecondPerPrincipal)");
+                        ? $"{who} has {maxPending} requests in progress, the limit (Leasehold:Limits:MaxPendingPerPrincipal)"
+                        : $"{who} sent more than {perSecond} requests in a second (Leasehold:Limits:RequestsPerSecondPerPrincipal)");
             };
         });
     }
+
+    /// <summary>Whether any request limit is set (both 0: the middleware is left out).</summary>
+    public static bool Any(LimitsOptions options, bool securityOn) => options.RequestLimits(securityOn) is ( > 0, _) or (_, > 0);
 
     /// <summary>The partition: the principal, or the client address for anonymous callers; null for routes never limited.</summary>
     private static string? Key(HttpContext context) =>

@@ -6,6 +6,17 @@ namespace Leasehold.Server.Tests.Security;
 public class LimitsTests
 {
     [Fact]
+    public void Request_limits_are_on_by_default_with_security_only_and_a_set_value_always_counts()
+    {
+        var defaults = new Limits.LimitsOptions();
+        Assert.Equal((10_000, 50_000), defaults.RequestLimits(securityOn: true));
+        Assert.Equal((0, 0), defaults.RequestLimits(securityOn: false));
+        var set = new Limits.LimitsOptions { MaxPendingPerPrincipal = 5, RequestsPerSecondPerPrincipal = 0 };
+        Assert.Equal((5, 0), set.RequestLimits(securityOn: false));
+        Assert.Equal((5, 0), set.RequestLimits(securityOn: true));
+    }
+
+    [Fact]
     public async Task Beyond_the_lease_quota_an_acquire_is_429_and_takes_nothing()
     {
         await using var server = await TestServer.StartAsync(["--Leasehold:Durability=memory", "--Leasehold:Limits:MaxLeases=2"]);
