@@ -64,7 +64,8 @@ public static class SecuritySetup
                     RoleClaimType = jwt.RoleClaim,
                     ValidateAudience = jwt.Audience is not null,
                     ValidAudience = jwt.Audience,
-                    ValidateIssuer = jwt.Issuer is not null,
+                    // With an Authority the provider's metadata names the issuer to expect; otherwise only a configured one is checked.
+                    ValidateIssuer = jwt.Issuer is not null || jwt.Authority is not null,
                     ValidIssuer = jwt.Issuer,
                     IssuerSigningKey = signingKey,
                     ValidateIssuerSigningKey = true,
