@@ -61,8 +61,8 @@ internal static class ValidStorage
         yield return new DeclareResource { Path = EngineFixture.Path("/pool/r0"), Attributes = """{"os": "android", "n": 1, "tags": ["a"]}""" };
         yield return new DeclareResource { Path = EngineFixture.Path("/pool/r1"), Attributes = """{"os": "ios", "id": "r1"}""" };
         yield return new DeclareResource { Path = EngineFixture.Path("/pool/r2"), Attributes = """{}""" };
-        yield return new OpenSession { TtlMs = 30_000, Owner = "worker", Token = 11 };
-        yield return new AcquireLease { Paths = [EngineFixture.Path("/lab/rack-2/phone-7")], Owner = "ci-42", TtlMs = 60_000, Token = 21 };
+        yield return new OpenSession { TtlMs = 30_000, Owner = "worker", Token = 11, Principal = "ci" };
+        yield return new AcquireLease { Paths = [EngineFixture.Path("/lab/rack-2/phone-7")], Owner = "ci-42", TtlMs = 60_000, Token = 21, Principal = "ci" };
         yield return new AcquireLease { Paths = [EngineFixture.Path("/lab/rack-2")], Owner = "waiter", WaitMs = 10_000, Token = 22 };
         yield return new AcquireLease { Paths = [EngineFixture.Path("/shared/a"), EngineFixture.Path("/shared/b")], Mode = LockMode.Shared, Owner = "reader", SessionId = 1, Token = 23 };
         yield return new AcquireLease { Paths = [EngineFixture.Path("/sem")], Limit = 3, Owner = "s1", Token = 24, LockChildren = false };
@@ -70,12 +70,19 @@ internal static class ValidStorage
         yield return new AcquireLease { Paths = [], Groups = [new PoolGroup(pool, "{}", 1), new PoolGroup(pool, """{"id": {"$in": ["r1"]}}""", 1)], Owner = "two", Token = 26, Reuse = true };
         yield return new RenewLease { LeaseId = 1, Token = 21, TtlMs = 90_000 };
         yield return new KeepAliveSession { SessionId = 1, Token = 11 };
+        // The administrators' commands and drains (log version 3, snapshot version 4).
+        yield return new DrainPrefix { Path = EngineFixture.Path("/lab/rack-3"), Actor = "root" };
+        yield return new AcquireLease { Paths = [EngineFixture.Path("/lab/rack-3/x")], Owner = "drained", WaitMs = 10_000, Token = 28, Principal = "lab" };
+        yield return new OpenSession { TtlMs = 30_000, Owner = "worker-2", Token = 12, Principal = "lab" };
+        yield return new EndSession { SessionId = 2, Actor = "root" };
+        yield return new RevokeLease { LeaseId = 1, Actor = "root" };
         yield return new ReleaseLease { LeaseId = 4, Token = 25 };
         yield return new CancelWait { WaiterId = 1 };
         yield return new AcquireLease { Paths = [EngineFixture.Path("/lab/rack-2")], Owner = "waiter-2", WaitMs = 10_000, Token = 27 };
         yield return new Tick();
         yield return new CloseSession { SessionId = 1, Token = 11 };
         yield return new RemoveResource { Path = EngineFixture.Path("/pool/r2") };
+        yield return new UndrainPrefix { Path = EngineFixture.Path("/lab/rack-3"), Actor = "root" };
         yield return new Recover { SessionGraceMs = 15_000 };
         yield return new DropWaiters();
         yield return new ReleaseLease { LeaseId = 1, Token = 21 };
