@@ -190,9 +190,12 @@ internal static class PoolEndpoints
             return Problems.Result(ErrorCodes.InvalidArgument, "limit is a whole number between 1 and 10000");
         }
         var owner = query.TryGetValue("owner", out var o) ? o.ToString() : null;
+        // A lease may have held paths outside the prefix too: with security on, an entry naming a path the
+        // caller may not read is left out rather than shown.
+        var readable = Access.Filter(context, Right.Read);
         var dto = await host.ExecuteAsync(w => new HistoryDto
         {
-            Entries = [.. w.Engine.QueryHistory(prefix, owner, since, until, limit).Select(e => new HistoryEntryDto
+            Entries = [.. w.Engine.QueryHistory(prefix, owner, since, until, limit).Where(e => readable(e.Paths)).Select(e => new HistoryEntryDto
             {
                 Lease = e.LeaseId,
                 Fence = e.Fence,

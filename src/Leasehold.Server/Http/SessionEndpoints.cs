@@ -58,7 +58,7 @@ internal static class SessionEndpoints
         {
             return problem!;
         }
-        if (await Access.DenyAsync(context, Right.Lock, PathScope.Anywhere) is { } denied)
+        if (await DenyOnSessionAsync(context, host, sessionId) is { } denied)
         {
             return denied;
         }
@@ -76,12 +76,29 @@ internal static class SessionEndpoints
         {
             return problem!;
         }
-        if (await Access.DenyAsync(context, Right.Lock, PathScope.Anywhere) is { } denied)
+        if (await DenyOnSessionAsync(context, host, sessionId) is { } denied)
         {
             return denied;
         }
         var result = await host.ExecuteAsync(w => w.Run(new CloseSession { Now = w.Now, SessionId = sessionId, Token = Tokens.Hash(token) }, (e, c) => e.Close(c)));
         return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
+    }
+
+    /// <summary>
+    /// The lock right somewhere, and for a session another principal opened, admin on everything (a session's
+    /// leases may be anywhere): <c>lock</c> covers one's own sessions, as it covers one's own leases.
+    /// </summary>
+    private static async ValueTask<IResult?> DenyOnSessionAsync(HttpContext context, EngineHost host, long sessionId)
+    {
+        if (!Access.IsEnabled(context))
+        {
+            return null;
+        }
+        var session = await host.ExecuteAsync(w => w.Engine.GetSession(sessionId) is { } found ? new { found.Principal } : null);
+        var own = session is null || string.Equals(session.Principal, Caller.NameOf(context), StringComparison.Ordinal);
+        return own
+            ? await Access.DenyAsync(context, Right.Lock, PathScope.Anywhere)
+            : await Access.DenyAsync(context, Right.Admin, PathScope.Root);
     }
 
     private static async Task<IResult> RunAsync(EngineHost host, Func<Writer, OperationResult<Session>> command, UInt128? token, int status)

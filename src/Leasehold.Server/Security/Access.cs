@@ -58,6 +58,23 @@ public static class Access
     public static ValueTask<IResult?> DenyAsync(HttpContext context, Right right, params Core.ResourcePath[] paths) =>
         DenyAsync(context, right, new PathScope(paths));
 
+    /// <summary>
+    /// For results that each name paths (history entries): whether the caller has <paramref name="right"/> on all of
+    /// an item's paths. Evaluated with the rules in force, without the authorization service, so it can run on
+    /// the writer; always true with security off.
+    /// </summary>
+    public static Func<IEnumerable<Core.ResourcePath>, bool> Filter(HttpContext context, Right right)
+    {
+        var state = context.RequestServices.GetRequiredService<SecurityState>();
+        if (!state.Enabled)
+        {
+            return static _ => true;
+        }
+        var rules = state.Rules;
+        var user = context.User;
+        return paths => rules.Allows(user, right, paths);
+    }
+
     /// <summary>Requires <paramref name="right"/> on the scope <paramref name="scope"/> finds in the request before the handler runs.</summary>
     public static TBuilder RequireRight<TBuilder>(this TBuilder builder, Right right, Func<HttpContext, PathScope> scope)
         where TBuilder : IEndpointConventionBuilder =>

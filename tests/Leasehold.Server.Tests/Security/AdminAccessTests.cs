@@ -89,6 +89,48 @@ public class AdminAccessTests
     }
 
     [Fact]
+    public async Task Keeping_alive_or_closing_another_principals_session_needs_admin()
+    {
+        await using var server = await SecuredServer.StartAsync();
+        using var opened = await server.SendAsync("ci", HttpMethod.Post, "/v1/sessions", """{"ttl": 30}""");
+        var session = await HttpAssert.ReadJsonAsync(opened, HttpStatusCode.Created);
+        var (id, token) = (session.GetProperty("id").GetInt64(), session.GetProperty("token").GetString());
+        using (var keepAlive = await server.SendAsync("lab", HttpMethod.Post, $"/v1/sessions/{id}/keepalive", leaseToken: token))
+        {
+            await HttpAssert.AssertProblemAsync(keepAlive, HttpStatusCode.Forbidden, "forbidden");
+        }
+        using (var close = await server.SendAsync("lab", HttpMethod.Delete, $"/v1/sessions/{id}", leaseToken: token))
+        {
+            await HttpAssert.AssertProblemAsync(close, HttpStatusCode.Forbidden, "forbidden");
+        }
+        using (var own = await server.SendAsync("ci", HttpMethod.Post, $"/v1/sessions/{id}/keepalive", leaseToken: token))
+        {
+            Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        }
+        using var closed = await server.SendAsync("root", HttpMethod.Delete, $"/v1/sessions/{id}", leaseToken: token);
+        Assert.Equal(HttpStatusCode.NoContent, closed.StatusCode);
+    }
+
+    [Fact]
+    public async Task History_leaves_out_leases_that_held_paths_the_caller_may_not_read()
+    {
+        JsonArray rules = [SecuredServer.Rule(["ci"], "/ci/**", "lock", "read"), SecuredServer.Rule(["root"], "/**", "admin"), SecuredServer.Rule(["anonymous"], "/warm-up/**", "read")];
+        await using var server = await SecuredServer.StartAsync(rules);
+        foreach (var body in new[] { """{"paths": ["/ci/a", "/lab/b"]}""", """{"path": "/ci/c"}""" })
+        {
+            using var acquired = await server.SendAsync("root", HttpMethod.Post, "/v1/leases", body);
+            var lease = await HttpAssert.ReadJsonAsync(acquired, HttpStatusCode.Created);
+            using var released = await server.SendAsync("root", HttpMethod.Delete, $"/v1/leases/{lease.GetProperty("id").GetInt64()}", leaseToken: lease.GetProperty("token").GetString());
+            Assert.Equal(HttpStatusCode.NoContent, released.StatusCode);
+        }
+        using var asCi = await server.SendAsync("ci", HttpMethod.Get, "/v1/history?prefix=/ci");
+        var seen = (await HttpAssert.ReadJsonAsync(asCi, HttpStatusCode.OK)).GetProperty("entries").EnumerateArray().ToList();
+        Assert.Equal(["/ci/c"], seen.Select(e => string.Join(",", e.GetProperty("paths").EnumerateArray().Select(p => p.GetString()))));
+        using var asRoot = await server.SendAsync("root", HttpMethod.Get, "/v1/history?prefix=/ci");
+        Assert.Equal(2, (await HttpAssert.ReadJsonAsync(asRoot, HttpStatusCode.OK)).GetProperty("entries").GetArrayLength());
+    }
+
+    [Fact]
     public async Task Quotas_count_per_principal()
     {
         JsonArray rules = [.. SecuredServer.DefaultRules().Select(r => r!.DeepClone()), SecuredServer.Rule(["lab"], "/ci/**", "lock")];
