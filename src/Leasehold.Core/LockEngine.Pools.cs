@@ -196,7 +196,8 @@ public sealed partial class LockEngine
     /// name alone must never hand over (or shorten) someone else's lease (a command replayed from log version
     /// 1 matches by owner alone, as the server that wrote it did). Oldest, not the first found: the
     /// dictionary's order differs between a live engine and one restored from a snapshot, and both must
-    /// choose the same lease.
+    /// choose the same lease. The principal must match too: the token of a reused lease is derived from its
+    /// owner name, so without it one principal could take over another's lease by naming its owner.
     /// </summary>
     private Lease? FindReusable(AcquireLease command, GroupClaim[] claims)
     {
@@ -205,6 +206,7 @@ public sealed partial class LockEngine
         {
             if (lease.Groups is { } groups && (lease.Token == command.Token || command.ReuseByOwnerOnly)
                 && string.Equals(lease.Owner, command.Owner, StringComparison.Ordinal)
+                && string.Equals(lease.Principal, command.Principal, StringComparison.Ordinal)
                 && groups.Length == claims.Length
                 && groups.Zip(claims).All(p => p.First.Group.Pool.Equals(p.Second.Group.Pool) && p.First.Requirement.Text == p.Second.Requirement.Text)
                 && (found is null || lease.Id < found.Id))

@@ -68,7 +68,7 @@ internal static class LockdEndpoints
         }
         // lockd's names all live under its prefix: lock and unlock need the lock right on that subtree.
         if (call.Method is "lock" or "unlock"
-            && await Access.CheckAsync(context, Right.Lock, new PathScope([service.Prefix])) is { } denial)
+            && await Access.CheckAsync(context, Right.Lock, PathScope.Under(service.Prefix)) is { } denial)
         {
             return Answer(XmlRpc.Fault(LockdFaults.Code, $"{denial.Code}: {denial.Detail}"));
         }

@@ -120,7 +120,7 @@ internal static class AdminEndpoints
             AuditLog.Action(AuditLog.Create(loggers), actor, "drain", context.Request.Path, ErrorCodes.InvalidPath);
             return problem!;
         }
-        if (await Access.DenyAsync(context, Right.Admin, path) is { } denied)
+        if (await Access.DenyAsync(context, Right.Admin, PathScope.Under(path)) is { } denied)
         {
             return denied;
         }
@@ -142,7 +142,7 @@ internal static class AdminEndpoints
             AuditLog.Action(AuditLog.Create(loggers), actor, "undrain", context.Request.Path, ErrorCodes.InvalidPath);
             return problem!;
         }
-        if (await Access.DenyAsync(context, Right.Admin, path) is { } denied)
+        if (await Access.DenyAsync(context, Right.Admin, PathScope.Under(path)) is { } denied)
         {
             return denied;
         }
@@ -173,7 +173,7 @@ internal static class AdminEndpoints
         {
             return problem!;
         }
-        if (await Access.DenyAsync(context, Right.Admin, prefix ?? Core.ResourcePath.Root) is { } denied)
+        if (await Access.DenyAsync(context, Right.Admin, PathScope.Under(prefix ?? Core.ResourcePath.Root)) is { } denied)
         {
             return denied;
         }

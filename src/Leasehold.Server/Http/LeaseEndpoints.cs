@@ -166,7 +166,7 @@ internal static class LeaseEndpoints
         };
         build = now => template with { Now = now };
         // A pool request is checked on its pools: which resources it gets is the engine's choice.
-        scope = new PathScope(groups is null ? paths : [.. groups.Select(g => g.Pool).Distinct()]);
+        scope = groups is null ? new PathScope(paths) : new PathScope([.. groups.Select(g => g.Pool).Distinct()], Subtree: true);
         problem = null;
         return true;
     }

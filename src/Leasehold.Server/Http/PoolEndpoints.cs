@@ -114,7 +114,7 @@ internal static class PoolEndpoints
         {
             return problem!;
         }
-        if (await Access.DenyAsync(context, Right.Read, pool) is { } denied)
+        if (await Access.DenyAsync(context, Right.Read, PathScope.Under(pool)) is { } denied)
         {
             return denied;
         }
@@ -159,7 +159,7 @@ internal static class PoolEndpoints
     private static async Task<IResult> ReloadAsync(HttpContext context, PoolLoader loader)
     {
         // The files are the operator's, for every configured pool: declaring under all of them.
-        if (await Access.DenyAsync(context, Right.Declare, Core.ResourcePath.Root) is { } denied)
+        if (await Access.DenyAsync(context, Right.Declare, PathScope.Root) is { } denied)
         {
             return denied;
         }
@@ -176,7 +176,7 @@ internal static class PoolEndpoints
         {
             return problem!;
         }
-        if (await Access.DenyAsync(context, Right.Read, prefix) is { } denied)
+        if (await Access.DenyAsync(context, Right.Read, PathScope.Under(prefix)) is { } denied)
         {
             return denied;
         }
@@ -238,7 +238,7 @@ internal static class PoolEndpoints
         {
             return problem!;
         }
-        if (await Access.DenyAsync(context, Right.Read, prefix) is { } denied)
+        if (await Access.DenyAsync(context, Right.Read, PathScope.Under(prefix)) is { } denied)
         {
             return denied;
         }

@@ -64,7 +64,7 @@ internal static class ResourceEndpoints
         {
             return problem!;
         }
-        if (await Access.DenyAsync(context, Right.Read, prefix) is { } denied)
+        if (await Access.DenyAsync(context, Right.Read, PathScope.Under(prefix)) is { } denied)
         {
             return denied;
         }

@@ -54,12 +54,15 @@ public sealed class AccessRules
         return new AccessRules([.. rules], roles);
     }
 
-    /// <summary>Whether <paramref name="user"/> has <paramref name="right"/> on every one of <paramref name="paths"/>.</summary>
-    public bool Allows(ClaimsPrincipal user, Right right, IEnumerable<ResourcePath> paths)
+    /// <summary>
+    /// Whether <paramref name="user"/> has <paramref name="right"/> on every one of <paramref name="paths"/> (with
+    /// <paramref name="subtree"/>: on each and everything under it).
+    /// </summary>
+    public bool Allows(ClaimsPrincipal user, Right right, IEnumerable<ResourcePath> paths, bool subtree = false)
     {
         foreach (var path in paths)
         {
-            if (!Allows(user, right, path))
+            if (!Allows(user, right, path, subtree))
             {
                 return false;
             }
@@ -67,9 +70,13 @@ public sealed class AccessRules
         return true;
     }
 
-    /// <summary>Whether <paramref name="user"/> has <paramref name="right"/> on <paramref name="path"/> (for a query: on its whole subtree).</summary>
-    public bool Allows(ClaimsPrincipal user, Right right, ResourcePath path) =>
-        _rules.Any(rule => Grants(rule, right) && Covers(rule, path) && Names(rule, user));
+    /// <summary>
+    /// Whether <paramref name="user"/> has <paramref name="right"/> on <paramref name="path"/>, or with
+    /// <paramref name="subtree"/> on it and everything under it (a query by prefix, a pool, a drain), which only
+    /// a rule on a subtree containing it gives.
+    /// </summary>
+    public bool Allows(ClaimsPrincipal user, Right right, ResourcePath path, bool subtree = false) =>
+        _rules.Any(rule => Grants(rule, right) && Covers(rule, path, subtree) && Names(rule, user));
 
     /// <summary>Whether <paramref name="user"/> has <paramref name="right"/> on some path (for what has no path, such as a session).</summary>
     public bool AllowsSomewhere(ClaimsPrincipal user, Right right) =>
@@ -77,7 +84,8 @@ public sealed class AccessRules
 
     private static bool Grants(Rule rule, Right right) => rule.Rights.Contains(right) || rule.Rights.Contains(Right.Admin);
 
-    private static bool Covers(Rule rule, ResourcePath path) => rule.Subtree ? rule.Prefix.IsAncestorOrSelf(path) : rule.Prefix.Equals(path);
+    private static bool Covers(Rule rule, ResourcePath path, bool subtree) =>
+        rule.Subtree ? rule.Prefix.IsAncestorOrSelf(path) : !subtree && rule.Prefix.Equals(path);
 
     private bool Names(Rule rule, ClaimsPrincipal user)
     {

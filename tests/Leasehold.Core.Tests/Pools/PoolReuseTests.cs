@@ -160,4 +160,25 @@ public class PoolReuseTests : PoolTestBase
         Assert.NotSame(newer, live);
         Assert.Equal(older.Id, fromSnapshot.Lease!.Id);
     }
+
+    [Fact]
+    public void Reuse_never_hands_one_principals_lease_to_another_naming_its_owner()
+    {
+        DeclareAll("/pool", A, "a", "b");
+        AcquireLease Ask(string? principal) => new()
+        {
+            Now = Now,
+            Paths = [],
+            Groups = [G("/pool", A)],
+            Owner = "o",
+            Reuse = true,
+            Token = OwnerTokens.For("o"),
+            Principal = principal,
+        };
+        var theirs = Granted(Engine.Acquire(Ask("ci")));
+        var other = Engine.Acquire(Ask("lab"));
+        Assert.NotNull(other.Lease);
+        Assert.NotEqual(theirs.Id, other.Lease!.Id);
+        Assert.Same(theirs, Granted(Engine.Acquire(Ask("ci"))));
+    }
 }

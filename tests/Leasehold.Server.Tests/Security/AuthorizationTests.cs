@@ -110,6 +110,31 @@ public class AuthorizationTests
     }
 
     [Fact]
+    public async Task A_rule_on_one_path_does_not_open_queries_pools_or_drains_under_it()
+    {
+        JsonArray rules = [SecuredServer.Rule(["ci"], "/ci/x", "read", "lock", "admin"), SecuredServer.Rule(["root"], "/**", "admin"), SecuredServer.Rule(["anonymous"], "/warm-up/**", "read")];
+        await using var server = await SecuredServer.StartAsync(rules);
+        using (var one = await server.SendAsync("ci", HttpMethod.Get, "/v1/resources/ci/x"))
+        {
+            Assert.Equal(HttpStatusCode.OK, one.StatusCode);
+        }
+        foreach (var (method, url, body) in new (HttpMethod, string, string?)[]
+        {
+            (HttpMethod.Get, "/v1/resources?prefix=/ci/x", null),
+            (HttpMethod.Get, "/v1/history?prefix=/ci/x", null),
+            (HttpMethod.Get, "/v1/pools/ci/x/resources.json", null),
+            (HttpMethod.Post, "/v1/leases", """{"pool": "/ci/x", "require": {}}"""),
+            (HttpMethod.Put, "/v1/admin/drains/ci/x", null),
+        })
+        {
+            using var response = await server.SendAsync("ci", method, url, body);
+            await HttpAssert.AssertProblemAsync(response, HttpStatusCode.Forbidden, "forbidden");
+        }
+        using var drains = await server.SendAsync("root", HttpMethod.Get, "/v1/admin/drains");
+        Assert.Empty((await HttpAssert.ReadJsonAsync(drains, HttpStatusCode.OK)).GetProperty("drains").EnumerateArray());
+    }
+
+    [Fact]
     public async Task Admin_includes_every_other_right()
     {
         await using var server = await SecuredServer.StartAsync();

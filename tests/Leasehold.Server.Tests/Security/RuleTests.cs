@@ -35,6 +35,9 @@ public class RuleTests
         Assert.False(rules.Allows(ci, Right.Read, P("/lab/rig-1/port")));
         Assert.False(rules.Allows(ci, Right.Read, P("/ci/a")));
         Assert.False(rules.Allows(User("other"), Right.Lock, P("/ci/a")));
+        // A query by prefix, a pool or a drain covers the whole subtree: only a subtree rule gives that.
+        Assert.True(rules.Allows(ci, Right.Lock, P("/ci/a"), subtree: true));
+        Assert.False(rules.Allows(ci, Right.Read, P("/lab/rig-1"), subtree: true));
     }
 
     [Fact]

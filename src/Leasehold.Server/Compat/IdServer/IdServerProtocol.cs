@@ -28,7 +28,7 @@ internal sealed partial class IdServerProtocol(EngineHost host, IdServerSettings
             return errorReply;
         }
         var pool = settings.Pool;
-        if (Principal is { } principal && !security.Rules.Allows(principal, Security.Right.Lock, pool))
+        if (Principal is { } principal && !security.Rules.Allows(principal, Security.Right.Lock, pool, subtree: true))
         {
             LogDenied(Security.Caller.NameOf(principal), pool.Value, request.Owner);
             return IdServerReply.Error($"forbidden: {Security.Caller.NameOf(principal)} has no lock right on {pool}");
