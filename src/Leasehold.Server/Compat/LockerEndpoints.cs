@@ -96,13 +96,28 @@ internal static class LockerEndpoints
             return Answer(LockerJson.Ok(false));
         }
         var hash = Tokens.Hash(token);
-        var released = await host.ExecuteAsync(w =>
+        // As on /v1: the lock right covers one's own leases; another principal's needs admin on the path.
+        var caller = Caller.NameOf(context);
+        var mayAdmin = Access.Filter(context, Right.Admin);
+        var (released, foreign) = await host.ExecuteAsync(w =>
         {
             // Only a lease on exactly this path: a path merely covered by a parent's lock is not unlocked.
             var lease = w.Engine.GetResource(path).Holders.FirstOrDefault(h => h.Token == hash);
-            return lease is not null
-                && w.Run(new ReleaseLease { Now = w.Now, LeaseId = lease.Id, Token = hash }, (e, c) => e.Release(c)).Error == ErrorCode.None;
+            if (lease is null)
+            {
+                return (false, false);
+            }
+            if (!string.Equals(lease.Principal, caller, StringComparison.Ordinal) && !mayAdmin(lease.Paths))
+            {
+                return (false, true);
+            }
+            return (w.Run(new ReleaseLease { Now = w.Now, LeaseId = lease.Id, Token = hash }, (e, c) => e.Release(c)).Error == ErrorCode.None, false);
         });
+        if (foreign)
+        {
+            Access.Audit(context).LogWarning("Denied {Principal} the admin right on {Path}: Locker nowant of another principal's lease", caller ?? "anonymous", path.Value);
+            return Problems.Result(ErrorCodes.Forbidden, $"{caller ?? "anonymous"} has no admin right on {path}, and the lease is another principal's");
+        }
         return Answer(LockerJson.Ok(released));
     }
 

@@ -32,7 +32,7 @@ public sealed class LimitsOptions
     [Description("nodes of the path tree (one per distinct path prefix held, wanted or declared), the measure of their memory")]
     public int MaxPathNodes { get; set; } = 2_000_000;
 
-    [Description("characters of all the paths one lock request names, together")]
+    [Description("characters of all the paths one lock request names together (for a pool request: its pools and requirements)")]
     public int MaxPathCharsPerLease { get; set; } = 2048;
 
     [Description("HTTP requests in progress at once for one principal (a waiting acquire is one); 0: no limit")]

@@ -15,10 +15,15 @@ public sealed class Quotas(LimitsOptions limits)
         switch (command)
         {
             case AcquireLease acquire:
+                // A pool request's paths are declared resources, already held in memory; its text is its pools and requirements.
                 var chars = 0;
                 foreach (var path in acquire.Paths)
                 {
                     chars += path.Value.Length;
+                }
+                foreach (var group in acquire.Groups ?? [])
+                {
+                    chars += group.Pool.Value.Length + group.Require.Length;
                 }
                 if (chars > limits.MaxPathCharsPerLease)
                 {

@@ -21,29 +21,51 @@ public sealed class ApiKeyHandler(
 
     public const string Header = "X-Api-Key";
 
-    /// <summary>The key (or other bearer credential) a request presents, or null.</summary>
-    public static string? KeyOf(HttpRequest request)
+    /// <summary>
+    /// The credential a request presents in <c>X-Api-Key</c> or <c>Authorization: Bearer</c>: null when it sends
+    /// neither; otherwise the value, or an error for a header that cannot be used (repeated, or another scheme),
+    /// which must fail rather than pass as anonymous.
+    /// </summary>
+    public static string? KeyOf(HttpRequest request, out string? error)
     {
-        if (request.Headers.TryGetValue(Header, out var key) && key.Count == 1)
+        error = null;
+        if (request.Headers.TryGetValue(Header, out var key))
         {
-            return key[0];
+            if (key.Count == 1 && key[0] is { Length: > 0 } one)
+            {
+                return one.Trim();
+            }
+            error = $"send one {Header} header";
+            return "";
         }
         var authorization = request.Headers.Authorization;
-        // Any bearer: one that is not a key (when JWTs are not configured) must fail, not pass as anonymous.
-        if (authorization.Count == 1 && authorization[0] is { } value
-            && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        if (authorization.Count == 0)
+        {
+            return null;
+        }
+        if (authorization.Count == 1 && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             return value["Bearer ".Length..].Trim();
         }
-        return null;
+        error = "send one Authorization header, Bearer with an API key or a token";
+        return "";
     }
+
+    /// <summary>Whether the request's credential is a bearer token that is not an API key (a JWT, when configured).</summary>
+    public static bool IsOtherBearer(HttpRequest request) =>
+        !request.Headers.ContainsKey(Header) && KeyOf(request, out var error) is { Length: > 0 } bearer && error is null
+        && !bearer.StartsWith(ApiKeys.Prefix, StringComparison.Ordinal);
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var key = KeyOf(Request);
+        var key = KeyOf(Request, out var error);
         if (key is null)
         {
             return Task.FromResult(AuthenticateResult.NoResult());
+        }
+        if (error is not null)
+        {
+            return Task.FromResult(AuthenticateResult.Fail(error));
         }
         if (!ApiKeys.TryGetId(key, out var id))
         {

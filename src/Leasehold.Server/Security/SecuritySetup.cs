@@ -41,13 +41,10 @@ public static class SecuritySetup
         var jwt = options.Jwt;
         var authentication = builder.Services.AddAuthentication(Scheme)
             .AddPolicyScheme(Scheme, "API key, bearer token or client certificate", policy => policy.ForwardDefaultSelector = context =>
-                ApiKeyHandler.KeyOf(context.Request) switch
-                {
-                    { } bearer when jwt.Configured && !bearer.StartsWith(ApiKeys.Prefix, StringComparison.Ordinal) => JwtBearerDefaults.AuthenticationScheme,
-                    // Credentials in a header win over a certificate, so one TLS client can act for several principals.
-                    null when clientCertificates && context.Connection.ClientCertificate is not null => ClientCertificates.Scheme,
-                    _ => ApiKeyHandler.SchemeName,
-                })
+                jwt.Configured && ApiKeyHandler.IsOtherBearer(context.Request) ? JwtBearerDefaults.AuthenticationScheme
+                // Credentials in a header win over a certificate, so one TLS client can act for several principals.
+                : clientCertificates && context.Connection.ClientCertificate is not null && ApiKeyHandler.KeyOf(context.Request, out _) is null ? ClientCertificates.Scheme
+                : ApiKeyHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null)
             .AddLeaseholdClientCertificates(configuration);
         if (jwt.Configured)
@@ -58,6 +55,18 @@ public static class SecuritySetup
                 bearer.MapInboundClaims = false;
                 bearer.Authority = jwt.Authority;
                 bearer.RequireHttpsMetadata = !jwt.AllowHttpAuthority;
+                bearer.Events = new JwtBearerEvents
+                {
+                    // A token that names nobody would act as an anonymous caller: refuse it instead.
+                    OnTokenValidated = context =>
+                    {
+                        if (Caller.NameOf(context.Principal) is null)
+                        {
+                            context.Fail($"the bearer token has no '{jwt.NameClaim}' claim to name the principal");
+                        }
+                        return Task.CompletedTask;
+                    },
+                };
                 bearer.TokenValidationParameters = new TokenValidationParameters
                 {
                     NameClaimType = jwt.NameClaim,

@@ -34,6 +34,12 @@ public class AuthenticationTests
         await HttpAssert.AssertProblemAsync(read, HttpStatusCode.Unauthorized, "invalid-credentials");
         using var malformed = await server.SendAsync(null, HttpMethod.Get, "/v1/resources/warm-up/x", bearer: "not-a-key");
         await HttpAssert.AssertProblemAsync(malformed, HttpStatusCode.Unauthorized, "invalid-credentials");
+        using (var basic = new HttpRequestMessage(HttpMethod.Get, new Uri("/v1/resources/warm-up/x", UriKind.Relative)))
+        {
+            basic.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", "Y2k6c2VjcmV0");
+            using var refused = await server.Server.Client.SendAsync(basic);
+            await HttpAssert.AssertProblemAsync(refused, HttpStatusCode.Unauthorized, "invalid-credentials");
+        }
         Assert.Empty(await server.HoldersAsync("/ci/job-1"));
         // Probes stay open to anyone, whatever they send.
         using var health = await server.SendAsync(null, HttpMethod.Get, "/healthz", bearer: wrong);
@@ -117,6 +123,18 @@ public class AuthenticationTests
             {
                 await HttpAssert.AssertProblemAsync(forged, HttpStatusCode.Unauthorized, "invalid-credentials");
             }
+            using (var nameless = await server.SendAsync(null, HttpMethod.Post, "/v1/leases", """{"path": "/ci/job-5"}""", bearer: Token(signer, null, ["builders"], DateTime.UtcNow.AddMinutes(5))))
+            {
+                var problem = await HttpAssert.AssertProblemAsync(nameless, HttpStatusCode.Unauthorized, "invalid-credentials");
+                Assert.Contains("sub", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            }
+            // A key header that is garbage goes to the key handler, not to the JWT one (which would ignore it).
+            using (var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/v1/resources/warm-up/x", UriKind.Relative)))
+            {
+                request.Headers.Add("X-Api-Key", "garbage");
+                using var garbage = await server.Server.Client.SendAsync(request);
+                await HttpAssert.AssertProblemAsync(garbage, HttpStatusCode.Unauthorized, "invalid-credentials");
+            }
             Assert.Single(await server.HoldersAsync("/ci/job-1"));
             foreach (var path in new[] { "/ci/job-2", "/ci/job-3", "/ci/job-4" })
             {
@@ -129,9 +147,13 @@ public class AuthenticationTests
         }
     }
 
-    private static string Token(RSA key, string subject, string[] roles, DateTime expires)
+    private static string Token(RSA key, string? subject, string[] roles, DateTime expires)
     {
-        var claims = new Dictionary<string, object> { ["sub"] = subject, ["roles"] = roles };
+        var claims = new Dictionary<string, object> { ["roles"] = roles };
+        if (subject is not null)
+        {
+            claims["sub"] = subject;
+        }
         return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
             Issuer = "https://id.example",

@@ -44,6 +44,16 @@ public class FrontEndTests
             await HttpAssert.AssertProblemAsync(refused, HttpStatusCode.Forbidden, "forbidden");
         }
         Assert.Empty(await server.HoldersAsync("/lab/x"));
+        // nowant of a lease taken through /v1 by another principal: the token is not enough.
+        using (var other = await server.SendAsync("root", HttpMethod.Post, "/v1/leases", """{"path": "/ci/y"}"""))
+        {
+            var lease = await HttpAssert.ReadJsonAsync(other, HttpStatusCode.Created);
+            var token = lease.GetProperty("token").GetString()!;
+            var guid = $"{token[..8]}-{token[8..12]}-{token[12..16]}-{token[16..20]}-{token[20..]}";
+            using var nowant = await server.SendAsync(null, HttpMethod.Get, $"/nowant/ci/y?token={guid}");
+            await HttpAssert.AssertProblemAsync(nowant, HttpStatusCode.Forbidden, "forbidden");
+            Assert.Single(await server.HoldersAsync("/ci/y"));
+        }
         // A request that authenticates acts as itself: lab may lock under /lab.
         using var asLab = await server.SendAsync("lab", HttpMethod.Get, "/canhaz/lab/x?id=job-2");
         Assert.Equal(HttpStatusCode.OK, asLab.StatusCode);

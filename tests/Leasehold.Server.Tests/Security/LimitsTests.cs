@@ -60,6 +60,12 @@ public class LimitsTests
             var problem = await HttpAssert.AssertProblemAsync(wide, HttpStatusCode.BadRequest, "invalid-argument");
             Assert.Contains("MaxPathCharsPerLease", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         }
+        // A pool request names its pools and requirements: they count too.
+        using (var pooled = await api.SendAsync(HttpMethod.Post, "/v1/leases", null, """{"pool": "/a", "require": {"name": "a-requirement-longer-than-forty-characters"}}"""))
+        {
+            var problem = await HttpAssert.AssertProblemAsync(pooled, HttpStatusCode.BadRequest, "invalid-argument");
+            Assert.Contains("MaxPathCharsPerLease", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]
