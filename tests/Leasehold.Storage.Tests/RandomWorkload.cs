@@ -77,6 +77,7 @@ public sealed class RandomWorkload(int seed)
         }
         var owner = Owner();
         var reuse = _rng.Next(4) == 0;
+        (bool Same, string? Name) asker = (false, null);
         var held = engine.Leases.Where(l => l is { Groups: not null, Owner: not null }).ToList();
         UInt128? token = null;
         if (held.Count > 0 && _rng.Next(reuse ? 2 : 4) == 0)
@@ -87,8 +88,12 @@ public sealed class RandomWorkload(int seed)
             var lease = Pick(held, l => l.Id);
             owner = lease.Owner;
             groups = [.. lease.Groups!.Select(g => g.Group)];
-            // Reuse finds a lease by owner and token (the server derives a reuse request's token from the owner).
+            // Reuse finds a lease by owner, token (the server derives a reuse request's token from the owner) and
+            // principal (another principal naming the owner must not take the lease over).
             token = lease.Token;
+            // Mostly the lease's own principal; now and then (without drawing, so the workload stays as it was)
+            // another, who must not be given the lease.
+            asker = (lease.Id % 8 != 0, lease.Principal);
         }
         return new AcquireLease
         {
@@ -102,7 +107,7 @@ public sealed class RandomWorkload(int seed)
             LockParents = _rng.Next(4) != 0,
             LockChildren = _rng.Next(4) != 0,
             Owner = owner,
-            Principal = Owner(),
+            Principal = Owner() is var drawn && asker.Same ? asker.Name : drawn,
             Token = token ?? Token(),
         };
     }
