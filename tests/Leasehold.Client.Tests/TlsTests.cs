@@ -1,10 +1,8 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using Leasehold.Server;
 using Leasehold.Server.Tls;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Leasehold.Client.Tests;
@@ -19,7 +17,6 @@ public sealed class TlsTests : IAsyncLifetime
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
 
     private readonly string _dir = Directory.CreateTempSubdirectory("leasehold-client-tls-").FullName;
-    private readonly ConcurrentQueue<string> _callers = new();
     private WebApplication _app = null!;
     private X509Authority _authority = null!;
 
@@ -42,7 +39,7 @@ public sealed class TlsTests : IAsyncLifetime
             // Client authorities turn security on: everyone, named by a certificate or not, may lock and read here.
             "--Leasehold:Security:Rules:0:Who:0=*", "--Leasehold:Security:Rules:0:Who:1=anonymous",
             "--Leasehold:Security:Rules:0:Rights:0=lock", "--Leasehold:Security:Rules:0:Rights:1=read",
-        ], services => services.AddSingleton<IStartupFilter>(new RecordCallers(_callers)));
+        ]);
         using var cts = new CancellationTokenSource(Bound);
         await _app.StartAsync(cts.Token);
     }
@@ -92,8 +89,9 @@ public sealed class TlsTests : IAsyncLifetime
             ClientCertificateFile = PemFiles.CertificatePath(_dir, "worker-1"),
             ClientCertificateKeyFile = PemFiles.KeyPath(_dir, "worker-1"),
         });
-        await client.GetResourceAsync("/tls/named").WaitAsync(Bound);
-        Assert.Equal("worker-1", _callers.Last());
+        // The server records the principal the certificate names on the lease.
+        await using var lease = await client.AcquireAsync(AcquireOptions.ForPath("/tls/named") with { Ttl = TimeSpan.FromSeconds(30) }).WaitAsync(Bound);
+        Assert.Equal("worker-1", lease.Lease.Principal);
     }
 
     [Fact]
@@ -109,8 +107,9 @@ public sealed class TlsTests : IAsyncLifetime
             o.ClientCertificate = worker;
         });
         await using var provider = services.BuildServiceProvider();
-        await provider.GetRequiredService<LeaseholdClient>().GetResourceAsync("/tls/di").WaitAsync(Bound);
-        Assert.Equal("worker-di", _callers.Last());
+        await using var lease = await provider.GetRequiredService<LeaseholdClient>()
+            .AcquireAsync(AcquireOptions.ForPath("/tls/di") with { Ttl = TimeSpan.FromSeconds(30) }).WaitAsync(Bound);
+        Assert.Equal("worker-di", lease.Lease.Principal);
     }
 
     [Fact]
@@ -126,23 +125,4 @@ public sealed class TlsTests : IAsyncLifetime
     }
 
     private sealed record X509Authority(System.Security.Cryptography.X509Certificates.X509Certificate2 Certificate);
-
-    /// <summary>Records the name the server gave each caller (empty for anonymous), as its answer starts.</summary>
-    private sealed class RecordCallers(ConcurrentQueue<string> callers) : IStartupFilter
-    {
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-        {
-            app.Use((context, nextMiddleware) =>
-            {
-                // Before the answer leaves (authentication has run by then), so the test never reads ahead of it.
-                context.Response.OnStarting(() =>
-                {
-                    callers.Enqueue(context.User.Identity?.IsAuthenticated == true ? context.User.Identity.Name ?? "" : "");
-                    return Task.CompletedTask;
-                });
-                return nextMiddleware(context);
-            });
-            next(app);
-        };
-    }
 }
