@@ -41,6 +41,27 @@ internal static class Failures
         }
     }
 
+    /// <summary>
+    /// Runs the body of a command that works on local files only (<c>certs</c>, <c>admin keys</c>): usage errors
+    /// and file errors become their line and exit code, as in <see cref="GuardAsync"/>.
+    /// </summary>
+    public static int GuardLocal(string code, Action body)
+    {
+        try
+        {
+            body();
+            return ExitCodes.Ok;
+        }
+        catch (CliException ex)
+        {
+            return Report(false, ex.ExitCode, ex.Code, ex.Message);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            return Report(false, ExitCodes.Error, code, ex.Message);
+        }
+    }
+
     /// <summary>The transport's reason; for a refused certificate, the TLS reason and what to check.</summary>
     private static string? Transport(Exception? ex)
     {

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Leasehold.Server.Tls;
 
@@ -33,7 +32,7 @@ internal static class CertsCommand
         {
             output, name, days, force,
         };
-        command.SetAction(result => Guard(() =>
+        command.SetAction(result => Failures.GuardLocal("certs", () =>
         {
             var directory = result.GetValue(output)!;
             using var authority = CertificateMaker.MakeAuthority(result.GetValue(name)!, DateTimeOffset.UtcNow, ValidFor(result.GetValue(days)));
@@ -62,7 +61,7 @@ internal static class CertsCommand
         {
             authorityDir, name, dns, ip, client, output, days, force,
         };
-        command.SetAction(result => Guard(() =>
+        command.SetAction(result => Failures.GuardLocal("certs", () =>
         {
             var certName = CheckFileName(result.GetValue(name)!);
             var addresses = (result.GetValue(ip) ?? []).Select(ParseAddress).ToList();
@@ -106,23 +105,6 @@ internal static class CertsCommand
         < 1 or > 36500 => throw new UsageException($"--days: {days} is not from 1 to 36500"),
         _ => TimeSpan.FromDays(days.Value),
     };
-
-    private static int Guard(Action body)
-    {
-        try
-        {
-            body();
-            return ExitCodes.Ok;
-        }
-        catch (CliException ex)
-        {
-            return Failures.Report(false, ex.ExitCode, ex.Code, ex.Message);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            return Failures.Report(false, ExitCodes.Error, "certs", ex.Message);
-        }
-    }
 
     /// <summary>The name becomes a file name: nothing that would put the files elsewhere, or hide them.</summary>
     private static string CheckFileName(string name)

@@ -185,9 +185,10 @@ public sealed partial class EngineHost : IAsyncDisposable
                 }
                 catch (Limits.QuotaExceededException ex)
                 {
-                    // Refused before the command was applied: nothing to undo, and no bug to log.
+                    // Refused before its command was applied: nothing to undo, and no bug to log. What the item's
+                    // earlier commands changed stands (it is logged), so the waiters they granted are answered.
                     item.Fail(ex);
-                    _engine.Outcomes.Clear();
+                    CollectOutcomes(batch);
                 }
                 catch (Exception ex)
                 {

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Leasehold.Server.Tests.Security;
 
@@ -66,6 +67,30 @@ public class LimitsTests
             var problem = await HttpAssert.AssertProblemAsync(pooled, HttpStatusCode.BadRequest, "invalid-argument");
             Assert.Contains("MaxPathCharsPerLease", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task A_refusal_after_a_release_in_the_same_step_still_answers_the_waiter_that_release_granted()
+    {
+        await using var server = await TestServer.StartAsync(["--Leasehold:Durability=memory", "--Leasehold:Limits:MaxPathCharsPerLease=20"]);
+        var api = new Api(server.Client);
+        var blocker = await api.AcquireAsync("/busy", 60);
+        var waiting = api.SendAsync(HttpMethod.Post, "/v1/leases", null, """{"path": "/busy", "wait": 30}""");
+        var deadline = DateTime.UtcNow + TestServer.Timeout;
+        while ((await api.GetJsonAsync("/v1/stats")).GetProperty("waiters").GetInt32() < 1)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the waiter never queued");
+            await Task.Delay(20);
+        }
+        var host = server.App.Services.GetRequiredService<Engine.EngineHost>();
+        // One step: the release grants the waiter, then an acquire is over a limit and refused unapplied.
+        await Assert.ThrowsAsync<Limits.QuotaExceededException>(() => host.ExecuteAsync(w =>
+        {
+            w.Release(w.Engine.GetLease(blocker.Id)!);
+            return w.Run(new Core.AcquireLease { Now = w.Now, Paths = [Core.ResourcePath.TryParse("/a-path-longer-than-twenty-characters", out var p, out _) ? p : null!], Token = 9 }, (e, c) => e.Acquire(c));
+        }));
+        using var granted = await waiting.WaitAsync(TestServer.Timeout);
+        Assert.Equal(HttpStatusCode.Created, granted.StatusCode);
     }
 
     [Fact]

@@ -43,7 +43,7 @@ internal static class KeysCommand
         var expires = Durations.Option("--expires", "The key stops working this long from now (e.g. 90d); default: never");
         var file = FileOption(required: false);
         var command = new Command("create", "Make a new API key; prints the key once") { principal, id, roles, expires, file };
-        command.SetAction(result => Guard(() =>
+        command.SetAction(result => Failures.GuardLocal("keys", () =>
         {
             var who = result.GetValue(principal)!;
             if (string.IsNullOrWhiteSpace(who))
@@ -81,7 +81,7 @@ internal static class KeysCommand
         var id = IdOption(required: true);
         var file = FileOption(required: true);
         var command = new Command("rotate", "Replace a key's secret, keeping its principal and roles; the old key stops working") { id, file };
-        command.SetAction(result => Guard(() =>
+        command.SetAction(result => Failures.GuardLocal("keys", () =>
         {
             var keyId = result.GetValue(id)!;
             var path = result.GetValue(file)!;
@@ -102,7 +102,7 @@ internal static class KeysCommand
         var id = IdOption(required: true);
         var file = FileOption(required: true);
         var command = new Command("revoke", "Remove a key; it stops working as soon as the server re-reads the file") { id, file };
-        command.SetAction(result => Guard(() =>
+        command.SetAction(result => Failures.GuardLocal("keys", () =>
         {
             var keyId = result.GetValue(id)!;
             var path = result.GetValue(file)!;
@@ -121,7 +121,7 @@ internal static class KeysCommand
     {
         var file = FileOption(required: true);
         var command = new Command("list", "The keys in the file: id, principal, roles, made, expires (never a key or a hash)") { file };
-        command.SetAction(result => Guard(() =>
+        command.SetAction(result => Failures.GuardLocal("keys", () =>
         {
             var keys = KeysFile.Open(result.GetValue(file)!, mustExist: true);
             var table = new TableWriter("ID", "PRINCIPAL", "ROLES", "CREATED", "EXPIRES");
@@ -151,24 +151,5 @@ internal static class KeysCommand
     {
         var kept = new string([.. principal.Where(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.').Take(40)]);
         return kept.Length == 0 ? "key" : kept;
-    }
-
-    private static int Guard(Action action)
-    {
-        try
-        {
-            action();
-            return ExitCodes.Ok;
-        }
-        catch (UsageException ex)
-        {
-            Console.Error.WriteLine($"leasehold: {ex.Message}");
-            return ExitCodes.Usage;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"leasehold: {ex.Message}");
-            return ExitCodes.Error;
-        }
     }
 }
