@@ -11,8 +11,6 @@ namespace Leasehold.Server.Security;
 /// </summary>
 public static class Access
 {
-    public const string AuditCategory = Http.AuditLog.Category;
-
     /// <summary>Whether requests are checked at all (some way to authenticate is configured).</summary>
     public static bool IsEnabled(HttpContext context) => context.RequestServices.GetRequiredService<SecurityState>().Enabled;
 
@@ -84,8 +82,7 @@ public static class Access
     public static TBuilder RequireRight<TBuilder>(this TBuilder builder, Right right)
         where TBuilder : IEndpointConventionBuilder => builder.RequireRight(right, _ => PathScope.Root);
 
-    public static ILogger Audit(HttpContext context) =>
-        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(AuditCategory);
+    public static ILogger Audit(HttpContext context) => AuditLog.Create(context.RequestServices.GetRequiredService<ILoggerFactory>());
 
     public static string Name(Right right) => right.ToString().ToLowerInvariant();
 }

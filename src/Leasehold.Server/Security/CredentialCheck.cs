@@ -49,7 +49,6 @@ public static class CredentialCheck
         SecurityTokenInvalidIssuerException => "the bearer token is from another issuer",
         SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidSignatureException => "the bearer token's signature does not verify",
         SecurityTokenException => "the bearer token is not valid",
-        AuthenticationFailureException => failure.Message,
         _ => failure.Message,
     };
 }

@@ -11,6 +11,7 @@ public sealed class SecurityState : IDisposable
 {
     private readonly IDisposable? _subscription;
     private readonly ILogger _logger;
+    private readonly Lock _reload = new();
     private volatile AccessRules _rules;
     private Dictionary<string, string?> _keys;
 
@@ -18,7 +19,7 @@ public sealed class SecurityState : IDisposable
     {
         Enabled = enabled;
         // Key and rule changes are security events: the audit trail's category.
-        _logger = loggers.CreateLogger(Access.AuditCategory);
+        _logger = Http.AuditLog.Create(loggers);
         _rules = AccessRules.Parse(options.CurrentValue);
         _keys = KeyHashes(options.CurrentValue);
         _subscription = options.OnChange(Reload);
@@ -35,7 +36,8 @@ public sealed class SecurityState : IDisposable
     private void Reload(SecurityOptions options)
     {
         var keys = KeyHashes(options);
-        lock (_logger)
+        // Change notifications may overlap: the key list compared against must be the one before this change.
+        lock (_reload)
         {
             var added = keys.Keys.Where(id => !_keys.ContainsKey(id)).ToList();
             var removed = _keys.Keys.Where(id => !keys.ContainsKey(id)).ToList();
