@@ -53,7 +53,7 @@ public class HandoffBenchmarks
         _engine.Release(_release);
         var outcomes = _engine.Outcomes;
         var next = outcomes[0].Lease!;
-        outcomes.Clear();
+        _engine.DiscardOutcomes();
         _holderId = next.Id;
         CommandFields.SetNow(_enqueue, now);
         _engine.Acquire(_enqueue);

@@ -20,6 +20,7 @@ internal static class CliApp
             ValidateCommand.Create(),
             CertsCommand.Create(),
             Commands.Admin.AdminCommand.Create(),
+            Commands.ClusterCommand.Create(),
         };
         // On the root and recursive: every command that talks to a server takes them, from the environment too.
         foreach (var option in CommonOptions.Tls())

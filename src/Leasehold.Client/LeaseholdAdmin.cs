@@ -76,6 +76,26 @@ public sealed class LeaseholdAdmin
         return _client.SendAdminAsync(HttpMethod.Get, query.ToString(), ProtocolJsonContext.Default.AdminSessionListDto, cancellationToken);
     }
 
+    /// <summary>The view of the cluster of the node asked: role, term, leader, commit index, lag, members (docs/cluster.md).</summary>
+    /// <exception cref="LeaseholdNotFoundException">The server is a single server, not a cluster node.</exception>
+    public Task<ClusterStatusDto> ClusterStatusAsync(CancellationToken cancellationToken = default)
+        => _client.SendAdminAsync(HttpMethod.Get, "v1/cluster", ProtocolJsonContext.Default.ClusterStatusDto, cancellationToken);
+
+    /// <summary>
+    /// Adds a member to the cluster: <paramref name="endpoint"/> (<c>host:port</c>) is the Raft endpoint of a running
+    /// node started with the cluster's members. The leader catches it up before it counts in the majority.
+    /// </summary>
+    /// <returns>The cluster as the node asked sees it afterwards.</returns>
+    public Task<ClusterStatusDto> AddClusterMemberAsync(string endpoint, CancellationToken cancellationToken = default)
+        => _client.SendAdminAsync(HttpMethod.Post, "v1/cluster/members",
+            () => System.Net.Http.Json.JsonContent.Create(new ClusterMemberRequest { Endpoint = endpoint }, ProtocolJsonContext.Default.ClusterMemberRequest),
+            ProtocolJsonContext.Default.ClusterStatusDto, cancellationToken);
+
+    /// <summary>Removes a member (its Raft endpoint, <c>host:port</c>) from the cluster's configuration.</summary>
+    /// <exception cref="LeaseholdNotFoundException">It is not a member.</exception>
+    public Task<ClusterStatusDto> RemoveClusterMemberAsync(string endpoint, CancellationToken cancellationToken = default)
+        => _client.SendAdminAsync(HttpMethod.Delete, "v1/cluster/members/" + Uri.EscapeDataString(endpoint), ProtocolJsonContext.Default.ClusterStatusDto, cancellationToken);
+
     private static void Add(StringBuilder query, string name, string? value)
     {
         if (value is not null)

@@ -209,6 +209,9 @@ public sealed partial class LeaseholdClient : IDisposable
     internal Task<T> SendAdminAsync<T>(HttpMethod method, string uri, JsonTypeInfo<T> type, CancellationToken cancellationToken)
         => SendAsync(method, uri, null, null, type, cancellationToken);
 
+    internal Task<T> SendAdminAsync<T>(HttpMethod method, string uri, Func<HttpContent> content, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+        => SendAsync(method, uri, null, content, type, cancellationToken);
+
     /// <summary>
     /// Sends a request that is safe to repeat, retrying transport errors and 503 with backoff. An acquire
     /// never goes through here: repeating it could grant twice.

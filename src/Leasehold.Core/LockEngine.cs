@@ -76,10 +76,28 @@ public sealed partial class LockEngine
     public int QueueLength => _queue.Count;
 
     /// <summary>
-    /// Waiters granted or failed by the commands applied since the last call. The host drains it after
-    /// each command and answers the waiting requests.
+    /// Waiters granted or failed by the commands applied since the outcomes were last drained (a view, for
+    /// reading; the host takes them with <see cref="DrainOutcomes"/>).
     /// </summary>
-    public List<WaiterOutcome> Outcomes => _outcomes;
+    public IReadOnlyList<WaiterOutcome> Outcomes => _outcomes;
+
+    /// <summary>
+    /// Takes the waiters granted or failed since the last drain, oldest first, and forgets them: the host calls
+    /// it after each command and answers the waiting requests.
+    /// </summary>
+    public IReadOnlyList<WaiterOutcome> DrainOutcomes()
+    {
+        if (_outcomes.Count == 0)
+        {
+            return [];
+        }
+        WaiterOutcome[] drained = [.. _outcomes];
+        _outcomes.Clear();
+        return drained;
+    }
+
+    /// <summary>Forgets the outcomes nobody waits for: replay, a replica applying the leader's commands, a failed step.</summary>
+    public void DiscardOutcomes() => _outcomes.Clear();
 
     /// <summary>The earliest moment a <see cref="Tick"/> may change something, or null when nothing is timed.</summary>
     public long? NextDeadline => _deadlines.TryPeek(out _, out var due) ? due.At : null;

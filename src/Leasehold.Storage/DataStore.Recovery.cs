@@ -58,7 +58,7 @@ public sealed partial class DataStore
                 replayed++;
             }, acceptDataLoss);
             lost.AddRange(end.Lost);
-            engine.Outcomes.Clear();
+            engine.DiscardOutcomes();
             var next = Math.Max(end.NextIndex, snapshotIndex + 1);
             if (manifest is not null && next - 1 < manifest.Through)
             {

@@ -120,7 +120,7 @@ public abstract class EngineTestBase
     protected List<WaiterOutcome> DrainOutcomes()
     {
         var outcomes = Engine.Outcomes.ToList();
-        Engine.Outcomes.Clear();
+        Engine.DiscardOutcomes();
         return outcomes;
     }
 

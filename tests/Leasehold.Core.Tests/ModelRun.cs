@@ -426,7 +426,7 @@ internal sealed class ModelRun
                 Remember(_knownLeases, (lease.Id, lease.Token));
             }
         }
-        _engine.Outcomes.Clear();
+        _engine.DiscardOutcomes();
         _model.Outcomes.Clear();
 
         // Fencing tokens strictly increase in grant (report) order, above every earlier one; nothing is granted under a drain.

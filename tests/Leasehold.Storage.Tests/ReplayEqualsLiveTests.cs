@@ -107,7 +107,7 @@ public class ReplayEqualsLiveTests(ITestOutputHelper output) : IDisposable
         var redeclare = command is DeclareResource declare && shadow.GetDeclared(declare.Path) is not null;
         var expected = StoreDriver.ApplyTo(shadow, command);
         var expectedOutcomes = Outcomes(shadow.Outcomes);
-        shadow.Outcomes.Clear();
+        shadow.DiscardOutcomes();
         var actual = driver.Apply(command, out var outcomes);
 
         var where = $"seed {seed}, step {step}, {command}";
@@ -240,7 +240,7 @@ public class ReplayEqualsLiveTests(ITestOutputHelper output) : IDisposable
     };
 
     /// <summary>Outcomes by waiter id (the host routes them by id, so their order is not part of the contract).</summary>
-    private static string Outcomes(List<WaiterOutcome> outcomes) => string.Join(" ", outcomes
+    private static string Outcomes(IReadOnlyList<WaiterOutcome> outcomes) => string.Join(" ", outcomes
         .OrderBy(o => o.WaiterId)
         .Select(o => $"{o.WaiterId}:{o.Error}:{o.Lease?.Id}/{o.Lease?.Fence}/{o.Lease?.ExpiresAt}/{Paths(o.Lease?.Paths)}"));
 

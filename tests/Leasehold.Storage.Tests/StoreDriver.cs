@@ -45,7 +45,7 @@ public sealed class StoreDriver : IDisposable
         var result = ApplyTo(engine, command);
         var choices = engine.TakeChoices();
         outcomes = [.. engine.Outcomes];
-        engine.Outcomes.Clear();
+        engine.DiscardOutcomes();
         if (engine.Changes != before)
         {
             // As the server's writer does: the record carries the pool choices the engine made.

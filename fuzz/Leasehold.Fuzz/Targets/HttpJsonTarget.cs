@@ -69,7 +69,7 @@ public static class HttpJsonTarget
                     Declare(context.Request);
                     break;
             }
-            _engine.Outcomes.Clear();
+            _engine.DiscardOutcomes();
             _ = _engine.TakeChoices();
         }
 

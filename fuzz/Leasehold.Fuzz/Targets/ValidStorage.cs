@@ -31,7 +31,7 @@ internal static class ValidStorage
                     _ = engine.TakeChoices();
                     engine.Apply(command with { Now = now });
                     var choices = engine.TakeChoices();
-                    engine.Outcomes.Clear();
+                    engine.DiscardOutcomes();
                     if (engine.Changes != before)
                     {
                         buffer.Append(store.NextIndex++, choices is null ? command with { Now = now } : command with { Now = now, Choices = choices });

@@ -87,7 +87,7 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
                 _lastNow = Math.Max(_lastNow, command.Now);
                 commands++;
             });
-            _engine.Outcomes.Clear();
+            _engine.DiscardOutcomes();
             if (kind is null || commands == 0)
             {
                 return new(false);

@@ -94,7 +94,7 @@ public sealed partial class EngineHost
     /// <summary>Maps the waiters the last command granted or failed; they are answered with the batch.</summary>
     private void CollectOutcomes(Batch batch)
     {
-        if (_engine is not { } engine || engine.Outcomes is not { Count: > 0 } outcomes)
+        if (_engine is not { } engine || engine.DrainOutcomes() is not { Count: > 0 } outcomes)
         {
             return;
         }
@@ -121,7 +121,6 @@ public sealed partial class EngineHost
                 ? Failure(engine, outcome.Error, null, pending.Paths, pending.Mode)
                 : new AcquireOutcome(outcome.Error, null, detail)));
         }
-        outcomes.Clear();
     }
 
     internal sealed class PendingAcquire(long waiterId, ResourcePath[] paths, LockMode mode, UInt128 token)

@@ -234,7 +234,7 @@ public sealed partial class EngineHost : IAsyncDisposable
                     // A bug in the engine or the host: this request gets a 500, the loop goes on.
                     LogWorkFailed(ex);
                     item.Fail(ex);
-                    _engine?.Outcomes.Clear();
+                    _engine?.DiscardOutcomes();
                 }
             }
             if (_log is StoreLog store && _engine is not null)

@@ -8,7 +8,7 @@ namespace Leasehold.Server.Engine;
 public sealed class NotLeaderException : Exception
 {
     public NotLeaderException()
-        : base("this node is not the cluster's leader, and no leader is known to forward to; retry shortly")
+        : base("this cluster node does not lead now (no leader is elected, or it is still taking over); retry shortly, through any node")
     {
     }
 

@@ -91,7 +91,7 @@ internal sealed class ChoiceLog
     private static string Outcomes(LockEngine engine)
     {
         var text = string.Concat(engine.Outcomes.Select(o => $"; waiter {o.WaiterId} {o.Error} lease {o.Lease?.Id} [{(o.Lease is null ? "" : Join(o.Lease.Paths))}]"));
-        engine.Outcomes.Clear();
+        engine.DiscardOutcomes();
         return text;
     }
 

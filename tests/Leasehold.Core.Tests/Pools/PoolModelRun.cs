@@ -378,7 +378,7 @@ internal sealed class PoolModelRun
     private void CompareOutcomes()
     {
         var actual = _engine.Outcomes.ToList();
-        _engine.Outcomes.Clear();
+        _engine.DiscardOutcomes();
         var expected = _model.Outcomes.ToList();
         _model.Outcomes.Clear();
         Expect(actual.Count == expected.Count,

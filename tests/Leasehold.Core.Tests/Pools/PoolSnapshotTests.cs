@@ -88,7 +88,7 @@ public class PoolSnapshotTests : PoolTestBase
             var outcomes = engines.Select(e => string.Join(";", e.Outcomes.Select(o => $"{o.WaiterId}:{o.Error}:{Describe(o.Lease)}"))).ToArray();
             foreach (var e in engines)
             {
-                e.Outcomes.Clear();
+                e.DiscardOutcomes();
             }
             Assert.Equal(results[0], results[1]);
             Assert.Equal(outcomes[0], outcomes[1]);

@@ -1,0 +1,92 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Leasehold.Server;
+using Microsoft.AspNetCore.Builder;
+
+namespace Leasehold.Cli.Tests;
+
+/// <summary>
+/// <c>leasehold cluster ...</c> against a real one-node cluster in process (a cluster of one elects itself), and
+/// against a single server, which is no cluster.
+/// </summary>
+public sealed class ClusterCommandTests(CliServer single) : IClassFixture<CliServer>, IAsyncLifetime
+{
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "leasehold-cli-cluster-" + Guid.NewGuid().ToString("N"));
+    private WebApplication? _node;
+    private Uri _address = null!;
+    private string _raft = "";
+
+    public async Task InitializeAsync()
+    {
+        var http = FreePort();
+        _raft = $"127.0.0.1:{FreePort()}";
+        _node = LeaseholdApp.Build(["--urls", $"http://127.0.0.1:{http}", "--data-dir", _dataDir, "--cluster-node", _raft,
+            "--cluster-members", _raft, "--Logging:LogLevel:Default=Warning"]);
+        using var cts = new CancellationTokenSource(Tool.Timeout);
+        await _node.StartAsync(cts.Token);
+        _address = new Uri($"http://127.0.0.1:{http}/");
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        Assert.True(await CliServer.EventuallyAsync(async () =>
+        {
+            using var ready = await client.GetAsync(new Uri(_address, "readyz"));
+            return ready.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(30)), "the one-node cluster never became ready");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_node is not null)
+        {
+            await _node.StopAsync();
+            await _node.DisposeAsync();
+        }
+        Directory.Delete(_dataDir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Status_names_the_node_its_role_and_its_members()
+    {
+        var text = await Tool.RunAsync(_address, "cluster", "status");
+        var json = await Tool.RunAsync(_address, "cluster", "status", "--json");
+
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Contains($"node {_raft}: leader, term ", text.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"{_raft} (this node)", text.Stdout, StringComparison.Ordinal);
+        Assert.True(json.ExitCode == 0, json.ToString());
+        var status = JsonDocument.Parse(json.Stdout).RootElement;
+        Assert.Equal("leader", status.GetProperty("role").GetString());
+        Assert.Equal(_raft, status.GetProperty("leader").GetString());
+        Assert.Equal(0, status.GetProperty("lag").GetInt64());
+    }
+
+    [Fact]
+    public async Task Removing_a_stranger_or_adding_nonsense_is_refused_and_changes_nothing()
+    {
+        var stranger = await Tool.RunAsync(_address, "cluster", "remove", "127.0.0.1:9", "--json");
+        var nonsense = await Tool.RunAsync(_address, "cluster", "add", "not an endpoint", "--json");
+        var status = await Tool.RunAsync(_address, "cluster", "status", "--json");
+
+        Assert.True(stranger.ExitCode == 1, stranger.ToString());
+        Assert.Contains("\"error\":\"not-found\"", stranger.Stderr, StringComparison.Ordinal);
+        Assert.True(nonsense.ExitCode != 0, nonsense.ToString());
+        Assert.Contains("\"error\":\"invalid-argument\"", nonsense.Stderr, StringComparison.Ordinal);
+        Assert.Single(JsonDocument.Parse(status.Stdout).RootElement.GetProperty("members").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task A_single_server_is_no_cluster()
+    {
+        var result = await Tool.RunAsync(single, "cluster", "status", "--json");
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains("\"error\":\"not-found\"", result.Stderr, StringComparison.Ordinal);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
