@@ -34,6 +34,7 @@ public class ProblemCatalogueTests
             ["quota-exceeded"] = 429,
             ["rate-limited"] = 429,
             ["draining"] = 409,
+            ["no-leader"] = 503,
         };
         Assert.Equal(expected.OrderBy(e => e.Key), Problems.All.Select(e => KeyValuePair.Create(e.Key, e.Value.Status)).OrderBy(e => e.Key));
     }
