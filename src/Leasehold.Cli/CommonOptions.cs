@@ -17,8 +17,8 @@ internal static class CommonOptions
 
     public static Option<string> Server() => new("--server")
     {
-        Description = $"The server's URL (${ServerVariable} when set)",
-        HelpName = "URL",
+        Description = $"The server's URL, or a cluster's nodes' URLs separated by commas (${ServerVariable} when set)",
+        HelpName = "URL[,URL...]",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ServerVariable) is { Length: > 0 } fromEnv ? fromEnv : DefaultServer,
     };
 
@@ -45,6 +45,30 @@ internal static class CommonOptions
         }
         return uri.AbsolutePath.EndsWith('/') ? uri : new Uri(uri.GetLeftPart(UriPartial.Path) + "/");
     }
+
+    /// <summary>
+    /// The servers from the command line (or <c>LEASEHOLD_SERVER</c>): one URL, or a cluster's nodes separated by commas,
+    /// each checked as <see cref="ServerUri"/> does. A URL holds no comma that needs no escaping, so a comma always separates.
+    /// </summary>
+    public static Uri[] ServerUris(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var servers = new Uri[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (parts[i].Length == 0)
+            {
+                throw new UsageException(parts.Length == 1
+                    ? "--server: the URL is empty"
+                    : $"--server: entry {i + 1} of '{text}' is empty (give URLs separated by single commas)");
+            }
+            servers[i] = ServerUri(parts[i]);
+        }
+        return servers;
+    }
+
+    /// <summary>The servers as <c>--server</c> and <c>LEASEHOLD_SERVER</c> take them.</summary>
+    public static string ServerText(IReadOnlyList<Uri> servers) => string.Join(',', servers);
 
     public const string CaFileVariable = "LEASEHOLD_CA_FILE";
     public const string ClientCertVariable = "LEASEHOLD_CLIENT_CERT";
@@ -74,11 +98,15 @@ internal static class CommonOptions
     };
 
     /// <summary>A client of <paramref name="server"/> with the TLS options of <paramref name="result"/>.</summary>
-    public static LeaseholdClient Client(ParseResult result, Uri server, TimeSpan? sessionTtl = null)
+    public static LeaseholdClient Client(ParseResult result, Uri server, TimeSpan? sessionTtl = null) => Client(result, [server], sessionTtl);
+
+    /// <summary>A client of <paramref name="servers"/> (moving from one to the next when one fails) with the TLS options of <paramref name="result"/>.</summary>
+    public static LeaseholdClient Client(ParseResult result, IReadOnlyList<Uri> servers, TimeSpan? sessionTtl = null)
     {
         var options = new LeaseholdClientOptions
         {
-            Server = server,
+            Server = servers[0],
+            Servers = servers.Count > 1 ? [.. servers] : [],
             ApiKey = Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } key ? key.Trim() : null,
             CaFile = result.GetValue<string?>(CaFileName),
             ClientCertificateFile = result.GetValue<string?>(ClientCertName),

@@ -21,11 +21,11 @@ internal static class Failures
         }
         catch (LeaseholdUnavailableException ex)
         {
-            return Report(json, ExitCodes.Unavailable, ex.Code, $"cannot reach the server at {server}: {Transport(ex.InnerException)}");
+            return Report(json, ExitCodes.Unavailable, ex.Code, $"cannot reach {Where(server)}: {Transport(ex.InnerException)}");
         }
         catch (HttpRequestException ex)
         {
-            return Report(json, ExitCodes.Unavailable, LeaseholdUnavailableException.UnreachableCode, $"cannot reach the server at {server}: {Transport(ex)}");
+            return Report(json, ExitCodes.Unavailable, LeaseholdUnavailableException.UnreachableCode, $"cannot reach {Where(server)}: {Transport(ex)}");
         }
         catch (LeaseholdTimeoutException ex)
         {
@@ -40,6 +40,12 @@ internal static class Failures
             return Report(json, ExitCodes.Error, ex.Code, ex.Message);
         }
     }
+
+    /// <summary>The server as <c>--server</c> gave it, or the list of them.</summary>
+    private static string Where(string server)
+        => server.Contains(',', StringComparison.Ordinal)
+            ? "any of the servers " + string.Join(", ", server.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            : "the server at " + server;
 
     /// <summary>
     /// Runs the body of a command that works on local files only (<c>certs</c>, <c>admin keys</c>): usage errors

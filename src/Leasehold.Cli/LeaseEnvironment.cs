@@ -19,7 +19,7 @@ internal static class LeaseEnvironment
     /// For a server lease: one variable per attribute of the first chosen resource (pool leases), then the
     /// <c>LEASEHOLD_*</c> ones, which win over an attribute of the same name.
     /// </summary>
-    public static Dictionary<string, string> For(LeaseHandle lease, string prefix, Uri server)
+    public static Dictionary<string, string> For(LeaseHandle lease, string prefix, IReadOnlyList<Uri> servers)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         if (lease.Resources.Count > 0 && lease.Resources[0].Attributes is { ValueKind: JsonValueKind.Object } attributes)
@@ -29,18 +29,25 @@ internal static class LeaseEnvironment
                 environment[VariableName(prefix, attribute.Name)] = Value(attribute.Value);
             }
         }
-        AddLeaseVariables(environment, lease, server);
+        AddLeaseVariables(environment, lease, servers);
         return environment;
     }
 
     /// <summary>Sets the <c>LEASEHOLD_*</c> variables of a server lease (replacing any of the same name).</summary>
     public static void AddLeaseVariables(Dictionary<string, string> environment, LeaseHandle lease, Uri server)
+        => AddLeaseVariables(environment, lease, [server]);
+
+    /// <summary>
+    /// Sets the <c>LEASEHOLD_*</c> variables of a server lease (replacing any of the same name); <c>LEASEHOLD_SERVER</c>
+    /// lists every server, so a <c>leasehold</c> command the child runs fails over as this one does.
+    /// </summary>
+    public static void AddLeaseVariables(Dictionary<string, string> environment, LeaseHandle lease, IReadOnlyList<Uri> servers)
     {
         environment[LeaseId] = lease.Id.ToString(CultureInfo.InvariantCulture);
         environment[Fence] = lease.Fence.ToString(CultureInfo.InvariantCulture);
         environment[Token] = lease.Token;
         environment[Paths] = string.Join(' ', lease.Paths);
-        environment[Server] = server.ToString();
+        environment[Server] = CommonOptions.ServerText(servers);
     }
 
     /// <summary><paramref name="prefix"/> + the attribute upper-cased, every character but A-Z, 0-9 and _ made <c>_</c>.</summary>

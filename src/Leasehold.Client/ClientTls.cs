@@ -14,7 +14,8 @@ internal static class ClientTls
     /// <summary>A handler for <paramref name="options"/>; unreadable files throw <see cref="InvalidOperationException"/> naming them.</summary>
     public static SocketsHttpHandler CreateHandler(LeaseholdClientOptions options)
     {
-        var handler = new SocketsHttpHandler();
+        // A node that is off does not refuse connections, it lets them hang: give up in time to try the next.
+        var handler = new SocketsHttpHandler { ConnectTimeout = options.ConnectTimeout };
         if (options.CaFile is { } caFile)
         {
             var roots = ReadCertificates(caFile, nameof(LeaseholdClientOptions.CaFile));

@@ -9,8 +9,9 @@ using Microsoft.Extensions.Options;
 namespace Leasehold.Client;
 
 /// <summary>
-/// A client of one Leasehold server. Thread-safe; keep one per server (or get it from dependency
-/// injection with <c>services.AddLeaseholdClient()</c>).
+/// A client of one Leasehold server, or of the nodes of a cluster (<see cref="LeaseholdClientOptions.Servers"/>).
+/// Thread-safe; keep one per server or cluster (or get it from dependency injection with
+/// <c>services.AddLeaseholdClient()</c>).
 /// </summary>
 /// <example>
 /// <code>
@@ -23,15 +24,21 @@ public sealed partial class LeaseholdClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
+    private readonly Uri[] _servers;
+
+    // The index in _servers of the node requests go to; moves on when that node fails them.
+    private int _current;
 
     /// <summary>For dependency injection: the <see cref="HttpClient"/> comes from the factory.</summary>
     public LeaseholdClient(HttpClient http, IOptions<LeaseholdClientOptions> options)
     {
         _http = http;
         Options = options.Value;
-        // Requests use relative URIs ("v1/leases"): without a final '/', a base such as
-        // http://host/leasehold would lose its last segment.
-        _http.BaseAddress = WithTrailingSlash(_http.BaseAddress ?? Options.Server);
+        // Requests use relative URIs ("v1/leases") resolved against a server: without a final '/', a base such as
+        // http://host/leasehold would lose its last segment. A base address set on the HttpClient counts as the
+        // one server, as long as no list is configured.
+        IReadOnlyList<Uri> servers = Options.Servers is { Count: > 0 } || _http.BaseAddress is null ? Options.Addresses : [_http.BaseAddress];
+        _servers = [.. servers.Select(CheckServer).Select(WithTrailingSlash)];
         // Waits are bounded per request by the caller's token and the request's own wait.
         _http.Timeout = Timeout.InfiniteTimeSpan;
         if (Options.ApiKey is { Length: > 0 } key)
@@ -85,28 +92,37 @@ public sealed partial class LeaseholdClient : IDisposable
             {
                 request = request with { Session = session.Id };
             }
-            var sent = Stopwatch.GetTimestamp();
-            using var response = await _http.PostAsJsonAsync("v1/leases", request, ProtocolJsonContext.Default.AcquireRequest, cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.Created)
+            // One key for every try of this acquire: a retry (after a lost answer, or on another node) gets the lease
+            // an earlier try was granted, never a second one. A retry waits what is left of the wait, at the back of the queue.
+            request = request with { IdempotencyKey = Requests.NewIdempotencyKey() };
+            var started = Stopwatch.GetTimestamp();
+            long sent = 0;
+            var tries = 0;
+            var (lease, problem) = await SendWithFailoverAsync(
+                () =>
+                {
+                    sent = Stopwatch.GetTimestamp();
+                    var body = tries++ == 0 ? request
+                        : request with { Wait = Math.Max(0, (options.Wait - Stopwatch.GetElapsedTime(started)).TotalSeconds) };
+                    return new HttpRequestMessage(HttpMethod.Post, "v1/leases") { Content = JsonContent.Create(body, ProtocolJsonContext.Default.AcquireRequest) };
+                },
+                ReadAcquireAnswerAsync,
+                cancellationToken).ConfigureAwait(false);
+            if (lease is not null)
             {
-                var lease = await ReadAsync(response, ProtocolJsonContext.Default.LeaseDto, cancellationToken).ConfigureAwait(false);
                 await stopWaiting.CancelAsync().ConfigureAwait(false);
                 // Since when the lease is surely alive, by this process's clock: a session from the last
                 // keep-alive sent; a ttl lease from its grant, which came no earlier than the request
                 // was sent plus the time the server says it waited.
                 var aliveSince = session is not null
                     ? await waiting.ConfigureAwait(false)
+                    : tries > 1 ? await RestartTtlAsync(lease, started, cancellationToken).ConfigureAwait(false)
                     : sent + (long)(lease.Waited * Stopwatch.Frequency);
                 var handle = new LeaseHandle(this, lease, session, aliveSince);
                 session = null;
                 return handle;
             }
-            var problem = await ReadProblemAsync(response, cancellationToken).ConfigureAwait(false);
-            return problem.Code == ErrorCodes.Locked ? null : throw LeaseholdException.From(problem);
-        }
-        catch (Exception ex) when (IsTransportFailure(ex, cancellationToken))
-        {
-            throw Unavailable(ex);
+            return problem!.Code == ErrorCodes.Locked ? null : throw LeaseholdException.From(problem);
         }
         finally
         {
@@ -118,6 +134,31 @@ public sealed partial class LeaseholdClient : IDisposable
                 using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(session.Ttl));
                 await CloseSessionQuietlyAsync(session, bound.Token).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>The lease an acquire was granted, or the problem it was refused with.</summary>
+    private static async Task<(LeaseDto? Lease, ProblemDto? Problem)> ReadAcquireAnswerAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+        => response.StatusCode == HttpStatusCode.Created
+            ? (await ReadAsync(response, ProtocolJsonContext.Default.LeaseDto, cancellationToken).ConfigureAwait(false), null)
+            : (null, await ReadProblemAsync(response, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>
+    /// After a retried acquire: the lease may be the one an earlier try was granted, whose ttl runs from that grant,
+    /// which this process cannot place. Renewing starts it again from a moment it knows. Should the renewal fail, the
+    /// start of the first try is the safe guess (the handle may then give the lease up early, never late).
+    /// </summary>
+    private async Task<long> RestartTtlAsync(LeaseDto lease, long firstTry, CancellationToken cancellationToken)
+    {
+        var sent = Stopwatch.GetTimestamp();
+        try
+        {
+            await RenewAsync(lease.Id, lease.Token!, null, cancellationToken).ConfigureAwait(false);
+            return sent;
+        }
+        catch (LeaseholdException)
+        {
+            return firstTry;
         }
     }
 
@@ -212,21 +253,80 @@ public sealed partial class LeaseholdClient : IDisposable
     internal Task<T> SendAdminAsync<T>(HttpMethod method, string uri, Func<HttpContent> content, JsonTypeInfo<T> type, CancellationToken cancellationToken)
         => SendAsync(method, uri, null, content, type, cancellationToken);
 
+    /// <summary>A request without side effects beyond its own, or one whose repetition is harmless (renew, release, keep-alive).</summary>
+    private Task<T> SendAsync<T>(HttpMethod method, string uri, string? token, Func<HttpContent>? content, JsonTypeInfo<T>? type, CancellationToken cancellationToken)
+        => SendWithFailoverAsync(
+            () =>
+            {
+                var request = new HttpRequestMessage(method, uri) { Content = content?.Invoke() };
+                if (token is not null)
+                {
+                    request.Headers.Add(Headers.Token, token);
+                }
+                return request;
+            },
+            async (response, ct) => !response.IsSuccessStatusCode
+                ? throw LeaseholdException.From(await ReadProblemAsync(response, ct).ConfigureAwait(false))
+                : type is null ? default! : await ReadAsync(response, type, ct).ConfigureAwait(false),
+            cancellationToken);
+
     /// <summary>
-    /// Sends a request that is safe to repeat, retrying transport errors and 503 with backoff. An acquire
-    /// never goes through here: repeating it could grant twice.
+    /// Sends a request (made anew by <paramref name="build"/> for each try, with a URI relative to the server) to the
+    /// current server and reads the answer with <paramref name="read"/>. A transport failure (refused, reset, no
+    /// connection within the connect timeout, an answer cut short) or a 503 <c>no-leader</c> / <c>shutting-down</c>
+    /// moves to the next server; any other 503 is retried where it came from. Retries are bounded by
+    /// <see cref="LeaseholdClientOptions.Retries"/> and <see cref="LeaseholdClientOptions.RetryTimeout"/>; when they
+    /// are used up, a transport failure is a <see cref="LeaseholdUnavailableException"/> and a 503 is read as any answer.
     /// </summary>
-    private async Task<T> SendAsync<T>(HttpMethod method, string uri, string? token, Func<HttpContent>? content, JsonTypeInfo<T>? type, CancellationToken cancellationToken)
+    private async Task<TResult> SendWithFailoverAsync<TResult>(
+        Func<HttpRequestMessage> build, Func<HttpResponseMessage, CancellationToken, Task<TResult>> read, CancellationToken cancellationToken)
     {
-        try
+        long? firstFailure = null;
+        for (var attempt = 0; ; attempt++)
         {
-            return await SendWithRetriesAsync(method, uri, token, content, type, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (IsTransportFailure(ex, cancellationToken))
-        {
-            throw Unavailable(ex);
+            var index = Volatile.Read(ref _current);
+            var server = _servers[index];
+            using var request = build();
+            request.RequestUri = new Uri(server, request.RequestUri!);
+            TimeSpan? pause = null;
+            try
+            {
+                using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.ServiceUnavailable && MayRetry(attempt, ref firstFailure))
+                {
+                    var problem = await ReadProblemAsync(response, cancellationToken).ConfigureAwait(false);
+                    if (problem.Code is ErrorCodes.NoLeader or ErrorCodes.ShuttingDown)
+                    {
+                        MoveOn(index);
+                    }
+                    pause = response.Headers.RetryAfter?.Delta;
+                }
+                else
+                {
+                    return await read(response, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (IsTransportFailure(ex, cancellationToken))
+            {
+                if (ClientTls.IsCertificateFailure(ex) || !MayRetry(attempt, ref firstFailure))
+                {
+                    throw Unavailable(server, ex);
+                }
+                MoveOn(index);
+            }
+            await Task.Delay(Backoff(attempt, pause, firstFailure!.Value), cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Whether one more try is allowed; the first failure starts the clock of the retry timeout.</summary>
+    private bool MayRetry(int attempt, ref long? firstFailure)
+    {
+        firstFailure ??= Stopwatch.GetTimestamp();
+        return attempt < Options.Retries && Stopwatch.GetElapsedTime(firstFailure.Value) < Options.RetryTimeout;
+    }
+
+    /// <summary>Moves the client to the server after <paramref name="failed"/>, unless another request has moved it already.</summary>
+    private void MoveOn(int failed) => Interlocked.CompareExchange(ref _current, (failed + 1) % _servers.Length, failed);
 
     /// <summary>
     /// No answer could be had, as opposed to an answer that refused: the transport failed, or gave up on
@@ -236,46 +336,31 @@ public sealed partial class LeaseholdClient : IDisposable
         => ex is HttpRequestException or IOException
            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
-    // Callers catch one documented family, and the message says which server did not answer.
-    private LeaseholdUnavailableException Unavailable(Exception ex) => new(_http.BaseAddress ?? Options.Server, ex);
+    // Callers catch one documented family, and the message says which server(s) did not answer.
+    private LeaseholdUnavailableException Unavailable(Uri server, Exception ex)
+        => _servers.Length == 1 ? new(server, ex) : new(server, _servers, ex);
 
-    private async Task<T> SendWithRetriesAsync<T>(HttpMethod method, string uri, string? token, Func<HttpContent>? content, JsonTypeInfo<T>? type, CancellationToken cancellationToken)
+    /// <summary>
+    /// The pause before the next try: short and growing (100 ms, 200 ms, ...), or what a 503's <c>Retry-After</c>
+    /// asked for, but never past the retry timeout.
+    /// </summary>
+    private TimeSpan Backoff(int attempt, TimeSpan? retryAfter, long firstFailure)
     {
-        for (var attempt = 0; ; attempt++)
+        var pause = TimeSpan.FromMilliseconds(100 * (1 << Math.Min(attempt, 6)));
+        if (retryAfter is { } asked && asked > pause)
         {
-            using var request = new HttpRequestMessage(method, uri) { Content = content?.Invoke() };
-            if (token is not null)
-            {
-                request.Headers.Add(Headers.Token, token);
-            }
-            HttpResponseMessage response;
-            try
-            {
-                response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            }
-            catch (HttpRequestException ex) when (attempt < Options.Retries && !ClientTls.IsCertificateFailure(ex))
-            {
-                await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-            using (response)
-            {
-                if (response.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < Options.Retries)
-                {
-                    await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-                if (!response.IsSuccessStatusCode)
-                {
-                    throw LeaseholdException.From(await ReadProblemAsync(response, cancellationToken).ConfigureAwait(false));
-                }
-                return type is null ? default! : await ReadAsync(response, type, cancellationToken).ConfigureAwait(false);
-            }
+            pause = asked;
         }
+        var left = Options.RetryTimeout - Stopwatch.GetElapsedTime(firstFailure);
+        return left <= TimeSpan.Zero ? TimeSpan.Zero : pause < left ? pause : left;
     }
 
     private static Uri WithTrailingSlash(Uri uri)
-        => uri.IsAbsoluteUri && !uri.AbsolutePath.EndsWith('/') ? new UriBuilder(uri) { Path = uri.AbsolutePath + "/" }.Uri : uri;
+        => !uri.AbsolutePath.EndsWith('/') ? new UriBuilder(uri) { Path = uri.AbsolutePath + "/" }.Uri : uri;
+
+    private static Uri CheckServer(Uri? server)
+        => server is { IsAbsoluteUri: true } && server.Scheme is "http" or "https" ? server
+            : throw new ArgumentException($"a Leasehold server is an absolute http:// or https:// URL, not '{server}'", nameof(server));
 
     private static TimeSpan Backoff(int attempt) => TimeSpan.FromMilliseconds(100 * (1 << Math.Min(attempt, 6)));
 

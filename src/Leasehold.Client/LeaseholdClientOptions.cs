@@ -5,8 +5,20 @@ namespace Leasehold.Client;
 /// <summary>Settings of a <see cref="LeaseholdClient"/>, bindable from configuration (section <c>Leasehold</c>).</summary>
 public sealed class LeaseholdClientOptions
 {
-    /// <summary>The server, <c>http://127.0.0.1:8765</c> unless set (the environment variable <c>LEASEHOLD_SERVER</c> is the CLI's way).</summary>
+    /// <summary>
+    /// The server, <c>http://127.0.0.1:8765</c> unless set (the environment variable <c>LEASEHOLD_SERVER</c> is the CLI's way).
+    /// The same as a <see cref="Servers"/> of this one address; used only while <see cref="Servers"/> is empty.
+    /// </summary>
     public Uri Server { get; set; } = new("http://127.0.0.1:8765");
+
+    /// <summary>
+    /// The nodes of a cluster, in the order to try them (bind as <c>Leasehold:Servers:0</c>, <c>:1</c>, ...). Requests go to
+    /// one of them; when it cannot be reached (refused, reset, the connection not made within <see cref="ConnectTimeout"/>)
+    /// or answers 503 <c>no-leader</c> or <c>shutting-down</c>, the request moves to the next and is retried there, within
+    /// <see cref="Retries"/> and <see cref="RetryTimeout"/>; later requests stay with the node that answered.
+    /// Empty (the default): <see cref="Server"/> alone.
+    /// </summary>
+    public IList<Uri> Servers { get; set; } = [];
 
     /// <summary>The owner name given with every request that has none of its own.</summary>
     public string? Owner { get; set; }
@@ -24,8 +36,27 @@ public sealed class LeaseholdClientOptions
     /// </summary>
     public string? ApiKey { get; set; }
 
-    /// <summary>How many times a safe request (read, renew, keep-alive, release) is retried after a transport error or a 503.</summary>
+    /// <summary>
+    /// How many times a request is retried after a transport error or a 503 (each retry on the next of <see cref="Servers"/>
+    /// when the failure says the node cannot serve). An acquire is retried too: it carries an idempotency key, the same on
+    /// every try, so a retry gets the lease an earlier try was granted instead of a second one.
+    /// </summary>
     public int Retries { get; set; } = 3;
+
+    /// <summary>
+    /// How long a request goes on retrying, counted from its first failure (a waiting acquire's wait does not count):
+    /// no retry starts later. A 503's <c>Retry-After</c> is honoured within it.
+    /// </summary>
+    public TimeSpan RetryTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long making a connection may take before the node counts as unreachable and the next of <see cref="Servers"/> is
+    /// tried (a node that is off does not refuse: it does not answer at all).
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The addresses requests go to: <see cref="Servers"/>, or <see cref="Server"/> when that is empty.</summary>
+    internal IReadOnlyList<Uri> Addresses => Servers is { Count: > 0 } list ? [.. list] : [Server];
 
     /// <summary>
     /// A PEM file of the authorities that vouch for an <c>https://</c> server: with it, the server's certificate must

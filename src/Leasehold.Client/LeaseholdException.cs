@@ -91,6 +91,13 @@ public sealed class LeaseholdUnavailableException : LeaseholdException
         Server = server;
     }
 
-    /// <summary>The server's base address, as the client was configured with it.</summary>
+    /// <summary>A client of several servers that reached none of them: <paramref name="server"/> is the last one tried.</summary>
+    internal LeaseholdUnavailableException(Uri server, IReadOnlyList<Uri> servers, Exception innerException)
+        : base(UnreachableCode, 0, $"cannot reach any of the Leasehold servers {string.Join(", ", servers)} (last tried {server}): {ClientTls.Describe(innerException)}", innerException)
+    {
+        Server = server;
+    }
+
+    /// <summary>The server's base address, as the client was configured with it (of several, the last one tried).</summary>
     public Uri Server { get; }
 }

@@ -31,6 +31,14 @@ internal static class Requests
         };
     }
 
+    /// <summary>32 random characters of <c>A-Z a-z 0-9 - _</c> (192 bits): the idempotency key of one acquire, as secret as its token.</summary>
+    public static string NewIdempotencyKey()
+    {
+        Span<byte> bytes = stackalloc byte[24];
+        System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
+        return Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_');
+    }
+
     /// <summary>A JSON query passes as an object; anything else as the <c>k=v&amp;…</c> string the server parses.</summary>
     public static JsonElement? Require(string? require)
     {

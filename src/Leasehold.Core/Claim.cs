@@ -58,6 +58,11 @@ public sealed class Lease : Claim
 
     /// <summary>Unix milliseconds when the lease expires, or <see cref="long.MaxValue"/> for never.</summary>
     public long ExpiresAt { get; set; } = long.MaxValue;
+
+    // The engine's index by token hash: leases that share a token (name-derived ones) form a chain.
+    internal Lease? PreviousSameToken { get; set; }
+
+    internal Lease? NextSameToken { get; set; }
 }
 
 /// <summary>A request waiting in the queue.</summary>

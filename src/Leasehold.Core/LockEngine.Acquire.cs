@@ -202,6 +202,7 @@ public sealed partial class LockEngine
             LockTree.Count(Layer.Held, node, lease.Mode, lease.LockParents, lease.LockChildren, 1);
         }
         _leases.Add(lease.Id, lease);
+        IndexToken(lease);
         Tally(lease.Principal).Leases++;
         session?.LeaseIds.Add(lease.Id);
         if (lease.TtlMs > 0)
@@ -288,6 +289,7 @@ public sealed partial class LockEngine
             _tree.Prune(node);
         }
         _leases.Remove(lease.Id);
+        UnindexToken(lease);
         Untally(lease.Principal, t => t.Leases--);
         if (lease.SessionId != 0 && _sessions.TryGetValue(lease.SessionId, out var session))
         {

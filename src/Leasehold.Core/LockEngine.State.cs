@@ -55,6 +55,7 @@ public sealed partial class LockEngine
                 LockTree.Count(Layer.Held, node, lease, 1);
             }
             engine._leases.Add(lease.Id, lease);
+            engine.IndexToken(lease);
             engine.Tally(lease.Principal).Leases++;
             if (lease.SessionId != 0)
             {

@@ -39,6 +39,13 @@ public sealed record AcquireRequest
 
     /// <summary>With an owner: if that owner already holds a lease from the same pools, renew and return it.</summary>
     public bool? Reuse { get; init; }
+
+    /// <summary>
+    /// 16 to 128 characters of <c>A-Z a-z 0-9 _ -</c>, chosen by the client for one acquire and sent again with
+    /// each retry of it: while the lease it got lives, a retry by the same principal gets that lease back
+    /// (its token included) instead of a second one. Keep it as secret as a token.
+    /// </summary>
+    public string? IdempotencyKey { get; init; }
 }
 
 /// <summary>One requirement group of a pool request.</summary>

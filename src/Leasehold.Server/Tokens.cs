@@ -33,6 +33,19 @@ public static class Tokens
         return BinaryPrimitives.ReadUInt128LittleEndian(bytes);
     }
 
+    /// <summary>
+    /// The token of an acquire that carries an idempotency key: the same for every retry of it by the same
+    /// principal (<c>""</c> for an anonymous caller), different for every other principal and key, and never
+    /// equal to a name's token (another domain). The key's characters exclude the separator, so no two
+    /// (principal, key) pairs give the same input.
+    /// </summary>
+    public static UInt128 ForIdempotencyKey(string? principal, string key)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes("leasehold-idempotency-key\0" + (principal ?? "") + "\0" + key), hash);
+        return BinaryPrimitives.ReadUInt128LittleEndian(hash);
+    }
+
     /// <summary>The token of <paramref name="name"/> under <paramref name="protocol"/>: the same for every request that names it.</summary>
     public static UInt128 ForName(string protocol, string name)
     {

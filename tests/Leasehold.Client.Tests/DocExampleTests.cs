@@ -11,6 +11,19 @@ namespace Leasehold.Client.Tests;
 public sealed class DocExampleTests : ClientTestBase
 {
     [Fact]
+    public async Task Several_servers()
+    {
+        // Two nodes that are down stand in for locks-1 and locks-2; the third is the real server.
+        using var client = new LeaseholdClient(new LeaseholdClientOptions
+        {
+            Servers = [DeadNode.Address(), DeadNode.Address(), Server.BaseAddress],
+        });
+
+        await using var lease = await Bounded(client.AcquireAsync(AcquireOptions.ForPath("/jobs/nightly")));
+        Assert.Equal(lease.Id, Assert.Single((await Bounded(client.GetResourceAsync("/jobs/nightly"))).Holders).Id);
+    }
+
+    [Fact]
     public async Task Making_a_client_and_acquiring()
     {
         using var bound = new CancellationTokenSource(ClientTestServer.Timeout);

@@ -119,6 +119,24 @@ internal static class EngineInvariants
         return null;
     }
 
+    /// <summary>The index by token hash lists exactly the live leases, each under its own token.</summary>
+    public static string? TokenIndexMatchesLeases(LockEngine engine)
+    {
+        var byToken = engine.Leases.GroupBy(l => l.Token).ToList();
+        foreach (var group in byToken)
+        {
+            var indexed = engine.LeasesWithToken(group.Key).Select(l => l.Id).Order().ToList();
+            var live = group.Select(l => l.Id).Order().ToList();
+            if (!indexed.SequenceEqual(live))
+            {
+                return $"token {group.Key} indexes leases [{string.Join(",", indexed)}], the live ones with it are [{string.Join(",", live)}]";
+            }
+        }
+        return engine.DistinctLeaseTokens != byToken.Count
+            ? $"the token index has {engine.DistinctLeaseTokens} tokens, the live leases {byToken.Count}"
+            : null;
+    }
+
     /// <summary>A host that ticks at NextDeadline never misses a deadline.</summary>
     public static string? NextDeadlineNotLate(LockEngine engine)
     {

@@ -233,5 +233,33 @@ public class LeaseTests : EngineTestBase
         Assert.Equal(0, Assert.IsType<int>(Engine.Apply(new Tick { Now = Now + 1000 })));
     }
 
+    [Fact]
+    public void Leases_are_found_by_token_hash_while_they_live_and_shared_tokens_keep_every_lease()
+    {
+        var unique = Granted(Acquire("/u", token: 7));
+        var shared = new[] { Granted(Acquire("/s1", token: 42)), Granted(Acquire("/s2", token: 42)), Granted(Acquire("/s3", token: 42, ttlMs: 10)) };
+        Assert.Same(unique, Engine.FindLeaseByToken(7));
+        Assert.Equal([shared[2].Id, shared[1].Id, shared[0].Id], Engine.LeasesWithToken(42).Select(l => l.Id));
+        Assert.Equal(2, Engine.DistinctLeaseTokens);
+
+        // The middle of a chain, its head (by expiry), then the last one: each leaves the others indexed.
+        Assert.Equal(ErrorCode.None, Release(shared[1]).Error);
+        Assert.Equal([shared[2].Id, shared[0].Id], Engine.LeasesWithToken(42).Select(l => l.Id));
+        Now += 10;
+        Engine.Advance(Now);
+        Assert.Same(shared[0], Engine.FindLeaseByToken(42));
+        Assert.Equal(ErrorCode.None, Release(shared[0]).Error);
+        Assert.Null(Engine.FindLeaseByToken(42));
+        Assert.Null(EngineInvariants.TokenIndexMatchesLeases(Engine));
+
+        // A restored engine has the same index.
+        Granted(Acquire("/s4", token: 42));
+        Granted(Acquire("/s5", token: 42));
+        var restored = LockEngine.Restore(Engine.Capture());
+        Assert.Null(EngineInvariants.TokenIndexMatchesLeases(restored));
+        Assert.Equal(Engine.LeasesWithToken(42).Select(l => l.Id), restored.LeasesWithToken(42).Select(l => l.Id));
+        Assert.Same(unique, restored.FindLeaseByToken(7));
+    }
+
     private sealed record UnknownCommand : Command;
 }

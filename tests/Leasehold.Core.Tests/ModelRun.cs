@@ -208,7 +208,8 @@ internal sealed class ModelRun
                     break;
             }
         }
-        var token = NewToken();
+        // Now and then a token another lease may have too, as name-derived tokens are: the token index keeps chains.
+        var token = _rng.Next(100) < 10 ? SharedTokens[_rng.Next(SharedTokens.Length)] : NewToken();
         var principal = RandomPrincipal();
         Log($"acquire [{string.Join(" ", paths)}] {mode} limit={limit?.ToString(CultureInfo.InvariantCulture) ?? "-"} lp={lockParents} lc={lockChildren} "
             + $"wait={waitMs} ttl={ttlMs} session={sessionId} owner={owner?.Length ?? -1} principal={principal ?? "-"} token={token}");
@@ -539,6 +540,7 @@ internal sealed class ModelRun
         Expect(EngineInvariants.QueueSettledInArrivalOrder([.. _engine.Queue], _engine.Leases, _model.IsDrained));
         Expect(EngineInvariants.SessionsOwnTheirLeases(_engine));
         Expect(EngineInvariants.NextDeadlineNotLate(_engine));
+        Expect(EngineInvariants.TokenIndexMatchesLeases(_engine));
     }
 
     // ---- Helpers ----
@@ -655,6 +657,8 @@ internal sealed class ModelRun
     }
 
     private UInt128 NewToken() => new((ulong)_rng.NextInt64(), (ulong)_rng.NextInt64());
+
+    private static readonly UInt128[] SharedTokens = [new(1, 1), new(2, 2), new(3, 3)];
 
     private (long Id, UInt128 Token) PickLease()
     {

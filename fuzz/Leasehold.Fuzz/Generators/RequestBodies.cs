@@ -63,7 +63,8 @@ public static class RequestBodies
         ("require", Query(2)),
         ("count", SmallNumber),
         ("groups", ArrayOf(JsonText.ObjectOf(("pool", PoolPath), ("require", Query(2)), ("count", SmallNumber)))),
-        ("reuse", JsonText.Literal));
+        ("reuse", JsonText.Literal),
+        ("idempotencyKey", Gen.Frequency((3, Gen.OneOf("\"fuzz-key-0123456789\"", "\"fuzz-key-9876543210\"")), (1, JsonText.String))));
 
     /// <summary>A body of <c>POST /v1/leases/{id}/renew</c>.</summary>
     public static readonly Gen<string> Renew = JsonText.ObjectOf(("ttl", Seconds));

@@ -38,7 +38,7 @@ internal static class ListCommand
                 {
                     throw new UsageException("--limit: between 1 and 10000");
                 }
-                using var client = CommonOptions.Client(result, CommonOptions.ServerUri(result.GetValue(server)!));
+                using var client = CommonOptions.Client(result, CommonOptions.ServerUris(result.GetValue(server)!));
                 var list = await client.ListAsync(result.GetValue(prefix)!, max);
                 if (asJson)
                 {

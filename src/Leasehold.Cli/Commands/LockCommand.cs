@@ -28,13 +28,13 @@ internal static class LockCommand
             return Failures.GuardAsync(asJson, result.GetValue(server)!, async () =>
             {
                 var options = selection.Read(result);
-                var uri = CommonOptions.ServerUri(result.GetValue(server)!);
-                using var client = CommonOptions.Client(result, uri);
+                var servers = CommonOptions.ServerUris(result.GetValue(server)!);
+                using var client = CommonOptions.Client(result, servers);
                 // Deliberately not disposed: disposing the handle would release the lease.
                 var lease = await Acquisition.AcquireAsync(client, options, CancellationToken.None);
                 Console.Out.Write(asJson
                     ? JsonSerializer.Serialize(lease.Lease, ProtocolJsonContext.Default.LeaseDto) + "\n"
-                    : ShellLines(lease.Lease, uri));
+                    : ShellLines(lease.Lease, servers));
                 return ExitCodes.Ok;
             });
         });
@@ -42,7 +42,7 @@ internal static class LockCommand
     }
 
     /// <summary><c>NAME=value</c> lines and an <c>export</c> of them, values quoted for sh.</summary>
-    public static string ShellLines(LeaseDto lease, Uri server)
+    public static string ShellLines(LeaseDto lease, IReadOnlyList<Uri> servers)
     {
         var variables = new (string Name, string Value)[]
         {
@@ -50,7 +50,7 @@ internal static class LockCommand
             (LeaseEnvironment.Token, lease.Token ?? ""),
             (LeaseEnvironment.Fence, lease.Fence.ToString(CultureInfo.InvariantCulture)),
             (LeaseEnvironment.Paths, string.Join(' ', lease.Paths)),
-            (LeaseEnvironment.Server, server.ToString()),
+            (LeaseEnvironment.Server, CommonOptions.ServerText(servers)),
         };
         var text = string.Concat(variables.Select(v => $"{v.Name}={Quote(v.Value)}\n"));
         return text + "export " + string.Join(' ', variables.Select(v => v.Name)) + "\n";

@@ -21,7 +21,7 @@ internal static class ReleaseCommand
             return Failures.GuardAsync(asJson, result.GetValue(server)!, async () =>
             {
                 var (id, token) = reference.Read(result);
-                using var client = CommonOptions.Client(result, CommonOptions.ServerUri(result.GetValue(server)!));
+                using var client = CommonOptions.Client(result, CommonOptions.ServerUris(result.GetValue(server)!));
                 var released = true;
                 try
                 {

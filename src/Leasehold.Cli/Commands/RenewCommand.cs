@@ -31,7 +31,7 @@ internal static class RenewCommand
                 {
                     throw new UsageException("--ttl: must be positive");
                 }
-                using var client = CommonOptions.Client(result, CommonOptions.ServerUri(result.GetValue(server)!));
+                using var client = CommonOptions.Client(result, CommonOptions.ServerUris(result.GetValue(server)!));
                 LeaseDto lease;
                 try
                 {

@@ -82,9 +82,9 @@ internal static class RunCommand
         var lifetime = options.Ttl ?? sessionTtl;
         var grace = StopTimeline.LeaseGrace(result.GetValue(killGrace), lifetime);
         var prefix = LeaseEnvironment.CheckPrefix(result.GetValue(envPrefix));
-        var server = CommonOptions.ServerUri(result.GetValue(serverOption)!);
+        var servers = CommonOptions.ServerUris(result.GetValue(serverOption)!);
         using var signals = new SignalForwarder();
-        using var client = CommonOptions.Client(result, server, sessionTtl);
+        using var client = CommonOptions.Client(result, servers, sessionTtl);
         LeaseHandle lease;
         try
         {
@@ -104,7 +104,7 @@ internal static class RunCommand
             {
                 Console.Error.WriteLine(JsonSerializer.Serialize(lease.Lease with { Token = null }, ProtocolJsonContext.Default.LeaseDto));
             }
-            return await ChildRunner.RunAsync(words, LeaseEnvironment.For(lease, prefix, server), signals,
+            return await ChildRunner.RunAsync(words, LeaseEnvironment.For(lease, prefix, servers), signals,
                 StopTimeline.ForLease(lease, lifetime, grace), json);
         }
     }

@@ -21,7 +21,7 @@ internal static class StatusCommand
             var asJson = result.GetValue(json);
             return Failures.GuardAsync(asJson, result.GetValue(server)!, async () =>
             {
-                using var client = CommonOptions.Client(result, CommonOptions.ServerUri(result.GetValue(server)!));
+                using var client = CommonOptions.Client(result, CommonOptions.ServerUris(result.GetValue(server)!));
                 var resource = await client.GetResourceAsync(result.GetValue(path)!);
                 if (asJson)
                 {

@@ -14,9 +14,11 @@ public sealed partial class EngineHost
     /// </summary>
     /// <param name="command">The command, carrying the lease's token: the engine gets only its hash, the grant shows the token.</param>
     /// <param name="cancellationToken">The caller went away: leave the queue.</param>
-    public async Task<AcquireOutcome> AcquireAsync(Func<long, AcquireLease> command, CancellationToken cancellationToken)
+    /// <param name="byIdempotencyKey">The command's token is derived from an idempotency key: a live lease with
+    /// that token is this request's own, granted to an earlier try of it, and is returned instead of a second one.</param>
+    public async Task<AcquireOutcome> AcquireAsync(Func<long, AcquireLease> command, CancellationToken cancellationToken, bool byIdempotencyKey = false)
     {
-        var started = await ExecuteAsync(w => Start(w, command(w.Now))).ConfigureAwait(false);
+        var started = await ExecuteAsync(w => Start(w, command(w.Now), byIdempotencyKey)).ConfigureAwait(false);
         if (started is AcquireOutcome done)
         {
             return done;
@@ -34,11 +36,19 @@ public sealed partial class EngineHost
     }
 
     /// <summary>Either the final <see cref="AcquireOutcome"/> or a <see cref="PendingAcquire"/> to wait on.</summary>
-    private object Start(Writer writer, AcquireLease command)
+    private object Start(Writer writer, AcquireLease command, bool byIdempotencyKey)
     {
         var token = command.Token;
+        var hash = Tokens.Hash(token);
+        if (byIdempotencyKey && writer.Engine.FindLeaseByToken(hash) is { } earlier)
+        {
+            // A retry (its answer was lost, or its server died): the derived token names the lease an earlier
+            // try got, for this principal only. Returned as it is; nothing is applied or logged. Reused: the
+            // earlier try's holder has it, so an undelivered answer must not release it.
+            return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(earlier, writer.Engine, token), Reused: true);
+        }
         var lastFence = writer.Engine.LastFence;
-        var result = writer.Run(command with { Token = Tokens.Hash(token) }, (e, c) => e.Acquire(c));
+        var result = writer.Run(command with { Token = hash }, (e, c) => e.Acquire(c));
         if (result.Lease is { } lease)
         {
             // Every grant takes a new fence; a reused lease keeps its own.

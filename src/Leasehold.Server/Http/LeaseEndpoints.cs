@@ -52,7 +52,7 @@ internal static class LeaseEndpoints
         }
         try
         {
-            var outcome = await host.AcquireAsync(build, context.RequestAborted);
+            var outcome = await host.AcquireAsync(build, context.RequestAborted, byIdempotencyKey: body!.IdempotencyKey is not null);
             if (outcome.Lease is { } lease)
             {
                 if (!await GrantDelivery.TryDeliverAsync(context, lease) && !outcome.Reused)
@@ -147,6 +147,20 @@ internal static class LeaseEndpoints
         {
             return false;
         }
+        if (body.IdempotencyKey is { } key)
+        {
+            if (!IsIdempotencyKey(key))
+            {
+                problem = Problems.Result(ErrorCodes.InvalidArgument,
+                    $"idempotencyKey is {MinKeyLength} to {MaxKeyLength} characters of A-Z, a-z, 0-9, '_' and '-'");
+                return false;
+            }
+            if (body.Reuse == true)
+            {
+                problem = Problems.Result(ErrorCodes.InvalidArgument, "give either reuse or idempotencyKey, not both");
+                return false;
+            }
+        }
         var template = new AcquireLease
         {
             Paths = paths,
@@ -159,8 +173,11 @@ internal static class LeaseEndpoints
             LockChildren = body.LockChildren ?? true,
             Owner = body.Owner,
             Principal = principal,
-            // A reuse request names its lease by owner: it may only find a lease taken the same way.
-            Token = body.Reuse == true && body.Owner is { } reuser ? Tokens.ForName(Tokens.PoolReuse, reuser) : Tokens.New(),
+            // A reuse request names its lease by owner: it may only find a lease taken the same way. A keyed
+            // request's token is derived from the key, so that a retry of it finds the lease it got.
+            Token = body.IdempotencyKey is { } keyed ? Tokens.ForIdempotencyKey(principal, keyed)
+                : body.Reuse == true && body.Owner is { } reuser ? Tokens.ForName(Tokens.PoolReuse, reuser)
+                : Tokens.New(),
             Groups = groups,
             Reuse = body.Reuse ?? false,
         };
@@ -170,6 +187,12 @@ internal static class LeaseEndpoints
         problem = null;
         return true;
     }
+
+    internal const int MinKeyLength = 16;
+    internal const int MaxKeyLength = 128;
+
+    private static bool IsIdempotencyKey(string key)
+        => key.Length is >= MinKeyLength and <= MaxKeyLength && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
 
     private static async Task<IResult> GetAsync(string id, HttpContext context, EngineHost host)
     {

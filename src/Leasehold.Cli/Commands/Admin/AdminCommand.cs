@@ -29,7 +29,7 @@ internal static class AdminCommand
             var asJson = result.GetValue(json);
             return Failures.GuardAsync(asJson, result.GetValue(server)!, async () =>
             {
-                using var client = CommonOptions.Client(result, CommonOptions.ServerUri(result.GetValue(server)!));
+                using var client = CommonOptions.Client(result, CommonOptions.ServerUris(result.GetValue(server)!));
                 return await body(result, client, asJson);
             });
         });
