@@ -119,6 +119,9 @@ internal sealed class FailoverClient(int index, ClusterNodes cluster, ClusterHis
 {
     public const int SharedPaths = 3;
 
+    /// <summary>How long an acquire without an answer is retried with its key before the client gives up on it.</summary>
+    private static readonly TimeSpan UnknownRetryTime = TimeSpan.FromSeconds(20);
+
     private readonly HttpClient _http = Http();
     private readonly Random _rng = new(index + 1);
     private readonly List<Grant> _held = [];
@@ -179,29 +182,43 @@ internal sealed class FailoverClient(int index, ClusterNodes cluster, ClusterHis
         }
     }
 
+    /// <summary>
+    /// Acquires without waiting. An attempt without an answer is repeated with the same idempotency key, on the
+    /// next node, until one answers: a grant made by the lost attempt is then returned, never a second one.
+    /// </summary>
     private async Task<Grant?> TryAcquireAsync(string path, double ttl)
     {
         var invoked = Now;
-        var body = JsonContent.Create(new { paths = new[] { path }, owner = $"c{index}", ttl });
-        var (status, json) = await SendAsync(new HttpRequestMessage(HttpMethod.Post, "v1/leases") { Content = body });
-        if (status != HttpStatusCode.Created)
+        var key = $"c{index}-{Guid.NewGuid():N}";
+        var clock = Stopwatch.StartNew();
+        while (true)
         {
-            return null;
+            var body = JsonContent.Create(new { paths = new[] { path }, owner = $"c{index}", ttl, idempotencyKey = key });
+            var (status, json) = await SendAsync(new HttpRequestMessage(HttpMethod.Post, "v1/leases") { Content = body });
+            if (status is null && clock.Elapsed < UnknownRetryTime)
+            {
+                await Task.Delay(50);
+                continue;
+            }
+            if (status != HttpStatusCode.Created)
+            {
+                return null;
+            }
+            var root = json!.RootElement;
+            var grant = new Grant
+            {
+                Client = index,
+                LeaseId = root.GetProperty("id").GetInt64(),
+                Token = root.GetProperty("token").GetString()!,
+                Fence = root.GetProperty("fence").GetInt64(),
+                Path = path,
+                InvokedAt = invoked,
+                AnsweredAt = Now,
+                ExpiresAt = root.GetProperty("expiresAt").ValueKind == JsonValueKind.Null ? null : root.GetProperty("expiresAt").GetDateTimeOffset().ToUnixTimeMilliseconds(),
+            };
+            history.Add(grant);
+            return grant;
         }
-        var root = json!.RootElement;
-        var grant = new Grant
-        {
-            Client = index,
-            LeaseId = root.GetProperty("id").GetInt64(),
-            Token = root.GetProperty("token").GetString()!,
-            Fence = root.GetProperty("fence").GetInt64(),
-            Path = path,
-            InvokedAt = invoked,
-            AnsweredAt = Now,
-            ExpiresAt = root.GetProperty("expiresAt").ValueKind == JsonValueKind.Null ? null : root.GetProperty("expiresAt").GetDateTimeOffset().ToUnixTimeMilliseconds(),
-        };
-        history.Add(grant);
-        return grant;
     }
 
     /// <summary>True once the release is answered (released, or the lease had expired); false to try again.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -135,8 +136,9 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
         values["Leasehold:Security:Jwt:Authority"] = "";
         var documented = ServerSettings.All.Select(s => Concrete(s.Key, "0")).ToHashSet();
         documented.UnionWith(ServerSettings.All.Select(s => Concrete(s.Key, "1")));
+        // A cluster's settings make a cluster node, not this single server: The_cluster_settings_are_known checks them.
         Assert.Empty(documented.Where(k => !k.Contains(":Pools:", StringComparison.Ordinal) && !k.EndsWith(":1", StringComparison.Ordinal)
-            && !k.Contains(":Rules:1:", StringComparison.Ordinal)).Except(values.Keys));
+            && !k.Contains(":Rules:1:", StringComparison.Ordinal) && !k.StartsWith("Leasehold:Cluster:", StringComparison.Ordinal)).Except(values.Keys));
         File.WriteAllText(Path.Combine(work, "keys.json"), "{}");
         using (var rsa = System.Security.Cryptography.RSA.Create(2048))
         {
@@ -198,6 +200,26 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>A documented key with its placeholders filled: N and M are indexes, ID a key id, NAME a principal.</summary>
+    [Fact]
+    public void The_cluster_settings_are_known_and_a_misspelt_one_is_not()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Leasehold:Cluster:Node"] = "127.0.0.1:7001",
+            ["Leasehold:Cluster:Members:0"] = "127.0.0.1:7001",
+            ["Leasehold:Cluster:Members:1"] = "127.0.0.1:7002",
+            ["Leasehold:Cluster:PublicUrl"] = "http://127.0.0.1:8101",
+            ["Leasehold:Cluster:ElectionTimeoutMs"] = "400",
+            ["Leasehold:Cluster:RequestTimeoutMs"] = "1000",
+            ["Leasehold:Cluster:ColdStart"] = "false",
+            ["Leasehold:Cluster:Member:0"] = "127.0.0.1:7001",
+        }).Build();
+
+        var unknown = ServerSettings.FindUnknown(configuration);
+
+        Assert.Equal(["Leasehold:Cluster:Member:0"], unknown.Select(u => u.Key));
+    }
+
     private static string Concrete(string key, string index) => System.Text.RegularExpressions.Regex.Replace(
         key.Replace(":N:", $":{index}:", StringComparison.Ordinal).Replace(":ID:", ":k1:", StringComparison.Ordinal).Replace(":NAME:", ":ci:", StringComparison.Ordinal),
         ":M$", $":{index}");
