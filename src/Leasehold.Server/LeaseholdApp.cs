@@ -119,6 +119,8 @@ public static class LeaseholdApp
             .AddOperationTransformer(ResponseExamples.DescribeAsync));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddLeaseholdHealth();
+        // Waiting requests would hold the shutdown open until their wait runs out: answered when stopping starts.
+        builder.Services.AddHostedService<EngineLifecycle>();
         configureServices?.Invoke(builder.Services);
 
         // Recovery runs here, before the server listens: a damaged or busy data directory stops start-up.
@@ -158,22 +160,6 @@ public static class LeaseholdApp
         var host = app.Services.GetRequiredService<EngineHost>();
         // A dead writer would leave a process that answers nothing: stop it, with a failure exit code (RunAsync).
         host.WriterDied += _ => app.Lifetime.StopApplication();
-        // Waiting requests would hold the shutdown open until their wait runs out: answer them first.
-        // (A dead writer has answered them already, and can run nothing more.)
-        app.Lifetime.ApplicationStopping.Register(() =>
-        {
-            if (host.WriterFailure is null)
-            {
-                try
-                {
-                    host.DropWaitersAsync().Wait(TimeSpan.FromSeconds(5));
-                }
-                catch (AggregateException ex) when (ex.InnerException is NotLeaderException)
-                {
-                    // A cluster node that does not lead has no waiters of its own.
-                }
-            }
-        });
         app.Lifetime.ApplicationStarted.Register(() =>
             app.Logger.LogInformation("Leasehold listening on {Urls}, data in {DataDir} ({Durability})", string.Join(", ", app.Urls), dataDir, durability.Policy));
 

@@ -1,3 +1,4 @@
+using Leasehold.Server.Wire;
 using System.Text;
 using System.Text.Json;
 using CsCheck;

@@ -1,5 +1,5 @@
+using Leasehold.Server.Wire;
 using Leasehold.Core;
-using Leasehold.Server.Http;
 
 namespace Leasehold.Server.Engine;
 

@@ -1,3 +1,4 @@
+using Leasehold.Server.Wire;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Leasehold.Core;

@@ -1,3 +1,4 @@
+using Leasehold.Server.Wire;
 using Leasehold.Core;
 using Leasehold.Core.Pools;
 using Leasehold.Protocol;

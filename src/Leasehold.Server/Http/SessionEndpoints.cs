@@ -1,3 +1,4 @@
+using Leasehold.Server.Wire;
 using Leasehold.Core;
 using Leasehold.Protocol;
 using Leasehold.Server.Engine;

@@ -3,7 +3,7 @@ using Leasehold.Core;
 using Leasehold.Core.Pools;
 using Leasehold.Protocol;
 
-namespace Leasehold.Server.Http;
+namespace Leasehold.Server.Wire;
 
 /// <summary>Engine state to wire shapes. Runs on the writer, the only place engine objects may be read.</summary>
 internal static class Dtos
