@@ -18,12 +18,11 @@ public sealed partial class EngineHost
     /// that token is this request's own, granted to an earlier try of it, and is returned instead of a second one.</param>
     public async Task<AcquireOutcome> AcquireAsync(Func<long, AcquireLease> command, CancellationToken cancellationToken, bool byIdempotencyKey = false)
     {
-        var started = await ExecuteAsync(w => Start(w, command(w.Now), byIdempotencyKey)).ConfigureAwait(false);
-        if (started is AcquireOutcome done)
+        var (done, pending) = await ExecuteAsync(w => Start(w, command(w.Now), byIdempotencyKey)).ConfigureAwait(false);
+        if (done is not null)
         {
             return done;
         }
-        var pending = (PendingAcquire)started;
         try
         {
             return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -35,8 +34,21 @@ public sealed partial class EngineHost
         }
     }
 
-    /// <summary>Either the final <see cref="AcquireOutcome"/> or a <see cref="PendingAcquire"/> to wait on.</summary>
-    private object Start(Writer writer, AcquireLease command, bool byIdempotencyKey)
+    /// <summary>An acquire's first step: its final outcome, or the waiter to wait on (exactly one of them).</summary>
+    private readonly record struct Started(AcquireOutcome? Done, PendingAcquire? Pending)
+    {
+        public static implicit operator Started(AcquireOutcome done) => new(done, null);
+
+        public static implicit operator Started(PendingAcquire pending) => new(null, pending);
+
+        public void Deconstruct(out AcquireOutcome? done, out PendingAcquire pending)
+        {
+            done = Done;
+            pending = Pending!;
+        }
+    }
+
+    private Started Start(Writer writer, AcquireLease command, bool byIdempotencyKey)
     {
         var token = command.Token;
         var hash = Tokens.Hash(token);
