@@ -133,7 +133,7 @@ public static class LeaseholdApp
         if (clusterOptions.Enabled)
         {
             // A cluster node keeps its state in the Raft log under the data directory (docs/cluster.md).
-            Cluster.ClusterSetup.AddCluster(builder, clusterOptions, dataDir, durability, limits, limitsOptions);
+            Cluster.ClusterSetup.AddCluster(builder, clusterOptions, dataDir, durability, limits, limitsOptions, idServer?.EndPoint);
         }
         else
         {

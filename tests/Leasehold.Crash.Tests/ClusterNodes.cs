@@ -15,12 +15,18 @@ internal sealed partial class ClusterNodes : IDisposable
     private readonly ServerProcess[] _nodes;
 
     public ClusterNodes(int count, string root, params string[] extraArgs)
+        : this(count, root, _ => extraArgs)
+    {
+    }
+
+    /// <summary>A cluster whose nodes each get arguments of their own (<paramref name="argsOf"/> of the node's index) too.</summary>
+    public ClusterNodes(int count, string root, Func<int, string[]> argsOf)
     {
         var raftPorts = Enumerable.Range(0, count).Select(_ => ServerProcess.FreePort()).ToArray();
         var members = string.Join(',', raftPorts.Select(p => $"127.0.0.1:{p}"));
         _nodes = [.. Enumerable.Range(0, count).Select(i => new ServerProcess(
             Path.Combine(root, $"node{i}"),
-            ["--cluster-node", $"127.0.0.1:{raftPorts[i]}", "--cluster-members", members, .. extraArgs])
+            ["--cluster-node", $"127.0.0.1:{raftPorts[i]}", "--cluster-members", members, .. argsOf(i)])
         {
             FixedPort = ServerProcess.FreePort(),
         })];

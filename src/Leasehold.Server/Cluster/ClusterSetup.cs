@@ -8,7 +8,7 @@ namespace Leasehold.Server.Cluster;
 internal static class ClusterSetup
 {
     public static void AddCluster(WebApplicationBuilder builder, ClusterOptions options, string dataDir, DurabilityOptions durability,
-        EngineLimits limits, Limits.LimitsOptions limitsOptions)
+        EngineLimits limits, Limits.LimitsOptions limitsOptions, System.Net.IPEndPoint? idServer)
     {
         var publicUrl = options.PublicUrl ?? FirstUrl(builder.Configuration["urls"] ?? LeaseholdApp.DefaultUrl);
         if (publicUrl is null || !Uri.TryCreate(publicUrl, UriKind.Absolute, out var uri) || uri.Port == 0)
@@ -26,8 +26,17 @@ internal static class ClusterSetup
             {
                 PublicUrl = publicUrl,
             };
+            if (idServer is { Port: > 0 })
+            {
+                // Followers forward idserver's lines here while this node leads: an address they can reach.
+                var address = idServer.Address.Equals(System.Net.IPAddress.Any) || idServer.Address.Equals(System.Net.IPAddress.IPv6Any)
+                    ? System.Net.IPAddress.TryParse(uri.Host, out var host) ? host : System.Net.IPAddress.Loopback
+                    : idServer.Address;
+                node.Metadata[IdServerForwarder.EndPointMetadata] = new System.Net.IPEndPoint(address, idServer.Port).ToString();
+            }
             return node;
         });
+        builder.Services.AddSingleton(sp => new IdServerForwarder(sp.GetRequiredService<RaftNode>()));
         builder.Services.AddSingleton(sp =>
         {
             var node = sp.GetRequiredService<RaftNode>();

@@ -117,6 +117,10 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         {
             _config.Metadata[UrlMetadata] = PublicUrl;
         }
+        foreach (var (key, value) in Metadata)
+        {
+            _config.Metadata[key] = value;
+        }
         _cluster = new RaftCluster(_config) { AuditTrail = _wal };
         _cluster.LeaderChanged += OnLeaderChanged;
         Log.Start();
@@ -153,19 +157,25 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
     }
 
     /// <summary>The HTTP URL of the leader when another node leads; null when this node leads or no leader is known.</summary>
-    public async ValueTask<string?> LeaderUrlAsync(CancellationToken cancellationToken)
+    public ValueTask<string?> LeaderUrlAsync(CancellationToken cancellationToken) => LeaderMetadataAsync(UrlMetadata, cancellationToken);
+
+    /// <summary>What another node that leads published under <paramref name="key"/>; null when this node leads, none is known, or it published none.</summary>
+    public async ValueTask<string?> LeaderMetadataAsync(string key, CancellationToken cancellationToken)
     {
         if (_cluster?.Leader is not { IsRemote: true } leader)
         {
             return null;
         }
-        if (leader.TryGetMetadata() is { } cached && cached.TryGetValue(UrlMetadata, out var url))
+        if (leader.TryGetMetadata() is { } cached && cached.TryGetValue(key, out var value))
         {
-            return url;
+            return value;
         }
         var metadata = await leader.GetMetadataAsync(refresh: true, cancellationToken).ConfigureAwait(false);
-        return metadata.TryGetValue(UrlMetadata, out url) ? url : null;
+        return metadata.TryGetValue(key, out value) ? value : null;
     }
+
+    /// <summary>Other values this node publishes to the other members (set before start).</summary>
+    public Dictionary<string, string> Metadata { get; } = [];
 
     private void OnLeaderChanged(RaftCluster<RaftClusterMember> cluster, RaftClusterMember? leader)
     {

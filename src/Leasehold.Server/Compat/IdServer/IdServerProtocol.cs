@@ -9,7 +9,7 @@ namespace Leasehold.Server.Compat.IdServer;
 /// One request's bytes to one reply line, shared by both transports: parse, then one engine step through
 /// <see cref="EngineHost.ExecuteAsync{T}"/>, answered once the step is durable. Never throws.
 /// </summary>
-internal sealed partial class IdServerProtocol(EngineHost host, IdServerSettings settings, Security.SecurityState security, ILogger<IdServerProtocol> logger)
+internal sealed partial class IdServerProtocol(EngineHost host, IdServerSettings settings, Security.SecurityState security, ILogger<IdServerProtocol> logger, Cluster.IdServerForwarder? forwarder = null)
 {
     /// <summary>Who the front-end's clients act as when security is on (they send no credentials); null while it is off.</summary>
     public System.Security.Claims.ClaimsPrincipal? Principal { get; set; }
@@ -41,6 +41,12 @@ internal sealed partial class IdServerProtocol(EngineHost host, IdServerSettings
                 return await host.ExecuteAsync(w => IdServerSteps.Get(w, pool, request.Owner, request.Expire, token, Security.Caller.NameOf(Principal))).ConfigureAwait(false);
             }
             return await host.ExecuteAsync(w => IdServerSteps.Put(w, pool, _anyRequirement, request.Owner)).ConfigureAwait(false);
+        }
+        catch (NotLeaderException ex) when (forwarder is not null)
+        {
+            // A cluster follower: the leader's idserver front-end answers (docs/cluster.md).
+            return await forwarder.ForwardAsync(data).ConfigureAwait(false)
+                ?? IdServerReply.Error($"no cluster leader answers now ({ex.Message})");
         }
         catch (Exception ex)
         {

@@ -1,0 +1,67 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace Leasehold.Crash.Tests;
+
+/// <summary>idserver's front-end on every node of a cluster: a follower relays the line to the leader's idserver.</summary>
+public sealed class ClusterFrontEndTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("leasehold-cluster-idserver-").FullName;
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task Every_node_hands_out_distinct_ids_of_the_one_pool_and_takes_them_back()
+    {
+        var ports = Enumerable.Range(0, 3).Select(_ => ServerProcess.FreePort()).ToArray();
+        using var cluster = new ClusterNodes(3, _root, node =>
+        [
+            "--Leasehold:Pools:0:Path=/ids/a", "--Leasehold:Pools:0:Ids=n-0..n-5",
+            "--Leasehold:IdServer:Pool=/ids/a", $"--Leasehold:IdServer:Port={ports[node]}",
+        ]);
+        await cluster.StartAllAsync(TimeSpan.FromSeconds(60));
+        var leader = await cluster.LeaderAsync(TimeSpan.FromSeconds(60));
+
+        var got = new List<string>();
+        for (var node = 0; node < 3; node++)
+        {
+            got.Add(await LineAsync(ports[node], $"{{\"action\": \"get\", \"owner\": \"o{node}\", \"expire\": 60}}"));
+        }
+        var released = await LineAsync(ports[(leader + 1) % 3], "{\"action\": \"put\", \"owner\": \"o0\"}");
+        var again = await LineAsync(ports[(leader + 2) % 3], "{\"action\": \"get\", \"owner\": \"o9\", \"expire\": 60}");
+
+        Assert.All(got, reply => Assert.StartsWith("{\"error\": 0, \"value\": \"n-", reply, StringComparison.Ordinal));
+        Assert.Equal(3, got.Distinct().Count());
+        Assert.Equal("{\"error\": 0}", released);
+        // A new owner gets an id nobody holds.
+        Assert.StartsWith("{\"error\": 0, \"value\": \"n-", again, StringComparison.Ordinal);
+        Assert.DoesNotContain(again, got.Skip(1));
+    }
+
+    private static async Task<string> LineAsync(int port, string request)
+    {
+        using var client = new TcpClient();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await client.ConnectAsync("127.0.0.1", port, timeout.Token);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request + "\n"), timeout.Token);
+        var reply = new StringBuilder();
+        var buffer = new byte[256];
+        while (!reply.ToString().Contains('\n', StringComparison.Ordinal))
+        {
+            var read = await stream.ReadAsync(buffer, timeout.Token);
+            Assert.True(read > 0, $"the connection closed after '{reply}'");
+            reply.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+        return reply.ToString().TrimEnd('\n');
+    }
+}
