@@ -1,4 +1,3 @@
-using System.Net;
 using Leasehold.LoadGen;
 
 if (args is ["--help" or "-h"])
@@ -20,49 +19,39 @@ Console.CancelKeyPress += (_, e) =>
     cancel.Cancel();
 };
 
-ServerProcess? server = null;
+Deployment? deployment = null;
 try
 {
     if (options.Spawn)
     {
-        server = await ServerProcess.StartAsync(options.ServerDll!, options.ServerArgs, cancel.Token);
-        options = options with { Url = server.Url };
-        Console.WriteLine($"started server {options.ServerDll} {string.Join(' ', options.ServerArgs)} on {server.Url}");
+        deployment = options.Target == TargetKind.Etcd
+            ? await Deployment.StartEtcdAsync(options, cancel.Token)
+            : await Deployment.StartLeaseholdAsync(options, cancel.Token);
+        options = options with { Urls = deployment.Urls };
+        Console.WriteLine($"started {deployment.Description}");
     }
 
-    using var handler = new SocketsHttpHandler
+    using ILockTarget target = options.Target == TargetKind.Etcd ? new EtcdTarget(options) : new LeaseholdTarget(options);
+    if (await target.CheckReadyAsync(cancel.Token) is { } notReady)
     {
-        MaxConnectionsPerServer = options.Clients + 1, // one spare for the /v1/stats samples
-        PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-        UseProxy = false,
-        UseCookies = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = DecompressionMethods.None,
-    };
-    using var http = new HttpClient(handler)
-    {
-        BaseAddress = options.Url,
-        Timeout = TimeSpan.FromSeconds(options.WaitSeconds + 30),
-    };
-    if (options.ApiKey is { } key)
-    {
-        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
-    }
-    var client = new LeaseClient(http);
-    if (!await client.IsHealthyAsync(cancel.Token))
-    {
-        Console.Error.WriteLine($"{options.Url}healthz does not answer 200; is the server running? (or use --spawn --server-dll PATH)");
+        Console.Error.WriteLine(notReady);
         return 2;
     }
-    var serverCpu = server is null ? null : (Func<TimeSpan>)(() => server.CpuTime);
-    return await new LoadRunner(options, client).RunAsync(serverCpu, cancel.Token);
+    var targetCpu = deployment is null ? null : (Func<TimeSpan>)(() => deployment.CpuTime);
+    return await new LoadRunner(options, target).RunAsync(targetCpu, cancel.Token);
 }
 catch (OperationCanceledException)
 {
     Console.Error.WriteLine("cancelled");
     return 130;
 }
+catch (Exception e) when (e is TimeoutException or InvalidOperationException or FileNotFoundException or System.ComponentModel.Win32Exception)
+{
+    // a target that would not start (its logs are kept and named)
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
 finally
 {
-    server?.Dispose();
+    deployment?.Dispose();
 }
