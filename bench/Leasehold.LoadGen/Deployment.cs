@@ -66,6 +66,10 @@ internal sealed class Deployment : IDisposable
                 ? $"leasehold server {string.Join(' ', options.ServerArgs)} on {urls[0]}"
                 : $"leasehold cluster of {nodes} {string.Join(' ', options.ServerArgs)}: http {string.Join(", ", urls)}; raft {string.Join(", ", raft)}";
             await deployment.WaitReadyAsync(new LeaseholdTarget(options with { Urls = urls }), cancel);
+            if (nodes > 1)
+            {
+                await VerifyOneClusterAsync(options with { Urls = urls }, cancel);
+            }
             return deployment;
         }
         catch
@@ -118,6 +122,42 @@ internal sealed class Deployment : IDisposable
         {
             deployment.Fail();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Checks that the nodes are one cluster and not independent servers (a server built without the
+    /// cluster ignores the Cluster settings and would start alone): a lease taken through the first node
+    /// must make the other nodes answer 409 locked for the same path.
+    /// </summary>
+    private static async Task VerifyOneClusterAsync(LoadOptions options, CancellationToken cancel)
+    {
+        using var target = new LeaseholdTarget(options with { Clients = options.Urls.Count, TtlSeconds = 30 });
+        var probe = target.Prepare(0, "/load/cluster-check", null);
+        var (held, error) = await target.AcquireAsync(0, probe, cancel);
+        if (held is null)
+        {
+            throw new InvalidOperationException($"cluster check through {options.Urls[0]}: {error}");
+        }
+        try
+        {
+            for (var n = 1; n < options.Urls.Count; n++)
+            {
+                var (other, otherError) = await target.AcquireAsync(n, probe, cancel);
+                if (other is not null)
+                {
+                    throw new InvalidOperationException(
+                        $"{options.Urls[n]} granted a path that {options.Urls[0]} holds: the nodes are independent servers, not one cluster (a server built without the cluster?)");
+                }
+                if (otherError != "acquire: HTTP 409")
+                {
+                    throw new InvalidOperationException($"cluster check through {options.Urls[n]}: {otherError} (expected HTTP 409, locked)");
+                }
+            }
+        }
+        finally
+        {
+            await target.ReleaseAsync(0, held, cancel);
         }
     }
 
