@@ -72,9 +72,10 @@ internal sealed class Deployment : IDisposable
             }
             return deployment;
         }
-        catch
+        catch (Exception e)
         {
-            deployment.Fail();
+            // independent servers: their logs say only that the Cluster settings were unknown
+            deployment.Fail(keepLogs: e is not NotOneClusterException);
             throw;
         }
     }
@@ -120,7 +121,7 @@ internal sealed class Deployment : IDisposable
         }
         catch
         {
-            deployment.Fail();
+            deployment.Fail(keepLogs: true);
             throw;
         }
     }
@@ -146,7 +147,7 @@ internal sealed class Deployment : IDisposable
                 var (other, otherError) = await target.AcquireAsync(n, probe, cancel);
                 if (other is not null)
                 {
-                    throw new InvalidOperationException(
+                    throw new NotOneClusterException(
                         $"{options.Urls[n]} granted a path that {options.Urls[0]} holds: the nodes are independent servers, not one cluster (a server built without the cluster?)");
                 }
                 if (otherError != "acquire: HTTP 409")
@@ -211,9 +212,9 @@ internal sealed class Deployment : IDisposable
         }
     }
 
-    private void Fail()
+    private void Fail(bool keepLogs)
     {
-        _keep = true;
+        _keep = keepLogs;
         Dispose();
     }
 
@@ -239,3 +240,6 @@ internal sealed class Deployment : IDisposable
         }
     }
 }
+
+/// <summary>The spawned Leasehold nodes answered as independent servers, not as one cluster.</summary>
+internal sealed class NotOneClusterException(string message) : InvalidOperationException(message);
