@@ -86,6 +86,10 @@ internal sealed class Deployment : IDisposable
     /// </summary>
     public static async Task<Deployment> StartEtcdAsync(LoadOptions options, CancellationToken cancel)
     {
+        if (!CanRun(options.EtcdPath))
+        {
+            throw new FileNotFoundException($"{options.EtcdPath} not found: install etcd (Debian: apt-get install etcd-server) or pass --etcd PATH", options.EtcdPath);
+        }
         var members = options.NodeCount;
         var ports = FreeLoopbackPorts(2 * members);
         var deployment = new Deployment(Directory.CreateTempSubdirectory("leasehold-load-etcd-"));
@@ -161,6 +165,13 @@ internal sealed class Deployment : IDisposable
             await target.ReleaseAsync(0, held, cancel);
         }
     }
+
+    /// <summary>Whether <paramref name="program"/> is a file, or a name found on PATH.</summary>
+    private static bool CanRun(string program)
+        => program.Contains('/')
+            ? File.Exists(program)
+            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+                .Any(dir => File.Exists(Path.Combine(dir, program)));
 
     private string NodeDir(int n, int nodes) => Path.Combine(_dir.FullName, nodes == 1 ? "data" : $"n{n + 1}");
 

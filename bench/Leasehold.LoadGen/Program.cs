@@ -24,9 +24,18 @@ try
 {
     if (options.Spawn)
     {
-        deployment = options.Target == TargetKind.Etcd
-            ? await Deployment.StartEtcdAsync(options, cancel.Token)
-            : await Deployment.StartLeaseholdAsync(options, cancel.Token);
+        try
+        {
+            deployment = options.Target == TargetKind.Etcd
+                ? await Deployment.StartEtcdAsync(options, cancel.Token)
+                : await Deployment.StartLeaseholdAsync(options, cancel.Token);
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or FileNotFoundException or System.ComponentModel.Win32Exception)
+        {
+            // a target that would not start (its logs are kept and named) or nodes that are not one cluster
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
         options = options with { Urls = deployment.Urls };
         Console.WriteLine($"started {deployment.Description}");
     }
@@ -44,12 +53,6 @@ catch (OperationCanceledException)
 {
     Console.Error.WriteLine("cancelled");
     return 130;
-}
-catch (Exception e) when (e is TimeoutException or InvalidOperationException or FileNotFoundException or System.ComponentModel.Win32Exception)
-{
-    // a target that would not start (its logs are kept and named)
-    Console.Error.WriteLine(e.Message);
-    return 2;
 }
 finally
 {
