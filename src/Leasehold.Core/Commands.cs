@@ -144,3 +144,14 @@ public sealed record Recover : Command
 {
     public long SessionGraceMs { get; init; }
 }
+
+/// <summary>
+/// Applied first by a cluster's new leader, before any request: drops the queue (its clients waited on the old
+/// leader) and gives every session at least the grace period to find the new leader. Unlike
+/// <see cref="Recover"/>, leases keep their deadlines: the new leader's clock continues the old one's, so each
+/// lease keeps its remaining time (see <see cref="LockEngine.TakeOver"/>).
+/// </summary>
+public sealed record TakeOver : Command
+{
+    public long SessionGraceMs { get; init; }
+}

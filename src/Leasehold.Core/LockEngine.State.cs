@@ -116,4 +116,28 @@ public sealed partial class LockEngine
         }
         return _leases.Count;
     }
+
+    /// <summary>
+    /// A new leader takes over: every waiter's client waited on the old leader, so the queue is dropped (the
+    /// clients re-queue); every session gets at least the grace period to reach the new leader. Leases keep
+    /// their deadlines, and with them their remaining time.
+    /// </summary>
+    public int TakeOver(TakeOver command)
+    {
+        Changes++;
+        while (_queue.First is { } first)
+        {
+            Dequeue(first.Value);
+        }
+        foreach (var session in _sessions.Values)
+        {
+            var until = command.Now + command.SessionGraceMs;
+            if (session.ExpiresAt < until)
+            {
+                session.ExpiresAt = until;
+                Schedule(DeadlineKind.Session, session.Id, session.ExpiresAt);
+            }
+        }
+        return _leases.Count;
+    }
 }

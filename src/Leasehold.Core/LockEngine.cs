@@ -116,6 +116,7 @@ public sealed partial class LockEngine
         Tick c => Advance(c.Now),
         DropWaiters => DropAllWaiters(),
         Recover c => Recover(c),
+        TakeOver c => TakeOver(c),
         DeclareResource c => Declare(c),
         RemoveResource c => Remove(c),
         RevokeLease c => Revoke(c),

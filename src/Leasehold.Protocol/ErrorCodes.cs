@@ -28,6 +28,7 @@ public static class ErrorCodes
     public const string Forbidden = "forbidden";
     public const string QuotaExceeded = "quota-exceeded";
     public const string RateLimited = "rate-limited";
+    public const string NoLeader = "no-leader";
 }
 
 /// <summary>Header names of the HTTP API.</summary>

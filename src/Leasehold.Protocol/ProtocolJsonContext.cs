@@ -22,6 +22,8 @@ namespace Leasehold.Protocol;
 [JsonSerializable(typeof(SessionDto))]
 [JsonSerializable(typeof(HealthDto))]
 [JsonSerializable(typeof(StatsDto))]
+[JsonSerializable(typeof(ClusterStatusDto))]
+[JsonSerializable(typeof(ClusterMemberRequest))]
 [JsonSerializable(typeof(WhoAmIDto))]
 [JsonSerializable(typeof(DeclaredResourceDto))]
 [JsonSerializable(typeof(HistoryDto))]

@@ -85,6 +85,10 @@ public sealed record HealthDto
 
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Detail { get; init; }
+
+    /// <summary>On a cluster node (readiness only): its role, term, leader, commit index and lag.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public ClusterStatusDto? Cluster { get; init; }
 }
 
 /// <summary>Counters of a running server, for operators and benchmarks.</summary>

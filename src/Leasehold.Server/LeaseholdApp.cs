@@ -1,5 +1,6 @@
 using Leasehold.Core;
 using Leasehold.Protocol;
+using Leasehold.Server.Cluster;
 using Leasehold.Server.Connections;
 using Leasehold.Server.Engine;
 using Leasehold.Server.Http;
@@ -54,6 +55,7 @@ public static class LeaseholdApp
             _ => a,
         })];
         args = TakeConfigFile(args, out var configFile);
+        args = Cluster.ClusterOptions.ExpandMembersFlag(args);
         // appsettings.json (and appsettings.{Environment}.json) are looked for beside the server's binary, not in
         // the working directory: a server started from anywhere reads the same file (docs/operations.md).
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -67,6 +69,7 @@ public static class LeaseholdApp
             ["--resources"] = "Leasehold:Pools:0:File",
             [TlsOptions.CertFlag] = TlsOptions.Section + ":" + nameof(TlsOptions.CertFile),
             [TlsOptions.KeyFlag] = TlsOptions.Section + ":" + nameof(TlsOptions.KeyFile),
+            [Cluster.ClusterOptions.NodeFlag] = Cluster.ClusterOptions.Section + ":" + nameof(Cluster.ClusterOptions.Node),
         });
         // Before the default address: with TLS on and no address given, the default is https:// (TlsSetup).
         builder.AddLeaseholdTls();
@@ -123,13 +126,27 @@ public static class LeaseholdApp
         var dataDir = Path.GetFullPath(options.DataDir);
         var durability = options.ToDurability();
         var limits = new EngineLimits { HistorySize = options.HistorySize };
-        var store = durability.Policy == FlushPolicy.Memory ? null : DataStore.Open(dataDir, limits, acceptDataLoss: options.AcceptDataLoss);
-        builder.Services.AddSingleton(sp => new EngineHost(
-            store?.Engine ?? new LockEngine(limits), store, durability,
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>())
+        var clusterOptions = builder.Configuration.GetSection(Cluster.ClusterOptions.Section).Get<Cluster.ClusterOptions>() ?? new Cluster.ClusterOptions();
+        DataStore? store = null;
+        if (clusterOptions.Enabled)
         {
-            Quotas = new Limits.Quotas(limitsOptions),
-        });
+            // A cluster node keeps its state in the Raft log under the data directory (docs/cluster.md).
+            Cluster.ClusterSetup.AddCluster(builder, clusterOptions, dataDir, durability, limits, limitsOptions);
+        }
+        else
+        {
+            if (Directory.Exists(Path.Combine(dataDir, "raft")))
+            {
+                throw new InvalidDataException($"the data directory {dataDir} holds a cluster node's Raft log; start it as that node ({ClusterOptions.NodeFlag}, docs/cluster.md) or use another directory");
+            }
+            store = durability.Policy == FlushPolicy.Memory ? null : DataStore.Open(dataDir, limits, acceptDataLoss: options.AcceptDataLoss);
+            builder.Services.AddSingleton(sp => new EngineHost(
+                store?.Engine ?? new LockEngine(limits), store, durability,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>())
+            {
+                Quotas = new Limits.Quotas(limitsOptions),
+            });
+        }
 
         var app = builder.Build();
         LogSettings(app.Logger, builder.Configuration);
@@ -147,13 +164,26 @@ public static class LeaseholdApp
         {
             if (host.WriterFailure is null)
             {
-                host.DropWaitersAsync().Wait(TimeSpan.FromSeconds(5));
+                try
+                {
+                    host.DropWaitersAsync().Wait(TimeSpan.FromSeconds(5));
+                }
+                catch (AggregateException ex) when (ex.InnerException is NotLeaderException)
+                {
+                    // A cluster node that does not lead has no waiters of its own.
+                }
             }
         });
         app.Lifetime.ApplicationStarted.Register(() =>
             app.Logger.LogInformation("Leasehold listening on {Urls}, data in {DataDir} ({Durability})", string.Join(", ", app.Urls), dataDir, durability.Policy));
 
         app.UseProblemResponses();
+        var node = app.Services.GetService<Cluster.RaftNode>();
+        if (node is not null)
+        {
+            // Ahead of credentials and limits: the leader checks them on what is forwarded to it.
+            app.UseLeaderForwarding(node);
+        }
         app.UseCredentialCheck();
         if (RateLimits.Any(limitsOptions, securityOn))
         {
@@ -176,6 +206,10 @@ public static class LeaseholdApp
             .RequireRight(Right.Read)
             .WithTags("Health").WithName("GetStats").Produces<StatsDto>()
             .WithSummary("Counters: leases, sessions, waiters, logged commands, fsyncs");
+        if (node is not null)
+        {
+            app.MapClusterEndpoints(node);
+        }
         app.MapWhoAmIEndpoints();
         app.MapLeaseEndpoints();
         app.MapResourceEndpoints();

@@ -55,6 +55,12 @@ public static partial class ServerSettings
         {
             rows.Add(new SettingInfo($"{Tls.TlsOptions.Section}:{property.Name}", Show(property.GetValue(tls)), Describe(property)));
         }
+        var cluster = new Cluster.ClusterOptions();
+        foreach (var property in typeof(Cluster.ClusterOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
+        {
+            var list = property.PropertyType == typeof(List<string>);
+            rows.Add(new SettingInfo($"{Cluster.ClusterOptions.Section}:{property.Name}{(list ? ":M" : "")}", list ? "none" : Show(property.GetValue(cluster)), Describe(property)));
+        }
         // The idserver and compatibility settings are read key by key where they are used; their defaults are those constants.
         rows.AddRange(
         [
@@ -115,7 +121,9 @@ public static partial class ServerSettings
             "APIKEYS" => "ID",
             _ => "NAME",
         }}:");
-        return key.StartsWith(Sec + ":", StringComparison.OrdinalIgnoreCase) ? ListItemPattern().Replace(key, ":M") : key;
+        return key.StartsWith(Sec + ":", StringComparison.OrdinalIgnoreCase) || key.StartsWith(Cluster.ClusterOptions.Section + ":", StringComparison.OrdinalIgnoreCase)
+            ? ListItemPattern().Replace(key, ":M")
+            : key;
     }
 
     [GeneratedRegex(@"^Leasehold:Security:(ApiKeys|Principals|Rules):[^:]+:", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]

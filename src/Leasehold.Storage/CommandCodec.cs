@@ -29,6 +29,7 @@ public static partial class CommandCodec
         EndSession = 15,
         DrainPrefix = 16,
         UndrainPrefix = 17,
+        TakeOver = 18,
     }
 
     /// <summary>Encodes one command in the current log version.</summary>
@@ -42,7 +43,7 @@ public static partial class CommandCodec
     public static void Write(IBufferWriter<byte> w, Command command, int version)
     {
         var principals = version >= LogFormat.FirstVersionWithPrincipals;
-        if (!principals && command is RevokeLease or EndSession or DrainPrefix or UndrainPrefix)
+        if (!principals && command is RevokeLease or EndSession or DrainPrefix or UndrainPrefix or TakeOver)
         {
             throw new ArgumentException($"log version {version} has no {command.GetType().Name}", nameof(command));
         }
@@ -138,6 +139,10 @@ public static partial class CommandCodec
                 Head(w, Tag.Recover, c);
                 BinaryOut.Int64(w, c.SessionGraceMs);
                 break;
+            case TakeOver c:
+                Head(w, Tag.TakeOver, c);
+                BinaryOut.Int64(w, c.SessionGraceMs);
+                break;
             default:
                 throw new ArgumentException($"no log form for {command.GetType().Name}", nameof(command));
         }
@@ -197,6 +202,7 @@ public static partial class CommandCodec
             Tag.Tick => new Tick { Now = now },
             Tag.DropWaiters => new DropWaiters { Now = now },
             Tag.Recover => new Recover { Now = now, SessionGraceMs = r.Int64() },
+            Tag.TakeOver when principals => new TakeOver { Now = now, SessionGraceMs = r.Int64() },
             Tag.RevokeLease when principals => new RevokeLease { Now = now, LeaseId = r.Int64(), Actor = r.String() },
             Tag.EndSession when principals => new EndSession { Now = now, SessionId = r.Int64(), Actor = r.String() },
             Tag.DrainPrefix when principals => new DrainPrefix { Now = now, Path = Codec.Path(r.String()), Actor = r.String() },

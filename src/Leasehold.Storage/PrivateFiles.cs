@@ -4,7 +4,7 @@ namespace Leasehold.Storage;
 /// The log and snapshots hold what identifies a lease's holder, so the data directory and its files are
 /// readable by the server's user alone (0700 and 0600 on Unix). Windows keeps the ACLs the files inherit.
 /// </summary>
-internal static class PrivateFiles
+public static class PrivateFiles
 {
     public const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 

@@ -35,6 +35,12 @@ internal sealed class ServerProcess : IDisposable
 
     public int Port { get; private set; }
 
+    /// <summary>The HTTP port every start listens on (a cluster node's address must not change); null: a fresh free port each start.</summary>
+    public int? FixedPort { get; init; }
+
+    /// <summary>The running process's id (for signals), or null.</summary>
+    public int? ProcessId => _process?.Id;
+
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
 
     /// <summary>Wall-clock time just before the current process was started (the server's Recover runs later).</summary>
@@ -89,7 +95,7 @@ internal sealed class ServerProcess : IDisposable
 
     private async Task<bool> TryStartAsync(TimeSpan deadline)
     {
-        Port = FreePort();
+        Port = FixedPort ?? FreePort();
         // Under a descriptor limit the shell sets it and then becomes the server (exec), so the pid is the server's.
         var info = new ProcessStartInfo(DescriptorLimit is null ? DotnetHost() : "sh")
         {

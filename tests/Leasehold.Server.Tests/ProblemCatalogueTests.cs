@@ -33,6 +33,7 @@ public class ProblemCatalogueTests
             ["forbidden"] = 403,
             ["quota-exceeded"] = 429,
             ["rate-limited"] = 429,
+            ["no-leader"] = 503,
             ["draining"] = 409,
         };
         Assert.Equal(expected.OrderBy(e => e.Key), Problems.All.Select(e => KeyValuePair.Create(e.Key, e.Value.Status)).OrderBy(e => e.Key));

@@ -42,6 +42,7 @@ public class CommandRoundTripTests
         { "tick", new Tick { Now = Cmd.T0 + 123 } },
         { "drop waiters", new DropWaiters { Now = Cmd.T0 + 9 } },
         { "recover", new Recover { Now = Cmd.T0, SessionGraceMs = 15_000 } },
+        { "take over", new TakeOver { Now = Cmd.T0, SessionGraceMs = 15_000 } },
         { "acquire from pools, several groups, reuse, unicode", new AcquireLease
             {
                 Now = Cmd.T0, Paths = [], TtlMs = 366L * 24 * 3600 * 1000, WaitMs = 24L * 3600 * 1000, SessionId = long.MaxValue,
@@ -175,7 +176,7 @@ public class CommandRoundTripTests
     [Theory]
     [InlineData("00" + "0000000000000000", "unknown command tag 0")]
     [InlineData("EE" + "0000000000000000", "unknown command tag 238")]
-    [InlineData("12" + "0000000000000000", "unknown command tag 18")]
+    [InlineData("13" + "0000000000000000", "unknown command tag 19")]
     [InlineData("0B" + "0000000000000000" + "00000000" + "00" + "00000000" + "0000000000000000" + "0000000000000000" + "0000000000000000"
         + "01" + "01" + "00000000" + "00000000000000000000000000000000" + "00000000" + "00000000", "0 groups in one acquire")]
     [InlineData("0B" + "0000000000000000" + "00000000" + "00" + "00000000" + "0000000000000000" + "0000000000000000" + "0000000000000000"

@@ -29,6 +29,7 @@ public class FormatPinTests
             [CommandCodec.Tag.EndSession] = 15,
             [CommandCodec.Tag.DrainPrefix] = 16,
             [CommandCodec.Tag.UndrainPrefix] = 17,
+            [CommandCodec.Tag.TakeOver] = 18,
         };
         Assert.Equal(expected.Count, Enum.GetValues<CommandCodec.Tag>().Length);
         Assert.All(expected, e => Assert.Equal(e.Value, (byte)e.Key));

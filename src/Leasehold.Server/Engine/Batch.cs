@@ -11,6 +11,9 @@ internal sealed class Batch
 {
     public LogBuffer? Log { get; init; }
 
+    /// <summary>The leadership the batch was decided under (a cluster's; null on a single server).</summary>
+    public object? Epoch { get; set; }
+
     public List<WorkItem> Items { get; } = [];
 
     public List<(EngineHost.PendingAcquire Pending, AcquireOutcome Outcome)> Outcomes { get; } = [];

@@ -94,8 +94,7 @@ public sealed partial class EngineHost
     /// <summary>Maps the waiters the last command granted or failed; they are answered with the batch.</summary>
     private void CollectOutcomes(Batch batch)
     {
-        var outcomes = _engine.Outcomes;
-        if (outcomes.Count == 0)
+        if (_engine is not { } engine || engine.Outcomes is not { Count: > 0 } outcomes)
         {
             return;
         }
@@ -108,7 +107,7 @@ public sealed partial class EngineHost
             if (outcome.Lease is { } lease)
             {
                 pending.GrantedLeaseId = lease.Id;
-                batch.Outcomes.Add((pending, new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, _engine, pending.Token))));
+                batch.Outcomes.Add((pending, new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, engine, pending.Token))));
                 continue;
             }
             var detail = outcome.Error switch
@@ -119,7 +118,7 @@ public sealed partial class EngineHost
                 _ => null,
             };
             batch.Outcomes.Add((pending, detail is null
-                ? Failure(_engine, outcome.Error, null, pending.Paths, pending.Mode)
+                ? Failure(engine, outcome.Error, null, pending.Paths, pending.Mode)
                 : new AcquireOutcome(outcome.Error, null, detail)));
         }
         outcomes.Clear();

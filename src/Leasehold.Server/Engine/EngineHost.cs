@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Leasehold.Core;
 using Leasehold.Storage;
@@ -8,8 +7,10 @@ namespace Leasehold.Server.Engine;
 /// <summary>
 /// The one writer. Requests become work items on a channel; a single loop applies them to the engine in
 /// arrival order, a batch at a time, appending every state-changing command to the batch's log buffer.
-/// The flusher writes each batch and syncs once for all batches waiting (group commit); only then are
-/// the batch's requests and the waiters it granted answered. No other thread touches engine state.
+/// The commit log (<see cref="ICommitLog"/>: the data directory's flusher, or a cluster's Raft log) keeps each
+/// batch; only then are the batch's requests and the waiters it granted answered. No other thread touches
+/// engine state. In a cluster the writer has an engine only while its node leads (<see cref="LeadAsync"/>):
+/// otherwise every item is refused with <see cref="NotLeaderException"/>.
 /// </summary>
 public sealed partial class EngineHost : IAsyncDisposable
 {
@@ -22,29 +23,23 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// </summary>
     internal static readonly TimeSpan MaxTimerDelay = TimeSpan.FromHours(1);
 
-    private readonly LockEngine _engine;
-    private readonly DataStore? _store;
+    private readonly ICommitLog _log;
     private readonly DurabilityOptions _durability;
-    private readonly TimeProvider _time;
-    private readonly EngineClock _clock;
     private readonly ILogger<EngineHost> _logger;
     private readonly Writer _writer;
     private readonly Channel<WorkItem> _work = Channel.CreateUnbounded<WorkItem>(
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
-    private readonly BlockingCollection<Batch> _flush = [];
 
     // Touched only by the writer loop.
     private readonly Dictionary<long, PendingAcquire> _waiting = [];
     private readonly ITimer _timer;
     private readonly Task _loop;
-    private readonly TaskCompletionSource _flusherDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private LockEngine? _engine;
+    private EngineClock _clock;
+    private object? _epoch;
     private Batch? _batch;
     private long _armedFor = long.MaxValue;
-    private long _sinceSnapshot;
-    private long _syncs;
 
-    private volatile Task? _snapshotWrite;
-    private volatile Exception? _storageFailure;
     private volatile Exception? _writerFailure;
 
     /// <param name="engine">The engine (recovered from <paramref name="store"/> when there is one).</param>
@@ -53,30 +48,32 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// <param name="time">The clock that stamps commands and drives expiry.</param>
     /// <param name="logger">Where storage failures are reported.</param>
     public EngineHost(LockEngine engine, DataStore? store, DurabilityOptions durability, TimeProvider time, ILogger<EngineHost> logger)
+        : this(store is null ? new MemoryLog() : new StoreLog(store, durability, time, logger), engine, durability, time, logger,
+            new EngineClock(time, store?.Report.LatestTime ?? 0))
     {
-        _engine = engine;
-        _store = store;
-        _durability = durability;
-        _time = time;
-        _clock = new EngineClock(time, store?.Report.LatestTime ?? 0);
-        _logger = logger;
-        _writer = new Writer(this, engine);
-        _timer = time.CreateTimer(_ => Post(new TickItem(this)), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         if (store is not null)
         {
             // The first command after a restart, ahead of any request: drop the dead queue, restart ttl clocks.
             Post(new FuncItem<int>(w => w.Run(new Recover { Now = w.Now, SessionGraceMs = durability.SessionGraceMs }, (e, c) => e.Recover(c))));
         }
+    }
+
+    /// <summary>A cluster node's writer: it has no engine until its node leads (<see cref="LeadAsync"/>).</summary>
+    internal EngineHost(ICommitLog log, DurabilityOptions durability, TimeProvider time, ILogger<EngineHost> logger)
+        : this(log, null, durability, time, logger, new EngineClock(time))
+    {
+    }
+
+    private EngineHost(ICommitLog log, LockEngine? engine, DurabilityOptions durability, TimeProvider time, ILogger<EngineHost> logger, EngineClock clock)
+    {
+        _log = log;
+        _engine = engine;
+        _durability = durability;
+        _clock = clock;
+        _logger = logger;
+        _writer = new Writer(this, engine);
+        _timer = time.CreateTimer(_ => Post(new TickItem(this)), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _loop = Task.Run(RunAsync);
-        if (store is null)
-        {
-            _flusherDone.SetResult();
-        }
-        else
-        {
-            // fsync blocks for milliseconds: on a thread of its own it never starves the request thread pool.
-            new Thread(FlushLoop) { IsBackground = true, Name = "leasehold-flusher" }.Start();
-        }
     }
 
     /// <summary>Commands appended to the log since start (for tests and metrics).</summary>
@@ -86,18 +83,21 @@ public sealed partial class EngineHost : IAsyncDisposable
     public Limits.Quotas? Quotas { get; init; }
 
     /// <summary>Syncs of the log since start (written by the flusher, read anywhere).</summary>
-    public long Syncs => Interlocked.Read(ref _syncs);
+    public long Syncs => _log.Syncs;
 
-    public FlushPolicy Policy => _store is null ? FlushPolicy.Memory : _durability.Policy;
+    public FlushPolicy Policy => _log.Policy;
 
     /// <summary>Why the writer loop died (a bug), or null while it runs. Liveness and readiness report it.</summary>
     public Exception? WriterFailure => _writerFailure;
 
     /// <summary>Why the log could not be written, or null while it can. Readiness reports it.</summary>
-    public Exception? StorageFailure => _storageFailure;
+    public Exception? StorageFailure => _log.Failure;
 
     /// <summary>Raised once, on the writer thread, if the writer loop dies; the host stops the process.</summary>
     public event Action<Exception>? WriterDied;
+
+    /// <summary>Raised on the writer thread when this node starts leading (a cluster's new leader has taken over).</summary>
+    public event Action? Leading;
 
     /// <summary>Runs <paramref name="work"/> on the writer and returns its result once it is durable.</summary>
     public Task<T> ExecuteAsync<T>(Func<Writer, T> work)
@@ -111,6 +111,24 @@ public sealed partial class EngineHost : IAsyncDisposable
     public Task<int> DropWaitersAsync()
         => ExecuteAsync(w => w.Run(new DropWaiters { Now = w.Now }, (e, _) => e.DropAllWaiters()));
 
+    /// <summary>
+    /// A cluster node starts leading: from now on the writer decides on <paramref name="engine"/> (a copy of the
+    /// committed state), stamps commands with <paramref name="clock"/>, and first applies a <see cref="TakeOver"/>.
+    /// Batches carry <paramref name="epoch"/>, so the Raft log never replicates a batch of an earlier leadership.
+    /// </summary>
+    internal Task LeadAsync(object epoch, LockEngine engine, EngineClock clock)
+    {
+        var item = new LeadItem(this, epoch, engine, clock);
+        Post(item);
+        return item.Completion.Task;
+    }
+
+    /// <summary>
+    /// A cluster node stops leading: its engine may hold decisions that will never be committed, so it is
+    /// dropped, and every request waiting in its queue is told to retry on the new leader.
+    /// </summary>
+    internal void Follow(object epoch) => Post(new FollowItem(this, epoch));
+
     private void Post(WorkItem item)
     {
         if (!_work.Writer.TryWrite(item))
@@ -123,10 +141,9 @@ public sealed partial class EngineHost : IAsyncDisposable
     internal void Record(Command command)
     {
         LoggedCommands++;
-        if (_store is not null)
+        if (_log.Logs)
         {
-            _batch!.Log!.Append(_store.NextIndex++, command);
-            _sinceSnapshot++;
+            _batch!.Log!.Append(_log.TakeIndex(), command);
         }
     }
 
@@ -149,17 +166,22 @@ public sealed partial class EngineHost : IAsyncDisposable
                 item.Fail(ex);
             }
             // Waiters too: nothing would ever grant or fail them now.
-            foreach (var pending in _waiting.Values)
-            {
-                pending.Completion.TrySetException(ex);
-            }
-            _waiting.Clear();
+            FailWaiting(ex);
             WriterDied?.Invoke(ex);
         }
         finally
         {
-            _flush.CompleteAdding();
+            _log.Close();
         }
+    }
+
+    private void FailWaiting(Exception error)
+    {
+        foreach (var pending in _waiting.Values)
+        {
+            pending.Completion.TrySetException(error);
+        }
+        _waiting.Clear();
     }
 
     private async Task WriteLoopAsync()
@@ -167,12 +189,29 @@ public sealed partial class EngineHost : IAsyncDisposable
         var reader = _work.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            var batch = _batch = new Batch { Log = _store is null ? null : new LogBuffer() };
+            var batch = _batch = new Batch { Log = _log.Logs ? new LogBuffer() : null, Epoch = _epoch };
             while (batch.Items.Count < MaxBatch && reader.TryRead(out var item))
             {
-                if (_storageFailure is { } failure)
+                if (_log.Failure is { } failure)
                 {
                     item.Fail(new IOException("the log could not be written; the server no longer changes state", failure));
+                    continue;
+                }
+                if (item is FollowItem follow)
+                {
+                    follow.Step();
+                    continue;
+                }
+                if (item is LeadItem && batch.Items.Count > 0)
+                {
+                    // What came before belongs to an earlier leadership (or none): it never travels under the new one.
+                    _batch = null;
+                    _log.Submit(batch);
+                    batch = _batch = new Batch { Log = _log.Logs ? new LogBuffer() : null, Epoch = _epoch };
+                }
+                if (_engine is null && item is not LeadItem)
+                {
+                    item.Fail(new NotLeaderException());
                     continue;
                 }
                 _writer.Now = _clock.Now;
@@ -195,20 +234,16 @@ public sealed partial class EngineHost : IAsyncDisposable
                     // A bug in the engine or the host: this request gets a 500, the loop goes on.
                     LogWorkFailed(ex);
                     item.Fail(ex);
-                    _engine.Outcomes.Clear();
+                    _engine?.Outcomes.Clear();
                 }
             }
-            MaybeSnapshot(batch);
+            if (_log is StoreLog store && _engine is not null)
+            {
+                store.MaybeSnapshot(batch, _engine);
+            }
             // Until handed on, the batch is the writer's: if anything above throws, RunAsync fails its items.
             _batch = null;
-            if (_store is null)
-            {
-                batch.Complete();
-            }
-            else
-            {
-                _flush.Add(batch);
-            }
+            _log.Submit(batch);
             Rearm();
         }
     }
@@ -219,50 +254,16 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// </summary>
     private void CatchUp(Batch batch)
     {
-        if (_engine.NextDeadline is { } due && due <= _writer.Now)
+        if (_engine?.NextDeadline is { } due && due <= _writer.Now)
         {
             _writer.Run(new Tick { Now = _writer.Now }, (e, c) => e.Advance(c.Now));
             CollectOutcomes(batch);
         }
     }
 
-    private void MaybeSnapshot(Batch batch)
-    {
-        if (_store is null || _sinceSnapshot < _durability.SnapshotEvery || _snapshotWrite is { IsCompleted: false })
-        {
-            return;
-        }
-        // Captured here, between commands, so it is exactly the state after record NextIndex - 1.
-        var index = _store.NextIndex - 1;
-        _sinceSnapshot = 0;
-        try
-        {
-            batch.Snapshot = (index, SnapshotCodec.Encode(index, _engine.Capture()));
-        }
-        catch (Exception ex)
-        {
-            // A bug in capturing or encoding: the log still holds everything, so serve on and try again later.
-            LogSnapshotFailed(ex, index);
-        }
-    }
-
-    private void WriteSnapshot(DataStore store, long index, System.Buffers.ArrayBufferWriter<byte> bytes)
-    {
-        try
-        {
-            store.WriteSnapshot(index, bytes.WrittenSpan);
-            LogSnapshotWritten(index, bytes.WrittenCount);
-        }
-        catch (Exception ex)
-        {
-            // The log still holds everything; the next snapshot tries again.
-            LogSnapshotFailed(ex, index);
-        }
-    }
-
     private void Rearm()
     {
-        var next = _engine.NextDeadline ?? long.MaxValue;
+        var next = _engine?.NextDeadline ?? long.MaxValue;
         if (next == _armedFor)
         {
             return;
@@ -281,14 +282,12 @@ public sealed partial class EngineHost : IAsyncDisposable
     {
         _work.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
-        await _flusherDone.Task.ConfigureAwait(false);
-        _flush.Dispose();
-        if (_snapshotWrite is { } snapshot)
+        await _log.Closed.ConfigureAwait(false);
+        if (_log is StoreLog store)
         {
-            await snapshot.ConfigureAwait(false);
+            await store.DisposeAsync().ConfigureAwait(false);
         }
         await _timer.DisposeAsync().ConfigureAwait(false);
-        _store?.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A command failed in the engine writer")]
@@ -297,21 +296,67 @@ public sealed partial class EngineHost : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Critical, Message = "The engine writer stopped; no request can be served any more and the server stops")]
     private partial void LogWriterDied(Exception ex);
 
-    [LoggerMessage(Level = LogLevel.Critical, Message = "Writing the log failed; the server refuses every change from now on. Restart it once the disk is fixed")]
-    private partial void LogStorageFailed(Exception ex);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Snapshot of record {Index} written ({Bytes} bytes)")]
-    private partial void LogSnapshotWritten(long index, int bytes);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Writing the snapshot of record {Index} failed")]
-    private partial void LogSnapshotFailed(Exception ex, long index);
-
     private sealed class TickItem(EngineHost host) : WorkItem
     {
         public override void Run(Writer writer)
         {
             host._armedFor = long.MaxValue;
             writer.Run(new Tick { Now = writer.Now }, (e, c) => e.Advance(c.Now));
+        }
+
+        public override void Complete()
+        {
+        }
+
+        public override void Fail(Exception error)
+        {
+        }
+    }
+
+    private sealed class LeadItem(EngineHost host, object epoch, LockEngine engine, EngineClock clock) : WorkItem
+    {
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Run(Writer writer)
+        {
+            host._epoch = epoch;
+            host._engine = engine;
+            host._clock = clock;
+            host._armedFor = long.MaxValue;
+            host._batch!.Epoch = epoch;
+            writer.Engine = engine;
+            writer.Now = clock.Now;
+            writer.Run(new TakeOver { Now = writer.Now, SessionGraceMs = host._durability.SessionGraceMs }, (e, c) => e.TakeOver(c));
+        }
+
+        public override void Complete()
+        {
+            Completion.TrySetResult();
+            host.Leading?.Invoke();
+        }
+
+        public override void Fail(Exception error) => Completion.TrySetException(error);
+    }
+
+    private sealed class FollowItem(EngineHost host, object epoch) : WorkItem
+    {
+        public override void Run(Writer writer)
+        {
+        }
+
+        /// <summary>Runs in place of <see cref="Run"/>, ahead of the engine check: a follower's writer has nothing to run it on.</summary>
+        public void Step()
+        {
+            if (!ReferenceEquals(host._epoch, epoch))
+            {
+                return;
+            }
+            host._epoch = null;
+            host._engine = null;
+            host._writer.Engine = null!;
+            host._armedFor = long.MaxValue;
+            host._timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            host.FailWaiting(new NotLeaderException());
         }
 
         public override void Complete()

@@ -10,14 +10,14 @@ public sealed class Writer
 {
     private readonly EngineHost _host;
 
-    internal Writer(EngineHost host, LockEngine engine)
+    internal Writer(EngineHost host, LockEngine? engine)
     {
         _host = host;
-        Engine = engine;
+        Engine = engine!;
     }
 
     /// <summary>The engine. Read it freely here; change it only through <see cref="Run{TCommand, TResult}"/>.</summary>
-    public LockEngine Engine { get; }
+    public LockEngine Engine { get; internal set; }
 
     /// <summary>Unix milliseconds of this step; stamp commands with it.</summary>
     public long Now { get; internal set; }

@@ -17,11 +17,12 @@ internal static class ErrorHandling
                 {
                     BadHttpRequestException bad => Problems.WriteAsync(context, Problems.Code(bad), bad.Message),
                     Limits.QuotaExceededException quota => Problems.WriteAsync(context, quota.Code, quota.Message),
+                    Engine.NotLeaderException notLeader => NoLeaderAsync(context, notLeader.Message),
                     _ => Problems.WriteAsync(context, ErrorCodes.Internal, "the server failed to handle the request; it is logged"),
                 };
             },
             // A request the client framed badly is its fault, not the server's: no error-level stack trace.
-            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or Limits.QuotaExceededException,
+            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or Limits.QuotaExceededException or Engine.NotLeaderException,
         });
         app.UseStatusCodePages(context =>
         {
@@ -33,5 +34,12 @@ internal static class ErrorHandling
                 _ => Task.CompletedTask,
             };
         });
+    }
+
+    /// <summary>503 <c>no-leader</c>, with the second after which a new leader is likely elected.</summary>
+    public static Task NoLeaderAsync(HttpContext context, string detail)
+    {
+        context.Response.Headers.RetryAfter = "1";
+        return Problems.WriteAsync(context, ErrorCodes.NoLeader, detail);
     }
 }

@@ -35,13 +35,17 @@ public static class HealthEndpoints
     private static HealthCheckOptions Options(string tag) => new()
     {
         Predicate = check => check.Tags.Contains(tag),
-        ResponseWriter = (context, report) =>
+        ResponseWriter = async (context, report) =>
         {
             var failing = report.Entries.Values.FirstOrDefault(e => e.Status != HealthStatus.Healthy);
+            // A cluster node's readiness says where it stands: role, term, leader, commit index, lag.
+            var cluster = tag == Ready && context.RequestServices.GetService<Cluster.RaftNode>() is { } node
+                ? await Cluster.ClusterEndpoints.StatusAsync(node, context.RequestAborted)
+                : null;
             var dto = failing.Description is null
-                ? new HealthDto { Status = "ok" }
-                : new HealthDto { Status = "failing", Detail = failing.Description };
-            return context.Response.WriteAsJsonAsync(dto, ProtocolJsonContext.Default.HealthDto);
+                ? new HealthDto { Status = "ok", Cluster = cluster }
+                : new HealthDto { Status = "failing", Detail = failing.Description, Cluster = cluster };
+            await context.Response.WriteAsJsonAsync(dto, ProtocolJsonContext.Default.HealthDto);
         },
     };
 

@@ -33,6 +33,7 @@ internal static class Problems
         [ErrorCodes.Forbidden] = (StatusCodes.Status403Forbidden, "The principal lacks the right"),
         [ErrorCodes.QuotaExceeded] = (StatusCodes.Status429TooManyRequests, "A quota is used up"),
         [ErrorCodes.RateLimited] = (StatusCodes.Status429TooManyRequests, "Too many requests"),
+        [ErrorCodes.NoLeader] = (StatusCodes.Status503ServiceUnavailable, "No cluster leader can take the request now"),
     };
 
     public static IReadOnlyDictionary<string, (int Status, string Title)> All => Catalogue;

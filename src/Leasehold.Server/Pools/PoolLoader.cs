@@ -93,7 +93,17 @@ public sealed partial class PoolLoader(EngineHost host, IReadOnlyList<PoolOption
             LogReloadRefused(error);
             return (null, error);
         }
-        var result = await host.ExecuteAsync(w => Apply(w, contents)).ConfigureAwait(false);
+        ReloadDto result;
+        try
+        {
+            result = await host.ExecuteAsync(w => Apply(w, contents)).ConfigureAwait(false);
+        }
+        catch (NotLeaderException)
+        {
+            // A cluster node declares its pools when it starts leading (Leading, below); until then the leader's stand.
+            LogNotLeading();
+            return (null, "this cluster node does not lead; its pools are declared when it does");
+        }
         LogReloaded(result.Declared, result.Updated, result.Removed, result.Kept.Length);
         return (result, null);
     }
@@ -142,6 +152,8 @@ public sealed partial class PoolLoader(EngineHost host, IReadOnlyList<PoolOption
     {
         if (pools.Count > 0)
         {
+            // In a cluster, the node that starts leading declares the pools it is configured with.
+            host.Leading += () => _ = ReloadAsync();
             await ReloadAsync().ConfigureAwait(false);
         }
     }
@@ -171,6 +183,9 @@ public sealed partial class PoolLoader(EngineHost host, IReadOnlyList<PoolOption
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pools loaded: {Declared} declared, {Updated} updated, {Removed} removed, {Kept} kept because held")]
     private partial void LogReloaded(int declared, int updated, int removed, int kept);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pools not declared now: this cluster node does not lead (it declares them when it does)")]
+    private partial void LogNotLeading();
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Pool reload refused, nothing changed: {Error}")]
     private partial void LogReloadRefused(string error);

@@ -1,0 +1,132 @@
+using DotNext.Net.Cluster;
+using Leasehold.Protocol;
+using Leasehold.Server.Http;
+using Leasehold.Server.Security;
+
+namespace Leasehold.Server.Cluster;
+
+/// <summary>
+/// <c>GET /v1/cluster</c>: this node's view (answered by the node asked, never forwarded); <c>POST
+/// /v1/cluster/members</c> and <c>DELETE /v1/cluster/members/{endpoint}</c>: membership changes through
+/// DotNext's joint consensus, run by the leader (a follower forwards them).
+/// </summary>
+internal static class ClusterEndpoints
+{
+    public static void MapClusterEndpoints(this WebApplication app, RaftNode node)
+    {
+        app.MapGet("/v1/cluster", async (CancellationToken cancellationToken) =>
+                Results.Json(await StatusAsync(node, cancellationToken).ConfigureAwait(false), ProtocolJsonContext.Default.ClusterStatusDto))
+            .RequireRight(Right.Read)
+            .WithTags("Cluster").WithName("GetCluster").Produces<ClusterStatusDto>()
+            .WithSummary("This node's view of the cluster: role, term, leader, commit index, lag, members");
+        app.MapPost("/v1/cluster/members", AddAsync)
+            .RequireRight(Right.Admin)
+            .WithTags("Cluster").WithName("AddClusterMember").Produces<ClusterStatusDto>()
+            .WithSummary("Adds a member (a running node started with the cluster's members); the leader catches it up first");
+        app.MapDelete("/v1/cluster/members/{endpoint}", RemoveAsync)
+            .RequireRight(Right.Admin)
+            .WithTags("Cluster").WithName("RemoveClusterMember").Produces<ClusterStatusDto>()
+            .WithSummary("Removes a member from the cluster's configuration");
+
+        async Task<IResult> AddAsync(HttpContext context, CancellationToken cancellationToken)
+        {
+            var request = await context.Request.ReadFromJsonAsync(ProtocolJsonContext.Default.ClusterMemberRequest, cancellationToken).ConfigureAwait(false);
+            if (!TryEndPoint(request?.Endpoint, out var endpoint, out var problem))
+            {
+                return problem;
+            }
+            if (node.Cluster.Members.Any(m => m.EndPoint.Equals(endpoint)))
+            {
+                return Problems.Result(ErrorCodes.InvalidArgument, $"{endpoint} is a member already");
+            }
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            bool added;
+            try
+            {
+                added = await node.Cluster.AddMemberAsync(endpoint, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                added = false;
+            }
+            return added
+                ? Results.Json(await StatusAsync(node, cancellationToken).ConfigureAwait(false), ProtocolJsonContext.Default.ClusterStatusDto)
+                : Problems.Result(ErrorCodes.NoLeader, $"{endpoint} could not be added within 30 s (is it running and reachable? is a leader elected?)");
+        }
+
+        async Task<IResult> RemoveAsync(string endpoint, CancellationToken cancellationToken)
+        {
+            if (!TryEndPoint(endpoint, out var address, out var problem))
+            {
+                return problem;
+            }
+            if (!node.Cluster.Members.Any(m => m.EndPoint.Equals(address)))
+            {
+                return Problems.Result(ErrorCodes.NotFound, $"{address} is not a member");
+            }
+            var removed = await node.Cluster.RemoveMemberAsync(address, cancellationToken).ConfigureAwait(false);
+            return removed
+                ? Results.Json(await StatusAsync(node, cancellationToken).ConfigureAwait(false), ProtocolJsonContext.Default.ClusterStatusDto)
+                : Problems.Result(ErrorCodes.NoLeader, $"{address} could not be removed now; retry");
+        }
+    }
+
+    private static bool TryEndPoint(string? text, out System.Net.IPEndPoint endpoint, out IResult problem)
+    {
+        endpoint = null!;
+        problem = null!;
+        try
+        {
+            endpoint = ClusterOptions.ParseEndPoint(text ?? "", "endpoint");
+            return true;
+        }
+        catch (InvalidDataException ex)
+        {
+            problem = Problems.Result(ErrorCodes.InvalidArgument, ex.Message);
+            return false;
+        }
+    }
+
+    public static async Task<ClusterStatusDto> StatusAsync(RaftNode node, CancellationToken cancellationToken)
+    {
+        var cluster = node.Cluster;
+        var leader = cluster.Leader;
+        var wal = node.Wal;
+        string? leaderUrl = null;
+        try
+        {
+            leaderUrl = leader is { IsRemote: false } ? node.PublicUrl : await node.LeaderUrlAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The leader went away while asked: its URL is unknown for now.
+        }
+        var commit = wal.LastCommittedEntryIndex;
+        var applied = wal.LastAppliedIndex;
+        return new ClusterStatusDto
+        {
+            Node = node.LocalEndPoint.ToString(),
+            Role = node.Serving ? "leader" : leader is null ? "no-leader" : leader.IsRemote ? "follower" : "taking-over",
+            Term = cluster.AuditTrail.Term,
+            Leader = leader?.EndPoint.ToString(),
+            LeaderUrl = leaderUrl,
+            CommitIndex = commit,
+            AppliedIndex = applied,
+            LastIndex = wal.LastEntryIndex,
+            Lag = Math.Max(0, commit - applied),
+            Members = [.. cluster.Members.Select(m => new ClusterMemberDto
+            {
+                Endpoint = m.EndPoint.ToString() ?? "",
+                Status = m.Status switch
+                {
+                    ClusterMemberStatus.Available => "available",
+                    ClusterMemberStatus.Unavailable => "unavailable",
+                    _ => "unknown",
+                },
+                Leader = leader is not null && m.EndPoint.Equals(leader.EndPoint),
+                Local = !m.IsRemote,
+            })],
+        };
+    }
+}

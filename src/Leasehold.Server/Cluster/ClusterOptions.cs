@@ -1,0 +1,108 @@
+using System.ComponentModel;
+using System.Net;
+
+namespace Leasehold.Server.Cluster;
+
+/// <summary>
+/// Settings of a cluster node (section <c>Leasehold:Cluster</c>, docs/cluster.md). Without <see cref="Node"/> the
+/// server is a single server, as the README's start command runs it.
+/// </summary>
+public sealed class ClusterOptions
+{
+    public const string Section = "Leasehold:Cluster";
+
+    /// <summary>This node's Raft endpoint, <c>host:port</c>, where the other nodes reach it. Setting it makes a cluster node.</summary>
+    [Description("this node's Raft endpoint, host:port; setting it makes the server a cluster node (docs/cluster.md)")]
+    public string? Node { get; set; }
+
+    /// <summary>
+    /// The Raft endpoints of the cluster's initial members, this node's included: the same list on every node
+    /// (as etcd's <c>--initial-cluster</c>). Members added or removed later travel in the Raft log.
+    /// </summary>
+    [Description("the Raft endpoints of the cluster's initial members, this node included, the same on every node")]
+    public List<string> Members { get; set; } = [];
+
+    /// <summary>
+    /// The URL at which the other nodes reach this node's HTTP API, to forward requests to it while it leads.
+    /// Null: the first address it listens on.
+    /// </summary>
+    [Description("the URL the other nodes forward HTTP requests to while this node leads; none: the first of urls")]
+    public string? PublicUrl { get; set; }
+
+    /// <summary>The shortest election timeout in milliseconds; the longest is twice this. A leader's heartbeat is a third of it.</summary>
+    [Description("the shortest Raft election timeout in ms (the longest is twice it)")]
+    public int ElectionTimeoutMs { get; set; } = 400;
+
+    /// <summary>How long a Raft request to another node may take before that node counts as unreachable.</summary>
+    [Description("how long a Raft request to another node may take, in ms")]
+    public int RequestTimeoutMs { get; set; } = 1000;
+
+    /// <summary>Start as the only member of a new cluster that others are added to (instead of <see cref="Members"/>).</summary>
+    [Description("start a new cluster alone, to add members to later (instead of Members)")]
+    public bool ColdStart { get; set; }
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(Node);
+
+    /// <summary>The command-line short form of <see cref="Node"/>.</summary>
+    public const string NodeFlag = "--cluster-node";
+
+    /// <summary>The command-line short form of <see cref="Members"/>: one comma-separated list.</summary>
+    public const string MembersFlag = "--cluster-members";
+
+    /// <summary>Turns <c>--cluster-members a,b,c</c> (or <c>=a,b,c</c>) into the settings <c>Members:0..N</c>.</summary>
+    public static string[] ExpandMembersFlag(string[] args)
+    {
+        var result = new List<string>(args.Length);
+        for (var i = 0; i < args.Length; i++)
+        {
+            string? list = null;
+            if (args[i] == MembersFlag)
+            {
+                list = i + 1 < args.Length ? args[++i] : throw new InvalidDataException($"{MembersFlag} needs a comma-separated list of host:port");
+            }
+            else if (args[i].StartsWith(MembersFlag + "=", StringComparison.Ordinal))
+            {
+                list = args[i][(MembersFlag.Length + 1)..];
+            }
+            if (list is null)
+            {
+                result.Add(args[i]);
+                continue;
+            }
+            var members = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            for (var m = 0; m < members.Length; m++)
+            {
+                result.Add($"--{Section}:{nameof(Members)}:{m}={members[m]}");
+            }
+        }
+        return [.. result];
+    }
+
+    /// <summary>Parses a <c>host:port</c> endpoint as settings give it (a host name is looked up once); the message names the setting.</summary>
+    public static IPEndPoint ParseEndPoint(string text, string setting)
+    {
+        text = text.Trim();
+        if (IPEndPoint.TryParse(text, out var ip) && ip.Port > 0)
+        {
+            return ip;
+        }
+        var colon = text.LastIndexOf(':');
+        if (colon > 0 && int.TryParse(text.AsSpan(colon + 1), out var port) && port is > 0 and <= 65535
+            && Uri.CheckHostName(text[..colon]) is UriHostNameType.Dns)
+        {
+            try
+            {
+                var addresses = Dns.GetHostAddresses(text[..colon]);
+                if (addresses.Length > 0)
+                {
+                    return new IPEndPoint(addresses[0], port);
+                }
+            }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                throw new InvalidDataException($"{setting}: cannot look up '{text[..colon]}': {ex.Message}", ex);
+            }
+        }
+        throw new InvalidDataException($"{setting}: '{text}' is not host:port (an address or a host name, and a port from 1 to 65535)");
+    }
+}

@@ -1,0 +1,279 @@
+using System.Net;
+using DotNext.Net.Cluster.Consensus.Raft;
+using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
+using Leasehold.Core;
+using Leasehold.Server.Engine;
+using Leasehold.Storage;
+
+namespace Leasehold.Server.Cluster;
+
+/// <summary>
+/// This server as a member of a Raft cluster (DotNext's TCP transport, write-ahead log and simple state
+/// machine). It starts and stops with the host, turns leadership into the writer's engine (<see cref="EngineHost.LeadAsync"/>)
+/// and takes it away again (<see cref="EngineHost.Follow"/>), and tells the HTTP front door where the leader is.
+/// </summary>
+internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
+{
+    /// <summary>The member metadata key holding a node's HTTP URL, so followers know where to forward.</summary>
+    public const string UrlMetadata = "leasehold-url";
+
+    private readonly ClusterOptions _options;
+    private readonly DurabilityOptions _durability;
+    private readonly ILogger<RaftNode> _logger;
+    private readonly RaftCluster.TcpConfiguration _config;
+    private readonly string _raftDir;
+    private WriteAheadLog? _wal;
+    private RaftCluster? _cluster;
+    private volatile LeaderEpoch? _epoch;
+    private readonly FileStream _lock;
+    private EngineHost? _host;
+
+    public RaftNode(ClusterOptions options, string dataDir, DurabilityOptions durability, EngineLimits limits, TimeProvider time, ILoggerFactory loggers)
+    {
+        _options = options;
+        _durability = durability;
+        _logger = loggers.CreateLogger<RaftNode>();
+        LocalEndPoint = ClusterOptions.ParseEndPoint(options.Node!, ClusterOptions.Section + ":Node");
+        var members = options.Members.Select((m, i) => ClusterOptions.ParseEndPoint(m, $"{ClusterOptions.Section}:Members:{i}")).ToList();
+        if (!options.ColdStart && !members.Contains(LocalEndPoint))
+        {
+            throw new InvalidDataException($"{ClusterOptions.Section}:Members must list this node's own endpoint {LocalEndPoint} (or set {ClusterOptions.Section}:ColdStart to start a new cluster alone)");
+        }
+        _raftDir = Path.Combine(dataDir, "raft");
+        if (Directory.Exists(dataDir) && LogReader.Segments(dataDir).Count > 0)
+        {
+            throw new InvalidDataException($"the data directory {dataDir} holds a single server's log; a cluster node needs a directory of its own (docs/cluster.md)");
+        }
+        PrivateFiles.CreateDirectory(dataDir);
+        PrivateFiles.CreateDirectory(_raftDir);
+        try
+        {
+            // Held for the process's life: two nodes on one directory would corrupt each other's log.
+            _lock = PrivateFiles.Create(Path.Combine(_raftDir, LogFormat.LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException($"the data directory {dataDir} is in use by another Leasehold server ({ex.Message})", ex);
+        }
+        Replica = new ReplicaStateMachine(new DirectoryInfo(Path.Combine(_raftDir, "state")), limits, durability.SnapshotEvery, time, _logger);
+        Log = new RaftLog(this, durability.Policy, _logger);
+        var storage = new MemberList();
+        _config = new RaftCluster.TcpConfiguration(LocalEndPoint)
+        {
+            ConfigurationStorage = storage,
+            LowerElectionTimeout = options.ElectionTimeoutMs,
+            UpperElectionTimeout = options.ElectionTimeoutMs * 2,
+            RequestTimeout = TimeSpan.FromMilliseconds(options.RequestTimeoutMs),
+            ConnectTimeout = TimeSpan.FromMilliseconds(Math.Min(options.RequestTimeoutMs, options.ElectionTimeoutMs)),
+            ColdStart = options.ColdStart,
+            LoggerFactory = loggers,
+            TransmissionBlockSize = 65536,
+        };
+        if (!options.ColdStart)
+        {
+            var builder = storage.CreateInitialConfigurationBuilder();
+            foreach (var member in members.Distinct())
+            {
+                builder.Add(member);
+            }
+            builder.Build();
+        }
+    }
+
+    public IPEndPoint LocalEndPoint { get; }
+
+    public ReplicaStateMachine Replica { get; }
+
+    public RaftLog Log { get; }
+
+    public RaftCluster Cluster => _cluster ?? throw new InvalidOperationException("the cluster node has not started");
+
+    public WriteAheadLog Wal => _wal ?? throw new InvalidOperationException("the cluster node has not started");
+
+    /// <summary>The leadership this node holds and its writer decides under, or null.</summary>
+    public LeaderEpoch? Epoch => _epoch;
+
+    /// <summary>Whether this node leads and its writer has taken over (requests are served here, not forwarded).</summary>
+    public bool Serving => _epoch is { Token.IsCancellationRequested: false };
+
+    /// <summary>The writer this node feeds; set once, before start.</summary>
+    public EngineHost Host
+    {
+        set => _host = value;
+    }
+
+    /// <summary>The URL this node's HTTP API is reached at (published to the other members).</summary>
+    public string? PublicUrl { get; set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // The state machine's snapshot first, then the log that replays what follows it (DotNext's order).
+        await Replica.RestoreAsync(cancellationToken).ConfigureAwait(false);
+        _wal = new WriteAheadLog(new WriteAheadLog.Options
+        {
+            Location = Path.Combine(_raftDir, "log"),
+        }, Replica);
+        if (PublicUrl is not null)
+        {
+            _config.Metadata[UrlMetadata] = PublicUrl;
+        }
+        _cluster = new RaftCluster(_config) { AuditTrail = _wal };
+        _cluster.LeaderChanged += OnLeaderChanged;
+        Log.Start();
+        await _cluster.StartAsync(cancellationToken).ConfigureAwait(false);
+        Replica.Live = true;
+        LogStarted(LocalEndPoint, string.Join(", ", _cluster.Members.Select(m => m.EndPoint)), _wal.LastCommittedEntryIndex);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_cluster is { } cluster)
+        {
+            cluster.LeaderChanged -= OnLeaderChanged;
+            if (_epoch is { } epoch)
+            {
+                StepDown(epoch, resign: false);
+            }
+            await cluster.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_cluster is { } cluster)
+        {
+            await cluster.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_wal is { } wal)
+        {
+            await wal.DisposeAsync().ConfigureAwait(false);
+        }
+        await Replica.DisposeAsync().ConfigureAwait(false);
+        await _lock.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The HTTP URL of the leader when another node leads; null when this node leads or no leader is known.</summary>
+    public async ValueTask<string?> LeaderUrlAsync(CancellationToken cancellationToken)
+    {
+        if (_cluster?.Leader is not { IsRemote: true } leader)
+        {
+            return null;
+        }
+        if (leader.TryGetMetadata() is { } cached && cached.TryGetValue(UrlMetadata, out var url))
+        {
+            return url;
+        }
+        var metadata = await leader.GetMetadataAsync(refresh: true, cancellationToken).ConfigureAwait(false);
+        return metadata.TryGetValue(UrlMetadata, out url) ? url : null;
+    }
+
+    private void OnLeaderChanged(RaftCluster<RaftClusterMember> cluster, RaftClusterMember? leader)
+    {
+        if (leader is { IsRemote: false })
+        {
+            // Off DotNext's transition (raised while it still sets up the leader state and appends its no-op).
+            _ = Task.Run(TakeLeadershipAsync);
+        }
+        else if (_epoch is { } epoch)
+        {
+            StepDown(epoch, resign: false);
+        }
+        LogLeaderChanged(leader?.EndPoint?.ToString() ?? "none", cluster.Term);
+    }
+
+    /// <summary>
+    /// This node was elected. Before its writer decides anything, everything committed before (entries of
+    /// earlier terms included) must be applied here: a leader-start entry is replicated in the new term, which
+    /// commits all that precedes it, and the copy the writer decides on is taken once the state machine has
+    /// applied it all.
+    /// </summary>
+    private async Task TakeLeadershipAsync()
+    {
+        var cluster = Cluster;
+        CancellationToken token;
+        try
+        {
+            // The leadership's token once DotNext has set the leader state up (the event comes before that).
+            token = await cluster.WaitForLeadershipAsync(CancellationToken.None).WaitAsync(TimeSpan.FromMilliseconds(_options.ElectionTimeoutMs * 4)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return;
+        }
+        var term = cluster.Term;
+        try
+        {
+            if (token.IsCancellationRequested || !await ReplicateAsync(ClusterEntry.LeaderStart(), new LeaderEpoch(term, token)).ConfigureAwait(false))
+            {
+                return;
+            }
+            await Wal.WaitForApplyAsync(Wal.LastCommittedEntryIndex, token).ConfigureAwait(false);
+            var (engine, clock) = Replica.Fork();
+            var epoch = new LeaderEpoch(term, token);
+            _epoch = epoch;
+            var lead = _host!.LeadAsync(epoch, engine, clock);
+            // Registered after the writer has the lead queued, so a loss in between is queued after it.
+            token.Register(() => StepDown(epoch, resign: false));
+            await lead.ConfigureAwait(false);
+            LogLeading(term, engine.Leases.Count, engine.Sessions.Count);
+        }
+        catch (OperationCanceledException)
+        {
+            // Lost the election's fruit before taking over: nothing was decided here.
+        }
+        catch (Exception ex)
+        {
+            LogTakeOverFailed(ex, term);
+            if (_epoch is { } epoch)
+            {
+                StepDown(epoch, resign: true);
+            }
+            else if (!token.IsCancellationRequested)
+            {
+                _ = ((DotNext.Net.Cluster.ICluster)cluster).ResignAsync(CancellationToken.None).AsTask();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Appends <paramref name="payload"/> in <paramref name="epoch"/>'s term and waits until a majority has it.
+    /// True only if it was committed in that very term (the term unchanged since): then it is in the log for
+    /// good. False or an exception: it may or may not be.
+    /// </summary>
+    public async ValueTask<bool> ReplicateAsync(ReadOnlyMemory<byte> payload, LeaderEpoch epoch)
+    {
+        var cluster = Cluster;
+        await cluster.ReplicateAsync(new BinaryLogEntry { Content = payload, Term = epoch.Term }, epoch.Token).ConfigureAwait(false);
+        return cluster.Term == epoch.Term;
+    }
+
+    /// <summary>Ends <paramref name="epoch"/> (once): the writer drops its copy; with <paramref name="resign"/> the node also gives up leading.</summary>
+    public void StepDown(LeaderEpoch epoch, bool resign)
+    {
+        if (Interlocked.CompareExchange(ref _epoch, null, epoch) != epoch)
+        {
+            return;
+        }
+        _host?.Follow(epoch);
+        LogSteppedDown(epoch.Term);
+        if (resign && !epoch.Token.IsCancellationRequested)
+        {
+            _ = (_cluster as DotNext.Net.Cluster.ICluster)?.ResignAsync(CancellationToken.None).AsTask();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster node {Node} started; members {Members}; committed through entry {Commit}")]
+    private partial void LogStarted(IPEndPoint node, string members, long commit);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster leader is now {Leader} (term {Term})")]
+    private partial void LogLeaderChanged(string leader, long term);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "This node leads in term {Term}: took over {Leases} leases and {Sessions} sessions")]
+    private partial void LogLeading(long term, int leases, int sessions);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "This node stopped leading (term {Term})")]
+    private partial void LogSteppedDown(long term);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Taking over as leader in term {Term} failed")]
+    private partial void LogTakeOverFailed(Exception ex, long term);
+}

@@ -1,0 +1,133 @@
+using System.Buffers;
+using DotNext.IO;
+using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
+using Leasehold.Core;
+using Leasehold.Storage;
+
+namespace Leasehold.Server.Cluster;
+
+/// <summary>
+/// The lock engine as the Raft state machine of a cluster node: every node, the leader included, applies each
+/// committed entry's commands here, in log order, exactly as a single server replays its log after a restart
+/// (the commands carry their time and the choices made for them, so every node reaches the same state). This
+/// engine is the committed state; the leader decides on a copy of it (<see cref="Fork"/>), never on this one.
+/// Snapshots go through DotNext: one is encoded here, between entries, every
+/// <see cref="Engine.DurabilityOptions.SnapshotEvery"/> commands, and persisted by DotNext off the apply path.
+/// </summary>
+internal sealed partial class ReplicaStateMachine : SimpleStateMachine
+{
+    private readonly Lock _gate = new();
+    private readonly EngineLimits _limits;
+    private readonly long _snapshotEvery;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private LockEngine _engine;
+    private long _sinceSnapshot;
+    private ArrayBufferWriter<byte>? _snapshot;
+    private long _lastNow;
+    private long? _lastNowAt;
+
+    public ReplicaStateMachine(DirectoryInfo location, EngineLimits limits, long snapshotEvery, TimeProvider time, ILogger logger)
+        : base(location)
+    {
+        _limits = limits;
+        _engine = new LockEngine(limits);
+        _snapshotEvery = snapshotEvery;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Commands applied since start.</summary>
+    public long Applied { get; private set; }
+
+    /// <summary>Set once start-up has replayed the log: from then on entries arrive live, and their time can be continued.</summary>
+    public bool Live { get; set; }
+
+    /// <summary>
+    /// A copy of the committed state for a new leader to decide on, and the time it continues from: the time of
+    /// the last command applied plus the monotonic time since it was applied live (so neither a wall clock step
+    /// nor the election's length moves any deadline), or, when nothing arrived live since this node started, the
+    /// later of the wall clock and the last command's time.
+    /// </summary>
+    public (LockEngine Engine, Engine.EngineClock Clock) Fork()
+    {
+        lock (_gate)
+        {
+            var bytes = SnapshotCodec.Encode(0, _engine.Capture());
+            var (_, copy) = SnapshotLoader.Load("(leader's copy)", bytes.WrittenSpan, _limits);
+            var clock = _lastNowAt is { } at
+                ? Engine.EngineClock.Continuing(_time, _lastNow, at)
+                : new Engine.EngineClock(_time, _lastNow);
+            return (copy, clock);
+        }
+    }
+
+    /// <summary>Reads the committed engine under the state machine's lock (status pages, tests).</summary>
+    public T Read<T>(Func<LockEngine, T> read)
+    {
+        lock (_gate)
+        {
+            return read(_engine);
+        }
+    }
+
+    protected override ValueTask<bool> ApplyAsync(LogEntry entry, CancellationToken token)
+    {
+        if (entry.IsSnapshot || !entry.TryGetPayload(out var payload))
+        {
+            return new(false);
+        }
+        var snapshot = false;
+        lock (_gate)
+        {
+            var commands = 0L;
+            var kind = ClusterEntry.Read(payload, command =>
+            {
+                _engine.Apply(command);
+                _lastNow = Math.Max(_lastNow, command.Now);
+                commands++;
+            });
+            _engine.Outcomes.Clear();
+            if (kind is null || commands == 0)
+            {
+                return new(false);
+            }
+            Applied += commands;
+            if (Live)
+            {
+                _lastNowAt = _time.GetTimestamp();
+            }
+            _sinceSnapshot += commands;
+            if (_sinceSnapshot >= _snapshotEvery)
+            {
+                // Encoded here, between entries, so it is exactly the state after this entry; DotNext persists it
+                // while the following entries are applied.
+                _snapshot = SnapshotCodec.Encode(entry.Index, _engine.Capture());
+                _sinceSnapshot = 0;
+                snapshot = true;
+            }
+        }
+        return new(snapshot);
+    }
+
+    protected override ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token)
+    {
+        var bytes = _snapshot ?? SnapshotCodec.Encode(0, Read(e => e.Capture()));
+        return writer.Invoke(bytes.WrittenMemory, token);
+    }
+
+    protected override async ValueTask RestoreAsync(FileInfo snapshotFile, CancellationToken token)
+    {
+        var data = await File.ReadAllBytesAsync(snapshotFile.FullName, token).ConfigureAwait(false);
+        var (index, engine) = SnapshotLoader.Load(snapshotFile.FullName, data, _limits);
+        lock (_gate)
+        {
+            _engine = engine;
+            _sinceSnapshot = 0;
+        }
+        LogRestored(index, data.Length);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster state restored from a snapshot of entry {Index} ({Bytes} bytes)")]
+    private partial void LogRestored(long index, int bytes);
+}
