@@ -26,6 +26,9 @@ internal sealed class Deployment : IDisposable
     /// <summary>What was started, for the report.</summary>
     public string Description { get; private set; } = "";
 
+    /// <summary>How many processes were started.</summary>
+    public int Processes => _processes.Count;
+
     /// <summary>CPU time of all the target's processes so far.</summary>
     public TimeSpan CpuTime => _processes.Aggregate(TimeSpan.Zero, (sum, p) => sum + p.CpuTime);
 

@@ -12,10 +12,14 @@ internal sealed class LeaseholdTarget : ILockTarget
     private readonly LoadOptions _options;
     private readonly HttpClient[] _http;
     private readonly LeaseClient[] _nodes;
+    private readonly string? _name;
 
-    public LeaseholdTarget(LoadOptions options)
+    /// <param name="options">the options; one node per URL</param>
+    /// <param name="name">what the report calls the target, when the URLs do not tell (all sent to a cluster's leader)</param>
+    public LeaseholdTarget(LoadOptions options, string? name = null)
     {
         _options = options;
+        _name = name;
         var count = options.Urls.Count;
         _http = new HttpClient[count];
         _nodes = new LeaseClient[count];
@@ -44,7 +48,31 @@ internal sealed class LeaseholdTarget : ILockTarget
         }
     }
 
-    public string Name => _nodes.Length == 1 ? "leasehold" : $"leasehold, {_nodes.Length} nodes";
+    public string Name => _name ?? (_nodes.Length == 1 ? "leasehold" : $"leasehold, {_nodes.Length} nodes");
+
+    /// <summary>The leader's HTTP URL as the first node sees it (GET /v1/cluster: leaderUrl), or null and why not.</summary>
+    public static async Task<(Uri? Leader, string? Error)> FindLeaderAsync(Uri node, CancellationToken cancel)
+    {
+        using var http = new HttpClient { BaseAddress = node, Timeout = TimeSpan.FromSeconds(5) };
+        try
+        {
+            using var response = await http.GetAsync(new Uri("v1/cluster", UriKind.Relative), cancel);
+            var body = await response.Content.ReadAsStringAsync(cancel);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return (null, $"{node}v1/cluster answers {(int)response.StatusCode}: {body}");
+            }
+            using var json = System.Text.Json.JsonDocument.Parse(body);
+            return json.RootElement.TryGetProperty("leaderUrl", out var url) && url.GetString() is { } text
+                && Uri.TryCreate(text.EndsWith('/') ? text : text + "/", UriKind.Absolute, out var leader)
+                ? (leader, null)
+                : (null, $"{node}v1/cluster names no leader URL: {body}");
+        }
+        catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException || (e is TaskCanceledException && !cancel.IsCancellationRequested))
+        {
+            return (null, $"{node}v1/cluster: {e.Message}");
+        }
+    }
 
     public object Prepare(int client, string path, double? waitSeconds) => LeaseClient.Body(path, waitSeconds, _options.TtlSeconds);
 

@@ -38,6 +38,9 @@ internal sealed record LoadOptions
           --spawn             start the target itself on free loopback ports with temporary data dirs
           --nodes N           with --spawn: how many nodes (Leasehold: 1 = one server, 3 = a cluster;
                               etcd: members; default 1 for Leasehold, 3 for etcd)
+          --send-to MODE      Leasehold with several nodes: spread (default: client c uses node c % nodes,
+                              followers forward to the leader) or leader (every client asks GET
+                              /v1/cluster of the first node where the leader is and sends there)
           --server-dll PATH   the Leasehold.Server.dll to start with --spawn
           --server-arg ARG    one more argument for each spawned Leasehold server, repeatable
                               (e.g. --server-arg --Leasehold:Durability=memory)
@@ -72,6 +75,9 @@ internal sealed record LoadOptions
     public int? Nodes { get; init; }
 
     public string? ServerDll { get; init; }
+
+    /// <summary>Leasehold cluster: send everything to the leader instead of spreading clients over the nodes.</summary>
+    public bool SendToLeader { get; init; }
 
     public IReadOnlyList<string> ServerArgs { get; init; } = [];
 
@@ -134,6 +140,9 @@ internal sealed record LoadOptions
                 case "--nodes" when int.TryParse(value, CultureInfo.InvariantCulture, out var nodes) && nodes is >= 1 and <= 7:
                     options = options with { Nodes = nodes };
                     break;
+                case "--send-to" when value is "spread" or "leader":
+                    options = options with { SendToLeader = value == "leader" };
+                    break;
                 case "--server-dll":
                     options = options with { ServerDll = value };
                     break;
@@ -180,9 +189,9 @@ internal sealed record LoadOptions
             error = "a Leasehold cluster needs 3 or more nodes (2 cannot lose one); --nodes 1 is one server";
             return false;
         }
-        if (options.Target == TargetKind.Etcd && (options.ServerDll is not null || options.ServerArgs.Count > 0 || options.ApiKey is not null))
+        if (options.Target == TargetKind.Etcd && (options.ServerDll is not null || options.ServerArgs.Count > 0 || options.ApiKey is not null || options.SendToLeader))
         {
-            error = "--server-dll, --server-arg and --api-key are for --target leasehold";
+            error = "--server-dll, --server-arg, --api-key and --send-to are for --target leasehold";
             return false;
         }
         return true;

@@ -23,7 +23,10 @@ internal sealed class LoadRunner(LoadOptions options, ILockTarget target)
     private long _measureFrom;
     private long _stopAt;
 
-    public async Task<int> RunAsync(Func<TimeSpan>? serverCpu, CancellationToken cancel)
+    /// <param name="serverCpu">CPU time of the target's processes so far, when it was spawned</param>
+    /// <param name="serverProcesses">how many processes that counts</param>
+    /// <param name="cancel">stops the run early</param>
+    public async Task<int> RunAsync(Func<TimeSpan>? serverCpu, int serverProcesses, CancellationToken cancel)
     {
         var frequency = Stopwatch.Frequency;
         var start = Stopwatch.GetTimestamp();
@@ -51,7 +54,7 @@ internal sealed class LoadRunner(LoadOptions options, ILockTarget target)
         {
             Console.Error.WriteLine("stopped before every client finished (cancelled or hard time limit)");
         }
-        return Report(await sampling);
+        return Report(await sampling, serverProcesses);
     }
 
     private async Task RunUncontendedAsync(int index, CancellationToken cancel)
@@ -185,7 +188,7 @@ internal sealed class LoadRunner(LoadOptions options, ILockTarget target)
 
     private sealed record Samples(TimeSpan ClientCpu, TimeSpan? ServerCpu, TimeSpan? MachineBusy, StatsReply? StatsBefore, StatsReply? StatsAfter);
 
-    private int Report(Samples samples)
+    private int Report(Samples samples, int serverProcesses)
     {
         var (clientCpu, serverCpu) = (samples.ClientCpu, samples.ServerCpu);
         var inv = CultureInfo.InvariantCulture;
@@ -205,7 +208,7 @@ internal sealed class LoadRunner(LoadOptions options, ILockTarget target)
         Console.WriteLine(releases.Row("release"));
         var cores = Environment.ProcessorCount;
         Console.WriteLine(string.Create(inv,
-            $"  cpu      loadgen {clientCpu.TotalSeconds / seconds * 100,5:F0}% of one core{(serverCpu is { } s ? string.Create(inv, $", {(options.Urls.Count > 1 ? "servers (all nodes)" : "server")} {s.TotalSeconds / seconds * 100,5:F0}%") : ", server not measured (not spawned)")}, {cores} cores"));
+            $"  cpu      loadgen {clientCpu.TotalSeconds / seconds * 100,5:F0}% of one core{(serverCpu is { } s ? string.Create(inv, $", {(serverProcesses > 1 ? "servers (all nodes)" : "server")} {s.TotalSeconds / seconds * 100,5:F0}%") : ", server not measured (not spawned)")}, {cores} cores"));
 
         if (samples.MachineBusy is { } busy)
         {

@@ -40,14 +40,26 @@ try
         Console.WriteLine($"started {deployment.Description}");
     }
 
-    using ILockTarget target = options.Target == TargetKind.Etcd ? new EtcdTarget(options) : new LeaseholdTarget(options);
+    string? name = null;
+    if (options.SendToLeader && options.Urls.Count > 1)
+    {
+        var (leader, leaderError) = await LeaseholdTarget.FindLeaderAsync(options.Urls[0], cancel.Token);
+        if (leader is null)
+        {
+            Console.Error.WriteLine(leaderError);
+            return 2;
+        }
+        name = $"leasehold, {options.Urls.Count} nodes, all to the leader";
+        options = options with { Urls = [leader] };
+    }
+    using ILockTarget target = options.Target == TargetKind.Etcd ? new EtcdTarget(options) : new LeaseholdTarget(options, name);
     if (await target.CheckReadyAsync(cancel.Token) is { } notReady)
     {
         Console.Error.WriteLine(notReady);
         return 2;
     }
     var targetCpu = deployment is null ? null : (Func<TimeSpan>)(() => deployment.CpuTime);
-    return await new LoadRunner(options, target).RunAsync(targetCpu, cancel.Token);
+    return await new LoadRunner(options, target).RunAsync(targetCpu, deployment?.Processes ?? 0, cancel.Token);
 }
 catch (OperationCanceledException)
 {
