@@ -11,8 +11,8 @@ internal sealed class LeaseClient(HttpClient http)
     private static readonly Uri LeasesUri = new("v1/leases", UriKind.Relative);
 
     /// <summary>Builds a request body once; the clients reuse it.</summary>
-    public static byte[] Body(string path, double? waitSeconds)
-        => JsonSerializer.SerializeToUtf8Bytes(new AcquireBody(path, waitSeconds), LoadJsonContext.Default.AcquireBody);
+    public static byte[] Body(string path, double? waitSeconds, int? ttlSeconds)
+        => JsonSerializer.SerializeToUtf8Bytes(new AcquireBody(path, waitSeconds, ttlSeconds), LoadJsonContext.Default.AcquireBody);
 
     /// <summary>POST /v1/leases. Returns the lease on 201, otherwise a null lease and the status.</summary>
     public async Task<(LeaseReply? Lease, HttpStatusCode Status)> AcquireAsync(byte[] body, CancellationToken cancel)
@@ -53,11 +53,12 @@ internal sealed class LeaseClient(HttpClient http)
         }
     }
 
-    public async Task<bool> IsHealthyAsync(CancellationToken cancel)
+    /// <summary>GET /readyz: recovered and writable; in a cluster also: the node knows a leader.</summary>
+    public async Task<bool> IsReadyAsync(CancellationToken cancel)
     {
         try
         {
-            using var response = await http.GetAsync(new Uri("healthz", UriKind.Relative), cancel);
+            using var response = await http.GetAsync(new Uri("readyz", UriKind.Relative), cancel);
             return response.StatusCode == HttpStatusCode.OK;
         }
         catch (HttpRequestException)

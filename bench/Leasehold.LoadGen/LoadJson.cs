@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Leasehold.LoadGen;
 
 /// <summary>The body of POST /v1/leases, as much of it as the load needs.</summary>
-internal sealed record AcquireBody(string Path, double? Wait);
+internal sealed record AcquireBody(string Path, double? Wait, int? Ttl);
 
 /// <summary>The fields of a lease reply the load generator reads.</summary>
 internal sealed record LeaseReply

@@ -8,29 +8,49 @@ internal enum Scenario
     Contended,
 }
 
+/// <summary>The system under load: a Leasehold server (one node or a cluster) or an etcd cluster's Lock API.</summary>
+internal enum TargetKind
+{
+    Leasehold,
+    Etcd,
+}
+
 /// <summary>Command-line options. Every run is bounded: warmup + duration, then the clients stop.</summary>
 internal sealed record LoadOptions
 {
     public const string Usage = """
-        Leasehold load generator: drives POST /v1/leases + DELETE /v1/leases/{id} from N concurrent clients.
+        Leasehold load generator: N concurrent clients, each a closed loop of acquire + release.
+        Against Leasehold: POST /v1/leases + DELETE /v1/leases/{id}. Against etcd (--target etcd), what
+        etcd's own lock tools do over gRPC: LeaseGrant + Lock, then Unlock + LeaseRevoke.
 
         options:
-          --url URL           server to load, loopback only (default http://127.0.0.1:8765)
-          --clients N         concurrent clients, one connection each (default 64)
+          --target NAME       leasehold (default) or etcd
+          --url URL           a node to load, loopback only, repeatable: client c uses URL c % count
+                              (default http://127.0.0.1:8765; for etcd a client URL such as http://127.0.0.1:2379)
+          --clients N         concurrent clients, one connection each (default 64; etcd: one gRPC channel per node)
           --duration S        measured seconds (default 10)
           --warmup S          seconds run before measuring (default 2)
           --scenario NAME     uncontended: client c loops over /load/c{c}/{i % 16}
                               contended:   every client queues for /load/contended (with --wait)
           --wait S            wait sent with contended requests, seconds (default 30)
           --hold-ms MS        time to hold each lease before releasing it (default 0)
-          --spawn             start the server itself on a free loopback port with a temporary data dir
+          --ttl S             time to live of each lease, seconds (default: Leasehold none, etcd 60)
+          --spawn             start the target itself on free loopback ports with temporary data dirs
+          --nodes N           with --spawn: how many nodes (Leasehold: 1 = one server, 3 = a cluster;
+                              etcd: members; default 1 for Leasehold, 3 for etcd)
+          --send-to MODE      Leasehold with several nodes: spread (default: client c uses node c % nodes,
+                              followers forward to the leader) or leader (every client asks GET
+                              /v1/cluster of the first node where the leader is and sends there)
           --server-dll PATH   the Leasehold.Server.dll to start with --spawn
-          --server-arg ARG    one more argument for the spawned server, repeatable
+          --server-arg ARG    one more argument for each spawned Leasehold server, repeatable
                               (e.g. --server-arg --Leasehold:Durability=memory)
-          --api-key KEY       send Authorization: Bearer KEY (a server with security on)
+          --etcd PATH         the etcd binary to start with --spawn --target etcd (default etcd, from PATH)
+          --api-key KEY       send Authorization: Bearer KEY (a Leasehold server with security on)
         """;
 
-    public Uri Url { get; init; } = new("http://127.0.0.1:8765/");
+    public TargetKind Target { get; init; } = TargetKind.Leasehold;
+
+    public IReadOnlyList<Uri> Urls { get; init; } = [new("http://127.0.0.1:8765/")];
 
     public int Clients { get; init; } = 64;
 
@@ -44,20 +64,36 @@ internal sealed record LoadOptions
 
     public int HoldMs { get; init; }
 
+    /// <summary>The lease time to live sent with each acquire; null: Leasehold gets none, etcd gets <see cref="EtcdDefaultTtl"/>.</summary>
+    public int? TtlSeconds { get; init; }
+
+    public const int EtcdDefaultTtl = 60;
+
     public bool Spawn { get; init; }
+
+    /// <summary>Nodes to spawn; null: the target's default (Leasehold 1, etcd 3).</summary>
+    public int? Nodes { get; init; }
 
     public string? ServerDll { get; init; }
 
+    /// <summary>Leasehold cluster: send everything to the leader instead of spreading clients over the nodes.</summary>
+    public bool SendToLeader { get; init; }
+
     public IReadOnlyList<string> ServerArgs { get; init; } = [];
+
+    public string EtcdPath { get; init; } = "etcd";
 
     /// <summary>The credential every request carries, for a server with security on; null: none.</summary>
     public string? ApiKey { get; init; }
+
+    public int NodeCount => Nodes ?? (Target == TargetKind.Etcd ? 3 : 1);
 
     /// <summary>Parses the arguments; on failure <paramref name="error"/> says why.</summary>
     public static bool TryParse(string[] args, out LoadOptions options, out string error)
     {
         options = new LoadOptions();
         error = "";
+        List<Uri>? urls = null;
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
@@ -74,8 +110,11 @@ internal sealed record LoadOptions
             var value = args[++i];
             switch (name)
             {
+                case "--target" when Enum.TryParse<TargetKind>(value, ignoreCase: true, out var target) && Enum.IsDefined(target):
+                    options = options with { Target = target };
+                    break;
                 case "--url" when Uri.TryCreate(value.EndsWith('/') ? value : value + "/", UriKind.Absolute, out var url):
-                    options = options with { Url = url };
+                    (urls ??= []).Add(url);
                     break;
                 case "--clients" when int.TryParse(value, CultureInfo.InvariantCulture, out var clients) && clients is > 0 and <= 4096:
                     options = options with { Clients = clients };
@@ -92,14 +131,26 @@ internal sealed record LoadOptions
                 case "--hold-ms" when int.TryParse(value, CultureInfo.InvariantCulture, out var hold) && hold is >= 0 and <= 60_000:
                     options = options with { HoldMs = hold };
                     break;
-                case "--scenario" when Enum.TryParse<Scenario>(value, ignoreCase: true, out var scenario):
+                case "--ttl" when int.TryParse(value, CultureInfo.InvariantCulture, out var ttl) && ttl is >= 5 and <= 86_400:
+                    options = options with { TtlSeconds = ttl };
+                    break;
+                case "--scenario" when Enum.TryParse<Scenario>(value, ignoreCase: true, out var scenario) && Enum.IsDefined(scenario):
                     options = options with { Scenario = scenario };
+                    break;
+                case "--nodes" when int.TryParse(value, CultureInfo.InvariantCulture, out var nodes) && nodes is >= 1 and <= 7:
+                    options = options with { Nodes = nodes };
+                    break;
+                case "--send-to" when value is "spread" or "leader":
+                    options = options with { SendToLeader = value == "leader" };
                     break;
                 case "--server-dll":
                     options = options with { ServerDll = value };
                     break;
                 case "--server-arg":
                     options = options with { ServerArgs = [.. options.ServerArgs, value] };
+                    break;
+                case "--etcd":
+                    options = options with { EtcdPath = value };
                     break;
                 case "--api-key":
                     options = options with { ApiKey = value };
@@ -109,14 +160,38 @@ internal sealed record LoadOptions
                     return false;
             }
         }
-        if (!options.Url.IsLoopback || options.Url.Scheme != Uri.UriSchemeHttp)
+        if (urls is not null)
         {
-            error = $"--url must be plain http on a loopback address, not {options.Url}";
+            options = options with { Urls = urls };
+        }
+        if (options.Urls.FirstOrDefault(u => !u.IsLoopback || u.Scheme != Uri.UriSchemeHttp) is { } bad)
+        {
+            error = $"--url must be plain http on a loopback address, not {bad}";
             return false;
         }
-        if (options.Spawn && string.IsNullOrEmpty(options.ServerDll))
+        if (options.Spawn && urls is not null)
+        {
+            error = "--spawn starts its own nodes: give no --url with it";
+            return false;
+        }
+        if (!options.Spawn && options.Nodes is not null)
+        {
+            error = "--nodes is for --spawn; without it, give one --url per node";
+            return false;
+        }
+        if (options.Spawn && options.Target == TargetKind.Leasehold && string.IsNullOrEmpty(options.ServerDll))
         {
             error = "--spawn needs --server-dll PATH";
+            return false;
+        }
+        if (options.Target == TargetKind.Leasehold && options.Spawn && options.NodeCount == 2)
+        {
+            error = "a Leasehold cluster needs 3 or more nodes (2 cannot lose one); --nodes 1 is one server";
+            return false;
+        }
+        if (options.Target == TargetKind.Etcd && (options.ServerDll is not null || options.ServerArgs.Count > 0 || options.ApiKey is not null || options.SendToLeader))
+        {
+            error = "--server-dll, --server-arg, --api-key and --send-to are for --target leasehold";
             return false;
         }
         return true;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 
 namespace Leasehold.LoadGen;
 
@@ -8,7 +7,7 @@ namespace Leasehold.LoadGen;
 /// Runs the clients for warmup + duration and measures the cycles that complete inside the measured
 /// window. Each client keeps one request in flight at a time (closed loop).
 /// </summary>
-internal sealed class LoadRunner(LoadOptions options, LeaseClient client)
+internal sealed class LoadRunner(LoadOptions options, ILockTarget target)
 {
     private const string ContendedPath = "/load/contended";
 
@@ -24,7 +23,10 @@ internal sealed class LoadRunner(LoadOptions options, LeaseClient client)
     private long _measureFrom;
     private long _stopAt;
 
-    public async Task<int> RunAsync(Func<TimeSpan>? serverCpu, CancellationToken cancel)
+    /// <param name="serverCpu">CPU time of the target's processes so far, when it was spawned</param>
+    /// <param name="serverProcesses">how many processes that counts</param>
+    /// <param name="cancel">stops the run early</param>
+    public async Task<int> RunAsync(Func<TimeSpan>? serverCpu, int serverProcesses, CancellationToken cancel)
     {
         var frequency = Stopwatch.Frequency;
         var start = Stopwatch.GetTimestamp();
@@ -52,31 +54,31 @@ internal sealed class LoadRunner(LoadOptions options, LeaseClient client)
         {
             Console.Error.WriteLine("stopped before every client finished (cancelled or hard time limit)");
         }
-        return Report(await sampling);
+        return Report(await sampling, serverProcesses);
     }
 
     private async Task RunUncontendedAsync(int index, CancellationToken cancel)
     {
         var state = _clients[index];
-        var bodies = new byte[16][];
-        for (var i = 0; i < bodies.Length; i++)
+        var requests = new object[16];
+        for (var i = 0; i < requests.Length; i++)
         {
-            bodies[i] = LeaseClient.Body($"/load/c{index}/{i}", null);
+            requests[i] = target.Prepare(index, $"/load/c{index}/{i}", null);
         }
         for (var i = 0; Stopwatch.GetTimestamp() < _stopAt && !cancel.IsCancellationRequested; i++)
         {
-            await CycleAsync(state, bodies[i % bodies.Length], onGranted: null, cancel);
+            await CycleAsync(index, state, requests[i % requests.Length], onGranted: null, cancel);
         }
     }
 
     private async Task RunContendedAsync(int index, CancellationToken cancel)
     {
         var state = _clients[index];
-        var body = LeaseClient.Body(ContendedPath, options.WaitSeconds);
+        var request = target.Prepare(index, ContendedPath, options.WaitSeconds);
         while (Stopwatch.GetTimestamp() < _stopAt && !cancel.IsCancellationRequested)
         {
             var sentAt = Interlocked.Read(ref _grantSequence);
-            await CycleAsync(state, body, lease => OnContendedGrant(state, lease, sentAt), cancel);
+            await CycleAsync(index, state, request, held => OnContendedGrant(state, held, sentAt), cancel);
         }
     }
 
@@ -85,7 +87,7 @@ internal sealed class LoadRunner(LoadOptions options, LeaseClient client)
     /// is larger than the previous grant's, and FIFO bounds how many grants came between its request and
     /// its own grant.
     /// </summary>
-    private void OnContendedGrant(ClientState state, LeaseReply lease, long sequenceWhenSent)
+    private void OnContendedGrant(ClientState state, Held lease, long sequenceWhenSent)
     {
         if (Interlocked.Increment(ref _holders) != 1)
         {
@@ -102,29 +104,19 @@ internal sealed class LoadRunner(LoadOptions options, LeaseClient client)
         state.Grants++;
     }
 
-    private async Task CycleAsync(ClientState state, byte[] body, Action<LeaseReply>? onGranted, CancellationToken cancel)
+    private async Task CycleAsync(int index, ClientState state, object request, Action<Held>? onGranted, CancellationToken cancel)
     {
         var t0 = Stopwatch.GetTimestamp();
-        LeaseReply? lease;
-        HttpStatusCode status;
-        try
-        {
-            (lease, status) = await client.AcquireAsync(body, cancel);
-        }
-        catch (Exception e) when (IsRequestFailure(e, cancel))
-        {
-            await FailAsync(state, $"acquire: {e.Message}", cancel);
-            return;
-        }
+        var (held, error) = await target.AcquireAsync(index, request, cancel);
         var t1 = Stopwatch.GetTimestamp();
-        if (lease?.Token is null)
+        if (held is null)
         {
-            await FailAsync(state, $"acquire: HTTP {(int)status}", cancel);
+            await FailAsync(state, error ?? "acquire: no lock", cancel);
             return;
         }
         if (onGranted is not null)
         {
-            onGranted(lease);
+            onGranted(held);
             if (options.HoldMs > 0)
             {
                 await Task.Delay(options.HoldMs, cancel);
@@ -137,19 +129,11 @@ internal sealed class LoadRunner(LoadOptions options, LeaseClient client)
             await Task.Delay(options.HoldMs, cancel);
         }
         var t2 = Stopwatch.GetTimestamp();
-        try
-        {
-            status = await client.ReleaseAsync(lease, cancel);
-        }
-        catch (Exception e) when (IsRequestFailure(e, cancel))
-        {
-            await FailAsync(state, $"release: {e.Message}", cancel);
-            return;
-        }
+        error = await target.ReleaseAsync(index, held, cancel);
         var t3 = Stopwatch.GetTimestamp();
-        if (status != HttpStatusCode.NoContent)
+        if (error is not null)
         {
-            await FailAsync(state, $"release: HTTP {(int)status}", cancel);
+            await FailAsync(state, error, cancel);
             return;
         }
         if (t3 >= _measureFrom && t3 <= _stopAt)
@@ -159,10 +143,6 @@ internal sealed class LoadRunner(LoadOptions options, LeaseClient client)
             state.Releases.Add(t3 - t2);
         }
     }
-
-    /// <summary>A failed request (connection error, or HttpClient's own timeout) rather than our cancellation.</summary>
-    private static bool IsRequestFailure(Exception e, CancellationToken cancel)
-        => e is HttpRequestException || (e is TaskCanceledException && !cancel.IsCancellationRequested);
 
     private static TimeSpan Until(long timestamp)
     {
@@ -189,12 +169,12 @@ internal sealed class LoadRunner(LoadOptions options, LeaseClient client)
             var client0 = Process.GetCurrentProcess().TotalProcessorTime;
             var server0 = serverCpu?.Invoke();
             var machine0 = MachineCpu.Read();
-            var stats0 = await client.StatsAsync(cancel);
+            var stats0 = await target.StatsAsync(cancel);
             await Task.Delay(Until(_stopAt), cancel);
             var client1 = Process.GetCurrentProcess().TotalProcessorTime;
             var server1 = serverCpu?.Invoke();
             var machine1 = MachineCpu.Read();
-            var stats1 = await client.StatsAsync(cancel);
+            var stats1 = await target.StatsAsync(cancel);
             TimeSpan? machineBusy = machine0 is { } m0 && machine1 is { } m1
                 ? TimeSpan.FromSeconds((m1.Busy - m0.Busy) / MachineCpu.TicksPerSecond)
                 : null;
@@ -208,7 +188,7 @@ internal sealed class LoadRunner(LoadOptions options, LeaseClient client)
 
     private sealed record Samples(TimeSpan ClientCpu, TimeSpan? ServerCpu, TimeSpan? MachineBusy, StatsReply? StatsBefore, StatsReply? StatsAfter);
 
-    private int Report(Samples samples)
+    private int Report(Samples samples, int serverProcesses)
     {
         var (clientCpu, serverCpu) = (samples.ClientCpu, samples.ServerCpu);
         var inv = CultureInfo.InvariantCulture;
@@ -219,7 +199,7 @@ internal sealed class LoadRunner(LoadOptions options, LeaseClient client)
         var seconds = options.DurationSeconds;
 
         Console.WriteLine(string.Create(inv,
-            $"scenario {options.Scenario.ToString().ToLowerInvariant()}, {options.Clients} clients, warmup {options.WarmupSeconds} s, measured {seconds} s, {options.Url}"));
+            $"{target.Name}: scenario {options.Scenario.ToString().ToLowerInvariant()}, {options.Clients} clients, warmup {options.WarmupSeconds} s, measured {seconds} s, {string.Join(' ', options.Urls)}"));
         Console.WriteLine(string.Create(inv, $"  cycles   {cycles.Count,9:N0}  ({cycles.Count / seconds:N0} acquire+release/s)"));
         Console.WriteLine(string.Create(inv, $"  errors   {errors,9:N0}{(_clients.FirstOrDefault(c => c.FirstError is not null)?.FirstError is { } first ? $"  (first: {first})" : "")}"));
         Console.WriteLine(LatencyStats.Header);
@@ -228,7 +208,7 @@ internal sealed class LoadRunner(LoadOptions options, LeaseClient client)
         Console.WriteLine(releases.Row("release"));
         var cores = Environment.ProcessorCount;
         Console.WriteLine(string.Create(inv,
-            $"  cpu      loadgen {clientCpu.TotalSeconds / seconds * 100,5:F0}% of one core{(serverCpu is { } s ? string.Create(inv, $", server {s.TotalSeconds / seconds * 100,5:F0}%") : ", server not measured (not spawned)")}, {cores} cores"));
+            $"  cpu      loadgen {clientCpu.TotalSeconds / seconds * 100,5:F0}% of one core{(serverCpu is { } s ? string.Create(inv, $", {(serverProcesses > 1 ? "servers (all nodes)" : "server")} {s.TotalSeconds / seconds * 100,5:F0}%") : ", server not measured (not spawned)")}, {cores} cores"));
 
         if (samples.MachineBusy is { } busy)
         {
@@ -257,6 +237,9 @@ internal sealed class LoadRunner(LoadOptions options, LeaseClient client)
             Console.WriteLine(string.Create(inv, $"  grants per client: min {grants.Min():N0}, max {grants.Max():N0}"));
             failed |= _exclusionViolations > 0 || _fenceViolations > 0;
         }
+        // One line for scripts (bench/run-cluster.sh builds its table from these).
+        Console.WriteLine(string.Create(inv,
+            $"SUMMARY\t{target.Name}\t{options.Scenario.ToString().ToLowerInvariant()}\t{options.Clients}\t{cycles.Count / seconds:F0}\t{cycles.Milliseconds(50):F3}\t{cycles.Milliseconds(99):F3}\t{errors}\t{(failed ? "FAILED" : "ok")}"));
         Console.WriteLine(failed ? "RESULT: FAILED (errors, violations or no completed cycle)" : "RESULT: ok");
         return failed ? 1 : 0;
     }

@@ -1,4 +1,3 @@
-using System.Net;
 using Leasehold.LoadGen;
 
 if (args is ["--help" or "-h"])
@@ -20,42 +19,47 @@ Console.CancelKeyPress += (_, e) =>
     cancel.Cancel();
 };
 
-ServerProcess? server = null;
+Deployment? deployment = null;
 try
 {
     if (options.Spawn)
     {
-        server = await ServerProcess.StartAsync(options.ServerDll!, options.ServerArgs, cancel.Token);
-        options = options with { Url = server.Url };
-        Console.WriteLine($"started server {options.ServerDll} {string.Join(' ', options.ServerArgs)} on {server.Url}");
+        try
+        {
+            deployment = options.Target == TargetKind.Etcd
+                ? await Deployment.StartEtcdAsync(options, cancel.Token)
+                : await Deployment.StartLeaseholdAsync(options, cancel.Token);
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or FileNotFoundException or System.ComponentModel.Win32Exception)
+        {
+            // a target that would not start (its logs are kept and named) or nodes that are not one cluster
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+        options = options with { Urls = deployment.Urls };
+        Console.WriteLine($"started {deployment.Description}");
     }
 
-    using var handler = new SocketsHttpHandler
+    string? name = null;
+    if (options.SendToLeader && options.Urls.Count > 1)
     {
-        MaxConnectionsPerServer = options.Clients + 1, // one spare for the /v1/stats samples
-        PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-        UseProxy = false,
-        UseCookies = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = DecompressionMethods.None,
-    };
-    using var http = new HttpClient(handler)
-    {
-        BaseAddress = options.Url,
-        Timeout = TimeSpan.FromSeconds(options.WaitSeconds + 30),
-    };
-    if (options.ApiKey is { } key)
-    {
-        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        var (leader, leaderError) = await LeaseholdTarget.FindLeaderAsync(options.Urls[0], cancel.Token);
+        if (leader is null)
+        {
+            Console.Error.WriteLine(leaderError);
+            return 2;
+        }
+        name = $"leasehold, {options.Urls.Count} nodes, all to the leader";
+        options = options with { Urls = [leader] };
     }
-    var client = new LeaseClient(http);
-    if (!await client.IsHealthyAsync(cancel.Token))
+    using ILockTarget target = options.Target == TargetKind.Etcd ? new EtcdTarget(options) : new LeaseholdTarget(options, name);
+    if (await target.CheckReadyAsync(cancel.Token) is { } notReady)
     {
-        Console.Error.WriteLine($"{options.Url}healthz does not answer 200; is the server running? (or use --spawn --server-dll PATH)");
+        Console.Error.WriteLine(notReady);
         return 2;
     }
-    var serverCpu = server is null ? null : (Func<TimeSpan>)(() => server.CpuTime);
-    return await new LoadRunner(options, client).RunAsync(serverCpu, cancel.Token);
+    var targetCpu = deployment is null ? null : (Func<TimeSpan>)(() => deployment.CpuTime);
+    return await new LoadRunner(options, target).RunAsync(targetCpu, deployment?.Processes ?? 0, cancel.Token);
 }
 catch (OperationCanceledException)
 {
@@ -64,5 +68,5 @@ catch (OperationCanceledException)
 }
 finally
 {
-    server?.Dispose();
+    deployment?.Dispose();
 }

@@ -1,0 +1,30 @@
+namespace Leasehold.LoadGen;
+
+/// <summary>A lock held by one client: the fencing value the target gave it and what releasing it takes.</summary>
+internal sealed record Held(long Fence, object Handle);
+
+/// <summary>
+/// One system under load, behind the two calls a cycle makes. Requests are prepared once per client and
+/// path, so a cycle builds nothing that a real client would not build. A failure comes back as a short
+/// description (HTTP status, gRPC status, connection error); cancellation by the run throws.
+/// </summary>
+internal interface ILockTarget : IDisposable
+{
+    /// <summary>What the report calls the target, e.g. "leasehold, 3 nodes".</summary>
+    string Name { get; }
+
+    /// <summary>Builds what <see cref="AcquireAsync"/> sends for this client and path, once.</summary>
+    object Prepare(int client, string path, double? waitSeconds);
+
+    /// <summary>Acquires; the lock, or null and why not.</summary>
+    Task<(Held? Lock, string? Error)> AcquireAsync(int client, object prepared, CancellationToken cancel);
+
+    /// <summary>Releases; null when released, otherwise why not.</summary>
+    Task<string?> ReleaseAsync(int client, Held held, CancellationToken cancel);
+
+    /// <summary>Null when every node answers its readiness check, otherwise which one does not and how.</summary>
+    Task<string?> CheckReadyAsync(CancellationToken cancel);
+
+    /// <summary>Log counters of a single Leasehold server (GET /v1/stats); null for anything else.</summary>
+    Task<StatsReply?> StatsAsync(CancellationToken cancel);
+}

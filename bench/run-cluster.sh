@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Issue 12: a 3-member etcd cluster (its Lock API), a 3-node Leasehold cluster and one Leasehold server
+# (fsync durability) under the same load generator in one session, at 1, 16 and 64 clients uncontended and
+# 64 clients contended (one hot path), each run against freshly started processes on free loopback ports
+# with temporary data directories. The cluster runs twice: clients spread over the three nodes (client c
+# to node c % 3, followers forward to the leader: the issue's figure) and everything sent to the leader
+# (what forwarding costs). For each load the targets run back to back, so machine noise falls on all of
+# them alike. Prints every run, then one table and a line of ratios.
+# Usage: bench/run-cluster.sh [seconds] [ttl]
+#   seconds: measured time per run (10); ttl: lease time to live in seconds, the same for all three (60).
+# Needs etcd (Debian's etcd-server, installed here with apt-get when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds="${1:-10}"
+ttl="${2:-60}"
+server=src/Leasehold.Server/bin/Release/net10.0/Leasehold.Server.dll
+
+if ! command -v etcd >/dev/null; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update
+    $sudo apt-get install -y etcd-server
+fi
+
+dotnet build -c Release -v quiet -nologo src/Leasehold.Server
+dotnet build -c Release -v quiet -nologo bench/Leasehold.LoadGen
+
+echo "commit $(git rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(etcd --version | head -1)"
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+
+# run LABEL SCENARIO CLIENTS TARGET-ARGS...: one run; its SUMMARY line goes to the table, labelled.
+run() {
+    local label=$1 scenario=$2 clients=$3
+    shift 3
+    echo "== $label: $scenario, $clients clients (load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
+    local out rc=0
+    out=$(dotnet run -c Release --no-build --project bench/Leasehold.LoadGen -- --scenario "$scenario" --clients "$clients" \
+        --duration "$seconds" --warmup 2 --ttl "$ttl" "$@" 2>&1) || rc=$?
+    echo "$out"
+    local line
+    line=$(grep '^SUMMARY' <<<"$out" | tail -1 || true)
+    if [ -n "$line" ]; then
+        printf '%s\t%s\n' "$label" "$line" >>"$summary"
+    else
+        # did not run (e.g. the cluster is not in this build): say why in the table
+        printf '%s\tSUMMARY\t-\t%s\t%s\t-\t-\t-\t-\tnot run (exit %s)\n' "$label" "$scenario" "$clients" "$rc" >>"$summary"
+    fi
+    echo
+}
+
+for load in "uncontended 1" "uncontended 16" "uncontended 64" "contended 64"; do
+    read -r scenario clients <<<"$load"
+    run etcd "$scenario" "$clients" --spawn --target etcd --nodes 3
+    run cluster "$scenario" "$clients" --spawn --server-dll "$server" --nodes 3 --server-arg --Leasehold:Durability=fsync
+    run leader "$scenario" "$clients" --spawn --server-dll "$server" --nodes 3 --send-to leader --server-arg --Leasehold:Durability=fsync
+    run single "$scenario" "$clients" --spawn --server-dll "$server" --server-arg --Leasehold:Durability=fsync
+done
+
+echo "== acquire+release cycles per second, cycle latency p50 / p99 in ms (ttl $ttl s, $seconds s measured per run)"
+awk -F'\t' '
+    { key = $4 " " $5; if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+      if ($10 == "ok" || $10 == "FAILED") cell[key, $1] = sprintf("%8s %8.2f %8.2f%s", $6, $7, $8, $10 == "ok" ? "  " : " !")
+      else cell[key, $1] = sprintf("%-27s", $10)
+      rate[key, $1] = ($10 == "ok") ? $6 : "" }
+    END {
+      printf "%-19s | %-27s | %-27s | %-27s | %-27s\n", "load", "etcd 3 members", "leasehold 3 nodes", "leasehold 3, all to leader", "leasehold 1 node (fsync)"
+      for (i = 1; i <= n; i++) { k = order[i]; split(k, p, " ")
+        printf "%-19s | %s | %s | %s | %s\n", p[1] " " p[2], cell[k, "etcd"], cell[k, "cluster"], cell[k, "leader"], cell[k, "single"] }
+      print "(! = the run had errors or a failed check; see its output above)"
+      line = "ratios:"
+      for (i = 1; i <= n; i++) { k = order[i]; split(k, p, " ")
+        if (p[2] != 64) continue
+        e = rate[k, "etcd"]; c = rate[k, "cluster"]; s = rate[k, "single"]
+        l = rate[k, "leader"]
+        line = line sprintf("  %s 64: cluster/etcd %s (target >= 5), cluster/single %s (target >= 0.5), all-to-leader/etcd %s, single/etcd %s;", p[1],
+            (c != "" && e > 0) ? sprintf("%.1fx", c / e) : "n/a", (c != "" && s > 0) ? sprintf("%.2fx", c / s) : "n/a",
+            (l != "" && e > 0) ? sprintf("%.1fx", l / e) : "n/a", (s != "" && e > 0) ? sprintf("%.1fx", s / e) : "n/a") }
+      print line
+    }' "$summary"
