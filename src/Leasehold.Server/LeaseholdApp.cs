@@ -18,7 +18,7 @@ public static class LeaseholdApp
 {
     public const string DefaultUrl = "http://127.0.0.1:8765";
 
-    /// <summary>The process exit code when the server stopped because its engine writer died (EX_SOFTWARE).</summary>
+    /// <summary>The process exit code when the server stopped because its engine writer died, or a cluster node's state machine or committer (EX_SOFTWARE).</summary>
     public const int WriterDiedExitCode = 70;
 
     /// <summary>
@@ -29,8 +29,9 @@ public static class LeaseholdApp
     {
         // Taken before running: the service provider is disposed when the application stops.
         var host = app.Services.GetRequiredService<EngineHost>();
+        var node = app.Services.GetService<RaftNode>();
         await app.RunAsync().ConfigureAwait(false);
-        return host.WriterFailure is null ? 0 : WriterDiedExitCode;
+        return host.WriterFailure is null && node?.Failure is null ? 0 : WriterDiedExitCode;
     }
 
     /// <summary>The command-line flag for <see cref="LeaseholdOptions.AcceptDataLoss"/>.</summary>
@@ -167,6 +168,8 @@ public static class LeaseholdApp
         var node = app.Services.GetService<Cluster.RaftNode>();
         if (node is not null)
         {
+            // A node whose state is no longer the cluster's must not vote, lead or answer: stop it (RunAsync's exit code says so).
+            node.Died += _ => app.Lifetime.StopApplication();
             // Ahead of credentials and limits: the leader checks them on what is forwarded to it.
             app.UseLeaderForwarding(node);
         }

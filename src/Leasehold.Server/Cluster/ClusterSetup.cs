@@ -15,6 +15,12 @@ internal static class ClusterSetup
         {
             throw new InvalidDataException($"a cluster node needs an HTTP address the others can forward to: set {ClusterOptions.Section}:PublicUrl, or listen on a fixed port (urls), not port 0");
         }
+        var spread = options.Members.Any(m => !System.Net.IPAddress.IsLoopback(ClusterOptions.ParseEndPoint(m, ClusterOptions.Section + ":Members").Address));
+        if (spread && options.PublicUrl is null && (uri.IsLoopback || uri.Host is "0.0.0.0" or "[::]"))
+        {
+            // Derived from a listen address the others cannot use: they would forward to themselves.
+            throw new InvalidDataException($"the cluster's members are on other machines, but this node would tell them to forward to {publicUrl}: set {ClusterOptions.Section}:PublicUrl to an address they can reach");
+        }
         if (options.ElectionTimeoutMs is < 50 or > 60_000)
         {
             throw new InvalidDataException($"{ClusterOptions.Section}:ElectionTimeoutMs must be from 50 to 60000");
@@ -58,8 +64,7 @@ internal static class ClusterSetup
 
     private static string? FirstUrl(string urls)
         => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault()
-            ?.Replace("://*", "://127.0.0.1", StringComparison.Ordinal).Replace("://+", "://127.0.0.1", StringComparison.Ordinal)
-            .Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal);
+            ?.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
 
     /// <summary>Ready when a leader is elected and, if it is this node, it has taken over.</summary>
     private sealed class LeaderCheck(RaftNode node) : IHealthCheck
@@ -67,7 +72,8 @@ internal static class ClusterSetup
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
             var leader = node.Cluster.Leader;
-            return Task.FromResult(leader is null ? HealthCheckResult.Unhealthy("no cluster leader is elected")
+            return Task.FromResult(node.Failure is { } failure ? HealthCheckResult.Unhealthy($"this node stopped taking part: {failure.Message}")
+                : leader is null ? HealthCheckResult.Unhealthy("no cluster leader is elected")
                 : !leader.IsRemote && !node.Serving ? HealthCheckResult.Unhealthy("this node was elected leader and is taking over")
                 : HealthCheckResult.Healthy());
         }

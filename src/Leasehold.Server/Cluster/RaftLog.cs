@@ -47,18 +47,42 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, ILogger
 
     public void Close() => _batches.Writer.TryComplete();
 
+    /// <summary>Raised once if the committer dies (a bug): nothing would be answered again, so the host stops.</summary>
+    public event Action<Exception>? Died;
+
+    /// <summary>Why the committer died, or null while it runs.</summary>
+    public Exception? CommitterFailure { get; private set; }
+
     private async Task CommitLoopAsync()
     {
         var reader = _batches.Reader;
         var drain = new List<Batch>();
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        try
         {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var batch))
+                {
+                    drain.Add(batch);
+                }
+                await CommitAsync(drain).ConfigureAwait(false);
+                drain.Clear();
+            }
+        }
+        catch (Exception ex)
+        {
+            CommitterFailure = ex;
+            LogCommitterDied(ex);
+            _batches.Writer.TryComplete(ex);
+            foreach (var batch in drain)
+            {
+                batch.Fail(ex);
+            }
             while (reader.TryRead(out var batch))
             {
-                drain.Add(batch);
+                batch.Fail(ex);
             }
-            await CommitAsync(drain).ConfigureAwait(false);
-            drain.Clear();
+            Died?.Invoke(ex);
         }
     }
 
@@ -72,7 +96,7 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, ILogger
             {
                 current.Add(batch);
             }
-            else if (batch.Items.Count == 0 && batch.Outcomes.Count == 0)
+            else if (batch.IsEmpty)
             {
                 batch.Complete();
             }
@@ -99,19 +123,21 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, ILogger
                 await node.Cluster.ApplyReadBarrierAsync(epoch!.Token).ConfigureAwait(false);
                 kept = !epoch.Token.IsCancellationRequested;
             }
-            if (kept)
+            if (!kept)
             {
-                foreach (var batch in current)
-                {
-                    batch.Complete();
-                }
+                Refuse(current, epoch!, null);
                 return;
             }
-            Refuse(current, epoch!, null);
         }
         catch (Exception ex)
         {
             Refuse(current, epoch!, ex);
+            return;
+        }
+        // Kept: answering cannot undo that (a failure here is a bug in answering, never a reason to give up leading).
+        foreach (var batch in current)
+        {
+            batch.Complete();
         }
     }
 
@@ -125,6 +151,9 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, ILogger
         }
         node.StepDown(epoch, resign: true);
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The cluster committer stopped; no request can be answered any more and the server stops")]
+    private partial void LogCommitterDied(Exception ex);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Replicating a batch in term {Term} failed; this node stops leading")]
     private partial void LogReplicationFailed(Exception? ex, long term);

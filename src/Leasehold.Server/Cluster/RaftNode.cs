@@ -90,6 +90,24 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
 
     public WriteAheadLog Wal => _wal ?? throw new InvalidOperationException("the cluster node has not started");
 
+    /// <summary>Why this node can no longer take part (its state machine could not apply an entry, or its committer died), or null.</summary>
+    public Exception? Failure => Replica.Failure ?? Log.CommitterFailure;
+
+    /// <summary>Raised once when <see cref="Failure"/> is set: the host stops.</summary>
+    public event Action<Exception>? Died
+    {
+        add
+        {
+            Replica.Failed += value;
+            Log.Died += value;
+        }
+        remove
+        {
+            Replica.Failed -= value;
+            Log.Died -= value;
+        }
+    }
+
     /// <summary>The leadership this node holds and its writer decides under, or null.</summary>
     public LeaderEpoch? Epoch => _epoch;
 
@@ -122,6 +140,7 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
             _config.Metadata[key] = value;
         }
         _cluster = new RaftCluster(_config) { AuditTrail = _wal };
+        Replica.CurrentTerm = () => _cluster.Term;
         _cluster.LeaderChanged += OnLeaderChanged;
         Log.Start();
         await _cluster.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -170,8 +189,16 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         {
             return value;
         }
-        var metadata = await leader.GetMetadataAsync(refresh: true, cancellationToken).ConfigureAwait(false);
-        return metadata.TryGetValue(key, out value) ? value : null;
+        try
+        {
+            var metadata = await leader.GetMetadataAsync(refresh: true, cancellationToken).ConfigureAwait(false);
+            return metadata.TryGetValue(key, out value) ? value : null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The leader went away before it told this node its addresses: as if none were known.
+            return null;
+        }
     }
 
     /// <summary>Other values this node publishes to the other members (set before start).</summary>
@@ -211,6 +238,7 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
             return;
         }
         var term = cluster.Term;
+        LeaderEpoch? epoch = null;
         try
         {
             if (token.IsCancellationRequested || !await ReplicateAsync(ClusterEntry.LeaderStart(), new LeaderEpoch(term, token)).ConfigureAwait(false))
@@ -219,7 +247,7 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
             }
             await Wal.WaitForApplyAsync(Wal.LastCommittedEntryIndex, token).ConfigureAwait(false);
             var (engine, clock) = Replica.Fork();
-            var epoch = new LeaderEpoch(term, token);
+            epoch = new LeaderEpoch(term, token);
             _epoch = epoch;
             var lead = _host!.LeadAsync(epoch, engine, clock);
             // Registered after the writer has the lead queued, so a loss in between is queued after it.
@@ -231,10 +259,18 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         {
             // Lost the election's fruit before taking over: nothing was decided here.
         }
+        catch (DotNext.Net.Cluster.Consensus.Raft.NotLeaderException)
+        {
+            // Lost the leadership while taking over: nothing was decided under it.
+            if (epoch is not null)
+            {
+                StepDown(epoch, resign: false);
+            }
+        }
         catch (Exception ex)
         {
             LogTakeOverFailed(ex, term);
-            if (_epoch is { } epoch)
+            if (epoch is not null)
             {
                 StepDown(epoch, resign: true);
             }
@@ -260,12 +296,14 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
     /// <summary>Ends <paramref name="epoch"/> (once): the writer drops its copy; with <paramref name="resign"/> the node also gives up leading.</summary>
     public void StepDown(LeaderEpoch epoch, bool resign)
     {
-        if (Interlocked.CompareExchange(ref _epoch, null, epoch) != epoch)
-        {
-            return;
-        }
+        var current = Interlocked.CompareExchange(ref _epoch, null, epoch) == epoch;
+        // Always queued: a Follow for an epoch the writer no longer (or not yet) leads under is ignored there, and
+        // one queued behind that epoch's Lead takes the copy away again.
         _host?.Follow(epoch);
-        LogSteppedDown(epoch.Term);
+        if (current)
+        {
+            LogSteppedDown(epoch.Term);
+        }
         if (resign && !epoch.Token.IsCancellationRequested)
         {
             _ = (_cluster as DotNext.Net.Cluster.ICluster)?.ResignAsync(CancellationToken.None).AsTask();

@@ -25,6 +25,7 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
     private long _sinceSnapshot;
     private ArrayBufferWriter<byte>? _snapshot;
     private long _lastNow;
+    private long _reference;
     private long? _lastNowAt;
 
     public ReplicaStateMachine(DirectoryInfo location, EngineLimits limits, long snapshotEvery, TimeProvider time, ILogger logger)
@@ -56,7 +57,7 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
             var bytes = SnapshotCodec.Encode(0, _engine.Capture());
             var (_, copy) = SnapshotLoader.Load("(leader's copy)", bytes.WrittenSpan, _limits);
             var clock = _lastNowAt is { } at
-                ? Engine.EngineClock.Continuing(_time, _lastNow, at)
+                ? Engine.EngineClock.Continuing(_time, _reference, at)
                 : new Engine.EngineClock(_time, _lastNow);
             return (copy, clock);
         }
@@ -81,22 +82,34 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
         lock (_gate)
         {
             var commands = 0L;
-            var kind = ClusterEntry.Read(payload, command =>
+            var latest = long.MinValue;
+            ClusterEntry.Kind? kind;
+            try
             {
-                _engine.Apply(command);
-                _lastNow = Math.Max(_lastNow, command.Now);
-                commands++;
-            });
+                kind = ClusterEntry.Read(payload, command =>
+                {
+                    _engine.Apply(command);
+                    latest = Math.Max(latest, command.Now);
+                    commands++;
+                });
+            }
+            catch (Exception ex)
+            {
+                // Half applied, or not at all: this node's state is no longer the cluster's. It must not vote, lead
+                // or answer on it; the host stops (docs/cluster.md: replace the node, or start it on a copy).
+                Failure = ex;
+                LogApplyFailed(ex, entry.Index);
+                Failed?.Invoke(ex);
+                throw;
+            }
             _engine.DiscardOutcomes();
             if (kind is null || commands == 0)
             {
                 return new(false);
             }
             Applied += commands;
-            if (Live)
-            {
-                _lastNowAt = _time.GetTimestamp();
-            }
+            _lastNow = Math.Max(_lastNow, latest);
+            Continue(latest, entry.Term);
             _sinceSnapshot += commands;
             if (_sinceSnapshot >= _snapshotEvery)
             {
@@ -110,10 +123,49 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
         return new(snapshot);
     }
 
-    protected override ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token)
+    /// <summary>
+    /// Keeps the reference a new leader's clock continues from: a command's time and the monotonic moment it was
+    /// applied here, live. A command only replaces the reference when its time is later than the reference
+    /// projected to now, so an old command committed late (the last of an earlier term, committed with the new
+    /// leader's first entry) never pulls the time line back; the first reference after start must come from
+    /// the current term, whose leader stamped it just now.
+    /// </summary>
+    private void Continue(long stamped, long entryTerm)
     {
-        var bytes = _snapshot ?? SnapshotCodec.Encode(0, Read(e => e.Capture()));
-        return writer.Invoke(bytes.WrittenMemory, token);
+        if (!Live)
+        {
+            return;
+        }
+        var now = _time.GetTimestamp();
+        if (_lastNowAt is { } at)
+        {
+            var projected = _reference + (long)_time.GetElapsedTime(at, now).TotalMilliseconds;
+            if (stamped <= projected)
+            {
+                return;
+            }
+        }
+        else if (entryTerm < CurrentTerm())
+        {
+            return;
+        }
+        _reference = stamped;
+        _lastNowAt = now;
+    }
+
+    /// <summary>The node's current Raft term (set by the node before start).</summary>
+    public Func<long> CurrentTerm { get; set; } = () => 0;
+
+    /// <summary>Why applying a committed entry failed, or null: the node stops.</summary>
+    public Exception? Failure { get; private set; }
+
+    /// <summary>Raised once, on DotNext's applier, when an entry cannot be applied.</summary>
+    public event Action<Exception>? Failed;
+
+    protected override async ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token)
+    {
+        var bytes = Interlocked.Exchange(ref _snapshot, null) ?? SnapshotCodec.Encode(0, Read(e => e.Capture()));
+        await writer.Invoke(bytes.WrittenMemory, token).ConfigureAwait(false);
     }
 
     protected override async ValueTask RestoreAsync(FileInfo snapshotFile, CancellationToken token)
@@ -127,6 +179,9 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
         }
         LogRestored(index, data.Length);
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Applying committed entry {Index} failed; this node's state is no longer the cluster's and the server stops")]
+    private partial void LogApplyFailed(Exception ex, long index);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cluster state restored from a snapshot of entry {Index} ({Bytes} bytes)")]
     private partial void LogRestored(long index, int bytes);

@@ -11,8 +11,11 @@ internal sealed class Batch
 {
     public LogBuffer? Log { get; init; }
 
-    /// <summary>The leadership the batch was decided under (a cluster's; null on a single server).</summary>
-    public object? Epoch { get; set; }
+    /// <summary>The leadership the batch was decided under (a cluster's; null on a single server). Set once, at creation.</summary>
+    public object? Epoch { get; init; }
+
+    /// <summary>Nothing in it: no request, no waiter's outcome, no record.</summary>
+    public bool IsEmpty => Items.Count == 0 && Outcomes.Count == 0 && (Log is null || Log.Records == 0);
 
     public List<WorkItem> Items { get; } = [];
 

@@ -197,17 +197,24 @@ public sealed partial class EngineHost : IAsyncDisposable
                     item.Fail(new IOException("the log could not be written; the server no longer changes state", failure));
                     continue;
                 }
-                if (item is FollowItem follow)
+                if (item is FollowItem or LeadItem)
                 {
-                    follow.Step();
-                    continue;
-                }
-                if (item is LeadItem && batch.Items.Count > 0)
-                {
-                    // What came before belongs to an earlier leadership (or none): it never travels under the new one.
-                    _batch = null;
-                    _log.Submit(batch);
-                    batch = _batch = new Batch { Log = _log.Logs ? new LogBuffer() : null, Epoch = _epoch };
+                    // A change of leadership closes the batch: what it holds (requests, granted waiters, a tick's
+                    // records) was decided under the leadership before, and never travels under another.
+                    if (!batch.IsEmpty)
+                    {
+                        _batch = null;
+                        _log.Submit(batch);
+                    }
+                    if (item is FollowItem follow)
+                    {
+                        follow.Step();
+                    }
+                    batch = _batch = new Batch { Log = _log.Logs ? new LogBuffer() : null, Epoch = item is LeadItem lead ? lead.Epoch : _epoch };
+                    if (item is not LeadItem)
+                    {
+                        continue;
+                    }
                 }
                 if (_engine is null && item is not LeadItem)
                 {
@@ -317,13 +324,14 @@ public sealed partial class EngineHost : IAsyncDisposable
     {
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        public object Epoch => epoch;
+
         public override void Run(Writer writer)
         {
             host._epoch = epoch;
             host._engine = engine;
             host._clock = clock;
             host._armedFor = long.MaxValue;
-            host._batch!.Epoch = epoch;
             writer.Engine = engine;
             writer.Now = clock.Now;
             writer.Run(new TakeOver { Now = writer.Now, SessionGraceMs = host._durability.SessionGraceMs }, (e, c) => e.TakeOver(c));

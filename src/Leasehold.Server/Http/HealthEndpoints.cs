@@ -38,8 +38,10 @@ public static class HealthEndpoints
         ResponseWriter = async (context, report) =>
         {
             var failing = report.Entries.Values.FirstOrDefault(e => e.Status != HealthStatus.Healthy);
-            // A cluster node's readiness says where it stands: role, term, leader, commit index, lag.
+            // A cluster node's readiness says where it stands: role, term, leader, commit index, lag; with security
+            // on, only to callers who may read (GET /v1/cluster needs the same), since it names the members.
             var cluster = tag == Ready && context.RequestServices.GetService<Cluster.RaftNode>() is { } node
+                && await Security.Access.CheckAsync(context, Security.Right.Read, Security.PathScope.Root) is null
                 ? await Cluster.ClusterEndpoints.StatusAsync(node, context.RequestAborted)
                 : null;
             var dto = failing.Description is null
