@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Xunit.Abstractions;
 
 namespace Leasehold.Crash.Tests;
 
@@ -14,9 +15,12 @@ namespace Leasehold.Crash.Tests;
 /// a data directory of the other kind is refused. Tests that leave the cluster as they found it share one
 /// three-node cluster; tests that kill nodes start their own.
 /// </summary>
-public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedCluster>, IDisposable
+public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output) : IClassFixture<SharedCluster>, IDisposable
 {
     internal static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    /// <summary>Elections take about a second; a frozen leader used to stall them for 8 to 10 s (RequestTimeoutMs above the election timeout).</summary>
+    private static readonly TimeSpan FrozenLeaderReplaced = TimeSpan.FromSeconds(6);
 
     private readonly string _root = Directory.CreateTempSubdirectory("leasehold-ctests-").FullName;
 
@@ -28,7 +32,7 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
     public async Task A_lease_taken_through_a_follower_is_the_same_lease_through_every_node()
     {
         var nodes = shared.Nodes;
-        var leader = await nodes.LeaderAsync(Deadline);
+        var leader = await StableAsync(nodes);
         var (f1, f2) = Followers(nodes, leader);
         using var http = Http();
         var path = $"/visible/{Guid.NewGuid():N}";
@@ -95,7 +99,7 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
     public async Task Every_node_reports_the_same_leader_term_and_members_and_no_lag_once_idle()
     {
         var nodes = shared.Nodes;
-        await nodes.LeaderAsync(Deadline);
+        await StableAsync(nodes);
         using var http = Http();
         JsonElement[] views = [];
         // Idle: every node ready, one term, one leader, and everything committed applied everywhere.
@@ -153,7 +157,7 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
     public async Task Locker_and_lockd_work_through_followers()
     {
         var nodes = shared.Nodes;
-        var leader = await nodes.LeaderAsync(Deadline);
+        var leader = await StableAsync(nodes);
         var (f1, f2) = Followers(nodes, leader);
         using var http = Http();
         var path = $"/locker/{Guid.NewGuid():N}";
@@ -190,7 +194,7 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
     public async Task A_member_is_added_and_removed_over_http_and_bad_endpoints_are_refused()
     {
         var nodes = shared.Nodes;
-        var leader = await nodes.LeaderAsync(Deadline);
+        var leader = await StableAsync(nodes);
         var (f1, f2) = Followers(nodes, leader);
         using var http = Http();
 
@@ -243,6 +247,7 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
     {
         using var nodes = new ClusterNodes(3, Path.Combine(_root, "minority"));
         await nodes.StartAllAsync(Deadline);
+        await StableAsync(nodes);
         using var http = Http();
         var kept = new List<(long Id, long Fence, string Path)>();
         for (var i = 0; i < 6; i++)
@@ -252,7 +257,7 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
             Assert.True(taken.Status == HttpStatusCode.Created, $"acquire {path} through node {i % 3}: {taken}");
             kept.Add((taken.Json.GetProperty("id").GetInt64(), taken.Json.GetProperty("fence").GetInt64(), path));
         }
-        var leader = await nodes.LeaderAsync(Deadline);
+        var leader = await StableAsync(nodes);
         var (f1, f2) = Followers(nodes, leader);
         await nodes[f1].KillAsync();
         await nodes[f2].KillAsync();
@@ -265,7 +270,7 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
             attempts++;
             try
             {
-                refusal = await SendAsync(http, nodes[leader], HttpMethod.Post, "v1/leases", new { path = $"/minority/{attempts}", ttl = 5 }, timeout: TimeSpan.FromSeconds(10));
+                refusal = await SendOnceAsync(http, nodes[leader], HttpMethod.Post, "v1/leases", new { path = $"/minority/{attempts}", ttl = 5 }, timeout: TimeSpan.FromSeconds(10));
             }
             catch (TaskCanceledException)
             {
@@ -276,10 +281,10 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
         }, Deadline, "the survivor refuses with 503");
         AssertProblem(refusal, HttpStatusCode.ServiceUnavailable, "no-leader");
         Assert.Equal("1", refusal.RetryAfter);
-        var read = await SendAsync(http, nodes[leader], HttpMethod.Get, $"v1/leases/{kept[0].Id}", timeout: TimeSpan.FromSeconds(10));
+        var read = await SendOnceAsync(http, nodes[leader], HttpMethod.Get, $"v1/leases/{kept[0].Id}", timeout: TimeSpan.FromSeconds(10));
         AssertProblem(read, HttpStatusCode.ServiceUnavailable, "no-leader");
         Assert.Equal("1", read.RetryAfter);
-        var locker = await SendAsync(http, nodes[leader], HttpMethod.Get, "canhaz/minority/locker?id=x", timeout: TimeSpan.FromSeconds(10));
+        var locker = await SendOnceAsync(http, nodes[leader], HttpMethod.Get, "canhaz/minority/locker?id=x", timeout: TimeSpan.FromSeconds(10));
         AssertProblem(locker, HttpStatusCode.ServiceUnavailable, "no-leader");
         await UntilAsync(async () => (await ReadyAsync(http, nodes[leader])).Status == HttpStatusCode.ServiceUnavailable, Deadline, "/readyz 503 on the survivor");
         var (readyStatus, readyView) = await ReadyAsync(http, nodes[leader]);
@@ -309,7 +314,7 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
     {
         using var nodes = new ClusterNodes(3, Path.Combine(_root, "waiters"));
         await nodes.StartAllAsync(Deadline);
-        var leader = await nodes.LeaderAsync(Deadline);
+        var leader = await StableAsync(nodes);
         var (follower, other) = Followers(nodes, leader);
         using var http = Http();
         var path = $"/queued/{Guid.NewGuid():N}";
@@ -317,8 +322,8 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
         var holder = await SendAsync(http, nodes[leader], HttpMethod.Post, "v1/leases", new { path, owner = "holder", ttl = 600 });
         Assert.True(holder.Status == HttpStatusCode.Created, $"holder: {holder}");
         using var waitHttp = Http(TimeSpan.FromSeconds(60));
-        var onLeader = SendAsync(waitHttp, nodes[leader], HttpMethod.Post, "v1/leases", new { paths = new[] { path }, owner = "w-leader", wait = 30 });
-        var viaFollower = SendAsync(waitHttp, nodes[follower], HttpMethod.Post, "v1/leases", new { paths = new[] { path }, owner = "w-follower", wait = 30 });
+        var onLeader = SendOnceAsync(waitHttp, nodes[leader], HttpMethod.Post, "v1/leases", new { paths = new[] { path }, owner = "w-leader", wait = 30 });
+        var viaFollower = SendOnceAsync(waitHttp, nodes[follower], HttpMethod.Post, "v1/leases", new { paths = new[] { path }, owner = "w-follower", wait = 30 });
         await UntilAsync(async () => await QueueLengthAsync(http, nodes[leader], path) == 2, Deadline, "two waiters queued on the leader");
 
         // A session with a ttl shorter than the failover, kept alive just before the leader dies.
@@ -373,6 +378,59 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
         Assert.True(granted.Answer.Value.Json.GetProperty("fence").GetInt64() > holder.Json.GetProperty("fence").GetInt64(), granted.ToString());
     }
 
+    [Fact]
+    public async Task Waiters_on_a_frozen_leader_are_told_to_retry_once_it_learns_it_was_deposed()
+    {
+        using var nodes = new ClusterNodes(3, Path.Combine(_root, "frozen"));
+        await nodes.StartAllAsync(Deadline);
+        var leader = await StableAsync(nodes);
+        var (follower, other) = Followers(nodes, leader);
+        using var http = Http();
+        var path = $"/frozen/{Guid.NewGuid():N}";
+        var holder = await SendAsync(http, nodes[leader], HttpMethod.Post, "v1/leases", new { path, owner = "holder", ttl = 600 });
+        Assert.True(holder.Status == HttpStatusCode.Created, $"holder: {holder}");
+        using var waitHttp = Http(TimeSpan.FromSeconds(60));
+        var onLeader = SendOnceAsync(waitHttp, nodes[leader], HttpMethod.Post, "v1/leases", new { paths = new[] { path }, owner = "w-leader", wait = 40 });
+        var viaFollower = SendOnceAsync(waitHttp, nodes[follower], HttpMethod.Post, "v1/leases", new { paths = new[] { path }, owner = "w-follower", wait = 40 });
+        await UntilAsync(async () => await QueueLengthAsync(http, nodes[leader], path) == 2, Deadline, "two waiters queued on the leader");
+
+        var clock = Stopwatch.StartNew();
+        nodes.Freeze(leader);
+        // A frozen leader still accepts connections: the votes asked of it must time out before the election does.
+        var newLeader = await nodes.LeaderAsync(FrozenLeaderReplaced, except: leader);
+        output.WriteLine($"{clock.ElapsedMilliseconds} ms: node {newLeader} leads");
+        // While the old leader is frozen the majority serves: the holder's lease is there, with its fence.
+        var seen = await SendAsync(http, nodes[other], HttpMethod.Get, $"v1/leases/{holder.Json.GetProperty("id").GetInt64()}");
+        Assert.True(seen.Status == HttpStatusCode.OK, $"the holder's lease on the new leader {newLeader}: {seen}");
+        Assert.Equal(holder.Json.GetProperty("fence").GetInt64(), seen.Json.GetProperty("fence").GetInt64());
+        output.WriteLine($"{clock.ElapsedMilliseconds} ms: node {newLeader} leads; thawing node {leader}");
+        nodes.Thaw(leader);
+
+        // Thawed, the old leader learns it was deposed and tells its waiters to retry; it grants nothing.
+        foreach (var (name, request) in (ValueTuple<string, Task<Answer>>[])[("on the old leader", onLeader), ("forwarded by a follower", viaFollower)])
+        {
+            var outcome = await OutcomeAsync(request, TimeSpan.FromSeconds(15));
+            output.WriteLine($"{clock.ElapsedMilliseconds} ms: the waiter {name}: {outcome}");
+            Assert.True(outcome.Status is null or HttpStatusCode.ServiceUnavailable, $"the waiter {name}: {outcome}");
+            if (outcome.Answer is { } answer)
+            {
+                AssertProblem(answer, HttpStatusCode.ServiceUnavailable, "no-leader");
+            }
+        }
+        await UntilAsync(async () => (await ReadyAsync(http, nodes[leader])).Cluster is { } view && view.GetProperty("role").GetString() == "follower",
+            Deadline, "the old leader follows");
+        output.WriteLine($"{clock.ElapsedMilliseconds} ms: node {leader} follows");
+        var requeued = SendAsync(waitHttp, nodes[leader], HttpMethod.Post, "v1/leases", new { paths = new[] { path }, owner = "w-again", wait = 20 });
+        await UntilAsync(async () => await QueueLengthAsync(http, nodes[newLeader], path) >= 1, Deadline, "the waiter queued again");
+        Assert.Equal(1, await QueueLengthAsync(http, nodes[newLeader], path));
+        var release = await SendAsync(http, nodes[follower], HttpMethod.Delete, $"v1/leases/{holder.Json.GetProperty("id").GetInt64()}",
+            token: holder.Json.GetProperty("token").GetString());
+        Assert.True(release.Status == HttpStatusCode.NoContent, $"release the holder: {release}");
+        var granted = await OutcomeAsync(requeued, TimeSpan.FromSeconds(10));
+        Assert.True(granted.Status == HttpStatusCode.Created, $"the re-queued waiter, through the old leader: {granted}");
+        Assert.Equal("w-again", granted.Answer!.Value.Json.GetProperty("owner").GetString());
+    }
+
     // ---- 6. snapshots and catch-up ----
 
     [Fact]
@@ -383,7 +441,7 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
         using var http = Http();
         var held = new Dictionary<long, long>();
         var released = new List<long>();
-        var leader = await nodes.LeaderAsync(Deadline);
+        var leader = await StableAsync(nodes);
         var (wiped, other) = Followers(nodes, leader);
 
         await ChangesAsync(http, [.. Enumerable.Range(0, 3).Select(i => nodes[i])], "first", 160, held, released);
@@ -498,6 +556,14 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
         AssertOneLineRefusal(node.OutputTail, "not port 0");
     }
 
+    [Fact]
+    public async Task A_raft_request_timeout_not_shorter_than_the_election_timeout_is_refused_in_one_line()
+    {
+        using var node = OneNodeCluster(Path.Combine(_root, "timeouts"), "--Leasehold:Cluster:ElectionTimeoutMs=400", "--Leasehold:Cluster:RequestTimeoutMs=400");
+        Assert.Equal(2, await node.StartExpectingRefusalAsync(Deadline));
+        AssertOneLineRefusal(node.OutputTail, "RequestTimeoutMs (400) must be at least 1 and less than ElectionTimeoutMs (400)");
+    }
+
     private static ServerProcess OneNodeCluster(string dir, params string[] extra)
     {
         var raft = $"127.0.0.1:{ServerProcess.FreePort()}";
@@ -538,7 +604,27 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
         return (followers[0], followers[1]);
     }
 
+    /// <summary>
+    /// Sends a request, again while the answer is 503 (a leader is being elected: the cluster says to retry), for at
+    /// most <see cref="Deadline"/>. For the steps that set a test up or check its result; what a test expects a 503
+    /// from goes through <see cref="SendOnceAsync"/>.
+    /// </summary>
     private static async Task<Answer> SendAsync(HttpClient http, ServerProcess node, HttpMethod method, string relative, object? body = null,
+        string? token = null, TimeSpan? timeout = null)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var answer = await SendOnceAsync(http, node, method, relative, body, token, timeout);
+            if (answer.Status != HttpStatusCode.ServiceUnavailable || clock.Elapsed > Deadline)
+            {
+                return answer;
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task<Answer> SendOnceAsync(HttpClient http, ServerProcess node, HttpMethod method, string relative, object? body = null,
         string? token = null, TimeSpan? timeout = null)
     {
         using var request = new HttpRequestMessage(method, new Uri(node.BaseAddress, relative));
@@ -599,13 +685,46 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
     {
         try
         {
-            var answer = await SendAsync(http, node, HttpMethod.Get, "readyz", timeout: TimeSpan.FromSeconds(2));
+            var answer = await SendOnceAsync(http, node, HttpMethod.Get, "readyz", timeout: TimeSpan.FromSeconds(2));
             return (answer.Status, answer.Json.TryGetProperty("cluster", out var cluster) ? cluster : null);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException)
         {
             return (0, null);
         }
+    }
+
+    /// <summary>
+    /// Waits until every running node (frozen ones aside) is ready and names the same leader in the same term, one
+    /// of them leading: a cluster that just started, or just failed over, may still change leaders once.
+    /// </summary>
+    private static async Task<int> StableAsync(ClusterNodes nodes)
+    {
+        using var http = Http();
+        var leader = -1;
+        await UntilAsync(async () =>
+        {
+            var views = new List<(int Index, JsonElement View)>();
+            for (var i = 0; i < nodes.Count; i++)
+            {
+                if (nodes[i].ProcessId is null || nodes.Frozen.Contains(i))
+                {
+                    continue;
+                }
+                var (status, view) = await ReadyAsync(http, nodes[i]);
+                if (status != HttpStatusCode.OK || view is null)
+                {
+                    return false;
+                }
+                views.Add((i, view.Value));
+            }
+            var leaders = views.Where(v => v.View.GetProperty("role").GetString() == "leader").ToList();
+            leader = leaders.Count == 1 ? leaders[0].Index : -1;
+            return leader >= 0
+                && views.Select(v => v.View.GetProperty("term").GetInt64()).Distinct().Count() == 1
+                && views.Select(v => v.View.GetProperty("leader").GetString()).Distinct().Count() == 1;
+        }, Deadline, "a stable leader");
+        return leader;
     }
 
     private static async Task<List<List<string>>> MembersAsync(HttpClient http, ClusterNodes nodes)
@@ -641,7 +760,7 @@ public sealed class ClusterTests(SharedCluster shared) : IClassFixture<SharedClu
             }
             try
             {
-                last = await SendAsync(http, node, HttpMethod.Post, "v1/leases", body, timeout: TimeSpan.FromSeconds(5));
+                last = await SendOnceAsync(http, node, HttpMethod.Post, "v1/leases", body, timeout: TimeSpan.FromSeconds(5));
                 if (last.Status == HttpStatusCode.Created)
                 {
                     return last.Json;
