@@ -19,7 +19,10 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
 {
     internal static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
-    /// <summary>Elections take about a second; a frozen leader used to stall them for 8 to 10 s (RequestTimeoutMs above the election timeout).</summary>
+    /// <summary>
+    /// Elections take about a second once the Raft request timeout is below the election timeout; at the defaults
+    /// (1000 ms against 400 ms) a frozen leader stalls them for 8 to 10 s (docs/operations.md, RequestTimeoutMs).
+    /// </summary>
     private static readonly TimeSpan FrozenLeaderReplaced = TimeSpan.FromSeconds(6);
 
     private readonly string _root = Directory.CreateTempSubdirectory("leasehold-ctests-").FullName;
@@ -381,7 +384,7 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
     [Fact]
     public async Task Waiters_on_a_frozen_leader_are_told_to_retry_once_it_learns_it_was_deposed()
     {
-        using var nodes = new ClusterNodes(3, Path.Combine(_root, "frozen"));
+        using var nodes = new ClusterNodes(3, Path.Combine(_root, "frozen"), "--Leasehold:Cluster:RequestTimeoutMs=300");
         await nodes.StartAllAsync(Deadline);
         var leader = await StableAsync(nodes);
         var (follower, other) = Followers(nodes, leader);
@@ -554,14 +557,6 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
         using var node = OneNodeCluster(Path.Combine(_root, "port0"), "--urls", "http://127.0.0.1:0");
         Assert.Equal(2, await node.StartExpectingRefusalAsync(Deadline));
         AssertOneLineRefusal(node.OutputTail, "not port 0");
-    }
-
-    [Fact]
-    public async Task A_raft_request_timeout_not_shorter_than_the_election_timeout_is_refused_in_one_line()
-    {
-        using var node = OneNodeCluster(Path.Combine(_root, "timeouts"), "--Leasehold:Cluster:ElectionTimeoutMs=400", "--Leasehold:Cluster:RequestTimeoutMs=400");
-        Assert.Equal(2, await node.StartExpectingRefusalAsync(Deadline));
-        AssertOneLineRefusal(node.OutputTail, "RequestTimeoutMs (400) must be at least 1 and less than ElectionTimeoutMs (400)");
     }
 
     private static ServerProcess OneNodeCluster(string dir, params string[] extra)

@@ -34,14 +34,14 @@ public sealed class ClusterOptions
     public int ElectionTimeoutMs { get; set; } = 400;
 
     /// <summary>
-    /// How long a Raft request to another node may take before that node counts as unreachable. It must be shorter
-    /// than <see cref="ElectionTimeoutMs"/>: a candidate counts its votes only once every member has answered or
-    /// timed out, and gives up at its election timeout, so with a longer request timeout one member that accepts
-    /// connections but does not answer (a frozen or overloaded process) makes every election fail until its
-    /// connection breaks (measured: 8 to 10 s without a leader instead of about 1 s).
+    /// How long a Raft request to another node may take before that node counts as unreachable. Two limits pull
+    /// against each other (docs/operations.md): sending a snapshot to a node that lags must fit in it (a short
+    /// timeout kept a wiped node from ever catching up); and a candidate counts its votes only once every member
+    /// has answered or timed out, giving up at its election timeout, so at or above <see cref="ElectionTimeoutMs"/>
+    /// a member that hangs with its connections open (a frozen leader) makes elections fail until they break.
     /// </summary>
-    [Description("how long a Raft request to another node may take, in ms; less than ElectionTimeoutMs")]
-    public int RequestTimeoutMs { get; set; } = 300;
+    [Description("how long a Raft request to another node may take, in ms")]
+    public int RequestTimeoutMs { get; set; } = 1000;
 
     /// <summary>Start as the only member of a new cluster that others are added to (instead of <see cref="Members"/>).</summary>
     [Description("start a new cluster alone, to add members to later (instead of Members)")]

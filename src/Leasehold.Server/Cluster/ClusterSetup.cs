@@ -19,10 +19,6 @@ internal static class ClusterSetup
         {
             throw new InvalidDataException($"{ClusterOptions.Section}:ElectionTimeoutMs must be from 50 to 60000");
         }
-        if (options.RequestTimeoutMs < 1 || options.RequestTimeoutMs >= options.ElectionTimeoutMs)
-        {
-            throw new InvalidDataException($"{ClusterOptions.Section}:RequestTimeoutMs ({options.RequestTimeoutMs}) must be at least 1 and less than ElectionTimeoutMs ({options.ElectionTimeoutMs}): a vote asked of a node that does not answer must time out before the election does");
-        }
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton(sp =>
         {
