@@ -50,6 +50,10 @@ internal static class ClusterEndpoints
             {
                 added = false;
             }
+            if (added)
+            {
+                await MemberListSettledAsync(node, endpoint, member: true, cancellationToken).ConfigureAwait(false);
+            }
             return added
                 ? Results.Json(await StatusAsync(node, cancellationToken).ConfigureAwait(false), ProtocolJsonContext.Default.ClusterStatusDto)
                 : Problems.Result(ErrorCodes.NoLeader, $"{endpoint} could not be added within 30 s (is it running and reachable? is a leader elected?)");
@@ -66,11 +70,31 @@ internal static class ClusterEndpoints
                 return Problems.Result(ErrorCodes.NotFound, $"{address} is not a member");
             }
             var removed = await node.Cluster.RemoveMemberAsync(address, cancellationToken).ConfigureAwait(false);
+            if (removed)
+            {
+                await MemberListSettledAsync(node, address, member: false, cancellationToken).ConfigureAwait(false);
+            }
             return removed
                 ? Results.Json(await StatusAsync(node, cancellationToken).ConfigureAwait(false), ProtocolJsonContext.Default.ClusterStatusDto)
                 : Problems.Result(ErrorCodes.NoLeader, $"{address} could not be removed now; retry");
         }
     }
+
+    /// <summary>
+    /// DotNext returns from a membership change once the new configuration is committed and applied, but updates
+    /// the member list it reports a moment later: wait (briefly) until the list shows the change, so the answer
+    /// does not still list a member just removed (or miss one just added).
+    /// </summary>
+    private static async Task MemberListSettledAsync(RaftNode node, System.Net.IPEndPoint endpoint, bool member, CancellationToken cancellationToken)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (node.Cluster.Members.Any(m => endpoint.Equals(m.EndPoint)) != member && clock.Elapsed < MemberListSettleTime)
+        {
+            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static readonly TimeSpan MemberListSettleTime = TimeSpan.FromSeconds(5);
 
     private static bool TryEndPoint(string? text, out System.Net.IPEndPoint endpoint, out IResult problem)
     {

@@ -33,7 +33,13 @@ public sealed class ClusterOptions
     [Description("the shortest Raft election timeout in ms (the longest is twice it)")]
     public int ElectionTimeoutMs { get; set; } = 400;
 
-    /// <summary>How long a Raft request to another node may take before that node counts as unreachable.</summary>
+    /// <summary>
+    /// How long a Raft request to another node may take before that node counts as unreachable. Two limits pull
+    /// against each other (docs/operations.md): sending a snapshot to a node that lags must fit in it (a short
+    /// timeout kept a wiped node from ever catching up); and a candidate counts its votes only once every member
+    /// has answered or timed out, giving up at its election timeout, so at or above <see cref="ElectionTimeoutMs"/>
+    /// a member that hangs with its connections open (a frozen leader) makes elections fail until they break.
+    /// </summary>
     [Description("how long a Raft request to another node may take, in ms")]
     public int RequestTimeoutMs { get; set; } = 1000;
 
