@@ -29,7 +29,7 @@ public sealed class ClusterOptions
     [Description("the URL the other nodes forward HTTP requests to while this node leads; none: the first of urls")]
     public string? PublicUrl { get; set; }
 
-    /// <summary>The shortest election timeout in milliseconds; the longest is twice this. A leader's heartbeat is a third of it.</summary>
+    /// <summary>The shortest election timeout in milliseconds; the longest is twice this. A leader's heartbeat is half of it (DotNext's default).</summary>
     [Description("the shortest Raft election timeout in ms (the longest is twice it)")]
     public int ElectionTimeoutMs { get; set; } = 400;
 
@@ -46,6 +46,15 @@ public sealed class ClusterOptions
     /// <summary>Start as the only member of a new cluster that others are added to (instead of <see cref="Members"/>).</summary>
     [Description("start a new cluster alone, to add members to later (instead of Members)")]
     public bool ColdStart { get; set; }
+
+    [Description("this node's certificate (PEM) for mutual TLS between the nodes; with KeyFile and CaFile")]
+    public string? CertFile { get; set; }
+
+    [Description("the unencrypted private key (PEM) of CertFile")]
+    public string? KeyFile { get; set; }
+
+    [Description("the cluster's authority (PEM): a peer's certificate must chain to it")]
+    public string? CaFile { get; set; }
 
     public bool Enabled => !string.IsNullOrWhiteSpace(Node);
 

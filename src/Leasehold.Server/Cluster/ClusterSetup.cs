@@ -25,10 +25,19 @@ internal static class ClusterSetup
         {
             throw new InvalidDataException($"{ClusterOptions.Section}:ElectionTimeoutMs must be from 50 to 60000");
         }
+        var tls = ClusterTls.Load(options);
+        var local = ClusterOptions.ParseEndPoint(options.Node!, ClusterOptions.Section + ":Node");
+        if (tls is null && (spread || !System.Net.IPAddress.IsLoopback(local.Address))
+            && !builder.Configuration.GetValue<bool>($"{Security.SecurityOptions.Section}:{nameof(Security.SecurityOptions.Open)}"))
+        {
+            // The Raft port decides who holds what: off loopback, only members may speak on it.
+            throw new InvalidDataException($"a cluster beyond loopback needs mutual TLS between its nodes ({ClusterOptions.Section}:CertFile, KeyFile, CaFile; docs/cluster.md), or --open on a network only the nodes reach");
+        }
+        builder.Services.AddSingleton(new ForwardingTrust(tls));
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton(sp =>
         {
-            var node = new RaftNode(options, dataDir, durability, limits, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>())
+            var node = new RaftNode(options, dataDir, durability, limits, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(), tls)
             {
                 PublicUrl = publicUrl,
             };
@@ -61,6 +70,9 @@ internal static class ClusterSetup
         });
         builder.Services.AddHealthChecks().AddCheck<LeaderCheck>("cluster", tags: ["ready"]);
     }
+
+    /// <summary>The cluster's TLS, if any, for the forwarder's connections to an https leader.</summary>
+    internal sealed record ForwardingTrust(ClusterTls? Tls);
 
     private static string? FirstUrl(string urls)
         => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault()

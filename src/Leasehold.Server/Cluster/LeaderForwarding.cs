@@ -20,7 +20,7 @@ internal static class LeaderForwarding
     public static void UseLeaderForwarding(this WebApplication app, RaftNode node)
     {
         var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
-        var invoker = new HttpMessageInvoker(new SocketsHttpHandler
+        var handler = new SocketsHttpHandler
         {
             UseProxy = false,
             AllowAutoRedirect = false,
@@ -28,7 +28,13 @@ internal static class LeaderForwarding
             UseCookies = false,
             ConnectTimeout = TimeSpan.FromSeconds(2),
             ActivityHeadersPropagator = null,
-        });
+        };
+        if (app.Services.GetRequiredService<ClusterSetup.ForwardingTrust>().Tls is { } tls)
+        {
+            // An https leader whose certificate comes from the cluster's authority is trusted as the system's roots are.
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => tls.TrustsServer(certificate, errors);
+        }
+        var invoker = new HttpMessageInvoker(handler);
         // A wait for a lock may last as long as the request allows (hours): the forwarder must not cut it.
         var config = new ForwarderRequestConfig { ActivityTimeout = TimeSpan.FromDays(1) };
         app.Use(async (context, next) =>

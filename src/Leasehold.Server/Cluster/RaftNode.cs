@@ -28,7 +28,7 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
     private readonly FileStream _lock;
     private EngineHost? _host;
 
-    public RaftNode(ClusterOptions options, string dataDir, DurabilityOptions durability, EngineLimits limits, TimeProvider time, ILoggerFactory loggers)
+    public RaftNode(ClusterOptions options, string dataDir, DurabilityOptions durability, EngineLimits limits, TimeProvider time, ILoggerFactory loggers, ClusterTls? tls = null)
     {
         _options = options;
         _durability = durability;
@@ -68,6 +68,7 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
             ColdStart = options.ColdStart,
             LoggerFactory = loggers,
             TransmissionBlockSize = 65536,
+            SslOptions = tls?.RaftOptions(),
         };
         if (!options.ColdStart)
         {
