@@ -303,6 +303,7 @@ public sealed partial class LeaseholdClient : IDisposable
                 }
                 else
                 {
+                    FollowLeader(index, response);
                     return await read(response, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -323,6 +324,25 @@ public sealed partial class LeaseholdClient : IDisposable
     {
         firstFailure ??= Stopwatch.GetTimestamp();
         return attempt < Options.Retries && Stopwatch.GetElapsedTime(firstFailure.Value) < Options.RetryTimeout;
+    }
+
+    /// <summary>
+    /// A cluster follower forwarded the request and named the leader: when the leader is one of this client's
+    /// servers, later requests go to it directly (one hop less). A URL not in the list is ignored, so an answer can
+    /// never send this client's credentials anywhere it was not told to.
+    /// </summary>
+    private void FollowLeader(int index, HttpResponseMessage response)
+    {
+        if (_servers.Length == 1 || !response.Headers.TryGetValues(Headers.Leader, out var values)
+            || !Uri.TryCreate(values.FirstOrDefault(), UriKind.Absolute, out var leader))
+        {
+            return;
+        }
+        var found = Array.FindIndex(_servers, s => Uri.Compare(s, leader, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0);
+        if (found >= 0 && found != index)
+        {
+            Interlocked.CompareExchange(ref _current, found, index);
+        }
     }
 
     /// <summary>Moves the client to the server after <paramref name="failed"/>, unless another request has moved it already.</summary>

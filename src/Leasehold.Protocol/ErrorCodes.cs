@@ -36,4 +36,7 @@ public static class Headers
 {
     /// <summary>Carries the secret token of a lease or session on renew, release, keep-alive and close.</summary>
     public const string Token = "Leasehold-Token";
+
+    /// <summary>On an answer a cluster follower forwarded: the leader's URL, so a client that knows it may go there directly.</summary>
+    public const string Leader = "Leasehold-Leader";
 }

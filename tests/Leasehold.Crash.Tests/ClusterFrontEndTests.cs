@@ -47,6 +47,35 @@ public sealed class ClusterFrontEndTests : IDisposable
         Assert.DoesNotContain(again, got.Skip(1));
     }
 
+    [Fact]
+    public async Task A_forwarded_answer_names_the_leader_and_the_client_goes_there_directly()
+    {
+        using var cluster = new ClusterNodes(3, _root);
+        await cluster.StartAllAsync(TimeSpan.FromSeconds(60));
+        var leader = await cluster.LeaderAsync(TimeSpan.FromSeconds(60));
+        var follower = (leader + 1) % 3;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var forwarded = await http.GetAsync(new Uri(cluster[follower].BaseAddress, "v1/resources/x"));
+        Assert.Equal(cluster[leader].BaseAddress.ToString().TrimEnd('/'), Assert.Single(forwarded.Headers.GetValues("Leasehold-Leader")).TrimEnd('/'));
+
+        // The client starts at the follower; once told where the leader is, it no longer needs the follower.
+        using var client = new Leasehold.Client.LeaseholdClient(new Leasehold.Client.LeaseholdClientOptions
+        {
+            Servers = [cluster[follower].BaseAddress, cluster[leader].BaseAddress],
+            Retries = 0,
+        });
+        await using (await client.AcquireAsync(Leasehold.Client.AcquireOptions.ForPath("/direct/a") with { Ttl = TimeSpan.FromSeconds(30) }))
+        {
+        }
+        cluster.Freeze(follower);
+        // Bounded: sent to the frozen follower, the acquire would hang until cancelled.
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await using (await client.AcquireAsync(Leasehold.Client.AcquireOptions.ForPath("/direct/b") with { Ttl = TimeSpan.FromSeconds(30) }, bound.Token))
+        {
+        }
+        cluster.Thaw(follower);
+    }
+
     private static async Task<string> LineAsync(int port, string request)
     {
         using var client = new TcpClient();

@@ -68,6 +68,12 @@ internal static class LeaderForwarding
                 return;
             }
             context.Request.Headers[ForwardedHeader] = node.LocalEndPoint.ToString();
+            // A client that has the leader in its list of servers can skip this hop from now on.
+            context.Response.OnStarting(() =>
+            {
+                context.Response.Headers[Protocol.Headers.Leader] = url;
+                return Task.CompletedTask;
+            });
             var error = await forwarder.SendAsync(context, url, invoker, config).ConfigureAwait(false);
             if (error != ForwarderError.None && !context.Response.HasStarted)
             {
