@@ -107,6 +107,37 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
         Assert.All(Enumerable.Range(0, FailoverClient.SharedPaths), p =>
             Assert.True(history.Grants.Where(g => g.Path == $"/shared/{p}").Select(g => g.Client).Distinct().Count() > 1, $"/shared/{p} was never contended"));
     }
+
+    [Fact]
+    public async Task After_the_whole_cluster_was_down_the_time_line_does_not_resume_where_it_stopped()
+    {
+        using var cluster = new ClusterNodes(3, _root);
+        await cluster.StartAllAsync(StartDeadline);
+        using var http = FailoverClient.Http();
+        await FailoverClient.FirstGrantAsync(http, cluster, "/before", StartDeadline);
+        for (var i = 0; i < cluster.Count; i++)
+        {
+            await cluster[i].KillAsync();
+        }
+        var down = Stopwatch.StartNew();
+        // Bounded wait on a condition: the outage must be long enough to tell a resumed time line from a live one.
+        while (down.Elapsed < TimeSpan.FromSeconds(3))
+        {
+            await Task.Delay(100);
+        }
+        await Task.WhenAll(Enumerable.Range(0, cluster.Count).Select(i => cluster[i].StartAsync(StartDeadline)));
+        var leader = await cluster.LeaderAsync(StartDeadline);
+        var asked = DateTimeOffset.UtcNow;
+
+        using var response = await http.PostAsJsonAsync(new Uri(cluster[leader].BaseAddress, "v1/leases"), new { paths = new[] { "/after" }, owner = "t", ttl = 60 });
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var acquiredAt = json.RootElement.GetProperty("acquiredAt").GetDateTimeOffset();
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        // A node replaying its own log must not continue from the last stamp it holds: the lease is stamped now,
+        // not three seconds ago (which would stretch every deadline by the outage).
+        Assert.True(acquiredAt >= asked.AddMilliseconds(-ClusterHistory.ClockSlackMs), $"acquired at {acquiredAt:O}, asked at {asked:O}");
+    }
 }
 
 /// <summary>

@@ -145,6 +145,7 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         _cluster.LeaderChanged += OnLeaderChanged;
         Log.Start();
         await _cluster.StartAsync(cancellationToken).ConfigureAwait(false);
+        Replica.FreshAfter = _wal.LastEntryIndex;
         Replica.Live = true;
         LogStarted(LocalEndPoint, string.Join(", ", _cluster.Members.Select(m => m.EndPoint)), _wal.LastCommittedEntryIndex);
     }

@@ -109,7 +109,7 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
             }
             Applied += commands;
             _lastNow = Math.Max(_lastNow, latest);
-            Continue(latest, entry.Term);
+            Continue(latest, entry.Index, entry.Term);
             _sinceSnapshot += commands;
             if (_sinceSnapshot >= _snapshotEvery)
             {
@@ -130,10 +130,11 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
     /// leader's first entry) never pulls the time line back; the first reference after start must come from
     /// the current term, whose leader stamped it just now.
     /// </summary>
-    private void Continue(long stamped, long entryTerm)
+    private void Continue(long stamped, long entryIndex, long entryTerm)
     {
-        if (!Live)
+        if (!Live || entryIndex <= FreshAfter)
         {
+            // Start-up replays what this node's log held: stamped before it stopped, maybe long ago.
             return;
         }
         var now = _time.GetTimestamp();
@@ -152,6 +153,9 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
         _reference = stamped;
         _lastNowAt = now;
     }
+
+    /// <summary>The last entry this node's log held when it started: entries up to it never give the time line a reference.</summary>
+    public long FreshAfter { get; set; } = long.MaxValue;
 
     /// <summary>The node's current Raft term (set by the node before start).</summary>
     public Func<long> CurrentTerm { get; set; } = () => 0;
