@@ -80,9 +80,10 @@ public static class FuzzRunner
             workers[t].Start();
         }
         FuzzFailure? hang = null;
-        while (workers.Any(w => w.IsAlive))
+        // A worker may end between the two looks: take the one found alive, if any, rather than look twice.
+        while (workers.FirstOrDefault(w => w.IsAlive) is { } alive)
         {
-            workers.First(w => w.IsAlive).Join(WatchInterval);
+            alive.Join(WatchInterval);
             foreach (var slot in slots)
             {
                 if (slot.Overran(settings.InputBudget) is { } overrun)
