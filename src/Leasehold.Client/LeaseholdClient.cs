@@ -333,7 +333,7 @@ public sealed partial class LeaseholdClient : IDisposable
     /// </summary>
     private void FollowLeader(int index, HttpResponseMessage response)
     {
-        if (_servers.Length == 1 || !response.Headers.TryGetValues(Headers.Leader, out var values)
+        if (_servers.Length == 1 || !response.IsSuccessStatusCode || !response.Headers.TryGetValues(Headers.Leader, out var values)
             || !Uri.TryCreate(values.FirstOrDefault(), UriKind.Absolute, out var leader))
         {
             return;

@@ -88,6 +88,24 @@ public sealed class ClusterTlsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_cluster_authority_shared_with_api_client_certificates_is_refused_at_start()
+    {
+        var ca = MakeCertificates("cluster-ca", "n0");
+        using var node = new ServerProcess(Path.Combine(_root, "node"),
+            ["--cluster-node", "127.0.0.1:1", "--cluster-members", "127.0.0.1:1", .. TlsArgs("n0", ca), $"--Leasehold:Tls:ClientCaFile={ca}",
+             $"--Leasehold:Tls:CertFile={PemFiles.CertificatePath(Path.Combine(_root, "certs"), "n0")}",
+             $"--Leasehold:Tls:KeyFile={PemFiles.KeyPath(Path.Combine(_root, "certs"), "n0")}"])
+        {
+            FixedPort = ServerProcess.FreePort(),
+        };
+
+        var code = await node.StartExpectingRefusalAsync(Deadline);
+
+        Assert.Equal(2, code);
+        Assert.True(node.OutputTail.Contains("shares an authority with Leasehold:Tls:ClientCaFile", StringComparison.Ordinal), node.OutputTail);
+    }
+
+    [Fact]
     public async Task A_cluster_beyond_loopback_without_tls_is_refused_at_start()
     {
         using var node = new ServerProcess(Path.Combine(_root, "node"),

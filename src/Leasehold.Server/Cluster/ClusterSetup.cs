@@ -15,7 +15,15 @@ internal static class ClusterSetup
         {
             throw new InvalidDataException($"a cluster node needs an HTTP address the others can forward to: set {ClusterOptions.Section}:PublicUrl, or listen on a fixed port (urls), not port 0");
         }
-        var spread = options.Members.Any(m => !System.Net.IPAddress.IsLoopback(ClusterOptions.ParseEndPoint(m, ClusterOptions.Section + ":Members").Address));
+        var local = ClusterOptions.ParseEndPoint(options.Node!, ClusterOptions.Section + ":Node");
+        var spread = !System.Net.IPAddress.IsLoopback(local.Address)
+            || options.Members.Any(m => !System.Net.IPAddress.IsLoopback(ClusterOptions.ParseEndPoint(m, ClusterOptions.Section + ":Members").Address));
+        if (!spread && options.PublicUrl is null && uri.Host is "0.0.0.0" or "[::]")
+        {
+            // Every member on this machine: forward over loopback.
+            publicUrl = new UriBuilder(uri) { Host = "127.0.0.1" }.Uri.ToString().TrimEnd('/');
+            uri = new Uri(publicUrl);
+        }
         if (spread && options.PublicUrl is null && (uri.IsLoopback || uri.Host is "0.0.0.0" or "[::]"))
         {
             // Derived from a listen address the others cannot use: they would forward to themselves.
@@ -25,9 +33,8 @@ internal static class ClusterSetup
         {
             throw new InvalidDataException($"{ClusterOptions.Section}:ElectionTimeoutMs must be from 50 to 60000");
         }
-        var tls = ClusterTls.Load(options);
-        var local = ClusterOptions.ParseEndPoint(options.Node!, ClusterOptions.Section + ":Node");
-        if (tls is null && (spread || !System.Net.IPAddress.IsLoopback(local.Address))
+        var tls = ClusterTls.Load(options, builder.Configuration[Tls.TlsOptions.Section + ":" + nameof(Tls.TlsOptions.ClientCaFile)]);
+        if (tls is null && spread
             && !builder.Configuration.GetValue<bool>($"{Security.SecurityOptions.Section}:{nameof(Security.SecurityOptions.Open)}"))
         {
             // The Raft port decides who holds what: off loopback, only members may speak on it.

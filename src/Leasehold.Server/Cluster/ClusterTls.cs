@@ -24,7 +24,10 @@ internal sealed class ClusterTls
     public LoadedCertificate Node { get; }
 
     /// <summary>The files of <paramref name="options"/>, read and checked; null when none is set. Bad or partial settings throw, naming them.</summary>
-    public static ClusterTls? Load(ClusterOptions options)
+    /// <param name="options">The cluster's settings.</param>
+    /// <param name="clientCaFile">The authority of API clients' certificates (<c>Leasehold:Tls:ClientCaFile</c>), if any:
+    /// it must not be the cluster's, or every API client with a certificate could speak on the Raft port.</param>
+    public static ClusterTls? Load(ClusterOptions options, string? clientCaFile = null)
     {
         if (options.CertFile is null && options.KeyFile is null && options.CaFile is null)
         {
@@ -36,6 +39,11 @@ internal sealed class ClusterTls
         }
         var node = CertificateFiles.LoadServer(options.CertFile, options.KeyFile);
         var roots = CertificateFiles.ReadCertificates(options.CaFile, "cluster authority");
+        if (clientCaFile is not null && File.Exists(clientCaFile)
+            && CertificateFiles.ReadCertificates(clientCaFile, "client authority").Any(c => roots.Any(r => r.Thumbprint == c.Thumbprint)))
+        {
+            throw new InvalidDataException($"{ClusterOptions.Section}:CaFile shares an authority with {Tls.TlsOptions.Section}:ClientCaFile: every API client with a certificate could then speak on the Raft port; give the cluster an authority of its own");
+        }
         var tls = new ClusterTls(node, roots);
         if (!tls.Trusts(node.Certificate))
         {

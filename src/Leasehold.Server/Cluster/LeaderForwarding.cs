@@ -71,7 +71,10 @@ internal static class LeaderForwarding
             // A client that has the leader in its list of servers can skip this hop from now on.
             context.Response.OnStarting(() =>
             {
-                context.Response.Headers[Protocol.Headers.Leader] = url;
+                if (context.Response.StatusCode < StatusCodes.Status500InternalServerError)
+                {
+                    context.Response.Headers[Protocol.Headers.Leader] = url;
+                }
                 return Task.CompletedTask;
             });
             var error = await forwarder.SendAsync(context, url, invoker, config).ConfigureAwait(false);

@@ -92,13 +92,14 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, ILogger
         var current = new List<Batch>(drain.Count);
         foreach (var batch in drain)
         {
-            if (epoch is not null && ReferenceEquals(batch.Epoch, epoch))
+            if (batch.IsEmpty)
+            {
+                // Nothing to keep and nobody to answer: no entry, no read barrier.
+                batch.Complete();
+            }
+            else if (epoch is not null && ReferenceEquals(batch.Epoch, epoch))
             {
                 current.Add(batch);
-            }
-            else if (batch.IsEmpty)
-            {
-                batch.Complete();
             }
             else
             {

@@ -241,6 +241,12 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         }
         var term = cluster.Term;
         LeaderEpoch? epoch = null;
+        if (Failure is not null)
+        {
+            // This node's state is not the cluster's: it must not lead on it.
+            _ = ((DotNext.Net.Cluster.ICluster)cluster).ResignAsync(CancellationToken.None).AsTask();
+            return;
+        }
         try
         {
             if (token.IsCancellationRequested || !await ReplicateAsync(ClusterEntry.LeaderStart(), new LeaderEpoch(term, token)).ConfigureAwait(false))
@@ -261,7 +267,7 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         {
             // Lost the election's fruit before taking over: nothing was decided here.
         }
-        catch (DotNext.Net.Cluster.Consensus.Raft.NotLeaderException)
+        catch (Exception ex) when (ex is DotNext.Net.Cluster.Consensus.Raft.NotLeaderException or Engine.NotLeaderException)
         {
             // Lost the leadership while taking over: nothing was decided under it.
             if (epoch is not null)

@@ -59,6 +59,11 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
             var clock = _lastNowAt is { } at
                 ? Engine.EngineClock.Continuing(_time, _reference, at)
                 : new Engine.EngineClock(_time, _lastNow);
+            if (clock.Now < _lastNow)
+            {
+                // Never earlier than a command already applied.
+                clock = Engine.EngineClock.Continuing(_time, _lastNow, _time.GetTimestamp());
+            }
             return (copy, clock);
         }
     }
@@ -138,18 +143,16 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
             return;
         }
         var now = _time.GetTimestamp();
-        if (_lastNowAt is { } at)
+        if (entryTerm < CurrentTerm())
         {
-            var projected = _reference + (long)_time.GetElapsedTime(at, now).TotalMilliseconds;
-            if (stamped <= projected)
+            // An earlier leader's stamp, committed late: it may only move the reference forward, never back.
+            if (_lastNowAt is not { } at || stamped <= _reference + (long)_time.GetElapsedTime(at, now).TotalMilliseconds)
             {
                 return;
             }
         }
-        else if (entryTerm < CurrentTerm())
-        {
-            return;
-        }
+        // The current leader's stamps rise in log order and are taken as they come, so this node's clock rate
+        // never drifts away from the leader's between two commands.
         _reference = stamped;
         _lastNowAt = now;
     }

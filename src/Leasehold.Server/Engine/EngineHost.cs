@@ -224,7 +224,11 @@ public sealed partial class EngineHost : IAsyncDisposable
                 _writer.Now = _clock.Now;
                 try
                 {
-                    CatchUp(batch);
+                    if (item is not LeadItem)
+                    {
+                        // (A new leadership's first command is its TakeOver: nothing of a copy before it runs here.)
+                        CatchUp(batch);
+                    }
                     item.Run(_writer);
                     batch.Items.Add(item);
                     CollectOutcomes(batch);

@@ -41,7 +41,8 @@ public static class HealthEndpoints
             // A cluster node's readiness says where it stands: role, term, leader, commit index, lag; with security
             // on, only to callers who may read (GET /v1/cluster needs the same), since it names the members.
             var cluster = tag == Ready && context.RequestServices.GetService<Cluster.RaftNode>() is { } node
-                && await Security.Access.CheckAsync(context, Security.Right.Read, Security.PathScope.Root) is null
+                && (!Security.Access.IsEnabled(context)
+                    || (context.User.Identity?.IsAuthenticated == true && await Security.Access.CheckAsync(context, Security.Right.Read, Security.PathScope.Root) is null))
                 ? await Cluster.ClusterEndpoints.StatusAsync(node, context.RequestAborted)
                 : null;
             var dto = failing.Description is null
