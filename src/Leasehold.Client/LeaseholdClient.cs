@@ -382,8 +382,6 @@ public sealed partial class LeaseholdClient : IDisposable
         => server is { IsAbsoluteUri: true } && server.Scheme is "http" or "https" ? server
             : throw new ArgumentException($"a Leasehold server is an absolute http:// or https:// URL, not '{server}'", nameof(server));
 
-    private static TimeSpan Backoff(int attempt) => TimeSpan.FromMilliseconds(100 * (1 << Math.Min(attempt, 6)));
-
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken cancellationToken)
         => await response.Content.ReadFromJsonAsync(type, cancellationToken).ConfigureAwait(false)
            ?? throw new LeaseholdException(ErrorCodes.Internal, (int)response.StatusCode, "the server answered an empty body");

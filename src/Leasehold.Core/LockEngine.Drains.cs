@@ -120,6 +120,10 @@ public sealed partial class LockEngine
     /// <summary>Ends a drain and serves the waiters it held back.</summary>
     public OperationResult<Drain> Undrain(UndrainPrefix command)
     {
+        if (CheckName(command.Actor, "actor") is { } error)
+        {
+            return OperationResult<Drain>.Fail(ErrorCode.InvalidArgument, error);
+        }
         if (!_drains.Remove(command.Path.Value, out var drain))
         {
             return OperationResult<Drain>.Fail(ErrorCode.NotFound, $"{command.Path} is not drained");

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Leasehold.Server;
 using Microsoft.AspNetCore.Builder;
@@ -19,8 +18,8 @@ public sealed class ClusterCommandTests(CliServer single) : IClassFixture<CliSer
 
     public async Task InitializeAsync()
     {
-        var http = FreePort();
-        _raft = $"127.0.0.1:{FreePort()}";
+        var http = Tool.ClosedPort();
+        _raft = $"127.0.0.1:{Tool.ClosedPort()}";
         _node = LeaseholdApp.Build(["--urls", $"http://127.0.0.1:{http}", "--data-dir", _dataDir, "--cluster-node", _raft,
             "--cluster-members", _raft, "--Logging:LogLevel:Default=Warning"]);
         using var cts = new CancellationTokenSource(Tool.Timeout);
@@ -83,10 +82,35 @@ public sealed class ClusterCommandTests(CliServer single) : IClassFixture<CliSer
         Assert.Contains("\"error\":\"not-found\"", result.Stderr, StringComparison.Ordinal);
     }
 
-    private static int FreePort()
+    [Theory]
+    [InlineData("{not json", "invalid-json")]
+    [InlineData("", "invalid-json")]
+    [InlineData("{\"endpoint\": 7}", "invalid-json")]
+    [InlineData("{\"endpoint\": \"no port\"}", "invalid-argument")]
+    public async Task A_bad_membership_body_is_a_400_with_its_code_and_changes_nothing(string body, string code)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+
+        using var response = await http.PostAsync(new Uri(_address, "v1/cluster/members"), content);
+        var status = await Tool.RunAsync(_address, "cluster", "status", "--json");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(code, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString());
+        Assert.Single(JsonDocument.Parse(status.Stdout).RootElement.GetProperty("members").EnumerateArray());
+    }
+
+    [Theory]
+    [InlineData("--Leasehold:Cluster:RequestTimeoutMs=0", "RequestTimeoutMs")]
+    [InlineData("--Leasehold:Cluster:ElectionTimeoutMs=10", "ElectionTimeoutMs")]
+    [InlineData("--urls=http://127.0.0.1:0", "fixed port")]
+    public void Cluster_settings_out_of_range_are_refused_at_start(string setting, string named)
+    {
+        var raft = $"127.0.0.1:{Tool.ClosedPort()}";
+        string[] args = ["--urls", $"http://127.0.0.1:{Tool.ClosedPort()}", "--data-dir", _dataDir + "-refused", "--cluster-node", raft, "--cluster-members", raft, setting];
+
+        var refusal = Assert.Throws<InvalidDataException>(() => LeaseholdApp.Build(args));
+
+        Assert.Contains(named, refusal.Message, StringComparison.Ordinal);
     }
 }

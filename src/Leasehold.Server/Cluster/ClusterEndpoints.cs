@@ -20,6 +20,7 @@ internal static class ClusterEndpoints
             .WithTags("Cluster").WithName("GetCluster").Produces<ClusterStatusDto>()
             .WithSummary("This node's view of the cluster: role, term, leader, commit index, lag, members");
         app.MapPost("/v1/cluster/members", AddAsync)
+            .WithMetadata(new JsonBody(typeof(ClusterMemberRequest), """{"endpoint": "10.0.0.4:7000"}"""))
             .RequireRight(Right.Admin)
             .WithTags("Cluster").WithName("AddClusterMember").Produces<ClusterStatusDto>()
             .WithSummary("Adds a member (a running node started with the cluster's members); the leader catches it up first");
@@ -30,7 +31,11 @@ internal static class ClusterEndpoints
 
         async Task<IResult> AddAsync(HttpContext context, CancellationToken cancellationToken)
         {
-            var request = await context.Request.ReadFromJsonAsync(ProtocolJsonContext.Default.ClusterMemberRequest, cancellationToken).ConfigureAwait(false);
+            var (request, invalid) = await RequestReading.ReadJsonAsync(context.Request, ProtocolJsonContext.Default.ClusterMemberRequest, null).ConfigureAwait(false);
+            if (invalid is not null)
+            {
+                return invalid;
+            }
             if (!TryEndPoint(request?.Endpoint, out var endpoint, out var problem))
             {
                 return problem;
@@ -117,15 +122,8 @@ internal static class ClusterEndpoints
         var cluster = node.Cluster;
         var leader = cluster.Leader;
         var wal = node.Wal;
-        string? leaderUrl = null;
-        try
-        {
-            leaderUrl = leader is { IsRemote: false } ? node.PublicUrl : await node.LeaderUrlAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // The leader went away while asked: its URL is unknown for now.
-        }
+        // LeaderUrlAsync answers null, never throws, when the leader went away while asked.
+        var leaderUrl = leader is { IsRemote: false } ? node.PublicUrl : await node.LeaderUrlAsync(cancellationToken).ConfigureAwait(false);
         var commit = wal.LastCommittedEntryIndex;
         var applied = wal.LastAppliedIndex;
         return new ClusterStatusDto

@@ -33,6 +33,10 @@ internal static class ClusterSetup
         {
             throw new InvalidDataException($"{ClusterOptions.Section}:ElectionTimeoutMs must be from 50 to 60000");
         }
+        if (options.RequestTimeoutMs is < 50 or > 600_000)
+        {
+            throw new InvalidDataException($"{ClusterOptions.Section}:RequestTimeoutMs must be from 50 to 600000");
+        }
         var tls = ClusterTls.Load(options, builder.Configuration[Tls.TlsOptions.Section + ":" + nameof(Tls.TlsOptions.ClientCaFile)]);
         if (tls is null && spread
             && !builder.Configuration.GetValue<bool>($"{Security.SecurityOptions.Section}:{nameof(Security.SecurityOptions.Open)}"))

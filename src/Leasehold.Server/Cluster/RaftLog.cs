@@ -26,7 +26,8 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, ILogger
 
     public long TakeIndex() => ++_index;
 
-    public Exception? Failure => null;
+    /// <summary>Why the committer died (a bug), or null while it runs: the writer then refuses every change.</summary>
+    public Exception? Failure { get; private set; }
 
     public FlushPolicy Policy => policy;
 
@@ -50,9 +51,6 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, ILogger
     /// <summary>Raised once if the committer dies (a bug): nothing would be answered again, so the host stops.</summary>
     public event Action<Exception>? Died;
 
-    /// <summary>Why the committer died, or null while it runs.</summary>
-    public Exception? CommitterFailure { get; private set; }
-
     private async Task CommitLoopAsync()
     {
         var reader = _batches.Reader;
@@ -71,7 +69,7 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, ILogger
         }
         catch (Exception ex)
         {
-            CommitterFailure = ex;
+            Failure = ex;
             LogCommitterDied(ex);
             _batches.Writer.TryComplete(ex);
             foreach (var batch in drain)

@@ -18,7 +18,6 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
     public const string UrlMetadata = "leasehold-url";
 
     private readonly ClusterOptions _options;
-    private readonly DurabilityOptions _durability;
     private readonly ILogger<RaftNode> _logger;
     private readonly RaftCluster.TcpConfiguration _config;
     private readonly string _raftDir;
@@ -31,7 +30,6 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
     public RaftNode(ClusterOptions options, string dataDir, DurabilityOptions durability, EngineLimits limits, TimeProvider time, ILoggerFactory loggers, ClusterTls? tls = null)
     {
         _options = options;
-        _durability = durability;
         _logger = loggers.CreateLogger<RaftNode>();
         LocalEndPoint = ClusterOptions.ParseEndPoint(options.Node!, ClusterOptions.Section + ":Node");
         var members = options.Members.Select((m, i) => ClusterOptions.ParseEndPoint(m, $"{ClusterOptions.Section}:Members:{i}")).ToList();
@@ -92,7 +90,7 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
     public WriteAheadLog Wal => _wal ?? throw new InvalidOperationException("the cluster node has not started");
 
     /// <summary>Why this node can no longer take part (its state machine could not apply an entry, or its committer died), or null.</summary>
-    public Exception? Failure => Replica.Failure ?? Log.CommitterFailure;
+    public Exception? Failure => Replica.Failure ?? Log.Failure;
 
     /// <summary>Raised once when <see cref="Failure"/> is set: the host stops.</summary>
     public event Action<Exception>? Died
@@ -146,7 +144,6 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         Log.Start();
         await _cluster.StartAsync(cancellationToken).ConfigureAwait(false);
         Replica.FreshAfter = _wal.LastEntryIndex;
-        Replica.Live = true;
         LogStarted(LocalEndPoint, string.Join(", ", _cluster.Members.Select(m => m.EndPoint)), _wal.LastCommittedEntryIndex);
     }
 

@@ -38,12 +38,6 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
         _logger = logger;
     }
 
-    /// <summary>Commands applied since start.</summary>
-    public long Applied { get; private set; }
-
-    /// <summary>Set once start-up has replayed the log: from then on entries arrive live, and their time can be continued.</summary>
-    public bool Live { get; set; }
-
     /// <summary>
     /// A copy of the committed state for a new leader to decide on, and the time it continues from: the time of
     /// the last command applied plus the monotonic time since it was applied live (so neither a wall clock step
@@ -112,7 +106,6 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
             {
                 return new(false);
             }
-            Applied += commands;
             _lastNow = Math.Max(_lastNow, latest);
             Continue(latest, entry.Index, entry.Term);
             _sinceSnapshot += commands;
@@ -137,7 +130,7 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
     /// </summary>
     private void Continue(long stamped, long entryIndex, long entryTerm)
     {
-        if (!Live || entryIndex <= FreshAfter)
+        if (entryIndex <= FreshAfter)
         {
             // Start-up replays what this node's log held: stamped before it stopped, maybe long ago.
             return;
@@ -157,7 +150,10 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
         _lastNowAt = now;
     }
 
-    /// <summary>The last entry this node's log held when it started: entries up to it never give the time line a reference.</summary>
+    /// <summary>
+    /// The last entry this node's log held when it started (set once start-up has replayed it; until then every
+    /// entry is a replayed one): entries up to it never give the time line a reference.
+    /// </summary>
     public long FreshAfter { get; set; } = long.MaxValue;
 
     /// <summary>The node's current Raft term (set by the node before start).</summary>

@@ -34,12 +34,12 @@ public sealed class Quotas(LimitsOptions limits)
                 NodesLeft(engine);
                 var counts = engine.CountsOf(acquire.Principal);
                 Check(engine.Leases.Count, limits.MaxLeases, "the server holds {0} leases, its limit (Leasehold:Limits:MaxLeases)");
-                Check(counts.Leases, limits.MaxLeasesPerPrincipal, $"{Who(acquire.Principal)}: {{0}} leases held, the limit per principal (Leasehold:Limits:MaxLeasesPerPrincipal)");
+                Check(counts.Leases, limits.MaxLeasesPerPrincipal, "{1}: {0} leases held, the limit per principal (Leasehold:Limits:MaxLeasesPerPrincipal)", acquire.Principal);
                 // A request that may wait is counted as a waiter before it is known whether it will be granted at once.
                 if (acquire.WaitMs > 0)
                 {
                     Check(engine.QueueLength, limits.MaxWaiters, "{0} requests wait already, the server's limit (Leasehold:Limits:MaxWaiters)");
-                    Check(counts.Waiters, limits.MaxWaitersPerPrincipal, $"{Who(acquire.Principal)}: {{0}} requests waiting, the limit per principal (Leasehold:Limits:MaxWaitersPerPrincipal)");
+                    Check(counts.Waiters, limits.MaxWaitersPerPrincipal, "{1}: {0} requests waiting, the limit per principal (Leasehold:Limits:MaxWaitersPerPrincipal)", acquire.Principal);
                 }
                 break;
             case DeclareResource:
@@ -48,7 +48,7 @@ public sealed class Quotas(LimitsOptions limits)
             case OpenSession open:
                 Check(engine.Sessions.Count, limits.MaxSessions, "the server has {0} sessions open, its limit (Leasehold:Limits:MaxSessions)");
                 Check(engine.CountsOf(open.Principal).Sessions, limits.MaxSessionsPerPrincipal,
-                    $"{Who(open.Principal)}: {{0}} sessions open, the limit per principal (Leasehold:Limits:MaxSessionsPerPrincipal)");
+                    "{1}: {0} sessions open, the limit per principal (Leasehold:Limits:MaxSessionsPerPrincipal)", open.Principal);
                 break;
         }
     }
@@ -56,11 +56,13 @@ public sealed class Quotas(LimitsOptions limits)
     private void NodesLeft(LockEngine engine) =>
         Check(engine.TreeNodes, limits.MaxPathNodes, "the server's path tree has {0} nodes, its limit (Leasehold:Limits:MaxPathNodes)");
 
-    private static void Check(int count, int limit, string message)
+    /// <summary>Refuses when <paramref name="count"/> has reached <paramref name="limit"/>. Runs for every command on the
+    /// writer, so the message (<c>{0}</c> the limit, <c>{1}</c> who) is only built for a refusal.</summary>
+    private static void Check(int count, int limit, string message, string? principal = null)
     {
         if (count >= limit)
         {
-            throw new QuotaExceededException(string.Format(System.Globalization.CultureInfo.InvariantCulture, message, limit));
+            throw new QuotaExceededException(string.Format(System.Globalization.CultureInfo.InvariantCulture, message, limit, Who(principal)));
         }
     }
 
