@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-
 namespace Leasehold.Client.Tests;
 
 /// <summary>
@@ -11,23 +8,13 @@ public sealed class UnreachableServerTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
-    /// <summary>A loopback address where nothing listens: a port the system handed out and that was closed again.</summary>
-    private static Uri ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return new Uri($"http://127.0.0.1:{port}/");
-    }
-
     public static TheoryData<string> Calls => ["get-resource", "release", "acquire-with-ttl", "acquire-with-session"];
 
     [Theory]
     [MemberData(nameof(Calls))]
     public async Task Every_call_to_a_closed_port_throws_LeaseholdUnavailableException_naming_the_server(string call)
     {
-        var server = ClosedPort();
+        var server = DeadNode.Address();
         using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = server, Retries = 1 });
 
         Task work = call switch
@@ -51,7 +38,7 @@ public sealed class UnreachableServerTests
     [Fact]
     public async Task The_callers_cancellation_stays_an_OperationCanceledException()
     {
-        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = ClosedPort() });
+        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = DeadNode.Address() });
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
 

@@ -25,7 +25,7 @@ public sealed class ClusterFrontEndTests : IDisposable
         var ports = Enumerable.Range(0, 3).Select(_ => ServerProcess.FreePort()).ToArray();
         using var cluster = new ClusterNodes(3, _root, node =>
         [
-            "--Leasehold:Pools:0:Path=/ids/a", "--Leasehold:Pools:0:Ids=n-0..n-5",
+            "--Leasehold:Pools:0:Path=/ids/a", "--Leasehold:Pools:0:Ids=n-0..n-2",
             "--Leasehold:IdServer:Pool=/ids/a", $"--Leasehold:IdServer:Port={ports[node]}",
         ]);
         await cluster.StartAllAsync(TimeSpan.FromSeconds(60));
@@ -36,15 +36,16 @@ public sealed class ClusterFrontEndTests : IDisposable
         {
             got.Add(await LineAsync(ports[node], $"{{\"action\": \"get\", \"owner\": \"o{node}\", \"expire\": 60}}"));
         }
+        var exhausted = await LineAsync(ports[(leader + 1) % 3], "{\"action\": \"get\", \"owner\": \"o8\", \"expire\": 60}");
         var released = await LineAsync(ports[(leader + 1) % 3], "{\"action\": \"put\", \"owner\": \"o0\"}");
         var again = await LineAsync(ports[(leader + 2) % 3], "{\"action\": \"get\", \"owner\": \"o9\", \"expire\": 60}");
 
         Assert.All(got, reply => Assert.StartsWith("{\"error\": 0, \"value\": \"n-", reply, StringComparison.Ordinal));
         Assert.Equal(3, got.Distinct().Count());
         Assert.Equal("{\"error\": 0}", released);
-        // A new owner gets an id nobody holds.
-        Assert.StartsWith("{\"error\": 0, \"value\": \"n-", again, StringComparison.Ordinal);
-        Assert.DoesNotContain(again, got.Skip(1));
+        // The pool of three was used up; the id o0 gave back is the one free id, and the next owner gets it.
+        Assert.Equal("{\"error\": 1, \"message\": \"id exhausted\"}", exhausted);
+        Assert.Equal(got[0], again);
     }
 
     [Fact]

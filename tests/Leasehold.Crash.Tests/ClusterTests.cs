@@ -450,7 +450,6 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
         await ChangesAsync(http, [.. Enumerable.Range(0, 3).Select(i => nodes[i])], "first", 160, held, released);
         await nodes[wiped].KillAsync();
         await ChangesAsync(http, [nodes[leader], nodes[other]], "second", 150, held, released);
-        Assert.True(held.Count + (2 * released.Count) >= 410, $"{held.Count} held, {released.Count} released");
         // The leader has snapshotted (and reclaimed the log before it).
         Assert.NotEmpty(Directory.EnumerateFiles(Path.Combine(nodes[leader].DataDir, "raft", "state")));
 

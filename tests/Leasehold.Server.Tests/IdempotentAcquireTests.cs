@@ -33,6 +33,21 @@ public sealed class IdempotentAcquireTests : ServerTestBase
     }
 
     [Fact]
+    public async Task A_retry_with_another_body_still_gets_the_earlier_lease_unchanged()
+    {
+        var first = await AcquireOkAsync($$"""{"path": "/jobs/h", "ttl": 60, "idempotencyKey": "{{Key}}"}""");
+        var expires = (await GetJsonAsync($"/v1/leases/{first.Id}")).GetProperty("expiresAt").GetString();
+
+        // As documented: the key names the lease; a retry's body is not compared, and nothing is renewed.
+        var retry = await AcquireOkAsync($$"""{"path": "/jobs/other", "ttl": 5, "idempotencyKey": "{{Key}}"}""");
+
+        Assert.Equal(first, retry);
+        Assert.Equal(expires, (await GetJsonAsync($"/v1/leases/{first.Id}")).GetProperty("expiresAt").GetString());
+        Assert.Empty(HolderIds(await GetResourceAsync("/jobs/other")));
+        Assert.Equal(1, await LeaseCountAsync());
+    }
+
+    [Fact]
     public async Task Without_a_key_the_same_body_sent_again_is_a_second_acquire()
     {
         await AcquireOkAsync("""{"path": "/jobs/b", "mode": "shared", "ttl": 60}""");
