@@ -23,6 +23,9 @@ internal sealed class Deployment : IDisposable
 
     public IReadOnlyList<Uri> Urls { get; private set; } = [];
 
+    /// <summary>A Leasehold deployment's HTTP URLs (what readiness and the leader's address are asked at), whatever <see cref="Urls"/> speaks.</summary>
+    public IReadOnlyList<Uri> HttpUrls { get; private set; } = [];
+
     /// <summary>What was started, for the report.</summary>
     public string Description { get; private set; } = "";
 
@@ -45,17 +48,24 @@ internal sealed class Deployment : IDisposable
             throw new FileNotFoundException($"server dll not found: {serverDll}", serverDll);
         }
         var nodes = options.NodeCount;
-        var ports = FreeLoopbackPorts(nodes == 1 ? 1 : 2 * nodes);
+        // per node: HTTP, native; then one Raft port per node for a cluster
+        var ports = FreeLoopbackPorts(nodes == 1 ? 2 : 3 * nodes);
         var deployment = new Deployment(Directory.CreateTempSubdirectory("leasehold-load-"));
         try
         {
-            var raft = nodes == 1 ? [] : ports[nodes..].Select(p => $"127.0.0.1:{p}").ToArray();
+            var raft = nodes == 1 ? [] : ports[(2 * nodes)..].Select(p => $"127.0.0.1:{p}").ToArray();
             var urls = new List<Uri>();
+            var nativeUrls = new List<Uri>();
             for (var n = 0; n < nodes; n++)
             {
                 var url = $"http://127.0.0.1:{ports[n]}";
                 urls.Add(new Uri(url + "/"));
-                var args = new List<string> { serverDll, "--urls", url, "--data-dir", deployment.NodeDir(n, nodes) };
+                nativeUrls.Add(new Uri($"leasehold://127.0.0.1:{ports[nodes + n]}/"));
+                var args = new List<string>
+                {
+                    serverDll, "--urls", url, "--data-dir", deployment.NodeDir(n, nodes),
+                    string.Create(CultureInfo.InvariantCulture, $"--Leasehold:Native:Port={ports[nodes + n]}"),
+                };
                 if (nodes > 1)
                 {
                     args.Add($"--Leasehold:Cluster:Node={raft[n]}");
@@ -64,14 +74,15 @@ internal sealed class Deployment : IDisposable
                 args.AddRange(options.ServerArgs);
                 deployment.Start("dotnet", args, n, nodes);
             }
-            deployment.Urls = urls;
+            deployment.Urls = options.Protocol == Protocol.Native ? nativeUrls : urls;
+            deployment.HttpUrls = urls;
             deployment.Description = nodes == 1
-                ? $"leasehold server {string.Join(' ', options.ServerArgs)} on {urls[0]}"
-                : $"leasehold cluster of {nodes} {string.Join(' ', options.ServerArgs)}: http {string.Join(", ", urls)}; raft {string.Join(", ", raft)}";
-            await deployment.WaitReadyAsync(new LeaseholdTarget(options with { Urls = urls }), cancel);
+                ? $"leasehold server {string.Join(' ', options.ServerArgs)} on {urls[0]} and {nativeUrls[0]}"
+                : $"leasehold cluster of {nodes} {string.Join(' ', options.ServerArgs)}: http {string.Join(", ", urls)}; native {string.Join(", ", nativeUrls)}; raft {string.Join(", ", raft)}";
+            await deployment.WaitReadyAsync(new LeaseholdTarget(options with { Urls = urls, Protocol = Protocol.RawHttp }), cancel);
             if (nodes > 1)
             {
-                await VerifyOneClusterAsync(options with { Urls = urls }, cancel);
+                await VerifyOneClusterAsync(options with { Urls = urls, Protocol = Protocol.RawHttp }, cancel);
             }
             return deployment;
         }
@@ -124,6 +135,71 @@ internal sealed class Deployment : IDisposable
             deployment.Urls = urls;
             deployment.Description = $"etcd cluster of {members} ({options.EtcdPath}): clients {string.Join(", ", clientUrls)}; peers {string.Join(", ", peerUrls)}";
             await deployment.WaitReadyAsync(new EtcdTarget(options with { Urls = urls }), cancel);
+            return deployment;
+        }
+        catch
+        {
+            deployment.Fail(keepLogs: true);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// One redis-server on a free loopback port with a temporary directory: in memory (no snapshots, no
+    /// append-only file), or with <see cref="LoadOptions.RedisFsync"/> an append-only file fsynced on every
+    /// write (appendfsync always), Redis's most durable mode.
+    /// </summary>
+    public static async Task<Deployment> StartRedisAsync(LoadOptions options, CancellationToken cancel)
+    {
+        if (!CanRun(options.RedisPath))
+        {
+            throw new FileNotFoundException($"{options.RedisPath} not found: install Redis (Debian: apt-get install redis-server) or pass --redis PATH", options.RedisPath);
+        }
+        var port = FreeLoopbackPorts(1)[0];
+        var deployment = new Deployment(Directory.CreateTempSubdirectory("leasehold-load-redis-"));
+        try
+        {
+            var dir = deployment.NodeDir(0, 1);
+            Directory.CreateDirectory(dir);
+            List<string> args =
+            [
+                "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", dir,
+                "--save", "", "--daemonize", "no", "--protected-mode", "yes",
+            ];
+            args.AddRange(options.RedisFsync ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]);
+            deployment.Start(options.RedisPath, args, 0, 1);
+            var url = new Uri($"tcp://127.0.0.1:{port}/");
+            deployment.Urls = [url];
+            deployment.Description = $"redis-server ({(options.RedisFsync ? "appendonly yes, appendfsync always" : "in memory")}) on {url}";
+            await deployment.WaitReadyAsync(new RedisTarget(options with { Urls = [url] }), cancel);
+            return deployment;
+        }
+        catch
+        {
+            deployment.Fail(keepLogs: true);
+            throw;
+        }
+    }
+
+    /// <summary>The echo server (<see cref="EchoServer"/>): this load generator started again as a child process.</summary>
+    public static async Task<Deployment> StartEchoAsync(LoadOptions options, CancellationToken cancel)
+    {
+        var port = FreeLoopbackPorts(1)[0];
+        var deployment = new Deployment(Directory.CreateTempSubdirectory("leasehold-load-echo-"));
+        try
+        {
+            var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell this program's path");
+            var args = new List<string>();
+            if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+            {
+                args.Add(typeof(Deployment).Assembly.Location);
+            }
+            args.AddRange(["--echo-server", port.ToString(CultureInfo.InvariantCulture)]);
+            deployment.Start(self, args, 0, 1);
+            var url = new Uri($"tcp://127.0.0.1:{port}/");
+            deployment.Urls = [url];
+            deployment.Description = $"echo server on {url}";
+            await deployment.WaitReadyAsync(new EchoTarget(options with { Urls = [url] }), cancel);
             return deployment;
         }
         catch

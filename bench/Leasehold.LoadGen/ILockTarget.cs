@@ -13,6 +13,9 @@ internal interface ILockTarget : IDisposable
     /// <summary>What the report calls the target, e.g. "leasehold, 3 nodes".</summary>
     string Name { get; }
 
+    /// <summary>Whether grants carry fencing tokens that only grow (Redis and the echo have none: not checked).</summary>
+    bool HasFences => true;
+
     /// <summary>Builds what <see cref="AcquireAsync"/> sends for this client and path, once.</summary>
     object Prepare(int client, string path, double? waitSeconds);
 

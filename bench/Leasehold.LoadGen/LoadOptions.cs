@@ -8,11 +8,24 @@ internal enum Scenario
     Contended,
 }
 
-/// <summary>The system under load: a Leasehold server (one node or a cluster) or an etcd cluster's Lock API.</summary>
+/// <summary>
+/// The system under load: a Leasehold server (one node or a cluster), an etcd cluster's Lock API, one Redis
+/// (SET NX PX + compare-and-delete), or a loopback echo server (the physical bound).
+/// </summary>
 internal enum TargetKind
 {
     Leasehold,
     Etcd,
+    Redis,
+    Echo,
+}
+
+/// <summary>How a spawned Leasehold server is spoken to: its native protocol or HTTP (both through the .NET client), or raw HTTP.</summary>
+internal enum Protocol
+{
+    RawHttp,
+    Native,
+    Http,
 }
 
 /// <summary>Command-line options. Every run is bounded: warmup + duration, then the clients stop.</summary>
@@ -20,13 +33,21 @@ internal sealed record LoadOptions
 {
     public const string Usage = """
         Leasehold load generator: N concurrent clients, each a closed loop of acquire + release.
-        Against Leasehold: POST /v1/leases + DELETE /v1/leases/{id}. Against etcd (--target etcd), what
-        etcd's own lock tools do over gRPC: LeaseGrant + Lock, then Unlock + LeaseRevoke.
+        Against Leasehold: POST /v1/leases + DELETE /v1/leases/{id} (raw HTTP), or the .NET client over the
+        native protocol (a leasehold:// URL, or --protocol native) or HTTP (--protocol http). Against etcd
+        (--target etcd), what etcd's own lock tools do over gRPC: LeaseGrant + Lock, then Unlock + LeaseRevoke.
+        Against Redis (--target redis), through StackExchange.Redis: SET key token NX PX ttl, then a
+        compare-and-delete script (a taken key is retried at once until the wait ends: Redis spins).
+        Against a loopback echo server (--target echo): two round trips of 64 and 32 bytes per cycle.
 
         options:
-          --target NAME       leasehold (default) or etcd
+          --target NAME       leasehold (default), etcd, redis or echo
           --url URL           a node to load, loopback only, repeatable: client c uses URL c % count
-                              (default http://127.0.0.1:8765; for etcd a client URL such as http://127.0.0.1:2379)
+                              (default http://127.0.0.1:8765; leasehold://127.0.0.1:8766 for the native
+                              protocol; for etcd a client URL such as http://127.0.0.1:2379; for redis and
+                              echo tcp://127.0.0.1:PORT)
+          --protocol NAME     Leasehold: raw-http (default: the load generator's own minimal HTTP client),
+                              native or http (both through Leasehold's .NET client, one per load client)
           --clients N         concurrent clients, one connection each (default 64; etcd: one gRPC channel per node)
           --duration S        measured seconds (default 10)
           --warmup S          seconds run before measuring (default 2)
@@ -45,6 +66,9 @@ internal sealed record LoadOptions
           --server-arg ARG    one more argument for each spawned Leasehold server, repeatable
                               (e.g. --server-arg --Leasehold:Durability=memory)
           --etcd PATH         the etcd binary to start with --spawn --target etcd (default etcd, from PATH)
+          --redis PATH        the redis-server binary to start with --spawn --target redis (default from PATH)
+          --redis-fsync       with --spawn --target redis: appendonly yes + appendfsync always (default:
+                              in memory, no persistence)
           --api-key KEY       send Authorization: Bearer KEY (a Leasehold server with security on)
         """;
 
@@ -68,6 +92,15 @@ internal sealed record LoadOptions
     public int? TtlSeconds { get; init; }
 
     public const int EtcdDefaultTtl = 60;
+
+    /// <summary>The ttl of a Redis key, and of a lease taken through the .NET client, when --ttl is not given.</summary>
+    public const int RedisDefaultTtl = 60;
+
+    public Protocol Protocol { get; init; } = Protocol.RawHttp;
+
+    public string RedisPath { get; init; } = "redis-server";
+
+    public bool RedisFsync { get; init; }
 
     public bool Spawn { get; init; }
 
@@ -100,6 +133,11 @@ internal sealed record LoadOptions
             if (name == "--spawn")
             {
                 options = options with { Spawn = true };
+                continue;
+            }
+            if (name == "--redis-fsync")
+            {
+                options = options with { RedisFsync = true };
                 continue;
             }
             if (i + 1 >= args.Length)
@@ -152,6 +190,12 @@ internal sealed record LoadOptions
                 case "--etcd":
                     options = options with { EtcdPath = value };
                     break;
+                case "--redis":
+                    options = options with { RedisPath = value };
+                    break;
+                case "--protocol" when value is "raw-http" or "native" or "http":
+                    options = options with { Protocol = value switch { "native" => Protocol.Native, "http" => Protocol.Http, _ => Protocol.RawHttp } };
+                    break;
                 case "--api-key":
                     options = options with { ApiKey = value };
                     break;
@@ -164,9 +208,58 @@ internal sealed record LoadOptions
         {
             options = options with { Urls = urls };
         }
-        if (options.Urls.FirstOrDefault(u => !u.IsLoopback || u.Scheme != Uri.UriSchemeHttp) is { } bad)
+        else if (!options.Spawn && options.Target is TargetKind.Redis or TargetKind.Echo)
         {
-            error = $"--url must be plain http on a loopback address, not {bad}";
+            error = "give the server with --url tcp://127.0.0.1:PORT, or --spawn";
+            return false;
+        }
+        else if (options.Protocol == Protocol.Native)
+        {
+            options = options with { Urls = [new("leasehold://127.0.0.1:8766/")] };
+        }
+        if (urls is not null && urls.Any(u => u.Scheme == "leasehold"))
+        {
+            if (options.Protocol == Protocol.Http)
+            {
+                error = "a leasehold:// URL is the native protocol: give no --protocol http with it";
+                return false;
+            }
+            options = options with { Protocol = Protocol.Native };
+        }
+        var scheme = options.Target switch
+        {
+            TargetKind.Redis or TargetKind.Echo => "tcp",
+            TargetKind.Leasehold when options.Protocol == Protocol.Native => "leasehold",
+            _ => Uri.UriSchemeHttp,
+        };
+        if (urls is not null && urls.FirstOrDefault(u => !u.IsLoopback || u.Scheme != scheme) is { } bad)
+        {
+            error = $"--url must be {scheme}:// on a loopback address for this target, not {bad}";
+            return false;
+        }
+        if (options.Target is TargetKind.Redis or TargetKind.Echo && options.NodeCount != 1)
+        {
+            error = "redis and echo run as one process: --nodes is 1 for them";
+            return false;
+        }
+        if (options.Target == TargetKind.Echo && options.Scenario == Scenario.Contended)
+        {
+            error = "the echo server holds no lock: it runs the uncontended scenario only";
+            return false;
+        }
+        if (options.Target != TargetKind.Redis && (options.RedisFsync || options.RedisPath != "redis-server"))
+        {
+            error = "--redis and --redis-fsync are for --target redis";
+            return false;
+        }
+        if (options.SendToLeader && options.Protocol != Protocol.RawHttp)
+        {
+            error = "--send-to leader is for raw-http (the .NET client finds the leader itself)";
+            return false;
+        }
+        if (options.Target != TargetKind.Leasehold && options.Protocol != Protocol.RawHttp)
+        {
+            error = "--protocol is for --target leasehold";
             return false;
         }
         if (options.Spawn && urls is not null)
@@ -189,7 +282,7 @@ internal sealed record LoadOptions
             error = "a Leasehold cluster needs 3 or more nodes (2 cannot lose one); --nodes 1 is one server";
             return false;
         }
-        if (options.Target == TargetKind.Etcd && (options.ServerDll is not null || options.ServerArgs.Count > 0 || options.ApiKey is not null || options.SendToLeader))
+        if (options.Target != TargetKind.Leasehold && (options.ServerDll is not null || options.ServerArgs.Count > 0 || options.ApiKey is not null || options.SendToLeader))
         {
             error = "--server-dll, --server-arg, --api-key and --send-to are for --target leasehold";
             return false;

@@ -94,7 +94,7 @@ internal sealed class LoadRunner(LoadOptions options, ILockTarget target)
             Interlocked.Increment(ref _exclusionViolations);
         }
         var previous = Interlocked.Exchange(ref _lastFence, lease.Fence);
-        if (lease.Fence <= previous)
+        if (target.HasFences && lease.Fence <= previous)
         {
             Interlocked.Increment(ref _fenceViolations);
         }
@@ -231,15 +231,25 @@ internal sealed class LoadRunner(LoadOptions options, ILockTarget target)
             var maxAhead = _clients.Max(c => c.MaxGrantsAhead);
             Console.WriteLine(string.Create(inv, $"  handoffs {Interlocked.Read(ref _grantSequence),9:N0} in the whole run, {cycles.Count / seconds:N0}/s measured"));
             Console.WriteLine(string.Create(inv, $"  mutual exclusion violations {_exclusionViolations} (two clients holding at once)"));
-            Console.WriteLine(string.Create(inv, $"  fence order violations      {_fenceViolations} (a grant's fence not above the previous grant's)"));
+            Console.WriteLine(target.HasFences
+                ? string.Create(inv, $"  fence order violations      {_fenceViolations} (a grant's fence not above the previous grant's)")
+                : "  fence order: not checked (this target gives no fencing tokens)");
             Console.WriteLine(string.Create(inv,
                 $"  FIFO: most grants to others between a request and its grant: {maxAhead} (fair queue: at most {options.Clients - 1}, plus any granted while the request was still in transit)"));
             Console.WriteLine(string.Create(inv, $"  grants per client: min {grants.Min():N0}, max {grants.Max():N0}"));
             failed |= _exclusionViolations > 0 || _fenceViolations > 0;
         }
-        // One line for scripts (bench/run-cluster.sh builds its table from these).
+        // Server CPU per request (a cycle is two requests), when the target was spawned: "-" otherwise.
+        var perRequest = serverCpu is { } cpu && cycles.Count > 0
+            ? string.Create(inv, $"{cpu.TotalMicroseconds / (2.0 * cycles.Count):F1}")
+            : "-";
+        if (perRequest != "-")
+        {
+            Console.WriteLine($"  server cpu per request {perRequest} µs (all its processes' CPU in the window / 2 per cycle)");
+        }
+        // One line for scripts (bench/run-cluster.sh and run-redis.sh build their tables from these).
         Console.WriteLine(string.Create(inv,
-            $"SUMMARY\t{target.Name}\t{options.Scenario.ToString().ToLowerInvariant()}\t{options.Clients}\t{cycles.Count / seconds:F0}\t{cycles.Milliseconds(50):F3}\t{cycles.Milliseconds(99):F3}\t{errors}\t{(failed ? "FAILED" : "ok")}"));
+            $"SUMMARY\t{target.Name}\t{options.Scenario.ToString().ToLowerInvariant()}\t{options.Clients}\t{cycles.Count / seconds:F0}\t{cycles.Milliseconds(50):F3}\t{cycles.Milliseconds(99):F3}\t{errors}\t{(failed ? "FAILED" : "ok")}\t{perRequest}"));
         Console.WriteLine(failed ? "RESULT: FAILED (errors, violations or no completed cycle)" : "RESULT: ok");
         return failed ? 1 : 0;
     }

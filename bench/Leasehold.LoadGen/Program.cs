@@ -1,5 +1,9 @@
 using Leasehold.LoadGen;
 
+if (args is ["--echo-server", var echoPort] && int.TryParse(echoPort, out var port))
+{
+    return await EchoServer.RunAsync(port);
+}
 if (args is ["--help" or "-h"])
 {
     Console.WriteLine(LoadOptions.Usage);
@@ -26,9 +30,13 @@ try
     {
         try
         {
-            deployment = options.Target == TargetKind.Etcd
-                ? await Deployment.StartEtcdAsync(options, cancel.Token)
-                : await Deployment.StartLeaseholdAsync(options, cancel.Token);
+            deployment = options.Target switch
+            {
+                TargetKind.Etcd => await Deployment.StartEtcdAsync(options, cancel.Token),
+                TargetKind.Redis => await Deployment.StartRedisAsync(options, cancel.Token),
+                TargetKind.Echo => await Deployment.StartEchoAsync(options, cancel.Token),
+                _ => await Deployment.StartLeaseholdAsync(options, cancel.Token),
+            };
         }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException or FileNotFoundException or System.ComponentModel.Win32Exception)
         {
@@ -43,7 +51,7 @@ try
     string? name = null;
     if (options.SendToLeader && options.Urls.Count > 1)
     {
-        var (leader, leaderError) = await LeaseholdTarget.FindLeaderAsync(options.Urls[0], cancel.Token);
+        var (leader, leaderError) = await LeaseholdTarget.FindLeaderAsync(deployment?.HttpUrls[0] ?? options.Urls[0], cancel.Token);
         if (leader is null)
         {
             Console.Error.WriteLine(leaderError);
@@ -52,7 +60,14 @@ try
         name = $"leasehold, {options.Urls.Count} nodes, all to the leader";
         options = options with { Urls = [leader] };
     }
-    using ILockTarget target = options.Target == TargetKind.Etcd ? new EtcdTarget(options) : new LeaseholdTarget(options, name);
+    using ILockTarget target = options.Target switch
+    {
+        TargetKind.Etcd => new EtcdTarget(options),
+        TargetKind.Redis => new RedisTarget(options, options.RedisFsync ? "redis (appendfsync always)" : "redis (in memory)"),
+        TargetKind.Echo => new EchoTarget(options),
+        _ when options.Protocol == Protocol.RawHttp => new LeaseholdTarget(options, name),
+        _ => new ClientTarget(options, name),
+    };
     if (await target.CheckReadyAsync(cancel.Token) is { } notReady)
     {
         Console.Error.WriteLine(notReady);
