@@ -13,9 +13,19 @@ internal sealed class ClientTarget : ILockTarget
     private readonly LoadOptions _options;
     private readonly LeaseholdClient[] _clients;
     private readonly string _name;
+    private readonly HttpClient? _statsHttp;
+    private readonly LeaseClient? _stats;
 
-    public ClientTarget(LoadOptions options, string? name = null)
+    /// <param name="options">the options; client c uses URL c % count</param>
+    /// <param name="name">what the report calls the target, when the URL's scheme does not tell</param>
+    /// <param name="httpUrl">one server's HTTP URL, for its counters (GET /v1/stats); null: not sampled</param>
+    public ClientTarget(LoadOptions options, string? name = null, Uri? httpUrl = null)
     {
+        if (httpUrl is not null)
+        {
+            _statsHttp = new HttpClient { BaseAddress = httpUrl, Timeout = TimeSpan.FromSeconds(30) };
+            _stats = new LeaseClient(_statsHttp);
+        }
         _options = options;
         _clients = new LeaseholdClient[Math.Max(1, options.Clients)];
         for (var c = 0; c < _clients.Length; c++)
@@ -71,10 +81,11 @@ internal sealed class ClientTarget : ILockTarget
         }
     }
 
-    public Task<StatsReply?> StatsAsync(CancellationToken cancel) => Task.FromResult<StatsReply?>(null);
+    public Task<StatsReply?> StatsAsync(CancellationToken cancel) => _stats?.StatsAsync(cancel) ?? Task.FromResult<StatsReply?>(null);
 
     public void Dispose()
     {
+        _statsHttp?.Dispose();
         foreach (var client in _clients)
         {
             client.Dispose();

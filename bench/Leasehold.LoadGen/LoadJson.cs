@@ -23,6 +23,8 @@ internal sealed record StatsReply
     public long LoggedCommands { get; init; }
 
     public long Syncs { get; init; }
+
+    public long AllocatedBytes { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -222,6 +222,11 @@ internal sealed class LoadRunner(LoadOptions options, ILockTarget target)
             var syncs = after.Syncs - before.Syncs;
             Console.WriteLine(string.Create(inv,
                 $"  log      {logged / seconds:N0} commands/s, {syncs / seconds:N0} fsyncs/s{(syncs > 0 ? string.Create(inv, $", {(double)logged / syncs:F1} commands per fsync") : "")} (server's /v1/stats, measured window)"));
+            if (cycles.Count > 0 && after.AllocatedBytes > 0)
+            {
+                Console.WriteLine(string.Create(inv,
+                    $"  alloc    {(after.AllocatedBytes - before.AllocatedBytes) / (2.0 * cycles.Count):N0} bytes allocated by the server per request (/v1/stats, measured window, 2 requests per cycle)"));
+            }
         }
 
         var failed = errors > 0 || cycles.Count == 0;

@@ -109,4 +109,7 @@ public sealed record StatsDto
     public long Syncs { get; init; }
 
     public required string Durability { get; init; }
+
+    /// <summary>Bytes the server process has allocated on the managed heap since start (the runtime's count): per request, a measure of its cost.</summary>
+    public long AllocatedBytes { get; init; }
 }

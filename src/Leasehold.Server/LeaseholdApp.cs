@@ -190,11 +190,12 @@ public static class LeaseholdApp
                     LoggedCommands = engineHost.LoggedCommands,
                     Syncs = engineHost.Syncs,
                     Durability = engineHost.Policy.ToString().ToLowerInvariant(),
+                    AllocatedBytes = GC.GetTotalAllocatedBytes(),
                 }),
                 ProtocolJsonContext.Default.StatsDto))
             .RequireRight(Right.Read)
             .WithTags("Health").WithName("GetStats").Produces<StatsDto>()
-            .WithSummary("Counters: leases, sessions, waiters, logged commands, fsyncs");
+            .WithSummary("Counters: leases, sessions, waiters, logged commands, fsyncs, bytes allocated");
         if (node is not null)
         {
             app.MapClusterEndpoints(node);

@@ -227,7 +227,7 @@ public sealed class RouteShapeTests : ServerTestBase
     public async Task StatsCountWhatTheServerHolds()
     {
         var empty = await GetJsonAsync("/v1/stats");
-        Assert.Equal(["durability", "lastFence", "leases", "loggedCommands", "sessions", "syncs", "waiters"], FieldNames(empty));
+        Assert.Equal(["allocatedBytes", "durability", "lastFence", "leases", "loggedCommands", "sessions", "syncs", "waiters"], FieldNames(empty));
         Assert.Equal("fsync", empty.GetProperty("durability").GetString());
         Assert.Equal(0, empty.GetProperty("leases").GetInt32());
 
@@ -245,6 +245,8 @@ public sealed class RouteShapeTests : ServerTestBase
         Assert.Equal(last.Fence, stats.GetProperty("lastFence").GetInt64());
         Assert.True(stats.GetProperty("loggedCommands").GetInt64() >= 4);
         Assert.True(stats.GetProperty("syncs").GetInt64() >= 1);
+        // The requests in between allocated: the count only grows.
+        Assert.True(stats.GetProperty("allocatedBytes").GetInt64() > empty.GetProperty("allocatedBytes").GetInt64());
         Assert.False(waiter.IsCompleted);
     }
 
