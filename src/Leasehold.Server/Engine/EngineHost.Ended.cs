@@ -24,9 +24,15 @@ public sealed partial class EngineHost
     internal void Watch(EndedKind kind, long id, IEndWatcher watcher)
         => (kind == EndedKind.Lease ? _leaseWatchers : _sessionWatchers)[id] = watcher;
 
-    /// <summary>On the writer: nobody is told any more (its watcher ends it itself, or goes away).</summary>
-    internal void Unwatch(EndedKind kind, long id)
-        => (kind == EndedKind.Lease ? _leaseWatchers : _sessionWatchers).Remove(id);
+    /// <summary>On the writer: <paramref name="watcher"/> is told no more (it ends the thing itself); another watcher still is.</summary>
+    internal void Unwatch(EndedKind kind, long id, IEndWatcher watcher)
+    {
+        var watchers = kind == EndedKind.Lease ? _leaseWatchers : _sessionWatchers;
+        if (watchers.TryGetValue(id, out var current) && ReferenceEquals(current, watcher))
+        {
+            watchers.Remove(id);
+        }
+    }
 
     /// <summary>Routes what the last command ended to its watchers; they are told with the batch.</summary>
     private void CollectEnded(LockEngine engine, Batch batch)

@@ -22,8 +22,8 @@ public sealed class Writer
     /// <summary><paramref name="watcher"/> is told when the lease or session ends (see <see cref="IEndWatcher"/>).</summary>
     public void Watch(EndedKind kind, long id, IEndWatcher watcher) => _host.Watch(kind, id, watcher);
 
-    /// <summary>Stops telling anyone when the lease or session ends: its watcher ends it itself.</summary>
-    public void Unwatch(EndedKind kind, long id) => _host.Unwatch(kind, id);
+    /// <summary>Stops telling <paramref name="watcher"/> when the lease or session ends: it ends it itself.</summary>
+    public void Unwatch(EndedKind kind, long id, IEndWatcher watcher) => _host.Unwatch(kind, id, watcher);
 
     /// <summary>Unix milliseconds of this step; stamp commands with it.</summary>
     public long Now { get; internal set; }
