@@ -174,7 +174,8 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
         }
 
         // The operator can still have them: the test above would see them if they were printed.
-        await using var verbose = await Server.StartAsync(Server.BuiltDll, work, ["--Leasehold:Durability=memory", "--Logging:LogLevel:Microsoft.AspNetCore=Information"]);
+        await using var verbose = await Server.StartAsync(Server.BuiltDll, work,
+            ["--Leasehold:Durability=memory", "--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=Information"]);
         await MakeRequestsAsync(verbose);
         Assert.Contains("Request finished", await verbose.StopAsync(), StringComparison.Ordinal);
     }

@@ -27,7 +27,7 @@ internal static class ServeCommand
             "Settings:",
             ServerSettings.Describe(),
             "",
-            "Per-request lines are off by default: --Logging:LogLevel:Microsoft.AspNetCore=Information shows them.");
+            "Per-request lines are off by default: --Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=Information shows them.");
         var command = new Command("serve", description)
         {
             TreatUnmatchedTokensAsErrors = false,

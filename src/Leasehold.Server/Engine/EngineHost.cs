@@ -27,13 +27,21 @@ public sealed partial class EngineHost : IAsyncDisposable
     private readonly DurabilityOptions _durability;
     private readonly ILogger<EngineHost> _logger;
     private readonly Writer _writer;
+    // Read by one thread at a time (whoever holds _writing), but by many threads over time; not SingleReader, whose
+    // channel cannot count what it holds.
     private readonly Channel<WorkItem> _work = Channel.CreateUnbounded<WorkItem>(
-        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+        new UnboundedChannelOptions { SingleReader = false, AllowSynchronousContinuations = false });
 
     // Touched only by the writer loop.
     private readonly Dictionary<long, PendingAcquire> _waiting = [];
     private readonly ITimer _timer;
-    private readonly Task _loop;
+    private readonly WaitCallback _pumpLater;
+
+    // 1 while some thread is the writer (runs a batch); 0 when none is. Whoever posts an item to an idle writer runs
+    // the batch itself, so an unloaded server answers without a hop to another thread; a batch that leaves items
+    // behind hands the rest to the thread pool, so no request thread is kept writing for others.
+    private int _writing;
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private LockEngine? _engine;
     private EngineClock _clock;
     private object? _epoch;
@@ -74,7 +82,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         _logger = logger;
         _writer = new Writer(this, engine);
         _timer = time.CreateTimer(_ => Post(new TickItem(this)), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _loop = Task.Run(RunAsync);
+        _pumpLater = _ => Write();
     }
 
     /// <summary>Commands appended to the log since start (for tests and metrics).</summary>
@@ -135,6 +143,44 @@ public sealed partial class EngineHost : IAsyncDisposable
         if (!_work.Writer.TryWrite(item))
         {
             item.Fail(new ObjectDisposedException(nameof(EngineHost)));
+            return;
+        }
+        Write();
+    }
+
+    /// <summary>
+    /// Becomes the writer if no thread is, runs one batch of what is queued, and leaves the rest (if any) to the
+    /// thread pool. Items are only ever applied by the one thread that holds <see cref="_writing"/>, in arrival order.
+    /// </summary>
+    private void Write()
+    {
+        if (Interlocked.CompareExchange(ref _writing, 1, 0) != 0)
+        {
+            // The writer at work picks this item up, or hands it on when it stops (below).
+            return;
+        }
+        try
+        {
+            RunBatch();
+        }
+        catch (Exception ex)
+        {
+            // Stays the writer for good: nothing runs again.
+            Die(ex);
+            return;
+        }
+        if (_work.Reader.Completion.IsCompleted)
+        {
+            // Disposed, and everything queued is done: the writer's last act is closing the log.
+            _log.Close();
+            _ended.TrySetResult();
+            return;
+        }
+        // A full fence (against a Post that found the writer busy just now), then: anything left is the pool's.
+        Interlocked.Exchange(ref _writing, 0);
+        if (_work.Reader.Count > 0 || _work.Reader.Completion.IsCompleted)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(_pumpLater, null);
         }
     }
 
@@ -148,32 +194,23 @@ public sealed partial class EngineHost : IAsyncDisposable
         }
     }
 
-    private async Task RunAsync()
+    private void Die(Exception ex)
     {
-        try
+        // Not one request's failure (those are caught per item) but the writer's own: nothing would ever
+        // be applied or answered again. Say so loudly, answer everything queued, and let the host stop.
+        _writerFailure = ex;
+        LogWriterDied(ex);
+        _work.Writer.TryComplete(ex);
+        _batch?.Fail(ex);
+        while (_work.Reader.TryRead(out var item))
         {
-            await WriteLoopAsync().ConfigureAwait(false);
+            item.Fail(ex);
         }
-        catch (Exception ex)
-        {
-            // Not one request's failure (those are caught per item) but the loop's own: nothing would ever
-            // be applied or answered again. Say so loudly, answer everything queued, and let the host stop.
-            _writerFailure = ex;
-            LogWriterDied(ex);
-            _work.Writer.TryComplete(ex);
-            _batch?.Fail(ex);
-            while (_work.Reader.TryRead(out var item))
-            {
-                item.Fail(ex);
-            }
-            // Waiters too: nothing would ever grant or fail them now.
-            FailWaiting(ex);
-            WriterDied?.Invoke(ex);
-        }
-        finally
-        {
-            _log.Close();
-        }
+        // Waiters too: nothing would ever grant or fail them now.
+        FailWaiting(ex);
+        _log.Close();
+        _ended.TrySetResult();
+        WriterDied?.Invoke(ex);
     }
 
     private void FailWaiting(Exception error)
@@ -185,10 +222,14 @@ public sealed partial class EngineHost : IAsyncDisposable
         _waiting.Clear();
     }
 
-    private async Task WriteLoopAsync()
+    /// <summary>One writer pass: applies what is queued (up to <see cref="MaxBatch"/> items) and hands the batch to the log.</summary>
+    private void RunBatch()
     {
         var reader = _work.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        if (reader.Count == 0)
+        {
+            return;
+        }
         {
             var batch = _batch = new Batch { Log = _log.Logs ? new LogBuffer() : null, Epoch = _epoch };
             while (batch.Items.Count < MaxBatch && reader.TryRead(out var item))
@@ -293,7 +334,8 @@ public sealed partial class EngineHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _work.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
+        Write();
+        await _ended.Task.ConfigureAwait(false);
         await _log.Closed.ConfigureAwait(false);
         if (_log is StoreLog store)
         {

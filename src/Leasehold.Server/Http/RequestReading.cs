@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -51,9 +52,23 @@ internal static class RequestReading
         byte[] body;
         try
         {
-            using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted).ConfigureAwait(false);
-            body = buffer.ToArray();
+            // Straight from the connection's pipe: one array of the body's size, no stream or growing buffer.
+            var reader = request.BodyReader;
+            while (true)
+            {
+                var read = await reader.ReadAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
+                if (read.IsCanceled)
+                {
+                    throw new OperationCanceledException("the request body's read was cancelled");
+                }
+                if (read.IsCompleted)
+                {
+                    body = read.Buffer.ToArray();
+                    reader.AdvanceTo(read.Buffer.End);
+                    break;
+                }
+                reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+            }
         }
         catch (BadHttpRequestException ex)
         {
@@ -63,7 +78,8 @@ internal static class RequestReading
         {
             return (null, Problems.Result(ErrorCodes.InvalidJson, "the body is not valid UTF-8"));
         }
-        if (UnpairedSurrogateAt(body) is { } at)
+        // Only an escape can stand for a surrogate: most bodies have none and need no second pass.
+        if (body.AsSpan().Contains((byte)'\\') && UnpairedSurrogateAt(body) is { } at)
         {
             return (null, Problems.Result(ErrorCodes.InvalidJson, $"the string at byte {at} " + WellFormedText.Refusal));
         }

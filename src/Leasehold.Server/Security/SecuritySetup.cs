@@ -38,6 +38,12 @@ public static class SecuritySetup
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<SecurityOptions>>(), enabled, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, RightHandler>();
         builder.Services.AddAuthorization();
+        if (!enabled)
+        {
+            // Nobody authenticates: without an authentication scheme the framework adds no authentication middleware,
+            // which would otherwise run on every request for nothing (docs/performance.md, the HTTP path).
+            return false;
+        }
         var jwt = options.Jwt;
         var authentication = builder.Services.AddAuthentication(Scheme)
             .AddPolicyScheme(Scheme, "API key, bearer token or client certificate", policy => policy.ForwardDefaultSelector = context =>
