@@ -41,7 +41,7 @@ public sealed partial class EngineHost : IAsyncDisposable
     // the batch itself, so an unloaded server answers without a hop to another thread; a batch that leaves items
     // behind hands the rest to the thread pool, so no request thread is kept writing for others.
     private int _writing;
-    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _writerEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private LockEngine? _engine;
     private EngineClock _clock;
     private object? _epoch;
@@ -173,7 +173,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         {
             // Disposed, and everything queued is done: the writer's last act is closing the log.
             _log.Close();
-            _ended.TrySetResult();
+            _writerEnded.TrySetResult();
             return;
         }
         // A full fence (against a Post that found the writer busy just now), then: anything left is the pool's.
@@ -209,7 +209,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         // Waiters too: nothing would ever grant or fail them now.
         FailWaiting(ex);
         _log.Close();
-        _ended.TrySetResult();
+        _writerEnded.TrySetResult();
         WriterDied?.Invoke(ex);
     }
 
@@ -335,7 +335,7 @@ public sealed partial class EngineHost : IAsyncDisposable
     {
         _work.Writer.TryComplete();
         Write();
-        await _ended.Task.ConfigureAwait(false);
+        await _writerEnded.Task.ConfigureAwait(false);
         await _log.Closed.ConfigureAwait(false);
         if (_log is StoreLog store)
         {
