@@ -20,7 +20,7 @@ public sealed class ClusterCommandTests(CliServer single) : IClassFixture<CliSer
     {
         var http = Tool.ClosedPort();
         _raft = $"127.0.0.1:{Tool.ClosedPort()}";
-        _node = LeaseholdApp.Build(["--urls", $"http://127.0.0.1:{http}", "--data-dir", _dataDir, "--cluster-node", _raft,
+        _node = LeaseholdApp.Build(["--urls", $"http://127.0.0.1:{http}", "--Leasehold:Native:Port=0", "--data-dir", _dataDir, "--cluster-node", _raft,
             "--cluster-members", _raft, "--Logging:LogLevel:Default=Warning"]);
         using var cts = new CancellationTokenSource(Tool.Timeout);
         await _node.StartAsync(cts.Token);

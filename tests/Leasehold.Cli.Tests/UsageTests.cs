@@ -112,7 +112,7 @@ public sealed class UsageTests
         using var dir = new TempDir();
         var port = Tool.ClosedPort();
         await File.WriteAllTextAsync(dir.File("resources.json"), """[{"id": "r1", "os": "linux"}]""");
-        using var serve = Tool.Start(["serve", "--urls", $"http://127.0.0.1:{port}", "--data-dir", dir.File("data"),
+        using var serve = Tool.Start(["serve", "--urls", $"http://127.0.0.1:{port}", "--Leasehold:Native:Port=0", "--data-dir", dir.File("data"),
             "--pool", "/lab", "--resources", dir.File("resources.json"), "--Logging:LogLevel:Default=Warning"]);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(2) };
 

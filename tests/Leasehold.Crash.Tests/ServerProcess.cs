@@ -43,6 +43,12 @@ internal sealed class ServerProcess : IDisposable
 
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
 
+    /// <summary>
+    /// The native protocol's port of the current start, chosen free like <see cref="Port"/>: left to its default (HTTP's
+    /// port + 1), it could be a port the machine already uses for an outgoing connection.
+    /// </summary>
+    public int NativePort { get; private set; }
+
     /// <summary>Wall-clock time just before the current process was started (the server's Recover runs later).</summary>
     public DateTimeOffset LaunchedAt { get; private set; }
 
@@ -96,6 +102,7 @@ internal sealed class ServerProcess : IDisposable
     private async Task<bool> TryStartAsync(TimeSpan deadline)
     {
         Port = FixedPort ?? FreePort();
+        NativePort = FreePort();
         // Under a descriptor limit the shell sets it and then becomes the server (exec), so the pid is the server's.
         var info = new ProcessStartInfo(DescriptorLimit is null ? DotnetHost() : "sh")
         {
@@ -111,7 +118,8 @@ internal sealed class ServerProcess : IDisposable
                 info.ArgumentList.Add(arg);
             }
         }
-        foreach (var arg in (string[])[ServerDll, "--urls", $"http://127.0.0.1:{Port}", "--data-dir", DataDir, "--Logging:LogLevel:Default=Warning", .. _extraArgs])
+        foreach (var arg in (string[])[ServerDll, "--urls", $"http://127.0.0.1:{Port}", "--data-dir", DataDir, "--Logging:LogLevel:Default=Warning",
+            $"--Leasehold:Native:Port={NativePort}", .. _extraArgs])
         {
             info.ArgumentList.Add(arg);
         }

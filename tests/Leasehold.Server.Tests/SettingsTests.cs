@@ -279,7 +279,7 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
         public static async Task<Server> StartAsync(string dll, string workDir, string[] args)
         {
             var port = FreePorts.Next();
-            var process = new Process { StartInfo = Info(dll, workDir, ["--urls", $"http://127.0.0.1:{port}", .. args]) };
+            var process = new Process { StartInfo = Info(dll, workDir, ["--urls", $"http://127.0.0.1:{port}", "--Leasehold:Native:Port=0", .. args]) };
             var server = new Server(process, new Uri($"http://127.0.0.1:{port}"));
             process.OutputDataReceived += (_, e) => server.Keep(e.Data);
             process.ErrorDataReceived += (_, e) => server.Keep(e.Data);

@@ -39,7 +39,7 @@ public sealed class ShutdownTests(ITestOutputHelper output)
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { serverDll, "--urls", $"http://127.0.0.1:{port}", "--data-dir", Path.Combine(workDir, "data") })
+        foreach (var arg in new[] { serverDll, "--urls", $"http://127.0.0.1:{port}", "--Leasehold:Native:Port=0", "--data-dir", Path.Combine(workDir, "data") })
         {
             start.ArgumentList.Add(arg);
         }

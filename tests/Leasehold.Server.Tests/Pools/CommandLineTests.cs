@@ -109,7 +109,7 @@ public sealed class CommandLineTests : IDisposable
             RedirectStandardError = true,
             WorkingDirectory = _workDir,
         };
-        foreach (var arg in (string[])[ChildProcess.ServerDll, "--urls", $"http://127.0.0.1:{port}", "--data-dir", Path.Combine(_workDir, "data"),
+        foreach (var arg in (string[])[ChildProcess.ServerDll, "--urls", $"http://127.0.0.1:{port}", "--Leasehold:Native:Port=0", "--data-dir", Path.Combine(_workDir, "data"),
                      "--Logging:LogLevel:Default=Warning", "--pool", "/lab", "--resources", file])
         {
             info.ArgumentList.Add(arg);
