@@ -18,11 +18,11 @@ public sealed class BlackholeProxy : IAsyncDisposable
     private readonly Task _accepting;
     private volatile bool _partitioned;
 
-    public BlackholeProxy(int targetPort)
+    public BlackholeProxy(int targetPort, ClientTransport transport = ClientTransport.Http)
     {
         _targetPort = targetPort;
         _listener.Start();
-        Address = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+        Address = DeadNode.Loopback(transport, ((IPEndPoint)_listener.LocalEndpoint).Port);
         _accepting = AcceptAsync();
     }
 

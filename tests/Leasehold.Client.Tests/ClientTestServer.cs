@@ -66,10 +66,25 @@ public sealed class ClientTestServer : IAsyncDisposable
         }
     }
 
-    /// <summary>A client of this server, disposed with it.</summary>
-    public LeaseholdClient CreateClient(Action<LeaseholdClientOptions>? configure = null)
+    /// <summary>The server's native address (<c>leasehold://127.0.0.1:port</c>); the same across <see cref="RestartAsync"/>.</summary>
+    public Uri NativeAddress { get; private set; } = null!;
+
+    /// <summary>The port of the native protocol.</summary>
+    public int NativePort { get; private set; }
+
+    /// <summary>The server's address for <paramref name="transport"/>.</summary>
+    public Uri AddressOf(ClientTransport transport) => transport == ClientTransport.Native ? NativeAddress : BaseAddress;
+
+    /// <summary>The port of <paramref name="transport"/>.</summary>
+    public int PortOf(ClientTransport transport) => transport == ClientTransport.Native ? NativePort : Port;
+
+    /// <summary>A client of this server over HTTP, disposed with it.</summary>
+    public LeaseholdClient CreateClient(Action<LeaseholdClientOptions>? configure = null) => CreateClient(ClientTransport.Http, configure);
+
+    /// <summary>A client of this server over <paramref name="transport"/>, disposed with it.</summary>
+    public LeaseholdClient CreateClient(ClientTransport transport, Action<LeaseholdClientOptions>? configure = null)
     {
-        var options = new LeaseholdClientOptions { Server = BaseAddress };
+        var options = new LeaseholdClientOptions { Server = AddressOf(transport) };
         configure?.Invoke(options);
         var client = new LeaseholdClient(options);
         _clients.Add(client);
