@@ -182,7 +182,7 @@ public sealed class ClientTestServer : IAsyncDisposable
             await lease.DisposeAsync();
         }
         var session = await client.OpenSessionAsync(TimeSpan.FromSeconds(30), null, cts.Token);
-        await client.KeepAliveAsync(session, cts.Token);
+        await client.KeepSessionAliveAsync(session, cts.Token);
         await client.CloseSessionQuietlyAsync(session, cts.Token);
     }
 
