@@ -63,7 +63,7 @@ public abstract class DocExampleTests : ContractTestBase
             .AddInMemoryCollection(new Dictionary<string, string?> { ["Leasehold:Server"] = Address.ToString(), ["Leasehold:Owner"] = "configured" })
             .Build();
 
-        services.AddLeaseholdClient(o => o.Server = new Uri("http://locks.internal:8765"));
+        services.AddLeaseholdClient(o => o.Server = new Uri("leasehold://locks.internal:8766"));
         // or from configuration (section "Leasehold"):
         services.AddLeaseholdClient();
         services.Configure<LeaseholdClientOptions>(configuration.GetSection("Leasehold"));
