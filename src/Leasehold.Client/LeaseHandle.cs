@@ -51,7 +51,7 @@ public sealed class LeaseHandle : IAsyncDisposable
                 pushes.WatchSession(session.Id, _ => FireLostUnlessDisposed());
             }
         }
-        var lifetime = session is not null ? session.Ttl
+        var lifetime = session is not null ? session.Lifetime
             : lease.Ttl is { } ttl ? TimeSpan.FromSeconds(ttl)
             : Timeout.InfiniteTimeSpan;
         // Timers cannot wait longer than 49.7 days, while a lease may live 366: the handle plans as if the

@@ -125,11 +125,11 @@ public sealed partial class LeaseholdClient : IDisposable
                     ? await waiting.ConfigureAwait(false)
                     : tries > 1 ? await RestartTtlAsync(lease, started, cancellationToken).ConfigureAwait(false)
                     : sent + (long)(lease.Waited * Stopwatch.Frequency);
-                if (session?.BoundTo is { } bound && Stopwatch.GetElapsedTime(aliveSince) > session.Ttl / 6)
+                if (session?.BoundTo is { } bound && Stopwatch.GetElapsedTime(aliveSince) > session.Lifetime / 6)
                 {
                     // A bound session is kept alive by its connection, not by keep-alives: how recently it surely
                     // was is when the connection last surely stood (a ping after a long wait).
-                    aliveSince = await ConfirmOrAsync(bound, session.Ttl / 6, aliveSince, cancellationToken).ConfigureAwait(false);
+                    aliveSince = await ConfirmOrAsync(bound, session.Lifetime / 6, aliveSince, cancellationToken).ConfigureAwait(false);
                 }
                 var handle = new LeaseHandle(this, lease, session, aliveSince, reply.Connection);
                 session = null;
@@ -184,12 +184,11 @@ public sealed partial class LeaseholdClient : IDisposable
     /// <summary>Keeps an acquire's session alive until <paramref name="stop"/>; returns when it was last surely alive.</summary>
     private async Task<long> KeepSessionAliveWhileWaitingAsync(OpenSession session, long aliveSince, CancellationToken stop)
     {
-        var period = session.Ttl / 3;
         try
         {
             while (true)
             {
-                await Task.Delay(period, stop).ConfigureAwait(false);
+                await Task.Delay(session.Lifetime / 3, stop).ConfigureAwait(false);
                 try
                 {
                     aliveSince = (await KeepSessionAliveAsync(session, stop).ConfigureAwait(false)).AliveSince;
@@ -220,7 +219,7 @@ public sealed partial class LeaseholdClient : IDisposable
             {
                 try
                 {
-                    return (await connection.ConfirmAsync(session.Ttl / 6, cancellationToken).ConfigureAwait(false), null);
+                    return (await connection.ConfirmAsync(session.Lifetime / 6, cancellationToken).ConfigureAwait(false), null);
                 }
                 catch (NativeConnectionLostException) when (!connection.IsAlive)
                 {

@@ -9,13 +9,16 @@ namespace Leasehold.Client.Tests;
 /// </summary>
 internal static class DeadNode
 {
-    public static Uri Address(ClientTransport transport = ClientTransport.Http)
+    public static Uri Address(ClientTransport transport = ClientTransport.Http) => Loopback(transport, Port());
+
+    /// <summary>A loopback port that was free a moment ago.</summary>
+    public static int Port()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
-        return Loopback(transport, port);
+        return port;
     }
 
     /// <summary><c>http://127.0.0.1:port/</c> or <c>leasehold://127.0.0.1:port</c>.</summary>
@@ -266,8 +269,12 @@ internal sealed class NativeNoLeaderNode : IFakeNode
     private readonly int _retryAfter;
     private int _requests;
 
-    public NativeNoLeaderNode(string code, int retryAfterSeconds)
+    private readonly Uri? _leader;
+
+    /// <summary>With <paramref name="leader"/>, its errors name that node as the leader, as a follower that knows it does.</summary>
+    public NativeNoLeaderNode(string code, int retryAfterSeconds, Uri? leader = null)
     {
+        _leader = leader;
         _code = code;
         _retryAfter = retryAfterSeconds;
         _listener.Start();
@@ -312,7 +319,8 @@ internal sealed class NativeNoLeaderNode : IFakeNode
                         continue;
                     }
                     Interlocked.Increment(ref _requests);
-                    await stream.WriteAsync(NativeFrames.Error(id, _code, 503, "an election is under way", _retryAfter * 1000L), _stop.Token);
+                    var extensions = _leader is null ? null : $$"""{"leader":"{{_leader.AbsoluteUri.TrimEnd('/')}}"}""";
+                    await stream.WriteAsync(NativeFrames.Error(id, _code, 503, "an election is under way", _retryAfter * 1000L, extensions), _stop.Token);
                 }
             }
             catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException or ObjectDisposedException or EndOfStreamException)

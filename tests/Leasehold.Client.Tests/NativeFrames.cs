@@ -35,10 +35,11 @@ internal static class NativeFrames
         AddU32(body, 1024);
         AddString(body, "leasehold/fake");
         AddString(body, role);
+        AddU32(body, 120_000); // idleMs
         return Frame(WelcomeType, 0, body);
     }
 
-    public static byte[] Error(uint id, string code, int status, string detail, long retryAfterMs)
+    public static byte[] Error(uint id, string code, int status, string detail, long retryAfterMs, string? extensionsJson = null)
     {
         var body = new List<byte>();
         AddString(body, code);
@@ -47,7 +48,16 @@ internal static class NativeFrames
         AddString(body, detail);
         AddU32(body, (uint)(retryAfterMs >> 32));
         AddU32(body, (uint)retryAfterMs);
-        AddU32(body, uint.MaxValue); // no extensions
+        if (extensionsJson is null)
+        {
+            AddU32(body, uint.MaxValue); // no extensions
+        }
+        else
+        {
+            var json = Encoding.UTF8.GetBytes(extensionsJson);
+            AddU32(body, (uint)json.Length);
+            body.AddRange(json);
+        }
         return Frame(ErrorType, id, body);
     }
 

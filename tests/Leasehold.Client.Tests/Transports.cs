@@ -54,3 +54,55 @@ public sealed class UnreachableServerOverHttp : UnreachableServerTests
 {
     protected override ClientTransport Transport => ClientTransport.Http;
 }
+
+public sealed class AcquireOverNative : AcquireTests
+{
+    protected override ClientTransport Transport => ClientTransport.Native;
+}
+
+public sealed class AdminOverNative : AdminTests
+{
+    protected override ClientTransport Transport => ClientTransport.Native;
+}
+
+public sealed class CancellationOverNative : CancellationTests
+{
+    protected override ClientTransport Transport => ClientTransport.Native;
+}
+
+public sealed class DocExampleOverNative : DocExampleTests
+{
+    protected override ClientTransport Transport => ClientTransport.Native;
+}
+
+public sealed class ErrorOverNative : ErrorTests
+{
+    protected override ClientTransport Transport => ClientTransport.Native;
+}
+
+public sealed class FailoverOverNative : FailoverTests
+{
+    protected override ClientTransport Transport => ClientTransport.Native;
+}
+
+[Collection(TimingCollection.Name)]
+public sealed class KeepAliveOverNative : KeepAliveTests
+{
+    protected override ClientTransport Transport => ClientTransport.Native;
+}
+
+[Collection(TimingCollection.Name)]
+public sealed class LostTokenOverNative : LostTokenTests
+{
+    protected override ClientTransport Transport => ClientTransport.Native;
+}
+
+public sealed class PoolOverNative : PoolTests
+{
+    protected override ClientTransport Transport => ClientTransport.Native;
+}
+
+public sealed class UnreachableServerOverNative : UnreachableServerTests
+{
+    protected override ClientTransport Transport => ClientTransport.Native;
+}

@@ -33,6 +33,16 @@ internal sealed class OpenSession(SessionDto session, NativeConnection? boundTo)
 
     /// <summary>The connection keeping the session alive; null once it is lost (then keep-alives are sent, as over HTTP).</summary>
     public NativeConnection? BoundTo { get; set; } = boundTo;
+
+    /// <summary>
+    /// How long the session surely lives after a moment the client knows it was alive. A session kept alive by the client
+    /// lives its ttl from the keep-alive sent. One bound to a connection is kept alive by the server every third of its ttl
+    /// (docs/protocol.md), so from a moment the connection surely stood, its last keep-alive may have been a third of a ttl
+    /// (and a scheduling slack) earlier: it surely lives two thirds of its ttl, less that slack.
+    /// </summary>
+    public TimeSpan Lifetime => BoundTo is null ? Ttl : Ttl * 2 / 3 - BoundSlack;
+
+    private static readonly TimeSpan BoundSlack = TimeSpan.FromMilliseconds(100);
 }
 
 /// <summary>

@@ -52,6 +52,8 @@ internal sealed class NativeConnection : IDisposable
     // Pushes that came before anyone watched (a lease that ended between its LEASE and the handle's making).
     private readonly ConcurrentDictionary<long, string> _unclaimedEnds = new();
     private readonly TimeSpan _heartbeat;
+    // A third of the server's idle timeout (WELCOME's idleMs).
+    private TimeSpan _idle = TimeSpan.FromSeconds(40);
     private readonly Timer _timer;
     private ArrayBufferWriter<byte> _output = new(4096);
     private ArrayBufferWriter<byte>? _spare = new(4096);
@@ -144,8 +146,11 @@ internal sealed class NativeConnection : IDisposable
                     {
                         MaxFrameBytes = (int)Math.Min(welcome.MaxFrameBytes, 64u << 20);
                         Role = welcome.Role;
-                        var idle = welcome.IdleMs > 0 ? TimeSpan.FromMilliseconds(welcome.IdleMs) / 3 : _heartbeat;
-                        var period = idle < _heartbeat ? idle : _heartbeat;
+                        if (welcome.IdleMs > 0)
+                        {
+                            _idle = TimeSpan.FromMilliseconds(welcome.IdleMs) / 3;
+                        }
+                        var period = _idle < _heartbeat ? _idle : _heartbeat;
                         _timer.Change(period, period);
                         _lastId = 1;
                         _readLoop = Task.Run(ReadLoopAsync, CancellationToken.None);
@@ -447,8 +452,10 @@ internal sealed class NativeConnection : IDisposable
     }
 
     /// <summary>
-    /// Every heartbeat: a connection that has heard nothing for a heartbeat (or sent nothing for a third of the server's
-    /// idle time) sends PING; one whose previous PING is still unanswered a heartbeat later is taken for dead.
+    /// Every heartbeat. While the connection matters (requests in flight, or leases and sessions watched on it), one that
+    /// has heard nothing for a heartbeat sends PING, and one whose PING is still unanswered a heartbeat later is taken for
+    /// dead. One that matters keeps the server's idle timeout at bay with a PING when it has sent nothing for a third of
+    /// it; one that does not is closed by the client before the server would close it, so no request races that close.
     /// </summary>
     private void Tick()
     {
@@ -462,9 +469,24 @@ internal sealed class NativeConnection : IDisposable
             Fail(new NativeConnectionLostException($"the server at {Address} did not answer a ping within {_heartbeat.TotalSeconds:0.#} s"));
             return;
         }
-        if (Stopwatch.GetElapsedTime(Volatile.Read(ref _lastReceived)) < _heartbeat && Stopwatch.GetElapsedTime(Volatile.Read(ref _lastSent)) < _heartbeat)
+        _heartbeatPing = null;
+        bool busy;
+        lock (_gate)
         {
-            _heartbeatPing = null;
+            busy = _pending.Count > 0;
+        }
+        var matters = busy || !_leaseWatchers.IsEmpty || !_sessionWatchers.IsEmpty;
+        var silentFor = Stopwatch.GetElapsedTime(Volatile.Read(ref _lastSent));
+        if (!matters)
+        {
+            if (silentFor > _idle * 2)
+            {
+                Fail(new NativeConnectionLostException($"the connection to {Address} was idle"), onlyIfIdle: true);
+            }
+            return;
+        }
+        if (Stopwatch.GetElapsedTime(Volatile.Read(ref _lastReceived)) < _heartbeat && silentFor < _idle)
+        {
             return;
         }
         try
@@ -483,13 +505,13 @@ internal sealed class NativeConnection : IDisposable
     private NativeConnectionLostException Lost()
         => _failure as NativeConnectionLostException ?? new NativeConnectionLostException($"the connection to {Address} is closed", _failure);
 
-    /// <summary>Ends the connection: every request in flight fails with <paramref name="reason"/>.</summary>
-    private void Fail(Exception reason)
+    /// <summary>Ends the connection: every request in flight fails with <paramref name="reason"/>. With <paramref name="onlyIfIdle"/>, only if none is.</summary>
+    private void Fail(Exception reason, bool onlyIfIdle = false)
     {
         Pending[] orphans;
         lock (_gate)
         {
-            if (_failure is not null)
+            if (_failure is not null || (onlyIfIdle && _pending.Count > 0))
             {
                 return;
             }
