@@ -156,7 +156,7 @@ public abstract class LostTokenTests : ContractTestBase
         // A silent network failure: requests are sent and never answered, nothing is refused. A renew
         // that hangs must not hold LostToken back past the moment the lease may have expired.
         var lifetime = TimeSpan.FromSeconds(2);
-        var proxy = new BlackholeProxy(Server.PortOf(Transport), Transport);
+        var proxy = new BlackholeProxy(Server.PortOf(Transport), Transport == ClientTransport.Native);
         try
         {
             var client = CreateClient(o =>
