@@ -277,6 +277,10 @@ public sealed partial class LockEngine
         Changes++;
         _queueMayMove |= _queue.Count > 0 && TouchesQueue(lease);
         Record(lease, reason, now, endedBy);
+        if (TrackEnded)
+        {
+            _ended.Add(new Ended(EndedKind.Lease, lease.Id, reason));
+        }
         foreach (var path in lease.Paths)
         {
             var node = _tree.Find(path)!;

@@ -31,7 +31,7 @@ public sealed partial class LockEngine
         {
             return OperationResult<Session>.Fail(ErrorCode.NotFound, $"session {command.SessionId} does not exist (closed or expired)");
         }
-        End(session, command.Now, ActorName(command.Actor));
+        End(session, EndReason.Revoked, command.Now, ActorName(command.Actor));
         ServeQueue(command.Now);
         return new OperationResult<Session>(ErrorCode.None, session);
     }

@@ -26,7 +26,7 @@ public sealed partial class LockEngine
                     ended++;
                     break;
                 case DeadlineKind.Session when _sessions.TryGetValue(due.Id, out var session) && session.ExpiresAt == at.At:
-                    End(session, now);
+                    End(session, EndReason.Expired, now);
                     ended++;
                     break;
                 case DeadlineKind.Waiter when _waiters.TryGetValue(due.Id, out var waiter) && waiter.Deadline == at.At:

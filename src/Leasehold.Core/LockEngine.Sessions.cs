@@ -49,7 +49,7 @@ public sealed partial class LockEngine
         var found = FindSession(command.SessionId, command.Token);
         if (found.Value is { } session)
         {
-            End(session, command.Now);
+            End(session, EndReason.Released, command.Now);
             ServeQueue(command.Now);
         }
         return found;
@@ -69,12 +69,17 @@ public sealed partial class LockEngine
     }
 
     /// <param name="session">The session to end.</param>
+    /// <param name="reason">Why: closed with its token (Released), Expired, or ended by an administrator (Revoked).</param>
     /// <param name="now">When.</param>
     /// <param name="endedBy">The administrator who ended it, recorded on its leases' history, or null.</param>
-    private void End(Session session, long now, string? endedBy = null)
+    private void End(Session session, EndReason reason, long now, string? endedBy = null)
     {
         Changes++;
         _sessions.Remove(session.Id);
+        if (TrackEnded)
+        {
+            _ended.Add(new Ended(EndedKind.Session, session.Id, reason));
+        }
         Untally(session.Principal, t => t.Sessions--);
         // In id order, not the set's: release order decides which pool resource is chosen next, so a
         // restored engine must end them in the same order as the live one.

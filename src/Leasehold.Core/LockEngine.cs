@@ -30,6 +30,7 @@ public sealed partial class LockEngine
     // rebuilds this queue in another order) ends things in exactly the same order.
     private readonly PriorityQueue<(DeadlineKind Kind, long Id), (long At, DeadlineKind Kind, long Id)> _deadlines = new();
     private readonly List<WaiterOutcome> _outcomes = [];
+    private readonly List<Ended> _ended = [];
     private readonly List<Waiter> _blockedScratch = [];
 
     // Set when something happened that may let a waiter through (a lease near a queued claim ended, a
@@ -97,7 +98,32 @@ public sealed partial class LockEngine
     }
 
     /// <summary>Forgets the outcomes nobody waits for: replay, a replica applying the leader's commands, a failed step.</summary>
-    public void DiscardOutcomes() => _outcomes.Clear();
+    public void DiscardOutcomes()
+    {
+        _outcomes.Clear();
+        _ended.Clear();
+    }
+
+    /// <summary>
+    /// Whether ended leases and sessions are reported (<see cref="DrainEnded"/>). Off by default, so a replay or a
+    /// replica, which nobody drains, keeps no list; a host that watches what ends turns it on. It changes no state.
+    /// </summary>
+    public bool TrackEnded { get; set; }
+
+    /// <summary>
+    /// Takes the leases and sessions that ended since the last drain, in the order they ended, and forgets them.
+    /// The order is the engine's, so a replay of the same commands reports the same sequence.
+    /// </summary>
+    public int DrainEnded(List<Ended> into)
+    {
+        var count = _ended.Count;
+        if (count > 0)
+        {
+            into.AddRange(_ended);
+            _ended.Clear();
+        }
+        return count;
+    }
 
     /// <summary>The earliest moment a <see cref="Tick"/> may change something, or null when nothing is timed.</summary>
     public long? NextDeadline => _deadlines.TryPeek(out _, out var due) ? due.At : null;

@@ -22,6 +22,21 @@ public readonly record struct OperationResult<T>(ErrorCode Error, T? Value, stri
 /// </summary>
 public readonly record struct WaiterOutcome(long WaiterId, ErrorCode Error, Lease? Lease);
 
+/// <summary>What <see cref="Ended"/> names.</summary>
+public enum EndedKind : byte
+{
+    Lease = 0,
+    Session = 1,
+}
+
+/// <summary>
+/// A lease or session that ended, and why: for a lease the history's reason; for a session
+/// <see cref="Pools.EndReason.Released"/> (closed with its token), <see cref="Pools.EndReason.Expired"/> or
+/// <see cref="Pools.EndReason.Revoked"/> (ended by an administrator). A session's leases follow it, each with
+/// <see cref="Pools.EndReason.SessionEnded"/>.
+/// </summary>
+public readonly record struct Ended(EndedKind Kind, long Id, Pools.EndReason Reason);
+
 /// <summary>The state of one path: its holders and its queue.</summary>
 public sealed record ResourceState(ResourcePath Path, IReadOnlyList<Lease> Holders, IReadOnlyList<Waiter> Queue);
 

@@ -105,6 +105,13 @@ public static class LeaseholdApp
         builder.Services.AddLeaseholdRateLimits(limitsOptions, securityOn);
         builder.Services.AddSingleton(options);
         builder.WebHost.ConfigureConnections(options, idServer?.MaxConnections ?? 0);
+        var native = builder.Configuration.GetSection(Native.NativeOptions.Section).Get<Native.NativeOptions>() ?? new Native.NativeOptions();
+        native.Validate();
+        builder.Services.AddSingleton(native);
+        builder.Services.AddSingleton<Native.HttpPipeline>();
+        builder.Services.AddSingleton<Native.NativeShared>();
+        builder.Services.AddSingleton<Native.NativeListener>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Native.NativeListener>());
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJsonContext.Default);
@@ -164,6 +171,10 @@ public static class LeaseholdApp
         app.Lifetime.ApplicationStarted.Register(() =>
             app.Logger.LogInformation("Leasehold listening on {Urls}, data in {DataDir} ({Durability})", string.Join(", ", app.Urls), dataDir, durability.Policy));
 
+        // First: the whole pipeline after this point, routing included, is what the native protocol's CALL runs.
+        var pipeline = app.Services.GetRequiredService<Native.HttpPipeline>();
+        app.Use(next => pipeline.Next = next);
+        app.UseRouting();
         app.UseProblemResponses();
         var node = app.Services.GetService<Cluster.RaftNode>();
         if (node is not null)

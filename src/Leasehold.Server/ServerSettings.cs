@@ -55,6 +55,12 @@ public static partial class ServerSettings
         {
             rows.Add(new SettingInfo($"{Tls.TlsOptions.Section}:{property.Name}", Show(property.GetValue(tls)), Describe(property)));
         }
+        var native = new Native.NativeOptions();
+        foreach (var property in typeof(Native.NativeOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
+        {
+            var shown = property.Name == nameof(Native.NativeOptions.Port) ? "HTTP's port + 1 (8766)" : Show(property.GetValue(native));
+            rows.Add(new SettingInfo($"{Native.NativeOptions.Section}:{property.Name}", shown, Describe(property)));
+        }
         var cluster = new Cluster.ClusterOptions();
         foreach (var property in typeof(Cluster.ClusterOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
         {

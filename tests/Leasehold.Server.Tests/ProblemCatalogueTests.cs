@@ -62,4 +62,33 @@ public class ProblemCatalogueTests
             Assert.NotEqual(ErrorCodes.Internal, Problems.Code(error));
         }
     }
+
+    [Fact]
+    public void Every_code_is_in_the_catalogue_of_the_http_doc_with_its_status()
+    {
+        var doc = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "http-api.md"));
+        var codes = Problems.All.Select(e => (e.Key, e.Value.Status)).Concat(
+        [
+            (Leasehold.Protocol.Native.NativeProtocol.ProtocolError, 400),
+            (Leasehold.Protocol.Native.NativeProtocol.UnsupportedVersion, 400),
+            (Leasehold.Protocol.Native.NativeProtocol.FrameTooLarge, 413),
+            (Leasehold.Protocol.Native.NativeProtocol.InvalidFrame, 400),
+            (Leasehold.Protocol.Native.NativeProtocol.UnknownMessage, 400),
+            (Leasehold.Protocol.Native.NativeProtocol.Cancelled, 499),
+        ]);
+        foreach (var (code, status) in codes)
+        {
+            Assert.Contains($"| `{code}` | {status}", doc, StringComparison.Ordinal);
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Leasehold.slnx")))
+        {
+            directory = directory.Parent;
+        }
+        return directory?.FullName ?? throw new DirectoryNotFoundException("no Leasehold.slnx above the test's directory");
+    }
 }

@@ -130,6 +130,11 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
             ["Leasehold:Tls:KeyFile"] = Path.Combine(tls.Directory, "server.key"),
             ["Leasehold:Tls:ClientCaFile"] = tls.CaFile,
             ["Leasehold:Tls:ClientRevocation"] = "offline",
+            ["Leasehold:Native:Enabled"] = "true",
+            ["Leasehold:Native:Port"] = "0",
+            ["Leasehold:Native:MaxFrameBytes"] = "65536",
+            ["Leasehold:Native:MaxInFlight"] = "64",
+            ["Leasehold:Native:HandshakeSeconds"] = "5",
         };
         // Jwt:Authority is the alternative to Jwt:SigningKeyFile (both at once is refused at start-up); the rest
         // of this table shows the check knows its key, as it knows every key with the same generalization.

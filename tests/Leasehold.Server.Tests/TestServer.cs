@@ -84,6 +84,9 @@ public sealed class TestServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Where the native protocol listens (its port 0 bound, like HTTP's).</summary>
+    public System.Net.IPEndPoint NativeEndPoint => App.Services.GetRequiredService<Leasehold.Server.Native.NativeListener>().EndPoints[0];
+
     public HttpClient CreateClient()
     {
         var client = new HttpClient(_handler?.Invoke() ?? new SocketsHttpHandler(), disposeHandler: true) { BaseAddress = BaseAddress, Timeout = Timeout };

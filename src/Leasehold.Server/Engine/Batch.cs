@@ -21,6 +21,9 @@ internal sealed class Batch
 
     public List<(EngineHost.PendingAcquire Pending, AcquireOutcome Outcome)> Outcomes { get; } = [];
 
+    /// <summary>Leases and sessions the batch ended that someone watches: told once the batch is durable.</summary>
+    public List<(IEndWatcher Watcher, Core.Ended Ended)> Ended { get; } = [];
+
     /// <summary>A snapshot captured after this batch: written once the batch's records are.</summary>
     public (long Index, ArrayBufferWriter<byte> Bytes)? Snapshot { get; set; }
 
@@ -33,6 +36,10 @@ internal sealed class Batch
         foreach (var (pending, outcome) in Outcomes)
         {
             pending.Completion.TrySetResult(outcome);
+        }
+        foreach (var (watcher, ended) in Ended)
+        {
+            watcher.OnEnded(ended.Kind, ended.Id, ended.Reason);
         }
         Log?.Dispose();
     }

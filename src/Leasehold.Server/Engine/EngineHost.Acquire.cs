@@ -16,9 +16,10 @@ public sealed partial class EngineHost
     /// <param name="cancellationToken">The caller went away: leave the queue.</param>
     /// <param name="byIdempotencyKey">The command's token is derived from an idempotency key: a live lease with
     /// that token is this request's own, granted to an earlier try of it, and is returned instead of a second one.</param>
-    public async Task<AcquireOutcome> AcquireAsync(Func<long, AcquireLease> command, CancellationToken cancellationToken, bool byIdempotencyKey = false)
+    /// <param name="watcher">Told when the granted lease ends (not by its watcher's own release), or null.</param>
+    public async Task<AcquireOutcome> AcquireAsync(Func<long, AcquireLease> command, CancellationToken cancellationToken, bool byIdempotencyKey = false, IEndWatcher? watcher = null)
     {
-        var (done, pending) = await ExecuteAsync(w => Start(w, command(w.Now), byIdempotencyKey)).ConfigureAwait(false);
+        var (done, pending) = await ExecuteAsync(w => Start(w, command(w.Now), byIdempotencyKey, watcher)).ConfigureAwait(false);
         if (done is not null)
         {
             return done;
@@ -48,7 +49,7 @@ public sealed partial class EngineHost
         }
     }
 
-    private Started Start(Writer writer, AcquireLease command, bool byIdempotencyKey)
+    private Started Start(Writer writer, AcquireLease command, bool byIdempotencyKey, IEndWatcher? watcher)
     {
         var token = command.Token;
         var hash = Tokens.Hash(token);
@@ -57,18 +58,26 @@ public sealed partial class EngineHost
             // A retry (its answer was lost, or its server died): the derived token names the lease an earlier
             // try got, for this principal only. Returned as it is; nothing is applied or logged. Reused: the
             // earlier try's holder has it, so an undelivered answer must not release it.
+            if (watcher is not null)
+            {
+                Watch(EndedKind.Lease, earlier.Id, watcher);
+            }
             return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(earlier, writer.Engine, token), Reused: true);
         }
         var lastFence = writer.Engine.LastFence;
         var result = writer.Run(command with { Token = hash }, (e, c) => e.Acquire(c));
         if (result.Lease is { } lease)
         {
+            if (watcher is not null)
+            {
+                Watch(EndedKind.Lease, lease.Id, watcher);
+            }
             // Every grant takes a new fence; a reused lease keeps its own.
             return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, writer.Engine, token), Reused: lease.Fence <= lastFence);
         }
         if (result.Waiter is { } waiter)
         {
-            var pending = new PendingAcquire(waiter.Id, waiter.Paths, waiter.Mode, token);
+            var pending = new PendingAcquire(waiter.Id, waiter.Paths, waiter.Mode, token) { Watcher = watcher };
             _waiting.Add(waiter.Id, pending);
             return pending;
         }
@@ -116,8 +125,13 @@ public sealed partial class EngineHost
     /// <summary>Maps the waiters the last command granted or failed; they are answered with the batch.</summary>
     private void CollectOutcomes(Batch batch)
     {
-        if (_engine is not { } engine || engine.DrainOutcomes() is not { Count: > 0 } outcomes)
+        if (_engine is not { } engine)
         {
+            return;
+        }
+        if (engine.DrainOutcomes() is not { Count: > 0 } outcomes)
+        {
+            CollectEnded(engine, batch);
             return;
         }
         foreach (var outcome in outcomes)
@@ -129,6 +143,10 @@ public sealed partial class EngineHost
             if (outcome.Lease is { } lease)
             {
                 pending.GrantedLeaseId = lease.Id;
+                if (pending.Watcher is { } watcher)
+                {
+                    Watch(EndedKind.Lease, lease.Id, watcher);
+                }
                 batch.Outcomes.Add((pending, new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, engine, pending.Token))));
                 continue;
             }
@@ -143,6 +161,7 @@ public sealed partial class EngineHost
                 ? Failure(engine, outcome.Error, null, pending.Paths, pending.Mode)
                 : new AcquireOutcome(outcome.Error, null, detail)));
         }
+        CollectEnded(engine, batch);
     }
 
     internal sealed class PendingAcquire(long waiterId, ResourcePath[] paths, LockMode mode, UInt128 token)
@@ -152,6 +171,9 @@ public sealed partial class EngineHost
 
         /// <summary>Set on the writer when the waiter is granted, before the answer is durable.</summary>
         public long? GrantedLeaseId { get; set; }
+
+        /// <summary>Told when the lease this waiter gets ends, or null.</summary>
+        public IEndWatcher? Watcher { get; init; }
 
         public long WaiterId { get; } = waiterId;
 

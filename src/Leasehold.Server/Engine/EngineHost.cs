@@ -68,6 +68,7 @@ public sealed partial class EngineHost : IAsyncDisposable
     {
         _log = log;
         _engine = engine;
+        AdoptEngine(engine);
         _durability = durability;
         _clock = clock;
         _logger = logger;
@@ -334,6 +335,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         {
             host._epoch = epoch;
             host._engine = engine;
+            host.AdoptEngine(engine);
             host._clock = clock;
             host._armedFor = long.MaxValue;
             writer.Engine = engine;
@@ -365,6 +367,7 @@ public sealed partial class EngineHost : IAsyncDisposable
             }
             host._epoch = null;
             host._engine = null;
+            host.AdoptEngine(null);
             host._writer.Engine = null!;
             host._armedFor = long.MaxValue;
             host._timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);

@@ -19,6 +19,12 @@ public sealed class Writer
     /// <summary>The engine. Read it freely here; change it only through <see cref="Run{TCommand, TResult}"/>.</summary>
     public LockEngine Engine { get; internal set; }
 
+    /// <summary><paramref name="watcher"/> is told when the lease or session ends (see <see cref="IEndWatcher"/>).</summary>
+    public void Watch(EndedKind kind, long id, IEndWatcher watcher) => _host.Watch(kind, id, watcher);
+
+    /// <summary>Stops telling <paramref name="watcher"/> when the lease or session ends: it ends it itself.</summary>
+    public void Unwatch(EndedKind kind, long id, IEndWatcher watcher) => _host.Unwatch(kind, id, watcher);
+
     /// <summary>Unix milliseconds of this step; stamp commands with it.</summary>
     public long Now { get; internal set; }
 

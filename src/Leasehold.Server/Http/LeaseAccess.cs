@@ -18,12 +18,30 @@ internal static class LeaseAccess
         {
             return null;
         }
+        var (checkedRight, scope) = await ScopeAsync(host, leaseId, Caller.NameOf(context), right, ownOnly);
+        return await Access.DenyAsync(context, checkedRight, scope);
+    }
+
+    /// <summary>The same check for any front-end: null when allowed, else the denial (logged to the audit trail).</summary>
+    public static async ValueTask<Denial?> CheckAsync(IServiceProvider services, System.Security.Claims.ClaimsPrincipal user, EngineHost host,
+        long leaseId, Right right, bool ownOnly, string method, string what)
+    {
+        if (!services.GetRequiredService<SecurityState>().Enabled)
+        {
+            return null;
+        }
+        var (checkedRight, scope) = await ScopeAsync(host, leaseId, Caller.NameOf(user), right, ownOnly);
+        return await Access.CheckAsync(services, user, checkedRight, scope, method, what);
+    }
+
+    private static async ValueTask<(Right Right, PathScope Scope)> ScopeAsync(EngineHost host, long leaseId, string? caller, Right right, bool ownOnly)
+    {
         var lease = await host.ExecuteAsync(w => w.Engine.GetLease(leaseId) is { } l ? (l.Paths, l.Principal) : default((Core.ResourcePath[] Paths, string? Principal)?));
         if (lease is not { } found)
         {
-            return await Access.DenyAsync(context, right, PathScope.Anywhere);
+            return (right, PathScope.Anywhere);
         }
-        var own = string.Equals(found.Principal, Caller.NameOf(context), StringComparison.Ordinal);
-        return await Access.DenyAsync(context, ownOnly && !own ? Right.Admin : right, new PathScope(found.Paths));
+        var own = string.Equals(found.Principal, caller, StringComparison.Ordinal);
+        return (ownOnly && !own ? Right.Admin : right, new PathScope(found.Paths));
     }
 }

@@ -74,6 +74,24 @@ internal static class LeaseEndpoints
     /// <summary>Checks the body and returns the command to run, stamped with the writer's clock.</summary>
     internal static bool TryBuild(AcquireRequest body, string? principal, out Func<long, AcquireLease> build, out PathScope scope, out IResult? problem)
     {
+        var ok = TryBuild(body, principal, out build, out scope, out ProblemDto? refusal);
+        problem = refusal is null ? null : Problems.Result(refusal);
+        return ok;
+    }
+
+    /// <summary>
+    /// The checks and the command for any front-end: a refusal is a problem (code, status, detail) each front-end
+    /// answers in its own form (HTTP's problem+json, the native protocol's ERROR).
+    /// </summary>
+    internal static bool TryBuild(AcquireRequest body, string? principal, out Func<long, AcquireLease> build, out PathScope scope, out ProblemDto? problem)
+    {
+        var ok = TryCheck(body, principal, out build, out scope, out IResult? result);
+        problem = result is null ? null : Problems.Describe(result);
+        return ok;
+    }
+
+    private static bool TryCheck(AcquireRequest body, string? principal, out Func<long, AcquireLease> build, out PathScope scope, out IResult? problem)
+    {
         build = null!;
         scope = PathScope.Anywhere;
         ResourcePath[] paths = [];

@@ -77,6 +77,14 @@ internal static class Problems
 
     public static IResult Result(ErrorCode error, string? detail) => Result(Code(error), detail);
 
+    /// <summary>A problem as a front-end that does not speak HTTP answers it (the native protocol's ERROR).</summary>
+    public static IResult Result(ProblemDto problem)
+        => Results.Json(problem, ProtocolJsonContext.Default.ProblemDto, ProblemDto.ContentType, problem.Status);
+
+    /// <summary>The problem a <see cref="Result(string, string?, LeaseDto[])"/> carries, for front-ends that answer in their own format.</summary>
+    public static ProblemDto Describe(IResult result)
+        => result is IValueHttpResult<ProblemDto> { Value: { } problem } ? problem : Create(ErrorCodes.Internal, "an answer that is not a problem");
+
     /// <summary>A request Kestrel could not read (bad framing, a body over the limit): the client's fault, never a 500.</summary>
     public static IResult Result(BadHttpRequestException error) => Result(Code(error), error.Message);
 

@@ -32,22 +32,29 @@ public static class Access
     /// Null when allowed; otherwise why not, as a problem code and detail (for front-ends that answer in
     /// their own format). Logs the denial to the audit trail.
     /// </summary>
-    public static async ValueTask<Denial?> CheckAsync(HttpContext context, Right right, PathScope scope)
+    public static ValueTask<Denial?> CheckAsync(HttpContext context, Right right, PathScope scope)
+        => CheckAsync(context.RequestServices, context.User, right, scope, context.Request.Method, context.Request.Path.Value);
+
+    /// <summary>
+    /// The check itself, for any front-end: <paramref name="user"/> is the caller as authenticated,
+    /// <paramref name="method"/> and <paramref name="what"/> say what it asked, for the audit trail.
+    /// </summary>
+    public static async ValueTask<Denial?> CheckAsync(IServiceProvider services, System.Security.Claims.ClaimsPrincipal user, Right right, PathScope scope, string method, string? what)
     {
-        var state = context.RequestServices.GetRequiredService<SecurityState>();
+        var state = services.GetRequiredService<SecurityState>();
         if (!state.Enabled)
         {
             return null;
         }
-        var authorization = context.RequestServices.GetRequiredService<IAuthorizationService>();
-        var result = await authorization.AuthorizeAsync(context.User, scope, RightRequirement.Of(right));
+        var authorization = services.GetRequiredService<IAuthorizationService>();
+        var result = await authorization.AuthorizeAsync(user, scope, RightRequirement.Of(right));
         if (result.Succeeded)
         {
             return null;
         }
-        var name = Caller.NameOf(context);
-        Audit(context).LogWarning("Denied {Principal} the {Right} right on {Scope}: {Method} {Path}",
-            name ?? "anonymous", Name(right), scope, context.Request.Method, context.Request.Path.Value);
+        var name = Caller.NameOf(user);
+        AuditLog.Create(services.GetRequiredService<ILoggerFactory>()).LogWarning("Denied {Principal} the {Right} right on {Scope}: {Method} {Path}",
+            name ?? "anonymous", Name(right), scope, method, what);
         return name is null
             ? new Denial(ErrorCodes.Unauthenticated, $"this needs the {Name(right)} right on {scope}; send an API key or bearer token")
             : new Denial(ErrorCodes.Forbidden, $"{name} has no {Name(right)} right on {scope}");

@@ -47,7 +47,14 @@ public static class TlsSetup
         builder.Services.AddSingleton(certificate);
         builder.Services.AddHostedService<CertificateWatcher>();
         builder.Services.AddHostedService<TlsStartupLog>();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https =>
+        builder.Services.AddSingleton(new NativeTls(https => ConfigureHttps(https, certificate, clientCertificates)));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https => ConfigureHttps(https, certificate, clientCertificates)));
+        return certificate;
+    }
+
+    /// <summary>The server's TLS, for HTTP and the native port alike.</summary>
+    private static void ConfigureHttps(Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions https, ServerCertificate certificate, bool clientCertificates)
+    {
         {
             // Kestrel wants a certificate or a selector to accept the endpoint; the selector also serves HTTP/3.
             https.ServerCertificateSelector = (_, _) => certificate.Current.Certificate;
@@ -67,7 +74,9 @@ public static class TlsSetup
                 https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
                 https.AllowAnyClientCertificate();
             }
-        }));
-        return certificate;
+        }
     }
 }
+
+/// <summary>How the native listener sets up TLS: the same certificate and client-certificate rules as HTTP.</summary>
+public sealed record NativeTls(Action<Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions> Configure);

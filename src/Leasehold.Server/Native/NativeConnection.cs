@@ -1,0 +1,551 @@
+using System.IO.Pipelines;
+using System.Security.Claims;
+using System.Threading.Channels;
+using Leasehold.Core.Pools;
+using Leasehold.Protocol;
+using Leasehold.Protocol.Native;
+using Leasehold.Server.Engine;
+using Microsoft.AspNetCore.Connections;
+
+namespace Leasehold.Server.Native;
+
+/// <summary>
+/// One native connection (docs/protocol.md): a read loop that cuts frames and starts each request, answers
+/// written straight into the connection's output under one lock, flushed by one flusher when the reader has
+/// nothing more buffered or an answer comes later. Everything it holds is bounded: one frame, the requests
+/// in flight (beyond them it stops reading), the output (while a flush waits for the peer, it stops reading).
+/// </summary>
+internal sealed partial class NativeConnection(ConnectionContext connection, NativeShared shared) : IEndWatcher
+{
+    private readonly PipeReader _input = connection.Transport.Input;
+    private readonly PipeWriter _output = connection.Transport.Output;
+    private readonly Lock _write = new();
+    private readonly Lock _state = new();
+    private readonly Dictionary<uint, InFlight> _inFlight = [];
+    private readonly SemaphoreSlim _slots = new(shared.Options.MaxInFlight, shared.Options.MaxInFlight);
+    private readonly CancellationTokenSource _closed = new();
+    private readonly Channel<bool> _flushes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+    // Under _write: leases whose LEASE answer is written (a push for one may follow), pushes held until it is.
+    private readonly HashSet<long> _answered = [];
+    private readonly Dictionary<long, EndReason> _heldPushes = [];
+
+    private ClaimsPrincipal _user = NativeShared.Anonymous;
+    private string? _principal;
+    private string? _credential;
+    private volatile Task? _pendingFlush;
+    private bool _dead;
+    private long _lastInput = Environment.TickCount64;
+
+    private sealed class InFlight
+    {
+        public CancellationTokenSource? Cancel { get; set; }
+
+        /// <summary>A CANCEL that targets this request: answered OK once this request is answered.</summary>
+        public uint CancelledBy { get; set; }
+    }
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            if (!await HandshakeAsync())
+            {
+                return;
+            }
+            var flusher = FlushLoopAsync();
+            var keepAlive = KeepBoundSessionsAsync();
+            var idle = WatchIdleAsync();
+            try
+            {
+                await ReadLoopAsync();
+            }
+            finally
+            {
+                _closed.Cancel();
+                _flushes.Writer.TryComplete();
+                await flusher.ConfigureAwait(false);
+                await keepAlive.ConfigureAwait(false);
+                await idle.ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The peer went away, or the server is stopping: nothing to answer.
+        }
+        finally
+        {
+            MarkDead();
+            _closed.Cancel();
+            await _input.CompleteAsync().ConfigureAwait(false);
+            await _output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void MarkDead()
+    {
+        lock (_write)
+        {
+            _dead = true;
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var max = shared.Options.MaxFrameBytes;
+        while (true)
+        {
+            // A peer that does not read its answers: stop reading its requests until the output drains.
+            if (_pendingFlush is { IsCompleted: false } flushing)
+            {
+                await flushing.ConfigureAwait(false);
+            }
+            var result = await _input.ReadAsync(_closed.Token).ConfigureAwait(false);
+            Volatile.Write(ref _lastInput, Environment.TickCount64);
+            var buffer = result.Buffer;
+            var close = false;
+            var full = false;
+            while (true)
+            {
+                if (_slots.CurrentCount == 0)
+                {
+                    full = true;
+                    break;
+                }
+                var status = FrameReader.TryRead(ref buffer, max, out var frame, out var length);
+                if (status == FrameStatus.NeedMore)
+                {
+                    break;
+                }
+                if (status == FrameStatus.TooLarge)
+                {
+                    WriteError(0, NativeProtocol.FrameTooLarge, 413, $"a frame of {length} bytes is over the limit of {max} (Leasehold:Native:MaxFrameBytes)");
+                    close = true;
+                    break;
+                }
+                if (status == FrameStatus.TooSmall)
+                {
+                    WriteError(0, NativeProtocol.ProtocolError, 400, $"a frame length of {length} is under 5 (type and id)");
+                    close = true;
+                    break;
+                }
+                Dispatch(frame);
+            }
+            if (full)
+            {
+                // Leave the rest unexamined, so that it is read again at once when a slot frees.
+                _input.AdvanceTo(buffer.Start);
+                RequestFlush();
+                await _slots.WaitAsync(_closed.Token).ConfigureAwait(false);
+                _slots.Release();
+                continue;
+            }
+            _input.AdvanceTo(buffer.Start, buffer.End);
+            RequestFlush();
+            if (close)
+            {
+                await FlushNowAsync().ConfigureAwait(false);
+                return;
+            }
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<bool> HandshakeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(shared.Options.HandshakeSeconds));
+        using var link = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, connection.ConnectionClosed);
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await _input.ReadAsync(link.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                await RefuseAsync(NativeProtocol.ProtocolError, 408, $"no HELLO within {shared.Options.HandshakeSeconds} s (Leasehold:Native:HandshakeSeconds)");
+                return false;
+            }
+            var buffer = result.Buffer;
+            var status = FrameReader.TryRead(ref buffer, shared.Options.MaxFrameBytes, out var frame, out var length);
+            if (status == FrameStatus.NeedMore)
+            {
+                _input.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted)
+                {
+                    return false;
+                }
+                continue;
+            }
+            if (status != FrameStatus.Frame)
+            {
+                await RefuseAsync(status == FrameStatus.TooLarge ? NativeProtocol.FrameTooLarge : NativeProtocol.ProtocolError,
+                    (ushort)(status == FrameStatus.TooLarge ? 413 : 400), $"the first frame's length {length} is not allowed");
+                return false;
+            }
+            var refused = await HelloAsync(frame);
+            _input.AdvanceTo(buffer.Start);
+            if (refused)
+            {
+                await FlushNowAsync();
+                return false;
+            }
+            await FlushNowAsync();
+            return true;
+        }
+    }
+
+    /// <summary>Answers HELLO: true when the connection was refused (the ERROR is written).</summary>
+    private async Task<bool> HelloAsync(Frame frame)
+    {
+        if (frame.Type != FrameType.Hello || frame.Id == 0 || !NativeFrames.TryParse<HelloMessage>(frame.Payload, out var hello))
+        {
+            WriteError(0, NativeProtocol.ProtocolError, 400, frame.Type != FrameType.Hello
+                ? $"the first frame must be HELLO (0x01), not 0x{(byte)frame.Type:X2}"
+                : "HELLO must carry the magic LHP1, a version, a credential and a client name, with a non-zero id");
+            return true;
+        }
+        if (hello.Version != NativeProtocol.Version)
+        {
+            WriteError(0, NativeProtocol.UnsupportedVersion, 400, $"version {hello.Version} is not spoken here; this server speaks {NativeProtocol.Version}");
+            return true;
+        }
+        var (user, failure) = await NativeIdentity.AuthenticateAsync(shared, connection, hello.Credential);
+        if (failure is not null)
+        {
+            WriteError(0, ErrorCodes.InvalidCredentials, 401, failure);
+            return true;
+        }
+        _user = user;
+        _principal = Security.Caller.NameOf(user);
+        _credential = hello.Credential;
+        lock (_write)
+        {
+            NativeFrames.Write(_output, frame.Id, new WelcomeMessage(NativeProtocol.Version, (uint)shared.Options.MaxFrameBytes,
+                (uint)shared.Options.MaxInFlight, shared.ServerName, Role(), shared.IdleMs));
+        }
+        return false;
+    }
+
+    private string Role() => shared.Node is null ? "single" : shared.Node.Serving ? "leader" : "follower";
+
+    private async Task RefuseAsync(string code, ushort status, string detail)
+    {
+        WriteError(0, code, status, detail);
+        await FlushNowAsync();
+    }
+
+    private void Dispatch(in Frame frame)
+    {
+        var id = frame.Id;
+        if (id == 0)
+        {
+            WriteError(0, NativeProtocol.InvalidFrame, 400, $"a request's id must not be 0 (type 0x{(byte)frame.Type:X2})");
+            return;
+        }
+        switch (frame.Type)
+        {
+            case FrameType.Ping:
+                lock (_write)
+                {
+                    if (!_dead)
+                    {
+                        NativeFrames.WriteRaw(_output, FrameType.Pong, id, frame.Payload);
+                    }
+                }
+                return;
+            case FrameType.Hello:
+                WriteError(id, NativeProtocol.ProtocolError, 400, "HELLO was already sent on this connection");
+                return;
+            case FrameType.Cancel:
+                if (!NativeFrames.TryParse<CancelMessage>(frame.Payload, out var cancel))
+                {
+                    InvalidFrame(id, frame.Type);
+                    return;
+                }
+                Cancel(id, cancel.Target);
+                return;
+            case FrameType.Acquire:
+                if (NativeFrames.TryParse<AcquireMessage>(frame.Payload, out var acquire))
+                {
+                    if (Begin(id, acquire.WaitMs > 0) is { } entry)
+                    {
+                        _ = AcquireAsync(id, acquire, entry);
+                    }
+                    return;
+                }
+                break;
+            case FrameType.Release:
+                if (NativeFrames.TryParse<ReleaseMessage>(frame.Payload, out var release))
+                {
+                    if (Begin(id, false) is not null)
+                    {
+                        _ = ReleaseAsync(id, release);
+                    }
+                    return;
+                }
+                break;
+            case FrameType.Renew:
+                if (NativeFrames.TryParse<RenewMessage>(frame.Payload, out var renew))
+                {
+                    if (Begin(id, false) is not null)
+                    {
+                        _ = RenewAsync(id, renew);
+                    }
+                    return;
+                }
+                break;
+            case FrameType.GetLease:
+                if (NativeFrames.TryParse<GetLeaseMessage>(frame.Payload, out var get))
+                {
+                    if (Begin(id, false) is not null)
+                    {
+                        _ = GetLeaseAsync(id, get);
+                    }
+                    return;
+                }
+                break;
+            case FrameType.SessionOpen:
+                if (NativeFrames.TryParse<SessionOpenMessage>(frame.Payload, out var open))
+                {
+                    if (Begin(id, false) is not null)
+                    {
+                        _ = OpenSessionAsync(id, open);
+                    }
+                    return;
+                }
+                break;
+            case FrameType.SessionKeepAlive:
+                if (NativeFrames.TryParse<SessionKeepAliveMessage>(frame.Payload, out var keep))
+                {
+                    if (Begin(id, false) is not null)
+                    {
+                        _ = KeepAliveAsync(id, keep);
+                    }
+                    return;
+                }
+                break;
+            case FrameType.SessionClose:
+                if (NativeFrames.TryParse<SessionCloseMessage>(frame.Payload, out var close))
+                {
+                    if (Begin(id, false) is not null)
+                    {
+                        _ = CloseSessionAsync(id, close);
+                    }
+                    return;
+                }
+                break;
+            case FrameType.Call:
+                if (NativeFrames.TryParse<CallMessage>(frame.Payload, out var call))
+                {
+                    if (Begin(id, false) is not null)
+                    {
+                        _ = CallAsync(id, call);
+                    }
+                    return;
+                }
+                break;
+            default:
+                WriteError(id, NativeProtocol.UnknownMessage, 400, $"no message type 0x{(byte)frame.Type:X2}");
+                return;
+        }
+        InvalidFrame(id, frame.Type);
+    }
+
+    private void InvalidFrame(uint id, FrameType type)
+        => WriteError(id, NativeProtocol.InvalidFrame, 400, $"the payload of {type} does not parse (a field cut short, ill-formed UTF-8, bytes left over or a reserved flag)");
+
+    /// <summary>Takes a slot and records the id as in flight; null (and the ERROR written) for an id already in flight.</summary>
+    private InFlight? Begin(uint id, bool cancellable)
+    {
+        var entry = new InFlight();
+        lock (_state)
+        {
+            if (!_inFlight.TryAdd(id, entry))
+            {
+                entry = null;
+            }
+        }
+        if (entry is null)
+        {
+            WriteError(id, ErrorCodes.InvalidArgument, 400, $"request id {id} is already in flight on this connection");
+            return null;
+        }
+        if (cancellable)
+        {
+            entry.Cancel = CancellationTokenSource.CreateLinkedTokenSource(_closed.Token);
+        }
+        // The reader checked that a slot is free, and only the reader takes them.
+        _slots.Wait(0);
+        return entry;
+    }
+
+    /// <summary>The request is answered (its frame written): its id and slot are free again.</summary>
+    private void End(uint id)
+    {
+        InFlight? entry;
+        lock (_state)
+        {
+            _inFlight.Remove(id, out entry);
+        }
+        entry?.Cancel?.Dispose();
+        if (entry is { CancelledBy: not 0 and var canceller })
+        {
+            lock (_write)
+            {
+                if (!_dead)
+                {
+                    NativeFrames.Write(_output, canceller, new OkMessage());
+                }
+            }
+            End(canceller);
+        }
+        _slots.Release();
+        RequestFlush();
+    }
+
+    private void Cancel(uint id, uint target)
+    {
+        CancellationTokenSource? cancel = null;
+        lock (_state)
+        {
+            if (_inFlight.TryGetValue(target, out var entry) && entry.Cancel is { } source && entry.CancelledBy == 0 && _inFlight.TryAdd(id, new InFlight()))
+            {
+                entry.CancelledBy = id;
+                cancel = source;
+            }
+        }
+        if (cancel is null)
+        {
+            // Nothing to cancel (answered already, never sent, or not an ACQUIRE): OK, and nothing happens.
+            lock (_write)
+            {
+                if (!_dead)
+                {
+                    NativeFrames.Write(_output, id, new OkMessage());
+                }
+            }
+            return;
+        }
+        _slots.Wait(0);
+        try
+        {
+            cancel.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Answered in the meantime: End answers the CANCEL.
+        }
+    }
+
+    /// <summary>Writes an ERROR frame (nothing once the connection is dead).</summary>
+    private void WriteError(uint id, string code, ushort status, string detail, long retryAfterMs = -1, byte[]? extensions = null)
+    {
+        lock (_write)
+        {
+            if (!_dead)
+            {
+                NativeFrames.Write(_output, id, new ErrorMessage(code, status, detail, retryAfterMs, extensions));
+            }
+        }
+    }
+
+    /// <summary>Answers a request with an ERROR and frees its id.</summary>
+    private void Fail(uint id, string code, ushort status, string? detail, long retryAfterMs = -1, byte[]? extensions = null)
+    {
+        WriteError(id, code, status, detail ?? code, retryAfterMs, extensions);
+        End(id);
+    }
+
+    private void RequestFlush() => _flushes.Writer.TryWrite(true);
+
+    private async Task FlushLoopAsync()
+    {
+        var reader = _flushes.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                reader.TryRead(out _);
+                ValueTask<FlushResult> flush;
+                lock (_write)
+                {
+                    if (_dead)
+                    {
+                        return;
+                    }
+                    flush = _output.FlushAsync();
+                }
+                if (!flush.IsCompleted)
+                {
+                    var pending = flush.AsTask();
+                    _pendingFlush = pending;
+                    if ((await pending.ConfigureAwait(false)).IsCompleted)
+                    {
+                        MarkDead();
+                        return;
+                    }
+                    continue;
+                }
+                if (flush.Result.IsCompleted)
+                {
+                    MarkDead();
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or InvalidOperationException)
+        {
+            MarkDead();
+            _closed.Cancel();
+        }
+    }
+
+    /// <summary>Flushes at once, on the caller (handshake and the last words before closing; no flusher runs then or it is idle).</summary>
+    private async Task FlushNowAsync()
+    {
+        ValueTask<FlushResult> flush;
+        lock (_write)
+        {
+            if (_dead)
+            {
+                return;
+            }
+            flush = _output.FlushAsync();
+        }
+        try
+        {
+            await flush.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or InvalidOperationException)
+        {
+            MarkDead();
+        }
+    }
+
+    /// <summary>Closes a connection silent for the idle time with nothing in flight (docs/protocol.md, idleMs).</summary>
+    private async Task WatchIdleAsync()
+    {
+        var idleMs = (long)shared.Idle.TotalMilliseconds;
+        try
+        {
+            while (!_closed.IsCancellationRequested)
+            {
+                var quiet = Environment.TickCount64 - Volatile.Read(ref _lastInput);
+                if (quiet >= idleMs && _slots.CurrentCount == shared.Options.MaxInFlight)
+                {
+                    connection.Abort(new ConnectionAbortedException("idle"));
+                    return;
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(250, idleMs - quiet)), _closed.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

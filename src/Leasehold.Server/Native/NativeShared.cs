@@ -1,0 +1,55 @@
+using System.Security.Claims;
+using System.Threading.RateLimiting;
+using Leasehold.Server.Cluster;
+using Leasehold.Server.Engine;
+using Leasehold.Server.Security;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace Leasehold.Server.Native;
+
+/// <summary>What every native connection shares: settings, the engine, the HTTP pipeline for CALL, the limits.</summary>
+internal sealed class NativeShared(
+    NativeOptions options,
+    LeaseholdOptions server,
+    EngineHost host,
+    HttpPipeline pipeline,
+    IServiceProvider services,
+    ILogger<NativeConnection> logger)
+{
+    public NativeOptions Options { get; } = options;
+
+    public EngineHost Host { get; } = host;
+
+    public HttpPipeline Pipeline { get; } = pipeline;
+
+    public IServiceProvider Services { get; } = services;
+
+    public ILogger Logger { get; } = logger;
+
+    public long MaxRequestBytes { get; } = server.MaxRequestBytes;
+
+    public uint IdleMs { get; } = (uint)(server.KeepAliveSeconds * 1000);
+
+    public TimeSpan Idle { get; } = TimeSpan.FromSeconds(server.KeepAliveSeconds);
+
+    public bool SecurityOn { get; } = services.GetRequiredService<SecurityState>().Enabled;
+
+    /// <summary>HTTP's request limiter (per principal, or per address for anonymous callers), shared so both front-ends count together; null when none is set.</summary>
+    public PartitionedRateLimiter<HttpContext>? Limiter { get; } = Limits.RateLimits.Any(
+        services.GetRequiredService<Limits.LimitsOptions>(), services.GetRequiredService<SecurityState>().Enabled)
+        ? services.GetRequiredService<IOptions<RateLimiterOptions>>().Value.GlobalLimiter
+        : null;
+
+    public RaftNode? Node { get; } = services.GetService<RaftNode>();
+
+    public string ServerName { get; } = "leasehold/" + (typeof(NativeShared).Assembly.GetName().Version?.ToString(3) ?? "0");
+
+    public static ClaimsPrincipal Anonymous { get; } = new(new ClaimsIdentity());
+}
+
+/// <summary>The application's HTTP pipeline, captured when it is built, so that CALL can run any route in process.</summary>
+public sealed class HttpPipeline
+{
+    public RequestDelegate? Next { get; set; }
+}

@@ -1,0 +1,291 @@
+using System.Text;
+using Leasehold.Protocol.Native;
+
+namespace Leasehold.Server.Tests.Native;
+
+/// <summary>The native protocol (docs/protocol.md) against the real server, with raw frames over real sockets.</summary>
+public sealed class ConformanceTests : IAsyncLifetime
+{
+    private TestServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await TestServer.StartAsync(["--Leasehold:Native:HandshakeSeconds=1"]);
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    private static AcquireMessage Acquire(string path, long waitMs = 0, long ttlMs = -1) => new() { Paths = [path], WaitMs = waitMs, TtlMs = ttlMs };
+
+    [Fact]
+    public async Task Hello_is_welcomed_with_the_limits_and_ping_is_echoed()
+    {
+        var (connection, welcome) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var _ = connection;
+        Assert.Equal((1, 1u << 20, 1024u, "single"), (welcome.Version, welcome.MaxFrameBytes, welcome.MaxInFlight, welcome.Role));
+        Assert.StartsWith("leasehold/", welcome.Server);
+        await connection.SendAsync(7, new PingMessage([1, 2, 3]));
+        var pong = await connection.ReceiveAsync();
+        Assert.Equal((FrameType.Pong, 7u), (pong.Type, pong.Id));
+        Assert.Equal(new byte[] { 1, 2, 3 }, pong.Payload);
+    }
+
+    [Theory]
+    [InlineData("wrong-magic")]
+    [InlineData("not-hello-first")]
+    [InlineData("version-2")]
+    public async Task A_bad_handshake_gets_an_error_then_the_connection_closes(string kind)
+    {
+        await using var connection = await RawNative.ConnectAsync(_server.NativeEndPoint);
+        var frame = kind switch
+        {
+            "wrong-magic" => RawNative.Frame(FrameType.Hello, 1, Convert.FromHexString("4C48503901FFFFFFFF")),
+            "not-hello-first" => RawNative.Frame(FrameType.Ping, 1, []),
+            _ => RawNative.Frame(FrameType.Hello, 1, Convert.FromHexString("4C48503102FFFFFFFF")),
+        };
+        await connection.SendRawAsync(frame);
+        var error = (await connection.ReceiveAsync()).Error();
+        Assert.Equal(kind == "version-2" ? "unsupported-version" : "protocol-error", error.Code);
+        Assert.True(await connection.ClosedAsync());
+    }
+
+    [Fact]
+    public async Task No_hello_in_time_gets_an_error_then_the_connection_closes()
+    {
+        await using var connection = await RawNative.ConnectAsync(_server.NativeEndPoint);
+        var frame = await connection.ReceiveAsync();
+        Assert.Equal(0u, frame.Id);
+        Assert.Equal(("protocol-error", 408), (frame.Error().Code, (int)frame.Error().Status));
+        Assert.True(await connection.ClosedAsync());
+    }
+
+    [Fact]
+    public async Task Acquire_release_and_a_waiter_granted_by_push_from_another_connection()
+    {
+        var (first, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        var (second, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var a = first;
+        await using var b = second;
+        await first.SendAsync(2, Acquire("/native/a"));
+        var lease = (await first.ReceiveAsync()).As<LeaseMessage>();
+        Assert.Equal(["/native/a"], lease.Paths);
+        Assert.NotNull(lease.Token);
+        Assert.Equal(LeaseFlags.LockParents | LeaseFlags.LockChildren, lease.Flags);
+
+        await second.SendAsync(3, Acquire("/native/a"));
+        var refused = await second.ReceiveAsync();
+        Assert.Equal((3u, "locked", 409), (refused.Id, refused.Error().Code, (int)refused.Error().Status));
+        Assert.Contains("holders", Encoding.UTF8.GetString(refused.Error().Extensions!));
+
+        await second.SendAsync(4, Acquire("/native/a", waitMs: 15_000));
+        await second.SendAsync(5, new PingMessage([]));
+        // Pipelined: the PING sent after the waiting ACQUIRE is answered first.
+        Assert.Equal((FrameType.Pong, 5u), ((await second.ReceiveAsync()).Type, 5u));
+
+        await first.SendAsync(6, new ReleaseMessage(lease.Id, lease.Token!));
+        Assert.Equal((FrameType.Ok, 6u), ((await first.ReceiveAsync()) is var ok ? (ok.Type, ok.Id) : default));
+        var granted = await second.ReceiveAsync();
+        Assert.Equal(4u, granted.Id);
+        Assert.True(granted.As<LeaseMessage>().Fence > lease.Fence);
+    }
+
+    [Fact]
+    public async Task Cancel_answers_the_acquire_cancelled_then_itself_ok()
+    {
+        var (holder, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        var (waiter, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var a = holder;
+        await using var b = waiter;
+        await holder.SendAsync(2, Acquire("/native/c"));
+        (await holder.ReceiveAsync()).As<LeaseMessage>();
+        await waiter.SendAsync(10, Acquire("/native/c", waitMs: 15_000));
+        await waiter.SendAsync(11, new CancelMessage(10));
+        var cancelled = await waiter.ReceiveAsync();
+        Assert.Equal((10u, "cancelled"), (cancelled.Id, cancelled.Error().Code));
+        var ok = await waiter.ReceiveAsync();
+        Assert.Equal((FrameType.Ok, 11u), (ok.Type, ok.Id));
+        using var stats = await _server.Client.GetAsync(new Uri("/v1/stats", UriKind.Relative));
+        Assert.Contains("\"waiters\":0", await stats.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_waiter_whose_connection_closes_leaves_the_queue()
+    {
+        var (holder, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var a = holder;
+        await holder.SendAsync(2, Acquire("/native/w"));
+        var lease = (await holder.ReceiveAsync()).As<LeaseMessage>();
+        var (waiter, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await waiter.SendAsync(3, Acquire("/native/w", waitMs: 15_000));
+        await waiter.SendAsync(4, new PingMessage([]));
+        await waiter.ReceiveAsync();
+        Assert.Equal(1, await WaitersAsync());
+        await waiter.DisposeAsync();
+        var deadline = DateTime.UtcNow + TestServer.Timeout;
+        while (await WaitersAsync() != 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Equal(0, await WaitersAsync());
+        // The path is still the holder's: nothing was granted to the dead connection.
+        await holder.SendAsync(5, new GetLeaseMessage(lease.Id));
+        Assert.Equal(lease.Id, (await holder.ReceiveAsync()).As<LeaseMessage>().Id);
+    }
+
+    private async Task<int> WaitersAsync()
+    {
+        using var stats = await _server.Client.GetAsync(new Uri("/v1/stats", UriKind.Relative));
+        var json = System.Text.Json.JsonDocument.Parse(await stats.Content.ReadAsStringAsync());
+        return json.RootElement.GetProperty("waiters").GetInt32();
+    }
+
+    [Fact]
+    public async Task Lease_ended_is_pushed_when_a_lease_expires()
+    {
+        var (connection, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var _ = connection;
+        await connection.SendAsync(2, Acquire("/native/e", ttlMs: 300));
+        var lease = (await connection.ReceiveAsync()).As<LeaseMessage>();
+        var push = await connection.ReceiveAsync();
+        Assert.Equal(0u, push.Id);
+        Assert.Equal(new LeaseEndedMessage(lease.Id, "expired"), push.As<LeaseEndedMessage>());
+    }
+
+    [Fact]
+    public async Task Own_release_is_not_pushed_but_a_release_by_another_connection_is()
+    {
+        var (owner, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        var (other, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var a = owner;
+        await using var b = other;
+        await owner.SendAsync(2, Acquire("/native/r1"));
+        var mine = (await owner.ReceiveAsync()).As<LeaseMessage>();
+        await owner.SendAsync(3, new ReleaseMessage(mine.Id, mine.Token!));
+        Assert.Equal(FrameType.Ok, (await owner.ReceiveAsync()).Type);
+        await owner.SendAsync(4, Acquire("/native/r2"));
+        var second = (await owner.ReceiveAsync()).As<LeaseMessage>();
+        await other.SendAsync(2, new ReleaseMessage(second.Id, second.Token!));
+        Assert.Equal(FrameType.Ok, (await other.ReceiveAsync()).Type);
+        // The next frame the owner sees is the push for the second lease: none came for its own release.
+        Assert.Equal(new LeaseEndedMessage(second.Id, "released"), (await owner.ReceiveAsync()).As<LeaseEndedMessage>());
+    }
+
+    [Fact]
+    public async Task Malformed_unknown_and_duplicate_requests_get_errors_and_the_connection_goes_on()
+    {
+        var (connection, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var _ = connection;
+        await connection.SendRawAsync(RawNative.Frame((FrameType)0x55, 2, [1, 2]));
+        Assert.Equal((2u, "unknown-message"), (await connection.ReceiveAsync()) is var u ? (u.Id, u.Error().Code) : default);
+        await connection.SendRawAsync(RawNative.Frame(FrameType.Release, 3, [0, 0, 0]));
+        Assert.Equal((3u, "invalid-frame"), (await connection.ReceiveAsync()) is var t ? (t.Id, t.Error().Code) : default);
+        await connection.SendRawAsync(RawNative.Frame(FrameType.Release, 4, [0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0xC3]));
+        Assert.Equal((4u, "invalid-frame"), (await connection.ReceiveAsync()) is var f ? (f.Id, f.Error().Code) : default);
+        await connection.SendRawAsync(RawNative.Frame(FrameType.GetLease, 5, [0, 0, 0, 0, 0, 0, 0, 1, 9]));
+        Assert.Equal((5u, "invalid-frame"), (await connection.ReceiveAsync()) is var g ? (g.Id, g.Error().Code) : default);
+        await connection.SendRawAsync(RawNative.Frame(FrameType.Ping, 0, []));
+        Assert.Equal((0u, "invalid-frame"), (await connection.ReceiveAsync()) is var z ? (z.Id, z.Error().Code) : default);
+
+        // A duplicate id: the second ACQUIRE with id 9 is refused, the first (waiting) is unaffected.
+        var (holder, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var h = holder;
+        await holder.SendAsync(2, Acquire("/native/d"));
+        var lease = (await holder.ReceiveAsync()).As<LeaseMessage>();
+        await connection.SendAsync(9, Acquire("/native/d", waitMs: 15_000));
+        await connection.SendAsync(9, Acquire("/native/other"));
+        var duplicate = await connection.ReceiveAsync();
+        Assert.Equal((9u, "invalid-argument"), (duplicate.Id, duplicate.Error().Code));
+        await holder.SendAsync(3, new ReleaseMessage(lease.Id, lease.Token!));
+        await holder.ReceiveAsync();
+        Assert.Equal(["/native/d"], (await connection.ReceiveAsync()).As<LeaseMessage>().Paths);
+    }
+
+    [Fact]
+    public async Task An_oversized_frame_closes_its_connection_and_others_are_served()
+    {
+        var (bad, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        var (good, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var a = bad;
+        await using var b = good;
+        await bad.SendRawAsync([0x00, 0x20, 0x00, 0x00, 0x02, 0, 0, 0, 1]);
+        var error = await bad.ReceiveAsync();
+        Assert.Equal((0u, "frame-too-large"), (error.Id, error.Error().Code));
+        Assert.True(await bad.ClosedAsync());
+        await good.SendAsync(2, new PingMessage([5]));
+        Assert.Equal(FrameType.Pong, (await good.ReceiveAsync()).Type);
+    }
+
+    [Fact]
+    public async Task Call_runs_http_routes_with_the_same_answers_and_error_codes()
+    {
+        var (connection, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var _ = connection;
+        await connection.SendAsync(2, new CallMessage("POST", "/v1/leases", Encoding.UTF8.GetBytes("""{"path": "/native/call", "ttl": 60}""")));
+        var created = (await connection.ReceiveAsync()).As<ResultMessage>();
+        Assert.Equal(201, created.Status);
+        Assert.Contains("\"/native/call\"", Encoding.UTF8.GetString(created.Body!));
+        await connection.SendAsync(3, new CallMessage("GET", "/v1/resources?prefix=/native", null));
+        var listed = (await connection.ReceiveAsync()).As<ResultMessage>();
+        Assert.Equal(200, listed.Status);
+        Assert.Contains("/native/call", Encoding.UTF8.GetString(listed.Body!));
+        await connection.SendAsync(4, new CallMessage("GET", "/v1/leases/999", null));
+        var missing = (await connection.ReceiveAsync()).As<ResultMessage>();
+        Assert.Equal((404, "application/problem+json"), (missing.Status, missing.ContentType));
+        Assert.Contains("\"code\":\"not-found\"", Encoding.UTF8.GetString(missing.Body!));
+        await connection.SendAsync(5, new CallMessage("POST", "/v1/leases", Encoding.UTF8.GetBytes("""{"path": "lab"}""")));
+        var invalid = (await connection.ReceiveAsync()).As<ResultMessage>();
+        Assert.Equal(400, invalid.Status);
+        Assert.Contains("\"code\":\"invalid-path\"", Encoding.UTF8.GetString(invalid.Body!));
+    }
+
+    [Fact]
+    public async Task Sessions_open_keep_alive_and_close_and_a_bound_session_outlives_its_connection_by_its_ttl()
+    {
+        var (connection, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await connection.SendAsync(2, new SessionOpenMessage(1500, "worker", SessionFlags.Bound));
+        var session = (await connection.ReceiveAsync()).As<SessionMessage>();
+        Assert.Equal((1500L, "worker"), (session.TtlMs, session.Owner));
+        await connection.SendAsync(3, new SessionKeepAliveMessage(session.Id, session.Token!));
+        Assert.Equal(session.Id, (await connection.ReceiveAsync()).As<SessionMessage>().Id);
+        // Bound: kept alive by the server past several ttls while the connection lives.
+        await Task.Delay(TimeSpan.FromMilliseconds(3500));
+        await connection.SendAsync(4, new CallMessage("GET", "/v1/stats", null));
+        Assert.Contains("\"sessions\":1", Encoding.UTF8.GetString((await connection.ReceiveAsync()).As<ResultMessage>().Body!));
+        await connection.DisposeAsync();
+        var deadline = DateTime.UtcNow + TestServer.Timeout;
+        string stats;
+        do
+        {
+            await Task.Delay(50);
+            using var response = await _server.Client.GetAsync(new Uri("/v1/stats", UriKind.Relative));
+            stats = await response.Content.ReadAsStringAsync();
+        }
+        while (!stats.Contains("\"sessions\":0", StringComparison.Ordinal) && DateTime.UtcNow < deadline);
+        Assert.Contains("\"sessions\":0", stats);
+
+        var (other, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var o = other;
+        await other.SendAsync(2, new SessionOpenMessage(-1, null, SessionFlags.None));
+        var plain = (await other.ReceiveAsync()).As<SessionMessage>();
+        Assert.Equal(30_000, plain.TtlMs);
+        await other.SendAsync(3, new SessionCloseMessage(plain.Id, plain.Token!));
+        Assert.Equal(FrameType.Ok, (await other.ReceiveAsync()).Type);
+        await other.SendAsync(4, new SessionCloseMessage(plain.Id, plain.Token!));
+        Assert.Equal("not-found", (await other.ReceiveAsync()).Error().Code);
+    }
+
+    [Fact]
+    public async Task Renew_and_get_lease_answer_the_lease_without_its_token()
+    {
+        var (connection, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var _ = connection;
+        await connection.SendAsync(2, Acquire("/native/renew", ttlMs: 60_000));
+        var lease = (await connection.ReceiveAsync()).As<LeaseMessage>();
+        await connection.SendAsync(3, new RenewMessage(lease.Id, lease.Token!, 120_000));
+        var renewed = (await connection.ReceiveAsync()).As<LeaseMessage>();
+        Assert.Equal((lease.Id, (string?)null, 120_000L), (renewed.Id, renewed.Token, renewed.TtlMs));
+        await connection.SendAsync(4, new RenewMessage(lease.Id, new string('0', 32), -1));
+        Assert.Equal("invalid-token", (await connection.ReceiveAsync()).Error().Code);
+        await connection.SendAsync(5, new GetLeaseMessage(lease.Id));
+        Assert.Null((await connection.ReceiveAsync()).As<LeaseMessage>().Token);
+        await connection.SendAsync(6, new GetLeaseMessage(12345));
+        Assert.Equal(("not-found", 404), (await connection.ReceiveAsync()).Error() is var e ? (e.Code, (int)e.Status) : default);
+    }
+}
