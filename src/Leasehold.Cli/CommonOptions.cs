@@ -7,7 +7,8 @@ namespace Leasehold.Cli;
 internal static class CommonOptions
 {
     public const string ServerVariable = "LEASEHOLD_SERVER";
-    public const string DefaultServer = "http://127.0.0.1:8765";
+    /// <summary>The client's default: this machine's native port.</summary>
+    public const string DefaultServer = LeaseholdClientOptions.DefaultServer;
 
     /// <summary>
     /// The credential (an API key or a bearer token) comes from the environment only: a value on the command line
@@ -36,12 +37,21 @@ internal static class CommonOptions
         DefaultValueFactory = _ => DefaultOwner,
     };
 
-    /// <summary>The server URL from the command line, checked; a base address that keeps its path.</summary>
+    /// <summary>
+    /// The server URL from the command line, checked: <c>leasehold://</c> or <c>leaseholds://</c> (the native protocol, its
+    /// port 8766 unless given), or <c>http://</c> or <c>https://</c> (a base address that keeps its path).
+    /// </summary>
     public static Uri ServerUri(string text)
     {
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https" or "leasehold" or "leaseholds"))
         {
-            throw new UsageException($"--server: '{text}' is not an http:// or https:// URL");
+            throw new UsageException($"--server: '{text}' is not a leasehold://, leaseholds://, http:// or https:// URL");
+        }
+        if (uri.Scheme is "leasehold" or "leaseholds")
+        {
+            return uri.AbsolutePath is "" or "/" && uri.Query.Length == 0
+                ? new UriBuilder(uri.Scheme, uri.Host, uri.IsDefaultPort ? Leasehold.Protocol.Native.NativeProtocol.DefaultPort : uri.Port).Uri
+                : throw new UsageException($"--server: '{text}' has a path; a native server is leasehold://HOST:PORT");
         }
         return uri.AbsolutePath.EndsWith('/') ? uri : new Uri(uri.GetLeftPart(UriPartial.Path) + "/");
     }

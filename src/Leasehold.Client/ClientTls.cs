@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -5,7 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 namespace Leasehold.Client;
 
 /// <summary>
-/// The HTTP handler a client uses, with its TLS settings from <see cref="LeaseholdClientOptions"/>: the
+/// The HTTP handler a client uses (and the TLS options of its native connections), with its TLS settings from <see cref="LeaseholdClientOptions"/>: the
 /// authorities it trusts for the server, and the certificate it presents. Files are read when the handler is
 /// made, so a handler made later (the factory's are renewed every two minutes) sees rotated files.
 /// </summary>
@@ -16,6 +17,20 @@ internal static class ClientTls
     {
         // A node that is off does not refuse connections, it lets them hang: give up in time to try the next.
         var handler = new SocketsHttpHandler { ConnectTimeout = options.ConnectTimeout };
+        Configure(handler.SslOptions, options);
+        return handler;
+    }
+
+    /// <summary>The TLS settings of a native connection (<c>leaseholds://</c>) to <paramref name="host"/>: the same as HTTPS's.</summary>
+    public static SslClientAuthenticationOptions CreateSslOptions(LeaseholdClientOptions options, string host)
+    {
+        var ssl = new SslClientAuthenticationOptions { TargetHost = host };
+        Configure(ssl, options);
+        return ssl;
+    }
+
+    private static void Configure(SslClientAuthenticationOptions ssl, LeaseholdClientOptions options)
+    {
         if (options.CaFile is { } caFile)
         {
             var roots = ReadCertificates(caFile, nameof(LeaseholdClientOptions.CaFile));
@@ -26,15 +41,14 @@ internal static class ClientTls
                 RevocationMode = X509RevocationMode.NoCheck,
             };
             policy.CustomTrustStore.AddRange(roots);
-            handler.SslOptions.CertificateChainPolicy = policy;
+            ssl.CertificateChainPolicy = policy;
         }
         var certificate = options.ClientCertificate ?? ReadClientCertificate(options);
         if (certificate is not null)
         {
             // Presented whichever authorities the server names: the server decides what it accepts.
-            handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate;
+            ssl.LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate;
         }
-        return handler;
     }
 
     private static X509Certificate2? ReadClientCertificate(LeaseholdClientOptions options)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Leasehold.Client.Transport;
 using Leasehold.Protocol;
 
 namespace Leasehold.Client;
@@ -17,7 +18,8 @@ namespace Leasehold.Client;
 public sealed class LeaseHandle : IAsyncDisposable
 {
     private readonly LeaseholdClient _client;
-    private readonly SessionDto? _session;
+    private readonly OpenSession? _session;
+    private readonly NativeConnection? _pushes;
     /// <summary>The longest lifetime the handle plans with (below the 49.7 days a timer can wait).</summary>
     internal static readonly TimeSpan MaxPlannedLifetime = TimeSpan.FromDays(48);
 
@@ -31,15 +33,25 @@ public sealed class LeaseHandle : IAsyncDisposable
     private int _disposed;
 
     // aliveSince: a Stopwatch timestamp no later than the moment from which the server counts the lease's
-    // (or its session's) time to live.
-    internal LeaseHandle(LeaseholdClient client, LeaseDto lease, SessionDto? session, long aliveSince)
+    // (or its session's) time to live. pushes: the native connection the lease was granted on, whose
+    // LEASE_ENDED (and SESSION_ENDED for its bound session) say at once that it is gone.
+    internal LeaseHandle(LeaseholdClient client, LeaseDto lease, OpenSession? session, long aliveSince, NativeConnection? pushes)
     {
         _client = client;
         _session = session;
+        _pushes = pushes;
         Lease = lease;
         LostToken = _lost.Token;
         _aliveSince = aliveSince;
-        var lifetime = session is not null ? TimeSpan.FromSeconds(session.Ttl)
+        if (pushes is not null)
+        {
+            pushes.WatchLease(lease.Id, _ => FireLostUnlessDisposed());
+            if (session?.BoundTo == pushes)
+            {
+                pushes.WatchSession(session.Id, _ => FireLostUnlessDisposed());
+            }
+        }
+        var lifetime = session is not null ? session.Lifetime
             : lease.Ttl is { } ttl ? TimeSpan.FromSeconds(ttl)
             : Timeout.InfiniteTimeSpan;
         // Timers cannot wait longer than 49.7 days, while a lease may live 366: the handle plans as if the
@@ -121,13 +133,16 @@ public sealed class LeaseHandle : IAsyncDisposable
                 var sent = Stopwatch.GetTimestamp();
                 if (_session is not null)
                 {
-                    var session = await _client.KeepAliveAsync(_session, attempt.Token).ConfigureAwait(false);
-                    if (session.Leases == 0 && Lease.Session == _session.Id)
+                    // A session bound to a connection that stands is not sent keep-alives: the server keeps it alive,
+                    // and says by push if it or the lease ends. The answer is since when it surely is alive.
+                    var (confirmed, session) = await _client.KeepSessionAliveAsync(_session, attempt.Token).ConfigureAwait(false);
+                    if (session is { Leases: 0 } && Lease.Session == _session.Id)
                     {
                         // The session lives, but the lease bound to it was released or revoked.
                         FireLost();
                         return;
                     }
+                    sent = confirmed;
                 }
                 else
                 {
@@ -203,6 +218,14 @@ public sealed class LeaseHandle : IAsyncDisposable
         }
     }
 
+    private void FireLostUnlessDisposed()
+    {
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            FireLost();
+        }
+    }
+
     private void FireLost()
     {
         try
@@ -229,6 +252,14 @@ public sealed class LeaseHandle : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
+        }
+        if (_pushes is not null)
+        {
+            _pushes.UnwatchLease(Id);
+            if (_session is not null)
+            {
+                _pushes.UnwatchSession(_session.Id);
+            }
         }
         await _stop.CancelAsync().ConfigureAwait(false);
         await _keepAlive.ConfigureAwait(false);

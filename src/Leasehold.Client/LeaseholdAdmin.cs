@@ -30,29 +30,29 @@ public sealed class LeaseholdAdmin
     /// <returns>The lease as it was (without its token).</returns>
     /// <exception cref="LeaseholdNotFoundException">No such lease is held.</exception>
     public Task<LeaseDto> RevokeLeaseAsync(long id, CancellationToken cancellationToken = default)
-        => _client.SendAdminAsync(HttpMethod.Delete, $"v1/admin/leases/{id.ToString(CultureInfo.InvariantCulture)}", ProtocolJsonContext.Default.LeaseDto, cancellationToken);
+        => _client.CallAsync(HttpMethod.Delete, $"v1/admin/leases/{id.ToString(CultureInfo.InvariantCulture)}", null, ProtocolJsonContext.Default.LeaseDto, cancellationToken);
 
     /// <summary>Ends a session without its token, as if it expired: its leases end, its waiting requests fail.</summary>
     /// <returns>The session as it was (without its token).</returns>
     /// <exception cref="LeaseholdNotFoundException">No such session is open.</exception>
     public Task<SessionDto> EndSessionAsync(long id, CancellationToken cancellationToken = default)
-        => _client.SendAdminAsync(HttpMethod.Delete, $"v1/admin/sessions/{id.ToString(CultureInfo.InvariantCulture)}", ProtocolJsonContext.Default.SessionDto, cancellationToken);
+        => _client.CallAsync(HttpMethod.Delete, $"v1/admin/sessions/{id.ToString(CultureInfo.InvariantCulture)}", null, ProtocolJsonContext.Default.SessionDto, cancellationToken);
 
     /// <summary>
     /// Drains a prefix: nothing new is granted at or under it until <see cref="UndrainAsync"/>; leases already
     /// held run out or are released normally. Draining a drained prefix returns the existing drain.
     /// </summary>
     public Task<DrainDto> DrainAsync(string path, CancellationToken cancellationToken = default)
-        => _client.SendAdminAsync(HttpMethod.Put, "v1/admin/drains" + Requests.EncodePath(path), ProtocolJsonContext.Default.DrainDto, cancellationToken);
+        => _client.CallAsync(HttpMethod.Put, "v1/admin/drains" + Requests.EncodePath(path), null, ProtocolJsonContext.Default.DrainDto, cancellationToken);
 
     /// <summary>Ends a drain; the requests waiting for it are granted in queue order.</summary>
     /// <exception cref="LeaseholdNotFoundException">The path itself is not drained.</exception>
     public Task<DrainDto> UndrainAsync(string path, CancellationToken cancellationToken = default)
-        => _client.SendAdminAsync(HttpMethod.Delete, "v1/admin/drains" + Requests.EncodePath(path), ProtocolJsonContext.Default.DrainDto, cancellationToken);
+        => _client.CallAsync(HttpMethod.Delete, "v1/admin/drains" + Requests.EncodePath(path), null, ProtocolJsonContext.Default.DrainDto, cancellationToken);
 
     /// <summary>Every drained prefix, by path.</summary>
     public async Task<IReadOnlyList<DrainDto>> ListDrainsAsync(CancellationToken cancellationToken = default)
-        => (await _client.SendAdminAsync(HttpMethod.Get, "v1/admin/drains", ProtocolJsonContext.Default.DrainListDto, cancellationToken).ConfigureAwait(false)).Drains;
+        => (await _client.CallAsync(HttpMethod.Get, "v1/admin/drains", null, ProtocolJsonContext.Default.DrainListDto, cancellationToken).ConfigureAwait(false)).Drains;
 
     /// <summary>Every lease matching the filter (all when null), oldest first, without tokens.</summary>
     public Task<AdminLeaseListDto> ListLeasesAsync(LeaseFilter? filter = null, CancellationToken cancellationToken = default)
@@ -63,7 +63,7 @@ public sealed class LeaseholdAdmin
         Add(query, "principal", filter.Principal);
         Add(query, "prefix", filter.Prefix);
         Add(query, "minAgeMs", filter.OlderThan is { } age ? ((long)age.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) : null);
-        return _client.SendAdminAsync(HttpMethod.Get, query.ToString(), ProtocolJsonContext.Default.AdminLeaseListDto, cancellationToken);
+        return _client.CallAsync(HttpMethod.Get, query.ToString(), null, ProtocolJsonContext.Default.AdminLeaseListDto, cancellationToken);
     }
 
     /// <summary>Every session matching the filter (all when null), oldest first, without tokens. The filter's prefix and age do not apply.</summary>
@@ -73,13 +73,13 @@ public sealed class LeaseholdAdmin
         var query = new StringBuilder("v1/admin/sessions?limit=").Append(filter.Limit.ToString(CultureInfo.InvariantCulture));
         Add(query, "owner", filter.Owner);
         Add(query, "principal", filter.Principal);
-        return _client.SendAdminAsync(HttpMethod.Get, query.ToString(), ProtocolJsonContext.Default.AdminSessionListDto, cancellationToken);
+        return _client.CallAsync(HttpMethod.Get, query.ToString(), null, ProtocolJsonContext.Default.AdminSessionListDto, cancellationToken);
     }
 
     /// <summary>The view of the cluster of the node asked: role, term, leader, commit index, lag, members (docs/cluster.md).</summary>
     /// <exception cref="LeaseholdNotFoundException">The server is a single server, not a cluster node.</exception>
     public Task<ClusterStatusDto> ClusterStatusAsync(CancellationToken cancellationToken = default)
-        => _client.SendAdminAsync(HttpMethod.Get, "v1/cluster", ProtocolJsonContext.Default.ClusterStatusDto, cancellationToken);
+        => _client.CallAsync(HttpMethod.Get, "v1/cluster", null, ProtocolJsonContext.Default.ClusterStatusDto, cancellationToken);
 
     /// <summary>
     /// Adds a member to the cluster: <paramref name="endpoint"/> (<c>host:port</c>) is the Raft endpoint of a running
@@ -87,14 +87,14 @@ public sealed class LeaseholdAdmin
     /// </summary>
     /// <returns>The cluster as the node asked sees it afterwards.</returns>
     public Task<ClusterStatusDto> AddClusterMemberAsync(string endpoint, CancellationToken cancellationToken = default)
-        => _client.SendAdminAsync(HttpMethod.Post, "v1/cluster/members",
-            () => System.Net.Http.Json.JsonContent.Create(new ClusterMemberRequest { Endpoint = endpoint }, ProtocolJsonContext.Default.ClusterMemberRequest),
+        => _client.CallAsync(HttpMethod.Post, "v1/cluster/members",
+            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ClusterMemberRequest { Endpoint = endpoint }, ProtocolJsonContext.Default.ClusterMemberRequest),
             ProtocolJsonContext.Default.ClusterStatusDto, cancellationToken);
 
     /// <summary>Removes a member (its Raft endpoint, <c>host:port</c>) from the cluster's configuration.</summary>
     /// <exception cref="LeaseholdNotFoundException">It is not a member.</exception>
     public Task<ClusterStatusDto> RemoveClusterMemberAsync(string endpoint, CancellationToken cancellationToken = default)
-        => _client.SendAdminAsync(HttpMethod.Delete, "v1/cluster/members/" + Uri.EscapeDataString(endpoint), ProtocolJsonContext.Default.ClusterStatusDto, cancellationToken);
+        => _client.CallAsync(HttpMethod.Delete, "v1/cluster/members/" + Uri.EscapeDataString(endpoint), null, ProtocolJsonContext.Default.ClusterStatusDto, cancellationToken);
 
     private static void Add(StringBuilder query, string name, string? value)
     {

@@ -1,9 +1,10 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
+using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text.Json.Serialization.Metadata;
+using Leasehold.Client.Transport;
 using Leasehold.Protocol;
+using Leasehold.Protocol.Native;
 using Microsoft.Extensions.Options;
 
 namespace Leasehold.Client;
@@ -11,34 +12,44 @@ namespace Leasehold.Client;
 /// <summary>
 /// A client of one Leasehold server, or of the nodes of a cluster (<see cref="LeaseholdClientOptions.Servers"/>).
 /// Thread-safe; keep one per server or cluster (or get it from dependency injection with
-/// <c>services.AddLeaseholdClient()</c>).
+/// <c>services.AddLeaseholdClient()</c>). A server's URL scheme says how it is reached: <c>leasehold://host:port</c>
+/// (<c>leaseholds://</c> with TLS) over the native protocol, one multiplexed connection per server that also carries
+/// the server's pushes; <c>http://</c> or <c>https://</c> over HTTP.
 /// </summary>
 /// <example>
 /// <code>
-/// using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = new Uri("http://127.0.0.1:8765") });
+/// using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = new Uri("leasehold://127.0.0.1:8766") });
 /// await using var lease = await client.AcquireAsync(AcquireOptions.ForPath("/jobs/nightly") with { Wait = TimeSpan.FromMinutes(1) });
 /// // ... work, passing lease.Fence to the guarded system; stop if lease.LostToken fires.
 /// </code>
 /// </example>
 public sealed partial class LeaseholdClient : IDisposable
 {
+    /// <summary>The scheme of the native protocol.</summary>
+    internal const string NativeScheme = "leasehold";
+
+    /// <summary>The scheme of the native protocol over TLS.</summary>
+    internal const string NativeTlsScheme = "leaseholds";
+
+    // At most this many servers in all, with the leaders nodes named that were not in the list.
+    private const int MaxEndpoints = 16;
+
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
-    private readonly Uri[] _servers;
+    private readonly Lock _endpointsGate = new();
+    private Endpoint[] _endpoints;
 
-    // The index in _servers of the node requests go to; moves on when that node fails them.
+    // The index in _endpoints of the node requests go to; moves on when that node fails them.
     private int _current;
 
-    /// <summary>For dependency injection: the <see cref="HttpClient"/> comes from the factory.</summary>
+    /// <summary>For dependency injection: the <see cref="HttpClient"/> comes from the factory (used for <c>http(s)://</c> servers).</summary>
     public LeaseholdClient(HttpClient http, IOptions<LeaseholdClientOptions> options)
     {
         _http = http;
         Options = options.Value;
-        // Requests use relative URIs ("v1/leases") resolved against a server: without a final '/', a base such as
-        // http://host/leasehold would lose its last segment. A base address set on the HttpClient counts as the
-        // one server, as long as no list is configured.
+        // A base address set on the HttpClient counts as the one server, as long as no list is configured.
         IReadOnlyList<Uri> servers = Options.Servers is { Count: > 0 } || _http.BaseAddress is null ? Options.Addresses : [_http.BaseAddress];
-        _servers = [.. servers.Select(CheckServer).Select(WithTrailingSlash)];
+        _endpoints = [.. servers.Select(CheckServer).Select(CreateEndpoint)];
         // Waits are bounded per request by the caller's token and the request's own wait.
         _http.Timeout = Timeout.InfiniteTimeSpan;
         if (Options.ApiKey is { Length: > 0 } key)
@@ -75,7 +86,8 @@ public sealed partial class LeaseholdClient : IDisposable
         var request = Requests.Acquire(options, owner, null);
         // Without a ttl of its own the lease is bound to a session: if this process dies, the session
         // expires and the lease with it. A lost reply to the acquire is also covered: closing the
-        // session releases whatever was granted under it, so nothing leaks.
+        // session releases whatever was granted under it, so nothing leaks. Over the native protocol the
+        // session is bound to the connection, which keeps it alive.
         var sessionAliveSince = Stopwatch.GetTimestamp();
         var session = options.Ttl is null
             ? await OpenSessionAsync(Options.SessionTtl, owner, cancellationToken).ConfigureAwait(false)
@@ -88,27 +100,22 @@ public sealed partial class LeaseholdClient : IDisposable
             : Task.FromResult(sessionAliveSince);
         try
         {
-            if (session is not null)
-            {
-                request = request with { Session = session.Id };
-            }
             // One key for every try of this acquire: a retry (after a lost answer, or on another node) gets the lease
             // an earlier try was granted, never a second one. A retry waits what is left of the wait, at the back of the queue.
             request = request with { IdempotencyKey = Requests.NewIdempotencyKey() };
             var started = Stopwatch.GetTimestamp();
             long sent = 0;
             var tries = 0;
-            var (lease, problem) = await SendWithFailoverAsync(
-                () =>
+            var reply = await WithFailoverAsync(
+                (endpoint, ct) =>
                 {
                     sent = Stopwatch.GetTimestamp();
                     var body = tries++ == 0 ? request
                         : request with { Wait = Math.Max(0, (options.Wait - Stopwatch.GetElapsedTime(started)).TotalSeconds) };
-                    return new HttpRequestMessage(HttpMethod.Post, "v1/leases") { Content = JsonContent.Create(body, ProtocolJsonContext.Default.AcquireRequest) };
+                    return endpoint.AcquireAsync(body, session, ct);
                 },
-                ReadAcquireAnswerAsync,
                 cancellationToken).ConfigureAwait(false);
-            if (lease is not null)
+            if (reply.Value is { } lease)
             {
                 await stopWaiting.CancelAsync().ConfigureAwait(false);
                 // Since when the lease is surely alive, by this process's clock: a session from the last
@@ -118,11 +125,17 @@ public sealed partial class LeaseholdClient : IDisposable
                     ? await waiting.ConfigureAwait(false)
                     : tries > 1 ? await RestartTtlAsync(lease, started, cancellationToken).ConfigureAwait(false)
                     : sent + (long)(lease.Waited * Stopwatch.Frequency);
-                var handle = new LeaseHandle(this, lease, session, aliveSince);
+                if (session?.BoundTo is { } bound && Stopwatch.GetElapsedTime(aliveSince) > session.Lifetime / 6)
+                {
+                    // A bound session is kept alive by its connection, not by keep-alives: how recently it surely
+                    // was is when the connection last surely stood (a ping after a long wait).
+                    aliveSince = await ConfirmOrAsync(bound, session.Lifetime / 6, aliveSince, cancellationToken).ConfigureAwait(false);
+                }
+                var handle = new LeaseHandle(this, lease, session, aliveSince, reply.Connection);
                 session = null;
                 return handle;
             }
-            return problem!.Code == ErrorCodes.Locked ? null : throw LeaseholdException.From(problem);
+            return reply.Problem!.Code == ErrorCodes.Locked ? null : throw LeaseholdException.From(reply.Problem);
         }
         finally
         {
@@ -131,17 +144,23 @@ public sealed partial class LeaseholdClient : IDisposable
             if (session is not null)
             {
                 // Bounded by the session's ttl: after that it has expired anyway.
-                using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(session.Ttl));
+                using var bound = new CancellationTokenSource(session.Ttl);
                 await CloseSessionQuietlyAsync(session, bound.Token).ConfigureAwait(false);
             }
         }
     }
 
-    /// <summary>The lease an acquire was granted, or the problem it was refused with.</summary>
-    private static async Task<(LeaseDto? Lease, ProblemDto? Problem)> ReadAcquireAnswerAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-        => response.StatusCode == HttpStatusCode.Created
-            ? (await ReadAsync(response, ProtocolJsonContext.Default.LeaseDto, cancellationToken).ConfigureAwait(false), null)
-            : (null, await ReadProblemAsync(response, cancellationToken).ConfigureAwait(false));
+    private static async Task<long> ConfirmOrAsync(NativeConnection connection, TimeSpan freshness, long fallback, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await connection.ConfirmAsync(freshness, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NativeConnectionLostException)
+        {
+            return fallback;
+        }
+    }
 
     /// <summary>
     /// After a retried acquire: the lease may be the one an earlier try was granted, whose ttl runs from that grant,
@@ -162,20 +181,17 @@ public sealed partial class LeaseholdClient : IDisposable
         }
     }
 
-    /// <summary>Keeps an acquire's session alive until <paramref name="stop"/>; returns when the last successful keep-alive was sent.</summary>
-    private async Task<long> KeepSessionAliveWhileWaitingAsync(SessionDto session, long aliveSince, CancellationToken stop)
+    /// <summary>Keeps an acquire's session alive until <paramref name="stop"/>; returns when it was last surely alive.</summary>
+    private async Task<long> KeepSessionAliveWhileWaitingAsync(OpenSession session, long aliveSince, CancellationToken stop)
     {
-        var period = TimeSpan.FromSeconds(session.Ttl) / 3;
         try
         {
             while (true)
             {
-                await Task.Delay(period, stop).ConfigureAwait(false);
-                var sent = Stopwatch.GetTimestamp();
+                await Task.Delay(session.Lifetime / 3, stop).ConfigureAwait(false);
                 try
                 {
-                    await KeepAliveAsync(session, stop).ConfigureAwait(false);
-                    aliveSince = sent;
+                    aliveSince = (await KeepSessionAliveAsync(session, stop).ConfigureAwait(false)).AliveSince;
                 }
                 catch (Exception) when (!stop.IsCancellationRequested)
                 {
@@ -189,6 +205,34 @@ public sealed partial class LeaseholdClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Keeps a session alive, and says since when (a Stopwatch timestamp) it surely is. A session bound to a native
+    /// connection that still stands needs no keep-alive: the answer is when the connection last surely stood (a
+    /// ping when nothing else says so). Once its connection is lost, it is kept alive as over HTTP, and the server's
+    /// view of it comes back too.
+    /// </summary>
+    internal async Task<(long AliveSince, SessionDto? Session)> KeepSessionAliveAsync(OpenSession session, CancellationToken cancellationToken)
+    {
+        if (session.BoundTo is { } connection)
+        {
+            if (connection.IsAlive)
+            {
+                try
+                {
+                    return (await connection.ConfirmAsync(session.Lifetime / 6, cancellationToken).ConfigureAwait(false), null);
+                }
+                catch (NativeConnectionLostException) when (!connection.IsAlive)
+                {
+                    // Lost while asked: kept alive explicitly below.
+                }
+            }
+            session.BoundTo = null;
+        }
+        var sent = Stopwatch.GetTimestamp();
+        var dto = await SendAsync((endpoint, ct) => endpoint.KeepAliveAsync(session.Id, session.Token, ct), cancellationToken).ConfigureAwait(false);
+        return (sent, dto);
+    }
+
     /// <summary>Acquires, waiting up to <see cref="AcquireOptions.Wait"/>.</summary>
     /// <exception cref="LeaseholdTimeoutException">Not granted within the wait (a <see cref="TimeoutException"/>).</exception>
     public async Task<LeaseHandle> AcquireAsync(AcquireOptions options, CancellationToken cancellationToken = default)
@@ -200,7 +244,7 @@ public sealed partial class LeaseholdClient : IDisposable
     {
         try
         {
-            return await SendAsync(HttpMethod.Get, $"v1/leases/{id}", null, null, ProtocolJsonContext.Default.LeaseDto, cancellationToken).ConfigureAwait(false);
+            return await SendAsync((endpoint, ct) => endpoint.GetLeaseAsync(id, ct), cancellationToken).ConfigureAwait(false);
         }
         catch (LeaseholdNotFoundException)
         {
@@ -210,35 +254,29 @@ public sealed partial class LeaseholdClient : IDisposable
 
     /// <summary>Holders and queue of one path.</summary>
     public Task<ResourceDto> GetResourceAsync(string path, CancellationToken cancellationToken = default)
-        => SendAsync(HttpMethod.Get, "v1/resources" + Requests.EncodePath(path), null, null, ProtocolJsonContext.Default.ResourceDto, cancellationToken);
+        => CallAsync(HttpMethod.Get, "v1/resources" + Requests.EncodePath(path), null, ProtocolJsonContext.Default.ResourceDto, cancellationToken);
 
     /// <summary>Held paths under a prefix.</summary>
     public Task<ResourceListDto> ListAsync(string prefix = "/", int limit = 1000, CancellationToken cancellationToken = default)
-        => SendAsync(HttpMethod.Get, $"v1/resources?prefix={Uri.EscapeDataString(prefix)}&limit={limit}", null, null, ProtocolJsonContext.Default.ResourceListDto, cancellationToken);
+        => CallAsync(HttpMethod.Get, $"v1/resources?prefix={Uri.EscapeDataString(prefix)}&limit={limit}", null, ProtocolJsonContext.Default.ResourceListDto, cancellationToken);
 
     /// <summary>Extends a lease by id and token (for leases held across processes, as the CLI's <c>lock</c> gives).</summary>
     public Task<LeaseDto> RenewAsync(long id, string token, TimeSpan? ttl = null, CancellationToken cancellationToken = default)
-        => SendAsync(HttpMethod.Post, $"v1/leases/{id}/renew", token,
-            ttl is { } t ? () => JsonContent.Create(new RenewRequest { Ttl = t.TotalSeconds }, ProtocolJsonContext.Default.RenewRequest) : null,
-            ProtocolJsonContext.Default.LeaseDto, cancellationToken);
+        => SendAsync((endpoint, ct) => endpoint.RenewAsync(id, token, ttl, ct), cancellationToken);
 
     /// <summary>Releases a lease by id and token.</summary>
     public Task ReleaseAsync(long id, string token, CancellationToken cancellationToken = default)
-        => SendAsync<object>(HttpMethod.Delete, $"v1/leases/{id}", token, null, null, cancellationToken);
+        => SendAsync((endpoint, ct) => endpoint.ReleaseAsync(id, token, ct), cancellationToken);
 
-    internal Task<SessionDto> OpenSessionAsync(TimeSpan ttl, string? owner, CancellationToken cancellationToken)
-        => SendAsync(HttpMethod.Post, "v1/sessions", null,
-            () => JsonContent.Create(new SessionRequest { Ttl = ttl.TotalSeconds, Owner = owner }, ProtocolJsonContext.Default.SessionRequest),
-            ProtocolJsonContext.Default.SessionDto, cancellationToken);
+    /// <summary>Opens a session: over the native protocol, one bound to the connection.</summary>
+    internal Task<OpenSession> OpenSessionAsync(TimeSpan ttl, string? owner, CancellationToken cancellationToken)
+        => SendAsync((endpoint, ct) => endpoint.OpenSessionAsync(ttl, owner, ct), cancellationToken);
 
-    internal Task<SessionDto> KeepAliveAsync(SessionDto session, CancellationToken cancellationToken)
-        => SendAsync(HttpMethod.Post, $"v1/sessions/{session.Id}/keepalive", session.Token, null, ProtocolJsonContext.Default.SessionDto, cancellationToken);
-
-    internal async Task CloseSessionQuietlyAsync(SessionDto session, CancellationToken cancellationToken)
+    internal async Task CloseSessionQuietlyAsync(OpenSession session, CancellationToken cancellationToken)
     {
         try
         {
-            await SendAsync<object>(HttpMethod.Delete, $"v1/sessions/{session.Id}", session.Token, null, null, cancellationToken).ConfigureAwait(false);
+            await SendAsync((endpoint, ct) => endpoint.CloseSessionAsync(session.Id, session.Token, ct), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is LeaseholdException or HttpRequestException or OperationCanceledException)
         {
@@ -246,76 +284,69 @@ public sealed partial class LeaseholdClient : IDisposable
         }
     }
 
-    /// <summary>An administrator's request, without a token or body.</summary>
-    internal Task<T> SendAdminAsync<T>(HttpMethod method, string uri, JsonTypeInfo<T> type, CancellationToken cancellationToken)
-        => SendAsync(method, uri, null, null, type, cancellationToken);
+    /// <summary>Any other route (administrators', listings): over HTTP as it is, over the native protocol through CALL.</summary>
+    internal Task<T> CallAsync<T>(HttpMethod method, string uri, byte[]? body, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+        => SendAsync((endpoint, ct) => endpoint.CallAsync(method, uri, body, type, ct), cancellationToken);
 
-    internal Task<T> SendAdminAsync<T>(HttpMethod method, string uri, Func<HttpContent> content, JsonTypeInfo<T> type, CancellationToken cancellationToken)
-        => SendAsync(method, uri, null, content, type, cancellationToken);
-
-    /// <summary>A request without side effects beyond its own, or one whose repetition is harmless (renew, release, keep-alive).</summary>
-    private Task<T> SendAsync<T>(HttpMethod method, string uri, string? token, Func<HttpContent>? content, JsonTypeInfo<T>? type, CancellationToken cancellationToken)
-        => SendWithFailoverAsync(
-            () =>
-            {
-                var request = new HttpRequestMessage(method, uri) { Content = content?.Invoke() };
-                if (token is not null)
-                {
-                    request.Headers.Add(Headers.Token, token);
-                }
-                return request;
-            },
-            async (response, ct) => !response.IsSuccessStatusCode
-                ? throw LeaseholdException.From(await ReadProblemAsync(response, ct).ConfigureAwait(false))
-                : type is null ? default! : await ReadAsync(response, type, ct).ConfigureAwait(false),
-            cancellationToken);
+    /// <summary>A request whose repetition is harmless, with failover; a refusal throws the matching <see cref="LeaseholdException"/>.</summary>
+    private async Task<T> SendAsync<T>(Func<Endpoint, CancellationToken, Task<Reply<T>>> attempt, CancellationToken cancellationToken)
+    {
+        var reply = await WithFailoverAsync(attempt, cancellationToken).ConfigureAwait(false);
+        return reply.Problem is { } problem ? throw LeaseholdException.From(problem) : reply.Value!;
+    }
 
     /// <summary>
-    /// Sends a request (made anew by <paramref name="build"/> for each try, with a URI relative to the server) to the
-    /// current server and reads the answer with <paramref name="read"/>. A transport failure (refused, reset, no
-    /// connection within the connect timeout, an answer cut short) or a 503 <c>no-leader</c> / <c>shutting-down</c>
-    /// moves to the next server; any other 503 is retried where it came from. Retries are bounded by
-    /// <see cref="LeaseholdClientOptions.Retries"/> and <see cref="LeaseholdClientOptions.RetryTimeout"/>; when they
-    /// are used up, a transport failure is a <see cref="LeaseholdUnavailableException"/> and a 503 is read as any answer.
+    /// Makes one try of a request (<paramref name="attempt"/>) on the current server, and more as needed. A transport
+    /// failure (refused, reset, no connection within the connect timeout, an answer cut short) or a 503 <c>no-leader</c> /
+    /// <c>shutting-down</c> moves to the next server (or straight to the leader a native node names); any other 503 is
+    /// retried where it came from. Retries are bounded by <see cref="LeaseholdClientOptions.Retries"/> and
+    /// <see cref="LeaseholdClientOptions.RetryTimeout"/>; when they are used up, a transport failure is a
+    /// <see cref="LeaseholdUnavailableException"/> and a 503 is returned as any answer.
     /// </summary>
-    private async Task<TResult> SendWithFailoverAsync<TResult>(
-        Func<HttpRequestMessage> build, Func<HttpResponseMessage, CancellationToken, Task<TResult>> read, CancellationToken cancellationToken)
+    private async Task<Reply<T>> WithFailoverAsync<T>(Func<Endpoint, CancellationToken, Task<Reply<T>>> attempt, CancellationToken cancellationToken)
     {
         long? firstFailure = null;
-        for (var attempt = 0; ; attempt++)
+        for (var tries = 0; ; tries++)
         {
+            var endpoints = Volatile.Read(ref _endpoints);
             var index = Volatile.Read(ref _current);
-            var server = _servers[index];
-            using var request = build();
-            request.RequestUri = new Uri(server, request.RequestUri!);
+            var endpoint = endpoints[index];
             TimeSpan? pause = null;
             try
             {
-                using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-                if (response.StatusCode == HttpStatusCode.ServiceUnavailable && MayRetry(attempt, ref firstFailure))
+                var reply = await attempt(endpoint, cancellationToken).ConfigureAwait(false);
+                if (reply.Problem is { Status: 503 } problem && MayRetry(tries, ref firstFailure))
                 {
-                    var problem = await ReadProblemAsync(response, cancellationToken).ConfigureAwait(false);
                     if (problem.Code is ErrorCodes.NoLeader or ErrorCodes.ShuttingDown)
                     {
+                        // A native node names the leader instead of forwarding: go there at once.
+                        if (endpoint is NativeEndpoint && reply.Leader is { } leader && GoTo(index, leader, mayAdd: true))
+                        {
+                            continue;
+                        }
                         MoveOn(index);
                     }
-                    pause = response.Headers.RetryAfter?.Delta;
+                    pause = reply.RetryAfter;
                 }
                 else
                 {
-                    FollowLeader(index, response);
-                    return await read(response, cancellationToken).ConfigureAwait(false);
+                    if (reply.Problem is null && reply.Leader is { } leader)
+                    {
+                        // A cluster follower forwarded the request and named the leader: later requests go there directly.
+                        GoTo(index, leader, mayAdd: false);
+                    }
+                    return reply;
                 }
             }
             catch (Exception ex) when (IsTransportFailure(ex, cancellationToken))
             {
-                if (ClientTls.IsCertificateFailure(ex) || !MayRetry(attempt, ref firstFailure))
+                if (ClientTls.IsCertificateFailure(ex) || !MayRetry(tries, ref firstFailure))
                 {
-                    throw Unavailable(server, ex);
+                    throw Unavailable(endpoint.Address, ex);
                 }
                 MoveOn(index);
             }
-            await Task.Delay(Backoff(attempt, pause, firstFailure!.Value), cancellationToken).ConfigureAwait(false);
+            await Task.Delay(Backoff(tries, pause, firstFailure!.Value), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -327,38 +358,59 @@ public sealed partial class LeaseholdClient : IDisposable
     }
 
     /// <summary>
-    /// A cluster follower forwarded the request and named the leader: when the leader is one of this client's
-    /// servers, later requests go to it directly (one hop less). A URL not in the list is ignored, so an answer can
-    /// never send this client's credentials anywhere it was not told to.
+    /// Sends later requests to <paramref name="leader"/>, named by the server at <paramref name="from"/>. A leader among this
+    /// client's servers is always followed. One that is not is followed only with <paramref name="mayAdd"/> (a native node's
+    /// <c>no-leader</c>, which does not forward), over the same scheme as the node that named it (never from TLS to plain
+    /// text), and at most <see cref="MaxEndpoints"/> servers in all; otherwise false, and the answer is not followed.
     /// </summary>
-    private void FollowLeader(int index, HttpResponseMessage response)
+    private bool GoTo(int from, Uri leader, bool mayAdd)
     {
-        if (_servers.Length == 1 || !response.IsSuccessStatusCode || !response.Headers.TryGetValues(Headers.Leader, out var values)
-            || !Uri.TryCreate(values.FirstOrDefault(), UriKind.Absolute, out var leader))
+        var endpoints = Volatile.Read(ref _endpoints);
+        var found = Array.FindIndex(endpoints, e => SameServer(e.Address, leader));
+        if (found < 0)
         {
-            return;
+            if (!mayAdd || !string.Equals(leader.Scheme, endpoints[from].Address.Scheme, StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+            lock (_endpointsGate)
+            {
+                endpoints = _endpoints;
+                found = Array.FindIndex(endpoints, e => SameServer(e.Address, leader));
+                if (found < 0)
+                {
+                    if (endpoints.Length >= MaxEndpoints)
+                    {
+                        return false;
+                    }
+                    Volatile.Write(ref _endpoints, [.. endpoints, CreateEndpoint(leader)]);
+                    found = endpoints.Length;
+                }
+            }
         }
-        var found = Array.FindIndex(_servers, s => Uri.Compare(s, leader, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0);
-        if (found >= 0 && found != index)
-        {
-            Interlocked.CompareExchange(ref _current, found, index);
-        }
+        return found != from && Interlocked.CompareExchange(ref _current, found, from) == from;
     }
 
+    private static bool SameServer(Uri a, Uri b)
+        => Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+
     /// <summary>Moves the client to the server after <paramref name="failed"/>, unless another request has moved it already.</summary>
-    private void MoveOn(int failed) => Interlocked.CompareExchange(ref _current, (failed + 1) % _servers.Length, failed);
+    private void MoveOn(int failed) => Interlocked.CompareExchange(ref _current, (failed + 1) % Volatile.Read(ref _endpoints).Length, failed);
 
     /// <summary>
     /// No answer could be had, as opposed to an answer that refused: the transport failed, or gave up on
     /// its own (a connect timeout) while the caller had not cancelled.
     /// </summary>
     private static bool IsTransportFailure(Exception ex, CancellationToken cancellationToken)
-        => ex is HttpRequestException or IOException
+        => ex is HttpRequestException or IOException or SocketException or AuthenticationException
            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
     // Callers catch one documented family, and the message says which server(s) did not answer.
     private LeaseholdUnavailableException Unavailable(Uri server, Exception ex)
-        => _servers.Length == 1 ? new(server, ex) : new(server, _servers, ex);
+    {
+        var endpoints = Volatile.Read(ref _endpoints);
+        return endpoints.Length == 1 ? new(server, ex) : new(server, [.. endpoints.Select(e => e.Address)], ex);
+    }
 
     /// <summary>
     /// The pause before the next try: short and growing (100 ms, 200 ms, ...), or what a 503's <c>Retry-After</c>
@@ -375,41 +427,30 @@ public sealed partial class LeaseholdClient : IDisposable
         return left <= TimeSpan.Zero ? TimeSpan.Zero : pause < left ? pause : left;
     }
 
-    private static Uri WithTrailingSlash(Uri uri)
-        => !uri.AbsolutePath.EndsWith('/') ? new UriBuilder(uri) { Path = uri.AbsolutePath + "/" }.Uri : uri;
+    private Endpoint CreateEndpoint(Uri server)
+        => server.Scheme is NativeScheme or NativeTlsScheme ? new NativeEndpoint(server, Options) : new HttpEndpoint(_http, server);
 
     private static Uri CheckServer(Uri? server)
-        => server is { IsAbsoluteUri: true } && server.Scheme is "http" or "https" ? server
-            : throw new ArgumentException($"a Leasehold server is an absolute http:// or https:// URL, not '{server}'", nameof(server));
-
-    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken cancellationToken)
-        => await response.Content.ReadFromJsonAsync(type, cancellationToken).ConfigureAwait(false)
-           ?? throw new LeaseholdException(ErrorCodes.Internal, (int)response.StatusCode, "the server answered an empty body");
-
-    private static async Task<ProblemDto> ReadProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        try
+        if (server is not { IsAbsoluteUri: true } || server.Scheme is not ("http" or "https" or NativeScheme or NativeTlsScheme))
         {
-            return await response.Content.ReadFromJsonAsync(ProtocolJsonContext.Default.ProblemDto, cancellationToken).ConfigureAwait(false)
-                   ?? Unexpected(response);
+            throw new ArgumentException(
+                $"a Leasehold server is an absolute leasehold://, leaseholds://, http:// or https:// URL, not '{server}'", nameof(server));
         }
-        catch (JsonException)
+        if (server.Scheme is NativeScheme or NativeTlsScheme && server.IsDefaultPort)
         {
-            return Unexpected(response);
+            // No port: the native protocol's own.
+            return new UriBuilder(server) { Port = NativeProtocol.DefaultPort }.Uri;
         }
+        return server;
     }
-
-    private static ProblemDto Unexpected(HttpResponseMessage response) => new()
-    {
-        Type = "about:blank",
-        Title = "Unexpected response",
-        Status = (int)response.StatusCode,
-        Detail = $"HTTP {(int)response.StatusCode} without a problem body",
-        Code = ErrorCodes.Internal,
-    };
 
     public void Dispose()
     {
+        foreach (var endpoint in Volatile.Read(ref _endpoints))
+        {
+            endpoint.Dispose();
+        }
         if (_ownsHttp)
         {
             _http.Dispose();

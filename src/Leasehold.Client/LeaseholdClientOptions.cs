@@ -6,10 +6,15 @@ namespace Leasehold.Client;
 public sealed class LeaseholdClientOptions
 {
     /// <summary>
-    /// The server, <c>http://127.0.0.1:8765</c> unless set (the environment variable <c>LEASEHOLD_SERVER</c> is the CLI's way).
+    /// The server, <c>leasehold://127.0.0.1:8766</c> unless set (the environment variable <c>LEASEHOLD_SERVER</c> is the CLI's way).
+    /// The scheme says how it is reached: <c>leasehold://host:port</c> over the native protocol (one connection, pushes,
+    /// sessions bound to it), <c>leaseholds://</c> the same over TLS, <c>http://</c> or <c>https://</c> over HTTP.
     /// The same as a <see cref="Servers"/> of this one address; used only while <see cref="Servers"/> is empty.
     /// </summary>
-    public Uri Server { get; set; } = new("http://127.0.0.1:8765");
+    public Uri Server { get; set; } = new(DefaultServer);
+
+    /// <summary>The server when none is set: the native port of this machine.</summary>
+    public const string DefaultServer = "leasehold://127.0.0.1:8766";
 
     /// <summary>
     /// The nodes of a cluster, in the order to try them (bind as <c>Leasehold:Servers:0</c>, <c>:1</c>, ...). Requests go to
@@ -59,7 +64,7 @@ public sealed class LeaseholdClientOptions
     internal IReadOnlyList<Uri> Addresses => Servers is { Count: > 0 } list ? [.. list] : [Server];
 
     /// <summary>
-    /// A PEM file of the authorities that vouch for an <c>https://</c> server: with it, the server's certificate must
+    /// A PEM file of the authorities that vouch for an <c>https://</c> or <c>leaseholds://</c> server: with it, the server's certificate must
     /// chain to one of them (and no longer to the system's trusted roots). For a server whose certificate comes
     /// from a private authority, such as one made with <c>leasehold certs ca</c>. Null: the system's roots.
     /// </summary>

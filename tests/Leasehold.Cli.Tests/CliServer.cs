@@ -19,6 +19,9 @@ public sealed class CliServer : IAsyncLifetime
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>The native protocol's address (<c>leasehold://127.0.0.1:port/</c>), its port picked before the server starts.</summary>
+    public Uri NativeAddress { get; private set; } = null!;
+
     /// <summary>For checks from the test's side: holders, queues.</summary>
     public LeaseholdClient Client { get; private set; } = null!;
 
@@ -27,7 +30,11 @@ public sealed class CliServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _app = LeaseholdApp.Build(["--urls", "http://127.0.0.1:0", "--data-dir", DataDir, "--Logging:LogLevel:Default=Warning"]);
+        var nativePort = Tool.ClosedPort();
+        NativeAddress = new Uri($"leasehold://127.0.0.1:{nativePort}/");
+        _app = LeaseholdApp.Build([
+            "--urls", "http://127.0.0.1:0", $"--Leasehold:Native:Port={nativePort}", "--data-dir", DataDir, "--Logging:LogLevel:Default=Warning",
+        ]);
         using var cts = new CancellationTokenSource(Tool.Timeout);
         await _app.StartAsync(cts.Token);
         BaseAddress = new Uri(_app.Urls.Single() + "/");

@@ -63,8 +63,8 @@ public sealed class ServerListTests(CliServer server) : IClassFixture<CliServer>
     {
         { "http://127.0.0.1:1/,,http://127.0.0.1:2/", "--server: entry 2 of 'http://127.0.0.1:1/,,http://127.0.0.1:2/' is empty" },
         { "http://127.0.0.1:1/,", "--server: entry 2 of 'http://127.0.0.1:1/,' is empty" },
-        { "http://127.0.0.1:1/,ftp://example", "--server: 'ftp://example' is not an http:// or https:// URL" },
-        { "http://127.0.0.1:1/,locks-2:8765", "--server: 'locks-2:8765' is not an http:// or https:// URL" },
+        { "http://127.0.0.1:1/,ftp://example", "--server: 'ftp://example' is not a leasehold://, leaseholds://, http:// or https:// URL" },
+        { "http://127.0.0.1:1/,locks-2:8765", "--server: 'locks-2:8765' is not a leasehold://, leaseholds://, http:// or https:// URL" },
     };
 
     [Theory]

@@ -3,14 +3,14 @@ using System.Diagnostics;
 namespace Leasehold.Client.Tests;
 
 /// <summary>AcquireAsync and TryAcquireAsync against the real server: granted, refused after the wait, released by dispose.</summary>
-public sealed class AcquireTests : ClientTestBase
+public abstract class AcquireTests : ContractTestBase
 {
     [Theory]
     [InlineData(30.0)]
     [InlineData(null)]
     public async Task AcquireAsync_is_granted_and_the_server_shows_the_holder(double? ttl)
     {
-        var client = Server.CreateClient(o => o.Owner = "client-tests");
+        var client = CreateClient(o => o.Owner = "client-tests");
         await using var lease = await Bounded(client.AcquireAsync(PathOptions("/jobs/nightly", ttl)));
 
         Assert.Equal(["/jobs/nightly"], lease.Paths);
@@ -48,8 +48,8 @@ public sealed class AcquireTests : ClientTestBase
     [InlineData(null)]
     public async Task TryAcquireAsync_returns_null_when_held_and_the_wait_elapses(double? ttl)
     {
-        var holder = Server.CreateClient();
-        var other = Server.CreateClient();
+        var holder = CreateClient();
+        var other = CreateClient();
         await using var held = await Bounded(holder.AcquireAsync(PathOptions("/db/orders", ttl)));
 
         var clock = Stopwatch.StartNew();
@@ -69,8 +69,8 @@ public sealed class AcquireTests : ClientTestBase
     [Fact]
     public async Task AcquireAsync_throws_LeaseholdTimeoutException_which_is_a_TimeoutException()
     {
-        var holder = Server.CreateClient();
-        var other = Server.CreateClient();
+        var holder = CreateClient();
+        var other = CreateClient();
         await using var held = await Bounded(holder.AcquireAsync(PathOptions("/lab/rack-2", 30)));
 
         var thrown = await Assert.ThrowsAnyAsync<TimeoutException>(() => Bounded(other.AcquireAsync(PathOptions("/lab/rack-2", 30) with { Wait = TimeSpan.FromSeconds(0.2) })));
@@ -82,7 +82,7 @@ public sealed class AcquireTests : ClientTestBase
     [Fact]
     public async Task A_wait_of_zero_tries_once_and_a_free_path_is_granted_at_once()
     {
-        var client = Server.CreateClient();
+        var client = CreateClient();
         await using var first = await Bounded(client.AcquireAsync(PathOptions("/once", 30)));
 
         var clock = Stopwatch.StartNew();
@@ -95,8 +95,8 @@ public sealed class AcquireTests : ClientTestBase
     [InlineData(null)]
     public async Task Await_using_releases_the_lease_and_the_path_is_free_afterwards(double? ttl)
     {
-        var client = Server.CreateClient();
-        var other = Server.CreateClient();
+        var client = CreateClient();
+        var other = CreateClient();
         long id;
         await using (var lease = await Bounded(client.AcquireAsync(PathOptions("/licenses/matlab", ttl))))
         {
@@ -116,7 +116,7 @@ public sealed class AcquireTests : ClientTestBase
     [Fact]
     public async Task Disposing_twice_is_harmless()
     {
-        var client = Server.CreateClient();
+        var client = CreateClient();
         var lease = await Bounded(client.AcquireAsync(PathOptions("/twice", 30)));
         await Bounded(lease.DisposeAsync().AsTask());
         await Bounded(lease.DisposeAsync().AsTask());
@@ -129,8 +129,8 @@ public sealed class AcquireTests : ClientTestBase
     [InlineData(null)]
     public async Task A_waiting_acquire_is_granted_when_the_holder_releases(double? ttl)
     {
-        var holder = Server.CreateClient();
-        var waiter = Server.CreateClient();
+        var holder = CreateClient();
+        var waiter = CreateClient();
         var held = await Bounded(holder.AcquireAsync(PathOptions("/handoff", ttl)));
 
         var waiting = waiter.AcquireAsync(PathOptions("/handoff", ttl) with { Wait = TimeSpan.FromSeconds(15) });
@@ -145,8 +145,8 @@ public sealed class AcquireTests : ClientTestBase
     [Fact]
     public async Task Several_paths_are_granted_together_and_shared_holders_coexist()
     {
-        var a = Server.CreateClient();
-        var b = Server.CreateClient();
+        var a = CreateClient();
+        var b = CreateClient();
         await using var both = await Bounded(a.AcquireAsync(AcquireOptions.ForPaths("/db/users", "/db/orders") with { Shared = true, Ttl = TimeSpan.FromSeconds(30) }));
         await using var alsoShared = await Bounded(b.AcquireAsync(AcquireOptions.ForPath("/db/users") with { Shared = true, Ttl = TimeSpan.FromSeconds(30) }));
 
@@ -161,7 +161,7 @@ public sealed class AcquireTests : ClientTestBase
     [Fact]
     public async Task Renewing_through_the_handle_takes_a_new_ttl()
     {
-        var client = Server.CreateClient();
+        var client = CreateClient();
         await using var lease = await Bounded(client.AcquireAsync(PathOptions("/renew", 30)));
 
         var renewed = await Bounded(lease.RenewAsync(TimeSpan.FromSeconds(120)));

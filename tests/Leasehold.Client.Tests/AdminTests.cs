@@ -1,12 +1,12 @@
 namespace Leasehold.Client.Tests;
 
 /// <summary><see cref="LeaseholdClient.Admin"/> against a real server.</summary>
-public sealed class AdminTests : ClientTestBase
+public abstract class AdminTests : ContractTestBase
 {
     [Fact]
     public async Task Revoke_ends_the_holders_lease_and_fires_its_lost_token()
     {
-        var client = Server.CreateClient();
+        var client = CreateClient();
         await using var lease = await Bounded(client.AcquireAsync(PathOptions("/rig/1", 60) with { Owner = "stuck" }));
 
         var revoked = await Bounded(client.Admin.RevokeLeaseAsync(lease.Id));
@@ -22,7 +22,7 @@ public sealed class AdminTests : ClientTestBase
     [Fact]
     public async Task End_session_ends_the_session_and_its_leases()
     {
-        var client = Server.CreateClient();
+        var client = CreateClient();
         await using var lease = await Bounded(client.AcquireAsync(PathOptions("/rig/2", null)));
         var sessionId = lease.SessionId!.Value;
 
@@ -36,7 +36,7 @@ public sealed class AdminTests : ClientTestBase
     [Fact]
     public async Task Drain_refuses_a_try_with_draining_until_undrained()
     {
-        var client = Server.CreateClient();
+        var client = CreateClient();
 
         var drain = await Bounded(client.Admin.DrainAsync("/lab/rack 1"));
         Assert.Equal(("/lab/rack 1", "anonymous"), (drain.Path, drain.Actor));
@@ -54,7 +54,7 @@ public sealed class AdminTests : ClientTestBase
     [Fact]
     public async Task Listings_filter_and_carry_no_tokens()
     {
-        var client = Server.CreateClient();
+        var client = CreateClient();
         await using var a = await Bounded(client.AcquireAsync(PathOptions("/x/1", 60) with { Owner = "alpha" }));
         await using var b = await Bounded(client.AcquireAsync(PathOptions("/y/1", null) with { Owner = "beta" }));
 

@@ -18,11 +18,13 @@ public sealed class BlackholeProxy : IAsyncDisposable
     private readonly Task _accepting;
     private volatile bool _partitioned;
 
-    public BlackholeProxy(int targetPort)
+    /// <summary>A relay to <paramref name="targetPort"/>; with <paramref name="native"/>, its address is <c>leasehold://</c>, else <c>http://</c>.</summary>
+    public BlackholeProxy(int targetPort, bool native = false)
     {
         _targetPort = targetPort;
         _listener.Start();
-        Address = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+        var port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        Address = new Uri(native ? $"leasehold://127.0.0.1:{port}" : $"http://127.0.0.1:{port}/");
         _accepting = AcceptAsync();
     }
 

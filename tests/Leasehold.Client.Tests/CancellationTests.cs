@@ -4,15 +4,15 @@ namespace Leasehold.Client.Tests;
 /// An acquire the caller gives up on leaves nothing behind: not a waiter in the queue, and not a lease
 /// granted later to a request whose answer nobody reads.
 /// </summary>
-public sealed class CancellationTests : ClientTestBase
+public abstract class CancellationTests : ContractTestBase
 {
     [Theory]
     [InlineData(30.0)]
     [InlineData(null)]
     public async Task A_cancelled_waiting_acquire_leaves_no_waiter_and_no_lease(double? ttl)
     {
-        var holder = Server.CreateClient();
-        var waiter = Server.CreateClient();
+        var holder = CreateClient();
+        var waiter = CreateClient();
         var held = await Bounded(holder.AcquireAsync(PathOptions("/jobs/cancel", 60)));
 
         using var cts = new CancellationTokenSource();
@@ -33,14 +33,14 @@ public sealed class CancellationTests : ClientTestBase
         var stats = await Server.StatsAsync();
         Assert.Equal(0, stats.Leases);
         Assert.Equal(0, stats.Sessions);
-        await using var free = await Bounded(Server.CreateClient().TryAcquireAsync(PathOptions("/jobs/cancel", 30)));
+        await using var free = await Bounded(CreateClient().TryAcquireAsync(PathOptions("/jobs/cancel", 30)));
         Assert.NotNull(free);
     }
 
     [Fact]
     public async Task A_token_cancelled_before_the_call_sends_nothing()
     {
-        var client = Server.CreateClient();
+        var client = CreateClient();
         using var cts = new CancellationTokenSource();
         await cts.CancelAsync();
 

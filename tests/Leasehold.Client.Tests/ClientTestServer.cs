@@ -56,7 +56,8 @@ public sealed class ClientTestServer : IAsyncDisposable
         var server = new ClientTestServer(dataDir, pathPrefix, extraArgs);
         try
         {
-            await server.StartOnAsync(0);
+            // The native port is picked here (free a moment ago), so the test knows it without asking the server.
+            await server.StartOnAsync(0, DeadNode.Port());
             return server;
         }
         catch
@@ -66,10 +67,25 @@ public sealed class ClientTestServer : IAsyncDisposable
         }
     }
 
-    /// <summary>A client of this server, disposed with it.</summary>
-    public LeaseholdClient CreateClient(Action<LeaseholdClientOptions>? configure = null)
+    /// <summary>The server's native address (<c>leasehold://127.0.0.1:port</c>); the same across <see cref="RestartAsync"/>.</summary>
+    public Uri NativeAddress { get; private set; } = null!;
+
+    /// <summary>The port of the native protocol.</summary>
+    public int NativePort { get; private set; }
+
+    /// <summary>The server's address for <paramref name="transport"/>.</summary>
+    public Uri AddressOf(ClientTransport transport) => transport == ClientTransport.Native ? NativeAddress : BaseAddress;
+
+    /// <summary>The port of <paramref name="transport"/>.</summary>
+    public int PortOf(ClientTransport transport) => transport == ClientTransport.Native ? NativePort : Port;
+
+    /// <summary>A client of this server over HTTP, disposed with it.</summary>
+    public LeaseholdClient CreateClient(Action<LeaseholdClientOptions>? configure = null) => CreateClient(ClientTransport.Http, configure);
+
+    /// <summary>A client of this server over <paramref name="transport"/>, disposed with it.</summary>
+    public LeaseholdClient CreateClient(ClientTransport transport, Action<LeaseholdClientOptions>? configure = null)
     {
-        var options = new LeaseholdClientOptions { Server = BaseAddress };
+        var options = new LeaseholdClientOptions { Server = AddressOf(transport) };
         configure?.Invoke(options);
         var client = new LeaseholdClient(options);
         _clients.Add(client);
@@ -97,7 +113,7 @@ public sealed class ClientTestServer : IAsyncDisposable
     public async Task RestartAsync()
     {
         await StopAsync();
-        await StartOnAsync(Port);
+        await StartOnAsync(Port, NativePort);
     }
 
     /// <summary>Declares a resource: <c>PUT /v1/resources{path}</c> with the attributes as the body.</summary>
@@ -118,10 +134,11 @@ public sealed class ClientTestServer : IAsyncDisposable
         return stats ?? throw new InvalidOperationException("empty stats");
     }
 
-    private async Task StartOnAsync(int port)
+    private async Task StartOnAsync(int port, int nativePort)
     {
         var app = LeaseholdApp.Build([
             "--urls", $"http://127.0.0.1:{port}",
+            $"--Leasehold:Native:Port={nativePort}",
             "--data-dir", DataDir,
             "--Logging:LogLevel:Default=Warning",
             .. _extraArgs,
@@ -147,6 +164,8 @@ public sealed class ClientTestServer : IAsyncDisposable
         Port = root.Port;
         BaseAddress = new Uri(root, _pathPrefix ?? "/");
         Http = new HttpClient { BaseAddress = new Uri(BaseAddress.AbsoluteUri.TrimEnd('/') + "/"), Timeout = Timeout };
+        NativePort = nativePort;
+        NativeAddress = DeadNode.Loopback(ClientTransport.Native, nativePort);
         // Warm up: the first requests build the endpoints and run the writer for the first time, which
         // can take a moment; tests with one-second time limits should not pay for that.
         foreach (var url in new[] { "healthz", "v1/resources/warm-up", "v1/stats" })
@@ -154,21 +173,40 @@ public sealed class ClientTestServer : IAsyncDisposable
             using var response = await Http.GetAsync(new Uri(url, UriKind.Relative), cts.Token);
             response.EnsureSuccessStatusCode();
         }
-        // The same for the client's paths: acquire with a ttl and with a session, renew, keep alive,
-        // release, close. The first acquire of a process can take most of a second.
-        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = BaseAddress });
-        foreach (var ttl in new TimeSpan?[] { TimeSpan.FromSeconds(30), null })
+        // The same for the client's paths, over both transports: acquire with a ttl and with a session, renew,
+        // keep alive, release, close. The first acquire of a process can take most of a second.
+        foreach (var address in await NativeListensAsync(cts.Token) ? new[] { BaseAddress, NativeAddress } : [BaseAddress])
         {
-            var lease = await client.AcquireAsync(AcquireOptions.ForPath("/warm-up") with { Ttl = ttl }, cts.Token);
-            if (ttl is not null)
+            using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = address });
+            foreach (var ttl in new TimeSpan?[] { TimeSpan.FromSeconds(30), null })
             {
-                await lease.RenewAsync(cancellationToken: cts.Token);
+                var lease = await client.AcquireAsync(AcquireOptions.ForPath("/warm-up") with { Ttl = ttl }, cts.Token);
+                if (ttl is not null)
+                {
+                    await lease.RenewAsync(cancellationToken: cts.Token);
+                }
+                await lease.DisposeAsync();
             }
-            await lease.DisposeAsync();
+            var session = await client.OpenSessionAsync(TimeSpan.FromSeconds(30), null, cts.Token);
+            await client.KeepSessionAliveAsync(session, cts.Token);
+            await client.CloseSessionQuietlyAsync(session, cts.Token);
+            await client.GetResourceAsync("/warm-up", cts.Token);
         }
-        var session = await client.OpenSessionAsync(TimeSpan.FromSeconds(30), null, cts.Token);
-        await client.KeepAliveAsync(session, cts.Token);
-        await client.CloseSessionQuietlyAsync(session, cts.Token);
+    }
+
+    /// <summary>Whether the native port takes connections (a server without the native protocol fails only the native tests).</summary>
+    private async Task<bool> NativeListensAsync(CancellationToken cancellationToken)
+    {
+        using var probe = new System.Net.Sockets.TcpClient();
+        try
+        {
+            await probe.ConnectAsync(IPAddress.Loopback, NativePort, cancellationToken);
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Serves only under the prefix, which it strips; anything else is 404.</summary>

@@ -8,7 +8,7 @@ namespace Leasehold.Client.Tests;
 /// on every wait), compiled and run against a real server: if the API changes under them, this stops
 /// compiling or fails.
 /// </summary>
-public sealed class DocExampleTests : ClientTestBase
+public abstract class DocExampleTests : ContractTestBase
 {
     [Fact]
     public async Task Several_servers()
@@ -16,7 +16,7 @@ public sealed class DocExampleTests : ClientTestBase
         // Two nodes that are down stand in for locks-1 and locks-2; the third is the real server.
         using var client = new LeaseholdClient(new LeaseholdClientOptions
         {
-            Servers = [DeadNode.Address(), DeadNode.Address(), Server.BaseAddress],
+            Servers = [DeadAddress(), DeadAddress(), Address],
         });
 
         await using var lease = await Bounded(client.AcquireAsync(AcquireOptions.ForPath("/jobs/nightly")));
@@ -30,7 +30,7 @@ public sealed class DocExampleTests : ClientTestBase
         var cancellationToken = bound.Token;
         using var client = new LeaseholdClient(new LeaseholdClientOptions
         {
-            Server = Server.BaseAddress,
+            Server = Address,
             Owner = "nightly-report",              // shown to people as the holder; per request with AcquireOptions.Owner
         });
 
@@ -60,10 +60,10 @@ public sealed class DocExampleTests : ClientTestBase
     {
         var services = new ServiceCollection();
         var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["Leasehold:Server"] = Server.BaseAddress.ToString(), ["Leasehold:Owner"] = "configured" })
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Leasehold:Server"] = Address.ToString(), ["Leasehold:Owner"] = "configured" })
             .Build();
 
-        services.AddLeaseholdClient(o => o.Server = new Uri("http://locks.internal:8765"));
+        services.AddLeaseholdClient(o => o.Server = new Uri("leasehold://locks.internal:8766"));
         // or from configuration (section "Leasehold"):
         services.AddLeaseholdClient();
         services.Configure<LeaseholdClientOptions>(configuration.GetSection("Leasehold"));
@@ -73,7 +73,7 @@ public sealed class DocExampleTests : ClientTestBase
         var client = provider.GetRequiredService<LeaseholdClient>();
 
         // Configuration is applied after the delegate, so it wins here.
-        Assert.Equal(Server.BaseAddress, client.Options.Server);
+        Assert.Equal(Address, client.Options.Server);
         await using var lease = await Bounded(client.AcquireAsync(AcquireOptions.ForPath("/di/doc")));
         Assert.Equal("configured", lease.Lease.Owner);
     }
@@ -84,7 +84,7 @@ public sealed class DocExampleTests : ClientTestBase
         await Server.DeclareAsync("/lab/phone-7", """{"id": "phone-7", "os": "android", "online": true, "kind": "phone"}""");
         await Server.DeclareAsync("/lab/sim-1", """{"id": "sim-1", "kind": "sim"}""");
         await Server.DeclareAsync("/lab/sim-2", """{"id": "sim-2", "kind": "sim"}""");
-        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = Server.BaseAddress });
+        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = Address });
 
         await using (var phone = await Bounded(client.AcquireAsync(
             AcquireOptions.FromPool("/lab", "os=android&online=true") with { Ttl = TimeSpan.FromMinutes(10), Wait = TimeSpan.FromMinutes(5) })))
@@ -109,7 +109,7 @@ public sealed class DocExampleTests : ClientTestBase
     {
         using var bound = new CancellationTokenSource(ClientTestServer.Timeout);
         var cancellationToken = bound.Token;
-        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = Server.BaseAddress });
+        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = Address });
         var working = new TaskCompletionSource<LeaseHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
         LeaseHandle? current = null;
 
@@ -130,7 +130,7 @@ public sealed class DocExampleTests : ClientTestBase
         var handle = await Bounded(working.Task);
 
         // Someone with the token releases the lease behind the worker's back.
-        await Bounded(Server.CreateClient().ReleaseAsync(handle.Id, handle.Token));
+        await Bounded(CreateClient().ReleaseAsync(handle.Id, handle.Token));
 
         // The work stops once the handle notices (within a keep-alive period).
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Bounded(running));
@@ -142,7 +142,7 @@ public sealed class DocExampleTests : ClientTestBase
     {
         using var bound = new CancellationTokenSource(ClientTestServer.Timeout);
         var cancellationToken = bound.Token;
-        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = Server.BaseAddress });
+        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = Address });
         var working = new TaskCompletionSource<LeaseHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
         LeaseHandle? current = null;
         var heldWhenStopped = false;
@@ -183,7 +183,7 @@ public sealed class DocExampleTests : ClientTestBase
     public async Task Errors()
     {
         await Server.DeclareAsync("/lab/phone-1", """{"os": "android"}""");
-        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = Server.BaseAddress });
+        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = Address });
         var outcomes = new List<string>();
         foreach (var requirement in new[] { """{"os": "ios"}""", """{"os": {"$nope": 1}}""", "os=android" })
         {
@@ -222,7 +222,7 @@ public sealed class DocExampleTests : ClientTestBase
     {
         using var bound = new CancellationTokenSource(ClientTestServer.Timeout);
         var cancellationToken = bound.Token;
-        var client = Server.CreateClient();
+        var client = CreateClient();
         await using var old = await client.AcquireAsync(AcquireOptions.ForPath("/lab/rack-2/phone-7") with { Ttl = TimeSpan.FromMinutes(5) }, cancellationToken);
         await using var worker = await client.AcquireAsync(AcquireOptions.ForPath("/jobs/w7") with { Owner = "worker-7" }, cancellationToken);
 

@@ -3,14 +3,14 @@ using Leasehold.Protocol;
 namespace Leasehold.Client.Tests;
 
 /// <summary>The server's refusals arrive as typed exceptions carrying the problem's stable code.</summary>
-public sealed class ErrorTests : ClientTestBase
+public abstract class ErrorTests : ContractTestBase
 {
     [Theory]
     [InlineData(30.0)]
     [InlineData(null)]
     public async Task An_invalid_path_is_a_LeaseholdException_with_code_invalid_path(double? ttl)
     {
-        var client = Server.CreateClient();
+        var client = CreateClient();
 
         var thrown = await Assert.ThrowsAsync<LeaseholdException>(() => Bounded(client.AcquireAsync(PathOptions("lab/no-leading-slash", ttl))));
 
@@ -28,7 +28,7 @@ public sealed class ErrorTests : ClientTestBase
     public async Task A_malformed_requirement_is_a_LeaseholdException_with_code_invalid_query()
     {
         await Server.DeclareAsync("/lab/phone-1", """{"os": "android"}""");
-        var client = Server.CreateClient();
+        var client = CreateClient();
 
         var thrown = await Assert.ThrowsAsync<LeaseholdException>(() => Bounded(client.AcquireAsync(
             AcquireOptions.FromPool("/lab", """{"os": {"$bogus": 1}}""") with { Ttl = TimeSpan.FromSeconds(30) })));
@@ -43,7 +43,7 @@ public sealed class ErrorTests : ClientTestBase
     {
         await Server.DeclareAsync("/lab/phone-1", """{"os": "android"}""");
         await Server.DeclareAsync("/lab/phone-2", """{"os": "android"}""");
-        var client = Server.CreateClient();
+        var client = CreateClient();
 
         // Even with a long wait: waiting could never help, so the answer comes at once.
         var thrown = await Assert.ThrowsAsync<LeaseholdNoMatchException>(() => Bounded(client.AcquireAsync(
@@ -60,7 +60,7 @@ public sealed class ErrorTests : ClientTestBase
     [Fact]
     public async Task GetLeaseAsync_of_an_unknown_id_is_null()
     {
-        var client = Server.CreateClient();
+        var client = CreateClient();
 
         Assert.Null(await Bounded(client.GetLeaseAsync(424242)));
     }
@@ -68,7 +68,7 @@ public sealed class ErrorTests : ClientTestBase
     [Fact]
     public async Task Releasing_or_renewing_with_the_wrong_token_or_an_unknown_id_is_typed()
     {
-        var client = Server.CreateClient();
+        var client = CreateClient();
         await using var lease = await Bounded(client.AcquireAsync(PathOptions("/tokens", 30)));
         var wrong = new string('0', 32);
 
@@ -87,7 +87,7 @@ public sealed class ErrorTests : ClientTestBase
     [Fact]
     public async Task An_invalid_argument_is_a_LeaseholdException_with_its_code()
     {
-        var client = Server.CreateClient();
+        var client = CreateClient();
 
         var thrown = await Assert.ThrowsAsync<LeaseholdException>(() => Bounded(client.AcquireAsync(
             AcquireOptions.ForPath("/sem") with { Shared = true, Limit = 3, Ttl = TimeSpan.FromSeconds(30) })));

@@ -8,16 +8,16 @@ namespace Leasehold.Client.Tests;
 /// A client of several servers (the nodes of a cluster): a node that is down, that has no leader or that
 /// shuts down sends the request on to the next, and a retried acquire never takes a second lease.
 /// </summary>
-public sealed class FailoverTests : ClientTestBase
+public abstract class FailoverTests : ContractTestBase
 {
-    private LeaseholdClient ClientOf(params Uri[] servers) => Server.CreateClient(o => o.Servers = [.. servers]);
+    private LeaseholdClient ClientOf(params Uri[] servers) => CreateClient(o => o.Servers = [.. servers]);
 
     [Theory]
     [InlineData(30.0)]
     [InlineData(null)]
     public async Task A_client_whose_first_server_is_down_acquires_renews_and_releases_on_the_next(double? ttl)
     {
-        var client = ClientOf(DeadNode.Address(), Server.BaseAddress);
+        var client = ClientOf(DeadAddress(), Address);
 
         long id;
         await using (var lease = await Bounded(client.AcquireAsync(PathOptions("/failover/a", ttl))))
@@ -36,9 +36,9 @@ public sealed class FailoverTests : ClientTestBase
     [Fact]
     public async Task Renew_and_release_by_id_and_token_move_on_from_a_dead_server_too()
     {
-        var live = Server.CreateClient();
+        var live = CreateClient();
         var lease = await Bounded(live.AcquireAsync(PathOptions("/failover/b", 30)));
-        var client = ClientOf(DeadNode.Address(), Server.BaseAddress);
+        var client = ClientOf(DeadAddress(), Address);
 
         await Bounded(client.RenewAsync(lease.Id, lease.Token, TimeSpan.FromSeconds(60)));
         await Bounded(client.ReleaseAsync(lease.Id, lease.Token));
@@ -51,8 +51,8 @@ public sealed class FailoverTests : ClientTestBase
     [InlineData("shutting-down")]
     public async Task A_node_without_a_leader_or_shutting_down_sends_the_request_to_the_next_and_later_ones_stay_there(string code)
     {
-        await using var node = new NoLeaderNode(code, retryAfterSeconds: 0);
-        var client = ClientOf(node.Address, Server.BaseAddress);
+        await using var node = NoLeaderNode.For(Transport, code, retryAfterSeconds: 0);
+        var client = ClientOf(node.Address, Address);
 
         await using (var lease = await Bounded(client.AcquireAsync(PathOptions("/failover/c", 30))))
         {
@@ -69,8 +69,8 @@ public sealed class FailoverTests : ClientTestBase
     [Fact]
     public async Task A_lone_node_without_a_leader_is_retried_as_often_as_allowed_then_its_answer_is_the_error()
     {
-        await using var node = new NoLeaderNode(retryAfterSeconds: 0);
-        var client = Server.CreateClient(o =>
+        await using var node = NoLeaderNode.For(Transport, retryAfterSeconds: 0);
+        var client = CreateClient(o =>
         {
             o.Server = node.Address;
             o.Retries = 2;
@@ -86,8 +86,8 @@ public sealed class FailoverTests : ClientTestBase
     [Fact]
     public async Task Retry_After_is_honoured_and_the_retry_timeout_bounds_the_retries()
     {
-        await using var node = new NoLeaderNode(retryAfterSeconds: 1);
-        var client = Server.CreateClient(o =>
+        await using var node = NoLeaderNode.For(Transport, retryAfterSeconds: 1);
+        var client = CreateClient(o =>
         {
             o.Server = node.Address;
             o.Retries = 100;
@@ -108,12 +108,12 @@ public sealed class FailoverTests : ClientTestBase
     public async Task An_acquire_whose_answer_was_lost_is_sent_again_with_its_key_and_gets_the_same_lease()
     {
         // The first node passes the acquire to the server but loses the answer, then dies.
-        await using var relay = new DyingRelay(Server.Port, dropAnswers: true);
-        var client = ClientOf(relay.Address, Server.BaseAddress);
+        await using var relay = new DyingRelay(Server.PortOf(Transport), dropAnswers: true, Transport);
+        var client = ClientOf(relay.Address, Address);
 
         var acquiring = client.AcquireAsync(PathOptions("/failover/lost", 30));
         await WaitUntilAsync(async () => (await Server.StatsAsync()).Leases == 1, "the server granted the first try");
-        var direct = Server.CreateClient();
+        var direct = CreateClient();
         var granted = Assert.Single((await Bounded(direct.GetResourceAsync("/failover/lost"))).Holders);
         relay.Kill();
 
@@ -130,10 +130,10 @@ public sealed class FailoverTests : ClientTestBase
     [Fact]
     public async Task A_waiting_acquire_whose_node_dies_waits_again_on_the_next_and_is_granted_once()
     {
-        var direct = Server.CreateClient();
+        var direct = CreateClient();
         var holder = await Bounded(direct.AcquireAsync(PathOptions("/failover/wait", 30)));
-        await using var relay = new DyingRelay(Server.Port, dropAnswers: false);
-        var client = ClientOf(relay.Address, Server.BaseAddress);
+        await using var relay = new DyingRelay(Server.PortOf(Transport), dropAnswers: false, Transport);
+        var client = ClientOf(relay.Address, Address);
 
         var acquiring = client.AcquireAsync(PathOptions("/failover/wait", 30) with { Wait = TimeSpan.FromSeconds(15) });
         await WaitUntilAsync(async () => (await Server.StatsAsync()).Waiters == 1, "the first try queued");
@@ -152,7 +152,7 @@ public sealed class FailoverTests : ClientTestBase
     [Fact]
     public async Task When_no_server_answers_the_error_names_them_all()
     {
-        var (a, b) = (DeadNode.Address(), DeadNode.Address());
+        var (a, b) = (DeadAddress(), DeadAddress());
         var client = ClientOf(a, b);
 
         var thrown = await Assert.ThrowsAsync<LeaseholdUnavailableException>(() => Bounded(client.AcquireAsync(PathOptions("/failover/none", 30))));
@@ -166,11 +166,11 @@ public sealed class FailoverTests : ClientTestBase
     [Fact]
     public async Task Servers_bind_from_configuration_as_a_list()
     {
-        var dead = DeadNode.Address();
+        var dead = DeadAddress();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Leasehold:Servers:0"] = dead.ToString(),
-            ["Leasehold:Servers:1"] = Server.BaseAddress.ToString(),
+            ["Leasehold:Servers:1"] = Address.ToString(),
         }).Build();
         var services = new ServiceCollection();
         services.AddLeaseholdClient();
@@ -178,7 +178,7 @@ public sealed class FailoverTests : ClientTestBase
         await using var provider = services.BuildServiceProvider();
         var client = provider.GetRequiredService<LeaseholdClient>();
 
-        Assert.Equal([dead, Server.BaseAddress], client.Options.Servers);
+        Assert.Equal([dead, Address], client.Options.Servers);
         await using var lease = await Bounded(client.AcquireAsync(PathOptions("/failover/bound", 30)));
         Assert.NotNull(await Bounded(client.GetLeaseAsync(lease.Id)));
     }
@@ -188,7 +188,7 @@ public sealed class FailoverTests : ClientTestBase
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Leasehold:Server"] = Server.BaseAddress.ToString(),
+            ["Leasehold:Server"] = Address.ToString(),
         }).Build();
         var options = new LeaseholdClientOptions();
         configuration.GetSection("Leasehold").Bind(options);

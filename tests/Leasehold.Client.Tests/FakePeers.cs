@@ -9,14 +9,29 @@ namespace Leasehold.Client.Tests;
 /// </summary>
 internal static class DeadNode
 {
-    public static Uri Address()
+    public static Uri Address(ClientTransport transport = ClientTransport.Http) => Loopback(transport, Port());
+
+    /// <summary>A loopback port that was free a moment ago.</summary>
+    public static int Port()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
-        return new Uri($"http://127.0.0.1:{port}/");
+        return port;
     }
+
+    /// <summary><c>http://127.0.0.1:port/</c> or <c>leasehold://127.0.0.1:port</c>.</summary>
+    public static Uri Loopback(ClientTransport transport, int port)
+        => new(transport == ClientTransport.Native ? $"leasehold://127.0.0.1:{port}" : $"http://127.0.0.1:{port}/");
+}
+
+/// <summary>A fake peer: where it listens, and how many requests it answered.</summary>
+internal interface IFakeNode : IAsyncDisposable
+{
+    Uri Address { get; }
+
+    int Requests { get; }
 }
 
 /// <summary>
@@ -24,8 +39,12 @@ internal static class DeadNode
 /// problem+json <c>no-leader</c> (or the code it is given) and a <c>Retry-After</c>. Not our server: a peer that
 /// says what a cluster node between leaders says, so a client's failover can be watched.
 /// </summary>
-internal sealed class NoLeaderNode : IAsyncDisposable
+internal sealed class NoLeaderNode : IFakeNode
 {
+    /// <summary>A node without a leader that speaks <paramref name="transport"/>.</summary>
+    public static IFakeNode For(ClientTransport transport, string code = "no-leader", int retryAfterSeconds = 1)
+        => transport == ClientTransport.Native ? new NativeNoLeaderNode(code, retryAfterSeconds) : new NoLeaderNode(code, retryAfterSeconds);
+
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
@@ -108,24 +127,27 @@ internal sealed class NoLeaderNode : IAsyncDisposable
 /// A TCP relay in front of the real server that can die as a node dies: <see cref="Kill"/> resets every
 /// connection through it and stops listening, so later connections are refused. With
 /// <c>dropAnswers</c> it passes requests on but never the server's answers, as a network that loses
-/// them: the server acts on the request, the client never hears of it.
+/// them: the server acts on the request, the client never hears of it. Over the native protocol the first frame
+/// of each connection (the server's WELCOME) still passes, so the client gets as far as sending its requests.
 /// </summary>
 internal sealed class DyingRelay : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly int _targetPort;
     private readonly bool _dropAnswers;
+    private readonly ClientTransport _transport;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<TcpClient> _sockets = [];
     private readonly Task _accepting;
     private int _connections;
 
-    public DyingRelay(int targetPort, bool dropAnswers)
+    public DyingRelay(int targetPort, bool dropAnswers, ClientTransport transport = ClientTransport.Http)
     {
         _targetPort = targetPort;
         _dropAnswers = dropAnswers;
+        _transport = transport;
         _listener.Start();
-        Address = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+        Address = DeadNode.Loopback(transport, ((IPEndPoint)_listener.LocalEndpoint).Port);
         _accepting = AcceptAsync();
     }
 
@@ -201,6 +223,14 @@ internal sealed class DyingRelay : IAsyncDisposable
     private async Task PumpAsync(NetworkStream from, NetworkStream to, bool forward)
     {
         var buffer = new byte[16 * 1024];
+        if (!forward && _transport == ClientTransport.Native)
+        {
+            // The handshake's answer passes: a frame's first four bytes are the length of the rest.
+            await from.ReadExactlyAsync(buffer.AsMemory(0, 4), _stop.Token);
+            var rest = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(buffer);
+            await from.ReadExactlyAsync(buffer.AsMemory(4, rest), _stop.Token);
+            await to.WriteAsync(buffer.AsMemory(0, 4 + rest), _stop.Token);
+        }
         while (true)
         {
             var read = await from.ReadAsync(buffer, _stop.Token);
@@ -220,6 +250,90 @@ internal sealed class DyingRelay : IAsyncDisposable
     {
         await _stop.CancelAsync();
         Kill();
+        await _accepting;
+        _stop.Dispose();
+    }
+}
+
+/// <summary>
+/// A fake cluster node without a leader over the native protocol: it welcomes a client's HELLO and answers every
+/// request with an ERROR frame of the code it is given (503), with a retry-after. Not our server: a peer that says
+/// what a native node between leaders says.
+/// </summary>
+internal sealed class NativeNoLeaderNode : IFakeNode
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accepting;
+    private readonly string _code;
+    private readonly int _retryAfter;
+    private int _requests;
+
+    private readonly Uri? _leader;
+
+    /// <summary>With <paramref name="leader"/>, its errors name that node as the leader, as a follower that knows it does.</summary>
+    public NativeNoLeaderNode(string code, int retryAfterSeconds, Uri? leader = null)
+    {
+        _leader = leader;
+        _code = code;
+        _retryAfter = retryAfterSeconds;
+        _listener.Start();
+        Address = DeadNode.Loopback(ClientTransport.Native, ((IPEndPoint)_listener.LocalEndpoint).Port);
+        _accepting = AcceptAsync();
+    }
+
+    public Uri Address { get; }
+
+    public int Requests => Volatile.Read(ref _requests);
+
+    private async Task AcceptAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                _ = AnswerAsync(client);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            // Stopped.
+        }
+    }
+
+    private async Task AnswerAsync(TcpClient client)
+    {
+        using (client)
+        {
+            try
+            {
+                var stream = client.GetStream();
+                // Bounded: at most 64 frames per connection, each at most 64 KiB.
+                for (var frames = 0; frames < 64; frames++)
+                {
+                    var (type, id) = await NativeFrames.SkipAsync(stream, _stop.Token);
+                    if (type == NativeFrames.Hello)
+                    {
+                        await stream.WriteAsync(NativeFrames.Welcome("follower"), _stop.Token);
+                        continue;
+                    }
+                    Interlocked.Increment(ref _requests);
+                    var extensions = _leader is null ? null : $$"""{"leader":"{{_leader.AbsoluteUri.TrimEnd('/')}}"}""";
+                    await stream.WriteAsync(NativeFrames.Error(id, _code, 503, "an election is under way", _retryAfter * 1000L, extensions), _stop.Token);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException or ObjectDisposedException or EndOfStreamException)
+            {
+                // The client went away, or the node stopped.
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
         await _accepting;
         _stop.Dispose();
     }

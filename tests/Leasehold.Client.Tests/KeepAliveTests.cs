@@ -4,15 +4,14 @@ namespace Leasehold.Client.Tests;
 /// A handle keeps its lease alive for as long as it lives: a ttl lease by renewing it every ttl/3, a
 /// lease without a ttl by keeping its session alive (also while the acquire waits in the queue).
 /// </summary>
-[Collection(TimingCollection.Name)]
-public sealed class KeepAliveTests : ClientTestBase
+public abstract class KeepAliveTests : ContractTestBase
 {
     private static readonly TimeSpan Hold = TimeSpan.FromSeconds(4);
 
     [Fact]
     public async Task A_lease_with_a_one_second_ttl_stays_held_for_four_seconds()
     {
-        var client = Server.CreateClient();
+        var client = CreateClient();
         await using var lease = await Bounded(client.AcquireAsync(PathOptions("/keep/ttl", 1)));
         var firstExpiry = lease.Lease.ExpiresAt;
         Assert.NotNull(firstExpiry);
@@ -26,13 +25,13 @@ public sealed class KeepAliveTests : ClientTestBase
             $"expiresAt moved from {firstExpiry:O} only to {now.ExpiresAt:O}");
         Assert.False(lease.LostToken.IsCancellationRequested);
         // Nobody else can take it meanwhile.
-        Assert.Null(await Bounded(Server.CreateClient().TryAcquireAsync(PathOptions("/keep/ttl", 1))));
+        Assert.Null(await Bounded(CreateClient().TryAcquireAsync(PathOptions("/keep/ttl", 1))));
     }
 
     [Fact]
     public async Task A_lease_without_a_ttl_stays_held_while_its_one_second_session_is_kept_alive()
     {
-        var client = Server.CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(1));
+        var client = CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(1));
         await using var lease = await Bounded(client.AcquireAsync(PathOptions("/keep/session", null)));
         Assert.NotNull(lease.SessionId);
 
@@ -52,8 +51,8 @@ public sealed class KeepAliveTests : ClientTestBase
     {
         // The acquire's own session (1 s) would expire during a 3 s wait if nobody kept it alive, and the
         // waiting request would fail with session-ended instead of being granted.
-        var holder = Server.CreateClient();
-        var waiter = Server.CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(1));
+        var holder = CreateClient();
+        var waiter = CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(1));
         var held = await Bounded(holder.AcquireAsync(PathOptions("/long-wait", 60)));
 
         var waiting = waiter.AcquireAsync(PathOptions("/long-wait", null) with { Wait = TimeSpan.FromSeconds(15) });

@@ -7,8 +7,7 @@ namespace Leasehold.Client.Tests;
 /// holding its token, forgotten by a server that restarted without it, or out of reach for longer
 /// than it lives.
 /// </summary>
-[Collection(TimingCollection.Name)]
-public sealed class LostTokenTests : ClientTestBase
+public abstract class LostTokenTests : ContractTestBase
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
@@ -20,8 +19,8 @@ public sealed class LostTokenTests : ClientTestBase
     [InlineData(null)]
     public async Task LostToken_fires_when_the_lease_is_released_out_of_band(double? ttl)
     {
-        var client = Server.CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(1.5));
-        var admin = Server.CreateClient();
+        var client = CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(1.5));
+        var admin = CreateClient();
         await using var lease = await Bounded(client.AcquireAsync(PathOptions("/revoked", ttl)));
 
         await Bounded(admin.ReleaseAsync(lease.Id, lease.Token));
@@ -34,7 +33,7 @@ public sealed class LostTokenTests : ClientTestBase
     public async Task A_lease_longer_than_a_timer_can_wait_is_kept_and_released_like_any_other()
     {
         // 366 days: every wait the handle plans must still be one a timer can do.
-        var client = Server.CreateClient();
+        var client = CreateClient();
         var lease = await Bounded(client.AcquireAsync(PathOptions("/long", 366 * 86400)));
         var early = lease.EarlyLostToken(TimeSpan.FromSeconds(5));
 
@@ -50,7 +49,7 @@ public sealed class LostTokenTests : ClientTestBase
     [InlineData(null)]
     public async Task LostToken_does_not_fire_while_the_lease_is_held(double? ttl)
     {
-        var client = Server.CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(1));
+        var client = CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(1));
         await using var lease = await Bounded(client.AcquireAsync(PathOptions("/steady", ttl)));
 
         var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -66,12 +65,12 @@ public sealed class LostTokenTests : ClientTestBase
     [InlineData(null)]
     public async Task LostToken_fires_when_the_server_restarts_without_the_lease(double? ttl)
     {
-        var client = Server.CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(2));
+        var client = CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(2));
         var old = await Bounded(client.AcquireAsync(PathOptions("/restart", ttl)));
 
         await Server.RestartAsync(); // Same port, memory durability: the new server has never heard of the lease.
         // Someone else takes the path on the new server, and with it (ids start again) the old lease's id.
-        var newcomer = Server.CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(2));
+        var newcomer = CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(2));
         await using var taken = await Bounded(newcomer.AcquireAsync(PathOptions("/restart", ttl)));
         Assert.Equal(old.Id, taken.Id);
 
@@ -91,7 +90,7 @@ public sealed class LostTokenTests : ClientTestBase
     public async Task LostToken_fires_when_the_server_is_unreachable_for_longer_than_the_lease_lives(double? ttl)
     {
         var lifetime = TimeSpan.FromSeconds(2);
-        var client = Server.CreateClient(o => o.SessionTtl = lifetime);
+        var client = CreateClient(o => o.SessionTtl = lifetime);
         await using var lease = await Bounded(client.AcquireAsync(PathOptions("/unreachable", ttl)));
 
         var stopping = Stopwatch.StartNew();
@@ -113,7 +112,7 @@ public sealed class LostTokenTests : ClientTestBase
     {
         var lifetime = TimeSpan.FromSeconds(3);
         var lead = TimeSpan.FromSeconds(1);
-        var client = Server.CreateClient(o => o.SessionTtl = lifetime);
+        var client = CreateClient(o => o.SessionTtl = lifetime);
         await using var lease = await Bounded(client.AcquireAsync(PathOptions("/early", ttl)));
         var early = lease.EarlyLostToken(lead);
         var stillHeldWhenEarlyFired = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -136,8 +135,8 @@ public sealed class LostTokenTests : ClientTestBase
     [Fact]
     public async Task EarlyLostToken_fires_with_LostToken_when_the_lease_is_released_out_of_band_and_not_while_it_is_held()
     {
-        var client = Server.CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(1.5));
-        var admin = Server.CreateClient();
+        var client = CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(1.5));
+        var admin = CreateClient();
         await using var lease = await Bounded(client.AcquireAsync(PathOptions("/early-revoked", 1.5)));
         var early = lease.EarlyLostToken(TimeSpan.FromSeconds(0.5));
 
@@ -157,10 +156,10 @@ public sealed class LostTokenTests : ClientTestBase
         // A silent network failure: requests are sent and never answered, nothing is refused. A renew
         // that hangs must not hold LostToken back past the moment the lease may have expired.
         var lifetime = TimeSpan.FromSeconds(2);
-        var proxy = new BlackholeProxy(Server.Port);
+        var proxy = new BlackholeProxy(Server.PortOf(Transport), Transport == ClientTransport.Native);
         try
         {
-            var client = Server.CreateClient(o =>
+            var client = CreateClient(o =>
             {
                 o.Server = proxy.Address;
                 o.SessionTtl = lifetime;

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Leasehold.Client.Tests;
 
 /// <summary>Allocation by requirement through the client: the chosen resources come back with their attributes.</summary>
-public sealed class PoolTests : ClientTestBase
+public abstract class PoolTests : ContractTestBase
 {
     private async Task DeclareLabAsync()
     {
@@ -18,7 +18,7 @@ public sealed class PoolTests : ClientTestBase
     public async Task A_pool_lease_returns_the_chosen_resources_with_their_attributes(double? ttl)
     {
         await DeclareLabAsync();
-        var client = Server.CreateClient();
+        var client = CreateClient();
 
         await using var lease = await Bounded(client.AcquireAsync(
             AcquireOptions.FromPool("/lab", """{"os": "android", "online": true}""") with { Ttl = ttl is { } s ? TimeSpan.FromSeconds(s) : null }));
@@ -39,7 +39,7 @@ public sealed class PoolTests : ClientTestBase
     public async Task The_k_equals_v_shorthand_passes_through_with_the_server_s_meaning()
     {
         await DeclareLabAsync();
-        var client = Server.CreateClient();
+        var client = CreateClient();
 
         // true becomes a boolean; every other value stays a string: n=1 is the string "1" (phone-1), not the number (phone-2).
         await using var lease = await Bounded(client.AcquireAsync(AcquireOptions.FromPool("/lab", "online=true&n=1") with { Ttl = TimeSpan.FromSeconds(30) }));
@@ -57,7 +57,7 @@ public sealed class PoolTests : ClientTestBase
     public async Task Groups_are_allocated_together_and_a_busy_pool_answers_null()
     {
         await DeclareLabAsync();
-        var client = Server.CreateClient();
+        var client = CreateClient();
         var options = new AcquireOptions
         {
             Groups = [new PoolRequirement("/lab", """{"os": "ios"}"""), new PoolRequirement("/lab", "os=android", 2)],
@@ -75,7 +75,7 @@ public sealed class PoolTests : ClientTestBase
     [Fact]
     public async Task Giving_both_paths_and_groups_is_refused_before_anything_is_sent()
     {
-        var client = Server.CreateClient();
+        var client = CreateClient();
         var both = AcquireOptions.ForPath("/lab/phone-1") with { Groups = [new PoolRequirement("/lab")] };
 
         await Assert.ThrowsAsync<ArgumentException>(() => Bounded(client.TryAcquireAsync(both)));

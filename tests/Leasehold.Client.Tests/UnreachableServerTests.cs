@@ -2,11 +2,13 @@ namespace Leasehold.Client.Tests;
 
 /// <summary>
 /// A server that cannot be reached is a <see cref="LeaseholdUnavailableException"/> naming its address,
-/// not a raw <see cref="HttpRequestException"/>; the caller's own cancellation stays a cancellation.
+/// not the transport's raw exception; the caller's own cancellation stays a cancellation.
 /// </summary>
-public sealed class UnreachableServerTests
+public abstract class UnreachableServerTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    protected abstract ClientTransport Transport { get; }
 
     public static TheoryData<string> Calls => ["get-resource", "release", "acquire-with-ttl", "acquire-with-session"];
 
@@ -14,7 +16,7 @@ public sealed class UnreachableServerTests
     [MemberData(nameof(Calls))]
     public async Task Every_call_to_a_closed_port_throws_LeaseholdUnavailableException_naming_the_server(string call)
     {
-        var server = DeadNode.Address();
+        var server = DeadNode.Address(Transport);
         using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = server, Retries = 1 });
 
         Task work = call switch
@@ -32,13 +34,13 @@ public sealed class UnreachableServerTests
         Assert.Contains(server.ToString(), thrown.Message, StringComparison.Ordinal);
         Assert.Equal("unreachable", thrown.Code);
         Assert.Equal(0, thrown.Status);
-        Assert.IsType<HttpRequestException>(thrown.InnerException);
+        Assert.IsType(Transport == ClientTransport.Native ? typeof(System.Net.Sockets.SocketException) : typeof(HttpRequestException), thrown.InnerException);
     }
 
     [Fact]
     public async Task The_callers_cancellation_stays_an_OperationCanceledException()
     {
-        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = DeadNode.Address() });
+        using var client = new LeaseholdClient(new LeaseholdClientOptions { Server = DeadNode.Address(Transport) });
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
 
