@@ -11,6 +11,9 @@ internal sealed partial class NativeConnection
     // Under _write: sessions bound to this connection, kept alive while it lives (docs/protocol.md, SESSION_OPEN).
     private readonly Dictionary<long, (UInt128 Hash, long TtlMs)> _bound = [];
 
+    // Released when a session is bound, so the keep-alive loop plans its first keep-alive from now, not after its nap.
+    private readonly SemaphoreSlim _boundAdded = new(0, 1);
+
     private async Task OpenSessionAsync(uint id, SessionOpenMessage message)
     {
         try
@@ -49,6 +52,17 @@ internal sealed partial class NativeConnection
                     lock (_write)
                     {
                         _bound[session.Id] = (hash, ttl);
+                    }
+                    if (_boundAdded.CurrentCount == 0)
+                    {
+                        try
+                        {
+                            _boundAdded.Release();
+                        }
+                        catch (SemaphoreFullException)
+                        {
+                            // Another bind woke the loop already.
+                        }
                     }
                 }
                 AnswerSession(id, error, session, detail);
@@ -238,7 +252,7 @@ internal sealed partial class NativeConnection
                         // Not leading any more, or stopping: the session lives its ttl out; nothing to do here.
                     }
                 }
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(50, wait)), _closed.Token).ConfigureAwait(false);
+                await _boundAdded.WaitAsync(TimeSpan.FromMilliseconds(Math.Max(50, wait)), _closed.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)

@@ -47,6 +47,8 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
 
     public async Task RunAsync()
     {
+        // A stopping server closes its connections at once rather than waiting for their clients to hang up.
+        using var stopping = shared.Stopping.Register(static closed => ((CancellationTokenSource)closed!).Cancel(), _closed);
         try
         {
             if (!await HandshakeAsync())

@@ -105,6 +105,8 @@ public sealed partial class NativeListener(
     {
         if (_server is { } server)
         {
+            // Kestrel would wait (up to the host's shutdown timeout) for each connection to end on its own.
+            services.GetRequiredService<NativeShared>().CloseAll();
             await server.StopAsync(cancellationToken).ConfigureAwait(false);
         }
     }

@@ -43,6 +43,14 @@ internal sealed class NativeShared(
 
     public RaftNode? Node { get; } = services.GetService<RaftNode>();
 
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>The native port is closing (the server stops): every connection closes at once (a client reconnects elsewhere or later).</summary>
+    public CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>Closes every connection (<see cref="Stopping"/>); the listener calls it before it stops.</summary>
+    public void CloseAll() => _stopping.Cancel();
+
     public string ServerName { get; } = "leasehold/" + (typeof(NativeShared).Assembly.GetName().Version?.ToString(3) ?? "0");
 
     public static ClaimsPrincipal Anonymous { get; } = new(new ClaimsIdentity());
