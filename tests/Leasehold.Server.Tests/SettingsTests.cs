@@ -79,6 +79,7 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
             ["Leasehold:FsyncIntervalMs"] = "50",
             ["Leasehold:MaxConnections"] = "100",
             ["Leasehold:KeepAliveSeconds"] = "60",
+            ["Leasehold:InlineScheduling"] = "false",
             ["Leasehold:RequestHeadersSeconds"] = "20",
             ["Leasehold:HistorySize"] = "100",
             ["Leasehold:SnapshotEvery"] = "1000",

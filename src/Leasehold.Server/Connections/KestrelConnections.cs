@@ -33,6 +33,8 @@ public static class KestrelConnections
         var headers = Seconds(nameof(LeaseholdOptions.RequestHeadersSeconds), options.RequestHeadersSeconds);
         webHost.ConfigureServices(services => services.AddHostedService(sp => new ConnectionLimitsLog(
             maxConnections, idServerConnections, sp.GetRequiredService<ILogger<ConnectionLimitsLog>>())));
+        // HTTP's and the native port's sockets both (one transport).
+        webHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = options.InlineScheduling);
         webHost.ConfigureKestrel(kestrel =>
         {
             var limits = kestrel.Limits;
