@@ -209,7 +209,7 @@ public sealed partial class LockEngine
             return Recorded(waiter.Id, PoolDecision.Granted, _pass) is { } recorded ? ApplyRecordedGrant(recorded, claim) : null;
         }
         Deciding();
-        var chosen = SelectFromPools(claim, Layer.Blocked);
+        var chosen = SelectFromPools(claim, waiter.Id);
         if (chosen is not null)
         {
             NoteGranted(waiter.Id, claim.Groups!);

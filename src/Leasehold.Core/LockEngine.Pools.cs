@@ -87,7 +87,7 @@ public sealed partial class LockEngine
         }
         var claim = new ClaimRequest([], LockMode.Exclusive, 1, command.LockParents, command.LockChildren, command.Owner,
             command.SessionId, command.TtlMs, command.Token, command.Now, command.Now + command.WaitMs, claims, command.Principal);
-        if (SelectFromPools(claim, Layer.Queued) is { } chosen)
+        if (SelectFromPools(claim, long.MaxValue) is { } chosen)
         {
             NoteGranted(0, claims);
             return new AcquireResult(ErrorCode.None, Grant(claim with { Paths = chosen }, command.Now, session), null);
@@ -219,11 +219,11 @@ public sealed partial class LockEngine
 
     /// <summary>
     /// Picks resources for every group, or returns null. A resource is free when no holder blocks it and
-    /// no older waiter (counted in <paramref name="waiters"/>) could take it, so a waiter for a rare
+    /// no waiter older than <paramref name="olderThan"/> (every waiter: <see cref="long.MaxValue"/>) could take it, so a waiter for a rare
     /// resource keeps its claim on it against later requests that would take anything. Groups with
     /// fewer candidates choose first; within a group, least recently released first, then by path.
     /// </summary>
-    private ResourcePath[]? SelectFromPools(in ClaimRequest claim, Layer waiters)
+    private ResourcePath[]? SelectFromPools(in ClaimRequest claim, long olderThan)
     {
         var groups = claim.Groups!;
         var order = Enumerable.Range(0, groups.Length).OrderBy(i => Candidates(groups[i].Group.Pool, groups[i].Requirement).Length).ToArray();
@@ -235,7 +235,7 @@ public sealed partial class LockEngine
             var picks = new List<DeclaredResource>(group.Group.Count);
             foreach (var resource in Candidates(group.Group.Pool, group.Requirement))
             {
-                if (taken.Contains(resource.Path) || !IsFree(resource.Path, claim, waiters))
+                if (taken.Contains(resource.Path) || !IsFree(resource.Path, claim, olderThan))
                 {
                     continue;
                 }
@@ -243,7 +243,7 @@ public sealed partial class LockEngine
             }
             if (picks.Count < group.Group.Count)
             {
-                return groups.Length > 1 && groups.Sum(g => g.Group.Count) <= MaxMatchedSlots ? MatchFree(claim, waiters) : null;
+                return groups.Length > 1 && groups.Sum(g => g.Group.Count) <= MaxMatchedSlots ? MatchFree(claim, olderThan) : null;
             }
             chosen[i] = [.. picks.Select(p => p.Path)];
             taken.UnionWith(chosen[i]);
@@ -261,7 +261,7 @@ public sealed partial class LockEngine
     /// each slot's candidates in preference order, and take that assignment if every slot is filled. Only
     /// for requests of at most <see cref="MaxMatchedSlots"/> resources in all, which bounds its cost.
     /// </summary>
-    private ResourcePath[]? MatchFree(in ClaimRequest claim, Layer waiters)
+    private ResourcePath[]? MatchFree(in ClaimRequest claim, long olderThan)
     {
         var groups = claim.Groups!;
         var free = new DeclaredResource[groups.Length][];
@@ -270,7 +270,7 @@ public sealed partial class LockEngine
             var list = new List<DeclaredResource>();
             foreach (var resource in Candidates(groups[i].Group.Pool, groups[i].Requirement))
             {
-                if (IsFree(resource.Path, claim, waiters))
+                if (IsFree(resource.Path, claim, olderThan))
                 {
                     list.Add(resource);
                 }
@@ -319,12 +319,14 @@ public sealed partial class LockEngine
             ? a.ReleasedSeq < b.ReleasedSeq
             : string.CompareOrdinal(a.Path.Value, b.Path.Value) < 0;
 
-    private bool IsFree(ResourcePath path, in ClaimRequest claim, Layer waiters)
+    private bool IsFree(ResourcePath path, in ClaimRequest claim, long olderThan)
         => !IsDrained(path, claim.LockChildren)
            && CheckSamePath(path, claim) == Check.Free
            && !_tree.IsCoveredBy(Layer.Held, path, claim.Mode, samePath: false)
-           && !_tree.IsCoveredBy(waiters, path, claim.Mode, samePath: true)
-           && !_tree.Covers(waiters, path, claim.Mode, claim.LockParents, claim.LockChildren);
+           && (olderThan == long.MaxValue
+               ? !_tree.IsCoveredBy(Layer.Queued, path, claim.Mode, samePath: true)
+                 && !_tree.Covers(Layer.Queued, path, claim.Mode, claim.LockParents, claim.LockChildren)
+               : !_tree.HasOlderConflict(path, claim.Mode, claim.LockParents, claim.LockChildren, olderThan));
 
     /// <summary>Declared resources at or under <paramref name="pool"/> that match, cached until declarations change.</summary>
     private DeclaredResource[] Candidates(ResourcePath pool, Requirement requirement)

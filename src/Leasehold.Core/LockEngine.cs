@@ -30,11 +30,11 @@ public sealed partial class LockEngine
     // rebuilds this queue in another order) ends things in exactly the same order.
     private readonly PriorityQueue<(DeadlineKind Kind, long Id), (long At, DeadlineKind Kind, long Id)> _deadlines = new();
     private readonly List<WaiterOutcome> _outcomes = [];
-    private readonly List<Waiter> _blockedScratch = [];
 
-    // Set when something happened that may let a waiter through (a lease near a queued claim ended, a
-    // waiter left, declarations changed); the next queue pass runs only then, and clears it.
-    private bool _queueMayMove;
+    // The waiters the next queue pass examines, oldest first: those something that went away (a lease, an
+    // older waiter, a drain) may have freed, and pool waiters whose candidates changed. Empty between
+    // commands: every command that notes one serves the queue before it returns.
+    private readonly PriorityQueue<Waiter, long> _freed = new();
 
     private long _lastLeaseId;
     private long _lastSessionId;
