@@ -9,9 +9,17 @@ public sealed partial class LockEngine
     private const int MaxCount = 1000;
     private const int MaxCachedCandidateLists = 1024;
 
-    // Matching resources per (pool, requirement), rebuilt after any declaration changes.
+    // Matching resources per (pool, requirement), with the declarations version they were built at; rebuilt
+    // only after a declaration changed under that pool (see PoolChangedSince).
     private readonly Dictionary<string, (long Version, DeclaredResource[] Resources)> _candidates = new(StringComparer.Ordinal);
     private long _declarationsVersion;
+
+    // For each pool a cached list names: the declarations version of the last change at or under it. Only
+    // those pools are tracked (a declaration looks up its own path's prefixes, O(depth)); cleared with the caches.
+    private readonly Dictionary<string, long> _poolChangedAt = new(StringComparer.Ordinal);
+
+    /// <summary>For tests: how many candidate lists were built (cache misses) since the engine started.</summary>
+    internal long CandidateListsBuilt { get; private set; }
     private long _lastReleaseSeq;
     private int _declaredCount;
 
@@ -332,10 +340,11 @@ public sealed partial class LockEngine
     private DeclaredResource[] Candidates(ResourcePath pool, Requirement requirement)
     {
         var key = pool.Value + "\n" + requirement.Text;
-        if (_candidates.TryGetValue(key, out var cached) && cached.Version == _declarationsVersion)
+        if (_candidates.TryGetValue(key, out var cached) && !PoolChangedSince(pool, cached.Version))
         {
             return cached.Resources;
         }
+        CandidateListsBuilt++;
         var found = new List<DeclaredResource>();
         if (_tree.Find(pool) is { } node)
         {
@@ -343,11 +352,56 @@ public sealed partial class LockEngine
         }
         if (_candidates.Count >= MaxCachedCandidateLists)
         {
-            _candidates.Clear();
+            ForgetCachedLists();
         }
         var resources = found.ToArray();
         _candidates[key] = (_declarationsVersion, resources);
+        TrackPool(pool);
         return resources;
+    }
+
+    /// <summary>Has a declaration changed at or under <paramref name="pool"/> after <paramref name="version"/>?</summary>
+    private bool PoolChangedSince(ResourcePath pool, long version)
+        => !_poolChangedAt.TryGetValue(pool.Value, out var changedAt) || changedAt > version;
+
+    /// <summary>From now on a declaration under <paramref name="pool"/> invalidates the lists cached for it.</summary>
+    private void TrackPool(ResourcePath pool) => _poolChangedAt.TryAdd(pool.Value, 0);
+
+    private void ForgetCachedLists()
+    {
+        _candidates.Clear();
+        _resourceLists.Clear();
+        _poolChangedAt.Clear();
+    }
+
+    /// <summary>
+    /// A declaration changed at <paramref name="path"/>: the lists cached for the pools at or above it are
+    /// stale, and only those (a declaration in one pool leaves every other pool's lists alone). O(depth).
+    /// </summary>
+    private void DeclarationChangedAt(ResourcePath path)
+    {
+        _declarationsVersion++;
+        if (_poolChangedAt.Count == 0)
+        {
+            return;
+        }
+        var lookup = _poolChangedAt.GetAlternateLookup<ReadOnlySpan<char>>();
+        var value = path.Value.AsSpan();
+        if (lookup.ContainsKey("/"))
+        {
+            lookup["/"] = _declarationsVersion;
+        }
+        for (var i = 1; i <= value.Length; i++)
+        {
+            if (i == value.Length || value[i] == '/')
+            {
+                var prefix = value[..i];
+                if (lookup.ContainsKey(prefix))
+                {
+                    lookup[prefix] = _declarationsVersion;
+                }
+            }
+        }
     }
 
     private void CollectMatching(LockNode node, Requirement requirement, List<DeclaredResource> found)

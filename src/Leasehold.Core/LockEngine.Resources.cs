@@ -84,7 +84,7 @@ public sealed partial class LockEngine
     /// </summary>
     private void DeclarationsChanged(ResourcePath path, long now)
     {
-        _declarationsVersion++;
+        DeclarationChangedAt(path);
         var affected = _queue.Where(w => w.Groups is { } groups && groups.Any(g => g.Group.Pool.IsAncestorOrSelf(path))).ToList();
         foreach (var waiter in affected)
         {

@@ -220,3 +220,42 @@ public class QueueIndexTests : EngineTestBase
         Assert.True(restored.WaitersExamined < 20, $"the restored engine examined {restored.WaitersExamined} waiters");
     }
 }
+
+/// <summary>The pools' cached candidate lists survive declarations in other pools.</summary>
+public class CandidateCacheTests : PoolTestBase
+{
+    [Fact]
+    public void A_declaration_in_one_pool_keeps_the_other_pools_lists()
+    {
+        DeclareAll("/pa", "{\"os\": \"linux\"}", "r1", "r2");
+        DeclareAll("/pb", "{\"os\": \"linux\"}", "r1", "r2");
+        Release(Granted(Take("/pa", "{\"os\": \"linux\"}")));
+        Release(Granted(Take("/pb", "{\"os\": \"linux\"}")));
+        var built = Engine.CandidateListsBuilt;
+
+        Declare("/pa/r3", "{\"os\": \"linux\"}");
+        Release(Granted(Take("/pb", "{\"os\": \"linux\"}")));
+        Assert.Equal(built, Engine.CandidateListsBuilt);
+
+        // Pool A's list was rebuilt and has the new resource.
+        var all = Granted(Take("/pa", "{\"os\": \"linux\"}", count: 3));
+        Assert.Equal(built + 1, Engine.CandidateListsBuilt);
+        Assert.Equal(["/pa/r1", "/pa/r2", "/pa/r3"], ChosenBy(all, 0).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void A_declaration_under_a_pool_renews_the_lists_of_the_pools_above_it_too()
+    {
+        DeclareAll("/lab/rack", "{}", "a", "b");
+        Release(Granted(Take("/lab", count: 2)));
+        Release(Granted(Take("/", count: 2)));
+        Release(Granted(Take("/lab/rack", count: 2)));
+
+        RemoveResource("/lab/rack/b");
+        Failed(ErrorCode.NoMatch, Take("/lab", count: 2));
+        Failed(ErrorCode.NoMatch, Take("/", count: 2));
+        Failed(ErrorCode.NoMatch, Take("/lab/rack", count: 2));
+        Declare("/lab/rack/c");
+        Assert.Equal(["/lab/rack/a", "/lab/rack/c"], ChosenBy(Granted(Take("/", count: 2)), 0).Order(StringComparer.Ordinal));
+    }
+}
