@@ -99,7 +99,7 @@ public sealed partial class LockEngine
     private (ResourcePath[] List, Dictionary<ResourcePath, int> Positions) ResourceList(GroupClaim[] groups)
     {
         var key = string.Join("\n", groups.Select(g => g.Group.Pool.Value).Distinct());
-        if (_resourceLists.TryGetValue(key, out var cached) && !groups.Any(g => PoolChangedSince(g.Group.Pool, cached.Version)))
+        if (_resourceLists.TryGetValue(key, out var cached) && !AnyPoolChangedSince(groups, cached.Version))
         {
             return (cached.List, cached.Positions);
         }
@@ -126,6 +126,19 @@ public sealed partial class LockEngine
             TrackPool(group.Group.Pool);
         }
         return (array, positions);
+    }
+
+    // A loop, not Any with a lambda: this runs on every pool grant, and the lambda's closure would be allocated each time.
+    private bool AnyPoolChangedSince(GroupClaim[] groups, long version)
+    {
+        foreach (var group in groups)
+        {
+            if (PoolChangedSince(group.Group.Pool, version))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>The candidates of a logged <see cref="PoolDecision.Queued"/> or <see cref="PoolDecision.Refitted"/>.</summary>

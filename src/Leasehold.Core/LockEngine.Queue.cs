@@ -217,10 +217,36 @@ public sealed partial class LockEngine
         NoteHeadsBelow(node, after);
     }
 
+    /// <summary>
+    /// Notes the heads of the lines of every path strictly below <paramref name="node"/>: by walking the
+    /// children that have something queued, or, when the node has more children than claims are queued below
+    /// it (many held or declared paths, few waiters), by reading the waiters of its runs of claims below.
+    /// </summary>
     private void NoteHeadsBelow(LockNode node, long after)
     {
-        if (node.Children is null || !HasQueuedBelow(node))
+        var queuedBelow = node.Queued[ClaimCounts.Index(ClaimCounts.Below, LockMode.Exclusive)]
+                          + node.Queued[ClaimCounts.Index(ClaimCounts.Below, LockMode.Shared)];
+        if (node.Children is null || queuedBelow == 0)
         {
+            return;
+        }
+        if (node.Children.Count > queuedBelow)
+        {
+            for (var slot = LockNode.BelowRun(LockMode.Exclusive, false); slot <= LockNode.BelowRun(LockMode.Shared, true); slot++)
+            {
+                if (node.Runs![slot] is not { Live: > 0 } run)
+                {
+                    continue;
+                }
+                var entries = run.Entries;
+                for (var i = run.FirstAbove(after); i < entries.Length; i++)
+                {
+                    if (entries[i].IsLive)
+                    {
+                        NoteIfHeadBelow(entries[i].Waiter, node);
+                    }
+                }
+            }
             return;
         }
         foreach (var child in node.Children.Values)
@@ -233,9 +259,39 @@ public sealed partial class LockEngine
         }
     }
 
-    private static bool HasQueuedBelow(LockNode node)
-        => node.Queued[ClaimCounts.Index(ClaimCounts.Below, LockMode.Exclusive)] > 0
-           || node.Queued[ClaimCounts.Index(ClaimCounts.Below, LockMode.Shared)] > 0;
+    /// <summary>Notes <paramref name="waiter"/> if it heads the line of one of its paths strictly below <paramref name="ancestor"/>.</summary>
+    private void NoteIfHeadBelow(Waiter waiter, LockNode ancestor)
+    {
+        foreach (var path in waiter.Paths)
+        {
+            var node = _tree.Find(path)!;
+            var below = false;
+            for (var up = node.Parent; up is not null && !below; up = up.Parent)
+            {
+                below = up == ancestor;
+            }
+            if (below && IsHead(node, waiter))
+            {
+                Consider(waiter);
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Does the waiter head the line of <paramref name="node"/>'s path: no older waiter there it conflicts
+    /// with (for an exclusive one: none at all; for a shared one: no exclusive one)?
+    /// </summary>
+    private static bool IsHead(LockNode node, Waiter waiter)
+    {
+        var oldestExclusive = Math.Min(node.MinId(LockNode.ExactRun(LockMode.Exclusive, false)), node.MinId(LockNode.ExactRun(LockMode.Exclusive, true)));
+        if (waiter.Mode == LockMode.Shared)
+        {
+            return oldestExclusive > waiter.Id;
+        }
+        var oldestShared = Math.Min(node.MinId(LockNode.ExactRun(LockMode.Shared, false)), node.MinId(LockNode.ExactRun(LockMode.Shared, true)));
+        return Math.Min(oldestExclusive, oldestShared) == waiter.Id;
+    }
 
     /// <summary>Notes the heads of the line of waiters claiming exactly <paramref name="node"/>'s path, those younger than <paramref name="after"/>.</summary>
     private void NoteHeads(LockNode node, long after)

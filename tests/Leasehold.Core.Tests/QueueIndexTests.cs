@@ -176,6 +176,27 @@ public class QueueIndexTests : EngineTestBase
     }
 
     [Fact]
+    public void Ending_a_lease_above_many_held_paths_finds_the_few_waiters_below_it()
+    {
+        // /f is read-locked with its children; a hundred children are read-locked too. A writer on one
+        // child waits for /f only. More children than waiters below: the pass finds the writer through the
+        // run of claims below /f instead of visiting every child.
+        var parent = Hold("/f", LockMode.Shared);
+        for (var i = 0; i < 100; i++)
+        {
+            Hold($"/f/c{i}", LockMode.Shared);
+        }
+        var writer = Queued(Acquire("/f/x", waitMs: 60_000));
+        var blocked = Queued(Acquire("/f/c7", waitMs: 60_000));
+
+        var before = Engine.WaitersExamined;
+        Release(parent);
+        GrantedOutcome(writer);
+        Assert.Equal(2, Engine.WaitersExamined - before);
+        Assert.Equal([blocked.Id], QueueIds());
+    }
+
+    [Fact]
     public void A_grant_fails_every_waiter_asking_another_limit_even_far_back_in_the_line()
     {
         // A reader holds it, so nothing fixes the limit yet: exclusive waiters may ask different ones.
