@@ -75,12 +75,12 @@ public sealed partial class LockEngine
     /// requests behind a stream of shared ones).
     /// <para>
     /// The queue is settled between passes: every waiter is blocked. A waiter can only move when something
-    /// that held it back goes away: a lease (when it ends), an older
-    /// waiter (<see cref="Dequeue"/>), a drain, or its own candidates changing. Each of those notes the waiters
-    /// it may free (<see cref="NoteFreed"/>), and the pass examines only those, oldest first; a waiter
-    /// granted or failed in the pass notes the younger ones it held back, which the pass reaches in turn. The
-    /// result is the one a walk of the whole queue would give (the randomized model tests compare it with
-    /// exactly that walk), at a cost that grows with the waiters examined, not with the queue's length.
+    /// that held it back goes away: a lease (when it ends), an older waiter (<see cref="Dequeue"/>), a
+    /// drain, or its own candidates changing. Each of those notes the waiters it may free
+    /// (<see cref="NoteFreed"/>), and the pass examines only those, oldest first; a waiter granted or
+    /// failed in the pass notes the younger ones it held back, which the pass reaches in turn. The result
+    /// is the one a walk of the whole queue would give (the randomized model tests compare it with exactly
+    /// that walk), at a cost that grows with the waiters examined, not with the queue's length.
     /// </para>
     /// </summary>
     private void ServeQueue(long now)
