@@ -28,6 +28,10 @@ public sealed partial class LockEngine
         }
         waiter.QueueNode = _queue.AddLast(waiter);
         _waiters.Add(waiter.Id, waiter);
+        if (waiter.Groups is not null)
+        {
+            _poolWaiters.Add(waiter.Id, waiter);
+        }
         Tally(waiter.Principal).Waiters++;
         session?.WaiterIds.Add(waiter.Id);
         Schedule(DeadlineKind.Waiter, waiter.Id, waiter.Deadline);
@@ -61,6 +65,7 @@ public sealed partial class LockEngine
         _queue.Remove(waiter.QueueNode!);
         waiter.QueueNode = null;
         _waiters.Remove(waiter.Id);
+        _poolWaiters.Remove(waiter.Id);
         Untally(waiter.Principal, t => t.Waiters--);
         if (waiter.SessionId != 0 && _sessions.TryGetValue(waiter.SessionId, out var session))
         {
@@ -249,6 +254,8 @@ public sealed partial class LockEngine
             }
             return;
         }
+        // In the dictionary's order, which a restored engine does not share: harmless, since what is noted
+        // is a set, and the pass takes it in id order.
         foreach (var child in node.Children.Values)
         {
             if (!child.Queued.IsEmpty)

@@ -85,7 +85,7 @@ public sealed partial class LockEngine
     private void DeclarationsChanged(ResourcePath path, long now)
     {
         DeclarationChangedAt(path);
-        var affected = _queue.Where(w => w.Groups is { } groups && groups.Any(g => g.Group.Pool.IsAncestorOrSelf(path))).ToList();
+        var affected = _poolWaiters.Values.Where(w => w.Groups!.Any(g => g.Group.Pool.IsAncestorOrSelf(path))).ToList();
         foreach (var waiter in affected)
         {
             if (Replaying && (Recorded(waiter.Id, PoolDecision.Dropped) ?? Recorded(waiter.Id, PoolDecision.Refitted)) is { } recorded)

@@ -74,6 +74,10 @@ public sealed partial class LockEngine
             }
             waiter.QueueNode = engine._queue.AddLast(waiter);
             engine._waiters.Add(waiter.Id, waiter);
+            if (waiter.Groups is not null)
+            {
+                engine._poolWaiters.Add(waiter.Id, waiter);
+            }
             engine.Tally(waiter.Principal).Waiters++;
             if (waiter.SessionId != 0)
             {

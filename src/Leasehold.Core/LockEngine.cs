@@ -36,6 +36,10 @@ public sealed partial class LockEngine
     // commands: every command that notes one serves the queue before it returns.
     private readonly PriorityQueue<Waiter, long> _freed = new();
 
+    // The queued pool waiters, in queue (id) order: a declaration looks among them for those whose
+    // candidates change, without going through the plain waiters.
+    private readonly SortedDictionary<long, Waiter> _poolWaiters = [];
+
     private long _lastLeaseId;
     private long _lastSessionId;
     private long _lastWaiterId;
