@@ -20,7 +20,7 @@ public class HandoffBenchmarks
     private long _holderId;
     private long _now;
 
-    [Params(1, 16, 1_000)]
+    [Params(1, 1_000, 100_000)]
     public int Waiters { get; set; }
 
     [GlobalSetup]
@@ -59,6 +59,54 @@ public class HandoffBenchmarks
         _engine.Acquire(_enqueue);
         _engine.Advance(now);
         return next.Fence;
+    }
+}
+
+/// <summary>
+/// <see cref="Holders"/> shared leases on one path; one operation: the oldest releases and a new shared
+/// request takes its place (readers coming and going), with a 1 ms tick. Releasing one of many shared
+/// holders should cost the same whatever their number.
+/// </summary>
+[MemoryDiagnoser]
+public class SharedHoldersHandoffBenchmarks
+{
+    private static readonly UInt128 Token = new(6, 6);
+
+    private LockEngine _engine = null!;
+    private AcquireLease _acquire = null!;
+    private ReleaseLease _release = null!;
+    private Queue<long> _holders = null!;
+    private long _now;
+
+    [Params(1, 1_000, 100_000)]
+    public int Holders { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _engine = new LockEngine();
+        _now = 1_000;
+        _holders = new Queue<long>(Holders);
+        _acquire = new AcquireLease { Paths = [BenchPaths.Parse("/h/shared")], Mode = LockMode.Shared, Token = Token, Now = _now };
+        for (var i = 0; i < Holders; i++)
+        {
+            _holders.Enqueue(BenchPaths.Grant(_engine, _acquire).Id);
+        }
+        _release = new ReleaseLease { Token = Token, Now = _now };
+    }
+
+    [Benchmark]
+    public long ReleaseOldestAcquireNew()
+    {
+        var now = ++_now;
+        CommandFields.SetNow(_release, now);
+        CommandFields.SetLeaseId(_release, _holders.Dequeue());
+        _engine.Release(_release);
+        CommandFields.SetNow(_acquire, now);
+        var lease = _engine.Acquire(_acquire).Lease!;
+        _holders.Enqueue(lease.Id);
+        _engine.Advance(now);
+        return lease.Fence;
     }
 }
 

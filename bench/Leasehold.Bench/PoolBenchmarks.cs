@@ -16,6 +16,8 @@ namespace Leasehold.Bench;
 /// is cached. <see cref="RedeclareThenAcquireRelease"/> first re-declares one (non-matching) resource with
 /// its own attributes, which invalidates the cached lists, so the acquire rebuilds the candidate list by
 /// matching every declared resource; <see cref="Redeclare"/> alone is the declaration's own share.
+/// <see cref="RedeclareElsewhereThenAcquireRelease"/> re-declares a resource of another pool (/other)
+/// instead, which should leave this pool's list cached.
 /// </summary>
 [MemoryDiagnoser]
 public class PoolBenchmarks
@@ -29,6 +31,7 @@ public class PoolBenchmarks
     private AcquireLease _acquire = null!;
     private ReleaseLease _release = null!;
     private DeclareResource _redeclare = null!;
+    private DeclareResource _redeclareElsewhere = null!;
 
     [Params(1_000, 10_000, 100_000)]
     public int Resources { get; set; }
@@ -64,6 +67,8 @@ public class PoolBenchmarks
         _release = new ReleaseLease { Now = 1_000, Token = Token };
         // Resource 1 is "ios": not a candidate, so re-declaring it changes nothing but the declarations version.
         _redeclare = new DeclareResource { Now = 1_000, Path = BenchPaths.Parse("/pool/r000001"), Attributes = Attributes(1) };
+        _redeclareElsewhere = new DeclareResource { Now = 1_000, Path = BenchPaths.Parse("/other/r000000"), Attributes = Attributes(0) };
+        _engine.Declare(_redeclareElsewhere);
 
         var result = _engine.Acquire(_acquire);
         var lease = result.Lease ?? throw new InvalidOperationException($"pool acquire: {result.Error} {result.Detail}");
@@ -89,6 +94,14 @@ public class PoolBenchmarks
     public long RedeclareThenAcquireRelease()
     {
         _engine.Declare(_redeclare);
+        return AcquireAndRelease();
+    }
+
+    /// <summary>An acquire after a declaration change in another pool: the list stays cached.</summary>
+    [Benchmark]
+    public long RedeclareElsewhereThenAcquireRelease()
+    {
+        _engine.Declare(_redeclareElsewhere);
         return AcquireAndRelease();
     }
 

@@ -59,6 +59,9 @@ public sealed class Lease : Claim
     /// <summary>Unix milliseconds when the lease expires, or <see cref="long.MaxValue"/> for never.</summary>
     public long ExpiresAt { get; set; } = long.MaxValue;
 
+    /// <summary>Set when the lease ends: its entries in the holder lists of its paths are dead from then on.</summary>
+    internal bool Ended { get; set; }
+
     // The engine's index by token hash: leases that share a token (name-derived ones) form a chain.
     internal Lease? PreviousSameToken { get; set; }
 
@@ -77,6 +80,15 @@ public sealed class Waiter : Claim
     public long Deadline { get; init; }
 
     internal LinkedListNode<Waiter>? QueueNode { get; set; }
+
+    /// <summary>
+    /// Names the waiter's current claims in the queue index (<see cref="WaiterRun"/>): moved on when it
+    /// leaves the queue or its claims move to other paths, which makes its older index entries stale.
+    /// </summary>
+    internal int IndexEpoch { get; set; }
+
+    /// <summary>Set while the waiter is among the candidates of the next queue pass.</summary>
+    internal bool Pending { get; set; }
 }
 
 /// <summary>A client session: leases bound to it end when it ends.</summary>

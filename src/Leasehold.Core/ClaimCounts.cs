@@ -3,10 +3,9 @@ using System.Runtime.CompilerServices;
 namespace Leasehold.Core;
 
 /// <summary>
-/// Counters one tree node keeps for one layer of claims (held leases, queued waiters, or the
-/// waiters a queue pass found still blocked). They make every conflict check cost O(depth):
-/// the checker reads counters on the path's own node and its ancestors, never a list of locks.
-/// Index = kind * 2 + mode.
+/// Counters one tree node keeps for one layer of claims (held leases or queued waiters). They make
+/// every conflict check cost O(depth): the checker reads counters on the path's own node and its
+/// ancestors, never a list of locks. Index = kind * 2 + mode.
 /// </summary>
 [InlineArray(8)]
 internal struct ClaimCounts
@@ -56,5 +55,4 @@ internal enum Layer
 {
     Held = 0,
     Queued = 1,
-    Blocked = 2,
 }

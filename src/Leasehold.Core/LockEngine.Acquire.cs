@@ -137,7 +137,7 @@ public sealed partial class LockEngine
         {
             return Check.Free;
         }
-        if (node.Holders[0].Limit != claim.Limit)
+        if (node.Holders.First.Limit != claim.Limit)
         {
             return Check.LimitMismatch;
         }
@@ -150,7 +150,7 @@ public sealed partial class LockEngine
         {
             if (CheckSamePath(path, claim) == Check.LimitMismatch)
             {
-                var held = _tree.Find(path)!.Holders[0].Limit;
+                var held = _tree.Find(path)!.Holders.First.Limit;
                 return $"{path} is held with limit {held}; the request says {claim.Limit}";
             }
         }
@@ -275,16 +275,21 @@ public sealed partial class LockEngine
     private void End(Lease lease, EndReason reason, long now, string? endedBy = null)
     {
         Changes++;
-        _queueMayMove |= _queue.Count > 0 && TouchesQueue(lease);
         Record(lease, reason, now, endedBy);
         if (TrackEnded)
         {
             _ended.Add(new Ended(EndedKind.Lease, lease.Id, reason));
         }
+        lease.Ended = true;
         foreach (var path in lease.Paths)
         {
+            if (_queue.Count > 0)
+            {
+                // The waiters this lease may have held back become candidates of the next pass.
+                NoteFreed(path, 0);
+            }
             var node = _tree.Find(path)!;
-            node.Holders.Remove(lease);
+            node.Holders.Remove();
             if (node.Resource is { } resource)
             {
                 resource.ReleasedSeq = ++_lastReleaseSeq;

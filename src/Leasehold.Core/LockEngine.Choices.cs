@@ -18,7 +18,7 @@ public sealed partial class LockEngine
     // While Apply replays a logged command with its choices: those choices; null when deciding.
     private PoolChoice[]? _recorded;
 
-    // Resource lists per set of pools (joined by newlines), valid while the declarations version is the same.
+    // Resource lists per set of pools (joined by newlines), valid until a declaration changes under one of them.
     private readonly Dictionary<string, (long Version, ResourcePath[] List, Dictionary<ResourcePath, int> Positions)> _resourceLists = new(StringComparer.Ordinal);
 
     // Passes over the queue in the current command (live: since TakeChoices; replaying: since Apply).
@@ -99,7 +99,7 @@ public sealed partial class LockEngine
     private (ResourcePath[] List, Dictionary<ResourcePath, int> Positions) ResourceList(GroupClaim[] groups)
     {
         var key = string.Join("\n", groups.Select(g => g.Group.Pool.Value).Distinct());
-        if (_resourceLists.TryGetValue(key, out var cached) && cached.Version == _declarationsVersion)
+        if (_resourceLists.TryGetValue(key, out var cached) && !AnyPoolChangedSince(groups, cached.Version))
         {
             return (cached.List, cached.Positions);
         }
@@ -117,11 +117,28 @@ public sealed partial class LockEngine
         }
         if (_resourceLists.Count >= MaxCachedCandidateLists)
         {
-            _resourceLists.Clear();
+            ForgetCachedLists();
         }
         ResourcePath[] array = [.. list];
         _resourceLists[key] = (_declarationsVersion, array, positions);
+        foreach (var group in groups)
+        {
+            TrackPool(group.Group.Pool);
+        }
         return (array, positions);
+    }
+
+    // A loop, not Any with a lambda: this runs on every pool grant, and the lambda's closure would be allocated each time.
+    private bool AnyPoolChangedSince(GroupClaim[] groups, long version)
+    {
+        foreach (var group in groups)
+        {
+            if (PoolChangedSince(group.Group.Pool, version))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>The candidates of a logged <see cref="PoolDecision.Queued"/> or <see cref="PoolDecision.Refitted"/>.</summary>
@@ -209,7 +226,7 @@ public sealed partial class LockEngine
             return Recorded(waiter.Id, PoolDecision.Granted, _pass) is { } recorded ? ApplyRecordedGrant(recorded, claim) : null;
         }
         Deciding();
-        var chosen = SelectFromPools(claim, Layer.Blocked);
+        var chosen = SelectFromPools(claim, waiter.Id);
         if (chosen is not null)
         {
             NoteGranted(waiter.Id, claim.Groups!);

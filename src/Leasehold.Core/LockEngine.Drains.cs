@@ -92,7 +92,7 @@ public sealed partial class LockEngine
         _ignoreDrains = true;
         try
         {
-            return SelectFromPools(claim, Layer.Queued) is not null;
+            return SelectFromPools(claim, long.MaxValue) is not null;
         }
         finally
         {
@@ -129,6 +129,9 @@ public sealed partial class LockEngine
             return OperationResult<Drain>.Fail(ErrorCode.NotFound, $"{command.Path} is not drained");
         }
         Changes++;
+        // Waiters held back by the drain (on it, below it, or above it locking their children) can go now;
+        // the pass finds them in queue order.
+        NoteFreed(drain.Path, 0);
         var node = _tree.Find(drain.Path)!;
         node.Drain = null;
         for (var ancestor = node.Parent; ancestor is not null; ancestor = ancestor.Parent)
@@ -136,8 +139,6 @@ public sealed partial class LockEngine
             ancestor.DrainedBelow--;
         }
         _tree.Prune(node);
-        // Waiters held back only by the drain can go now; the pass finds them in queue order.
-        _queueMayMove = true;
         ServeQueue(command.Now);
         return new OperationResult<Drain>(ErrorCode.None, drain);
     }

@@ -9,9 +9,17 @@ public sealed partial class LockEngine
     private const int MaxCount = 1000;
     private const int MaxCachedCandidateLists = 1024;
 
-    // Matching resources per (pool, requirement), rebuilt after any declaration changes.
+    // Matching resources per (pool, requirement), with the declarations version they were built at; rebuilt
+    // only after a declaration changed under that pool (see PoolChangedSince).
     private readonly Dictionary<string, (long Version, DeclaredResource[] Resources)> _candidates = new(StringComparer.Ordinal);
     private long _declarationsVersion;
+
+    // For each pool a cached list names: the declarations version of the last change at or under it. Only
+    // those pools are tracked (a declaration looks up its own path's prefixes, O(depth)); cleared with the caches.
+    private readonly Dictionary<string, long> _poolChangedAt = new(StringComparer.Ordinal);
+
+    /// <summary>For tests: how many candidate lists were built (cache misses) since the engine started.</summary>
+    internal long CandidateListsBuilt { get; private set; }
     private long _lastReleaseSeq;
     private int _declaredCount;
 
@@ -87,7 +95,7 @@ public sealed partial class LockEngine
         }
         var claim = new ClaimRequest([], LockMode.Exclusive, 1, command.LockParents, command.LockChildren, command.Owner,
             command.SessionId, command.TtlMs, command.Token, command.Now, command.Now + command.WaitMs, claims, command.Principal);
-        if (SelectFromPools(claim, Layer.Queued) is { } chosen)
+        if (SelectFromPools(claim, long.MaxValue) is { } chosen)
         {
             NoteGranted(0, claims);
             return new AcquireResult(ErrorCode.None, Grant(claim with { Paths = chosen }, command.Now, session), null);
@@ -219,11 +227,11 @@ public sealed partial class LockEngine
 
     /// <summary>
     /// Picks resources for every group, or returns null. A resource is free when no holder blocks it and
-    /// no older waiter (counted in <paramref name="waiters"/>) could take it, so a waiter for a rare
+    /// no waiter older than <paramref name="olderThan"/> (every waiter: <see cref="long.MaxValue"/>) could take it, so a waiter for a rare
     /// resource keeps its claim on it against later requests that would take anything. Groups with
     /// fewer candidates choose first; within a group, least recently released first, then by path.
     /// </summary>
-    private ResourcePath[]? SelectFromPools(in ClaimRequest claim, Layer waiters)
+    private ResourcePath[]? SelectFromPools(in ClaimRequest claim, long olderThan)
     {
         var groups = claim.Groups!;
         var order = Enumerable.Range(0, groups.Length).OrderBy(i => Candidates(groups[i].Group.Pool, groups[i].Requirement).Length).ToArray();
@@ -235,7 +243,7 @@ public sealed partial class LockEngine
             var picks = new List<DeclaredResource>(group.Group.Count);
             foreach (var resource in Candidates(group.Group.Pool, group.Requirement))
             {
-                if (taken.Contains(resource.Path) || !IsFree(resource.Path, claim, waiters))
+                if (taken.Contains(resource.Path) || !IsFree(resource.Path, claim, olderThan))
                 {
                     continue;
                 }
@@ -243,7 +251,7 @@ public sealed partial class LockEngine
             }
             if (picks.Count < group.Group.Count)
             {
-                return groups.Length > 1 && groups.Sum(g => g.Group.Count) <= MaxMatchedSlots ? MatchFree(claim, waiters) : null;
+                return groups.Length > 1 && groups.Sum(g => g.Group.Count) <= MaxMatchedSlots ? MatchFree(claim, olderThan) : null;
             }
             chosen[i] = [.. picks.Select(p => p.Path)];
             taken.UnionWith(chosen[i]);
@@ -261,7 +269,7 @@ public sealed partial class LockEngine
     /// each slot's candidates in preference order, and take that assignment if every slot is filled. Only
     /// for requests of at most <see cref="MaxMatchedSlots"/> resources in all, which bounds its cost.
     /// </summary>
-    private ResourcePath[]? MatchFree(in ClaimRequest claim, Layer waiters)
+    private ResourcePath[]? MatchFree(in ClaimRequest claim, long olderThan)
     {
         var groups = claim.Groups!;
         var free = new DeclaredResource[groups.Length][];
@@ -270,7 +278,7 @@ public sealed partial class LockEngine
             var list = new List<DeclaredResource>();
             foreach (var resource in Candidates(groups[i].Group.Pool, groups[i].Requirement))
             {
-                if (IsFree(resource.Path, claim, waiters))
+                if (IsFree(resource.Path, claim, olderThan))
                 {
                     list.Add(resource);
                 }
@@ -319,21 +327,24 @@ public sealed partial class LockEngine
             ? a.ReleasedSeq < b.ReleasedSeq
             : string.CompareOrdinal(a.Path.Value, b.Path.Value) < 0;
 
-    private bool IsFree(ResourcePath path, in ClaimRequest claim, Layer waiters)
+    private bool IsFree(ResourcePath path, in ClaimRequest claim, long olderThan)
         => !IsDrained(path, claim.LockChildren)
            && CheckSamePath(path, claim) == Check.Free
            && !_tree.IsCoveredBy(Layer.Held, path, claim.Mode, samePath: false)
-           && !_tree.IsCoveredBy(waiters, path, claim.Mode, samePath: true)
-           && !_tree.Covers(waiters, path, claim.Mode, claim.LockParents, claim.LockChildren);
+           && (olderThan == long.MaxValue
+               ? !_tree.IsCoveredBy(Layer.Queued, path, claim.Mode, samePath: true)
+                 && !_tree.Covers(Layer.Queued, path, claim.Mode, claim.LockParents, claim.LockChildren)
+               : !_tree.HasOlderConflict(path, claim.Mode, claim.LockParents, claim.LockChildren, olderThan));
 
     /// <summary>Declared resources at or under <paramref name="pool"/> that match, cached until declarations change.</summary>
     private DeclaredResource[] Candidates(ResourcePath pool, Requirement requirement)
     {
         var key = pool.Value + "\n" + requirement.Text;
-        if (_candidates.TryGetValue(key, out var cached) && cached.Version == _declarationsVersion)
+        if (_candidates.TryGetValue(key, out var cached) && !PoolChangedSince(pool, cached.Version))
         {
             return cached.Resources;
         }
+        CandidateListsBuilt++;
         var found = new List<DeclaredResource>();
         if (_tree.Find(pool) is { } node)
         {
@@ -341,11 +352,56 @@ public sealed partial class LockEngine
         }
         if (_candidates.Count >= MaxCachedCandidateLists)
         {
-            _candidates.Clear();
+            ForgetCachedLists();
         }
         var resources = found.ToArray();
         _candidates[key] = (_declarationsVersion, resources);
+        TrackPool(pool);
         return resources;
+    }
+
+    /// <summary>Has a declaration changed at or under <paramref name="pool"/> after <paramref name="version"/>?</summary>
+    private bool PoolChangedSince(ResourcePath pool, long version)
+        => !_poolChangedAt.TryGetValue(pool.Value, out var changedAt) || changedAt > version;
+
+    /// <summary>From now on a declaration under <paramref name="pool"/> invalidates the lists cached for it.</summary>
+    private void TrackPool(ResourcePath pool) => _poolChangedAt.TryAdd(pool.Value, 0);
+
+    private void ForgetCachedLists()
+    {
+        _candidates.Clear();
+        _resourceLists.Clear();
+        _poolChangedAt.Clear();
+    }
+
+    /// <summary>
+    /// A declaration changed at <paramref name="path"/>: the lists cached for the pools at or above it are
+    /// stale, and only those (a declaration in one pool leaves every other pool's lists alone). O(depth).
+    /// </summary>
+    private void DeclarationChangedAt(ResourcePath path)
+    {
+        _declarationsVersion++;
+        if (_poolChangedAt.Count == 0)
+        {
+            return;
+        }
+        var lookup = _poolChangedAt.GetAlternateLookup<ReadOnlySpan<char>>();
+        var value = path.Value.AsSpan();
+        if (lookup.ContainsKey("/"))
+        {
+            lookup["/"] = _declarationsVersion;
+        }
+        for (var i = 1; i <= value.Length; i++)
+        {
+            if (i == value.Length || value[i] == '/')
+            {
+                var prefix = value[..i];
+                if (lookup.ContainsKey(prefix))
+                {
+                    lookup[prefix] = _declarationsVersion;
+                }
+            }
+        }
     }
 
     private void CollectMatching(LockNode node, Requirement requirement, List<DeclaredResource> found)

@@ -24,33 +24,48 @@ public sealed partial class LockEngine
         };
         foreach (var path in waiter.Paths)
         {
-            var node = _tree.GetOrCreate(path);
-            node.Waiters.Add(waiter);
-            LockTree.Count(Layer.Queued, node, waiter, 1);
+            LockTree.AddWaiter(_tree.GetOrCreate(path), waiter);
         }
         waiter.QueueNode = _queue.AddLast(waiter);
         _waiters.Add(waiter.Id, waiter);
+        if (waiter.Groups is not null)
+        {
+            _poolWaiters.Add(waiter.Id, waiter);
+        }
         Tally(waiter.Principal).Waiters++;
         session?.WaiterIds.Add(waiter.Id);
         Schedule(DeadlineKind.Waiter, waiter.Id, waiter.Deadline);
         return waiter;
     }
 
-    private void Dequeue(Waiter waiter)
+    /// <summary>
+    /// Takes a waiter out of the queue. Unless <paramref name="freesOthers"/> is false (the whole queue is
+    /// being dropped), the younger waiters it may have held back become candidates of the next pass.
+    /// </summary>
+    private void Dequeue(Waiter waiter, bool freesOthers = true)
     {
         Changes++;
-        // A waiter that leaves may have been blocking younger ones.
-        _queueMayMove = true;
+        waiter.IndexEpoch++;
         foreach (var path in waiter.Paths)
         {
-            var node = _tree.Find(path)!;
-            node.Waiters.Remove(waiter);
-            LockTree.Count(Layer.Queued, node, waiter, -1);
-            _tree.Prune(node);
+            LockTree.RemoveWaiter(_tree.Find(path)!, waiter);
+        }
+        foreach (var path in waiter.Paths)
+        {
+            if (freesOthers)
+            {
+                NoteFreed(path, waiter.Id);
+            }
+            // Null when pruning a path below it (of the same waiter: nested paths) took it already.
+            if (_tree.Find(path) is { } node)
+            {
+                _tree.Prune(node);
+            }
         }
         _queue.Remove(waiter.QueueNode!);
         waiter.QueueNode = null;
         _waiters.Remove(waiter.Id);
+        _poolWaiters.Remove(waiter.Id);
         Untally(waiter.Principal, t => t.Waiters--);
         if (waiter.SessionId != 0 && _sessions.TryGetValue(waiter.SessionId, out var session))
         {
@@ -59,27 +74,37 @@ public sealed partial class LockEngine
     }
 
     /// <summary>
-    /// Grants every waiter that can be granted now, oldest first. A waiter is granted only when no holder
-    /// blocks it and no older waiter that is still blocked conflicts with it in either direction, so a
-    /// younger request never overtakes an older one it conflicts with (no starvation of exclusive
-    /// requests behind a stream of shared ones). The blocked older waiters are counted in the
-    /// <see cref="Layer.Blocked"/> layer during the pass, which keeps each check O(depth).
+    /// Grants every waiter that can be granted now, oldest first, by the queue rule: a waiter is granted
+    /// only when no holder blocks it and no older waiter still queued conflicts with it in either direction,
+    /// so a younger request never overtakes an older one it conflicts with (no starvation of exclusive
+    /// requests behind a stream of shared ones).
+    /// <para>
+    /// The queue is settled between passes: every waiter is blocked. A waiter can only move when something
+    /// that held it back goes away: a lease (when it ends), an older waiter (<see cref="Dequeue"/>), a
+    /// drain, or its own candidates changing. Each of those notes the waiters it may free
+    /// (<see cref="NoteFreed"/>), and the pass examines only those, oldest first; a waiter granted or
+    /// failed in the pass notes the younger ones it held back, which the pass reaches in turn. The result
+    /// is the one a walk of the whole queue would give (the randomized model tests compare it with exactly
+    /// that walk), at a cost that grows with the waiters examined, not with the queue's length.
+    /// </para>
     /// </summary>
     private void ServeQueue(long now)
     {
         // Counted before the shortcut: a pass number names the call, so a logged grant is found again on
-        // replay even by an engine restored from a snapshot, which does not keep _queueMayMove.
+        // replay even by an engine restored from a snapshot, which has no candidates pending.
         _pass++;
-        if (_queue.Count == 0 || !_queueMayMove)
+        if (_freed.Count == 0)
         {
-            _queueMayMove = false;
             return;
         }
-        var blocked = _blockedScratch;
-        for (var node = _queue.First; node is not null;)
+        while (_freed.TryDequeue(out var waiter, out _))
         {
-            var next = node.Next;
-            var waiter = node.Value;
+            waiter.Pending = false;
+            if (waiter.QueueNode is null)
+            {
+                continue;
+            }
+            WaitersExamined++;
             var claim = ClaimRequest.From(waiter);
             if (claim.Groups is not null)
             {
@@ -89,13 +114,8 @@ public sealed partial class LockEngine
                     _sessions.TryGetValue(waiter.SessionId, out var poolSession);
                     var granted = Grant(claim with { Paths = chosen }, now, poolSession);
                     _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.None, granted));
+                    NoteMismatches(granted);
                 }
-                else
-                {
-                    CountBlocked(waiter, 1);
-                    blocked.Add(waiter);
-                }
-                node = next;
                 continue;
             }
             var check = CheckHolders(claim);
@@ -104,52 +124,62 @@ public sealed partial class LockEngine
                 Dequeue(waiter);
                 _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.LimitMismatch, null));
             }
-            else if (check == Check.Free && !ConflictsWith(Layer.Blocked, claim) && DrainedPath(claim) is null)
+            else if (check == Check.Free && !HasOlderConflict(claim, waiter.Id) && DrainedPath(claim) is null)
             {
                 Dequeue(waiter);
                 _sessions.TryGetValue(waiter.SessionId, out var session);
                 var lease = Grant(claim, now, session);
                 _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.None, lease));
+                NoteMismatches(lease);
             }
-            else
-            {
-                CountBlocked(waiter, 1);
-                blocked.Add(waiter);
-            }
-            node = next;
         }
-        foreach (var waiter in blocked)
-        {
-            CountBlocked(waiter, -1);
-        }
-        blocked.Clear();
-        _queueMayMove = false;
     }
 
     /// <summary>
-    /// Does any queued claim touch one of the lease's paths (on it, above it or below it)? If none does,
-    /// the lease blocked nobody who waits, directly or through an older waiter, so ending it cannot
-    /// change the queue and the pass over it is skipped. O(depth) per path, like every check.
+    /// A grant from the queue fixes the semaphore limit of its paths: exclusive waiters there with another
+    /// limit now fail with limit-mismatch, even those an older waiter holds back (the pass checks the limit
+    /// before the queue), so they become candidates. They are all younger than the lease's waiter: an
+    /// older exclusive waiter on the same path would have kept it from being granted. O(1) unless there are
+    /// such waiters.
     /// </summary>
-    private bool TouchesQueue(Lease lease)
+    private void NoteMismatches(Lease lease)
     {
+        if (lease.Mode != LockMode.Exclusive)
+        {
+            return;
+        }
         foreach (var path in lease.Paths)
         {
-            var node = _tree.Root;
-            foreach (var segment in path.Segments)
+            var node = _tree.Find(path)!;
+            if (node.WaitLimits is not { } limits || limits.Count == 0 || (limits.Count == 1 && limits.ContainsKey(lease.Limit)))
             {
-                if (!node.Queued.IsEmpty && (node.Queued[ClaimCounts.Index(ClaimCounts.Exact, LockMode.Exclusive)] > 0
-                    || node.Queued[ClaimCounts.Index(ClaimCounts.Exact, LockMode.Shared)] > 0))
+                continue;
+            }
+            foreach (var lockChildren in (ReadOnlySpan<bool>)[false, true])
+            {
+                if (node.Runs![LockNode.ExactRun(LockMode.Exclusive, lockChildren)] is { } run)
                 {
-                    return true;
-                }
-                node = node.Child(segment);
-                if (node is null)
-                {
-                    break;
+                    foreach (var entry in run.Entries)
+                    {
+                        if (entry.IsLive && entry.Waiter.Limit != lease.Limit)
+                        {
+                            Consider(entry.Waiter);
+                        }
+                    }
                 }
             }
-            if (node is not null && !node.Queued.IsEmpty)
+        }
+    }
+
+    /// <summary>For tests: how many waiters queue passes examined since the engine started.</summary>
+    internal long WaitersExamined { get; private set; }
+
+    /// <summary>Would a waiter older than <paramref name="before"/> overtake-conflict with the claim on any of its paths?</summary>
+    private bool HasOlderConflict(in ClaimRequest claim, long before)
+    {
+        foreach (var path in claim.Paths)
+        {
+            if (_tree.HasOlderConflict(path, claim.Mode, claim.LockParents, claim.LockChildren, before))
             {
                 return true;
             }
@@ -157,11 +187,184 @@ public sealed partial class LockEngine
         return false;
     }
 
-    private void CountBlocked(Waiter waiter, int delta)
+    /// <summary>
+    /// Something that may have held waiters back on <paramref name="path"/> went away (a lease, a waiter, a
+    /// drain): the waiters it may free become candidates of the next pass. Those are the waiters claiming the
+    /// path, an ancestor or a path below it (whether the thing that went away concerned them is for the pass
+    /// to decide), and among them only the heads of each path's own line: the oldest waiter of the path, or
+    /// the shared waiters older than its oldest exclusive one. Any other waiter of the path has an older one
+    /// there that conflicts with it and is still queued, so it cannot move; when that one leaves, it notes
+    /// this one in turn. Only waiters younger than <paramref name="after"/> are noted (a waiter leaving frees
+    /// no older one; 0 for a lease or a drain). O(depth + heads noted), plus the nodes below the path that
+    /// have waiters.
+    /// </summary>
+    private void NoteFreed(ResourcePath path, long after)
+    {
+        var node = _tree.Root;
+        for (var depth = 0; ; depth++)
+        {
+            if (node.Queued.IsEmpty)
+            {
+                // Nothing queued here or below.
+                return;
+            }
+            NoteHeads(node, after);
+            if (depth == path.Depth)
+            {
+                break;
+            }
+            node = node.Child(path.Segments[depth]);
+            if (node is null)
+            {
+                return;
+            }
+        }
+        NoteHeadsBelow(node, after);
+    }
+
+    /// <summary>
+    /// Notes the heads of the lines of every path strictly below <paramref name="node"/>: by walking the
+    /// children that have something queued, or, when the node has more children than claims are queued below
+    /// it (many held or declared paths, few waiters), by reading the waiters of its runs of claims below.
+    /// </summary>
+    private void NoteHeadsBelow(LockNode node, long after)
+    {
+        var queuedBelow = node.Queued[ClaimCounts.Index(ClaimCounts.Below, LockMode.Exclusive)]
+                          + node.Queued[ClaimCounts.Index(ClaimCounts.Below, LockMode.Shared)];
+        if (node.Children is null || queuedBelow == 0)
+        {
+            return;
+        }
+        if (node.Children.Count > queuedBelow)
+        {
+            for (var slot = LockNode.BelowRun(LockMode.Exclusive, false); slot <= LockNode.BelowRun(LockMode.Shared, true); slot++)
+            {
+                if (node.Runs![slot] is not { Live: > 0 } run)
+                {
+                    continue;
+                }
+                var entries = run.Entries;
+                for (var i = run.FirstAbove(after); i < entries.Length; i++)
+                {
+                    if (entries[i].IsLive)
+                    {
+                        NoteIfHeadBelow(entries[i].Waiter, node);
+                    }
+                }
+            }
+            return;
+        }
+        // In the dictionary's order, which a restored engine does not share: harmless, since what is noted
+        // is a set, and the pass takes it in id order.
+        foreach (var child in node.Children.Values)
+        {
+            if (!child.Queued.IsEmpty)
+            {
+                NoteHeads(child, after);
+                NoteHeadsBelow(child, after);
+            }
+        }
+    }
+
+    /// <summary>Notes <paramref name="waiter"/> if it heads the line of one of its paths strictly below <paramref name="ancestor"/>.</summary>
+    private void NoteIfHeadBelow(Waiter waiter, LockNode ancestor)
     {
         foreach (var path in waiter.Paths)
         {
-            LockTree.Count(Layer.Blocked, _tree.Find(path)!, waiter, delta);
+            var node = _tree.Find(path)!;
+            var below = false;
+            for (var up = node.Parent; up is not null && !below; up = up.Parent)
+            {
+                below = up == ancestor;
+            }
+            if (below && IsHead(node, waiter))
+            {
+                Consider(waiter);
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Does the waiter head the line of <paramref name="node"/>'s path: no older waiter there it conflicts
+    /// with (for an exclusive one: none at all; for a shared one: no exclusive one)?
+    /// </summary>
+    private static bool IsHead(LockNode node, Waiter waiter)
+    {
+        var oldestExclusive = Math.Min(node.MinId(LockNode.ExactRun(LockMode.Exclusive, false)), node.MinId(LockNode.ExactRun(LockMode.Exclusive, true)));
+        if (waiter.Mode == LockMode.Shared)
+        {
+            return oldestExclusive > waiter.Id;
+        }
+        var oldestShared = Math.Min(node.MinId(LockNode.ExactRun(LockMode.Shared, false)), node.MinId(LockNode.ExactRun(LockMode.Shared, true)));
+        return Math.Min(oldestExclusive, oldestShared) == waiter.Id;
+    }
+
+    /// <summary>Notes the heads of the line of waiters claiming exactly <paramref name="node"/>'s path, those younger than <paramref name="after"/>.</summary>
+    private void NoteHeads(LockNode node, long after)
+    {
+        if (node.Runs is not { } runs)
+        {
+            return;
+        }
+        var exclusiveFalse = runs[LockNode.ExactRun(LockMode.Exclusive, false)];
+        var exclusiveTrue = runs[LockNode.ExactRun(LockMode.Exclusive, true)];
+        var oldestExclusive = Oldest(exclusiveFalse, exclusiveTrue);
+        var sharedFalse = runs[LockNode.ExactRun(LockMode.Shared, false)];
+        var sharedTrue = runs[LockNode.ExactRun(LockMode.Shared, true)];
+        var firstExclusive = oldestExclusive?.Id ?? long.MaxValue;
+        if (firstExclusive < Math.Min(sharedFalse?.MinId ?? long.MaxValue, sharedTrue?.MinId ?? long.MaxValue))
+        {
+            // An exclusive waiter is the oldest: it alone heads the line.
+            if (firstExclusive > after)
+            {
+                Consider(oldestExclusive!);
+            }
+            return;
+        }
+        // Shared waiters older than the first exclusive one coexist in the line's head.
+        NoteShared(sharedFalse, after, firstExclusive);
+        NoteShared(sharedTrue, after, firstExclusive);
+    }
+
+    private void NoteShared(WaiterRun? run, long after, long before)
+    {
+        if (run is not { Live: > 0 })
+        {
+            return;
+        }
+        var entries = run.Entries;
+        for (var i = run.FirstAbove(after); i < entries.Length && entries[i].Waiter.Id < before; i++)
+        {
+            if (entries[i].IsLive)
+            {
+                Consider(entries[i].Waiter);
+            }
+        }
+    }
+
+    private static Waiter? Oldest(WaiterRun? a, WaiterRun? b)
+    {
+        var first = a is not null && a.Entries.Length > 0 ? a.Entries[0].Waiter : null;
+        var second = b is not null && b.Entries.Length > 0 ? b.Entries[0].Waiter : null;
+        return first is null ? second : second is null || first.Id < second.Id ? first : second;
+    }
+
+    /// <summary>Makes a waiter a candidate of the next queue pass (once).</summary>
+    private void Consider(Waiter waiter)
+    {
+        if (!waiter.Pending)
+        {
+            waiter.Pending = true;
+            _freed.Enqueue(waiter, waiter.Id);
+        }
+    }
+
+    private void ForgetCandidates()
+    {
+        while (_freed.TryDequeue(out var waiter, out _))
+        {
+            waiter.Pending = false;
         }
     }
 
@@ -181,9 +384,10 @@ public sealed partial class LockEngine
     public int DropAllWaiters()
     {
         var count = 0;
+        ForgetCandidates();
         while (_queue.First is { } first)
         {
-            Dequeue(first.Value);
+            Dequeue(first.Value, freesOthers: false);
             _outcomes.Add(new WaiterOutcome(first.Value.Id, ErrorCode.ShuttingDown, null));
             count++;
         }

@@ -38,7 +38,7 @@ public sealed partial class LockEngine
         if (node.Holders.Count > 0)
         {
             return OperationResult<DeclaredResource>.Fail(ErrorCode.ResourceBusy,
-                $"{command.Path} is held by lease {node.Holders[0].Id}; release it first");
+                $"{command.Path} is held by lease {node.Holders.First.Id}; release it first");
         }
         Changes++;
         node.Resource = null;
@@ -84,9 +84,8 @@ public sealed partial class LockEngine
     /// </summary>
     private void DeclarationsChanged(ResourcePath path, long now)
     {
-        _declarationsVersion++;
-        _queueMayMove = true;
-        var affected = _queue.Where(w => w.Groups is { } groups && groups.Any(g => g.Group.Pool.IsAncestorOrSelf(path))).ToList();
+        DeclarationChangedAt(path);
+        var affected = _poolWaiters.Values.Where(w => w.Groups!.Any(g => g.Group.Pool.IsAncestorOrSelf(path))).ToList();
         foreach (var waiter in affected)
         {
             if (Replaying && (Recorded(waiter.Id, PoolDecision.Dropped) ?? Recorded(waiter.Id, PoolDecision.Refitted)) is { } recorded)
@@ -123,28 +122,31 @@ public sealed partial class LockEngine
         _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.NoMatch, null));
     }
 
-    /// <summary>Moves a queued waiter's claims from its old paths to <paramref name="paths"/>.</summary>
+    /// <summary>
+    /// Moves a queued waiter's claims from its old paths to <paramref name="paths"/> (the queue index keeps
+    /// each path's waiters oldest first: younger waiters may already be there). The younger waiters it held
+    /// back on its old paths, and the waiter itself, become candidates of the next queue pass.
+    /// </summary>
     private void SetWaiterPaths(Waiter waiter, ResourcePath[] paths)
     {
+        waiter.IndexEpoch++;
         foreach (var old in waiter.Paths)
         {
-            var node = _tree.Find(old)!;
-            node.Waiters.Remove(waiter);
-            LockTree.Count(Layer.Queued, node, waiter, -1);
-            _tree.Prune(node);
+            LockTree.RemoveWaiter(_tree.Find(old)!, waiter);
+        }
+        foreach (var old in waiter.Paths)
+        {
+            NoteFreed(old, waiter.Id);
+            if (_tree.Find(old) is { } node)
+            {
+                _tree.Prune(node);
+            }
         }
         waiter.Paths = paths;
         foreach (var path in paths)
         {
-            var node = _tree.GetOrCreate(path);
-            // Keep each node's waiters oldest first (ids follow arrival): younger waiters may already be there.
-            var at = node.Waiters.Count;
-            while (at > 0 && node.Waiters[at - 1].Id > waiter.Id)
-            {
-                at--;
-            }
-            node.Waiters.Insert(at, waiter);
-            LockTree.Count(Layer.Queued, node, waiter, 1);
+            LockTree.AddWaiter(_tree.GetOrCreate(path), waiter);
         }
+        Consider(waiter);
     }
 }

@@ -70,12 +70,14 @@ public sealed partial class LockEngine
         {
             foreach (var path in waiter.Paths)
             {
-                var node = engine._tree.GetOrCreate(path);
-                node.Waiters.Add(waiter);
-                LockTree.Count(Layer.Queued, node, waiter, 1);
+                LockTree.AddWaiter(engine._tree.GetOrCreate(path), waiter);
             }
             waiter.QueueNode = engine._queue.AddLast(waiter);
             engine._waiters.Add(waiter.Id, waiter);
+            if (waiter.Groups is not null)
+            {
+                engine._poolWaiters.Add(waiter.Id, waiter);
+            }
             engine.Tally(waiter.Principal).Waiters++;
             if (waiter.SessionId != 0)
             {
@@ -94,9 +96,10 @@ public sealed partial class LockEngine
     public int Recover(Recover command)
     {
         Changes++;
+        ForgetCandidates();
         while (_queue.First is { } first)
         {
-            Dequeue(first.Value);
+            Dequeue(first.Value, freesOthers: false);
         }
         foreach (var lease in _leases.Values)
         {
@@ -126,9 +129,10 @@ public sealed partial class LockEngine
     public int TakeOver(TakeOver command)
     {
         Changes++;
+        ForgetCandidates();
         while (_queue.First is { } first)
         {
-            Dequeue(first.Value);
+            Dequeue(first.Value, freesOthers: false);
         }
         foreach (var session in _sessions.Values)
         {

@@ -31,11 +31,15 @@ public sealed partial class LockEngine
     private readonly PriorityQueue<(DeadlineKind Kind, long Id), (long At, DeadlineKind Kind, long Id)> _deadlines = new();
     private readonly List<WaiterOutcome> _outcomes = [];
     private readonly List<Ended> _ended = [];
-    private readonly List<Waiter> _blockedScratch = [];
 
-    // Set when something happened that may let a waiter through (a lease near a queued claim ended, a
-    // waiter left, declarations changed); the next queue pass runs only then, and clears it.
-    private bool _queueMayMove;
+    // The waiters the next queue pass examines, oldest first: those something that went away (a lease, an
+    // older waiter, a drain) may have freed, and pool waiters whose candidates changed. Empty between
+    // commands: every command that notes one serves the queue before it returns.
+    private readonly PriorityQueue<Waiter, long> _freed = new();
+
+    // The queued pool waiters, in queue (id) order: a declaration looks among them for those whose
+    // candidates change, without going through the plain waiters.
+    private readonly SortedDictionary<long, Waiter> _poolWaiters = [];
 
     private long _lastLeaseId;
     private long _lastSessionId;

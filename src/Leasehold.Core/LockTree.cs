@@ -136,4 +136,89 @@ internal sealed class LockTree
         }
         return lockChildren && node.Counts(layer).Conflicts(ClaimCounts.Below, mode);
     }
+
+    /// <summary>Adds a waiter's claim on <paramref name="node"/> to the counters and to the queue index.</summary>
+    public static void AddWaiter(LockNode node, Waiter waiter)
+    {
+        Count(Layer.Queued, node, waiter, 1);
+        node.Run(LockNode.ExactRun(waiter.Mode, waiter.LockChildren)).Add(waiter);
+        if (waiter.Mode == LockMode.Exclusive)
+        {
+            node.WaitLimits ??= [];
+            node.WaitLimits[waiter.Limit] = node.WaitLimits.GetValueOrDefault(waiter.Limit) + 1;
+        }
+        var below = LockNode.BelowRun(waiter.Mode, waiter.LockParents);
+        for (var ancestor = node.Parent; ancestor is not null; ancestor = ancestor.Parent)
+        {
+            ancestor.Run(below).Add(waiter);
+        }
+    }
+
+    /// <summary>
+    /// Takes a waiter's claim on <paramref name="node"/> out of the counters and the queue index; the
+    /// waiter's <see cref="Waiter.IndexEpoch"/> must already have moved on (its entries are stale).
+    /// </summary>
+    public static void RemoveWaiter(LockNode node, Waiter waiter)
+    {
+        Count(Layer.Queued, node, waiter, -1);
+        node.Runs![LockNode.ExactRun(waiter.Mode, waiter.LockChildren)]!.Remove();
+        if (waiter.Mode == LockMode.Exclusive && --node.WaitLimits![waiter.Limit] == 0)
+        {
+            node.WaitLimits.Remove(waiter.Limit);
+        }
+        var below = LockNode.BelowRun(waiter.Mode, waiter.LockParents);
+        for (var ancestor = node.Parent; ancestor is not null; ancestor = ancestor.Parent)
+        {
+            ancestor.Runs![below]!.Remove();
+        }
+    }
+
+    /// <summary>
+    /// Would a waiter older than <paramref name="before"/> (a lower id) conflict with a claim on
+    /// <paramref name="path"/>, in either direction? The queue rule between waiters, asked of the older ones
+    /// only: the same test as <see cref="IsCoveredBy"/> (same path included) and <see cref="Covers"/> on the
+    /// <see cref="Layer.Queued"/> counters, with "is there one" replaced by "is the oldest one older".
+    /// O(depth), like the checks on counters: each run knows its oldest waiter.
+    /// </summary>
+    public bool HasOlderConflict(ResourcePath path, LockMode mode, bool lockParents, bool lockChildren, long before)
+    {
+        var node = Root;
+        foreach (var segment in path.Segments)
+        {
+            if (!node.Queued.IsEmpty
+                && (OlderIn(node, ClaimCounts.ExactLockChildren, mode, before) || (lockParents && OlderIn(node, ClaimCounts.Exact, mode, before))))
+            {
+                return true;
+            }
+            node = node.Child(segment);
+            if (node is null)
+            {
+                return false;
+            }
+        }
+        return !node.Queued.IsEmpty
+               && (OlderIn(node, ClaimCounts.Exact, mode, before)
+                   || OlderIn(node, ClaimCounts.BelowLockParents, mode, before)
+                   || (lockChildren && OlderIn(node, ClaimCounts.Below, mode, before)));
+    }
+
+    /// <summary>Is a waiter older than <paramref name="before"/> counted in <paramref name="kind"/> on the node, in a mode conflicting with <paramref name="mode"/>?</summary>
+    private static bool OlderIn(LockNode node, int kind, LockMode mode, long before)
+        => Older(node, kind, LockMode.Exclusive, before) || (mode == LockMode.Exclusive && Older(node, kind, LockMode.Shared, before));
+
+    private static bool Older(LockNode node, int kind, LockMode held, long before)
+    {
+        if (node.Queued[ClaimCounts.Index(kind, held)] == 0)
+        {
+            return false;
+        }
+        var oldest = kind switch
+        {
+            ClaimCounts.Exact => Math.Min(node.MinId(LockNode.ExactRun(held, false)), node.MinId(LockNode.ExactRun(held, true))),
+            ClaimCounts.ExactLockChildren => node.MinId(LockNode.ExactRun(held, true)),
+            ClaimCounts.Below => Math.Min(node.MinId(LockNode.BelowRun(held, false)), node.MinId(LockNode.BelowRun(held, true))),
+            _ => node.MinId(LockNode.BelowRun(held, true)),
+        };
+        return oldest < before;
+    }
 }

@@ -22,6 +22,7 @@ internal sealed class ModelRun
     private static readonly Dictionary<string, ResourcePath> Parsed = AllPaths.ToDictionary(p => p, Parse, StringComparer.Ordinal);
 
     private readonly int _seed;
+    private readonly bool _longQueues;
     private readonly Random _rng;
     private readonly LockEngine _engine = new();
     private readonly ReferenceModel _model = new();
@@ -36,11 +37,21 @@ internal sealed class ModelRun
     private int _maxQueue;
     private int _maxHolders;
 
-    public ModelRun(int seed)
+    /// <param name="seed">The seed of the random commands.</param>
+    /// <param name="longQueues">
+    /// Long lines instead of the default mix: most requests wait, for long, on a few hot paths (one inside
+    /// another), so 50 to 100 waiters queue on the same few paths, with mixed modes, limits and flags,
+    /// and the queue pass must pick the right ones out of long lines.
+    /// </param>
+    public ModelRun(int seed, bool longQueues = false)
     {
         _seed = seed;
+        _longQueues = longQueues;
         _rng = new Random(seed);
     }
+
+    /// <summary>The longest the queue was after a step.</summary>
+    public int MaxQueue => _maxQueue;
 
     public string Stats
         => $"max queue {_maxQueue}, max holders {_maxHolders}, last fence {_lastFenceSeen}, simulated {_now - 1_000_000} ms; "
@@ -125,7 +136,7 @@ internal sealed class ModelRun
             }
             DoAdvance();
         }
-        else if (roll < 994)
+        else if (roll < 994 && !_longQueues)
         {
             Log("drop waiters");
             Expect(_engine.DropAllWaiters() == _model.DropWaiters(), "drop count");
@@ -171,7 +182,9 @@ internal sealed class ModelRun
             : _rng.Next(100) < 3 ? 2 : null;
         var lockParents = _rng.Next(100) < 80;
         var lockChildren = _rng.Next(100) < 80;
-        var waitMs = _rng.Next(100) < 45 ? 0 : Aligned(_rng.Next(1, 401), 400);
+        var waitMs = _longQueues
+            ? _rng.Next(100) < 10 ? 0 : Aligned(_rng.Next(2_000, 30_001), 30_000)
+            : _rng.Next(100) < 45 ? 0 : Aligned(_rng.Next(1, 401), 400);
         var ttlMs = _rng.Next(100) < 30 ? 0 : Aligned(_rng.Next(1, 601), 3000);
         var sessionId = _rng.Next(100) switch
         {
@@ -629,8 +642,14 @@ internal sealed class ModelRun
         => $"#{id} fence={fence} {claim.Mode} limit={claim.Limit} lp={claim.LockParents} lc={claim.LockChildren} "
            + $"session={sessionId} ttl={ttlMs} token={token} paths=[{string.Join(" ", claim.Paths)}]";
 
+    private static readonly string[] HotPaths = ["/a", "/a/b", "/a/b/c", "/b/b", "/c"];
+
     private string RandomPath()
     {
+        if (_longQueues && _rng.Next(100) < 75)
+        {
+            return HotPaths[_rng.Next(HotPaths.Length)];
+        }
         // Depth 0: 1 path, depth 1: 3, depth 2: 9, depth 3: 27; weight the depths, not the paths.
         var depth = _rng.Next(100) switch
         {
