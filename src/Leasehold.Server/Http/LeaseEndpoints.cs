@@ -43,7 +43,7 @@ internal static class LeaseEndpoints
         {
             return problem;
         }
-        if (!TryBuild(body!, Security.Caller.NameOf(context), out var build, out var scope, out problem))
+        if (!TryBuild(body!, Security.Caller.NameOf(context), out var spec, out var scope, out problem))
         {
             return problem!;
         }
@@ -53,7 +53,7 @@ internal static class LeaseEndpoints
         }
         try
         {
-            var outcome = await host.AcquireAsync(build, context.RequestAborted, byIdempotencyKey: body!.IdempotencyKey is not null);
+            var outcome = await host.AcquireAsync(now => spec.Command(now, spec.Token), context.RequestAborted, byIdempotencyKey: spec.ByIdempotencyKey);
             if (outcome.Lease is { } lease)
             {
                 if (!await GrantDelivery.TryDeliverAsync(context, lease) && !outcome.Reused)
@@ -71,28 +71,52 @@ internal static class LeaseEndpoints
         }
     }
 
-    /// <summary>Checks the body and returns the command to run, stamped with the writer's clock.</summary>
-    internal static bool TryBuild(AcquireRequest body, string? principal, out Func<long, AcquireLease> build, out PathScope scope, out IResult? problem)
+    /// <summary>Checks the body and returns the acquire to run.</summary>
+    internal static bool TryBuild(AcquireRequest body, string? principal, out AcquireSpec spec, out PathScope scope, out IResult? problem)
+        => TryCheck(body, principal, out spec, out scope, out problem);
+
+    /// <summary>
+    /// The checks and the acquire for any front-end: a refusal is a code and a detail each front-end
+    /// answers in its own form (HTTP's problem+json, the native protocol's ERROR).
+    /// </summary>
+    internal static bool TryBuild(AcquireRequest body, string? principal, out AcquireSpec spec, out PathScope scope, out string code, out string detail)
     {
-        var ok = TryBuild(body, principal, out build, out scope, out ProblemDto? refusal);
-        problem = refusal is null ? null : Problems.Result(refusal);
+        var ok = TryCheck(body, principal, out spec, out scope, out IResult? result);
+        var problem = result is null ? null : Problems.Describe(result);
+        (code, detail) = problem is null ? ("", "") : (problem.Code, problem.Detail ?? "");
         return ok;
     }
 
     /// <summary>
-    /// The checks and the command for any front-end: a refusal is a problem (code, status, detail) each front-end
-    /// answers in its own form (HTTP's problem+json, the native protocol's ERROR).
+    /// The lease's token: derived from the idempotency key (a retry finds the lease it got), from the owner for a
+    /// reuse request (it may only find a lease taken the same way), else new; false with the refusal for a bad key.
     /// </summary>
-    internal static bool TryBuild(AcquireRequest body, string? principal, out Func<long, AcquireLease> build, out PathScope scope, out ProblemDto? problem)
+    internal static bool TryToken(string? idempotencyKey, bool reuse, string? owner, string? principal, out UInt128 token, out string code, out string detail)
     {
-        var ok = TryCheck(body, principal, out build, out scope, out IResult? result);
-        problem = result is null ? null : Problems.Describe(result);
-        return ok;
+        token = default;
+        code = detail = "";
+        if (idempotencyKey is { } key)
+        {
+            if (!IsIdempotencyKey(key))
+            {
+                (code, detail) = (ErrorCodes.InvalidArgument, $"idempotencyKey is {MinKeyLength} to {MaxKeyLength} characters of A-Z, a-z, 0-9, '_' and '-'");
+                return false;
+            }
+            if (reuse)
+            {
+                (code, detail) = (ErrorCodes.InvalidArgument, "give either reuse or idempotencyKey, not both");
+                return false;
+            }
+            token = Tokens.ForIdempotencyKey(principal, key);
+            return true;
+        }
+        token = reuse && owner is { } reuser ? Tokens.ForName(Tokens.PoolReuse, reuser) : Tokens.New();
+        return true;
     }
 
-    private static bool TryCheck(AcquireRequest body, string? principal, out Func<long, AcquireLease> build, out PathScope scope, out IResult? problem)
+    private static bool TryCheck(AcquireRequest body, string? principal, out AcquireSpec spec, out PathScope scope, out IResult? problem)
     {
-        build = null!;
+        spec = default;
         scope = PathScope.Anywhere;
         ResourcePath[] paths = [];
         PoolGroup[]? groups = null;
@@ -166,21 +190,12 @@ internal static class LeaseEndpoints
         {
             return false;
         }
-        if (body.IdempotencyKey is { } key)
+        if (!TryToken(body.IdempotencyKey, body.Reuse == true, body.Owner, principal, out var token, out var code, out var detail))
         {
-            if (!IsIdempotencyKey(key))
-            {
-                problem = Problems.Result(ErrorCodes.InvalidArgument,
-                    $"idempotencyKey is {MinKeyLength} to {MaxKeyLength} characters of A-Z, a-z, 0-9, '_' and '-'");
-                return false;
-            }
-            if (body.Reuse == true)
-            {
-                problem = Problems.Result(ErrorCodes.InvalidArgument, "give either reuse or idempotencyKey, not both");
-                return false;
-            }
+            problem = Problems.Result(code, detail);
+            return false;
         }
-        var template = new AcquireLease
+        spec = new AcquireSpec
         {
             Paths = paths,
             Mode = mode,
@@ -192,15 +207,11 @@ internal static class LeaseEndpoints
             LockChildren = body.LockChildren ?? true,
             Owner = body.Owner,
             Principal = principal,
-            // A reuse request names its lease by owner: it may only find a lease taken the same way. A keyed
-            // request's token is derived from the key, so that a retry of it finds the lease it got.
-            Token = body.IdempotencyKey is { } keyed ? Tokens.ForIdempotencyKey(principal, keyed)
-                : body.Reuse == true && body.Owner is { } reuser ? Tokens.ForName(Tokens.PoolReuse, reuser)
-                : Tokens.New(),
+            Token = token,
+            ByIdempotencyKey = body.IdempotencyKey is not null,
             Groups = groups,
             Reuse = body.Reuse ?? false,
         };
-        build = now => template with { Now = now };
         // A pool request is checked on its pools: which resources it gets is the engine's choice.
         scope = groups is null ? new PathScope(paths) : new PathScope([.. groups.Select(g => g.Pool).Distinct()], Subtree: true);
         problem = null;

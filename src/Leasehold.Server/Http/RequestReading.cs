@@ -234,12 +234,7 @@ internal static class RequestReading
             problem = Problems.Result(ErrorCodes.InvalidArgument, $"{name} is a number of seconds between 0 and {max}");
             return false;
         }
-        // Up to the next whole millisecond, except that a value that is a whole number of milliseconds but for
-        // the binary fraction's rounding (0.007 * 1000 = 7.000000000000001) is that number: the native protocol's
-        // milliseconds pass through seconds here and must come out as sent.
-        var scaled = value * 1000;
-        var nearest = Math.Round(scaled);
-        ms = (long)(Math.Abs(scaled - nearest) <= 1e-6 + scaled * 1e-12 ? nearest : Math.Ceiling(scaled));
+        ms = (long)Math.Ceiling(value * 1000);
         return true;
     }
 }
