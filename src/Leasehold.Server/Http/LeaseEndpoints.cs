@@ -71,19 +71,11 @@ internal static class LeaseEndpoints
         }
     }
 
-    /// <summary>Checks the body and returns the acquire to run.</summary>
+    /// <summary>Checks the body and returns the acquire to run; HTTP answers a refusal as a problem document.</summary>
     internal static bool TryBuild(AcquireRequest body, string? principal, out AcquireSpec spec, out PathScope scope, out IResult? problem)
-        => TryCheck(body, principal, out spec, out scope, out problem);
-
-    /// <summary>
-    /// The checks and the acquire for any front-end: a refusal is a code and a detail each front-end
-    /// answers in its own form (HTTP's problem+json, the native protocol's ERROR).
-    /// </summary>
-    internal static bool TryBuild(AcquireRequest body, string? principal, out AcquireSpec spec, out PathScope scope, out string code, out string detail)
     {
-        var ok = TryCheck(body, principal, out spec, out scope, out IResult? result);
-        var problem = result is null ? null : Problems.Describe(result);
-        (code, detail) = problem is null ? ("", "") : (problem.Code, problem.Detail ?? "");
+        var ok = TryBuild(body, principal, out spec, out scope, out Refusal refusal);
+        problem = ok ? null : Problems.Result(refusal);
         return ok;
     }
 
@@ -91,20 +83,20 @@ internal static class LeaseEndpoints
     /// The lease's token: derived from the idempotency key (a retry finds the lease it got), from the owner for a
     /// reuse request (it may only find a lease taken the same way), else new; false with the refusal for a bad key.
     /// </summary>
-    internal static bool TryToken(string? idempotencyKey, bool reuse, string? owner, string? principal, out UInt128 token, out string code, out string detail)
+    internal static bool TryToken(string? idempotencyKey, bool reuse, string? owner, string? principal, out UInt128 token, out Refusal refusal)
     {
         token = default;
-        code = detail = "";
+        refusal = default;
         if (idempotencyKey is { } key)
         {
             if (!IsIdempotencyKey(key))
             {
-                (code, detail) = (ErrorCodes.InvalidArgument, $"idempotencyKey is {MinKeyLength} to {MaxKeyLength} characters of A-Z, a-z, 0-9, '_' and '-'");
+                refusal = new Refusal(ErrorCodes.InvalidArgument, $"idempotencyKey is {MinKeyLength} to {MaxKeyLength} characters of A-Z, a-z, 0-9, '_' and '-'");
                 return false;
             }
             if (reuse)
             {
-                (code, detail) = (ErrorCodes.InvalidArgument, "give either reuse or idempotencyKey, not both");
+                refusal = new Refusal(ErrorCodes.InvalidArgument, "give either reuse or idempotencyKey, not both");
                 return false;
             }
             token = Tokens.ForIdempotencyKey(principal, key);
@@ -114,7 +106,11 @@ internal static class LeaseEndpoints
         return true;
     }
 
-    private static bool TryCheck(AcquireRequest body, string? principal, out AcquireSpec spec, out PathScope scope, out IResult? problem)
+    /// <summary>
+    /// The checks and the acquire for any front-end: a refusal is a code and a detail each front-end answers in its
+    /// own form (HTTP's problem+json, the native protocol's ERROR).
+    /// </summary>
+    internal static bool TryBuild(AcquireRequest body, string? principal, out AcquireSpec spec, out PathScope scope, out Refusal refusal)
     {
         spec = default;
         scope = PathScope.Anywhere;
@@ -124,22 +120,22 @@ internal static class LeaseEndpoints
         {
             if (body.Path is not null || body.Paths is not null)
             {
-                problem = Problems.Result(ErrorCodes.InvalidArgument, "give either path(s) or pool groups, not both");
+                refusal = new Refusal(ErrorCodes.InvalidArgument, "give either path(s) or pool groups, not both");
                 return false;
             }
-            if (!PoolRequests.TryReadGroups(body, out groups, out problem))
+            if (!PoolRequests.TryReadGroups(body, out groups, out refusal))
             {
                 return false;
             }
         }
         else if (body.Path is not null && body.Paths is not null)
         {
-            problem = Problems.Result(ErrorCodes.InvalidArgument, "give either path or paths, not both");
+            refusal = new Refusal(ErrorCodes.InvalidArgument, "give either path or paths, not both");
             return false;
         }
         else if (body.Path is not null)
         {
-            if (!RequestReading.TryParsePath(body.Path, out var one, out problem))
+            if (!RequestReading.TryReadPath(body.Path, out var one, out refusal))
             {
                 return false;
             }
@@ -150,7 +146,7 @@ internal static class LeaseEndpoints
             paths = new ResourcePath[many.Length];
             for (var i = 0; i < many.Length; i++)
             {
-                if (!RequestReading.TryParsePath(many[i], out paths[i], out problem))
+                if (!RequestReading.TryReadPath(many[i], out paths[i], out refusal))
                 {
                     return false;
                 }
@@ -158,7 +154,7 @@ internal static class LeaseEndpoints
         }
         else
         {
-            problem = Problems.Result(ErrorCodes.InvalidArgument, "path (or a non-empty paths array, or a pool) is required");
+            refusal = new Refusal(ErrorCodes.InvalidArgument, "path (or a non-empty paths array, or a pool) is required");
             return false;
         }
         LockMode mode;
@@ -171,28 +167,27 @@ internal static class LeaseEndpoints
                 mode = LockMode.Shared;
                 break;
             default:
-                problem = Problems.Result(ErrorCodes.InvalidArgument, $"mode is 'exclusive' or 'shared', not '{body.Mode}'");
+                refusal = new Refusal(ErrorCodes.InvalidArgument, $"mode is 'exclusive' or 'shared', not '{body.Mode}'");
                 return false;
         }
         if (body.Ttl is <= 0)
         {
-            problem = Problems.Result(ErrorCodes.InvalidArgument, "ttl is a positive number of seconds; leave it out for a lease without one");
+            refusal = new Refusal(ErrorCodes.InvalidArgument, "ttl is a positive number of seconds; leave it out for a lease without one");
             return false;
         }
         if (body.Session is 0)
         {
             // 0 is the engine's "no session": taken as is, the lease would silently outlive the session the client meant.
-            problem = Problems.Result(ErrorCodes.NotFound, "session 0 does not exist (closed or expired)");
+            refusal = new Refusal(ErrorCodes.NotFound, "session 0 does not exist (closed or expired)");
             return false;
         }
-        if (!RequestReading.TryMilliseconds(body.Ttl, "ttl", 366 * 86400, out var ttl, out problem)
-            || !RequestReading.TryMilliseconds(body.Wait, "wait", 86400, out var wait, out problem))
+        if (!RequestReading.TryMilliseconds(body.Ttl, "ttl", 366 * 86400, out var ttl, out refusal)
+            || !RequestReading.TryMilliseconds(body.Wait, "wait", 86400, out var wait, out refusal))
         {
             return false;
         }
-        if (!TryToken(body.IdempotencyKey, body.Reuse == true, body.Owner, principal, out var token, out var code, out var detail))
+        if (!TryToken(body.IdempotencyKey, body.Reuse == true, body.Owner, principal, out var token, out refusal))
         {
-            problem = Problems.Result(code, detail);
             return false;
         }
         spec = new AcquireSpec
@@ -214,7 +209,7 @@ internal static class LeaseEndpoints
         };
         // A pool request is checked on its pools: which resources it gets is the engine's choice.
         scope = groups is null ? new PathScope(paths) : new PathScope([.. groups.Select(g => g.Pool).Distinct()], Subtree: true);
-        problem = null;
+        refusal = default;
         return true;
     }
 

@@ -23,9 +23,9 @@ internal sealed partial class NativeConnection
     private readonly HashSet<long> _closedSessions = [];
     private readonly Dictionary<long, long> _leaseSessions = [];
 
-    private static bool TryGroups(in AcquireMessage message, ref AcquireRequest body, out string code, out string detail)
+    private static bool TryGroups(in AcquireMessage message, ref AcquireRequest body, out Refusal refusal)
     {
-        code = detail = "";
+        refusal = default;
         var groups = new GroupRequest[message.Groups.Length];
         for (var i = 0; i < groups.Length; i++)
         {
@@ -40,7 +40,7 @@ internal sealed partial class NativeConnection
                 }
                 catch (JsonException ex)
                 {
-                    (code, detail) = (ErrorCodes.InvalidJson, $"groups[{i}].require is not JSON: {ex.Message}");
+                    refusal = new Refusal(ErrorCodes.InvalidJson, $"groups[{i}].require is not JSON: {ex.Message}");
                     return false;
                 }
             }
@@ -167,6 +167,10 @@ internal sealed partial class NativeConnection
         }
         return _limitContext = context;
     }
+
+    /// <summary>A shared check's refusal, as the ERROR HTTP's problem would be (same code, status and detail).</summary>
+    private void Refuse(uint id, Refusal refusal)
+        => Fail(id, refusal.Code, (ushort)Problems.All[refusal.Code].Status, refusal.Detail);
 
     private void Deny(uint id, Denial denied)
         => Fail(id, denied.Code, (ushort)Problems.All[denied.Code].Status, denied.Detail);

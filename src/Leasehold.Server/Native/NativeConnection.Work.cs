@@ -97,18 +97,9 @@ internal sealed partial class NativeConnection
                 Fail(id, ErrorCodes.InvalidArgument, 400, "ttlMs is -1 or 1 to 366 days, waitMs 0 to 86400000, sessionId a lease's session");
                 return;
             }
-            AcquireSpec spec;
-            if (message.Groups.Length > 0)
+            if (!(message.Groups.Length > 0 ? TryPoolSpec(message, out var spec, out var refusal) : TryPathSpec(message, out spec, out refusal)))
             {
-                if (!TryPoolSpec(message, out spec, out var code, out var detail))
-                {
-                    Fail(id, code, (ushort)Problems.All[code].Status, detail);
-                    return;
-                }
-            }
-            else if (!TryPathSpec(message, out spec, out var code, out var detail))
-            {
-                Fail(id, code, (ushort)Problems.All[code].Status, detail);
+                Refuse(id, refusal);
                 return;
             }
             request.Spec = spec;
@@ -130,28 +121,27 @@ internal sealed partial class NativeConnection
     }
 
     /// <summary>A paths ACQUIRE, with HTTP's checks and messages, from the frame's fields as they are.</summary>
-    private bool TryPathSpec(in AcquireMessage message, out AcquireSpec spec, out string code, out string detail)
+    private bool TryPathSpec(in AcquireMessage message, out AcquireSpec spec, out Refusal refusal)
     {
         spec = default;
-        code = detail = "";
+        refusal = default;
         var texts = message.Paths;
         if (texts.Length == 0)
         {
-            (code, detail) = (ErrorCodes.InvalidArgument, "path (or a non-empty paths array, or a pool) is required");
+            refusal = new Refusal(ErrorCodes.InvalidArgument, "path (or a non-empty paths array, or a pool) is required");
             return false;
         }
         var paths = new ResourcePath[texts.Length];
         for (var i = 0; i < paths.Length; i++)
         {
-            if (!ResourcePath.TryParse(texts[i], out paths[i]!, out var error))
+            if (!RequestReading.TryReadPath(texts[i], out paths[i], out refusal))
             {
-                (code, detail) = (ErrorCodes.InvalidPath, $"'{texts[i]}': {error}");
                 return false;
             }
         }
         var flags = message.Flags;
         var reuse = (flags & AcquireFlags.Reuse) != 0;
-        if (!LeaseEndpoints.TryToken(message.IdempotencyKey, reuse, message.Owner, _principal, out var token, out code, out detail))
+        if (!LeaseEndpoints.TryToken(message.IdempotencyKey, reuse, message.Owner, _principal, out var token, out refusal))
         {
             return false;
         }
@@ -175,7 +165,7 @@ internal sealed partial class NativeConnection
     }
 
     /// <summary>A pool ACQUIRE (rare): its groups through HTTP's checks, its durations from the frame's milliseconds.</summary>
-    private bool TryPoolSpec(in AcquireMessage message, out AcquireSpec spec, out string code, out string detail)
+    private bool TryPoolSpec(in AcquireMessage message, out AcquireSpec spec, out Refusal refusal)
     {
         spec = default;
         var flags = message.Flags;
@@ -192,8 +182,8 @@ internal sealed partial class NativeConnection
             Reuse = (flags & AcquireFlags.Reuse) != 0 ? true : null,
             IdempotencyKey = message.IdempotencyKey,
         };
-        if (!TryGroups(message, ref body, out code, out detail)
-            || !LeaseEndpoints.TryBuild(body, _principal, out spec, out _, out code, out detail))
+        if (!TryGroups(message, ref body, out refusal)
+            || !LeaseEndpoints.TryBuild(body, _principal, out spec, out _, out refusal))
         {
             return false;
         }
