@@ -74,7 +74,7 @@ internal sealed class Deployment : IDisposable
                 args.AddRange(options.ServerArgs);
                 deployment.Start("dotnet", args, n, nodes);
             }
-            deployment.Urls = options.Protocol == Protocol.Native ? nativeUrls : urls;
+            deployment.Urls = options.Protocol is Protocol.Native or Protocol.NativeRaw ? nativeUrls : urls;
             deployment.HttpUrls = urls;
             deployment.Description = nodes == 1
                 ? $"leasehold server {string.Join(' ', options.ServerArgs)} on {urls[0]} and {nativeUrls[0]}"

@@ -20,12 +20,13 @@ internal enum TargetKind
     Echo,
 }
 
-/// <summary>How a spawned Leasehold server is spoken to: its native protocol or HTTP (both through the .NET client), or raw HTTP.</summary>
+/// <summary>How a Leasehold server is spoken to: its native protocol or HTTP (both through the .NET client), raw HTTP, or raw native frames.</summary>
 internal enum Protocol
 {
     RawHttp,
     Native,
     Http,
+    NativeRaw,
 }
 
 /// <summary>Command-line options. Every run is bounded: warmup + duration, then the clients stop.</summary>
@@ -47,6 +48,8 @@ internal sealed record LoadOptions
                               protocol; for etcd a client URL such as http://127.0.0.1:2379; for redis and
                               echo tcp://127.0.0.1:PORT)
           --protocol NAME     Leasehold: raw-http (default: the load generator's own minimal HTTP client),
+                              native-raw (native frames written with the protocol's codec, no client
+                              library: one connection per load client, HELLO, then ACQUIRE and RELEASE),
                               native or http (both through Leasehold's .NET client, one per load client)
           --clients N         concurrent clients, one connection each (default 64; etcd: one gRPC channel per node)
           --duration S        measured seconds (default 10)
@@ -193,8 +196,11 @@ internal sealed record LoadOptions
                 case "--redis":
                     options = options with { RedisPath = value };
                     break;
-                case "--protocol" when value is "raw-http" or "native" or "http":
-                    options = options with { Protocol = value switch { "native" => Protocol.Native, "http" => Protocol.Http, _ => Protocol.RawHttp } };
+                case "--protocol" when value is "raw-http" or "native" or "http" or "native-raw":
+                    options = options with
+                    {
+                        Protocol = value switch { "native" => Protocol.Native, "http" => Protocol.Http, "native-raw" => Protocol.NativeRaw, _ => Protocol.RawHttp },
+                    };
                     break;
                 case "--api-key":
                     options = options with { ApiKey = value };
@@ -213,7 +219,7 @@ internal sealed record LoadOptions
             error = "give the server with --url tcp://127.0.0.1:PORT, or --spawn";
             return false;
         }
-        else if (options.Protocol == Protocol.Native)
+        else if (options.Protocol is Protocol.Native or Protocol.NativeRaw)
         {
             options = options with { Urls = [new("leasehold://127.0.0.1:8766/")] };
         }
@@ -224,12 +230,15 @@ internal sealed record LoadOptions
                 error = "a leasehold:// URL is the native protocol: give no --protocol http with it";
                 return false;
             }
-            options = options with { Protocol = Protocol.Native };
+            if (options.Protocol != Protocol.NativeRaw)
+            {
+                options = options with { Protocol = Protocol.Native };
+            }
         }
         var scheme = options.Target switch
         {
             TargetKind.Redis or TargetKind.Echo => "tcp",
-            TargetKind.Leasehold when options.Protocol == Protocol.Native => "leasehold",
+            TargetKind.Leasehold when options.Protocol is Protocol.Native or Protocol.NativeRaw => "leasehold",
             _ => Uri.UriSchemeHttp,
         };
         if (urls is not null && urls.FirstOrDefault(u => !u.IsLoopback || u.Scheme != scheme) is { } bad)

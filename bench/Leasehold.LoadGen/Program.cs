@@ -66,6 +66,7 @@ try
         TargetKind.Redis => new RedisTarget(options, options.RedisFsync ? "redis (appendfsync always)" : "redis (in memory)"),
         TargetKind.Echo => new EchoTarget(options),
         _ when options.Protocol == Protocol.RawHttp => new LeaseholdTarget(options, name),
+        _ when options.Protocol == Protocol.NativeRaw => new NativeRawTarget(options, deployment?.HttpUrls is [var stats] ? stats : null),
         _ => new ClientTarget(options, name, deployment?.HttpUrls is [var one] ? one : null),
     };
     if (await target.CheckReadyAsync(cancel.Token) is { } notReady)

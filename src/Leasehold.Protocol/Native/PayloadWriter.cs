@@ -74,7 +74,7 @@ public ref struct PayloadWriter(Span<byte> span)
     }
 
     /// <summary>Raw bytes with no length.</summary>
-    public void Raw(ReadOnlySpan<byte> value)
+    public void Raw(scoped ReadOnlySpan<byte> value)
     {
         value.CopyTo(_span[_position..]);
         _position += value.Length;

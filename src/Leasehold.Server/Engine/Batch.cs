@@ -29,32 +29,99 @@ internal sealed class Batch
 
     public void Complete()
     {
-        foreach (var item in Items)
+        AfterBatch.Begin();
+        try
         {
-            item.Complete();
+            foreach (var item in Items)
+            {
+                item.Complete();
+            }
+            foreach (var (pending, outcome) in Outcomes)
+            {
+                pending.Completion.TrySetResult(outcome);
+            }
+            foreach (var (watcher, ended) in Ended)
+            {
+                watcher.OnEnded(ended.Kind, ended.Id, ended.Reason);
+            }
         }
-        foreach (var (pending, outcome) in Outcomes)
+        finally
         {
-            pending.Completion.TrySetResult(outcome);
-        }
-        foreach (var (watcher, ended) in Ended)
-        {
-            watcher.OnEnded(ended.Kind, ended.Id, ended.Reason);
+            AfterBatch.End();
         }
         Log?.Dispose();
     }
 
     public void Fail(Exception error)
     {
-        foreach (var item in Items)
+        AfterBatch.Begin();
+        try
         {
-            item.Fail(error);
+            foreach (var item in Items)
+            {
+                item.Fail(error);
+            }
+            foreach (var (pending, _) in Outcomes)
+            {
+                pending.Completion.TrySetException(error);
+            }
         }
-        foreach (var (pending, _) in Outcomes)
+        finally
         {
-            pending.Completion.TrySetException(error);
+            AfterBatch.End();
         }
         Log?.Dispose();
+    }
+}
+
+/// <summary>Told once a batch's answers are all written (a connection flushes then, once for all its answers).</summary>
+internal interface IAfterBatch
+{
+    void AfterBatch();
+}
+
+/// <summary>
+/// The answers of one batch, written one by one while it completes: whoever writes an answer to a connection
+/// registers the connection here, and each is told once when the batch is done, on the same thread.
+/// </summary>
+internal static class AfterBatch
+{
+    [ThreadStatic]
+    private static List<IAfterBatch>? t_pending;
+
+    [ThreadStatic]
+    private static int t_depth;
+
+    /// <summary>True on a thread that is completing a batch.</summary>
+    public static bool Active => t_depth > 0;
+
+    public static void Begin() => t_depth++;
+
+    /// <summary>Remembers <paramref name="target"/> for the end of the batch; false outside one (the caller acts now).</summary>
+    public static bool Register(IAfterBatch target)
+    {
+        if (t_depth == 0)
+        {
+            return false;
+        }
+        (t_pending ??= []).Add(target);
+        return true;
+    }
+
+    public static void End()
+    {
+        if (--t_depth > 0 || t_pending is not { Count: > 0 } pending)
+        {
+            return;
+        }
+        // (A target told here may complete another batch inline and register again: a fresh list for that.)
+        t_pending = null;
+        foreach (var target in pending)
+        {
+            target.AfterBatch();
+        }
+        pending.Clear();
+        t_pending ??= pending;
     }
 }
 

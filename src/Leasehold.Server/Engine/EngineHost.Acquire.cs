@@ -20,19 +20,7 @@ public sealed partial class EngineHost
     public async Task<AcquireOutcome> AcquireAsync(Func<long, AcquireLease> command, CancellationToken cancellationToken, bool byIdempotencyKey = false, IEndWatcher? watcher = null)
     {
         var (done, pending) = await ExecuteAsync(w => Start(w, command(w.Now), byIdempotencyKey, watcher)).ConfigureAwait(false);
-        if (done is not null)
-        {
-            return done;
-        }
-        try
-        {
-            return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            await ExecuteAsync(w => Abandon(w, pending)).ConfigureAwait(false);
-            throw;
-        }
+        return done ?? await WaitGrantAsync(pending, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>An acquire's first step: its final outcome, or the waiter to wait on (exactly one of them).</summary>
@@ -52,8 +40,22 @@ public sealed partial class EngineHost
     private Started Start(Writer writer, AcquireLease command, bool byIdempotencyKey, IEndWatcher? watcher)
     {
         var token = command.Token;
-        var hash = Tokens.Hash(token);
-        if (byIdempotencyKey && writer.Engine.FindLeaseByToken(hash) is { } earlier)
+        var step = StartAcquire(writer, command with { Token = Tokens.Hash(token) }, token, byIdempotencyKey, watcher);
+        if (step.Lease is { } lease)
+        {
+            return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, writer.Engine, token), Reused: step.Reused);
+        }
+        return step.Pending is { } pending ? pending : step.Refused!;
+    }
+
+    /// <summary>
+    /// An acquire's first step on the writer, for front-ends that map the engine's lease themselves: the lease
+    /// (granted now, or an idempotent retry's earlier one: <see cref="AcquireStep.Reused"/>), the waiter to wait on,
+    /// or the refusal. <paramref name="command"/> carries the token's hash; <paramref name="token"/> is the clear one.
+    /// </summary>
+    internal AcquireStep StartAcquire(Writer writer, AcquireLease command, UInt128 token, bool byIdempotencyKey, IEndWatcher? watcher)
+    {
+        if (byIdempotencyKey && writer.Engine.FindLeaseByToken(command.Token) is { } earlier)
         {
             // A retry (its answer was lost, or its server died): the derived token names the lease an earlier
             // try got, for this principal only. Returned as it is; nothing is applied or logged. Reused: the
@@ -62,10 +64,10 @@ public sealed partial class EngineHost
             {
                 Watch(EndedKind.Lease, earlier.Id, watcher);
             }
-            return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(earlier, writer.Engine, token), Reused: true);
+            return new AcquireStep(earlier, true, null, null);
         }
         var lastFence = writer.Engine.LastFence;
-        var result = writer.Run(command with { Token = hash }, (e, c) => e.Acquire(c));
+        var result = writer.Run(command, static (e, c) => e.Acquire(c));
         if (result.Lease is { } lease)
         {
             if (watcher is not null)
@@ -73,15 +75,29 @@ public sealed partial class EngineHost
                 Watch(EndedKind.Lease, lease.Id, watcher);
             }
             // Every grant takes a new fence; a reused lease keeps its own.
-            return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, writer.Engine, token), Reused: lease.Fence <= lastFence);
+            return new AcquireStep(lease, lease.Fence <= lastFence, null, null);
         }
         if (result.Waiter is { } waiter)
         {
             var pending = new PendingAcquire(waiter.Id, waiter.Paths, waiter.Mode, token) { Watcher = watcher };
             _waiting.Add(waiter.Id, pending);
-            return pending;
+            return new AcquireStep(null, false, pending, null);
         }
-        return Failure(writer.Engine, result.Error, result.Detail, command.Paths, command.Mode);
+        return new AcquireStep(null, false, null, Failure(writer.Engine, result.Error, result.Detail, command.Paths, command.Mode));
+    }
+
+    /// <summary>Waits for a queued acquire's outcome; if the caller goes away, the waiter leaves the queue (see <see cref="AcquireAsync"/>).</summary>
+    internal async Task<AcquireOutcome> WaitGrantAsync(PendingAcquire pending, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            await ExecuteAsync(w => Abandon(w, pending)).ConfigureAwait(false);
+            throw;
+        }
     }
 
     private AcquireOutcome Failure(LockEngine engine, ErrorCode error, string? detail, ResourcePath[] paths, LockMode mode)
@@ -163,6 +179,9 @@ public sealed partial class EngineHost
         }
         CollectEnded(engine, batch);
     }
+
+    /// <summary>An acquire's first step: the lease (<paramref name="Reused"/>: it existed before), the waiter, or the refusal; exactly one.</summary>
+    internal readonly record struct AcquireStep(Lease? Lease, bool Reused, PendingAcquire? Pending, AcquireOutcome? Refused);
 
     internal sealed class PendingAcquire(long waiterId, ResourcePath[] paths, LockMode mode, UInt128 token)
     {

@@ -138,6 +138,12 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// </summary>
     internal void Follow(object epoch) => Post(new FollowItem(this, epoch));
 
+    /// <summary>
+    /// Queues a front-end's own work item (no closure, no task): it runs on the writer, and its
+    /// <see cref="WorkItem.Complete"/> or <see cref="WorkItem.Fail"/> answers it once its batch is durable.
+    /// </summary>
+    internal void Enqueue(WorkItem item) => Post(item);
+
     private void Post(WorkItem item)
     {
         if (!_work.Writer.TryWrite(item))

@@ -43,7 +43,7 @@ internal static class LeaseEndpoints
         {
             return problem;
         }
-        if (!TryBuild(body!, Security.Caller.NameOf(context), out var build, out var scope, out problem))
+        if (!TryBuild(body!, Security.Caller.NameOf(context), out var spec, out var scope, out problem))
         {
             return problem!;
         }
@@ -53,7 +53,7 @@ internal static class LeaseEndpoints
         }
         try
         {
-            var outcome = await host.AcquireAsync(build, context.RequestAborted, byIdempotencyKey: body!.IdempotencyKey is not null);
+            var outcome = await host.AcquireAsync(now => spec.Command(now, spec.Token), context.RequestAborted, byIdempotencyKey: spec.ByIdempotencyKey);
             if (outcome.Lease is { } lease)
             {
                 if (!await GrantDelivery.TryDeliverAsync(context, lease) && !outcome.Reused)
@@ -71,28 +71,48 @@ internal static class LeaseEndpoints
         }
     }
 
-    /// <summary>Checks the body and returns the command to run, stamped with the writer's clock.</summary>
-    internal static bool TryBuild(AcquireRequest body, string? principal, out Func<long, AcquireLease> build, out PathScope scope, out IResult? problem)
+    /// <summary>Checks the body and returns the acquire to run; HTTP answers a refusal as a problem document.</summary>
+    internal static bool TryBuild(AcquireRequest body, string? principal, out AcquireSpec spec, out PathScope scope, out IResult? problem)
     {
-        var ok = TryBuild(body, principal, out build, out scope, out ProblemDto? refusal);
-        problem = refusal is null ? null : Problems.Result(refusal);
+        var ok = TryBuild(body, principal, out spec, out scope, out Refusal refusal);
+        problem = ok ? null : Problems.Result(refusal);
         return ok;
     }
 
     /// <summary>
-    /// The checks and the command for any front-end: a refusal is a problem (code, status, detail) each front-end
-    /// answers in its own form (HTTP's problem+json, the native protocol's ERROR).
+    /// The lease's token: derived from the idempotency key (a retry finds the lease it got), from the owner for a
+    /// reuse request (it may only find a lease taken the same way), else new; false with the refusal for a bad key.
     /// </summary>
-    internal static bool TryBuild(AcquireRequest body, string? principal, out Func<long, AcquireLease> build, out PathScope scope, out ProblemDto? problem)
+    internal static bool TryToken(string? idempotencyKey, bool reuse, string? owner, string? principal, out UInt128 token, out Refusal refusal)
     {
-        var ok = TryCheck(body, principal, out build, out scope, out IResult? result);
-        problem = result is null ? null : Problems.Describe(result);
-        return ok;
+        token = default;
+        refusal = default;
+        if (idempotencyKey is { } key)
+        {
+            if (!IsIdempotencyKey(key))
+            {
+                refusal = new Refusal(ErrorCodes.InvalidArgument, $"idempotencyKey is {MinKeyLength} to {MaxKeyLength} characters of A-Z, a-z, 0-9, '_' and '-'");
+                return false;
+            }
+            if (reuse)
+            {
+                refusal = new Refusal(ErrorCodes.InvalidArgument, "give either reuse or idempotencyKey, not both");
+                return false;
+            }
+            token = Tokens.ForIdempotencyKey(principal, key);
+            return true;
+        }
+        token = reuse && owner is { } reuser ? Tokens.ForName(Tokens.PoolReuse, reuser) : Tokens.New();
+        return true;
     }
 
-    private static bool TryCheck(AcquireRequest body, string? principal, out Func<long, AcquireLease> build, out PathScope scope, out IResult? problem)
+    /// <summary>
+    /// The checks and the acquire for any front-end: a refusal is a code and a detail each front-end answers in its
+    /// own form (HTTP's problem+json, the native protocol's ERROR).
+    /// </summary>
+    internal static bool TryBuild(AcquireRequest body, string? principal, out AcquireSpec spec, out PathScope scope, out Refusal refusal)
     {
-        build = null!;
+        spec = default;
         scope = PathScope.Anywhere;
         ResourcePath[] paths = [];
         PoolGroup[]? groups = null;
@@ -100,22 +120,22 @@ internal static class LeaseEndpoints
         {
             if (body.Path is not null || body.Paths is not null)
             {
-                problem = Problems.Result(ErrorCodes.InvalidArgument, "give either path(s) or pool groups, not both");
+                refusal = new Refusal(ErrorCodes.InvalidArgument, "give either path(s) or pool groups, not both");
                 return false;
             }
-            if (!PoolRequests.TryReadGroups(body, out groups, out problem))
+            if (!PoolRequests.TryReadGroups(body, out groups, out refusal))
             {
                 return false;
             }
         }
         else if (body.Path is not null && body.Paths is not null)
         {
-            problem = Problems.Result(ErrorCodes.InvalidArgument, "give either path or paths, not both");
+            refusal = new Refusal(ErrorCodes.InvalidArgument, "give either path or paths, not both");
             return false;
         }
         else if (body.Path is not null)
         {
-            if (!RequestReading.TryParsePath(body.Path, out var one, out problem))
+            if (!RequestReading.TryReadPath(body.Path, out var one, out refusal))
             {
                 return false;
             }
@@ -126,7 +146,7 @@ internal static class LeaseEndpoints
             paths = new ResourcePath[many.Length];
             for (var i = 0; i < many.Length; i++)
             {
-                if (!RequestReading.TryParsePath(many[i], out paths[i], out problem))
+                if (!RequestReading.TryReadPath(many[i], out paths[i], out refusal))
                 {
                     return false;
                 }
@@ -134,7 +154,7 @@ internal static class LeaseEndpoints
         }
         else
         {
-            problem = Problems.Result(ErrorCodes.InvalidArgument, "path (or a non-empty paths array, or a pool) is required");
+            refusal = new Refusal(ErrorCodes.InvalidArgument, "path (or a non-empty paths array, or a pool) is required");
             return false;
         }
         LockMode mode;
@@ -147,40 +167,30 @@ internal static class LeaseEndpoints
                 mode = LockMode.Shared;
                 break;
             default:
-                problem = Problems.Result(ErrorCodes.InvalidArgument, $"mode is 'exclusive' or 'shared', not '{body.Mode}'");
+                refusal = new Refusal(ErrorCodes.InvalidArgument, $"mode is 'exclusive' or 'shared', not '{body.Mode}'");
                 return false;
         }
         if (body.Ttl is <= 0)
         {
-            problem = Problems.Result(ErrorCodes.InvalidArgument, "ttl is a positive number of seconds; leave it out for a lease without one");
+            refusal = new Refusal(ErrorCodes.InvalidArgument, "ttl is a positive number of seconds; leave it out for a lease without one");
             return false;
         }
         if (body.Session is 0)
         {
             // 0 is the engine's "no session": taken as is, the lease would silently outlive the session the client meant.
-            problem = Problems.Result(ErrorCodes.NotFound, "session 0 does not exist (closed or expired)");
+            refusal = new Refusal(ErrorCodes.NotFound, "session 0 does not exist (closed or expired)");
             return false;
         }
-        if (!RequestReading.TryMilliseconds(body.Ttl, "ttl", 366 * 86400, out var ttl, out problem)
-            || !RequestReading.TryMilliseconds(body.Wait, "wait", 86400, out var wait, out problem))
+        if (!RequestReading.TryMilliseconds(body.Ttl, "ttl", 366 * 86400, out var ttl, out refusal)
+            || !RequestReading.TryMilliseconds(body.Wait, "wait", 86400, out var wait, out refusal))
         {
             return false;
         }
-        if (body.IdempotencyKey is { } key)
+        if (!TryToken(body.IdempotencyKey, body.Reuse == true, body.Owner, principal, out var token, out refusal))
         {
-            if (!IsIdempotencyKey(key))
-            {
-                problem = Problems.Result(ErrorCodes.InvalidArgument,
-                    $"idempotencyKey is {MinKeyLength} to {MaxKeyLength} characters of A-Z, a-z, 0-9, '_' and '-'");
-                return false;
-            }
-            if (body.Reuse == true)
-            {
-                problem = Problems.Result(ErrorCodes.InvalidArgument, "give either reuse or idempotencyKey, not both");
-                return false;
-            }
+            return false;
         }
-        var template = new AcquireLease
+        spec = new AcquireSpec
         {
             Paths = paths,
             Mode = mode,
@@ -192,18 +202,14 @@ internal static class LeaseEndpoints
             LockChildren = body.LockChildren ?? true,
             Owner = body.Owner,
             Principal = principal,
-            // A reuse request names its lease by owner: it may only find a lease taken the same way. A keyed
-            // request's token is derived from the key, so that a retry of it finds the lease it got.
-            Token = body.IdempotencyKey is { } keyed ? Tokens.ForIdempotencyKey(principal, keyed)
-                : body.Reuse == true && body.Owner is { } reuser ? Tokens.ForName(Tokens.PoolReuse, reuser)
-                : Tokens.New(),
+            Token = token,
+            ByIdempotencyKey = body.IdempotencyKey is not null,
             Groups = groups,
             Reuse = body.Reuse ?? false,
         };
-        build = now => template with { Now = now };
         // A pool request is checked on its pools: which resources it gets is the engine's choice.
         scope = groups is null ? new PathScope(paths) : new PathScope([.. groups.Select(g => g.Pool).Distinct()], Subtree: true);
-        problem = null;
+        refusal = default;
         return true;
     }
 

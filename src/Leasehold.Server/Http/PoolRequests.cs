@@ -10,10 +10,18 @@ internal static class PoolRequests
 {
     public static bool TryReadGroups(AcquireRequest body, out PoolGroup[] groups, out IResult? problem)
     {
+        var ok = TryReadGroups(body, out groups, out Refusal refusal);
+        problem = ok ? null : Problems.Result(refusal);
+        return ok;
+    }
+
+    public static bool TryReadGroups(AcquireRequest body, out PoolGroup[] groups, out Refusal refusal)
+    {
         groups = [];
+        refusal = default;
         if (body.Groups is not null && (body.Pool is not null || body.Require is not null || body.Count is not null))
         {
-            problem = Problems.Result(ErrorCodes.InvalidArgument, "give either pool, require and count, or groups, not both");
+            refusal = new Refusal(ErrorCodes.InvalidArgument, "give either pool, require and count, or groups, not both");
             return false;
         }
         var requests = body.Groups ?? [new GroupRequest { Pool = body.Pool, Require = body.Require, Count = body.Count }];
@@ -21,18 +29,17 @@ internal static class PoolRequests
         for (var i = 0; i < requests.Length; i++)
         {
             var request = requests[i];
-            if (!RequestReading.TryParsePath(request.Pool, out var pool, out problem))
+            if (!RequestReading.TryReadPath(request.Pool, out var pool, out refusal))
             {
                 return false;
             }
             if (!TryRequirementText(request.Require, out var text, out var error))
             {
-                problem = Problems.Result(ErrorCodes.InvalidQuery, error);
+                refusal = new Refusal(ErrorCodes.InvalidQuery, error);
                 return false;
             }
             groups[i] = new PoolGroup(pool, text, request.Count ?? 1);
         }
-        problem = null;
         return true;
     }
 

@@ -77,13 +77,8 @@ internal static class Problems
 
     public static IResult Result(ErrorCode error, string? detail) => Result(Code(error), detail);
 
-    /// <summary>A problem as a front-end that does not speak HTTP answers it (the native protocol's ERROR).</summary>
-    public static IResult Result(ProblemDto problem)
-        => Results.Json(problem, ProtocolJsonContext.Default.ProblemDto, ProblemDto.ContentType, problem.Status);
-
-    /// <summary>The problem a <see cref="Result(string, string?, LeaseDto[])"/> carries, for front-ends that answer in their own format.</summary>
-    public static ProblemDto Describe(IResult result)
-        => result is IValueHttpResult<ProblemDto> { Value: { } problem } ? problem : Create(ErrorCodes.Internal, "an answer that is not a problem");
+    /// <summary>HTTP's answer to a refusal of a check shared with other front-ends.</summary>
+    public static IResult Result(Refusal refusal) => Result(refusal.Code, refusal.Detail);
 
     /// <summary>A request Kestrel could not read (bad framing, a body over the limit): the client's fault, never a 500.</summary>
     public static IResult Result(BadHttpRequestException error) => Result(Code(error), error.Message);
@@ -100,3 +95,9 @@ internal static class Problems
         return System.Text.Json.JsonSerializer.SerializeAsync(context.Response.Body, problem, ProtocolJsonContext.Default.ProblemDto);
     }
 }
+
+/// <summary>
+/// Why a shared check refused a request: a code of the catalogue and a detail for people. HTTP answers it as a
+/// problem document (<see cref="Problems.Result(Refusal)"/>), the native protocol as an ERROR frame.
+/// </summary>
+internal readonly record struct Refusal(string Code, string Detail);

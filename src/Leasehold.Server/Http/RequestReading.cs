@@ -211,35 +211,46 @@ internal static class RequestReading
 
     public static bool TryParsePath(string? text, out ResourcePath path, out IResult? problem)
     {
+        var ok = TryReadPath(text, out path, out var refusal);
+        problem = ok ? null : Problems.Result(refusal);
+        return ok;
+    }
+
+    /// <summary>A path as the shared checks read it: a refusal with HTTP's code and detail when it is not valid.</summary>
+    public static bool TryReadPath(string? text, out ResourcePath path, out Refusal refusal)
+    {
         if (ResourcePath.TryParse(text, out path, out var error))
         {
-            problem = null;
+            refusal = default;
             return true;
         }
-        problem = Problems.Result(ErrorCodes.InvalidPath, $"'{text}': {error}");
+        refusal = new Refusal(ErrorCodes.InvalidPath, $"'{text}': {error}");
         return false;
     }
 
     /// <summary>Seconds from JSON to whole milliseconds; NaN, infinities and negatives are refused.</summary>
     public static bool TryMilliseconds(double? seconds, string name, double max, out long ms, out IResult? problem)
     {
+        var ok = TryMilliseconds(seconds, name, max, out ms, out Refusal refusal);
+        problem = ok ? null : Problems.Result(refusal);
+        return ok;
+    }
+
+    /// <summary>Seconds from JSON to whole milliseconds (rounded up); NaN, infinities and negatives are refused.</summary>
+    public static bool TryMilliseconds(double? seconds, string name, double max, out long ms, out Refusal refusal)
+    {
         ms = 0;
-        problem = null;
+        refusal = default;
         if (seconds is not { } value)
         {
             return true;
         }
         if (!double.IsFinite(value) || value < 0 || value > max)
         {
-            problem = Problems.Result(ErrorCodes.InvalidArgument, $"{name} is a number of seconds between 0 and {max}");
+            refusal = new Refusal(ErrorCodes.InvalidArgument, $"{name} is a number of seconds between 0 and {max}");
             return false;
         }
-        // Up to the next whole millisecond, except that a value that is a whole number of milliseconds but for
-        // the binary fraction's rounding (0.007 * 1000 = 7.000000000000001) is that number: the native protocol's
-        // milliseconds pass through seconds here and must come out as sent.
-        var scaled = value * 1000;
-        var nearest = Math.Round(scaled);
-        ms = (long)(Math.Abs(scaled - nearest) <= 1e-6 + scaled * 1e-12 ? nearest : Math.Ceiling(scaled));
+        ms = (long)Math.Ceiling(value * 1000);
         return true;
     }
 }

@@ -8,7 +8,6 @@ using Leasehold.Protocol.Native;
 using Leasehold.Server.Engine;
 using Leasehold.Server.Http;
 using Leasehold.Server.Security;
-using Leasehold.Server.Wire;
 
 namespace Leasehold.Server.Native;
 
@@ -24,92 +23,9 @@ internal sealed partial class NativeConnection
     private readonly HashSet<long> _closedSessions = [];
     private readonly Dictionary<long, long> _leaseSessions = [];
 
-    private async Task AcquireAsync(uint id, AcquireMessage message, InFlight entry)
+    private static bool TryGroups(in AcquireMessage message, ref AcquireRequest body, out Refusal refusal)
     {
-        RateLimitLease? permit = null;
-        try
-        {
-            if (!Admit(id, out permit))
-            {
-                return;
-            }
-            var flags = message.Flags;
-            var body = new AcquireRequest
-            {
-                Path = message.Paths.Length == 1 ? message.Paths[0] : null,
-                Paths = message.Paths.Length > 1 ? message.Paths : null,
-                Owner = message.Owner,
-                Mode = (flags & AcquireFlags.Shared) != 0 ? "shared" : null,
-                Limit = message.Limit == -1 ? null : message.Limit,
-                Ttl = message.TtlMs == -1 ? null : message.TtlMs / 1000.0,
-                Wait = message.WaitMs / 1000.0,
-                Session = message.SessionId == 0 ? null : (long)message.SessionId,
-                LockParents = (flags & AcquireFlags.LockParents) != 0,
-                LockChildren = (flags & AcquireFlags.LockChildren) != 0,
-                Reuse = (flags & AcquireFlags.Reuse) != 0 ? true : null,
-                IdempotencyKey = message.IdempotencyKey,
-            };
-            if (message.TtlMs is < -1 or 0 or > MaxTtlMs || message.WaitMs is < 0 or > MaxWaitMs || message.SessionId > long.MaxValue)
-            {
-                Fail(id, ErrorCodes.InvalidArgument, 400, "ttlMs is -1 or 1 to 366 days, waitMs 0 to 86400000, sessionId a lease's session");
-                return;
-            }
-            if (message.Groups.Length > 0 && !TryGroups(message, ref body, out var groupProblem))
-            {
-                Fail(id, groupProblem.Code, (ushort)groupProblem.Status, groupProblem.Detail);
-                return;
-            }
-            if (!LeaseEndpoints.TryBuild(body, _principal, out var build, out var scope, out ProblemDto? problem))
-            {
-                Fail(id, problem!.Code, (ushort)problem.Status, problem.Detail);
-                return;
-            }
-            if (shared.SecurityOn && await Access.CheckAsync(shared.Services, _user, Right.Lock, scope, "native", "ACQUIRE") is { } denied)
-            {
-                Deny(id, denied);
-                return;
-            }
-            var token = entry.Cancel?.Token ?? _closed.Token;
-            AcquireOutcome outcome;
-            try
-            {
-                outcome = await shared.Host.AcquireAsync(build, token, byIdempotencyKey: message.IdempotencyKey is not null, watcher: this).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                // A CANCEL, or the connection closed: the waiter has left the queue.
-                Fail(id, NativeProtocol.Cancelled, 499, "cancelled by CANCEL");
-                return;
-            }
-            if (outcome.Lease is { } lease)
-            {
-                if (!TryWriteLease(id, lease) && !outcome.Reused)
-                {
-                    // Nobody will ever see this token: release the lease now, as HTTP does (GrantDelivery).
-                    await shared.Host.ReleaseUndeliveredAsync(lease.Id).ConfigureAwait(false);
-                }
-                End(id);
-                return;
-            }
-            byte[]? extensions = outcome.Error == ErrorCode.Locked && outcome.Blockers is { } blockers
-                ? HoldersJson(blockers)
-                : null;
-            var code = Problems.Code(outcome.Error);
-            Fail(id, code, (ushort)Problems.All[code].Status, outcome.Detail, -1, extensions);
-        }
-        catch (Exception ex)
-        {
-            FailUnexpected(id, ex);
-        }
-        finally
-        {
-            permit?.Dispose();
-        }
-    }
-
-    private static bool TryGroups(AcquireMessage message, ref AcquireRequest body, out ProblemDto problem)
-    {
-        problem = null!;
+        refusal = default;
         var groups = new GroupRequest[message.Groups.Length];
         for (var i = 0; i < groups.Length; i++)
         {
@@ -124,7 +40,7 @@ internal sealed partial class NativeConnection
                 }
                 catch (JsonException ex)
                 {
-                    problem = Problems.Create(ErrorCodes.InvalidJson, $"groups[{i}].require is not JSON: {ex.Message}");
+                    refusal = new Refusal(ErrorCodes.InvalidJson, $"groups[{i}].require is not JSON: {ex.Message}");
                     return false;
                 }
             }
@@ -147,10 +63,16 @@ internal sealed partial class NativeConnection
         return stream.ToArray();
     }
 
-    /// <summary>Writes a LEASE answer; false when the connection is gone (the grant did not reach anyone).</summary>
+    /// <summary>Writes a LEASE answer to an ACQUIRE; false when the connection is gone (the grant did not reach anyone).</summary>
+    private bool TryWriteLease(uint id, in NativeLease lease)
+        => TryWriteGrant(id, lease, lease.Id, lease.SessionId == 0 ? null : lease.SessionId);
+
+    /// <summary>The same for a grant after a wait (mapped by the engine host).</summary>
     private bool TryWriteLease(uint id, LeaseDto lease)
+        => TryWriteGrant(id, ToMessage(lease), lease.Id, lease.Session);
+
+    private bool TryWriteGrant<T>(uint id, in T message, long leaseId, long? session) where T : struct, INativeMessage<T>
     {
-        var message = ToMessage(lease);
         lock (_write)
         {
             if (_dead || _closed.IsCancellationRequested)
@@ -158,17 +80,14 @@ internal sealed partial class NativeConnection
                 return false;
             }
             NativeFrames.Write(_output, id, message);
-            if (lease.Token is not null)
+            _answered.Add(leaseId);
+            if (session is { } bound)
             {
-                _answered.Add(lease.Id);
-                if (lease.Session is { } session)
-                {
-                    _leaseSessions[lease.Id] = session;
-                }
-                if (_heldPushes.Remove(lease.Id, out var reason))
-                {
-                    WritePush(lease.Id, reason);
-                }
+                _leaseSessions[leaseId] = bound;
+            }
+            if (_heldPushes.Remove(leaseId, out var reason))
+            {
+                WritePush(leaseId, reason);
             }
             return true;
         }
@@ -194,140 +113,6 @@ internal sealed partial class NativeConnection
         Resources = lease.Resources is { } resources ? JsonSerializer.SerializeToUtf8Bytes(resources, ProtocolJsonContext.Default.ChosenResourceDtoArray) : null,
     };
 
-    private async Task ReleaseAsync(uint id, ReleaseMessage message)
-    {
-        try
-        {
-            if (!Admit(id, out var permit) || !TryToken(id, message.Token, out var token))
-            {
-                permit?.Dispose();
-                return;
-            }
-            using (permit)
-            {
-                var leaseId = (long)message.LeaseId;
-                if (shared.SecurityOn && await LeaseAccess.CheckAsync(shared.Services, _user, shared.Host, leaseId, Right.Lock, ownOnly: true, "native", "RELEASE") is { } denied)
-                {
-                    Deny(id, denied);
-                    return;
-                }
-                var hash = Tokens.Hash(token);
-                var result = await shared.Host.ExecuteAsync(w =>
-                {
-                    var released = w.Run(new ReleaseLease { Now = w.Now, LeaseId = leaseId, Token = hash }, (e, c) => e.Release(c));
-                    if (released.Error == ErrorCode.None)
-                    {
-                        // Its own release: no LEASE_ENDED for it (the watch goes before the ending is collected).
-                        w.Unwatch(EndedKind.Lease, leaseId, this);
-                    }
-                    return released;
-                }).ConfigureAwait(false);
-                if (result.Error != ErrorCode.None)
-                {
-                    FailEngine(id, result.Error, result.Detail);
-                    return;
-                }
-                lock (_write)
-                {
-                    _answered.Remove(leaseId);
-                    _leaseSessions.Remove(leaseId);
-                    if (!_dead)
-                    {
-                        NativeFrames.Write(_output, id, new OkMessage());
-                    }
-                }
-                End(id);
-            }
-        }
-        catch (Exception ex)
-        {
-            FailUnexpected(id, ex);
-        }
-    }
-
-    private async Task RenewAsync(uint id, RenewMessage message)
-    {
-        try
-        {
-            if (!Admit(id, out var permit) || !TryToken(id, message.Token, out var token))
-            {
-                permit?.Dispose();
-                return;
-            }
-            using (permit)
-            {
-                if (message.TtlMs is < -1 or 0 or > MaxTtlMs)
-                {
-                    Fail(id, ErrorCodes.InvalidArgument, 400, "ttlMs is -1 (keep the lease's) or 1 to 366 days");
-                    return;
-                }
-                var leaseId = (long)message.LeaseId;
-                if (shared.SecurityOn && await LeaseAccess.CheckAsync(shared.Services, _user, shared.Host, leaseId, Right.Lock, ownOnly: true, "native", "RENEW") is { } denied)
-                {
-                    Deny(id, denied);
-                    return;
-                }
-                var hash = Tokens.Hash(token);
-                var ttl = message.TtlMs == -1 ? 0 : message.TtlMs;
-                var (error, lease, detail) = await shared.Host.ExecuteAsync(w =>
-                {
-                    var result = w.Run(new RenewLease { Now = w.Now, LeaseId = leaseId, Token = hash, TtlMs = ttl }, (e, c) => e.Renew(c));
-                    return (result.Error, result.Value is { } l ? Dtos.ToDto(l, w.Engine) : null, result.Detail);
-                }).ConfigureAwait(false);
-                AnswerLease(id, error, lease, detail);
-            }
-        }
-        catch (Exception ex)
-        {
-            FailUnexpected(id, ex);
-        }
-    }
-
-    private async Task GetLeaseAsync(uint id, GetLeaseMessage message)
-    {
-        try
-        {
-            if (!Admit(id, out var permit))
-            {
-                return;
-            }
-            using (permit)
-            {
-                var leaseId = (long)message.LeaseId;
-                if (shared.SecurityOn && await LeaseAccess.CheckAsync(shared.Services, _user, shared.Host, leaseId, Right.Read, ownOnly: false, "native", "GET_LEASE") is { } denied)
-                {
-                    Deny(id, denied);
-                    return;
-                }
-                var lease = await shared.Host.ExecuteAsync(w => w.Engine.GetLease(leaseId) is { } l ? Dtos.ToDto(l, w.Engine) : null).ConfigureAwait(false);
-                AnswerLease(id, lease is null ? ErrorCode.NotFound : ErrorCode.None, lease,
-                    $"lease {message.LeaseId} is not held (never granted, released, or expired)");
-            }
-        }
-        catch (Exception ex)
-        {
-            FailUnexpected(id, ex);
-        }
-    }
-
-    private void AnswerLease(uint id, ErrorCode error, LeaseDto? lease, string? detail)
-    {
-        if (error != ErrorCode.None || lease is null)
-        {
-            FailEngine(id, error, detail);
-            return;
-        }
-        var message = ToMessage(lease);
-        lock (_write)
-        {
-            if (!_dead)
-            {
-                NativeFrames.Write(_output, id, message);
-            }
-        }
-        End(id);
-    }
-
     private bool TryToken(uint id, string text, out UInt128 token)
     {
         if (text.Length == 32 && UInt128.TryParse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out token))
@@ -338,6 +123,9 @@ internal sealed partial class NativeConnection
         Fail(id, ErrorCodes.InvalidToken, 403, "the token is 32 hexadecimal digits");
         return false;
     }
+
+    /// <summary>HTTP's request limits for one of the hot requests: its permit kept until it is answered.</summary>
+    private bool Admit(Request request) => Admit(request.Id, out request.Permit);
 
     /// <summary>HTTP's request limits, shared with it: false (and the ERROR written) when the principal is over them.</summary>
     private bool Admit(uint id, out RateLimitLease? permit)
@@ -379,6 +167,10 @@ internal sealed partial class NativeConnection
         }
         return _limitContext = context;
     }
+
+    /// <summary>A shared check's refusal, as the ERROR HTTP's problem would be (same code, status and detail).</summary>
+    private void Refuse(uint id, Refusal refusal)
+        => Fail(id, refusal.Code, (ushort)Problems.All[refusal.Code].Status, refusal.Detail);
 
     private void Deny(uint id, Denial denied)
         => Fail(id, denied.Code, (ushort)Problems.All[denied.Code].Status, denied.Detail);

@@ -1,6 +1,5 @@
 using System.IO.Pipelines;
 using System.Security.Claims;
-using System.Threading.Channels;
 using Leasehold.Core.Pools;
 using Leasehold.Protocol;
 using Leasehold.Protocol.Native;
@@ -11,20 +10,25 @@ namespace Leasehold.Server.Native;
 
 /// <summary>
 /// One native connection (docs/protocol.md): a read loop that cuts frames and starts each request, answers
-/// written straight into the connection's output under one lock, flushed by one flusher when the reader has
-/// nothing more buffered or an answer comes later. Everything it holds is bounded: one frame, the requests
-/// in flight (beyond them it stops reading), the output (while a flush waits for the peer, it stops reading).
+/// written straight into the connection's output under one lock, and flushed once per round: by the reader after
+/// the frames of one read, by the thread that completes a batch after all of that batch's answers, by anyone else
+/// at once. Everything it holds is bounded: one frame, the requests in flight (beyond them it stops reading), the
+/// output (while a flush waits for the peer, it stops reading).
 /// </summary>
-internal sealed partial class NativeConnection(ConnectionContext connection, NativeShared shared) : IEndWatcher
+internal sealed partial class NativeConnection(ConnectionContext connection, NativeShared shared) : IEndWatcher, IAfterBatch
 {
+    /// <summary>The connection whose read loop is dispatching frames on this thread: it flushes once they are all started.</summary>
+    [ThreadStatic]
+    private static NativeConnection? t_reading;
+
     private readonly PipeReader _input = connection.Transport.Input;
     private readonly PipeWriter _output = connection.Transport.Output;
     private readonly Lock _write = new();
     private readonly Lock _state = new();
-    private readonly Dictionary<uint, InFlight> _inFlight = [];
+    private readonly Dictionary<uint, Request> _inFlight = [];
+    private readonly Stack<Request> _free = new();
     private readonly SemaphoreSlim _slots = new(shared.Options.MaxInFlight, shared.Options.MaxInFlight);
     private readonly CancellationTokenSource _closed = new();
-    private readonly Channel<bool> _flushes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
     // Under _write: leases whose LEASE answer is written (a push for one may follow), pushes held until it is.
     private readonly HashSet<long> _answered = [];
@@ -34,16 +38,10 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
     private string? _principal;
     private string? _credential;
     private volatile Task? _pendingFlush;
+    private bool _flushing;
+    private bool _flushAgain;
     private bool _dead;
     private long _lastInput = Environment.TickCount64;
-
-    private sealed class InFlight
-    {
-        public CancellationTokenSource? Cancel { get; set; }
-
-        /// <summary>A CANCEL that targets this request: answered OK once this request is answered.</summary>
-        public uint CancelledBy { get; set; }
-    }
 
     public async Task RunAsync()
     {
@@ -55,7 +53,6 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
             {
                 return;
             }
-            var flusher = FlushLoopAsync();
             var keepAlive = KeepBoundSessionsAsync();
             var idle = WatchIdleAsync();
             try
@@ -65,8 +62,6 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
             finally
             {
                 _closed.Cancel();
-                _flushes.Writer.TryComplete();
-                await flusher.ConfigureAwait(false);
                 await keepAlive.ConfigureAwait(false);
                 await idle.ConfigureAwait(false);
             }
@@ -131,19 +126,27 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
                     close = true;
                     break;
                 }
-                Dispatch(frame);
+                t_reading = this;
+                try
+                {
+                    Dispatch(frame);
+                }
+                finally
+                {
+                    t_reading = null;
+                }
             }
             if (full)
             {
                 // Leave the rest unexamined, so that it is read again at once when a slot frees.
                 _input.AdvanceTo(buffer.Start);
-                RequestFlush();
+                Flush();
                 await _slots.WaitAsync(_closed.Token).ConfigureAwait(false);
                 _slots.Release();
                 continue;
             }
             _input.AdvanceTo(buffer.Start, buffer.End);
-            RequestFlush();
+            Flush();
             if (close)
             {
                 await FlushNowAsync().ConfigureAwait(false);
@@ -276,37 +279,23 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
                 {
                     if (Begin(id, acquire.WaitMs > 0) is { } entry)
                     {
-                        _ = AcquireAsync(id, acquire, entry);
+                        StartAcquire(entry, acquire);
                     }
                     return;
                 }
                 break;
-            case FrameType.Release:
-                if (NativeFrames.TryParse<ReleaseMessage>(frame.Payload, out var release))
+            case FrameType.Release or FrameType.Renew:
+                if (Begin(id, false) is { } withToken)
                 {
-                    if (Begin(id, false) is not null)
-                    {
-                        _ = ReleaseAsync(id, release);
-                    }
-                    return;
+                    StartWithToken(withToken, frame.Type, frame.Payload);
                 }
-                break;
-            case FrameType.Renew:
-                if (NativeFrames.TryParse<RenewMessage>(frame.Payload, out var renew))
-                {
-                    if (Begin(id, false) is not null)
-                    {
-                        _ = RenewAsync(id, renew);
-                    }
-                    return;
-                }
-                break;
+                return;
             case FrameType.GetLease:
                 if (NativeFrames.TryParse<GetLeaseMessage>(frame.Payload, out var get))
                 {
-                    if (Begin(id, false) is not null)
+                    if (Begin(id, false) is { } reading)
                     {
-                        _ = GetLeaseAsync(id, get);
+                        StartGetLease(reading, (long)get.LeaseId);
                     }
                     return;
                 }
@@ -362,13 +351,17 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
         => WriteError(id, NativeProtocol.InvalidFrame, 400, $"the payload of {type} does not parse (a field cut short, ill-formed UTF-8, bytes left over or a reserved flag)");
 
     /// <summary>Takes a slot and records the id as in flight; null (and the ERROR written) for an id already in flight.</summary>
-    private InFlight? Begin(uint id, bool cancellable)
+    private Request? Begin(uint id, bool cancellable)
     {
-        var entry = new InFlight();
+        Request? entry;
         lock (_state)
         {
+            entry = _free.TryPop(out var free) ? free : new Request(this);
+            entry.Id = id;
             if (!_inFlight.TryAdd(id, entry))
             {
+                entry.Reset();
+                _free.Push(entry);
                 entry = null;
             }
         }
@@ -389,13 +382,25 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
     /// <summary>The request is answered (its frame written): its id and slot are free again.</summary>
     private void End(uint id)
     {
-        InFlight? entry;
+        Request? entry;
         lock (_state)
         {
             _inFlight.Remove(id, out entry);
         }
-        entry?.Cancel?.Dispose();
-        if (entry is { CancelledBy: not 0 and var canceller })
+        if (entry is null)
+        {
+            return;
+        }
+        entry.Cancel?.Dispose();
+        entry.Permit?.Dispose();
+        var canceller = entry.CancelledBy;
+        // Answered: the object serves the next request of the connection.
+        entry.Reset();
+        lock (_state)
+        {
+            _free.Push(entry);
+        }
+        if (canceller != 0)
         {
             lock (_write)
             {
@@ -415,7 +420,7 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
         CancellationTokenSource? cancel = null;
         lock (_state)
         {
-            if (_inFlight.TryGetValue(target, out var entry) && entry.Cancel is { } source && entry.CancelledBy == 0 && _inFlight.TryAdd(id, new InFlight()))
+            if (_inFlight.TryGetValue(target, out var entry) && entry.Cancel is { } source && entry.CancelledBy == 0 && _inFlight.TryAdd(id, NewRequest(id)))
             {
                 entry.CancelledBy = id;
                 cancel = source;
@@ -431,6 +436,7 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
                     NativeFrames.Write(_output, id, new OkMessage());
                 }
             }
+            RequestFlush();
             return;
         }
         _slots.Wait(0);
@@ -463,52 +469,40 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
         End(id);
     }
 
-    private void RequestFlush() => _flushes.Writer.TryWrite(true);
-
-    private async Task FlushLoopAsync()
+    /// <summary>Under _state: a request object for <paramref name="id"/>, reused when one is free.</summary>
+    private Request NewRequest(uint id)
     {
-        var reader = _flushes.Reader;
-        try
+        var request = _free.TryPop(out var free) ? free : new Request(this);
+        request.Id = id;
+        return request;
+    }
+
+    /// <summary>
+    /// Something was written: flushed by the reader when this thread is dispatching its frames, after the batch when
+    /// this thread is completing one (once for all its answers), otherwise now.
+    /// </summary>
+    private void RequestFlush()
+    {
+        if (ReferenceEquals(t_reading, this) || Engine.AfterBatch.Register(this))
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
-            {
-                reader.TryRead(out _);
-                ValueTask<FlushResult> flush;
-                lock (_write)
-                {
-                    if (_dead)
-                    {
-                        return;
-                    }
-                    flush = _output.FlushAsync();
-                }
-                if (!flush.IsCompleted)
-                {
-                    var pending = flush.AsTask();
-                    _pendingFlush = pending;
-                    if ((await pending.ConfigureAwait(false)).IsCompleted)
-                    {
-                        MarkDead();
-                        return;
-                    }
-                    continue;
-                }
-                if (flush.Result.IsCompleted)
-                {
-                    MarkDead();
-                    return;
-                }
-            }
+            return;
         }
-        catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or InvalidOperationException)
+        Flush();
+    }
+
+    void IAfterBatch.AfterBatch()
+    {
+        if (!ReferenceEquals(t_reading, this))
         {
-            MarkDead();
-            _closed.Cancel();
+            Flush();
         }
     }
 
-    /// <summary>Flushes at once, on the caller (handshake and the last words before closing; no flusher runs then or it is idle).</summary>
-    private async Task FlushNowAsync()
+    /// <summary>
+    /// Flushes what is written. One flush at a time: while one waits for the peer (output over Kestrel's threshold),
+    /// a later call only asks for another when it ends, and the reader stops reading (<see cref="_pendingFlush"/>).
+    /// </summary>
+    private void Flush()
     {
         ValueTask<FlushResult> flush;
         lock (_write)
@@ -517,15 +511,76 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
             {
                 return;
             }
-            flush = _output.FlushAsync();
+            if (_flushing)
+            {
+                _flushAgain = true;
+                return;
+            }
+            try
+            {
+                flush = _output.FlushAsync();
+            }
+            catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or InvalidOperationException)
+            {
+                _dead = true;
+                return;
+            }
+            _flushing = !flush.IsCompleted;
+        }
+        if (!flush.IsCompleted)
+        {
+            _pendingFlush = AwaitFlushAsync(flush);
+            return;
         }
         try
         {
-            await flush.ConfigureAwait(false);
+            if (flush.Result.IsCompleted)
+            {
+                MarkDead();
+            }
         }
         catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or InvalidOperationException)
         {
             MarkDead();
+        }
+    }
+
+    private async Task AwaitFlushAsync(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            if ((await flush.ConfigureAwait(false)).IsCompleted)
+            {
+                MarkDead();
+                return;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or InvalidOperationException)
+        {
+            MarkDead();
+            _closed.Cancel();
+            return;
+        }
+        bool again;
+        lock (_write)
+        {
+            _flushing = false;
+            again = _flushAgain;
+            _flushAgain = false;
+        }
+        if (again)
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>Flushes at once and waits for it (the handshake, and the last words before closing).</summary>
+    private async Task FlushNowAsync()
+    {
+        Flush();
+        if (_pendingFlush is { IsCompleted: false } pending)
+        {
+            await pending.ConfigureAwait(false);
         }
     }
 

@@ -288,4 +288,25 @@ public sealed class ConformanceTests : IAsyncLifetime
         await connection.SendAsync(6, new GetLeaseMessage(12345));
         Assert.Equal(("not-found", 404), (await connection.ReceiveAsync()).Error() is var e ? (e.Code, (int)e.Status) : default);
     }
+
+    [Fact]
+    public async Task An_acquire_keeps_its_milliseconds_as_sent_and_release_reads_the_token_in_either_case()
+    {
+        var (connection, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var _ = connection;
+        // 2007 ms is 2.007 s, whose binary fraction times 1000 is just over 2007: a trip through seconds made it 2008.
+        await connection.SendAsync(2, Acquire("/native/millis", ttlMs: 2007));
+        var lease = (await connection.ReceiveAsync()).As<LeaseMessage>();
+        Assert.Equal((2007L, 2007L), (lease.TtlMs, lease.ExpiresAt - lease.AcquiredAt));
+        Assert.Matches("^[0-9a-f]{32}$", lease.Token);
+        await connection.SendAsync(3, new ReleaseMessage(lease.Id, new string('g', 32)));
+        Assert.Equal("invalid-token", (await connection.ReceiveAsync()).Error().Code);
+        var badUtf8 = new byte[8 + 2 + 2];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(badUtf8, lease.Id);
+        (badUtf8[9], badUtf8[10], badUtf8[11]) = (2, 0xC3, 0x28);
+        await connection.SendRawAsync(RawNative.Frame(FrameType.Release, 4, badUtf8));
+        Assert.Equal("invalid-frame", (await connection.ReceiveAsync()).Error().Code);
+        await connection.SendAsync(5, new ReleaseMessage(lease.Id, lease.Token!.ToUpperInvariant()));
+        Assert.Equal((FrameType.Ok, 5u), await connection.ReceiveAsync() is var ok ? (ok.Type, ok.Id) : default);
+    }
 }
