@@ -15,7 +15,7 @@ namespace Leasehold.Fuzz.Targets;
 /// <summary>
 /// HTTP JSON bodies in process: the routes' own reading (<see cref="RequestReading"/> with the source-generated
 /// <see cref="ProtocolJsonContext"/>), their checks into engine commands (<c>LeaseEndpoints.TryBuild</c>,
-/// <see cref="RequestReading.TryMilliseconds"/>, the attribute parser), the command applied to a real engine,
+/// <c>RequestReading.TryMilliseconds</c>, the attribute parser), the command applied to a real engine,
 /// and the answer serialized. Every refusal must be a 4xx problem; nothing may throw.
 /// </summary>
 public static class HttpJsonTarget
@@ -82,12 +82,12 @@ public static class HttpJsonTarget
                 ClientErrors.Require(problem, "reading an acquire body");
                 return;
             }
-            if (!LeaseEndpoints.TryBuild(body!, null, out var build, out _, out problem))
+            if (!LeaseEndpoints.TryBuild(body!, null, out var spec, out _, out problem))
             {
                 ClientErrors.Require(problem, "checking an acquire body");
                 return;
             }
-            var result = _engine.Acquire(build(_now));
+            var result = _engine.Acquire(spec.Command(_now, Tokens.Hash(spec.Token)));
             ClientErrors.Require(result.Error, result.Detail, "the engine's answer to an acquire");
             if (result.Lease is { } lease)
             {
