@@ -9,7 +9,10 @@ namespace Leasehold.Server.Engine;
 /// </summary>
 internal sealed class Batch
 {
-    public LogBuffer? Log { get; init; }
+    private LogBuffer? _log;
+
+    /// <summary>The batch's framed records; the batch returns the buffer to its pool when answered, unless it was taken.</summary>
+    public LogBuffer? Log { get => _log; init => _log = value; }
 
     /// <summary>The leadership the batch was decided under (a cluster's; null on a single server). Set once, at creation.</summary>
     public object? Epoch { get; init; }
@@ -21,8 +24,20 @@ internal sealed class Batch
 
     public List<(EngineHost.PendingAcquire Pending, AcquireOutcome Outcome)> Outcomes { get; } = [];
 
-    /// <summary>A snapshot captured after this batch: written once the batch's records are.</summary>
-    public (long Index, ArrayBufferWriter<byte> Bytes)? Snapshot { get; set; }
+    /// <summary>
+    /// A snapshot of the state after this batch (its last record's index): once the batch's records are written,
+    /// the log is cut there and the snapshot is encoded off the writer, or, when <c>Seed</c> is set, written from
+    /// the bytes the writer encoded.
+    /// </summary>
+    public (long Index, ArrayBufferWriter<byte>? Seed)? Snapshot { get; set; }
+
+    /// <summary>Takes the written records over (the snapshot replica applies them and returns the buffer itself).</summary>
+    public LogBuffer? TakeLog()
+    {
+        var log = _log;
+        _log = null;
+        return log;
+    }
 
     public void Complete()
     {
@@ -34,7 +49,7 @@ internal sealed class Batch
         {
             pending.Completion.TrySetResult(outcome);
         }
-        Log?.Dispose();
+        _log?.Dispose();
     }
 
     public void Fail(Exception error)
@@ -47,7 +62,7 @@ internal sealed class Batch
         {
             pending.Completion.TrySetException(error);
         }
-        Log?.Dispose();
+        _log?.Dispose();
     }
 }
 

@@ -1,0 +1,199 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Leasehold.Core;
+using Leasehold.Storage;
+
+namespace Leasehold.Server.Engine;
+
+/// <summary>
+/// A second engine on a thread of its own that follows the log: the flusher hands it every batch of records
+/// once they are written, and it decodes and applies them exactly as recovery replays a segment (the engine
+/// is deterministic, so it holds the writer's state as of the last record it applied). Snapshots are encoded
+/// from it at the record the flusher cut the log at, so the writer never stops for one; the price is a second
+/// copy of the state in memory (docs/storage.md).
+/// <para>It starts from a copy of the recovered engine (<see cref="Seed"/>). If it ever cannot apply a record
+/// (a bug: recovery would then fail on the same record), it drops its state and says so; the next snapshot is
+/// encoded on the writer, as before this replica existed, and seeds it again.</para>
+/// </summary>
+internal sealed partial class SnapshotReplica
+{
+    private readonly BlockingCollection<Step> _steps = [];
+    private readonly DataStore _store;
+    private readonly EngineLimits _limits;
+    private readonly ILogger _logger;
+    private readonly Action<long, long, Exception?> _finished;
+    private volatile bool _tracking;
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private LockEngine? _engine;
+    private long _applied;
+    private long _backlog;
+
+    /// <param name="store">Where snapshots are written.</param>
+    /// <param name="limits">The engine's limits.</param>
+    /// <param name="logger">Where a record that cannot be applied is reported.</param>
+    /// <param name="finished">Called on the replica's thread after each snapshot: its index, its size in bytes, and why it failed or null.</param>
+    public SnapshotReplica(DataStore store, EngineLimits limits, ILogger logger, Action<long, long, Exception?> finished)
+    {
+        _store = store;
+        _limits = limits;
+        _logger = logger;
+        _finished = finished;
+        new Thread(Run) { IsBackground = true, Name = "leasehold-snapshots" }.Start();
+    }
+
+    /// <summary>Records handed over and not applied yet (read anywhere; for tests and the benchmark).</summary>
+    public long Backlog => Interlocked.Read(ref _backlog);
+
+    /// <summary>The index of the last record applied (for tests).</summary>
+    public long Applied => Volatile.Read(ref _applied);
+
+    /// <summary>Whether the replica holds the state (false before its seed and after it lost track): read by the writer.</summary>
+    public bool Tracking => _tracking;
+
+    /// <summary>
+    /// The state as of record <paramref name="index"/>, as snapshot bytes the writer encoded: the replica starts
+    /// over from it (at start-up, or after it lost track), and writes it as the snapshot of <paramref name="index"/>
+    /// when <paramref name="write"/>.
+    /// </summary>
+    public void Seed(long index, ArrayBufferWriter<byte> bytes, bool write) => _steps.Add(new SeedStep(index, bytes, write));
+
+    /// <summary>Records the flusher has written (the replica returns the buffer to its pool).</summary>
+    public void Apply(LogBuffer records)
+    {
+        Interlocked.Add(ref _backlog, records.Records);
+        _steps.Add(new RecordsStep(records));
+    }
+
+    /// <summary>The log was cut after <paramref name="index"/>: encode and write the state as of that record.</summary>
+    public void Snapshot(long index) => _steps.Add(new SnapshotStep(index));
+
+    /// <summary>No step follows; the task completes once every step handed over is done.</summary>
+    public Task CloseAsync()
+    {
+        _steps.CompleteAdding();
+        return _done.Task;
+    }
+
+    private void Run()
+    {
+        try
+        {
+            foreach (var step in _steps.GetConsumingEnumerable())
+            {
+                switch (step)
+                {
+                    case RecordsStep records:
+                        ApplyRecords(records.Buffer);
+                        break;
+                    case SnapshotStep snapshot:
+                        Write(snapshot.Index, null);
+                        break;
+                    case SeedStep seed:
+                        Write(seed.Index, seed);
+                        break;
+                }
+            }
+        }
+        finally
+        {
+            _steps.Dispose();
+            _done.TrySetResult();
+        }
+    }
+
+    private void ApplyRecords(LogBuffer buffer)
+    {
+        try
+        {
+            if (_engine is not { } engine)
+            {
+                return;
+            }
+            var first = _applied + 1;
+            try
+            {
+                if (buffer.FirstIndex != first)
+                {
+                    throw new InvalidOperationException($"records from {buffer.FirstIndex} handed over while the replica is at {_applied}");
+                }
+                LogReader.ReadRecords(buffer.Written, first, "(records handed to the snapshot replica)", (index, command) =>
+                {
+                    engine.Apply(command);
+                    Volatile.Write(ref _applied, index);
+                });
+                engine.DiscardOutcomes();
+            }
+            catch (Exception ex)
+            {
+                // Its state is no longer the writer's: keep nothing of it, and let the next snapshot seed it again.
+                Drop();
+                LogLostTrack(ex, _applied + 1);
+            }
+        }
+        finally
+        {
+            Interlocked.Add(ref _backlog, -buffer.Records);
+            buffer.Dispose();
+        }
+    }
+
+    /// <summary>Writes the snapshot of <paramref name="index"/>: encoded from the replica, or the seed's bytes (and seeds the replica).</summary>
+    private void Write(long index, SeedStep? seed)
+    {
+        Exception? error = null;
+        long size = 0;
+        try
+        {
+            if (seed is not null)
+            {
+                Drop();
+                (_, _engine) = SnapshotLoader.Load("(snapshot replica's seed)", seed.Bytes.WrittenSpan, _limits);
+                Volatile.Write(ref _applied, index);
+                _tracking = true;
+                if (!seed.Write)
+                {
+                    return;
+                }
+                size = seed.Bytes.WrittenCount;
+                _store.WriteSnapshot(index, seed.Bytes.WrittenSpan);
+            }
+            else if (_engine is null)
+            {
+                throw new InvalidOperationException($"the snapshot replica has no state to take the snapshot of record {index} from; the next snapshot is encoded on the writer");
+            }
+            else if (_applied != index)
+            {
+                Drop();
+                throw new InvalidOperationException($"the log was cut after record {index} but the snapshot replica is at record {_applied}; the next snapshot is encoded on the writer");
+            }
+            else
+            {
+                // Streamed to the file: a state of a million leases needs no 100 MB buffer (nor the garbage of growing one).
+                var engine = _engine;
+                _store.WriteSnapshot(index, file => size = SnapshotCodec.EncodeTo(file, index, engine.Capture()));
+            }
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+        }
+        _finished(index, size, error);
+    }
+
+    private void Drop()
+    {
+        _tracking = false;
+        _engine = null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The snapshot replica could not apply record {Index} and dropped its state; the log keeps everything, and the next snapshot is encoded on the writer (which pauses it) to start the replica again")]
+    private partial void LogLostTrack(Exception ex, long index);
+
+    private abstract record Step;
+
+    private sealed record RecordsStep(LogBuffer Buffer) : Step;
+
+    private sealed record SnapshotStep(long Index) : Step;
+
+    private sealed record SeedStep(long Index, ArrayBufferWriter<byte> Bytes, bool Write) : Step;
+}
