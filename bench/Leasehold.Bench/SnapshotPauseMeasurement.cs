@@ -101,22 +101,45 @@ internal static class SnapshotPauseMeasurement
         gcPauses.Origin = DateTime.UtcNow;
         var end = warmup + measured;
         using var stop = new CancellationTokenSource();
+        var writing = new List<(double From, double To)>();
         var watcher = Task.Run(async () =>
         {
-            // New snapshot files, as they appear (every 5 ms): when each snapshot finished, for the slowest requests.
+            // New snapshot files, as they appear, and the spans during which a snapshot's temporary file exists (from
+            // the moment the file is created to its rename: with snapshots off the writer, capture, encoding and
+            // writing all fall inside; a writer that captures and encodes itself pauses before the file exists).
+            // Polled every 2 ms.
+            double? since = null;
             while (!stop.IsCancellationRequested)
             {
-                foreach (var name in Directory.EnumerateFiles(dir, "snapshot-*.snap").Select(Path.GetFileName))
+                var now = clock.Elapsed.TotalMilliseconds;
+                var tmp = false;
+                foreach (var name in Directory.EnumerateFiles(dir, "snapshot-*").Select(Path.GetFileName))
                 {
-                    if (known.Add(name!))
+                    if (name!.EndsWith(".tmp", StringComparison.Ordinal))
+                    {
+                        tmp = true;
+                    }
+                    else if (known.Add(name))
                     {
                         lock (snapshots)
                         {
-                            snapshots.Add((clock.Elapsed.TotalMilliseconds, name!));
+                            snapshots.Add((now, name));
                         }
                     }
                 }
-                await Task.Delay(5).ConfigureAwait(false);
+                if (tmp && since is null)
+                {
+                    since = now;
+                }
+                else if (!tmp && since is { } from)
+                {
+                    lock (writing)
+                    {
+                        writing.Add((from, now));
+                    }
+                    since = null;
+                }
+                await Task.Delay(2).ConfigureAwait(false);
             }
         });
         var gcPauseBefore = TimeSpan.Zero;
@@ -174,6 +197,14 @@ internal static class SnapshotPauseMeasurement
             $"snapshots finished in the window: {inWindow.Count} ({string.Join(", ", inWindow.Select(s => $"{s.Name} at {(s.At - warmup.TotalMilliseconds) / 1000:F2} s"))})"));
         Console.WriteLine(string.Create(inv,
             $"GC in the window: {gcs[0]} gen0, {gcs[1]} gen1, {gcs[2]} gen2 collections, {gcPause.TotalMilliseconds:F0} ms paused in all; heap after (full GC) {heap / (1024.0 * 1024.0):F0} MiB"));
+        // Requests whose wait overlapped a span in which a snapshot file was being written.
+        var during = all.Where(w => writing.Any(x => w.At <= x.To && w.At + w.Ms >= x.From)).Select(w => w.Ms).Order().ToArray();
+        if (during.Length > 0)
+        {
+            double During(double p) => during[Math.Min(during.Length - 1, (int)Math.Ceiling(p * during.Length) - 1)];
+            Console.WriteLine(string.Create(inv,
+                $"while a snapshot file was being written ({writing.Count} spans, {writing.Sum(x => x.To - x.From) / 1000:F2} s in all): {during.Length:N0} requests, wait p50 {During(0.50):F2} ms, p99 {During(0.99):F2} ms, max {during[^1]:F2} ms"));
+        }
         var pauses = gcPauses.Taken().Where(p => p.At >= warmup.TotalMilliseconds && p.At <= end.TotalMilliseconds).ToList();
         Console.WriteLine(string.Create(inv,
             $"GC pauses in the window (runtime events): {pauses.Count}, longest {string.Join(", ", pauses.OrderByDescending(p => p.Ms).Take(5).Select(p => $"{p.Ms:F1} ms (gen{p.Gen} {GcPauses.TypeName(p.Type)}) at {(p.At - warmup.TotalMilliseconds) / 1000:F2} s"))}"));

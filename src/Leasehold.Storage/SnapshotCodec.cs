@@ -28,9 +28,13 @@ public static class SnapshotCodec
     /// Writes the same bytes as <see cref="Encode"/> to <paramref name="stream"/> through one pooled buffer, so that
     /// a large state costs no buffer of its own size (nor the garbage of growing one). Returns the bytes written.
     /// </summary>
-    public static long EncodeTo(Stream stream, long index, EngineState state)
+    /// <param name="stream">Where the bytes go, 1 MiB at a time.</param>
+    /// <param name="index">The index of the last command the state includes.</param>
+    /// <param name="state">The state.</param>
+    /// <param name="afterChunk">Called after each chunk is written (e.g. to make it durable), or null.</param>
+    public static long EncodeTo(Stream stream, long index, EngineState state, Action? afterChunk = null)
     {
-        using var writer = new ChecksummedWriter(stream);
+        using var writer = new ChecksummedWriter(stream, afterChunk);
         WriteBody(writer, index, state);
         return writer.Finish();
     }
@@ -115,7 +119,7 @@ public static class SnapshotCodec
     }
 
     /// <summary>Hands a stream what is written in chunks of a pooled buffer, and keeps the CRC-32C of all of it.</summary>
-    private sealed class ChecksummedWriter(Stream stream) : IBufferWriter<byte>, IDisposable
+    private sealed class ChecksummedWriter(Stream stream, Action? afterChunk) : IBufferWriter<byte>, IDisposable
     {
         private byte[] _buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         private int _length;
@@ -174,6 +178,7 @@ public static class SnapshotCodec
             stream.Write(chunk);
             _total += _length;
             _length = 0;
+            afterChunk?.Invoke();
         }
     }
 

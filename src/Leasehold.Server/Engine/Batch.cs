@@ -9,10 +9,7 @@ namespace Leasehold.Server.Engine;
 /// </summary>
 internal sealed class Batch
 {
-    private LogBuffer? _log;
-
-    /// <summary>The batch's framed records; the batch returns the buffer to its pool when answered, unless it was taken.</summary>
-    public LogBuffer? Log { get => _log; init => _log = value; }
+    public LogBuffer? Log { get; init; }
 
     /// <summary>The leadership the batch was decided under (a cluster's; null on a single server). Set once, at creation.</summary>
     public object? Epoch { get; init; }
@@ -31,14 +28,6 @@ internal sealed class Batch
     /// </summary>
     public (long Index, ArrayBufferWriter<byte>? Seed)? Snapshot { get; set; }
 
-    /// <summary>Takes the written records over (the snapshot replica applies them and returns the buffer itself).</summary>
-    public LogBuffer? TakeLog()
-    {
-        var log = _log;
-        _log = null;
-        return log;
-    }
-
     public void Complete()
     {
         foreach (var item in Items)
@@ -49,7 +38,7 @@ internal sealed class Batch
         {
             pending.Completion.TrySetResult(outcome);
         }
-        _log?.Dispose();
+        Log?.Dispose();
     }
 
     public void Fail(Exception error)
@@ -62,7 +51,7 @@ internal sealed class Batch
         {
             pending.Completion.TrySetException(error);
         }
-        _log?.Dispose();
+        Log?.Dispose();
     }
 }
 

@@ -11,7 +11,7 @@ namespace Leasehold.Server.Engine;
 /// is deterministic, so it holds the writer's state as of the last record it applied). Snapshots are encoded
 /// from it at the record the flusher cut the log at, so the writer never stops for one; the price is a second
 /// copy of the state in memory (docs/storage.md).
-/// <para>It starts from a copy of the recovered engine (<see cref="Seed"/>). If it ever cannot apply a record
+/// <para>It starts from a copy of the recovered engine. If it ever cannot apply a record
 /// (a bug: recovery would then fail on the same record), it drops its state and says so; the next snapshot is
 /// encoded on the writer, as before this replica existed, and seeds it again.</para>
 /// </summary>
@@ -29,13 +29,17 @@ internal sealed partial class SnapshotReplica
     private long _backlog;
 
     /// <param name="store">Where snapshots are written.</param>
-    /// <param name="limits">The engine's limits.</param>
+    /// <param name="engine">The state as of record <paramref name="applied"/>: a copy of the writer's, never the writer's own.</param>
+    /// <param name="applied">The index of the last record <paramref name="engine"/> holds.</param>
     /// <param name="logger">Where a record that cannot be applied is reported.</param>
     /// <param name="finished">Called on the replica's thread after each snapshot: its index, its size in bytes, and why it failed or null.</param>
-    public SnapshotReplica(DataStore store, EngineLimits limits, ILogger logger, Action<long, long, Exception?> finished)
+    public SnapshotReplica(DataStore store, LockEngine engine, long applied, ILogger logger, Action<long, long, Exception?> finished)
     {
         _store = store;
-        _limits = limits;
+        _limits = engine.Limits;
+        _engine = engine;
+        _applied = applied;
+        _tracking = true;
         _logger = logger;
         _finished = finished;
         new Thread(Run) { IsBackground = true, Name = "leasehold-snapshots" }.Start();
@@ -51,17 +55,19 @@ internal sealed partial class SnapshotReplica
     public bool Tracking => _tracking;
 
     /// <summary>
-    /// The state as of record <paramref name="index"/>, as snapshot bytes the writer encoded: the replica starts
-    /// over from it (at start-up, or after it lost track), and writes it as the snapshot of <paramref name="index"/>
-    /// when <paramref name="write"/>.
+    /// The state as of record <paramref name="index"/>, as snapshot bytes the writer encoded after the replica lost
+    /// track: the replica starts over from it, and writes it as the snapshot of <paramref name="index"/>.
     /// </summary>
-    public void Seed(long index, ArrayBufferWriter<byte> bytes, bool write) => _steps.Add(new SeedStep(index, bytes, write));
+    public void Seed(long index, ArrayBufferWriter<byte> bytes) => _steps.Add(new SeedStep(index, bytes));
 
-    /// <summary>Records the flusher has written (the replica returns the buffer to its pool).</summary>
+    /// <summary>
+    /// Records the flusher has written, copied: a pooled 64 KiB log buffer held in the queue while a snapshot is
+    /// encoded would be a fresh 64 KiB allocation that survives collections (long GC pauses), a copy is the records' size.
+    /// </summary>
     public void Apply(LogBuffer records)
     {
         Interlocked.Add(ref _backlog, records.Records);
-        _steps.Add(new RecordsStep(records));
+        _steps.Add(new RecordsStep(records.FirstIndex, records.Records, records.Written.ToArray()));
     }
 
     /// <summary>The log was cut after <paramref name="index"/>: encode and write the state as of that record.</summary>
@@ -83,7 +89,7 @@ internal sealed partial class SnapshotReplica
                 switch (step)
                 {
                     case RecordsStep records:
-                        ApplyRecords(records.Buffer);
+                        ApplyRecords(records);
                         break;
                     case SnapshotStep snapshot:
                         Write(snapshot.Index, null);
@@ -101,7 +107,7 @@ internal sealed partial class SnapshotReplica
         }
     }
 
-    private void ApplyRecords(LogBuffer buffer)
+    private void ApplyRecords(RecordsStep records)
     {
         try
         {
@@ -112,11 +118,11 @@ internal sealed partial class SnapshotReplica
             var first = _applied + 1;
             try
             {
-                if (buffer.FirstIndex != first)
+                if (records.FirstIndex != first)
                 {
-                    throw new InvalidOperationException($"records from {buffer.FirstIndex} handed over while the replica is at {_applied}");
+                    throw new InvalidOperationException($"records from {records.FirstIndex} handed over while the replica is at {_applied}");
                 }
-                LogReader.ReadRecords(buffer.Written, first, "(records handed to the snapshot replica)", (index, command) =>
+                LogReader.ReadRecords(records.Bytes, first, "(records handed to the snapshot replica)", (index, command) =>
                 {
                     engine.Apply(command);
                     Volatile.Write(ref _applied, index);
@@ -132,8 +138,7 @@ internal sealed partial class SnapshotReplica
         }
         finally
         {
-            Interlocked.Add(ref _backlog, -buffer.Records);
-            buffer.Dispose();
+            Interlocked.Add(ref _backlog, -records.Count);
         }
     }
 
@@ -150,10 +155,6 @@ internal sealed partial class SnapshotReplica
                 (_, _engine) = SnapshotLoader.Load("(snapshot replica's seed)", seed.Bytes.WrittenSpan, _limits);
                 Volatile.Write(ref _applied, index);
                 _tracking = true;
-                if (!seed.Write)
-                {
-                    return;
-                }
                 size = seed.Bytes.WrittenCount;
                 _store.WriteSnapshot(index, seed.Bytes.WrittenSpan);
             }
@@ -168,9 +169,11 @@ internal sealed partial class SnapshotReplica
             }
             else
             {
-                // Streamed to the file: a state of a million leases needs no 100 MB buffer (nor the garbage of growing one).
+                // Streamed to the file: a state of a million leases needs no 100 MB buffer (nor the garbage of growing
+                // one). Each MiB is synced as it is written, so that the disk never holds a long queue of snapshot
+                // writes for the log's fsyncs to wait behind.
                 var engine = _engine;
-                _store.WriteSnapshot(index, file => size = SnapshotCodec.EncodeTo(file, index, engine.Capture()));
+                _store.WriteSnapshot(index, file => size = SnapshotCodec.EncodeTo(file, index, engine.Capture(), () => ((FileStream)file).Flush(flushToDisk: true)));
             }
         }
         catch (Exception ex)
@@ -191,9 +194,9 @@ internal sealed partial class SnapshotReplica
 
     private abstract record Step;
 
-    private sealed record RecordsStep(LogBuffer Buffer) : Step;
+    private sealed record RecordsStep(long FirstIndex, int Count, byte[] Bytes) : Step;
 
     private sealed record SnapshotStep(long Index) : Step;
 
-    private sealed record SeedStep(long Index, ArrayBufferWriter<byte> Bytes, bool Write) : Step;
+    private sealed record SeedStep(long Index, ArrayBufferWriter<byte> Bytes) : Step;
 }

@@ -47,11 +47,12 @@ internal sealed partial class StoreLog : ICommitLog
         _time = time;
         _logger = logger;
         _lastSnapshot = store.Report.SnapshotIndex;
-        _replica = new SnapshotReplica(store, engine.Limits, logger, SnapshotFinished);
-        // A copy through the snapshot format, the one way a state is restored anywhere else: encoded here, before
-        // the writer starts, and decoded on the replica's thread.
+        // The replica starts from a copy made through the snapshot format (the one way a state is restored anywhere
+        // else), here, before the writer starts: start-up takes about 2 s longer per million leases, and the copy's
+        // objects are allocated before any request is served rather than under load (GC pauses).
         var index = store.NextIndex - 1;
-        _replica.Seed(index, SnapshotCodec.Encode(index, engine.Capture()), write: false);
+        var (_, copy) = SnapshotLoader.Load("(start-up copy of the recovered state)", SnapshotCodec.Encode(index, engine.Capture()).WrittenSpan, engine.Limits);
+        _replica = new SnapshotReplica(store, copy, index, logger, SnapshotFinished);
         // fsync blocks for milliseconds: on a thread of its own it never starves the request thread pool.
         new Thread(FlushLoop) { IsBackground = true, Name = "leasehold-flusher" }.Start();
     }
@@ -219,8 +220,8 @@ internal sealed partial class StoreLog : ICommitLog
                 {
                     _store.Write(log);
                     written += log.Records;
-                    // Written: from here on the replica owns the buffer, and applies what recovery would read back.
-                    _replica.Apply(batch.TakeLog()!);
+                    // Written: the replica applies what recovery would read back.
+                    _replica.Apply(log);
                 }
                 if (batch.Snapshot is { } snapshot)
                 {
@@ -229,7 +230,7 @@ internal sealed partial class StoreLog : ICommitLog
                     _store.CutAt(snapshot.Index);
                     if (snapshot.Seed is { } seed)
                     {
-                        _replica.Seed(snapshot.Index, seed, write: true);
+                        _replica.Seed(snapshot.Index, seed);
                     }
                     else
                     {
