@@ -31,7 +31,8 @@ public sealed class SnapshotTests : IDisposable
         var states = new ConcurrentDictionary<long, byte[]>();
         var checkedSnapshots = new HashSet<long>();
         var writes = 0;
-        await using (var server = await TestServer.StartAsync(["--Leasehold:SnapshotEvery=150"], _dataDir))
+        var lines = new LineCollector();
+        await using (var server = await TestServer.StartAsync(["--Leasehold:SnapshotEvery=150"], _dataDir, s => s.AddSingleton<ILoggerProvider>(lines)))
         {
             var host = server.App.Services.GetRequiredService<EngineHost>();
             var log = host.Store!;
@@ -81,6 +82,9 @@ public sealed class SnapshotTests : IDisposable
             }
             Assert.True(checkedSnapshots.Count >= 3, $"only {checkedSnapshots.Count} snapshots were seen during {writes} writes");
             Assert.True(log.SnapshotsWritten >= checkedSnapshots.Count);
+            // The replica followed every record, so no snapshot came from the writer.
+            Assert.True(log.Replica.Tracking);
+            Assert.Empty(lines.Lines);
         }
 
         // What the directory recovers (the last snapshot and the log after it) is the writer's last state.
@@ -166,7 +170,7 @@ public sealed class SnapshotTests : IDisposable
             await WriteUntilAsync(() => log.Replica.Applied >= 5);
 
             // Records that do not follow the replica's: it must drop its state rather than go on from a wrong one.
-            var stray = new LogBuffer();
+            using var stray = new LogBuffer();
             stray.Append(log.Replica.Applied + 1000, new Tick { Now = 1 });
             log.Replica.Apply(stray);
             await WriteUntilAsync(() => lines.Lines.Any(l => l.Contains("could not apply record", StringComparison.Ordinal)));
@@ -196,6 +200,84 @@ public sealed class SnapshotTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task The_replica_follows_megabytes_of_records_through_reused_chunks_and_snapshots_exactly_the_writers_state()
+    {
+        using var store = DataStore.Open(_dataDir);
+        var writer = new LockEngine();
+        var rng = new Random(5);
+        var held = new Queue<Lease>();
+        long index = 0;
+        // A state that takes the replica a while to snapshot, so that the records below queue up behind it.
+        for (var n = 0; n < 40_000; n++)
+        {
+            var before = writer.Changes;
+            writer.Acquire(new AcquireLease { Now = 1_700_000_000_000, Paths = [ParsePath($"/base/{n / 100}/{n}")], Token = TokenHash.Of((UInt128)n + 1) });
+            Assert.NotEqual(before, writer.Changes);
+        }
+        var (_, copy) = SnapshotLoader.Load("(copy)", SnapshotCodec.Encode(0, writer.Capture()).WrittenSpan, null);
+        var finished = new ConcurrentQueue<Exception?>();
+        var replica = new SnapshotReplica(store, copy, 0, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, (_, _, error) => finished.Enqueue(error));
+        // Twice: about 5 MiB of records in batches of 40 queue up while the replica writes a snapshot, filling 1 MiB
+        // chunks; the second time the chunks it gave back after the first are filled again.
+        for (var round = 0; round < 2; round++)
+        {
+            replica.Snapshot(index);
+            for (var batch = 0; batch < 400; batch++)
+            {
+                using var log = new LogBuffer();
+                for (var n = 0; n < 40; n++)
+                {
+                    var before = writer.Changes;
+                    var command = NextCommand(writer, held, rng);
+                    if (writer.Changes != before)
+                    {
+                        log.Append(++index, command);
+                    }
+                }
+                replica.Apply(log);
+            }
+            using var cts = new CancellationTokenSource(TestServer.Timeout);
+            while (replica.Applied < index)
+            {
+                await Task.Delay(10, cts.Token);
+            }
+        }
+        replica.Snapshot(index);
+
+        await replica.CloseAsync().WaitAsync(TestServer.Timeout);
+        Assert.Equal([null, null, null], finished);
+        Assert.True(replica.ChunksReused > 0, "no chunk was reused");
+        Assert.True(replica.Tracking);
+        var file = Path.Combine(_dataDir, LogFormat.SnapshotName(index));
+        var (at, restored) = SnapshotLoader.Load(file, await File.ReadAllBytesAsync(file), null);
+        Assert.Equal(index, at);
+        Assert.Equal(Convert.ToHexString(Fingerprint(writer)), Convert.ToHexString(Fingerprint(restored)));
+    }
+
+    /// <summary>A grant, renewal or release applied to <paramref name="engine"/> directly, as a writer would: the command applied.</summary>
+    private static Command NextCommand(LockEngine engine, Queue<Lease> held, Random rng)
+    {
+        var now = 1_700_000_000_000 + rng.Next(1000);
+        if (held.Count > 200 || (held.Count > 0 && rng.Next(3) == 0))
+        {
+            var lease = held.Dequeue();
+            var release = new ReleaseLease { Now = now, LeaseId = lease.Id, Token = lease.Token };
+            engine.Apply(release);
+            return release;
+        }
+        var acquire = new AcquireLease
+        {
+            Now = now, Paths = [ParsePath($"/chunks/{rng.Next(1_000_000)}")], Token = TokenHash.Of((UInt128)rng.NextInt64() + 1), TtlMs = 600_000,
+            Owner = new string('o', rng.Next(100, 250)),
+        };
+        if (engine.Acquire(acquire).Lease is { } granted)
+        {
+            held.Enqueue(granted);
+        }
+        return acquire;
+    }
+
     /// <summary>One change by writer <paramref name="writer"/>: a grant (returning its id), a renewal or a release.</summary>
     private static long Change(Writer w, Queue<Lease> held, int writer, Random rng)
     {
@@ -219,7 +301,7 @@ public sealed class SnapshotTests : IDisposable
             new AcquireLease
             {
                 Now = w.Now, Paths = [parsed], Mode = shared ? LockMode.Shared : LockMode.Exclusive, Token = token,
-                TtlMs = rng.Next(2) == 0 ? 0 : 600_000, Owner = $"writer-{writer}",
+                TtlMs = rng.Next(2) == 0 ? 0 : 600_000, Owner = $"writer-{writer}-" + new string('o', rng.Next(200)),
             },
             (e, c) => e.Acquire(c));
         if (result.Lease is { } granted)
@@ -228,6 +310,12 @@ public sealed class SnapshotTests : IDisposable
             return granted.Id;
         }
         return 0;
+    }
+
+    private static ResourcePath ParsePath(string text)
+    {
+        Assert.True(ResourcePath.TryParse(text, out var path, out var error), error);
+        return path;
     }
 
     /// <summary>The whole state as the snapshot format writes it, hashed: equal exactly when the states are.</summary>

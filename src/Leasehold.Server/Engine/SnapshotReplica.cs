@@ -24,9 +24,16 @@ internal sealed partial class SnapshotReplica
     private readonly Action<long, long, Exception?> _finished;
     private volatile bool _tracking;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Chunks of copied records: filled by the flusher (the current one), given back by the replica once applied.
+    private const int ChunkBytes = 1 << 20;
+    private const int FreeChunks = 64;
+    private readonly ConcurrentQueue<byte[]> _free = new();
+    private byte[]? _chunk;
+    private int _chunkUsed;
+    private byte[]? _reading;
     private LockEngine? _engine;
     private long _applied;
-    private long _backlog;
 
     /// <param name="store">Where snapshots are written.</param>
     /// <param name="engine">The state as of record <paramref name="applied"/>: a copy of the writer's, never the writer's own.</param>
@@ -45,8 +52,8 @@ internal sealed partial class SnapshotReplica
         new Thread(Run) { IsBackground = true, Name = "leasehold-snapshots" }.Start();
     }
 
-    /// <summary>Records handed over and not applied yet (read anywhere; for tests and the benchmark).</summary>
-    public long Backlog => Interlocked.Read(ref _backlog);
+    /// <summary>Chunks of records taken back from the replica and filled again (flusher thread; for tests).</summary>
+    public int ChunksReused { get; private set; }
 
     /// <summary>The index of the last record applied (for tests).</summary>
     public long Applied => Volatile.Read(ref _applied);
@@ -61,13 +68,30 @@ internal sealed partial class SnapshotReplica
     public void Seed(long index, ArrayBufferWriter<byte> bytes) => _steps.Add(new SeedStep(index, bytes));
 
     /// <summary>
-    /// Records the flusher has written, copied: a pooled 64 KiB log buffer held in the queue while a snapshot is
-    /// encoded would be a fresh 64 KiB allocation that survives collections (long GC pauses), a copy is the records' size.
+    /// Records the flusher has written (flusher thread), copied into the current chunk. While the replica encodes a
+    /// snapshot, seconds of records wait in the queue: in fresh arrays they would survive collections and be copied
+    /// from generation to generation (GC pauses of a second were measured); in chunks that are reused they are not.
     /// </summary>
     public void Apply(LogBuffer records)
     {
-        Interlocked.Add(ref _backlog, records.Records);
-        _steps.Add(new RecordsStep(records.FirstIndex, records.Records, records.Written.ToArray()));
+        var bytes = records.Written;
+        if (_chunk is null || _chunk.Length - _chunkUsed < bytes.Length)
+        {
+            // The replica gives the previous chunk back once it reaches a step in another one.
+            if (bytes.Length <= ChunkBytes && _free.TryDequeue(out var reused))
+            {
+                _chunk = reused;
+                ChunksReused++;
+            }
+            else
+            {
+                _chunk = new byte[Math.Max(bytes.Length, ChunkBytes)];
+            }
+            _chunkUsed = 0;
+        }
+        bytes.CopyTo(_chunk.AsSpan(_chunkUsed));
+        _steps.Add(new RecordsStep(records.FirstIndex, _chunk, _chunkUsed, bytes.Length));
+        _chunkUsed += bytes.Length;
     }
 
     /// <summary>The log was cut after <paramref name="index"/>: encode and write the state as of that record.</summary>
@@ -109,36 +133,38 @@ internal sealed partial class SnapshotReplica
 
     private void ApplyRecords(RecordsStep records)
     {
+        if (!ReferenceEquals(records.Chunk, _reading))
+        {
+            // The flusher has moved on from the chunk before: nothing refers to it any more.
+            if (_reading is { Length: ChunkBytes } done && _free.Count < FreeChunks)
+            {
+                _free.Enqueue(done);
+            }
+            _reading = records.Chunk;
+        }
+        if (_engine is not { } engine)
+        {
+            return;
+        }
+        var first = _applied + 1;
         try
         {
-            if (_engine is not { } engine)
+            if (records.FirstIndex != first)
             {
-                return;
+                throw new InvalidOperationException($"records from {records.FirstIndex} handed over while the replica is at {_applied}");
             }
-            var first = _applied + 1;
-            try
+            LogReader.ReadRecords(records.Chunk.AsSpan(records.Offset, records.Length), first, "(records handed to the snapshot replica)", (index, command) =>
             {
-                if (records.FirstIndex != first)
-                {
-                    throw new InvalidOperationException($"records from {records.FirstIndex} handed over while the replica is at {_applied}");
-                }
-                LogReader.ReadRecords(records.Bytes, first, "(records handed to the snapshot replica)", (index, command) =>
-                {
-                    engine.Apply(command);
-                    Volatile.Write(ref _applied, index);
-                });
-                engine.DiscardOutcomes();
-            }
-            catch (Exception ex)
-            {
-                // Its state is no longer the writer's: keep nothing of it, and let the next snapshot seed it again.
-                Drop();
-                LogLostTrack(ex, _applied + 1);
-            }
+                engine.Apply(command);
+                Volatile.Write(ref _applied, index);
+            });
+            engine.DiscardOutcomes();
         }
-        finally
+        catch (Exception ex)
         {
-            Interlocked.Add(ref _backlog, -records.Count);
+            // Its state is no longer the writer's: keep nothing of it, and let the next snapshot seed it again.
+            Drop();
+            LogLostTrack(ex, _applied + 1);
         }
     }
 
@@ -194,7 +220,7 @@ internal sealed partial class SnapshotReplica
 
     private abstract record Step;
 
-    private sealed record RecordsStep(long FirstIndex, int Count, byte[] Bytes) : Step;
+    private sealed record RecordsStep(long FirstIndex, byte[] Chunk, int Offset, int Length) : Step;
 
     private sealed record SnapshotStep(long Index) : Step;
 
