@@ -53,6 +53,11 @@ internal sealed partial class StoreLog : ICommitLog
         var index = store.NextIndex - 1;
         var (_, copy) = SnapshotLoader.Load("(start-up copy of the recovered state)", SnapshotCodec.Encode(index, engine.Capture()).WrittenSpan, engine.Limits);
         _replica = new SnapshotReplica(store, copy, index, logger, SnapshotFinished);
+        // Both states were just allocated and are young: the first collections under load would copy them from
+        // generation to generation (a gen1 pause of 0.6 s was measured with a million leases). Two full collections
+        // now, before any request, move them to the oldest generation for good.
+        GC.Collect();
+        GC.Collect();
         // fsync blocks for milliseconds: on a thread of its own it never starves the request thread pool.
         new Thread(FlushLoop) { IsBackground = true, Name = "leasehold-flusher" }.Start();
     }
