@@ -14,6 +14,9 @@ namespace Leasehold.Server.Engine;
 /// </summary>
 internal sealed partial class StoreLog : ICommitLog
 {
+    /// <summary>A state whose snapshot is at least this large (about 80,000 leases) is collected at start-up.</summary>
+    private const int LargeState = 8 << 20;
+
     private readonly DataStore _store;
     private readonly DurabilityOptions _durability;
     private readonly TimeProvider _time;
@@ -48,16 +51,20 @@ internal sealed partial class StoreLog : ICommitLog
         _logger = logger;
         _lastSnapshot = store.Report.SnapshotIndex;
         // The replica starts from a copy made through the snapshot format (the one way a state is restored anywhere
-        // else), here, before the writer starts: start-up takes about 2 s longer per million leases, and the copy's
+        // else), here, before the writer starts: start-up takes a few seconds longer per million leases, and the copy's
         // objects are allocated before any request is served rather than under load (GC pauses).
         var index = store.NextIndex - 1;
-        var (_, copy) = SnapshotLoader.Load("(start-up copy of the recovered state)", SnapshotCodec.Encode(index, engine.Capture()).WrittenSpan, engine.Limits);
+        var bytes = SnapshotCodec.Encode(index, engine.Capture());
+        var (_, copy) = SnapshotLoader.Load("(start-up copy of the recovered state)", bytes.WrittenSpan, engine.Limits);
         _replica = new SnapshotReplica(store, copy, index, logger, SnapshotFinished);
-        // Both states were just allocated and are young: the first collections under load would copy them from
-        // generation to generation (a gen1 pause of 0.6 s was measured with a million leases). Two full collections
-        // now, before any request, move them to the oldest generation for good.
-        GC.Collect();
-        GC.Collect();
+        if (bytes.WrittenCount >= LargeState)
+        {
+            // Both states were just allocated and are young: the first collections under load would copy them from
+            // generation to generation (a gen1 pause of 0.6 s was measured with a million leases). Two full
+            // collections now, before any request, move them to the oldest generation for good.
+            GC.Collect();
+            GC.Collect();
+        }
         // fsync blocks for milliseconds: on a thread of its own it never starves the request thread pool.
         new Thread(FlushLoop) { IsBackground = true, Name = "leasehold-flusher" }.Start();
     }
