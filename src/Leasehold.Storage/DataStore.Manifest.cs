@@ -31,13 +31,33 @@ public sealed partial class DataStore
     public void WriteSnapshot(long index, ReadOnlySpan<byte> bytes)
     {
         var final = Path.Combine(_dir, LogFormat.SnapshotName(index));
-        var tmp = final + ".tmp";
-        using (var file = PrivateFiles.Create(tmp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1))
+        using (var file = PrivateFiles.Create(final + ".tmp", FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1))
         {
             file.Write(bytes);
             file.Flush(flushToDisk: true);
         }
-        File.Move(tmp, final, overwrite: true);
+        Publish(index, final);
+    }
+
+    /// <summary>
+    /// <see cref="WriteSnapshot(long, ReadOnlySpan{byte})"/> with the file's bytes written by <paramref name="write"/>
+    /// (e.g. <see cref="SnapshotCodec.EncodeTo"/>, which streams a large state without buffering it whole).
+    /// </summary>
+    public void WriteSnapshot(long index, Action<Stream> write)
+    {
+        var final = Path.Combine(_dir, LogFormat.SnapshotName(index));
+        using (var file = PrivateFiles.Create(final + ".tmp", FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1))
+        {
+            write(file);
+            file.Flush(flushToDisk: true);
+        }
+        Publish(index, final);
+    }
+
+    /// <summary>Puts the durable temporary file of the snapshot of <paramref name="index"/> in place, then retires what it replaces.</summary>
+    private void Publish(long index, string final)
+    {
+        File.Move(final + ".tmp", final, overwrite: true);
         NativeFile.SyncDirectory(_dir);
         var replaced = LogReader.Segments(_dir).Where(s => s.FirstIndex <= index && HasSuccessorAtOrBefore(s.FirstIndex, index + 1)).ToList();
         var older = System.IO.Directory.EnumerateFiles(_dir, "snapshot-*.snap")

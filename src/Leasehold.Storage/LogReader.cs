@@ -176,14 +176,47 @@ public static class LogReader
         return (offset, index, 0, version);
     }
 
-    private static string? CheckRecord(byte[] data, long offset, long index, out int payloadLength)
+    /// <summary>
+    /// Decodes the framed records of one written batch (<see cref="LogBuffer.Written"/>), numbered from
+    /// <paramref name="firstIndex"/>, with the same checks and the same decoding as <see cref="Replay"/>: what a
+    /// caller applies is exactly what recovery would apply from the segment. Any damage throws
+    /// <see cref="CorruptDataException"/> naming <paramref name="source"/>.
+    /// </summary>
+    /// <returns>The number of records read.</returns>
+    public static int ReadRecords(ReadOnlySpan<byte> records, long firstIndex, string source, Action<long, Command> apply)
+    {
+        var offset = 0;
+        var index = firstIndex;
+        while (offset < records.Length)
+        {
+            if (CheckRecord(records, offset, index, out var payloadLength) is { } problem)
+            {
+                throw new CorruptDataException(source, offset, problem);
+            }
+            Command command;
+            try
+            {
+                command = CommandCodec.Read(records.Slice(offset + LogFormat.RecordHeaderSize, payloadLength));
+            }
+            catch (FormatException ex)
+            {
+                throw new CorruptDataException(source, offset, "the record's checksum matches but it does not decode: " + ex.Message);
+            }
+            apply(index, command);
+            offset += LogFormat.RecordHeaderSize + payloadLength;
+            index++;
+        }
+        return (int)(index - firstIndex);
+    }
+
+    private static string? CheckRecord(ReadOnlySpan<byte> data, long offset, long index, out int payloadLength)
     {
         payloadLength = -1;
         if (data.Length - offset < LogFormat.RecordHeaderSize)
         {
             return "the record header is incomplete";
         }
-        var record = data.AsSpan((int)offset);
+        var record = data[(int)offset..];
         payloadLength = BinaryPrimitives.ReadInt32LittleEndian(record);
         if (payloadLength <= 0 || payloadLength > LogFormat.MaxPayload)
         {

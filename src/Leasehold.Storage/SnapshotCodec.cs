@@ -17,6 +17,30 @@ public static class SnapshotCodec
     public static ArrayBufferWriter<byte> Encode(long index, EngineState state)
     {
         var buffer = new ArrayBufferWriter<byte>(1 << 16);
+        WriteBody(buffer, index, state);
+        var crc = Crc32C.Compute(buffer.WrittenSpan);
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer.GetSpan(4), crc);
+        buffer.Advance(4);
+        return buffer;
+    }
+
+    /// <summary>
+    /// Writes the same bytes as <see cref="Encode"/> to <paramref name="stream"/> through one pooled buffer, so that
+    /// a large state costs no buffer of its own size (nor the garbage of growing one). Returns the bytes written.
+    /// </summary>
+    /// <param name="stream">Where the bytes go, 1 MiB at a time.</param>
+    /// <param name="index">The index of the last command the state includes.</param>
+    /// <param name="state">The state.</param>
+    /// <param name="afterChunk">Called after each chunk is written (e.g. to make it durable), or null.</param>
+    public static long EncodeTo(Stream stream, long index, EngineState state, Action? afterChunk = null)
+    {
+        using var writer = new ChecksummedWriter(stream, afterChunk);
+        WriteBody(writer, index, state);
+        return writer.Finish();
+    }
+
+    private static void WriteBody(IBufferWriter<byte> buffer, long index, EngineState state)
+    {
         buffer.Write(LogFormat.SnapshotMagic);
         BinaryOut.Int32(buffer, LogFormat.SnapshotVersion);
         BinaryOut.Int32(buffer, 0);
@@ -92,10 +116,70 @@ public static class SnapshotCodec
             BinaryOut.String(buffer, drain.Actor);
             BinaryOut.Int64(buffer, drain.Since);
         }
-        var crc = Crc32C.Compute(buffer.WrittenSpan);
-        BinaryPrimitives.WriteUInt32LittleEndian(buffer.GetSpan(4), crc);
-        buffer.Advance(4);
-        return buffer;
+    }
+
+    /// <summary>Hands a stream what is written in chunks of a pooled buffer, and keeps the CRC-32C of all of it.</summary>
+    private sealed class ChecksummedWriter(Stream stream, Action? afterChunk) : IBufferWriter<byte>, IDisposable
+    {
+        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        private int _length;
+        private uint _crc = ~0u;
+        private long _total;
+
+        public void Advance(int count) => _length += count;
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            Reserve(sizeHint);
+            return _buffer.AsMemory(_length);
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0)
+        {
+            Reserve(sizeHint);
+            return _buffer.AsSpan(_length);
+        }
+
+        /// <summary>Writes what is left and the checksum after it; returns the bytes written in all.</summary>
+        public long Finish()
+        {
+            Flush();
+            var crc = new byte[4];
+            BinaryPrimitives.WriteUInt32LittleEndian(crc, ~_crc);
+            stream.Write(crc);
+            return _total + 4;
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
+
+        private void Reserve(int sizeHint)
+        {
+            var needed = Math.Max(sizeHint, 1);
+            if (_buffer.Length - _length >= needed)
+            {
+                return;
+            }
+            Flush();
+            if (_buffer.Length < needed)
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = ArrayPool<byte>.Shared.Rent(needed);
+            }
+        }
+
+        private void Flush()
+        {
+            var chunk = _buffer.AsSpan(0, _length);
+            _crc = Crc32C.Append(_crc, chunk);
+            stream.Write(chunk);
+            _total += _length;
+            _length = 0;
+            afterChunk?.Invoke();
+        }
     }
 
     private static void WritePaths(IBufferWriter<byte> w, ResourcePath[] paths)

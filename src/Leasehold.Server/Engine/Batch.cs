@@ -24,8 +24,12 @@ internal sealed class Batch
     /// <summary>Leases and sessions the batch ended that someone watches: told once the batch is durable.</summary>
     public List<(IEndWatcher Watcher, Core.Ended Ended)> Ended { get; } = [];
 
-    /// <summary>A snapshot captured after this batch: written once the batch's records are.</summary>
-    public (long Index, ArrayBufferWriter<byte> Bytes)? Snapshot { get; set; }
+    /// <summary>
+    /// A snapshot of the state after this batch (its last record's index): once the batch's records are written,
+    /// the log is cut there and the snapshot is encoded off the writer, or, when <c>Seed</c> is set, written from
+    /// the bytes the writer encoded.
+    /// </summary>
+    public (long Index, ArrayBufferWriter<byte>? Seed)? Snapshot { get; set; }
 
     public void Complete()
     {

@@ -56,7 +56,7 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// <param name="time">The clock that stamps commands and drives expiry.</param>
     /// <param name="logger">Where storage failures are reported.</param>
     public EngineHost(LockEngine engine, DataStore? store, DurabilityOptions durability, TimeProvider time, ILogger<EngineHost> logger)
-        : this(store is null ? new MemoryLog() : new StoreLog(store, durability, time, logger), engine, durability, time, logger,
+        : this(store is null ? new MemoryLog() : new StoreLog(store, engine, durability, time, logger), engine, durability, time, logger,
             new EngineClock(time, store?.Report.LatestTime ?? 0))
     {
         if (store is not null)
@@ -98,6 +98,9 @@ public sealed partial class EngineHost : IAsyncDisposable
 
     /// <summary>Why the writer loop died (a bug), or null while it runs. Liveness and readiness report it.</summary>
     public Exception? WriterFailure => _writerFailure;
+
+    /// <summary>The data directory's log, or null (memory mode, a cluster): for tests.</summary>
+    internal StoreLog? Store => _log as StoreLog;
 
     /// <summary>Why the log could not be written, or null while it can. Readiness reports it.</summary>
     public Exception? StorageFailure => _log.Failure;
