@@ -140,6 +140,7 @@ internal sealed class NativeConnection : IDisposable
             var status = FrameReader.TryRead(ref buffer, NativeProtocol.DefaultMaxFrameBytes, out var frame, out var length);
             if (status == FrameStatus.Frame)
             {
+                var welcomed = false;
                 try
                 {
                     if (frame.Type == FrameType.Welcome && NativeFrames.TryParse<WelcomeMessage>(frame.Payload, out var welcome))
@@ -153,18 +154,26 @@ internal sealed class NativeConnection : IDisposable
                         var period = _idle < _heartbeat ? _idle : _heartbeat;
                         _timer.Change(period, period);
                         _lastId = 1;
-                        _readLoop = Task.Run(ReadLoopAsync, CancellationToken.None);
-                        return;
+                        welcomed = true;
                     }
-                    if (frame.Type == FrameType.Error && NativeFrames.TryParse<ErrorMessage>(frame.Payload, out var error))
+                    else if (frame.Type == FrameType.Error && NativeFrames.TryParse<ErrorMessage>(frame.Payload, out var error))
                     {
                         throw new NativeRefusedException(NativeEndpoint.ToProblem(error));
                     }
-                    throw new NativeConnectionLostException($"the server answered the handshake with a frame of type 0x{(byte)frame.Type:X2}");
+                    else
+                    {
+                        throw new NativeConnectionLostException($"the server answered the handshake with a frame of type 0x{(byte)frame.Type:X2}");
+                    }
                 }
                 finally
                 {
                     _reader.AdvanceTo(buffer.Start);
+                }
+                if (welcomed)
+                {
+                    // Only once the handshake's read is handed back: the loop reads the same pipe.
+                    _readLoop = Task.Run(ReadLoopAsync, CancellationToken.None);
+                    return;
                 }
             }
             if (status != FrameStatus.NeedMore)

@@ -31,6 +31,14 @@ internal sealed class Batch
     /// </summary>
     public (long Index, ArrayBufferWriter<byte>? Seed)? Snapshot { get; set; }
 
+    /// <summary>Where a callback that throws while the batch is answered is reported (the others are still answered).</summary>
+    public Action<Exception>? ReportFailure { get; init; }
+
+    /// <summary>
+    /// Answers everything in the batch. Each answer is on its own: one that throws (a bug in a front-end's callback) is
+    /// reported and the rest are still answered, and the batch is never failed once answering has begun (a failed
+    /// answer after a successful one would reach whoever reuses that request).
+    /// </summary>
     public void Complete()
     {
         AfterBatch.Begin();
@@ -38,22 +46,34 @@ internal sealed class Batch
         {
             foreach (var item in Items)
             {
-                item.Complete();
+                Guard(static item => item.Complete(), item);
             }
             foreach (var (pending, outcome) in Outcomes)
             {
                 pending.Completion.TrySetResult(outcome);
             }
-            foreach (var (watcher, ended) in Ended)
+            foreach (var ended in Ended)
             {
-                watcher.OnEnded(ended.Kind, ended.Id, ended.Reason);
+                Guard(static e => e.Watcher.OnEnded(e.Ended.Kind, e.Ended.Id, e.Ended.Reason), ended);
             }
         }
         finally
         {
-            AfterBatch.End();
+            Guard(static _ => AfterBatch.End(), 0);
         }
         Log?.Dispose();
+    }
+
+    private void Guard<T>(Action<T> answer, T what)
+    {
+        try
+        {
+            answer(what);
+        }
+        catch (Exception ex)
+        {
+            ReportFailure?.Invoke(ex);
+        }
     }
 
     public void Fail(Exception error)
@@ -120,12 +140,25 @@ internal static class AfterBatch
         }
         // (A target told here may complete another batch inline and register again: a fresh list for that.)
         t_pending = null;
+        Exception? failure = null;
         foreach (var target in pending)
         {
-            target.AfterBatch();
+            try
+            {
+                target.AfterBatch();
+            }
+            catch (Exception ex)
+            {
+                // Every other target is still told; the first failure is reported after.
+                failure ??= ex;
+            }
         }
         pending.Clear();
         t_pending ??= pending;
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
     }
 }
 

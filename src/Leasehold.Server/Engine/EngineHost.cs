@@ -36,6 +36,7 @@ public sealed partial class EngineHost : IAsyncDisposable
     private readonly Dictionary<long, PendingAcquire> _waiting = [];
     private readonly ITimer _timer;
     private readonly WaitCallback _pumpLater;
+    private readonly Action<Exception> _reportAnswerFailure;
 
     // 1 while some thread is the writer (runs a batch); 0 when none is. Whoever posts an item to an idle writer runs
     // the batch itself, so an unloaded server answers without a hop to another thread; a batch that leaves items
@@ -81,8 +82,9 @@ public sealed partial class EngineHost : IAsyncDisposable
         _clock = clock;
         _logger = logger;
         _writer = new Writer(this, engine);
-        _timer = time.CreateTimer(_ => Post(new TickItem(this)), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _timer = time.CreateTimer(_ => Post(new TickItem(this), inline: false), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _pumpLater = _ => Write();
+        _reportAnswerFailure = LogAnswerFailed;
     }
 
     /// <summary>Commands appended to the log since start (for tests and metrics).</summary>
@@ -139,7 +141,7 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// A cluster node stops leading: its engine may hold decisions that will never be committed, so it is
     /// dropped, and every request waiting in its queue is told to retry on the new leader.
     /// </summary>
-    internal void Follow(object epoch) => Post(new FollowItem(this, epoch));
+    internal void Follow(object epoch) => Post(new FollowItem(this, epoch), inline: false);
 
     /// <summary>
     /// Queues a front-end's own work item (no closure, no task): it runs on the writer, and its
@@ -147,14 +149,24 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// </summary>
     internal void Enqueue(WorkItem item) => Post(item);
 
-    private void Post(WorkItem item)
+    /// <param name="item">the work</param>
+    /// <param name="inline">false: never run the writer on this thread (a timer's, or one inside another component's
+    /// callback, such as the cluster library cancelling a leadership), only hand the work to the writer or the pool</param>
+    private void Post(WorkItem item, bool inline = true)
     {
         if (!_work.Writer.TryWrite(item))
         {
             item.Fail(new ObjectDisposedException(nameof(EngineHost)));
             return;
         }
-        Write();
+        if (inline)
+        {
+            Write();
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(_pumpLater, null);
+        }
     }
 
     /// <summary>
@@ -240,7 +252,7 @@ public sealed partial class EngineHost : IAsyncDisposable
             return;
         }
         {
-            var batch = _batch = new Batch { Log = _log.Logs ? new LogBuffer() : null, Epoch = _epoch };
+            var batch = _batch = new Batch { Log = _log.Logs ? new LogBuffer() : null, Epoch = _epoch, ReportFailure = _reportAnswerFailure };
             while (batch.Items.Count < MaxBatch && reader.TryRead(out var item))
             {
                 if (_log.Failure is { } failure)
@@ -261,7 +273,7 @@ public sealed partial class EngineHost : IAsyncDisposable
                     {
                         follow.Step();
                     }
-                    batch = _batch = new Batch { Log = _log.Logs ? new LogBuffer() : null, Epoch = item is LeadItem lead ? lead.Epoch : _epoch };
+                    batch = _batch = new Batch { Log = _log.Logs ? new LogBuffer() : null, Epoch = item is LeadItem lead ? lead.Epoch : _epoch, ReportFailure = _reportAnswerFailure };
                     if (item is not LeadItem)
                     {
                         continue;
@@ -281,8 +293,9 @@ public sealed partial class EngineHost : IAsyncDisposable
                         CatchUp(batch);
                     }
                     item.Run(_writer);
-                    batch.Items.Add(item);
                     CollectOutcomes(batch);
+                    // Only now: an item whose outcomes could not be collected is failed (below), never also completed.
+                    batch.Items.Add(item);
                 }
                 catch (Limits.QuotaExceededException ex)
                 {
@@ -352,6 +365,9 @@ public sealed partial class EngineHost : IAsyncDisposable
         }
         await _timer.DisposeAsync().ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Answering a request whose batch was kept failed; the batch's other answers went out")]
+    private partial void LogAnswerFailed(Exception ex);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A command failed in the engine writer")]
     private partial void LogWorkFailed(Exception ex);

@@ -225,6 +225,14 @@ internal sealed partial class NativeConnection
                 due.Clear();
                 lock (_write)
                 {
+                    // Sessions closed or ended since: their plans go too (a long-lived connection may bind many in turn).
+                    if (next.Count > _bound.Count)
+                    {
+                        foreach (var gone in next.Keys.Where(id => !_bound.ContainsKey(id)).ToList())
+                        {
+                            next.Remove(gone);
+                        }
+                    }
                     foreach (var (sessionId, (hash, ttl)) in _bound)
                     {
                         var period = Math.Max(100, ttl / 3);

@@ -35,6 +35,7 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
     private readonly Dictionary<long, EndReason> _heldPushes = [];
 
     private ClaimsPrincipal _user = NativeShared.Anonymous;
+    private CancellationTokenRegistration _credentialWatch;
     private string? _principal;
     private string? _credential;
     private volatile Task? _pendingFlush;
@@ -72,6 +73,7 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
         }
         finally
         {
+            _credentialWatch.Dispose();
             MarkDead();
             _closed.Cancel();
             await _input.CompleteAsync().ConfigureAwait(false);
@@ -219,11 +221,25 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
             WriteError(0, NativeProtocol.UnsupportedVersion, 400, $"version {hello.Version} is not spoken here; this server speaks {NativeProtocol.Version}");
             return true;
         }
-        var (user, failure) = await NativeIdentity.AuthenticateAsync(shared, connection, hello.Credential);
+        var (user, failure, expires) = await NativeIdentity.AuthenticateAsync(shared, connection, hello.Credential);
         if (failure is not null)
         {
             WriteError(0, ErrorCodes.InvalidCredentials, 401, failure);
             return true;
+        }
+        if (hello.Credential is not null && shared.SecurityOn)
+        {
+            // Checked once, here: so the connection ends when the credential may have stopped holding (the security
+            // settings changed: a key removed or rotated), and when it expires. The client reconnects and is checked anew.
+            _credentialWatch = shared.CredentialsChanged.Register(static closed => ((CancellationTokenSource)closed!).Cancel(), _closed);
+            if (expires is { } at)
+            {
+                var left = at - DateTimeOffset.UtcNow;
+                if (left < TimeSpan.FromDays(24))
+                {
+                    _closed.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+                }
+            }
         }
         _user = user;
         _principal = Security.Caller.NameOf(user);
@@ -255,6 +271,10 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
         switch (frame.Type)
         {
             case FrameType.Ping:
+                if (IsInFlight(id))
+                {
+                    return;
+                }
                 lock (_write)
                 {
                     if (!_dead)
@@ -415,13 +435,35 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
         RequestFlush();
     }
 
+    /// <summary>An id already in flight: answered invalid-argument, as for any request (the earlier one is unaffected).</summary>
+    private bool IsInFlight(uint id)
+    {
+        bool busy;
+        lock (_state)
+        {
+            busy = _inFlight.ContainsKey(id);
+        }
+        if (busy)
+        {
+            WriteError(id, ErrorCodes.InvalidArgument, 400, $"request id {id} is already in flight on this connection");
+        }
+        return busy;
+    }
+
     private void Cancel(uint id, uint target)
     {
+        if (IsInFlight(id))
+        {
+            return;
+        }
         CancellationTokenSource? cancel = null;
         lock (_state)
         {
-            if (_inFlight.TryGetValue(target, out var entry) && entry.Cancel is { } source && entry.CancelledBy == 0 && _inFlight.TryAdd(id, NewRequest(id)))
+            // The CANCEL's slot is taken before it is published: the target's End may answer (and free) it at once.
+            if (_inFlight.TryGetValue(target, out var entry) && entry.Cancel is { } source && entry.CancelledBy == 0
+                && !_inFlight.ContainsKey(id) && _slots.Wait(0))
             {
+                _inFlight.Add(id, NewRequest(id));
                 entry.CancelledBy = id;
                 cancel = source;
             }
@@ -439,7 +481,6 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
             RequestFlush();
             return;
         }
-        _slots.Wait(0);
         try
         {
             cancel.Cancel();

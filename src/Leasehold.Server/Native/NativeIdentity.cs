@@ -12,12 +12,13 @@ namespace Leasehold.Server.Native;
 /// </summary>
 internal static class NativeIdentity
 {
-    /// <returns>The caller, or a failure (credentials sent that do not hold) to refuse the connection with.</returns>
-    public static async Task<(ClaimsPrincipal User, string? Failure)> AuthenticateAsync(NativeShared shared, ConnectionContext connection, string? credential)
+    /// <returns>The caller, or a failure (credentials sent that do not hold) to refuse the connection with; and when
+    /// the credential stops holding (an API key's or a token's expiry), if it says.</returns>
+    public static async Task<(ClaimsPrincipal User, string? Failure, DateTimeOffset? Expires)> AuthenticateAsync(NativeShared shared, ConnectionContext connection, string? credential)
     {
         if (!shared.SecurityOn)
         {
-            return (NativeShared.Anonymous, null);
+            return (NativeShared.Anonymous, null, null);
         }
         await using var scope = shared.Services.CreateAsyncScope();
         var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
@@ -38,8 +39,8 @@ internal static class NativeIdentity
         var result = await context.AuthenticateAsync().ConfigureAwait(false);
         if (result.Failure is { } failure)
         {
-            return (NativeShared.Anonymous, failure.Message);
+            return (NativeShared.Anonymous, failure.Message, null);
         }
-        return (result.Succeeded ? result.Principal : NativeShared.Anonymous, null);
+        return result.Succeeded ? (result.Principal, null, result.Properties?.ExpiresUtc) : (NativeShared.Anonymous, null, null);
     }
 }

@@ -17,6 +17,7 @@ public sealed partial class NativeListener(
     IConfiguration configuration,
     IServiceProvider services,
     IOptions<KestrelServerOptions> http,
+    LeaseholdOptions server,
     ILoggerFactory loggers) : IHostedLifecycleService
 {
     /// <summary>Cluster member metadata: this node's native URL, which a follower's <c>no-leader</c> names.</summary>
@@ -24,6 +25,7 @@ public sealed partial class NativeListener(
 
     private readonly List<ListenOptions> _listens = [];
     private KestrelServer? _server;
+    private IDisposable? _securityWatch;
 
     /// <summary>Where the native port listens (bound ports filled in), empty when it is off or not started.</summary>
     public IReadOnlyList<IPEndPoint> EndPoints { get; private set; } = [];
@@ -96,8 +98,10 @@ public sealed partial class NativeListener(
         // Its own socket transport, which runs the connection's code on the thread that completed the socket's
         // read or write instead of handing it to the thread pool: a native request is then read, applied on the
         // writer (inline when the writer is idle), answered and sent without a hop between threads. Safe because
-        // nothing on the native path blocks (waits are awaited); HTTP keeps the default transport.
-        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions { UnsafePreferInlineScheduling = true }), loggers);
+        // nothing on the native path blocks (waits are awaited). Leasehold:InlineScheduling turns it off, here and for HTTP.
+        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions { UnsafePreferInlineScheduling = server.InlineScheduling }), loggers);
+        var shared = services.GetRequiredService<NativeShared>();
+        _securityWatch = services.GetRequiredService<IOptionsMonitor<Security.SecurityOptions>>().OnChange(_ => shared.OnSecurityChanged());
         _server = new KestrelServer(Options.Create(kestrel), transport, loggers);
         await _server.StartAsync(new NoHttp(), cancellationToken).ConfigureAwait(false);
         EndPoints = [.. _listens.Select(l => l.IPEndPoint!)];
@@ -121,6 +125,7 @@ public sealed partial class NativeListener(
 
     public Task StoppedAsync(CancellationToken cancellationToken)
     {
+        _securityWatch?.Dispose();
         _server?.Dispose();
         return Task.CompletedTask;
     }

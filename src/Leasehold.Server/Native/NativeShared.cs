@@ -45,6 +45,21 @@ internal sealed class NativeShared(
 
     private readonly CancellationTokenSource _stopping = new();
 
+    private CancellationTokenSource _credentials = new();
+
+    /// <summary>
+    /// Cancelled when the security settings change (keys added, removed or rotated; rules): connections that presented a
+    /// credential close then, and their clients authenticate again on a new one.
+    /// </summary>
+    public CancellationToken CredentialsChanged => Volatile.Read(ref _credentials).Token;
+
+    /// <summary>Called on a change of the security settings (the listener watches them): the connections checked before end.</summary>
+    public void OnSecurityChanged()
+    {
+        var before = Interlocked.Exchange(ref _credentials, new CancellationTokenSource());
+        before.Cancel();
+    }
+
     /// <summary>The native port is closing (the server stops): every connection closes at once (a client reconnects elsewhere or later).</summary>
     public CancellationToken Stopping => _stopping.Token;
 

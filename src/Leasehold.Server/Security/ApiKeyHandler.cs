@@ -83,6 +83,8 @@ public sealed class ApiKeyHandler(
         var claims = new List<Claim> { new(ClaimTypes.Name, principal), new("leasehold:key", id) };
         claims.AddRange(entry.Roles.Select(role => new Claim(ClaimTypes.Role, role)));
         var identity = new ClaimsIdentity(claims, SchemeName, ClaimTypes.Name, ClaimTypes.Role);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        // The expiry travels with the ticket: a native connection, authenticated once, is closed when it comes.
+        var properties = new AuthenticationProperties { ExpiresUtc = entry.Expires };
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), properties, SchemeName)));
     }
 }
