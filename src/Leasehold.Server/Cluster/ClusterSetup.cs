@@ -52,6 +52,14 @@ internal static class ClusterSetup
             {
                 PublicUrl = publicUrl,
             };
+            var urls = (builder.Configuration["urls"] ?? LeaseholdApp.DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (Native.NativeListener.PortFor(sp.GetRequiredService<Native.NativeOptions>(), urls) is { } nativePort and > 0)
+            {
+                // A follower's no-leader names the leader's native URL: the host the others reach this node's HTTP
+                // at, its native port (a free port, 0, is known only once listening: then none is published).
+                var scheme = sp.GetService<Tls.NativeTls>() is null ? "leasehold" : "leaseholds";
+                node.Metadata[Native.NativeListener.EndPointMetadata] = $"{scheme}://{uri.Host}:{nativePort}";
+            }
             if (idServer is { Port: > 0 })
             {
                 // Followers forward idserver's lines here while this node leads: an address they can reach.

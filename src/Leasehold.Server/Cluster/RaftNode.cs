@@ -200,6 +200,9 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         }
     }
 
+    /// <summary>Raised once each time this node stops leading (after taking over): the native port closes its connections.</summary>
+    public event Action? SteppedDown;
+
     /// <summary>Other values this node publishes to the other members (set before start).</summary>
     public Dictionary<string, string> Metadata { get; } = [];
 
@@ -308,6 +311,7 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         if (current)
         {
             LogSteppedDown(epoch.Term);
+            SteppedDown?.Invoke();
         }
         if (resign && !epoch.Token.IsCancellationRequested)
         {

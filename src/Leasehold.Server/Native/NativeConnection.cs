@@ -48,6 +48,8 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
     {
         // A stopping server closes its connections at once rather than waiting for their clients to hang up.
         using var stopping = shared.Stopping.Register(static closed => ((CancellationTokenSource)closed!).Cancel(), _closed);
+        // A node that stops leading closes its connections: their clients reconnect to the new leader (docs/protocol.md, cluster).
+        using var leadership = shared.LeadershipEnded.Register(static closed => ((CancellationTokenSource)closed!).Cancel(), _closed);
         try
         {
             if (!await HandshakeAsync())

@@ -60,11 +60,32 @@ internal sealed class NativeShared(
         before.Cancel();
     }
 
+    private readonly Leadership _leadership = new(services.GetService<RaftNode>());
+
+    /// <summary>Cancelled when this node stops leading: every connection open then closes, so its client reconnects to the new leader.</summary>
+    public CancellationToken LeadershipEnded => _leadership.Token;
+
     /// <summary>The native port is closing (the server stops): every connection closes at once (a client reconnects elsewhere or later).</summary>
     public CancellationToken Stopping => _stopping.Token;
 
     /// <summary>Closes every connection (<see cref="Stopping"/>); the listener calls it before it stops.</summary>
     public void CloseAll() => _stopping.Cancel();
+
+    /// <summary>A token per leadership: replaced each time the node stops leading, the connections open then holding the one cancelled.</summary>
+    private sealed class Leadership
+    {
+        private CancellationTokenSource _current = new();
+
+        public Leadership(RaftNode? node)
+        {
+            if (node is not null)
+            {
+                node.SteppedDown += () => Interlocked.Exchange(ref _current, new CancellationTokenSource()).Cancel();
+            }
+        }
+
+        public CancellationToken Token => Volatile.Read(ref _current).Token;
+    }
 
     public string ServerName { get; } = "leasehold/" + (typeof(NativeShared).Assembly.GetName().Version?.ToString(3) ?? "0");
 

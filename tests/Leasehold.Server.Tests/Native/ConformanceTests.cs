@@ -309,4 +309,160 @@ public sealed class ConformanceTests : IAsyncLifetime
         await connection.SendAsync(5, new ReleaseMessage(lease.Id, lease.Token!.ToUpperInvariant()));
         Assert.Equal((FrameType.Ok, 5u), await connection.ReceiveAsync() is var ok ? (ok.Type, ok.Id) : default);
     }
+
+    [Fact]
+    public async Task Two_connections_interleaving_on_one_path_hold_it_in_turn_first_come_first_served()
+    {
+        var (first, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        var (second, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var a = first;
+        await using var b = second;
+        var connections = new[] { first, second };
+        await first.SendAsync(1_000, Acquire("/native/turns"));
+        var held = (await first.ReceiveAsync()).As<LeaseMessage>();
+        var holder = 0;
+        var fences = new List<ulong> { held.Fence };
+        for (var round = 0; round < 8; round++)
+        {
+            // The other connection queues, then the holder queues again behind it before releasing.
+            var other = 1 - holder;
+            var otherId = (uint)(10 + round);
+            var againId = (uint)(100 + round);
+            await connections[other].SendAsync(otherId, Acquire("/native/turns", waitMs: 15_000));
+            await connections[other].SendAsync(otherId + 1_000, new PingMessage([]));
+            Assert.Equal((FrameType.Pong, otherId + 1_000), (await connections[other].ReceiveAsync()) is var p ? (p.Type, p.Id) : default);
+            await connections[holder].SendAsync(againId, Acquire("/native/turns", waitMs: 15_000));
+            await connections[holder].SendAsync(againId + 1_000, new ReleaseMessage(held.Id, held.Token!));
+            // Mutual exclusion and FIFO: the holder's own new ACQUIRE waits behind the other's, which is granted.
+            Assert.Equal((FrameType.Ok, againId + 1_000), (await connections[holder].ReceiveAsync()) is var ok ? (ok.Type, ok.Id) : default);
+            var granted = await connections[other].ReceiveAsync();
+            Assert.Equal(otherId, granted.Id);
+            held = granted.As<LeaseMessage>();
+            fences.Add(held.Fence);
+            using var resource = await _server.Client.GetAsync(new Uri("/v1/resources/native/turns", UriKind.Relative));
+            var holders = System.Text.Json.JsonDocument.Parse(await resource.Content.ReadAsStringAsync()).RootElement.GetProperty("holders");
+            Assert.Equal(held.Id, Assert.Single(holders.EnumerateArray()).GetProperty("id").GetUInt64());
+            // The previous holder's ACQUIRE is next: cancel it so the turns go on with fresh requests.
+            await connections[holder].SendAsync(againId + 2_000, new CancelMessage(againId));
+            Assert.Equal((againId, "cancelled"), (await connections[holder].ReceiveAsync()) is var c ? (c.Id, c.Error().Code) : default);
+            Assert.Equal(FrameType.Ok, (await connections[holder].ReceiveAsync()).Type);
+            holder = other;
+        }
+        Assert.Equal(fences.Order(), fences);
+        Assert.Equal(fences.Count, fences.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_grant_for_a_connection_that_ended_is_released_unless_its_lease_was_written()
+    {
+        var (holder, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var h = holder;
+        // The waiter's end and its grants race: a grant that comes before the server reads the end is written (the
+        // waiter reads its LEASE: the lease is the waiter's); one that comes after cannot be written and is released
+        // at once; a waiter still queued leaves the queue. Nobody may hold a lease whose token nobody saw.
+        const int paths = 24;
+        for (var round = 0; round < 8; round++)
+        {
+            var held = new List<LeaseMessage>();
+            for (var i = 0; i < paths; i++)
+            {
+                await holder.SendAsync((uint)(2 + i), Acquire($"/native/dead/{round}/{i}"));
+                held.Add((await holder.ReceiveAsync()).As<LeaseMessage>());
+            }
+            var (waiter, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+            await using var w = waiter;
+            for (var i = 0; i < paths; i++)
+            {
+                await waiter.SendAsync((uint)(100 + i), Acquire($"/native/dead/{round}/{i}", waitMs: 15_000));
+            }
+            await waiter.SendAsync(999, new PingMessage([]));
+            Assert.Equal(FrameType.Pong, (await waiter.ReceiveAsync()).Type);
+
+            // All the releases in one write, and the waiter's end right after (sooner in some rounds).
+            var releases = new System.Buffers.ArrayBufferWriter<byte>();
+            for (var i = 0; i < paths; i++)
+            {
+                NativeFrames.Write(releases, (uint)(200 + i), new ReleaseMessage(held[i].Id, held[i].Token!));
+            }
+            var bytes = releases.WrittenMemory.ToArray();
+            var half = round % 2 == 0 ? bytes.Length : bytes.Length / 2 / 45 * 45;
+            await holder.SendRawAsync(bytes[..half]);
+            waiter.ShutdownSend();
+            if (half < bytes.Length)
+            {
+                await holder.SendRawAsync(bytes[half..]);
+            }
+            for (var i = 0; i < paths; i++)
+            {
+                Assert.Equal(FrameType.Ok, (await holder.ReceiveAsync()).Type);
+            }
+            // Everything the server still sends the waiter before it closes.
+            var delivered = new Dictionary<string, long>();
+            try
+            {
+                while (true)
+                {
+                    var frame = await waiter.ReceiveAsync();
+                    if (frame.Type == FrameType.Lease)
+                    {
+                        var lease = frame.As<LeaseMessage>();
+                        delivered.Add(lease.Paths[0], (long)lease.Id);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is EndOfStreamException or System.Net.Sockets.SocketException)
+            {
+            }
+            for (var i = 0; i < paths; i++)
+            {
+                var path = $"/native/dead/{round}/{i}";
+                if (delivered.TryGetValue(path, out var id))
+                {
+                    Assert.Equal([id], await HolderIdsAsync(path));
+                    continue;
+                }
+                var deadline = DateTime.UtcNow + TestServer.Timeout;
+                while ((await HolderIdsAsync(path)).Length != 0 && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(20);
+                }
+                Assert.Empty(await HolderIdsAsync(path));
+            }
+        }
+        Assert.Equal(0, await WaitersAsync());
+    }
+
+    private async Task<long[]> HolderIdsAsync(string path)
+    {
+        using var resource = await _server.Client.GetAsync(new Uri("/v1/resources" + path, UriKind.Relative));
+        var holders = System.Text.Json.JsonDocument.Parse(await resource.Content.ReadAsStringAsync()).RootElement.GetProperty("holders");
+        return [.. holders.EnumerateArray().Select(h => h.GetProperty("id").GetInt64())];
+    }
+
+    [Fact]
+    public async Task Lease_ended_revoked_is_pushed_after_an_admin_revoke_over_http_or_call()
+    {
+        var (owner, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        var (admin, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var a = owner;
+        await using var b = admin;
+        await owner.SendAsync(2, Acquire("/native/revoked/http"));
+        var overHttp = (await owner.ReceiveAsync()).As<LeaseMessage>();
+        using (var revoked = await _server.Client.DeleteAsync(new Uri($"/v1/admin/leases/{overHttp.Id}", UriKind.Relative)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, revoked.StatusCode);
+        }
+        var push = await owner.ReceiveAsync();
+        Assert.Equal(0u, push.Id);
+        Assert.Equal(new LeaseEndedMessage(overHttp.Id, "revoked"), push.As<LeaseEndedMessage>());
+
+        await owner.SendAsync(3, Acquire("/native/revoked/call"));
+        var overCall = (await owner.ReceiveAsync()).As<LeaseMessage>();
+        await admin.SendAsync(2, new CallMessage("DELETE", $"/v1/admin/leases/{overCall.Id}", null));
+        Assert.Equal(200, (await admin.ReceiveAsync()).As<ResultMessage>().Status);
+        Assert.Equal(new LeaseEndedMessage(overCall.Id, "revoked"), (await owner.ReceiveAsync()).As<LeaseEndedMessage>());
+        // The revoked lease is gone for its holder too.
+        await owner.SendAsync(4, new ReleaseMessage(overCall.Id, overCall.Token!));
+        Assert.Equal("not-found", (await owner.ReceiveAsync()).Error().Code);
+    }
 }

@@ -122,6 +122,9 @@ internal sealed class RawNative : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes the sending side (the server reads the end of the connection) and keeps reading what it still sends.</summary>
+    public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
+
     public ValueTask DisposeAsync()
     {
         _socket.Dispose();

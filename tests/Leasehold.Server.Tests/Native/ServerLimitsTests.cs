@@ -1,0 +1,226 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Leasehold.Protocol.Native;
+using Leasehold.Server.Security;
+using Leasehold.Server.Tests.Security;
+
+namespace Leasehold.Server.Tests.Native;
+
+/// <summary>The native port's limits and security (docs/protocol.md, limits and security), each on a server of its own settings.</summary>
+public sealed class ServerLimitsTests
+{
+    private static readonly TimeSpan Silence = TimeSpan.FromMilliseconds(500);
+
+    private static AcquireMessage Acquire(string path, long waitMs = 0) => new() { Paths = [path], WaitMs = waitMs, TtlMs = -1 };
+
+    /// <summary>Whether no frame arrives within <see cref="Silence"/> (the connection still open).</summary>
+    private static async Task<bool> SilentAsync(RawNative connection)
+    {
+        try
+        {
+            var frame = await connection.ReceiveAsync(Silence);
+            Assert.Fail($"expected no frame, got {frame.Type} id {frame.Id}");
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return true;
+        }
+    }
+
+    private static async Task<int> WaitersAsync(TestServer server)
+    {
+        using var stats = await server.Client.GetAsync(new Uri("/v1/stats", UriKind.Relative));
+        return JsonDocument.Parse(await stats.Content.ReadAsStringAsync()).RootElement.GetProperty("waiters").GetInt32();
+    }
+
+    [Fact]
+    public async Task Beyond_max_in_flight_the_server_stops_reading_and_every_request_is_answered_once_slots_free()
+    {
+        await using var server = await TestServer.StartAsync(["--Leasehold:Native:MaxInFlight=4"]);
+        var (holderConnection, _) = await RawNative.OpenAsync(server.NativeEndPoint);
+        var (waiterConnection, welcome) = await RawNative.OpenAsync(server.NativeEndPoint);
+        await using var holder = holderConnection;
+        await using var waiter = waiterConnection;
+        Assert.Equal(4u, welcome.MaxInFlight);
+        var held = new List<LeaseMessage>();
+        for (var i = 0; i < 6; i++)
+        {
+            await holder.SendAsync((uint)(2 + i), Acquire($"/bp/{i}"));
+            held.Add((await holder.ReceiveAsync()).As<LeaseMessage>());
+        }
+
+        // Six waiting ACQUIREs and a PING, all sent at once: four are taken, the rest wait in the socket.
+        for (var i = 0; i < 6; i++)
+        {
+            await waiter.SendAsync((uint)(10 + i), Acquire($"/bp/{i}", waitMs: 15_000));
+        }
+        await waiter.SendAsync(20, new PingMessage([7]));
+        Assert.True(await SilentAsync(waiter));
+        Assert.Equal(4, await WaitersAsync(server));
+
+        var answered = new List<uint>();
+        async Task ReleaseAsync(int index)
+        {
+            await holder.SendAsync((uint)(100 + index), new ReleaseMessage(held[index].Id, held[index].Token!));
+            Assert.Equal((FrameType.Ok, (uint)(100 + index)), (await holder.ReceiveAsync()) is var ok ? (ok.Type, ok.Id) : default);
+        }
+
+        // Each grant frees a slot, which the next ACQUIRE in the socket takes: the PING is still not read.
+        await ReleaseAsync(0);
+        var first = await waiter.ReceiveAsync();
+        Assert.Equal(["/bp/0"], first.As<LeaseMessage>().Paths);
+        answered.Add(first.Id);
+        await ReleaseAsync(1);
+        var second = await waiter.ReceiveAsync();
+        Assert.Equal(["/bp/1"], second.As<LeaseMessage>().Paths);
+        answered.Add(second.Id);
+        Assert.True(await SilentAsync(waiter));
+        Assert.Equal(4, await WaitersAsync(server));
+
+        // A third grant leaves a slot for the PING once all six ACQUIREs are read.
+        await ReleaseAsync(2);
+        var frames = new List<RawNative.Received> { await waiter.ReceiveAsync(), await waiter.ReceiveAsync() };
+        Assert.Contains(frames, f => f is { Type: FrameType.Pong, Id: 20u });
+        answered.Add(Assert.Single(frames, f => f.Type == FrameType.Lease).Id);
+        for (var i = 3; i < 6; i++)
+        {
+            await ReleaseAsync(i);
+            var lease = await waiter.ReceiveAsync();
+            Assert.Equal([$"/bp/{i}"], lease.As<LeaseMessage>().Paths);
+            answered.Add(lease.Id);
+        }
+        Assert.Equal([10u, 11u, 12u, 13u, 14u, 15u], answered);
+        Assert.Equal(0, await WaitersAsync(server));
+        Assert.True(await SilentAsync(waiter));
+    }
+
+    [Fact]
+    public async Task A_flood_of_connections_over_the_limit_is_closed_and_an_established_one_is_served()
+    {
+        await using var server = await TestServer.StartAsync(["--Leasehold:MaxConnections=3"]);
+        var established = new List<RawNative>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                established.Add((await RawNative.OpenAsync(server.NativeEndPoint)).Connection);
+            }
+            var refused = 0;
+            for (var i = 0; i < 20; i++)
+            {
+                // Over the limit the connection is accepted and closed at once, with nothing written (not even to a HELLO).
+                await using var extra = await RawNative.ConnectAsync(server.NativeEndPoint);
+                try
+                {
+                    await extra.SendAsync(1, new HelloMessage(1, null, "flood"));
+                }
+                catch (SocketException)
+                {
+                }
+                try
+                {
+                    var frame = await extra.ReceiveAsync();
+                    Assert.Fail($"a connection over the limit got {frame.Type}");
+                }
+                catch (Exception ex) when (ex is EndOfStreamException or SocketException)
+                {
+                    refused++;
+                }
+            }
+            Assert.Equal(20, refused);
+            for (var i = 0; i < established.Count; i++)
+            {
+                await established[i].SendAsync((uint)(2 + i), new PingMessage([(byte)i]));
+                var pong = await established[i].ReceiveAsync();
+                Assert.Equal((FrameType.Pong, (uint)(2 + i)), (pong.Type, pong.Id));
+            }
+            await established[0].SendAsync(9, Acquire("/flood/a"));
+            Assert.Equal(["/flood/a"], (await established[0].ReceiveAsync()).As<LeaseMessage>().Paths);
+
+            // One closes: its place is free again (bounded retry: the server sees the close asynchronously).
+            await established[0].DisposeAsync();
+            established.RemoveAt(0);
+            var deadline = DateTime.UtcNow + TestServer.Timeout;
+            RawNative? again = null;
+            while (again is null && DateTime.UtcNow < deadline)
+            {
+                var attempt = await RawNative.ConnectAsync(server.NativeEndPoint);
+                try
+                {
+                    await attempt.SendAsync(1, new HelloMessage(1, null, "again"));
+                    var welcome = await attempt.ReceiveAsync();
+                    Assert.Equal(FrameType.Welcome, welcome.Type);
+                    again = attempt;
+                }
+                catch (Exception ex) when (ex is EndOfStreamException or SocketException)
+                {
+                    await attempt.DisposeAsync();
+                    await Task.Delay(50);
+                }
+            }
+            Assert.NotNull(again);
+            established.Add(again);
+        }
+        finally
+        {
+            foreach (var connection in established)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_hello_with_a_key_that_does_not_hold_gets_invalid_credentials_then_the_connection_closes()
+    {
+        await using var server = await SecuredServer.StartAsync();
+        // The right key id with another secret, and a key nobody issued.
+        foreach (var key in new[] { ApiKeys.Create("ci-key"), ApiKeys.Create("nobody-key"), "not a key at all" })
+        {
+            await using var connection = await RawNative.ConnectAsync(server.Server.NativeEndPoint);
+            await connection.SendAsync(1, new HelloMessage(1, key, "bad-key"));
+            var frame = await connection.ReceiveAsync();
+            Assert.Equal(0u, frame.Id);
+            Assert.Equal(("invalid-credentials", 401), (frame.Error().Code, (int)frame.Error().Status));
+            Assert.True(await connection.ClosedAsync());
+        }
+        // The same key is refused by HTTP with the same code.
+        using var http = await server.SendAsync(null, HttpMethod.Get, "/v1/stats", bearer: ApiKeys.Create("ci-key"));
+        await HttpAssert.AssertProblemAsync(http, HttpStatusCode.Unauthorized, "invalid-credentials");
+    }
+
+    [Fact]
+    public async Task A_principal_without_the_right_gets_the_code_http_gives_and_the_connection_goes_on()
+    {
+        await using var server = await SecuredServer.StartAsync();
+        var (ciConnection, _) = await RawNative.OpenAsync(server.Server.NativeEndPoint, server.Keys["ci"]);
+        var (anonymousConnection, _) = await RawNative.OpenAsync(server.Server.NativeEndPoint);
+        await using var ci = ciConnection;
+        await using var anonymous = anonymousConnection;
+
+        await ci.SendAsync(2, Acquire("/lab/phone"));
+        var denied = await ci.ReceiveAsync();
+        Assert.Equal((2u, "forbidden", 403), (denied.Id, denied.Error().Code, (int)denied.Error().Status));
+        using (var http = await server.SendAsync("ci", HttpMethod.Post, "/v1/leases", """{"path": "/lab/phone"}"""))
+        {
+            await HttpAssert.AssertProblemAsync(http, HttpStatusCode.Forbidden, "forbidden");
+        }
+        Assert.Empty(await server.HoldersAsync("/lab/phone"));
+
+        await anonymous.SendAsync(2, Acquire("/ci/build"));
+        var unauthenticated = await anonymous.ReceiveAsync();
+        Assert.Equal(("unauthenticated", 401), (unauthenticated.Error().Code, (int)unauthenticated.Error().Status));
+        using (var http = await server.SendAsync(null, HttpMethod.Post, "/v1/leases", """{"path": "/ci/build"}"""))
+        {
+            await HttpAssert.AssertProblemAsync(http, HttpStatusCode.Unauthorized, "unauthenticated");
+        }
+
+        // The connection stays open and the right path is granted.
+        await ci.SendAsync(3, Acquire("/ci/build"));
+        var lease = (await ci.ReceiveAsync()).As<LeaseMessage>();
+        Assert.Equal(("/ci/build", "ci"), (lease.Paths[0], lease.Principal));
+        Assert.Equal([(long)lease.Id], await server.HoldersAsync("/ci/build"));
+    }
+}
