@@ -41,6 +41,14 @@ internal static class NativeIdentity
         {
             return (NativeShared.Anonymous, failure.Message, null);
         }
-        return result.Succeeded ? (result.Principal, null, result.Properties?.ExpiresUtc) : (NativeShared.Anonymous, null, null);
+        if (!result.Succeeded)
+        {
+            return (NativeShared.Anonymous, null, null);
+        }
+        var expires = result.Properties?.Items.TryGetValue(Security.ApiKeyHandler.ExpiresItem, out var ms) == true
+            && long.TryParse(ms, System.Globalization.CultureInfo.InvariantCulture, out var unixMs)
+                ? DateTimeOffset.FromUnixTimeMilliseconds(unixMs)
+                : result.Properties?.ExpiresUtc;
+        return (result.Principal, null, expires);
     }
 }

@@ -21,6 +21,9 @@ public sealed class ApiKeyHandler(
 
     public const string Header = "X-Api-Key";
 
+    /// <summary>The authentication property holding a key's expiry in Unix milliseconds.</summary>
+    public const string ExpiresItem = "leasehold:expires-ms";
+
     /// <summary>
     /// The credential a request presents in <c>X-Api-Key</c> or <c>Authorization: Bearer</c>: null when it sends
     /// neither; otherwise the value, or an error for a header that cannot be used (repeated, or another scheme),
@@ -85,6 +88,11 @@ public sealed class ApiKeyHandler(
         var identity = new ClaimsIdentity(claims, SchemeName, ClaimTypes.Name, ClaimTypes.Role);
         // The expiry travels with the ticket: a native connection, authenticated once, is closed when it comes.
         var properties = new AuthenticationProperties { ExpiresUtc = entry.Expires };
+        if (entry.Expires is { } at)
+        {
+            // ExpiresUtc keeps whole seconds only: the exact moment too, so a connection is never closed early.
+            properties.Items[ExpiresItem] = at.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), properties, SchemeName)));
     }
 }

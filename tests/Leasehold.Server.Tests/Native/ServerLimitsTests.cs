@@ -223,4 +223,37 @@ public sealed class ServerLimitsTests
         Assert.Equal(("/ci/build", "ci"), (lease.Paths[0], lease.Principal));
         Assert.Equal([(long)lease.Id], await server.HoldersAsync("/ci/build"));
     }
+
+    [Fact]
+    public async Task A_connection_whose_key_is_revoked_is_closed_and_the_key_is_refused_on_the_next()
+    {
+        await using var server = await SecuredServer.StartAsync();
+        var (labConnection, _) = await RawNative.OpenAsync(server.Server.NativeEndPoint, server.Keys["lab"]);
+        await using var lab = labConnection;
+        // Served while the key holds.
+        await lab.SendAsync(2, new PingMessage([1, 2, 3]));
+        Assert.Equal(FrameType.Pong, (await lab.ReceiveAsync()).Type);
+
+        await server.RewriteAsync(security => security["ApiKeys"]!.AsObject().Remove("lab-key"));
+        // Checked once, at HELLO: the connection must not outlive the key.
+        Assert.True(await lab.ClosedAsync(SecuredServer.Timeout), "a connection with a revoked key stayed open");
+        await using var again = await RawNative.ConnectAsync(server.Server.NativeEndPoint);
+        await again.SendAsync(1, new HelloMessage(1, server.Keys["lab"], "revoked"));
+        var refused = await again.ReceiveAsync();
+        Assert.Equal(("invalid-credentials", 401), (refused.Error().Code, (int)refused.Error().Status));
+    }
+
+    [Fact]
+    public async Task A_connection_is_closed_when_its_key_expires()
+    {
+        // The expiry is set from the start (a later settings change would close keyed connections anyway).
+        var expires = DateTimeOffset.UtcNow.AddSeconds(4);
+        await using var server = await SecuredServer.StartAsync(null, $"--Leasehold:Security:ApiKeys:ci-key:Expires={expires:O}");
+        var (ciConnection, _) = await RawNative.OpenAsync(server.Server.NativeEndPoint, server.Keys["ci"]);
+        await using var ci = ciConnection;
+        await ci.SendAsync(2, new PingMessage([7]));
+        Assert.Equal(FrameType.Pong, (await ci.ReceiveAsync()).Type);
+        Assert.True(await ci.ClosedAsync(SecuredServer.Timeout), "a connection outlived its key's expiry");
+        Assert.True(DateTimeOffset.UtcNow >= expires.AddMilliseconds(-100), $"closed {(expires - DateTimeOffset.UtcNow).TotalMilliseconds:0} ms before the key expired");
+    }
 }
