@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue 13: Leasehold against Redis locks on this machine, one load generator, one session. Redis 7 runs
 # twice (in memory, and appendonly yes + appendfsync always), through StackExchange.Redis: SET key token NX
-# PX ttl, release by a compare-and-delete script. Leasehold runs over its native protocol (the .NET client)
-# and over HTTP (the load generator's minimal HTTP client), each in memory and with fsync durability. A
+# PX ttl, release by a compare-and-delete script. Leasehold runs over its native protocol (raw frames written
+# with the protocol's codec, "native"; and through the .NET client, "client") and over HTTP (the load
+# generator's minimal HTTP client), in memory and with fsync durability. A
 # loopback echo of small messages (two round trips per cycle) is the physical bound. Every run gets freshly
 # started processes on free loopback ports with temporary directories; for each load the targets run back
 # to back, so machine noise falls on all of them alike. Prints every run, then one table and the issue's
@@ -58,16 +59,17 @@ for load in "uncontended 1" "uncontended 16" "uncontended 64" "contended 64"; do
         run echo "$scenario" "$clients" --spawn --target echo
     fi
     run redis "$scenario" "$clients" --spawn --target redis
-    run native "$scenario" "$clients" "${memory[@]}" --protocol native
+    run native "$scenario" "$clients" "${memory[@]}" --protocol native-raw
+    run client "$scenario" "$clients" "${memory[@]}" --protocol native
     run http "$scenario" "$clients" "${memory[@]}"
     run redis-fsync "$scenario" "$clients" --spawn --target redis --redis-fsync
-    run native-fsync "$scenario" "$clients" "${fsync[@]}" --protocol native
+    run native-fsync "$scenario" "$clients" "${fsync[@]}" --protocol native-raw
     run http-fsync "$scenario" "$clients" "${fsync[@]}"
 done
 
 echo "== acquire+release cycles per second (contended: handoffs per second), cycle latency p50 / p99 in ms, server CPU per request in µs (ttl $ttl s, $seconds s measured per run)"
 awk -F'\t' '
-    BEGIN { nl = split("echo redis native http redis-fsync native-fsync http-fsync", labels, " ") }
+    BEGIN { nl = split("echo redis native client http redis-fsync native-fsync http-fsync", labels, " ") }
     { key = $4 " " $5; if (!(key in seen)) { seen[key] = 1; order[++n] = key }
       if ($10 == "ok" || $10 == "FAILED") cell[key, $1] = sprintf("%7s %6.2f %6.2f %5s%s", $6, $7, $8, $11, $10 == "ok" ? " " : "!")
       else cell[key, $1] = sprintf("%-28s", $10)
@@ -82,6 +84,8 @@ awk -F'\t' '
       p99cmp("uncontended 16", "native", "redis", "  p99 native <= redis")
       ratio("uncontended 64", "native", "redis", "native in memory, 64 clients / redis in memory (>= 1.0)")
       p99cmp("uncontended 64", "native", "redis", "  p99 native <= redis")
+      ratio("uncontended 16", "client", "redis", "  the same through the .NET client, 16 clients")
+      ratio("uncontended 64", "client", "redis", "  the same through the .NET client, 64 clients")
       ratio("uncontended 64", "native-fsync", "redis-fsync", "native fsync, 64 clients / redis appendfsync always (>= 1.0)")
       ratio("uncontended 64", "http", "redis", "HTTP in memory, 64 clients / redis in memory (>= 0.5)")
       e = rate["uncontended 1", "echo"]; h = rate["contended 64", "native"]
