@@ -16,12 +16,8 @@ seconds="${1:-10}"
 ttl="${2:-60}"
 server=src/Leasehold.Server/bin/Release/net10.0/Leasehold.Server.dll
 
-if ! command -v etcd >/dev/null; then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    $sudo apt-get update
-    $sudo apt-get install -y etcd-server
-fi
+source bench/comparison.sh
+ensure_package etcd etcd-server
 
 dotnet build -c Release -v quiet -nologo src/Leasehold.Server
 dotnet build -c Release -v quiet -nologo bench/Leasehold.LoadGen
@@ -30,25 +26,6 @@ echo "commit $(git rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), $(
 summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT
 
-# run LABEL SCENARIO CLIENTS TARGET-ARGS...: one run; its SUMMARY line goes to the table, labelled.
-run() {
-    local label=$1 scenario=$2 clients=$3
-    shift 3
-    echo "== $label: $scenario, $clients clients (load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
-    local out rc=0
-    out=$(dotnet run -c Release --no-build --project bench/Leasehold.LoadGen -- --scenario "$scenario" --clients "$clients" \
-        --duration "$seconds" --warmup 2 --ttl "$ttl" "$@" 2>&1) || rc=$?
-    echo "$out"
-    local line
-    line=$(grep '^SUMMARY' <<<"$out" | tail -1 || true)
-    if [ -n "$line" ]; then
-        printf '%s\t%s\n' "$label" "$line" >>"$summary"
-    else
-        # did not run (e.g. the cluster is not in this build): say why in the table
-        printf '%s\tSUMMARY\t-\t%s\t%s\t-\t-\t-\t-\tnot run (exit %s)\n' "$label" "$scenario" "$clients" "$rc" >>"$summary"
-    fi
-    echo
-}
 
 for load in "uncontended 1" "uncontended 16" "uncontended 64" "contended 64"; do
     read -r scenario clients <<<"$load"

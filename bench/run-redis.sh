@@ -18,12 +18,8 @@ seconds="${1:-10}"
 ttl="${2:-60}"
 server=src/Leasehold.Server/bin/Release/net10.0/Leasehold.Server.dll
 
-if ! command -v redis-server >/dev/null; then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    $sudo apt-get update
-    $sudo apt-get install -y redis-server
-fi
+source bench/comparison.sh
+ensure_package redis-server redis-server
 
 dotnet build -c Release -v quiet -nologo src/Leasehold.Server
 dotnet build -c Release -v quiet -nologo bench/Leasehold.LoadGen
@@ -32,24 +28,6 @@ echo "commit $(git rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), $(
 summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT
 
-# run LABEL SCENARIO CLIENTS TARGET-ARGS...: one run; its SUMMARY line goes to the table, labelled.
-run() {
-    local label=$1 scenario=$2 clients=$3
-    shift 3
-    echo "== $label: $scenario, $clients clients (load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
-    local out rc=0
-    out=$(dotnet run -c Release --no-build --project bench/Leasehold.LoadGen -- --scenario "$scenario" --clients "$clients" \
-        --duration "$seconds" --warmup 2 --ttl "$ttl" --wait 30 "$@" 2>&1) || rc=$?
-    echo "$out"
-    local line
-    line=$(grep '^SUMMARY' <<<"$out" | tail -1 || true)
-    if [ -n "$line" ]; then
-        printf '%s\t%s\n' "$label" "$line" >>"$summary"
-    else
-        printf '%s\tSUMMARY\t-\t%s\t%s\t-\t-\t-\t-\tnot run (exit %s)\t-\n' "$label" "$scenario" "$clients" "$rc" >>"$summary"
-    fi
-    echo
-}
 
 memory=(--spawn --server-dll "$server" --server-arg --Leasehold:Durability=memory)
 fsync=(--spawn --server-dll "$server" --server-arg --Leasehold:Durability=fsync)
