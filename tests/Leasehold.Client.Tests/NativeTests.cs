@@ -86,4 +86,30 @@ public sealed class NativeTests : ClientTestBase
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"took {clock.Elapsed.TotalSeconds:0.0} s");
         Assert.Equal(0, (await Server.StatsAsync()).Leases);
     }
+
+    [Fact]
+    public async Task More_waiting_acquires_than_the_server_reads_at_once_keep_the_connection_and_are_all_granted()
+    {
+        // The server reads at most 4 requests in flight per connection, then stops reading it until answers go out.
+        await using var server = await ClientTestServer.StartAsync(null, "--Leasehold:Durability=memory", "--Leasehold:Native:MaxInFlight=4");
+        // A heartbeat every second: a PING stuck behind unread ACQUIREs would end the connection within one.
+        var client = server.CreateClient(ClientTransport.Native, o => o.ConnectTimeout = TimeSpan.FromSeconds(1));
+        var holder = server.CreateClient(ClientTransport.Http);
+        var held = await Bounded(holder.AcquireAsync(AcquireOptions.ForPath("/backlog") with { Ttl = TimeSpan.FromSeconds(60) }));
+
+        var granted = 0;
+        var waiters = Enumerable.Range(0, 12).Select(async _ =>
+        {
+            await using var lease = await client.AcquireAsync(AcquireOptions.ForPath("/backlog") with { Ttl = TimeSpan.FromSeconds(60), Wait = TimeSpan.FromSeconds(30) });
+            Interlocked.Increment(ref granted);
+        }).ToList();
+        // Held for several heartbeats while the waiters queue (an honest hold, not a wait for a condition).
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(0, Volatile.Read(ref granted));
+        await held.DisposeAsync();
+
+        await Bounded(Task.WhenAll(waiters));
+        Assert.Equal(12, granted);
+        Assert.Equal(0, (await server.StatsAsync()).Leases);
+    }
 }

@@ -55,6 +55,12 @@ internal sealed class NativeConnection : IDisposable
     // A third of the server's idle timeout (WELCOME's idleMs).
     private TimeSpan _idle = TimeSpan.FromSeconds(40);
     private readonly Timer _timer;
+    // Requests the server has been sent and not answered, and those held back because the server reads no more
+    // than WELCOME's maxInFlight at once: beyond it, it stops reading the connection, and a PING, CANCEL or
+    // RELEASE behind the backlog would not be read either. Those three are never held; the rest keep two slots free.
+    private readonly Queue<(uint Id, byte[] Frame)> _held = new();
+    private int _sent;
+    private int _maxSent = int.MaxValue;
     private ArrayBufferWriter<byte> _output = new(4096);
     private ArrayBufferWriter<byte>? _spare = new(4096);
     private bool _writing;
@@ -146,6 +152,7 @@ internal sealed class NativeConnection : IDisposable
                     if (frame.Type == FrameType.Welcome && NativeFrames.TryParse<WelcomeMessage>(frame.Payload, out var welcome))
                     {
                         MaxFrameBytes = (int)Math.Min(welcome.MaxFrameBytes, 64u << 20);
+                        _maxSent = (int)Math.Max(1, Math.Min(welcome.MaxInFlight, (uint)int.MaxValue) - 2);
                         Role = welcome.Role;
                         if (welcome.IdleMs > 0)
                         {
@@ -263,6 +270,15 @@ internal sealed class NativeConnection : IDisposable
             pending.Id = _lastId;
             pending.SentAt = Stopwatch.GetTimestamp();
             _pending.Add(_lastId, pending);
+            if (T.Type is not (FrameType.Ping or FrameType.Cancel or FrameType.Release) && (_sent >= _maxSent || _held.Count > 0))
+            {
+                // Sent when an answer frees a slot, in order (Dispatch).
+                var frame = new ArrayBufferWriter<byte>(size);
+                NativeFrames.Write(frame, _lastId, message);
+                _held.Enqueue((_lastId, frame.WrittenSpan.ToArray()));
+                return;
+            }
+            _sent++;
             NativeFrames.Write(_output, _lastId, message);
             _lastSent = pending.SentAt;
             if (_writing)
@@ -272,6 +288,32 @@ internal sealed class NativeConnection : IDisposable
             _writing = true;
         }
         _ = WriteLoopAsync();
+    }
+
+    /// <summary>
+    /// Under _gate: moves held requests to the output while slots are free (one given up on meanwhile is dropped: the
+    /// server never saw it); true when the caller must start the write loop.
+    /// </summary>
+    private bool SendHeld()
+    {
+        var moved = false;
+        while (_sent < _maxSent && _held.TryDequeue(out var held))
+        {
+            if (!_pending.TryGetValue(held.Id, out var waiting) || waiting.Task.IsCompleted)
+            {
+                _pending.Remove(held.Id);
+                continue;
+            }
+            _sent++;
+            _output.Write(held.Frame);
+            moved = true;
+        }
+        if (!moved || _writing || _failure is not null)
+        {
+            return false;
+        }
+        _writing = true;
+        return true;
     }
 
     /// <summary>Writes what callers queued, batch after batch, until nothing is left; one runs at a time.</summary>
@@ -354,12 +396,19 @@ internal sealed class NativeConnection : IDisposable
             return;
         }
         Pending? pending;
+        var release = false;
         lock (_gate)
         {
             if (!_pending.Remove(frame.Id, out pending))
             {
                 return; // An answer to nothing in flight: ignored.
             }
+            _sent--;
+            release = SendHeld();
+        }
+        if (release)
+        {
+            _ = WriteLoopAsync();
         }
         var sentAt = pending.SentAt;
         long confirmed;
@@ -527,6 +576,7 @@ internal sealed class NativeConnection : IDisposable
             _failure = reason;
             orphans = [.. _pending.Values];
             _pending.Clear();
+            _held.Clear();
         }
         _timer.Dispose();
         try
