@@ -22,13 +22,17 @@ internal sealed partial class ClusterNodes : IDisposable
     /// <summary>A cluster whose nodes each get arguments of their own (<paramref name="argsOf"/> of the node's index) too.</summary>
     public ClusterNodes(int count, string root, Func<int, string[]> argsOf)
     {
-        var raftPorts = Enumerable.Range(0, count).Select(_ => ServerProcess.FreePort()).ToArray();
+        // Every port of every node chosen together, distinct, and kept across restarts: a node that is down leaves its
+        // ports free, and a port chosen later for another node could be one of them.
+        var ports = ServerProcess.FreePorts(3 * count);
+        var raftPorts = ports[..count];
         var members = string.Join(',', raftPorts.Select(p => $"127.0.0.1:{p}"));
         _nodes = [.. Enumerable.Range(0, count).Select(i => new ServerProcess(
             Path.Combine(root, $"node{i}"),
             ["--cluster-node", $"127.0.0.1:{raftPorts[i]}", "--cluster-members", members, .. argsOf(i)])
         {
-            FixedPort = ServerProcess.FreePort(),
+            FixedPort = ports[count + i],
+            FixedNativePort = ports[(2 * count) + i],
         })];
         RaftPorts = raftPorts;
     }

@@ -49,6 +49,9 @@ internal sealed class ServerProcess : IDisposable
     /// </summary>
     public int NativePort { get; private set; }
 
+    /// <summary>The native port to use at every start (a cluster's nodes get theirs with their other ports); null: one chosen free at the first start and kept.</summary>
+    public int? FixedNativePort { get; init; }
+
     /// <summary>Wall-clock time just before the current process was started (the server's Recover runs later).</summary>
     public DateTimeOffset LaunchedAt { get; private set; }
 
@@ -102,7 +105,8 @@ internal sealed class ServerProcess : IDisposable
     private async Task<bool> TryStartAsync(TimeSpan deadline)
     {
         Port = FixedPort ?? FreePort();
-        NativePort = FreePort();
+        // Kept across restarts: a port chosen anew could be one a stopped node of the same test will bind again.
+        NativePort = FixedNativePort ?? (NativePort != 0 ? NativePort : FreePort());
         // Under a descriptor limit the shell sets it and then becomes the server (exec), so the pid is the server's.
         var info = new ProcessStartInfo(DescriptorLimit is null ? DotnetHost() : "sh")
         {
@@ -220,6 +224,27 @@ internal sealed class ServerProcess : IDisposable
         _output.Enqueue(line);
         while (_output.Count > OutputLinesKept && _output.TryDequeue(out _))
         {
+        }
+    }
+
+    /// <summary>Free loopback ports, all held open at once so that no two are the same.</summary>
+    internal static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
+        try
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Start();
+            }
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Stop();
+            }
         }
     }
 
