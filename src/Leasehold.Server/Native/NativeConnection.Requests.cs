@@ -222,6 +222,18 @@ internal sealed partial class NativeConnection
         Fail(id, ErrorCodes.NoLeader, 503, detail, 1000, extensions);
     }
 
+    /// <summary>
+    /// Under _write: a session this connection closed is forgotten once none of its leases' endings is still to come
+    /// (they may be told before or after the close's own answer), so a long-lived connection keeps no trace of it.
+    /// </summary>
+    private void ForgetClosedIfDone(long sessionId)
+    {
+        if (!_leaseSessions.ContainsValue(sessionId))
+        {
+            _closedSessions.Remove(sessionId);
+        }
+    }
+
     /// <summary>Told by the engine host, once durable: a lease or session this connection watches has ended.</summary>
     public void OnEnded(EndedKind kind, long id, EndReason reason)
     {
@@ -248,6 +260,7 @@ internal sealed partial class NativeConnection
                 {
                     _leaseSessions.Remove(id);
                     _answered.Remove(id);
+                    ForgetClosedIfDone(session);
                     return;
                 }
                 if (!_answered.Contains(id))

@@ -142,6 +142,10 @@ internal sealed partial class NativeConnection
                     {
                         _closedSessions.Remove(sessionId);
                     }
+                    else
+                    {
+                        ForgetClosedIfDone(sessionId);
+                    }
                     ForgetBound(sessionId);
                 }
                 if (result.Error != ErrorCode.None)

@@ -272,6 +272,33 @@ public sealed class ConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Closing_its_own_session_ends_its_leases_without_a_push_round_after_round()
+    {
+        var (connection, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var c = connection;
+        for (uint round = 0; round < 4; round++)
+        {
+            var id = 10 * (round + 1);
+            await c.SendAsync(id, new SessionOpenMessage(-1, "rounds", SessionFlags.Bound));
+            var session = (await c.ReceiveAsync()).As<SessionMessage>();
+            foreach (var path in new[] { $"/rounds/{round}/a", $"/rounds/{round}/b" })
+            {
+                await c.SendAsync(++id, Acquire(path) with { SessionId = session.Id });
+                Assert.Equal(FrameType.Lease, (await c.ReceiveAsync()).Type);
+            }
+            await c.SendAsync(++id, new SessionCloseMessage(session.Id, session.Token!));
+            Assert.Equal(FrameType.Ok, (await c.ReceiveAsync()).Type);
+            // The leases ended by the connection's own close are not pushed back to it: the next frame is the PONG.
+            await c.SendAsync(++id, new PingMessage([(byte)round]));
+            var next = await c.ReceiveAsync();
+            Assert.Equal((FrameType.Pong, id), (next.Type, next.Id));
+            using var resource = await _server.Client.GetAsync(new Uri($"/v1/resources/rounds/{round}/a", UriKind.Relative));
+            var holders = System.Text.Json.JsonDocument.Parse(await resource.Content.ReadAsStringAsync()).RootElement.GetProperty("holders");
+            Assert.Equal(0, holders.GetArrayLength());
+        }
+    }
+
+    [Fact]
     public async Task Renew_and_get_lease_answer_the_lease_without_its_token()
     {
         var (connection, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
