@@ -1,0 +1,125 @@
+"""The blocking HTTP transport: one connection per request, failover across servers, bounded retries."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import ssl
+import time
+from typing import Any, Optional
+
+from ._common import Answer, ServerList, Settings, backoff, parse_body, request_headers, split_server, transport_failure_message
+from ._errors import Unreachable, from_problem
+
+# What a try that got no (whole) answer raises: refused, reset, timed out, cut short, unreadable.
+TRANSPORT_ERRORS = (OSError, http.client.HTTPException, ssl.SSLError)
+
+
+class Transport:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.servers = ServerList(list(settings.servers))
+
+    def once(self, server: str, method: str, path: str, body: Optional[bytes], token: Optional[str], timeout: float) -> Answer:
+        """One try on one server; raises a transport error when no whole answer came."""
+        scheme, host, port, prefix = split_server(server)
+        connect = min(self.settings.connect_timeout, timeout)
+        conn: http.client.HTTPConnection
+        if scheme == "https":
+            conn = http.client.HTTPSConnection(host, port, timeout=connect, context=self.settings.ssl_context)
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=connect)
+        try:
+            conn.connect()
+            if conn.sock is not None:
+                conn.sock.settimeout(max(0.001, timeout))
+            hostport = host if port in (80, 443) else "%s:%d" % (host, port)
+            conn.request(method, prefix + path, body=body, headers=request_headers(self.settings, hostport, body, token))
+            response = conn.getresponse()
+            data = response.read()
+            headers = {k.lower(): v for k, v in response.getheaders()}
+            return Answer(response.status, headers, parse_body(data), server)
+        finally:
+            conn.close()
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: Optional[str] = None,
+        timeout: Optional[float] = None,
+        deadline: Optional[float] = None,
+        body_for_retry: Optional[Any] = None,
+    ) -> Answer:
+        """Sends with failover: a transport failure or a 503 ``no-leader``/``shutting-down`` moves to the next server,
+        any other 503 is retried where it came from; at most ``retries`` retries within ``retry_timeout`` (and
+        before ``deadline``, a ``time.monotonic()`` value). ``body`` may be a callable giving the body of each try."""
+        first_failure: Optional[float] = None
+        tries = 0
+        while True:
+            index, server = self.servers.pick()
+            payload = body(tries) if callable(body) else body
+            data = None if payload is None else json.dumps(payload).encode("utf-8")
+            per_try = self.settings.timeout if timeout is None else timeout
+            if deadline is not None:
+                per_try = min(per_try, deadline - time.monotonic())
+                if per_try <= 0:
+                    raise Unreachable(
+                        transport_failure_message([server], socket.timeout("no answer in time")), server=server
+                    )
+            asked: Optional[float] = None
+            try:
+                answer = self.once(server, method, path, data, token, per_try)
+            except TRANSPORT_ERRORS as error:
+                first_failure = first_failure or time.monotonic()
+                if not self._may_retry(tries, first_failure, deadline):
+                    raise Unreachable(transport_failure_message(self.servers.servers, error), server=server) from error
+                self.servers.move_on(index)
+            else:
+                if answer.status == 503:
+                    first_failure = first_failure or time.monotonic()
+                    if self._may_retry(tries, first_failure, deadline):
+                        problem = answer.problem or {}
+                        if problem.get("code") in ("no-leader", "shutting-down"):
+                            self.servers.move_on(index)
+                        asked = problem.get("_retryAfter")
+                        time.sleep(self._pause(tries, asked, first_failure, deadline))
+                        tries += 1
+                        continue
+                elif answer.status < 400:
+                    self.servers.follow_leader(answer.headers.get("leasehold-leader"))
+                return answer
+            time.sleep(self._pause(tries, asked, first_failure, deadline))
+            tries += 1
+
+    def _may_retry(self, tries: int, first_failure: float, deadline: Optional[float]) -> bool:
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            return False
+        return tries < self.settings.retries and now - first_failure < self.settings.retry_timeout
+
+    def _pause(self, tries: int, asked: Optional[float], first_failure: float, deadline: Optional[float]) -> float:
+        left = self.settings.retry_timeout - (time.monotonic() - first_failure)
+        if deadline is not None:
+            left = min(left, deadline - time.monotonic())
+        return backoff(tries, asked, left)
+
+    def call(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
+        """``send``, then a problem answer raised as its typed exception; the parsed body otherwise."""
+        answer = self.send(method, path, body, **kwargs)
+        problem = answer.problem
+        if problem is not None:
+            raise from_problem(answer.status, problem, answer.server)
+        return answer.body
+
+
+def raise_for(answer: Answer) -> None:
+    problem = answer.problem
+    if problem is not None:
+        raise from_problem(answer.status, problem, answer.server)
+
+
+__all__ = ["Transport", "TRANSPORT_ERRORS", "raise_for"]
