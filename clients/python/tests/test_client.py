@@ -1,0 +1,403 @@
+"""The blocking client against a real server (started by tests/server.py)."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+import unittest
+from typing import Any, Dict, List, Optional
+
+import leasehold
+from leasehold import Client, Group
+
+from server import ServerProcess, closed_port_url, unique, wait_until
+
+server: ServerProcess
+
+
+def setUpModule() -> None:
+    global server
+    server = ServerProcess().start()
+
+
+def tearDownModule() -> None:
+    server.stop()
+
+
+class TakeAndRelease(unittest.TestCase):
+    def setUp(self) -> None:
+        self.client = Client(server.url)
+
+    def test_context_manager_takes_and_releases(self) -> None:
+        path = unique()
+        with self.client.acquire(path, ttl=30, owner="py-test") as lease:
+            self.assertGreater(lease.fence, 0)
+            self.assertEqual([path], lease.paths)
+            self.assertEqual(32, len(lease.token))
+            holders = server.http("GET", "/v1/resources" + path)["holders"]
+            self.assertEqual([lease.id], [h["id"] for h in holders])
+            self.assertEqual("py-test", holders[0]["owner"])
+        self.assertEqual([], server.http("GET", "/v1/resources" + path)["holders"])
+        self.assertIsNone(self.client.get_lease(lease.id))
+        self.assertFalse(lease.is_lost, "a released lease is not lost")
+
+    def test_module_level_lease_uses_LEASEHOLD_SERVER(self) -> None:
+        old = os.environ.get("LEASEHOLD_SERVER")
+        os.environ["LEASEHOLD_SERVER"] = closed_port_url() + "," + server.url
+        leasehold.client._default = None
+        try:
+            path = unique()
+            with leasehold.lease(path, ttl=30, wait=5) as l:
+                self.assertTrue(self.client.fence_is_current(path, l.fence))
+            self.assertEqual(2, len(leasehold.default_client().servers))
+        finally:
+            leasehold.client._default = None
+            if old is None:
+                del os.environ["LEASEHOLD_SERVER"]
+            else:
+                os.environ["LEASEHOLD_SERVER"] = old
+
+    def test_waiting_then_locked_is_a_typed_timeout(self) -> None:
+        path = unique()
+        with self.client.acquire(path, ttl=30) as held:
+            started = time.monotonic()
+            with self.assertRaises(leasehold.Locked) as caught:
+                self.client.acquire(path, ttl=30, wait=0.5)
+            self.assertGreaterEqual(time.monotonic() - started, 0.45)
+            self.assertIsInstance(caught.exception, TimeoutError)
+            self.assertEqual("locked", caught.exception.code)
+            self.assertEqual(409, caught.exception.status)
+            self.assertEqual([held.id], [h["id"] for h in caught.exception.holders])
+            self.assertIsNone(self.client.try_acquire(path, ttl=30))
+
+    def test_a_waiter_is_granted_when_the_holder_releases(self) -> None:
+        path = unique()
+        first = self.client.acquire(path, ttl=30)
+        got: List[leasehold.Lease] = []
+        waiter = threading.Thread(target=lambda: got.append(self.client.acquire(path, ttl=30, wait=20)), daemon=True)
+        waiter.start()
+        self.assertTrue(wait_until(lambda: len(server.http("GET", "/v1/resources" + path)["queue"]) == 1, 10))
+        first.release()
+        waiter.join(20)
+        self.assertEqual(1, len(got))
+        self.assertGreater(got[0].fence, first.fence)
+        got[0].release()
+
+    def test_shared_and_several_paths(self) -> None:
+        a, b = unique(), unique()
+        with self.client.acquire([a, b], shared=True, ttl=30) as one, self.client.acquire(a, shared=True, ttl=30) as two:
+            self.assertEqual([a, b], one.paths)
+            self.assertNotEqual(one.id, two.id)
+            with self.assertRaises(leasehold.Locked):
+                self.client.acquire(b, ttl=30)
+
+
+class LostLeases(unittest.TestCase):
+    def setUp(self) -> None:
+        self.client = Client(server.url)
+
+    def test_ttl_expiry_fires_the_lost_callback(self) -> None:
+        path = unique()
+        calls: List[Any] = []
+        lease = self.client.acquire(path, ttl=1, renew=False, on_lost=calls.append)
+        self.assertTrue(lease.lost.wait(5), "the lost event fires when the ttl runs out")
+        self.assertEqual([lease], calls)
+        # The server ended it too: another holder gets the path.
+        self.assertTrue(wait_until(lambda: self.client.try_acquire(path, ttl=30) is not None, 5))
+
+    def test_renewals_keep_a_ttl_lease_beyond_its_ttl(self) -> None:
+        path = unique()
+        with self.client.acquire(path, ttl=1) as lease:
+            self.assertFalse(lease.lost.wait(2.5), "renewed every third of its ttl")
+            self.assertIsNotNone(self.client.get_lease(lease.id))
+            with self.assertRaises(leasehold.Locked):
+                self.client.acquire(path, ttl=30)
+
+    def test_a_revoked_lease_is_lost(self) -> None:
+        lease = self.client.acquire(unique(), ttl=3)
+        fired = threading.Event()
+        lease.add_lost_callback(lambda l: fired.set())
+        server.http("DELETE", "/v1/admin/leases/%d" % lease.id)
+        self.assertTrue(fired.wait(5), "the next renewal's not-found says it is gone")
+        lease.release()  # gone already: not an error
+
+    def test_a_lease_bound_to_a_session_released_elsewhere_is_lost(self) -> None:
+        with self.client.session(ttl=1) as s:
+            lease = s.acquire(unique())
+            Client(server.url).release(lease.id, lease.token)
+            self.assertTrue(lease.lost.wait(5))
+            self.assertFalse(s.is_lost)
+
+    def test_the_server_dying_makes_the_lease_lost(self) -> None:
+        own = ServerProcess().start()
+        try:
+            lease = Client(own.url, retries=1, connect_timeout=0.5).acquire(unique(), ttl=1.5)
+            own.kill()
+            started = time.monotonic()
+            self.assertTrue(lease.lost.wait(5))
+            self.assertLess(time.monotonic() - started, 2.0, "lost no later than the ttl after the last renewal")
+        finally:
+            own.stop()
+
+
+class Sessions(unittest.TestCase):
+    def setUp(self) -> None:
+        self.client = Client(server.url)
+
+    def test_a_session_is_kept_alive_beyond_its_ttl(self) -> None:
+        path = unique()
+        with self.client.session(ttl=1, owner="py-keeper") as s:
+            lease = s.acquire(path)
+            self.assertEqual(s.id, lease.session_id)
+            self.assertFalse(s.lost.wait(2.5), "kept alive by the background thread")
+            self.assertIsNotNone(self.client.get_lease(lease.id))
+            listed = server.http("GET", "/v1/admin/sessions?owner=py-keeper")["sessions"]
+            self.assertIn(s.id, [x["id"] for x in listed])
+        self.assertIsNone(self.client.get_lease(lease.id), "closing the session ended its lease")
+
+    def test_a_lease_without_ttl_lives_on_a_session_of_its_own(self) -> None:
+        client = Client(server.url, session_ttl=1)
+        path = unique()
+        with client.acquire(path) as lease:
+            self.assertIsNone(lease.ttl)
+            self.assertIsNotNone(lease.session)
+            self.assertFalse(lease.lost.wait(2.5))
+            self.assertIsNotNone(client.get_lease(lease.id))
+            session_id = lease.session_id
+        # Releasing closed the lease's own session.
+        with self.assertRaises(leasehold.NotFound):
+            client._transport.call("POST", "/v1/sessions/%d/keepalive" % session_id, None, token=lease.session.token)
+
+    def test_a_session_that_dies_ends_its_leases(self) -> None:
+        s = self.client.session(ttl=1)
+        one, two = s.acquire(unique()), s.acquire(unique(), ttl=30)
+        session_lost = threading.Event()
+        s.add_lost_callback(lambda _: session_lost.set())
+        server.http("DELETE", "/v1/admin/sessions/%d" % s.id)
+        self.assertTrue(session_lost.wait(5))
+        self.assertTrue(one.lost.wait(2))
+        self.assertTrue(two.lost.wait(2))
+        self.assertIsNone(self.client.get_lease(one.id))
+        self.assertIsNone(self.client.get_lease(two.id))
+        with self.client.acquire(one.path, ttl=30, wait=2):
+            pass
+        s.close()
+
+    def test_a_waiting_acquire_keeps_its_session_alive(self) -> None:
+        client = Client(server.url, session_ttl=1)
+        path = unique()
+        holder = client.acquire(path, ttl=30)
+        threading.Timer(2.5, holder.release).start()
+        with client.acquire(path, wait=10) as lease:  # waits longer than the session's ttl
+            self.assertIsNotNone(client.get_lease(lease.id))
+
+
+class Pools(unittest.TestCase):
+    def setUp(self) -> None:
+        self.client = Client(server.url)
+        self.pool = unique("/pylab")
+        self.client.declare(self.pool + "/phone-1", {"id": "phone-1", "kind": "phone", "os": "android", "online": True})
+        self.client.declare(self.pool + "/phone-2", {"id": "phone-2", "kind": "phone", "os": "ios", "online": True})
+        self.client.declare(self.pool + "/sim-1", {"id": "sim-1", "kind": "sim"})
+        self.client.declare(self.pool + "/sim-2", {"id": "sim-2", "kind": "sim"})
+
+    def test_a_requirement_picks_a_matching_resource(self) -> None:
+        with self.client.acquire(pool=self.pool, require="os=android&online=true", ttl=30) as phone:
+            self.assertEqual([self.pool + "/phone-1"], [r.path for r in phone.resources])
+            self.assertEqual("phone-1", phone.resources[0].id)
+            self.assertEqual("android", phone.resources[0].get("os"))
+            with self.assertRaises(leasehold.Locked):
+                self.client.acquire(pool=self.pool, require={"os": "android"}, ttl=30, wait=0.3)
+
+    def test_groups_and_counts(self) -> None:
+        groups = [Group(self.pool, {"kind": "phone", "os": "ios"}), Group(self.pool, "kind=sim", count=2)]
+        with self.client.acquire(groups=groups, ttl=30) as rig:
+            chosen = sorted(r.path for r in rig.resources)
+            self.assertEqual(sorted([self.pool + "/phone-2", self.pool + "/sim-1", self.pool + "/sim-2"]), chosen)
+            self.assertEqual({0, 1}, {r.group for r in rig.resources})
+
+    def test_no_match_and_invalid_query_are_typed(self) -> None:
+        with self.assertRaises(leasehold.NoMatch) as caught:
+            self.client.acquire(pool=self.pool, require={"os": "windows"}, ttl=30, wait=5)
+        self.assertEqual(422, caught.exception.status)
+        with self.assertRaises(leasehold.InvalidQuery) as bad:
+            self.client.acquire(pool=self.pool, require={"os": {"$foo": 1}}, ttl=30)
+        self.assertIn("$foo", str(bad.exception))
+        self.assertIsInstance(bad.exception, ValueError)
+
+    def test_a_held_resource_cannot_be_removed(self) -> None:
+        with self.client.acquire(pool=self.pool, require="kind=sim", ttl=30) as sim:
+            with self.assertRaises(leasehold.ResourceBusy):
+                self.client.undeclare(sim.resources[0].path)
+        self.assertEqual(4, len(self.client.pool_resources(self.pool)))
+
+
+class Errors(unittest.TestCase):
+    def setUp(self) -> None:
+        self.client = Client(server.url)
+
+    def test_bad_input_raises_the_typed_exception_of_its_problem_code(self) -> None:
+        with self.assertRaises(leasehold.InvalidPath) as caught:
+            self.client.acquire("no-slash", ttl=30)
+        self.assertEqual(("invalid-path", 400), (caught.exception.code, caught.exception.status))
+        self.assertIsInstance(caught.exception, ValueError)
+        self.assertIn("starts with '/'", str(caught.exception))
+        with self.assertRaises(leasehold.InvalidArgument):
+            self.client.acquire(unique(), ttl=-1)
+        with self.assertRaises(leasehold.InvalidArgument):
+            self.client.acquire(unique(), shared=True, limit=3, ttl=30)
+        with self.assertRaises(leasehold.NotFound):
+            self.client.renew(999999999, "0" * 32)
+        with self.client.acquire(unique(), ttl=30) as lease:
+            with self.assertRaises(leasehold.InvalidToken):
+                self.client.release(lease.id, "f" * 32)
+        with self.assertRaises(ValueError):
+            self.client.acquire()  # neither a path nor a pool: refused before any request
+
+    def test_every_code_of_the_catalogue_has_an_exception(self) -> None:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+        doc = os.path.join(root, "docs", "http-api.md")
+        if not os.path.exists(doc):
+            self.skipTest("outside the repository")
+        with open(doc, encoding="utf-8") as f:
+            text = f.read()
+        errors = text[text.index("## Errors"):]
+        table = errors[: errors.index("The [native protocol]")]
+        codes = re.findall(r"^\| `([a-z-]+)` \| (\d+) \|", table, re.M)
+        self.assertGreater(len(codes), 15)
+        generic = {"method-not-allowed"}  # the client never sends a method a route lacks
+        for code, _ in codes:
+            if code not in generic:
+                cls = leasehold.error_class(code)
+                self.assertIsNot(leasehold.LeaseholdError, cls, code)
+                self.assertEqual(code, cls(code, code=code).code)
+
+    def test_a_server_that_does_not_answer_is_unreachable(self) -> None:
+        url = closed_port_url()
+        client = Client(url, retries=2, retry_timeout=2, connect_timeout=1)
+        started = time.monotonic()
+        with self.assertRaises(leasehold.Unreachable) as caught:
+            client.acquire(unique(), ttl=30)
+        self.assertIsInstance(caught.exception, ConnectionError)
+        self.assertEqual(("unreachable", 0), (caught.exception.code, caught.exception.status))
+        self.assertIn(url, str(caught.exception))
+        self.assertLess(time.monotonic() - started, 5)
+
+    def test_only_http_servers_are_accepted(self) -> None:
+        with self.assertRaises(ValueError) as caught:
+            Client("leasehold://127.0.0.1:8766")
+        self.assertIn("http://", str(caught.exception))
+        self.assertEqual(["http://a:1", "https://b/prefix"], Client(" http://a:1/ , https://b/prefix/").servers)
+
+
+class Failover(unittest.TestCase):
+    def test_a_dead_server_is_skipped(self) -> None:
+        client = Client([closed_port_url(), server.url], connect_timeout=1)
+        with client.acquire(unique(), ttl=30) as lease:
+            self.assertGreater(lease.fence, 0)
+        self.assertEqual(server.url, client._transport.servers.pick()[1], "later requests stay with the server that answered")
+
+    def test_an_acquire_whose_answer_is_lost_is_retried_without_a_second_lease(self) -> None:
+        proxy = _DroppingProxy(server.url, drop_first=1)
+        try:
+            client = Client(proxy.url, owner="py-idem-" + unique("x")[3:], retries=3)
+            lease = client.acquire(unique(), ttl=30)
+            # The acquire, its retry, and the renewal that restarts the ttl of a retried acquire's lease.
+            self.assertEqual(3, proxy.forwarded, "the first answer was dropped, the retry got one")
+            held = server.http("GET", "/v1/admin/leases?owner=" + lease.owner)["leases"]
+            self.assertEqual([lease.id], [l["id"] for l in held], "the retry got the first try's lease, not a second")
+            Client(server.url).release(lease.id, lease.token)
+        finally:
+            proxy.close()
+
+    def test_the_api_key_is_sent_as_a_bearer_credential(self) -> None:
+        import hashlib
+
+        key = "lh_pybot_" + "A" * 43
+        digest = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+        secured = ServerProcess(
+            "--Leasehold:Security:ApiKeys:pybot:Hash=" + digest,
+            "--Leasehold:Security:ApiKeys:pybot:Principal=py",
+            "--Leasehold:Security:Rules:0:Who:0=py",
+            "--Leasehold:Security:Rules:0:Prefix=/**",
+            "--Leasehold:Security:Rules:0:Rights:0=lock",
+        ).start()
+        try:
+            with self.assertRaises(leasehold.AuthenticationFailed) as caught:
+                Client(secured.url, api_key="").acquire(unique(), ttl=30)
+            self.assertEqual("unauthenticated", caught.exception.code)
+            with self.assertRaises(leasehold.AuthenticationFailed) as wrong:
+                Client(secured.url, api_key="lh_pybot_" + "B" * 43).acquire(unique(), ttl=30)
+            self.assertEqual("invalid-credentials", wrong.exception.code)
+            with Client(secured.url, api_key=key).acquire(unique(), ttl=30) as lease:
+                self.assertEqual("py", lease.data["principal"])
+        finally:
+            secured.stop()
+
+
+class _DroppingProxy:
+    """Forwards each HTTP request to the server, but closes the first ``drop_first`` connections after the
+    server answered, without passing the answer on: a reply lost in the network."""
+
+    def __init__(self, target: str, drop_first: int) -> None:
+        host, port = target[len("http://"):].split(":")
+        self._target = (host, int(port))
+        self._drop = drop_first
+        self.forwarded = 0
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(8)
+        self.url = "http://127.0.0.1:%d" % self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(30)
+                request = _read_message(conn)
+                with socket.create_connection(self._target, timeout=30) as upstream:
+                    upstream.sendall(request)
+                    answer = _read_message(upstream)
+                self.forwarded += 1
+                if self.forwarded <= self._drop:
+                    continue
+                conn.sendall(answer)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def _read_message(sock: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = 0
+    chunked = False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+        if name.strip().lower() == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    while (len(rest) < length) or (chunked and not rest.endswith(b"0\r\n\r\n")):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return head + b"\r\n\r\n" + rest
+
+
+if __name__ == "__main__":
+    unittest.main()
