@@ -1,0 +1,117 @@
+"""The asyncio client against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import unittest
+from typing import Any, List
+
+import leasehold
+from leasehold import Group, aio
+
+from server import ServerProcess, closed_port_url, unique
+
+server: ServerProcess
+
+
+def setUpModule() -> None:
+    global server
+    server = ServerProcess().start()
+
+
+def tearDownModule() -> None:
+    server.stop()
+
+
+async def eventually(condition: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+class AsyncClientTests(unittest.IsolatedAsyncioTestCase):
+    def setUp(self) -> None:
+        self.client = aio.AsyncClient(server.url)
+
+    async def test_async_with_takes_and_releases(self) -> None:
+        path = unique()
+        async with self.client.acquire(path, ttl=30, owner="py-async") as lease:
+            self.assertGreater(lease.fence, 0)
+            self.assertEqual([lease.id], [h["id"] for h in server.http("GET", "/v1/resources" + path)["holders"]])
+            with self.assertRaises(leasehold.Locked):
+                await self.client.acquire(path, ttl=30, wait=0.3)
+            self.assertIsNone(await self.client.try_acquire(path, ttl=30))
+        self.assertIsNone(await self.client.get_lease(lease.id))
+
+    async def test_ttl_expiry_sets_the_lost_event_and_runs_callbacks(self) -> None:
+        calls: List[Any] = []
+
+        async def on_lost(lease: aio.AsyncLease) -> None:
+            calls.append(lease)
+
+        lease = await self.client.acquire(unique(), ttl=1, renew=False, on_lost=on_lost)
+        await asyncio.wait_for(lease.lost.wait(), 5)
+        self.assertTrue(await eventually(lambda: calls == [lease], 2))
+
+    async def test_a_revoked_lease_is_lost(self) -> None:
+        lease = await self.client.acquire(unique(), ttl=3)
+        server.http("DELETE", "/v1/admin/leases/%d" % lease.id)
+        await asyncio.wait_for(lease.lost.wait(), 5)
+        await lease.release()
+
+    async def test_a_lease_without_ttl_is_kept_alive_past_its_session_ttl(self) -> None:
+        client = aio.AsyncClient(server.url, session_ttl=1)
+        async with client.acquire(unique()) as lease:
+            self.assertIsNotNone(lease.session_id)
+            with self.assertRaises(asyncio.TimeoutError):
+                await asyncio.wait_for(lease.lost.wait(), 2.5)
+            self.assertIsNotNone(await client.get_lease(lease.id))
+        self.assertIsNone(await client.get_lease(lease.id))
+
+    async def test_a_session_that_dies_ends_its_leases(self) -> None:
+        s = await self.client.session(ttl=1)
+        lease = await s.acquire(unique())
+        server.http("DELETE", "/v1/admin/sessions/%d" % s.id)
+        await asyncio.wait_for(s.lost.wait(), 5)
+        await asyncio.wait_for(lease.lost.wait(), 2)
+        await s.close()
+
+    async def test_cancelling_a_waiting_acquire_leaves_the_queue(self) -> None:
+        path = unique()
+        async with self.client.acquire(path, ttl=30):
+            waiter = asyncio.ensure_future(self.client.acquire(path, ttl=30, wait=60))
+            queue = lambda: server.http("GET", "/v1/resources" + path)["queue"]
+            self.assertTrue(await eventually(lambda: len(queue()) == 1, 10))
+            waiter.cancel()
+            with self.assertRaises(asyncio.CancelledError):
+                await waiter
+            self.assertTrue(await eventually(lambda: queue() == [], 10), "the server dropped the cancelled request")
+
+    async def test_pools_and_typed_errors(self) -> None:
+        pool = unique("/pyalab")
+        await self.client.declare(pool + "/a", {"id": "a", "os": "android"})
+        await self.client.declare(pool + "/b", {"id": "b", "os": "ios"})
+        async with self.client.acquire(pool=pool, require="os=android", ttl=30) as lease:
+            self.assertEqual(["a"], [r.id for r in lease.resources])
+        async with self.client.acquire(groups=[Group(pool, {"os": "ios"}), Group(pool, "os=android")], ttl=30) as both:
+            self.assertEqual(2, len(both.resources))
+        with self.assertRaises(leasehold.NoMatch):
+            await self.client.acquire(pool=pool, require={"os": "windows"}, ttl=30)
+        with self.assertRaises(leasehold.InvalidPath) as caught:
+            await self.client.acquire("relative", ttl=30)
+        self.assertEqual(400, caught.exception.status)
+        with self.assertRaises(leasehold.Unreachable):
+            await aio.AsyncClient(closed_port_url(), retries=1, retry_timeout=1).acquire(unique(), ttl=30)
+
+    async def test_a_dead_server_is_skipped(self) -> None:
+        client = aio.AsyncClient([closed_port_url(), server.url], connect_timeout=1)
+        async with client.acquire(unique(), ttl=30) as lease:
+            self.assertGreater(lease.fence, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
