@@ -235,6 +235,53 @@ class Pools(unittest.TestCase):
         self.assertEqual(4, len(self.client.pool_resources(self.pool)))
 
 
+class Migration(unittest.TestCase):
+    """The recipes of the documentation's migration section, run as written there."""
+
+    def setUp(self) -> None:
+        self.client = Client(server.url)
+        self.pool = unique("/pymig")
+
+    def test_py_lockable_requirements_with_its_defaults(self) -> None:
+        from leasehold import lockable
+
+        self.assertEqual({"a": {"b": "1"}, "c": True}, lockable.parse_requirements("a.b=1&c=TRUE"))
+        self.assertEqual({"online": True, "os": "a"}, lockable.requirement({"os": "a", "hostname": None}))
+        self.assertEqual({"hostname": "rig", "online": True, "os": "android"}, lockable.requirement("os=android", hostname="rig"))
+        self.assertEqual({"hostname": "rig", "os": "a"}, lockable.requirement({"os": "a", "online": None}, hostname="rig"))
+        with self.assertRaises(ValueError):
+            lockable.parse_requirements("a=")
+        self.client.declare(self.pool + "/1", {"id": "1", "hostname": "rig", "online": True, "os": "android"})
+        self.client.declare(self.pool + "/2", {"id": "2", "hostname": "rig", "online": False, "os": "android"})
+        self.client.declare(self.pool + "/3", {"id": "3", "hostname": "other", "online": True, "os": "android"})
+        # Lockable(hostname="rig").auto_lock("os=android", timeout_s=5) becomes:
+        with self.client.acquire(pool=self.pool, require=lockable.requirement("os=android", "rig"), wait=5) as allocation:
+            self.assertEqual("1", allocation.resources[0].id)
+            # The only match is taken: py-lockable's TimeoutError is Locked, which is a TimeoutError.
+            with self.assertRaises(TimeoutError):
+                self.client.acquire(pool=self.pool, require=lockable.requirement("os=android", "rig"), wait=0.2)
+        # py-lockable's ResourceNotFound is NoMatch.
+        with self.assertRaises(leasehold.NoMatch):
+            self.client.acquire(pool=self.pool, require=lockable.requirement("os=ios", "rig"))
+
+    def test_idserver_clients_ids_with_reuse(self) -> None:
+        for i in range(2):
+            self.client.declare("%s/name-%d" % (self.pool, i), {"id": "name-%d" % i})
+        # UdpIdClient(host, port).acquire("client-1", 60) becomes:
+        first = self.client.acquire(pool=self.pool, owner="client-1", ttl=60, reuse=True, renew=False)
+        again = self.client.acquire(pool=self.pool, owner="client-1", ttl=60, reuse=True, renew=False)
+        self.assertEqual((first.id, first.resources[0].id), (again.id, again.resources[0].id), "the same owner gets its id again, renewed")
+        other = self.client.acquire(pool=self.pool, owner="client-2", ttl=60, reuse=True, renew=False)
+        self.assertNotEqual(first.resources[0].id, other.resources[0].id)
+        # idserver's "id exhausted" is Locked (or wait= queues for the next free id).
+        with self.assertRaises(leasehold.Locked):
+            self.client.acquire(pool=self.pool, owner="client-3", ttl=60, reuse=True)
+        # release("client-1"): acquiring with reuse gives the lease and its token back, release ends it.
+        self.client.acquire(pool=self.pool, owner="client-1", ttl=60, reuse=True, renew=False).release()
+        self.assertIsNone(self.client.get_lease(first.id))
+        other.release()
+
+
 class Errors(unittest.TestCase):
     def setUp(self) -> None:
         self.client = Client(server.url)
