@@ -15,6 +15,7 @@ public class LeaseholdDistributedLockHandle : IDistributedSynchronizationHandle
     private readonly CancellationTokenSource _lost = new();
     private readonly CancellationTokenSource _disposing = new();
     private int _disposed;
+    private long _fence;
 
     internal LeaseholdDistributedLockHandle(params LeaseHandle[] leases)
     {
@@ -43,18 +44,9 @@ public class LeaseholdDistributedLockHandle : IDistributedSynchronizationHandle
     /// The fencing token of the lease on the name's own path (for an upgraded handle, of its write lease): larger than
     /// every one the server issued before. Pass it to the guarded system so that a stale holder's writes can be refused.
     /// </summary>
-    public long Fence
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _leases.Count > 0 ? _leases[^1].Lease.Fence : 0;
-            }
-        }
-    }
+    public long Fence => Interlocked.Read(ref _fence);
 
-    /// <summary>The ids of the leases behind the handle (the name's own path last).</summary>
+    /// <summary>The ids of the leases behind the handle (the name's own path last); empty once disposed.</summary>
     public IReadOnlyList<long> LeaseIds
     {
         get
@@ -83,6 +75,7 @@ public class LeaseholdDistributedLockHandle : IDistributedSynchronizationHandle
             // Registered under the lock: a lease lost already fires the handle at once, and DisposeAsync cannot miss it.
             var watch = lease.LostToken.Register(static state => ((LeaseholdDistributedLockHandle)state!).FireLost(), this);
             _leases.Add((lease, watch));
+            Interlocked.Exchange(ref _fence, lease.Fence);
             return true;
         }
     }

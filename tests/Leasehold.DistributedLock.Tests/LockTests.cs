@@ -237,6 +237,7 @@ public abstract class LockTests : LockTestBase
         await using var handle = await mutex.AcquireAsync();
         var lease = await client.GetLeaseAsync(Assert.Single(handle.LeaseIds));
         Assert.Equal(1, lease?.Ttl);
+        Assert.Equal(lease?.Fence, handle.Fence);
         Assert.Null(lease?.Session);
 
         // Three lifetimes later it is still held: renewed, not expired.
