@@ -769,7 +769,7 @@
       };
       for (const e of ended) add(e.paths, t(e.acquiredAt), t(e.endedAt));
       for (const l of state.leases.values()) add(l.paths, t(l.acquiredAt), now);
-      return { pool, values: sums.map(s => Math.round(1000 * s / (step * list.length)) / 10) };
+      return { pool, values: sums.map(s => 100 * s / (step * list.length)) };
     });
 
     // Queue length: requests waiting, averaged over each bucket. Granted ones from history and current leases,
@@ -786,7 +786,7 @@
     }
     for (const w of state.waiters.values()) spread(queue, from, step, t(w.since), now);
     for (const a of state.abandoned) spread(queue, from, step, t(a.since), t(a.end));
-    const queueValues = queue.map(s => Math.round(100 * s / step) / 100);
+    const queueValues = queue.map(s => s / step);
 
     // Wait time: the mean and the longest wait of the grants in each bucket (none: a gap).
     const waitSum = new Array(BUCKETS).fill(0);
@@ -874,22 +874,22 @@
         figure("utilization", "Pool utilization", "No resources are declared, so there is no pool to chart.").dataset.points = "0";
       } else {
         plot("utilization", "Pool utilization (% of its resources held)",
-          d.utilization.map(u => `${u.pool}: ${u.values[u.values.length - 1]} % now`).join("; "),
+          d.utilization.map(u => `${u.pool}: ${Math.round(u.values[u.values.length - 1])} % in the last step`).join("; "),
           { scales: { y: { range: [0, 100] } }, axes: [{}, { size: 60, values: (u, vals) => vals.map(v => v + " %") }],
-            series: [{}, ...d.utilization.map((u, i) => timeSeries(u.values, u.pool, COLORS[i % COLORS.length], { paths: window.uPlot.paths.stepped({ align: 1 }) }))] },
+            series: [{}, ...d.utilization.map((u, i) => timeSeries(u.values, u.pool, COLORS[i % COLORS.length], { paths: window.uPlot.paths.stepped({ align: 1 }), value: (p, v) => v === null ? "—" : v.toFixed(1) + " %" }))] },
           [d.xs, ...d.utilization.map(u => u.values)], d.utilization.reduce((n, u) => n + u.values.filter(v => v > 0).length, 0));
       }
       plot("queue", "Queue length (requests waiting)",
         `${state.waiters.size} waiting now; at most ${Math.max(0, ...d.queue).toFixed(1)} on average in a step.`,
         { axes: axesTime, scales: { y: { range: (u, min, max) => [0, Math.max(1, max)] } },
-          series: [{}, timeSeries(d.queue, "waiting", COLORS[4], { fill: "rgba(255,127,14,0.15)" })] },
+          series: [{}, timeSeries(d.queue, "waiting", COLORS[4], { fill: "rgba(255,127,14,0.15)", value: (p, v) => v === null ? "—" : v.toFixed(2) })] },
         [d.xs, d.queue], d.queue.filter(v => v > 0).length);
       const waited = d.waitMean.filter(v => v !== null).length;
       plot("wait", "Wait time before a grant (seconds)",
         waited ? `Longest wait in the window: ${formatSeconds(Math.max(...d.waitMax.filter(v => v !== null)))}.` : "No grant in the window.",
         { axes: axesTime, scales: { y: { range: (u, min, max) => [0, Math.max(1, max)] } },
-          series: [{}, timeSeries(d.waitMean, "mean", COLORS[0], { points: { show: true, size: 5 } }),
-            timeSeries(d.waitMax, "longest", COLORS[1], { points: { show: true, size: 5 }, width: 1, dash: [4, 4] })] },
+          series: [{}, timeSeries(d.waitMean, "mean", COLORS[0], { points: { show: true, size: 5 }, value: (p, v) => formatSeconds(v) }),
+            timeSeries(d.waitMax, "longest", COLORS[1], { points: { show: true, size: 5 }, width: 1, dash: [4, 4], value: (p, v) => formatSeconds(v) })] },
         [d.xs, d.waitMean, d.waitMax], waited);
       for (const [i, hold] of d.holds.entries()) {
         const total = hold.counts.reduce((a, b) => a + b, 0);
