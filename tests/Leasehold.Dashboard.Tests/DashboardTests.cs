@@ -251,7 +251,8 @@ public sealed class DashboardTests(BrowserFixture browser) : IAsyncLifetime
             await Expect(page.Locator("#history tbody tr")).ToHaveCountAsync(5);
             await session.ScreenshotAsync("history");
 
-            await session.GoAsync("#/charts");
+            await session.GoAsync("#/charts?window=900");
+            await Expect(page.Locator("#chart-window")).ToHaveValueAsync("900");
             await Expect(page.Locator("figure[data-chart='holds:/lab'] canvas")).ToBeVisibleAsync();
             await session.ScreenshotAsync("charts");
 
