@@ -19,7 +19,7 @@
     drains: new Map(),      // drained path -> {actor, since} (seen live)
     history: [],            // finished leases, newest first: /v1/history, then released events
     historyIds: new Set(),
-    historySince: null,     // the earliest time `history` is complete from
+    historySince: null,     // the earliest time (ms) from which `history` holds every ended lease
     abandoned: [],          // waiters that left without a grant, seen live: {since, end, paths, reason}
     revision: null,
     connection: "connecting",
@@ -210,6 +210,12 @@
     if (state.historyIds.has(entry.lease)) return;
     state.historyIds.add(entry.lease);
     if (atFront) state.history.unshift(entry); else state.history.push(entry);
+    // Bounded as the server's own history is: a page left open for days keeps no more than it.
+    while (state.history.length > HISTORY_LIMIT) {
+      const oldest = state.history.pop();
+      state.historyIds.delete(oldest.lease);
+      state.historySince = Math.max(state.historySince ?? 0, Date.parse(oldest.endedAt) + 1);
+    }
   }
 
   function applySnapshot(data) {
@@ -248,6 +254,7 @@
         state.waiters.delete(data.waiter.id);
         if (data.reason !== "granted") {
           state.abandoned.push({ since: data.waiter.since, end: data.at, paths: data.waiter.paths, reason: data.reason });
+          if (state.abandoned.length > HISTORY_LIMIT) state.abandoned.shift();
         }
         break;
       case "declared": state.resources.set(data.path, data.attributes); break;
@@ -393,7 +400,8 @@
 
   /** Makes sure `state.history` holds every lease that ended since `since` (ISO), as far as the server keeps them. */
   function ensureHistory(since) {
-    if (state.historySince !== null && state.historySince <= since) return Promise.resolve();
+    const sinceMs = Date.parse(since);
+    if (state.historySince !== null && state.historySince <= sinceMs) return Promise.resolve();
     if (historyLoading) return historyLoading;
     const gen = generation;
     historyLoading = api(`v1/history?since=${encodeURIComponent(since)}&limit=${HISTORY_LIMIT}`)
@@ -401,7 +409,7 @@
         if (gen !== generation) return;
         for (const entry of answer.entries) addHistory(entry, false);
         state.history.sort((a, b) => new Date(b.endedAt) - new Date(a.endedAt));
-        state.historySince = since;
+        state.historySince = sinceMs;
       })
       .finally(() => { historyLoading = null; });
     return historyLoading;
