@@ -176,6 +176,8 @@ public static class LeaseholdApp
         app.Use(next => pipeline.Next = next);
         app.UseRouting();
         app.UseProblemResponses();
+        // The dashboard's static files, public and served by any node itself: before forwarding, credentials and limits.
+        Dashboard.DashboardFiles.UseDashboard(app);
         var node = app.Services.GetService<Cluster.RaftNode>();
         if (node is not null)
         {

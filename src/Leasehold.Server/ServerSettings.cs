@@ -78,6 +78,7 @@ public static partial class ServerSettings
             new(LockerEndpoints.EnabledKey, "true", "Locker's /canhaz, /nowant, /dohaz"),
             new(LockdEndpoints.EnabledKey, "true", "gocept.lockd's XML-RPC at POST / and /RPC2"),
             new(LockdEndpoints.PrefixKey, LockdEndpoints.DefaultPrefix, "the path under which lockd's resource names live"),
+            new(Dashboard.DashboardFiles.EnabledKey, "true", "the web dashboard at / (docs/dashboard.md)"),
             new(Security.FrontEndPrincipal.KeyFor(LockerEndpoints.Section), "none", "with security on: the principal Locker's clients act as; none: Locker is off"),
             new(Security.FrontEndPrincipal.KeyFor(LockdEndpoints.Section), "none", "with security on: the principal lockd's clients act as; none: lockd is off"),
             new(Security.FrontEndPrincipal.KeyFor(IdServerSettings.Section), "none", "with security on: the principal idserver's clients act as; none: idserver is off"),

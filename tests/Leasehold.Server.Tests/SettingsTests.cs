@@ -97,6 +97,7 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
             ["Leasehold:Locker:Enabled"] = "true",
             ["Leasehold:Lockd:Enabled"] = "true",
             ["Leasehold:Lockd:Prefix"] = "/xmlrpc",
+            ["Leasehold:Dashboard:Enabled"] = "true",
             ["Leasehold:Locker:Principal"] = "ci",
             ["Leasehold:Lockd:Principal"] = "ci",
             ["Leasehold:IdServer:Principal"] = "ci",
