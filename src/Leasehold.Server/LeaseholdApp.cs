@@ -5,6 +5,7 @@ using Leasehold.Server.Connections;
 using Leasehold.Server.Engine;
 using Leasehold.Server.Http;
 using Leasehold.Server.Limits;
+using Leasehold.Server.Metrics;
 using Leasehold.Server.Pools;
 using Leasehold.Server.Security;
 using Leasehold.Server.Tls;
@@ -127,6 +128,7 @@ public static class LeaseholdApp
             .AddOperationTransformer(ResponseExamples.DescribeAsync));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddLeaseholdHealth();
+        builder.Services.AddLeaseholdMetrics();
         // Waiting requests would hold the shutdown open until their wait runs out: answered when stopping starts.
         builder.Services.AddHostedService<EngineLifecycle>();
         configureServices?.Invoke(builder.Services);
@@ -155,6 +157,7 @@ public static class LeaseholdApp
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>())
             {
                 Quotas = new Limits.Quotas(limitsOptions),
+                Metrics = sp.GetRequiredService<Metrics.LeaseholdMetrics>(),
             });
         }
 
@@ -174,6 +177,8 @@ public static class LeaseholdApp
         // First: the whole pipeline after this point, routing included, is what the native protocol's CALL runs.
         var pipeline = app.Services.GetRequiredService<Native.HttpPipeline>();
         app.Use(next => pipeline.Next = next);
+        // Outermost of what a request runs, so every answer (a refusal before routing too) is counted once.
+        app.UseRequestMetrics(app.Services.GetRequiredService<Metrics.LeaseholdMetrics>());
         app.UseRouting();
         app.UseProblemResponses();
         // The dashboard's static files, public and served by any node itself: before forwarding, credentials and limits.
@@ -193,6 +198,7 @@ public static class LeaseholdApp
         }
         app.MapOpenApi();
         app.MapHealthEndpoints();
+        app.MapMetricsEndpoint();
         app.MapGet("/v1/stats", async (EngineHost engineHost) => Results.Json(
                 await engineHost.ExecuteAsync(w => new StatsDto
                 {

@@ -77,6 +77,7 @@ internal static class ClusterSetup
             var host = new EngineHost(node.Log, durability, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>())
             {
                 Quotas = new Limits.Quotas(limitsOptions),
+                Metrics = sp.GetRequiredService<Metrics.LeaseholdMetrics>(),
             };
             node.Host = host;
             return host;

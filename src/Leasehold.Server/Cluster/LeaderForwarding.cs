@@ -88,5 +88,7 @@ internal static class LeaderForwarding
     private static bool IsLocal(HttpRequest request)
         => request.Path.StartsWithSegments("/healthz") || request.Path.StartsWithSegments("/readyz")
             || request.Path.StartsWithSegments("/openapi")
+            // Each node's own metrics (its requests, its log): a scrape of a follower is not the leader's.
+            || request.Path.StartsWithSegments(Metrics.MetricsSetup.Path)
             || (HttpMethods.IsGet(request.Method) && request.Path.Equals("/v1/cluster", StringComparison.Ordinal));
 }

@@ -152,6 +152,10 @@ public sealed partial class EngineHost
         }
         foreach (var outcome in outcomes)
         {
+            if (outcome.Lease is { } granted)
+            {
+                NoteGranted(granted, granted.WaitedMs);
+            }
             if (!_waiting.Remove(outcome.WaiterId, out var pending))
             {
                 continue;

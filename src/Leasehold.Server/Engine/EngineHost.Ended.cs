@@ -43,6 +43,7 @@ public sealed partial class EngineHost
         }
         foreach (var ended in _ended)
         {
+            NoteEnded(ended);
             var watchers = ended.Kind == EndedKind.Lease ? _leaseWatchers : _sessionWatchers;
             if (watchers.Remove(ended.Id, out var watcher))
             {
@@ -57,6 +58,7 @@ public sealed partial class EngineHost
     {
         _leaseWatchers.Clear();
         _sessionWatchers.Clear();
+        NoteLeases(engine);
         if (engine is not null)
         {
             engine.TrackEnded = true;

@@ -25,6 +25,9 @@ internal sealed partial class StoreLog : ICommitLog
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SnapshotReplica _replica;
     private long _syncs;
+
+    // The flusher's: records written since the last fsync (the commands that fsync makes durable).
+    private long _unsyncedRecords;
     private volatile Exception? _failure;
 
     // The writer's: records since the last cut.
@@ -68,6 +71,9 @@ internal sealed partial class StoreLog : ICommitLog
         // fsync blocks for milliseconds: on a thread of its own it never starves the request thread pool.
         new Thread(FlushLoop) { IsBackground = true, Name = "leasehold-flusher" }.Start();
     }
+
+    /// <summary>Where write and fsync times are recorded; set before the first batch, then only read (flusher).</summary>
+    public Metrics.LeaseholdMetrics? Metrics { get; set; }
 
     /// <summary>Snapshots written since start (for tests and metrics).</summary>
     public long SnapshotsWritten => Interlocked.Read(ref _snapshotsWritten);
@@ -226,6 +232,7 @@ internal sealed partial class StoreLog : ICommitLog
         try
         {
             var written = 0;
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             foreach (var batch in batches)
             {
                 if (batch.Log is { Records: > 0 } log)
@@ -250,6 +257,11 @@ internal sealed partial class StoreLog : ICommitLog
                     }
                 }
             }
+            if (written > 0)
+            {
+                Metrics?.LogWritten(started);
+            }
+            _unsyncedRecords += written;
             unsynced |= written > 0;
             // A drain of queries only needs no fsync: drains go in order, so everything before it is synced.
             if (unsynced && (_durability.Policy == FlushPolicy.Fsync || _time.GetElapsedTime(lastSync) >= _durability.FsyncInterval))
@@ -295,7 +307,10 @@ internal sealed partial class StoreLog : ICommitLog
 
     private void Sync(ref long lastSync)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _store.Sync();
+        Metrics?.LogSynced(started, _unsyncedRecords);
+        _unsyncedRecords = 0;
         Interlocked.Increment(ref _syncs);
         lastSync = _time.GetTimestamp();
     }

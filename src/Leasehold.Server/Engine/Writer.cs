@@ -49,7 +49,14 @@ public sealed class Writer
         // Before anything changes: a request over a quota is refused unapplied and unlogged.
         _host.Quotas?.Admit(Engine, command);
         var before = Engine.Changes;
+        var lastFence = Engine.LastFence;
         var result = apply(Engine, command);
+        // A grant at once (every grant takes a new fence; a lease returned again keeps its own). Grants to waiters are
+        // the host's outcomes (CollectOutcomes). A generic test on a value type: no boxing.
+        if (result is AcquireResult { Lease: { } granted } && granted.Fence > lastFence)
+        {
+            _host.NoteGranted(granted, null);
+        }
         var choices = Engine.TakeChoices();
         if (Engine.Changes != before)
         {

@@ -72,7 +72,26 @@ internal static class Problems
     public static IResult Result(string code, string? detail, LeaseDto[]? holders = null)
     {
         var problem = Create(code, detail, holders);
-        return Results.Json(problem, ProtocolJsonContext.Default.ProblemDto, ProblemDto.ContentType, problem.Status);
+        return new ProblemResult(code, Results.Json(problem, ProtocolJsonContext.Default.ProblemDto, ProblemDto.ContentType, problem.Status));
+    }
+
+    // The problem code a request was answered with, for the requests metric (Metrics/RequestMetrics.cs). Set only on
+    // a problem answer, so a request that succeeds never creates its HttpContext.Items.
+    private static readonly object CodeKey = new();
+
+    /// <summary>The problem code the request was answered with, or null. Read it only for an error status (it creates Items).</summary>
+    public static string? AnsweredCode(HttpContext context) => context.Items.TryGetValue(CodeKey, out var code) ? code as string : null;
+
+    private static void Note(HttpContext context, string code) => context.Items[CodeKey] = code;
+
+    /// <summary>A problem answer that notes its code on the request as it is written.</summary>
+    private sealed class ProblemResult(string code, IResult inner) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            Note(httpContext, code);
+            return inner.ExecuteAsync(httpContext);
+        }
     }
 
     public static IResult Result(ErrorCode error, string? detail) => Result(Code(error), detail);
@@ -90,6 +109,7 @@ internal static class Problems
     public static Task WriteAsync(HttpContext context, string code, string? detail)
     {
         var problem = Create(code, detail);
+        Note(context, code);
         context.Response.StatusCode = problem.Status;
         context.Response.ContentType = ProblemDto.ContentType;
         return System.Text.Json.JsonSerializer.SerializeAsync(context.Response.Body, problem, ProtocolJsonContext.Default.ProblemDto);

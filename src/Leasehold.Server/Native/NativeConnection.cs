@@ -196,6 +196,7 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
                     (ushort)(status == FrameStatus.TooLarge ? 413 : 400), $"the first frame's length {length} is not allowed");
                 return false;
             }
+            shared.Metrics.NativeMessage(frame.Type);
             var refused = await HelloAsync(frame);
             _input.AdvanceTo(buffer.Start);
             if (refused)
@@ -265,6 +266,7 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
     private void Dispatch(in Frame frame)
     {
         var id = frame.Id;
+        shared.Metrics.NativeMessage(frame.Type);
         if (id == 0)
         {
             WriteError(0, NativeProtocol.InvalidFrame, 400, $"a request's id must not be 0 (type 0x{(byte)frame.Type:X2})");
@@ -496,6 +498,7 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
     /// <summary>Writes an ERROR frame (nothing once the connection is dead).</summary>
     private void WriteError(uint id, string code, ushort status, string detail, long retryAfterMs = -1, byte[]? extensions = null)
     {
+        shared.Metrics.NativeError(code);
         lock (_write)
         {
             if (!_dead)

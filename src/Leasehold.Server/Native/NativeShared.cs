@@ -43,6 +43,9 @@ internal sealed class NativeShared(
 
     public RaftNode? Node { get; } = services.GetService<RaftNode>();
 
+    /// <summary>Where messages received and errors sent are counted.</summary>
+    public Metrics.LeaseholdMetrics Metrics { get; } = services.GetRequiredService<Metrics.LeaseholdMetrics>();
+
     private readonly CancellationTokenSource _stopping = new();
 
     private CancellationTokenSource _credentials = new();
