@@ -279,10 +279,10 @@ public sealed class LeaseHandle : IAsyncDisposable
         {
             await _client.ReleaseAsync(Id, Token, bound.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is LeaseholdException or HttpRequestException or OperationCanceledException)
+        catch (Exception ex) when (ex is LeaseholdException or OperationCanceledException or ObjectDisposedException)
         {
             // Gone already (not-found; or invalid-token, when a restarted server has given the id to another
-            // lease), or the server is unreachable: then it ends by its ttl or its session.
+            // lease), the server is unreachable, or the client was disposed first: then it ends by its ttl or its session.
         }
         finally
         {

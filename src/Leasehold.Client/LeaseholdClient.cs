@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Security.Authentication;
+using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Leasehold.Client.Transport;
 using Leasehold.Protocol;
@@ -41,6 +42,9 @@ public sealed partial class LeaseholdClient : IDisposable
 
     // The index in _endpoints of the node requests go to; moves on when that node fails them.
     private int _current;
+
+    // Set by Dispose: a request then fails with ObjectDisposedException, the caller's mistake, not a transport failure.
+    private volatile bool _disposed;
 
     /// <summary>For dependency injection: the <see cref="HttpClient"/> comes from the factory (used for <c>http(s)://</c> servers).</summary>
     public LeaseholdClient(HttpClient http, IOptions<LeaseholdClientOptions> options)
@@ -282,9 +286,9 @@ public sealed partial class LeaseholdClient : IDisposable
         {
             await SendAsync((endpoint, ct) => endpoint.CloseSessionAsync(session.Id, session.Token, ct), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is LeaseholdException or HttpRequestException or OperationCanceledException)
+        catch (Exception ex) when (ex is LeaseholdException or OperationCanceledException or ObjectDisposedException)
         {
-            // Already gone, or the server is unreachable or too slow: then the session expires on its own.
+            // Already gone, the server is unreachable or too slow, or the client was disposed: then the session expires on its own.
         }
     }
 
@@ -312,6 +316,7 @@ public sealed partial class LeaseholdClient : IDisposable
         long? firstFailure = null;
         for (var tries = 0; ; tries++)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             var endpoints = Volatile.Read(ref _endpoints);
             var index = Volatile.Read(ref _current);
             var endpoint = endpoints[index];
@@ -344,7 +349,13 @@ public sealed partial class LeaseholdClient : IDisposable
             }
             catch (Exception ex) when (IsTransportFailure(ex, cancellationToken))
             {
-                if (ClientTls.IsCertificateFailure(ex) || !MayRetry(tries, ref firstFailure))
+                if (_disposed)
+                {
+                    // The client's own Dispose closed the connection under the request.
+                    throw new ObjectDisposedException($"the {nameof(LeaseholdClient)} was disposed", ex);
+                }
+                // A certificate the client distrusts, or an answer that is not JSON, does not change by asking again.
+                if (ClientTls.IsCertificateFailure(ex) || ex is JsonException || !MayRetry(tries, ref firstFailure))
                 {
                     throw Unavailable(endpoint.Address, ex);
                 }
@@ -402,11 +413,14 @@ public sealed partial class LeaseholdClient : IDisposable
     private void MoveOn(int failed) => Interlocked.CompareExchange(ref _current, (failed + 1) % Volatile.Read(ref _endpoints).Length, failed);
 
     /// <summary>
-    /// No answer could be had, as opposed to an answer that refused: the transport failed, or gave up on
-    /// its own (a connect timeout) while the caller had not cancelled.
+    /// No answer could be had, as opposed to an answer that refused: the transport failed (its connection refused, reset,
+    /// closed under it, or a TLS handshake that failed), gave up on its own (a connect timeout, an
+    /// <see cref="HttpClient.Timeout"/>, a native heartbeat) while the caller had not cancelled, or what came back could not
+    /// be read. Each becomes a <see cref="LeaseholdUnavailableException"/> once the retries are used up; only the caller's
+    /// own cancellation stays an <see cref="OperationCanceledException"/>.
     /// </summary>
     private static bool IsTransportFailure(Exception ex, CancellationToken cancellationToken)
-        => ex is HttpRequestException or IOException or SocketException or AuthenticationException
+        => ex is HttpRequestException or IOException or SocketException or AuthenticationException or ObjectDisposedException or JsonException
            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
     // Callers catch one documented family, and the message says which server(s) did not answer.
@@ -451,6 +465,7 @@ public sealed partial class LeaseholdClient : IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         foreach (var endpoint in Volatile.Read(ref _endpoints))
         {
             endpoint.Dispose();
