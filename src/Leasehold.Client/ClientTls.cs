@@ -115,6 +115,6 @@ internal static class ClientTls
                 return "TLS handshake failed: " + e.Message;
             }
         }
-        return ex.Message;
+        return ex is System.Text.Json.JsonException ? "its answer could not be read: " + ex.Message : ex.Message;
     }
 }

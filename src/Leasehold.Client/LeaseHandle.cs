@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Leasehold.Client.Transport;
 using Leasehold.Protocol;
 
@@ -24,7 +23,9 @@ public sealed class LeaseHandle : IAsyncDisposable
     internal static readonly TimeSpan MaxPlannedLifetime = TimeSpan.FromDays(48);
 
     private readonly TimeSpan _lifetime;
-    private readonly CancellationTokenSource _lost = new();
+    private readonly TimeProvider _time;
+    // Made with the client's clock, so that CancelAfter counts on it too.
+    private readonly CancellationTokenSource _lost;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _keepAlive;
     private readonly Lock _gate = new();
@@ -32,12 +33,14 @@ public sealed class LeaseHandle : IAsyncDisposable
     private long _aliveSince;
     private int _disposed;
 
-    // aliveSince: a Stopwatch timestamp no later than the moment from which the server counts the lease's
+    // aliveSince: a timestamp of the client's clock (LeaseholdClientOptions.TimeProvider) no later than the moment from which the server counts the lease's
     // (or its session's) time to live. pushes: the native connection the lease was granted on, whose
     // LEASE_ENDED (and SESSION_ENDED for its bound session) say at once that it is gone.
     internal LeaseHandle(LeaseholdClient client, LeaseDto lease, OpenSession? session, long aliveSince, NativeConnection? pushes)
     {
         _client = client;
+        _time = client.Time;
+        _lost = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
         _session = session;
         _pushes = pushes;
         Lease = lease;
@@ -98,7 +101,9 @@ public sealed class LeaseHandle : IAsyncDisposable
     public CancellationToken EarlyLostToken(TimeSpan lead)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(lead, TimeSpan.Zero);
-        var source = CancellationTokenSource.CreateLinkedTokenSource(_lost.Token);
+        // Linked to LostToken by hand: a linked source's CancelAfter would count on the system's clock, not the client's.
+        var source = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        _lost.Token.UnsafeRegister(static s => Fire((CancellationTokenSource)s!), source);
         bool due;
         lock (_gate)
         {
@@ -121,16 +126,16 @@ public sealed class LeaseHandle : IAsyncDisposable
         var period = _lifetime / 3;
         ScheduleLost(aliveSince);
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _lost.Token);
-        var next = period - Stopwatch.GetElapsedTime(aliveSince);
+        var next = period - _time.GetElapsedTime(aliveSince);
         while (true)
         {
             try
             {
                 if (next > TimeSpan.Zero)
                 {
-                    await Task.Delay(next, attempt.Token).ConfigureAwait(false);
+                    await Task.Delay(next, _time, attempt.Token).ConfigureAwait(false);
                 }
-                var sent = Stopwatch.GetTimestamp();
+                var sent = _time.GetTimestamp();
                 if (_session is not null)
                 {
                     // A session bound to a connection that stands is not sent keep-alives: the server keeps it alive,
@@ -183,7 +188,7 @@ public sealed class LeaseHandle : IAsyncDisposable
         }
         // Cancelled outside the lock: a token's callbacks run synchronously.
         due.ForEach(Fire);
-        var left = _lifetime - Stopwatch.GetElapsedTime(aliveSince);
+        var left = _lifetime - _time.GetElapsedTime(aliveSince);
         if (left <= TimeSpan.Zero)
         {
             FireLost();
@@ -197,7 +202,7 @@ public sealed class LeaseHandle : IAsyncDisposable
     /// <summary>Arms an early token to fire <paramref name="lead"/> before the lease could end; false when that moment has come already.</summary>
     private bool Arm(CancellationTokenSource source, TimeSpan lead, long aliveSince)
     {
-        var left = _lifetime - lead - Stopwatch.GetElapsedTime(aliveSince);
+        var left = _lifetime - lead - _time.GetElapsedTime(aliveSince);
         if (left <= TimeSpan.Zero)
         {
             return false;
@@ -269,15 +274,15 @@ public sealed class LeaseHandle : IAsyncDisposable
         {
             _early.ForEach(e => e.Source.CancelAfter(Timeout.InfiniteTimeSpan));
         }
-        using var bound = _lifetime == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(_lifetime);
+        using var bound = new CancellationTokenSource(_lifetime, _time);
         try
         {
             await _client.ReleaseAsync(Id, Token, bound.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is LeaseholdException or HttpRequestException or OperationCanceledException)
+        catch (Exception ex) when (ex is LeaseholdException or OperationCanceledException or ObjectDisposedException)
         {
             // Gone already (not-found; or invalid-token, when a restarted server has given the id to another
-            // lease), or the server is unreachable: then it ends by its ttl or its session.
+            // lease), the server is unreachable, or the client was disposed first: then it ends by its ttl or its session.
         }
         finally
         {

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Leasehold.Client.Transport;
 using Leasehold.Protocol;
@@ -35,6 +35,7 @@ public sealed partial class LeaseholdClient : IDisposable
     private const int MaxEndpoints = 16;
 
     private readonly HttpClient _http;
+    private readonly TimeProvider _time;
     private readonly bool _ownsHttp;
     private readonly Lock _endpointsGate = new();
     private Endpoint[] _endpoints;
@@ -42,11 +43,15 @@ public sealed partial class LeaseholdClient : IDisposable
     // The index in _endpoints of the node requests go to; moves on when that node fails them.
     private int _current;
 
+    // Set by Dispose: a request then fails with ObjectDisposedException, the caller's mistake, not a transport failure.
+    private volatile bool _disposed;
+
     /// <summary>For dependency injection: the <see cref="HttpClient"/> comes from the factory (used for <c>http(s)://</c> servers).</summary>
     public LeaseholdClient(HttpClient http, IOptions<LeaseholdClientOptions> options)
     {
         _http = http;
         Options = options.Value;
+        _time = Options.TimeProvider ?? TimeProvider.System;
         // A base address set on the HttpClient counts as the one server, as long as no list is configured.
         IReadOnlyList<Uri> servers = Options.Servers is { Count: > 0 } || _http.BaseAddress is null ? Options.Addresses : [_http.BaseAddress];
         _endpoints = [.. servers.Select(CheckServer).Select(CreateEndpoint)];
@@ -71,6 +76,9 @@ public sealed partial class LeaseholdClient : IDisposable
     /// <summary>The administrators' operations: revoke, end sessions, drains, listings of everything held.</summary>
     public LeaseholdAdmin Admin => _admin ??= new LeaseholdAdmin(this);
 
+    /// <summary>The clock of every wait and deadline (<see cref="LeaseholdClientOptions.TimeProvider"/>); timestamps are its own.</summary>
+    internal TimeProvider Time => _time;
+
     private LeaseholdAdmin? _admin;
 
     /// <summary>
@@ -88,7 +96,7 @@ public sealed partial class LeaseholdClient : IDisposable
         // expires and the lease with it. A lost reply to the acquire is also covered: closing the
         // session releases whatever was granted under it, so nothing leaks. Over the native protocol the
         // session is bound to the connection, which keeps it alive.
-        var sessionAliveSince = Stopwatch.GetTimestamp();
+        var sessionAliveSince = _time.GetTimestamp();
         var session = options.Ttl is null
             ? await OpenSessionAsync(Options.SessionTtl, owner, cancellationToken).ConfigureAwait(false)
             : null;
@@ -103,15 +111,15 @@ public sealed partial class LeaseholdClient : IDisposable
             // One key for every try of this acquire: a retry (after a lost answer, or on another node) gets the lease
             // an earlier try was granted, never a second one. A retry waits what is left of the wait, at the back of the queue.
             request = request with { IdempotencyKey = Requests.NewIdempotencyKey() };
-            var started = Stopwatch.GetTimestamp();
+            var started = _time.GetTimestamp();
             long sent = 0;
             var tries = 0;
             var reply = await WithFailoverAsync(
                 (endpoint, ct) =>
                 {
-                    sent = Stopwatch.GetTimestamp();
+                    sent = _time.GetTimestamp();
                     var body = tries++ == 0 ? request
-                        : request with { Wait = Math.Max(0, (options.Wait - Stopwatch.GetElapsedTime(started)).TotalSeconds) };
+                        : request with { Wait = Math.Max(0, (options.Wait - _time.GetElapsedTime(started)).TotalSeconds) };
                     return endpoint.AcquireAsync(body, session, ct);
                 },
                 cancellationToken).ConfigureAwait(false);
@@ -124,8 +132,8 @@ public sealed partial class LeaseholdClient : IDisposable
                 var aliveSince = session is not null
                     ? await waiting.ConfigureAwait(false)
                     : tries > 1 ? await RestartTtlAsync(lease, started, cancellationToken).ConfigureAwait(false)
-                    : sent + (long)(lease.Waited * Stopwatch.Frequency);
-                if (session?.BoundTo is { } bound && Stopwatch.GetElapsedTime(aliveSince) > session.Lifetime / 6)
+                    : sent + (long)(lease.Waited * _time.TimestampFrequency);
+                if (session?.BoundTo is { } bound && _time.GetElapsedTime(aliveSince) > session.Lifetime / 6)
                 {
                     // A bound session is kept alive by its connection, not by keep-alives: how recently it surely
                     // was is when the connection last surely stood (a ping after a long wait).
@@ -144,7 +152,7 @@ public sealed partial class LeaseholdClient : IDisposable
             if (session is not null)
             {
                 // Bounded by the session's ttl: after that it has expired anyway.
-                using var bound = new CancellationTokenSource(session.Ttl);
+                using var bound = new CancellationTokenSource(session.Ttl, _time);
                 await CloseSessionQuietlyAsync(session, bound.Token).ConfigureAwait(false);
             }
         }
@@ -169,7 +177,7 @@ public sealed partial class LeaseholdClient : IDisposable
     /// </summary>
     private async Task<long> RestartTtlAsync(LeaseDto lease, long firstTry, CancellationToken cancellationToken)
     {
-        var sent = Stopwatch.GetTimestamp();
+        var sent = _time.GetTimestamp();
         try
         {
             await RenewAsync(lease.Id, lease.Token!, null, cancellationToken).ConfigureAwait(false);
@@ -188,7 +196,7 @@ public sealed partial class LeaseholdClient : IDisposable
         {
             while (true)
             {
-                await Task.Delay(session.Lifetime / 3, stop).ConfigureAwait(false);
+                await Task.Delay(session.Lifetime / 3, _time, stop).ConfigureAwait(false);
                 try
                 {
                     aliveSince = (await KeepSessionAliveAsync(session, stop).ConfigureAwait(false)).AliveSince;
@@ -206,7 +214,7 @@ public sealed partial class LeaseholdClient : IDisposable
     }
 
     /// <summary>
-    /// Keeps a session alive, and says since when (a Stopwatch timestamp) it surely is. A session bound to a native
+    /// Keeps a session alive, and says since when (a timestamp of <see cref="Time"/>) it surely is. A session bound to a native
     /// connection that still stands needs no keep-alive: the answer is when the connection last surely stood (a
     /// ping when nothing else says so). Once its connection is lost, it is kept alive as over HTTP, and the server's
     /// view of it comes back too.
@@ -228,7 +236,7 @@ public sealed partial class LeaseholdClient : IDisposable
             }
             session.BoundTo = null;
         }
-        var sent = Stopwatch.GetTimestamp();
+        var sent = _time.GetTimestamp();
         var dto = await SendAsync((endpoint, ct) => endpoint.KeepAliveAsync(session.Id, session.Token, ct), cancellationToken).ConfigureAwait(false);
         return (sent, dto);
     }
@@ -278,9 +286,9 @@ public sealed partial class LeaseholdClient : IDisposable
         {
             await SendAsync((endpoint, ct) => endpoint.CloseSessionAsync(session.Id, session.Token, ct), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is LeaseholdException or HttpRequestException or OperationCanceledException)
+        catch (Exception ex) when (ex is LeaseholdException or OperationCanceledException or ObjectDisposedException)
         {
-            // Already gone, or the server is unreachable or too slow: then the session expires on its own.
+            // Already gone, the server is unreachable or too slow, or the client was disposed: then the session expires on its own.
         }
     }
 
@@ -308,6 +316,7 @@ public sealed partial class LeaseholdClient : IDisposable
         long? firstFailure = null;
         for (var tries = 0; ; tries++)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             var endpoints = Volatile.Read(ref _endpoints);
             var index = Volatile.Read(ref _current);
             var endpoint = endpoints[index];
@@ -340,21 +349,27 @@ public sealed partial class LeaseholdClient : IDisposable
             }
             catch (Exception ex) when (IsTransportFailure(ex, cancellationToken))
             {
-                if (ClientTls.IsCertificateFailure(ex) || !MayRetry(tries, ref firstFailure))
+                if (_disposed)
+                {
+                    // The client's own Dispose closed the connection under the request.
+                    throw new ObjectDisposedException($"the {nameof(LeaseholdClient)} was disposed", ex);
+                }
+                // A certificate the client distrusts, or an answer that is not JSON, does not change by asking again.
+                if (ClientTls.IsCertificateFailure(ex) || ex is JsonException || !MayRetry(tries, ref firstFailure))
                 {
                     throw Unavailable(endpoint.Address, ex);
                 }
                 MoveOn(index);
             }
-            await Task.Delay(Backoff(tries, pause, firstFailure!.Value), cancellationToken).ConfigureAwait(false);
+            await Task.Delay(Backoff(tries, pause, firstFailure!.Value), _time, cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>Whether one more try is allowed; the first failure starts the clock of the retry timeout.</summary>
     private bool MayRetry(int attempt, ref long? firstFailure)
     {
-        firstFailure ??= Stopwatch.GetTimestamp();
-        return attempt < Options.Retries && Stopwatch.GetElapsedTime(firstFailure.Value) < Options.RetryTimeout;
+        firstFailure ??= _time.GetTimestamp();
+        return attempt < Options.Retries && _time.GetElapsedTime(firstFailure.Value) < Options.RetryTimeout;
     }
 
     /// <summary>
@@ -398,11 +413,14 @@ public sealed partial class LeaseholdClient : IDisposable
     private void MoveOn(int failed) => Interlocked.CompareExchange(ref _current, (failed + 1) % Volatile.Read(ref _endpoints).Length, failed);
 
     /// <summary>
-    /// No answer could be had, as opposed to an answer that refused: the transport failed, or gave up on
-    /// its own (a connect timeout) while the caller had not cancelled.
+    /// No answer could be had, as opposed to an answer that refused: the transport failed (its connection refused, reset,
+    /// closed under it, or a TLS handshake that failed), gave up on its own (a connect timeout, an
+    /// <see cref="HttpClient.Timeout"/>, a native heartbeat) while the caller had not cancelled, or what came back could not
+    /// be read. Each becomes a <see cref="LeaseholdUnavailableException"/> once the retries are used up; only the caller's
+    /// own cancellation stays an <see cref="OperationCanceledException"/>.
     /// </summary>
     private static bool IsTransportFailure(Exception ex, CancellationToken cancellationToken)
-        => ex is HttpRequestException or IOException or SocketException or AuthenticationException
+        => ex is HttpRequestException or IOException or SocketException or AuthenticationException or ObjectDisposedException or JsonException
            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
     // Callers catch one documented family, and the message says which server(s) did not answer.
@@ -423,12 +441,12 @@ public sealed partial class LeaseholdClient : IDisposable
         {
             pause = asked;
         }
-        var left = Options.RetryTimeout - Stopwatch.GetElapsedTime(firstFailure);
+        var left = Options.RetryTimeout - _time.GetElapsedTime(firstFailure);
         return left <= TimeSpan.Zero ? TimeSpan.Zero : pause < left ? pause : left;
     }
 
     private Endpoint CreateEndpoint(Uri server)
-        => server.Scheme is NativeScheme or NativeTlsScheme ? new NativeEndpoint(server, Options) : new HttpEndpoint(_http, server);
+        => server.Scheme is NativeScheme or NativeTlsScheme ? new NativeEndpoint(server, Options, _time) : new HttpEndpoint(_http, server);
 
     private static Uri CheckServer(Uri? server)
     {
@@ -447,6 +465,7 @@ public sealed partial class LeaseholdClient : IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         foreach (var endpoint in Volatile.Read(ref _endpoints))
         {
             endpoint.Dispose();

@@ -60,6 +60,16 @@ public sealed class LeaseholdClientOptions
     /// </summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The clock of every wait and deadline of the client: keep-alives and renewals, when <see cref="LeaseHandle.LostToken"/>
+    /// fires, retry pauses and <see cref="RetryTimeout"/>, the native connection's heartbeat, idle close and connect timeout.
+    /// <see cref="TimeProvider.System"/> unless set; a test sets a fake one to move the client's time on without waiting.
+    /// Not used by the HTTP handler's own connect timeout (<see cref="ConnectTimeout"/> over <c>http(s)://</c>), which
+    /// runs on the system's clock. With dependency injection, a registered <see cref="System.TimeProvider"/> is used
+    /// unless this is set to another one.
+    /// </summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
     /// <summary>The addresses requests go to: <see cref="Servers"/>, or <see cref="Server"/> when that is empty.</summary>
     internal IReadOnlyList<Uri> Addresses => Servers is { Count: > 0 } list ? [.. list] : [Server];
 

@@ -44,4 +44,31 @@ public sealed class DependencyInjectionTests : ClientTestBase
         Assert.NotNull(lease.SessionId);
         Assert.NotNull(await Bounded(client.GetLeaseAsync(lease.Id)));
     }
+
+    [Fact]
+    public async Task A_TimeProvider_registered_in_the_container_is_the_clients_clock_unless_the_options_name_another()
+    {
+        var clock = new TestClock();
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(clock);
+        services.AddLeaseholdClient(o => o.Server = Server.BaseAddress);
+        await using var provider = services.BuildServiceProvider();
+
+        var client = provider.GetRequiredService<LeaseholdClient>();
+        Assert.Same(clock, client.Options.TimeProvider);
+        // The handle's keep-alive waits on it: a third of the ttl, armed on the registered clock.
+        await using var lease = await Bounded(client.AcquireAsync(AcquireOptions.ForPath("/di/clock") with { Ttl = TimeSpan.FromSeconds(30) }));
+        await clock.WaitArmedAsync(d => d >= TimeSpan.FromSeconds(10) && d < TimeSpan.FromSeconds(11), 1, "the wait before the first renewal");
+
+        var own = new TestClock();
+        var explicitServices = new ServiceCollection();
+        explicitServices.AddSingleton<TimeProvider>(clock);
+        explicitServices.AddLeaseholdClient(o =>
+        {
+            o.Server = Server.BaseAddress;
+            o.TimeProvider = own;
+        });
+        await using var explicitProvider = explicitServices.BuildServiceProvider();
+        Assert.Same(own, explicitProvider.GetRequiredService<LeaseholdClient>().Options.TimeProvider);
+    }
 }

@@ -106,3 +106,23 @@ public sealed class UnreachableServerOverNative : UnreachableServerTests
 {
     protected override ClientTransport Transport => ClientTransport.Native;
 }
+
+public sealed class ClockOverHttp : ClockTests
+{
+    protected override ClientTransport Transport => ClientTransport.Http;
+}
+
+public sealed class ClockOverNative : ClockTests
+{
+    protected override ClientTransport Transport => ClientTransport.Native;
+}
+
+public sealed class TransportFailureOverHttp : TransportFailureTests
+{
+    protected override ClientTransport Transport => ClientTransport.Http;
+}
+
+public sealed class TransportFailureOverNative : TransportFailureTests
+{
+    protected override ClientTransport Transport => ClientTransport.Native;
+}

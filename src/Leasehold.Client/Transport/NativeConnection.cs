@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -54,7 +53,8 @@ internal sealed class NativeConnection : IDisposable
     private readonly TimeSpan _heartbeat;
     // A third of the server's idle timeout (WELCOME's idleMs).
     private TimeSpan _idle = TimeSpan.FromSeconds(40);
-    private readonly Timer _timer;
+    private readonly TimeProvider _time;
+    private readonly ITimer _timer;
     // Requests the server has been sent and not answered, and those held back because the server reads no more
     // than WELCOME's maxInFlight at once: beyond it, it stops reading the connection, and a PING, CANCEL or
     // RELEASE behind the backlog would not be read either. Those three are never held; the rest keep two slots free.
@@ -72,14 +72,15 @@ internal sealed class NativeConnection : IDisposable
     private Pending? _heartbeatPing;
     private Task _readLoop = Task.CompletedTask;
 
-    private NativeConnection(Stream stream, Uri address, TimeSpan connectTimeout)
+    private NativeConnection(Stream stream, Uri address, TimeSpan connectTimeout, TimeProvider time)
     {
+        _time = time;
         _stream = stream;
         Address = address;
         _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(minimumReadSize: 4096));
         _heartbeat = connectTimeout < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : connectTimeout;
-        _lastSent = _lastReceived = _lastConfirmed = Stopwatch.GetTimestamp();
-        _timer = new Timer(static s => ((NativeConnection)s!).Tick(), this, Timeout.Infinite, Timeout.Infinite);
+        _lastSent = _lastReceived = _lastConfirmed = time.GetTimestamp();
+        _timer = time.CreateTimer(static s => ((NativeConnection)s!).Tick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public Uri Address { get; }
@@ -95,10 +96,11 @@ internal sealed class NativeConnection : IDisposable
     /// Connects, with TLS for <c>leaseholds://</c>, and shakes hands, all within the connect timeout.
     /// A refused handshake throws <see cref="NativeRefusedException"/>; anything else that fails is a transport failure.
     /// </summary>
-    public static async Task<NativeConnection> ConnectAsync(Uri address, LeaseholdClientOptions options, CancellationToken cancellationToken)
+    public static async Task<NativeConnection> ConnectAsync(Uri address, LeaseholdClientOptions options, TimeProvider time, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.ConnectTimeout);
+        // The connect timeout counts on the client's clock; a linked source's CancelAfter would count on the system's.
+        using var deadline = new CancellationTokenSource(options.ConnectTimeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         Stream? stream = null;
         try
@@ -111,7 +113,7 @@ internal sealed class NativeConnection : IDisposable
                 stream = tls;
                 await tls.AuthenticateAsClientAsync(ClientTls.CreateSslOptions(options, address.DnsSafeHost), timeout.Token).ConfigureAwait(false);
             }
-            var connection = new NativeConnection(stream, address, options.ConnectTimeout);
+            var connection = new NativeConnection(stream, address, options.ConnectTimeout, time);
             try
             {
                 await connection.HandshakeAsync(options.ApiKey, timeout.Token).ConfigureAwait(false);
@@ -216,17 +218,17 @@ internal sealed class NativeConnection : IDisposable
     }
 
     /// <summary>
-    /// A Stopwatch timestamp at which the server surely had this connection open (the time a request was sent whose
+    /// A timestamp of the client's clock at which the server surely had this connection open (the time a request was sent whose
     /// answer came back), no older than <paramref name="freshness"/>: the last one when recent enough, else a PING's.
     /// </summary>
     public async Task<long> ConfirmAsync(TimeSpan freshness, CancellationToken cancellationToken)
     {
         var confirmed = Volatile.Read(ref _lastConfirmed);
-        if (Stopwatch.GetElapsedTime(confirmed) < freshness)
+        if (_time.GetElapsedTime(confirmed) < freshness)
         {
             return confirmed;
         }
-        var sent = Stopwatch.GetTimestamp();
+        var sent = _time.GetTimestamp();
         await SendAsync(new PingMessage([]), cancellationToken).ConfigureAwait(false);
         return sent;
     }
@@ -268,7 +270,7 @@ internal sealed class NativeConnection : IDisposable
             }
             while (_lastId == 0 || _pending.ContainsKey(_lastId));
             pending.Id = _lastId;
-            pending.SentAt = Stopwatch.GetTimestamp();
+            pending.SentAt = _time.GetTimestamp();
             _pending.Add(_lastId, pending);
             if (T.Type is not (FrameType.Ping or FrameType.Cancel or FrameType.Release) && (_sent >= _maxSent || _held.Count > 0))
             {
@@ -372,7 +374,7 @@ internal sealed class NativeConnection : IDisposable
                     {
                         throw new NativeConnectionLostException($"the server sent a frame of {length} bytes");
                     }
-                    Volatile.Write(ref _lastReceived, Stopwatch.GetTimestamp());
+                    Volatile.Write(ref _lastReceived, _time.GetTimestamp());
                     Dispatch(frame);
                 }
                 _reader.AdvanceTo(buffer.Start, buffer.End);
@@ -534,7 +536,7 @@ internal sealed class NativeConnection : IDisposable
             busy = _pending.Count > 0;
         }
         var matters = busy || !_leaseWatchers.IsEmpty || !_sessionWatchers.IsEmpty;
-        var silentFor = Stopwatch.GetElapsedTime(Volatile.Read(ref _lastSent));
+        var silentFor = _time.GetElapsedTime(Volatile.Read(ref _lastSent));
         if (!matters)
         {
             if (silentFor > _idle * 2)
@@ -543,7 +545,7 @@ internal sealed class NativeConnection : IDisposable
             }
             return;
         }
-        if (Stopwatch.GetElapsedTime(Volatile.Read(ref _lastReceived)) < _heartbeat && silentFor < _idle)
+        if (_time.GetElapsedTime(Volatile.Read(ref _lastReceived)) < _heartbeat && silentFor < _idle)
         {
             return;
         }

@@ -10,7 +10,8 @@ namespace Leasehold.Client.Transport;
 /// multiplexed connection, made on first use and made again after it breaks. The hot operations have binary
 /// messages; every other route goes through CALL with the JSON the HTTP transport sends.
 /// </summary>
-internal sealed class NativeEndpoint(Uri address, LeaseholdClientOptions options) : Endpoint(address)
+/// <remarks><paramref name="time"/> is the client's clock: the connection's timestamps, heartbeat and connect timeout count on it.</remarks>
+internal sealed class NativeEndpoint(Uri address, LeaseholdClientOptions options, TimeProvider time) : Endpoint(address)
 {
     private readonly SemaphoreSlim _connecting = new(1, 1);
     private NativeConnection? _connection;
@@ -34,7 +35,7 @@ internal sealed class NativeEndpoint(Uri address, LeaseholdClientOptions options
                 return connection;
             }
             connection?.Dispose();
-            connection = await NativeConnection.ConnectAsync(Address, options, cancellationToken).ConfigureAwait(false);
+            connection = await NativeConnection.ConnectAsync(Address, options, time, cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _connection, connection);
             if (Volatile.Read(ref _disposed))
             {
