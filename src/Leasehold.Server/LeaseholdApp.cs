@@ -126,6 +126,8 @@ public static class LeaseholdApp
             .AddOperationTransformer(ErrorResponses.DescribeAsync)
             .AddOperationTransformer(ResponseExamples.DescribeAsync));
         builder.Services.TryAddSingleton(TimeProvider.System);
+        var eventOptions = builder.Configuration.GetSection(Events.EventOptions.Section).Get<Events.EventOptions>() ?? new Events.EventOptions();
+        builder.Services.AddSingleton(new Events.EventHub(eventOptions));
         builder.Services.AddLeaseholdHealth();
         // Waiting requests would hold the shutdown open until their wait runs out: answered when stopping starts.
         builder.Services.AddHostedService<EngineLifecycle>();
@@ -152,7 +154,7 @@ public static class LeaseholdApp
             store = durability.Policy == FlushPolicy.Memory ? null : DataStore.Open(dataDir, limits, acceptDataLoss: options.AcceptDataLoss);
             builder.Services.AddSingleton(sp => new EngineHost(
                 store?.Engine ?? new LockEngine(limits), store, durability,
-                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>())
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>(), sp.GetRequiredService<Events.EventHub>())
             {
                 Quotas = new Limits.Quotas(limitsOptions),
             });
@@ -216,6 +218,7 @@ public static class LeaseholdApp
         app.MapResourceEndpoints();
         app.MapSessionEndpoints();
         app.MapPoolEndpoints();
+        app.MapEventEndpoints();
         app.MapGroup("/v1/admin").MapAdminEndpoints();
         app.MapLockerEndpoints();
         app.MapLockdEndpoints();
