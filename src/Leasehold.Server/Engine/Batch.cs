@@ -37,8 +37,8 @@ internal sealed class Batch
     /// <summary>Where the batch's events are published once it is durable, or null.</summary>
     public Events.EventHub? Hub { get; init; }
 
-    /// <summary>The events of the batch's commands, in revision order: published first when the batch is durable.</summary>
-    public List<Events.PublishedEvent> Events { get; } = [];
+    /// <summary>The events of the batch's commands, in revision order (null: none): published first when the batch is durable.</summary>
+    public List<Events.PublishedEvent>? Events { get; set; }
 
     /// <summary>
     /// Answers everything in the batch. Each answer is on its own: one that throws (a bug in a front-end's callback) is
@@ -50,10 +50,10 @@ internal sealed class Batch
         AfterBatch.Begin();
         try
         {
-            if (Events.Count > 0 && Hub is { } hub)
+            if (Events is not null && Hub is not null)
             {
                 // Before the answers: whoever is answered and then asks the history finds the events there.
-                Guard(static b => b.Hub!.Publish(b.Events), this);
+                Guard(static b => b.Hub!.Publish(b.Events!), this);
             }
             foreach (var item in Items)
             {

@@ -77,9 +77,10 @@ public sealed partial class EngineHost
         {
             return;
         }
+        var events = batch.Events ??= new List<Events.PublishedEvent>(Math.Max(4, _engineEvents.Count));
         foreach (var e in _engineEvents)
         {
-            batch.Events.Add(Events.EventMapping.ToPublished(e, engine));
+            events.Add(Events.EventMapping.Capture(e, engine));
         }
         _engineEvents.Clear();
     }

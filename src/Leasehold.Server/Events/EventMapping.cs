@@ -7,8 +7,25 @@ namespace Leasehold.Server.Events;
 /// <summary>The engine's events as the stream's records. Runs on the writer, right after the command that made them.</summary>
 internal static class EventMapping
 {
-    public static PublishedEvent ToPublished(in EngineEvent e, LockEngine engine)
+    /// <summary>
+    /// On the writer, right after the command: the event with what a later command could change copied (a waiter's
+    /// candidate paths, a pool lease's chosen resources' attributes, a session's lease count, a declaration's
+    /// attributes). Expiry and ttl are in the engine's event already. Allocates only the one object, but for pool leases.
+    /// </summary>
+    public static PublishedEvent Capture(in EngineEvent e, LockEngine engine) => e.Kind switch
     {
+        EventKind.Granted or EventKind.Renewed or EventKind.Released
+            => new PublishedEvent(e, e.Lease!.Paths, chosen: e.Lease.Groups is { } groups ? Dtos.Chosen(groups, engine) : null),
+        EventKind.Queued or EventKind.Dequeued => new PublishedEvent(e, e.Waiter!.Paths),
+        EventKind.SessionOpened or EventKind.SessionEnded => new PublishedEvent(e, [], leases: e.Session!.LeaseCount),
+        EventKind.Declared => new PublishedEvent(e, [e.Path!], attributes: engine.GetDeclared(e.Path!)?.Attributes),
+        _ => new PublishedEvent(e, [e.Path!]),
+    };
+
+    /// <summary>The stream's record of a captured event; anywhere, any time (it reads only what never changes).</summary>
+    public static EventDto Build(PublishedEvent published)
+    {
+        var e = published.Event;
         var at = Dtos.Time(e.At);
         switch (e.Kind)
         {
@@ -17,77 +34,97 @@ internal static class EventMapping
             case EventKind.Released:
             {
                 var lease = e.Lease!;
-                var dto = Dtos.ToDto(lease, engine) with
-                {
-                    Ttl = e.TtlMs > 0 ? Dtos.Seconds(e.TtlMs) : null,
-                    ExpiresAt = e.ExpiresAt == long.MaxValue ? null : Dtos.Time(e.ExpiresAt),
-                };
-                var type = e.Kind switch
-                {
-                    EventKind.Granted => EventTypes.Granted,
-                    EventKind.Renewed => EventTypes.Renewed,
-                    _ => EventTypes.Released,
-                };
-                return new PublishedEvent(new EventDto
+                return new EventDto
                 {
                     Revision = e.Revision,
-                    Type = type,
+                    Type = e.Kind switch
+                    {
+                        EventKind.Granted => EventTypes.Granted,
+                        EventKind.Renewed => EventTypes.Renewed,
+                        _ => EventTypes.Released,
+                    },
                     At = at,
-                    Lease = dto,
+                    Lease = new LeaseDto
+                    {
+                        Id = lease.Id,
+                        Owner = lease.Owner,
+                        Principal = lease.Principal,
+                        Mode = Dtos.Mode(lease.Mode),
+                        Paths = Dtos.Paths(lease.Paths),
+                        Limit = lease.Mode == LockMode.Exclusive ? lease.Limit : null,
+                        Ttl = e.TtlMs > 0 ? Dtos.Seconds(e.TtlMs) : null,
+                        Fence = lease.Fence,
+                        AcquiredAt = Dtos.Time(lease.AcquiredAt),
+                        ExpiresAt = e.ExpiresAt == long.MaxValue ? null : Dtos.Time(e.ExpiresAt),
+                        Session = lease.SessionId == 0 ? null : lease.SessionId,
+                        LockParents = lease.LockParents,
+                        LockChildren = lease.LockChildren,
+                        Waited = Dtos.Seconds(lease.WaitedMs),
+                        Resources = published.Chosen,
+                    },
                     Waited = e.Kind == EventKind.Granted ? Dtos.Seconds(lease.WaitedMs) : null,
                     Held = e.Kind == EventKind.Released ? Dtos.Seconds(e.At - lease.AcquiredAt) : null,
                     Reason = e.Kind == EventKind.Released ? Dtos.Reason(e.EndReason) : null,
                     EndedBy = e.Kind == EventKind.Released ? e.Text : null,
-                }, lease.Paths);
+                };
             }
             case EventKind.Queued:
             case EventKind.Dequeued:
             {
                 var waiter = e.Waiter!;
-                return new PublishedEvent(new EventDto
+                return new EventDto
                 {
                     Revision = e.Revision,
                     Type = e.Kind == EventKind.Queued ? EventTypes.Queued : EventTypes.Dequeued,
                     At = at,
-                    Waiter = Dtos.ToDto(waiter, e.At),
+                    Waiter = new WaiterDto
+                    {
+                        Id = waiter.Id,
+                        Owner = waiter.Owner,
+                        Mode = Dtos.Mode(waiter.Mode),
+                        Paths = [.. published.Paths.Select(p => p.Value)],
+                        Since = Dtos.Time(waiter.EnqueuedAt),
+                        Waiting = Dtos.Seconds(e.At - waiter.EnqueuedAt),
+                    },
                     Reason = e.Kind == EventKind.Dequeued ? Reason(e.DequeueReason) : null,
-                }, waiter.Paths);
+                };
             }
             case EventKind.SessionOpened:
             case EventKind.SessionEnded:
             {
-                var session = Dtos.ToDto(e.Session!) with { Ttl = Dtos.Seconds(e.TtlMs), ExpiresAt = Dtos.Time(e.ExpiresAt) };
+                var session = e.Session!;
                 var ended = e.Kind == EventKind.SessionEnded;
-                return new PublishedEvent(new EventDto
+                return new EventDto
                 {
                     Revision = e.Revision,
                     Type = ended ? EventTypes.SessionEnded : EventTypes.SessionOpened,
                     At = at,
-                    Session = session,
+                    Session = new SessionDto
+                    {
+                        Id = session.Id,
+                        Owner = session.Owner,
+                        Principal = session.Principal,
+                        Ttl = Dtos.Seconds(e.TtlMs),
+                        ExpiresAt = Dtos.Time(e.ExpiresAt),
+                        Leases = published.Leases,
+                    },
                     Reason = ended ? SessionReason(e.EndReason) : null,
                     EndedBy = ended ? e.Text : null,
-                }, [], anyPrefix: true);
+                };
             }
             case EventKind.Declared:
-                return new PublishedEvent(new EventDto
-                {
-                    Revision = e.Revision,
-                    Type = EventTypes.Declared,
-                    At = at,
-                    Path = e.Path!.Value,
-                    Attributes = engine.GetDeclared(e.Path)?.Attributes,
-                }, [e.Path]);
+                return new EventDto { Revision = e.Revision, Type = EventTypes.Declared, At = at, Path = e.Path!.Value, Attributes = published.Attributes };
             case EventKind.Removed:
-                return new PublishedEvent(new EventDto { Revision = e.Revision, Type = EventTypes.Removed, At = at, Path = e.Path!.Value }, [e.Path]);
+                return new EventDto { Revision = e.Revision, Type = EventTypes.Removed, At = at, Path = e.Path!.Value };
             default:
-                return new PublishedEvent(new EventDto
+                return new EventDto
                 {
                     Revision = e.Revision,
                     Type = e.Kind == EventKind.Drained ? EventTypes.Drained : EventTypes.Undrained,
                     At = at,
                     Path = e.Path!.Value,
                     Actor = e.Text,
-                }, [e.Path!], related: true);
+                };
         }
     }
 
