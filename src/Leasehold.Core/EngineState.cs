@@ -4,7 +4,7 @@ namespace Leasehold.Core;
 
 /// <summary>
 /// Everything a snapshot must keep to rebuild an engine exactly: the id and fence counters, sessions,
-/// leases and the queue in order, and the drained prefixes. Captured by reference: serialize it before the next command runs.
+/// leases and the queue in order, the drained prefixes, and the event revision. Captured by reference: serialize it before the next command runs.
 /// </summary>
 public sealed record EngineState(
     long LastLeaseId,
@@ -17,4 +17,5 @@ public sealed record EngineState(
     long LastReleaseSeq = 0,
     IReadOnlyList<DeclaredResource>? Resources = null,
     IReadOnlyList<HistoryEntry>? History = null,
-    IReadOnlyList<Drain>? Drains = null);
+    IReadOnlyList<Drain>? Drains = null,
+    long Revision = 0);

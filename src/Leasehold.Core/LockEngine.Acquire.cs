@@ -210,6 +210,7 @@ public sealed partial class LockEngine
             lease.ExpiresAt = now + lease.TtlMs;
             Schedule(DeadlineKind.Lease, lease.Id, lease.ExpiresAt);
         }
+        EmitGranted(lease, now);
         return lease;
     }
 
@@ -227,6 +228,7 @@ public sealed partial class LockEngine
         }
         Changes++;
         Extend(found.Value!, command.TtlMs, command.Now);
+        EmitRenewed(found.Value!, command.Now);
         return found;
     }
 
@@ -276,6 +278,7 @@ public sealed partial class LockEngine
     {
         Changes++;
         Record(lease, reason, now, endedBy);
+        EmitReleased(lease, reason, now, endedBy);
         if (TrackEnded)
         {
             _ended.Add(new Ended(EndedKind.Lease, lease.Id, reason));

@@ -114,6 +114,7 @@ public sealed partial class LockEngine
         Changes++;
         var drain = new Drain(command.Path, ActorName(command.Actor), command.Now);
         AddDrain(drain);
+        EmitPath(EventKind.Drained, command.Path, drain.Actor, command.Now);
         return new DrainResult(ErrorCode.None, drain, true);
     }
 
@@ -139,6 +140,7 @@ public sealed partial class LockEngine
             ancestor.DrainedBelow--;
         }
         _tree.Prune(node);
+        EmitPath(EventKind.Undrained, command.Path, ActorName(command.Actor), command.Now);
         ServeQueue(command.Now);
         return new OperationResult<Drain>(ErrorCode.None, drain);
     }

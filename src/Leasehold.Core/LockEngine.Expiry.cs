@@ -46,7 +46,7 @@ public sealed partial class LockEngine
         {
             if (waiter.QueueNode is not null)
             {
-                Dequeue(waiter);
+                Dequeue(waiter, DequeueReason.Timeout, now);
                 _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.Locked, null));
                 ended++;
             }

@@ -116,6 +116,7 @@ public sealed partial class LockEngine
     {
         Changes++;
         Extend(held, command.TtlMs, command.Now);
+        EmitRenewed(held, command.Now);
         return held;
     }
 

@@ -35,6 +35,7 @@ public sealed partial class LockEngine
         Tally(waiter.Principal).Waiters++;
         session?.WaiterIds.Add(waiter.Id);
         Schedule(DeadlineKind.Waiter, waiter.Id, waiter.Deadline);
+        EmitQueued(waiter, claim.EnqueuedAt);
         return waiter;
     }
 
@@ -42,9 +43,10 @@ public sealed partial class LockEngine
     /// Takes a waiter out of the queue. Unless <paramref name="freesOthers"/> is false (the whole queue is
     /// being dropped), the younger waiters it may have held back become candidates of the next pass.
     /// </summary>
-    private void Dequeue(Waiter waiter, bool freesOthers = true)
+    private void Dequeue(Waiter waiter, DequeueReason reason, long now, bool freesOthers = true)
     {
         Changes++;
+        EmitDequeued(waiter, reason, now);
         waiter.IndexEpoch++;
         foreach (var path in waiter.Paths)
         {
@@ -110,7 +112,7 @@ public sealed partial class LockEngine
             {
                 if (ChooseForWaiter(waiter, claim) is { } chosen)
                 {
-                    Dequeue(waiter);
+                    Dequeue(waiter, DequeueReason.Granted, now);
                     _sessions.TryGetValue(waiter.SessionId, out var poolSession);
                     var granted = Grant(claim with { Paths = chosen }, now, poolSession);
                     _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.None, granted));
@@ -121,12 +123,12 @@ public sealed partial class LockEngine
             var check = CheckHolders(claim);
             if (check == Check.LimitMismatch)
             {
-                Dequeue(waiter);
+                Dequeue(waiter, DequeueReason.LimitMismatch, now);
                 _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.LimitMismatch, null));
             }
             else if (check == Check.Free && !HasOlderConflict(claim, waiter.Id) && DrainedPath(claim) is null)
             {
-                Dequeue(waiter);
+                Dequeue(waiter, DequeueReason.Granted, now);
                 _sessions.TryGetValue(waiter.SessionId, out var session);
                 var lease = Grant(claim, now, session);
                 _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.None, lease));
@@ -375,19 +377,19 @@ public sealed partial class LockEngine
         {
             return false;
         }
-        Dequeue(waiter);
+        Dequeue(waiter, DequeueReason.Cancelled, command.Now);
         ServeQueue(command.Now);
         return true;
     }
 
-    /// <summary>Fails every waiter with <see cref="ErrorCode.ShuttingDown"/>; returns how many there were.</summary>
-    public int DropAllWaiters()
+    /// <summary>Fails every waiter with <see cref="ErrorCode.ShuttingDown"/> at <paramref name="now"/>; returns how many there were.</summary>
+    public int DropAllWaiters(long now = 0)
     {
         var count = 0;
         ForgetCandidates();
         while (_queue.First is { } first)
         {
-            Dequeue(first.Value, freesOthers: false);
+            Dequeue(first.Value, DequeueReason.ShuttingDown, now, freesOthers: false);
             _outcomes.Add(new WaiterOutcome(first.Value.Id, ErrorCode.ShuttingDown, null));
             count++;
         }

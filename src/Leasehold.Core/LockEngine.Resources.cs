@@ -23,6 +23,7 @@ public sealed partial class LockEngine
             node.Resource = new DeclaredResource { Path = command.Path, AttributesJson = command.Attributes, Attributes = attributes };
             _declaredCount++;
         }
+        EmitPath(EventKind.Declared, command.Path, command.Attributes, command.Now);
         DeclarationsChanged(command.Path, command.Now);
         return new OperationResult<DeclaredResource>(ErrorCode.None, node.Resource);
     }
@@ -44,6 +45,7 @@ public sealed partial class LockEngine
         node.Resource = null;
         _declaredCount--;
         _tree.Prune(node);
+        EmitPath(EventKind.Removed, command.Path, null, command.Now);
         DeclarationsChanged(command.Path, command.Now);
         return new OperationResult<DeclaredResource>(ErrorCode.None, resource);
     }
@@ -93,7 +95,7 @@ public sealed partial class LockEngine
                 // Logged: apply it. (A waiter may also be granted later in the same command: that is its own entry.)
                 if (recorded.Decision == PoolDecision.Dropped)
                 {
-                    DropUnservable(waiter);
+                    DropUnservable(waiter, now);
                 }
                 else
                 {
@@ -106,7 +108,7 @@ public sealed partial class LockEngine
             if (!CanEverBeServed(waiter.Groups!))
             {
                 Note(waiter.Id, PoolDecision.Dropped);
-                DropUnservable(waiter);
+                DropUnservable(waiter, now);
                 continue;
             }
             var candidates = CandidatePaths(waiter.Groups!);
@@ -116,9 +118,9 @@ public sealed partial class LockEngine
         ServeQueue(now);
     }
 
-    private void DropUnservable(Waiter waiter)
+    private void DropUnservable(Waiter waiter, long now)
     {
-        Dequeue(waiter);
+        Dequeue(waiter, DequeueReason.NoMatch, now);
         _outcomes.Add(new WaiterOutcome(waiter.Id, ErrorCode.NoMatch, null));
     }
 

@@ -28,6 +28,7 @@ public sealed partial class LockEngine
         _sessions.Add(session.Id, session);
         Tally(session.Principal).Sessions++;
         Schedule(DeadlineKind.Session, session.Id, session.ExpiresAt);
+        EmitSession(EventKind.SessionOpened, session, command.Now);
         return new OperationResult<Session>(ErrorCode.None, session);
     }
 
@@ -76,6 +77,7 @@ public sealed partial class LockEngine
     {
         Changes++;
         _sessions.Remove(session.Id);
+        EmitSession(EventKind.SessionEnded, session, now, reason, endedBy);
         if (TrackEnded)
         {
             _ended.Add(new Ended(EndedKind.Session, session.Id, reason));
@@ -91,7 +93,7 @@ public sealed partial class LockEngine
         foreach (var id in session.WaiterIds.Order())
         {
             var waiter = _waiters[id];
-            Dequeue(waiter);
+            Dequeue(waiter, DequeueReason.SessionEnded, now);
             _outcomes.Add(new WaiterOutcome(id, ErrorCode.SessionEnded, null));
         }
         session.LeaseIds.Clear();

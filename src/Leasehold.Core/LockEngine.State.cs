@@ -14,7 +14,8 @@ public sealed partial class LockEngine
         _lastReleaseSeq,
         ListDeclared(ResourcePath.Root),
         [.. History],
-        [.. _drains.Values]);
+        [.. _drains.Values],
+        Revision);
 
     /// <summary>Rebuilds an engine from a captured state; applying the same later commands then gives the same results.</summary>
     public static LockEngine Restore(EngineState state, EngineLimits? limits = null)
@@ -26,6 +27,7 @@ public sealed partial class LockEngine
             _lastWaiterId = state.LastWaiterId,
             LastFence = state.LastFence,
             _lastReleaseSeq = state.LastReleaseSeq,
+            Revision = state.Revision,
         };
         foreach (var resource in state.Resources ?? [])
         {
@@ -99,14 +101,16 @@ public sealed partial class LockEngine
         ForgetCandidates();
         while (_queue.First is { } first)
         {
-            Dequeue(first.Value, freesOthers: false);
+            Dequeue(first.Value, DequeueReason.ShuttingDown, command.Now, freesOthers: false);
         }
-        foreach (var lease in _leases.Values)
+        // In id order: each extended lease is a renewed event, numbered the same by whoever replays this.
+        foreach (var lease in _leases.Values.OrderBy(l => l.Id))
         {
             if (lease.TtlMs > 0 && lease.ExpiresAt < command.Now + lease.TtlMs)
             {
                 lease.ExpiresAt = command.Now + lease.TtlMs;
                 Schedule(DeadlineKind.Lease, lease.Id, lease.ExpiresAt);
+                EmitRenewed(lease, command.Now);
             }
         }
         foreach (var session in _sessions.Values)
@@ -132,7 +136,7 @@ public sealed partial class LockEngine
         ForgetCandidates();
         while (_queue.First is { } first)
         {
-            Dequeue(first.Value, freesOthers: false);
+            Dequeue(first.Value, DequeueReason.LeaderChanged, command.Now, freesOthers: false);
         }
         foreach (var session in _sessions.Values)
         {

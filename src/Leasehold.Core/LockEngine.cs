@@ -106,6 +106,7 @@ public sealed partial class LockEngine
     {
         _outcomes.Clear();
         _ended.Clear();
+        _events.Clear();
     }
 
     /// <summary>
@@ -162,7 +163,7 @@ public sealed partial class LockEngine
         CloseSession c => Close(c),
         CancelWait c => Cancel(c),
         Tick c => Advance(c.Now),
-        DropWaiters => DropAllWaiters(),
+        DropWaiters c => DropAllWaiters(c.Now),
         Recover c => Recover(c),
         TakeOver c => TakeOver(c),
         DeclareResource c => Declare(c),

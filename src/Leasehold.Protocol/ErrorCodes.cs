@@ -29,6 +29,7 @@ public static class ErrorCodes
     public const string QuotaExceeded = "quota-exceeded";
     public const string RateLimited = "rate-limited";
     public const string NoLeader = "no-leader";
+    public const string TooManyStreams = "too-many-streams";
 }
 
 /// <summary>Header names of the HTTP API.</summary>

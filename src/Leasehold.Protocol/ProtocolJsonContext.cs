@@ -36,6 +36,7 @@ namespace Leasehold.Protocol;
 [JsonSerializable(typeof(DrainListDto))]
 [JsonSerializable(typeof(AdminLeaseListDto))]
 [JsonSerializable(typeof(AdminSessionListDto))]
+[JsonSerializable(typeof(EventDto))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext
 {
     /// <summary>

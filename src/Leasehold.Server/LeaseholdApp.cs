@@ -127,6 +127,8 @@ public static class LeaseholdApp
             .AddOperationTransformer(ErrorResponses.DescribeAsync)
             .AddOperationTransformer(ResponseExamples.DescribeAsync));
         builder.Services.TryAddSingleton(TimeProvider.System);
+        var eventOptions = builder.Configuration.GetSection(Events.EventOptions.Section).Get<Events.EventOptions>() ?? new Events.EventOptions();
+        builder.Services.AddSingleton(new Events.EventHub(eventOptions));
         builder.Services.AddLeaseholdHealth();
         builder.Services.AddLeaseholdMetrics();
         // Waiting requests would hold the shutdown open until their wait runs out: answered when stopping starts.
@@ -154,7 +156,7 @@ public static class LeaseholdApp
             store = durability.Policy == FlushPolicy.Memory ? null : DataStore.Open(dataDir, limits, acceptDataLoss: options.AcceptDataLoss);
             builder.Services.AddSingleton(sp => new EngineHost(
                 store?.Engine ?? new LockEngine(limits), store, durability,
-                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>())
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>(), sp.GetRequiredService<Events.EventHub>())
             {
                 Quotas = new Limits.Quotas(limitsOptions),
                 Metrics = sp.GetRequiredService<Metrics.LeaseholdMetrics>(),
@@ -224,6 +226,7 @@ public static class LeaseholdApp
         app.MapResourceEndpoints();
         app.MapSessionEndpoints();
         app.MapPoolEndpoints();
+        app.MapEventEndpoints();
         app.MapGroup("/v1/admin").MapAdminEndpoints();
         app.MapLockerEndpoints();
         app.MapLockdEndpoints();

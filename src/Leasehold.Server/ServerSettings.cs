@@ -55,6 +55,11 @@ public static partial class ServerSettings
         {
             rows.Add(new SettingInfo($"{Tls.TlsOptions.Section}:{property.Name}", Show(property.GetValue(tls)), Describe(property)));
         }
+        var events = new Events.EventOptions();
+        foreach (var property in typeof(Events.EventOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
+        {
+            rows.Add(new SettingInfo($"{Events.EventOptions.Section}:{property.Name}", Show(property.GetValue(events)), Describe(property)));
+        }
         var native = new Native.NativeOptions();
         foreach (var property in typeof(Native.NativeOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
         {

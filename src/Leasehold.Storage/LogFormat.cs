@@ -27,9 +27,13 @@ public static class LogFormat
     /// <summary>
     /// The snapshot's format version: 2 added declared resources, pool groups and history; 3 holds
     /// token hashes instead of tokens; 4 adds principals (sessions, leases, waiters, history), who ended a
-    /// history entry, and the drained prefixes. Versions 1 to 3 are still read.
+    /// history entry, and the drained prefixes; 5 adds the event revision. Versions 1 to 4 are still read
+    /// (as revision 0).
     /// </summary>
-    public const int SnapshotVersion = 4;
+    public const int SnapshotVersion = 5;
+
+    /// <summary>The first snapshot version with the event revision.</summary>
+    public const int FirstSnapshotVersionWithRevision = 5;
 
     /// <summary>The first snapshot version with principals and drains.</summary>
     public const int FirstSnapshotVersionWithPrincipals = 4;

@@ -116,6 +116,7 @@ public static class SnapshotCodec
             BinaryOut.String(buffer, drain.Actor);
             BinaryOut.Int64(buffer, drain.Since);
         }
+        BinaryOut.Int64(buffer, state.Revision);
     }
 
     /// <summary>Hands a stream what is written in chunks of a pooled buffer, and keeps the CRC-32C of all of it.</summary>
@@ -313,11 +314,12 @@ public static class SnapshotCodec
                     drains.Add(new Drain(Codec.Path(r.String()), r.String() ?? LockEngine.AnonymousActor, r.Int64()));
                 }
             }
+            var revision = version >= LogFormat.FirstSnapshotVersionWithRevision ? r.Int64() : 0;
             if (r.Remaining != 0)
             {
                 throw new FormatException($"{r.Remaining} bytes after the last section");
             }
-            return (index, new EngineState(lastLease, lastSession, lastWaiter, lastFence, sessions, leases, waiters, lastRelease, resources, history, drains));
+            return (index, new EngineState(lastLease, lastSession, lastWaiter, lastFence, sessions, leases, waiters, lastRelease, resources, history, drains, revision));
         }
         catch (FormatException ex)
         {

@@ -24,7 +24,14 @@ internal sealed class ModelRun
     private readonly int _seed;
     private readonly bool _longQueues;
     private readonly Random _rng;
-    private readonly LockEngine _engine = new();
+    private readonly LockEngine _engine = new() { TrackEvents = true };
+    private readonly List<EngineEvent> _events = [];
+
+    // What the events say is live: granted minus released leases, queued minus dequeued waiters, opened minus ended sessions.
+    private readonly HashSet<long> _eventLeases = [];
+    private readonly HashSet<long> _eventWaiters = [];
+    private readonly HashSet<long> _eventSessions = [];
+    private long _lastRevision;
     private readonly ReferenceModel _model = new();
     private readonly Queue<string> _log = new();
     private readonly List<(long Id, UInt128 Token)> _knownLeases = [];
@@ -64,6 +71,8 @@ internal sealed class ModelRun
             try
             {
                 Step();
+                // Events first: comparing outcomes discards what the step reported.
+                CompareEvents();
                 CompareOutcomes();
                 CompareState();
                 CompareQueries();
@@ -139,7 +148,7 @@ internal sealed class ModelRun
         else if (roll < 994 && !_longQueues)
         {
             Log("drop waiters");
-            Expect(_engine.DropAllWaiters() == _model.DropWaiters(), "drop count");
+            Expect(_engine.DropAllWaiters(_now) == _model.DropWaiters(), "drop count");
         }
         else
         {
@@ -453,6 +462,41 @@ internal sealed class ModelRun
         _newGrants.Clear();
         Expect(_engine.LastFence == _lastFenceSeen, $"LastFence {_engine.LastFence}, newest grant {_lastFenceSeen}");
         Expect(_model.LastFence == _lastFenceSeen, $"model fence {_model.LastFence}, engine {_lastFenceSeen}");
+    }
+
+    /// <summary>
+    /// The events of the step are numbered one by one after the last step's, up to the engine's revision, and
+    /// replaying them on sets gives exactly the engine's live leases, waiters and sessions.
+    /// </summary>
+    private void CompareEvents()
+    {
+        _engine.DrainEvents(_events);
+        foreach (var e in _events)
+        {
+            Expect(e.Revision == _lastRevision + 1, $"event {e.Kind} has revision {e.Revision}, after {_lastRevision}");
+            _lastRevision = e.Revision;
+            Expect(e.At == _now, $"event {e.Kind} {e.Revision} at {e.At}, the command's time is {_now}");
+            var known = e.Kind switch
+            {
+                EventKind.Granted => _eventLeases.Add(e.Lease!.Id),
+                EventKind.Released => _eventLeases.Remove(e.Lease!.Id),
+                EventKind.Renewed => _eventLeases.Contains(e.Lease!.Id),
+                EventKind.Queued => _eventWaiters.Add(e.Waiter!.Id),
+                EventKind.Dequeued => _eventWaiters.Remove(e.Waiter!.Id),
+                EventKind.SessionOpened => _eventSessions.Add(e.Session!.Id),
+                EventKind.SessionEnded => _eventSessions.Remove(e.Session!.Id),
+                _ => true,
+            };
+            Expect(known, $"event {e.Kind} {e.Revision} does not follow from the events before it");
+            Count($"event {e.Kind}");
+        }
+        _events.Clear();
+        Expect(_engine.Revision == _lastRevision, $"revision {_engine.Revision}, last event {_lastRevision}");
+        ExpectSame("leases by events", [.. _eventLeases.Order().Select(Str)], [.. _engine.Leases.Select(l => l.Id).Order().Select(Str)]);
+        ExpectSame("waiters by events", [.. _eventWaiters.Order().Select(Str)], [.. _engine.Queue.Select(w => w.Id).Order().Select(Str)]);
+        ExpectSame("sessions by events", [.. _eventSessions.Order().Select(Str)], [.. _engine.Sessions.Select(s => s.Id).Order().Select(Str)]);
+
+        static string Str(long id) => id.ToString(CultureInfo.InvariantCulture);
     }
 
     private void CompareState()

@@ -35,6 +35,7 @@ public class ProblemCatalogueTests
             ["rate-limited"] = 429,
             ["no-leader"] = 503,
             ["draining"] = 409,
+            ["too-many-streams"] = 503,
         };
         Assert.Equal(expected.OrderBy(e => e.Key), Problems.All.Select(e => KeyValuePair.Create(e.Key, e.Value.Status)).OrderBy(e => e.Key));
     }

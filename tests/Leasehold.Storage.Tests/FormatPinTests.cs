@@ -61,7 +61,8 @@ public class FormatPinTests
         Assert.Equal(3, LogFormat.Version);
         Assert.Equal(1, LogFormat.OldestVersion);
         Assert.Equal(3, LogFormat.FirstVersionWithPrincipals);
-        Assert.Equal(4, LogFormat.SnapshotVersion);
+        Assert.Equal(5, LogFormat.SnapshotVersion);
+        Assert.Equal(5, LogFormat.FirstSnapshotVersionWithRevision);
         Assert.Equal(3, LogFormat.FirstSnapshotVersionWithHashedTokens);
         Assert.Equal(4, LogFormat.FirstSnapshotVersionWithPrincipals);
         Assert.Equal(24, LogFormat.SegmentHeaderSize);

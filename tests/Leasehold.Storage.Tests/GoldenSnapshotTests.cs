@@ -93,6 +93,13 @@ public class GoldenSnapshotTests : IDisposable
         + "01000000050000002F6C6162040000006F70730768E5CF8B010000" // 1 drain: "/lab" by "ops" since T0 + 7
         + "F86D0350"; // crc32c of everything before
 
+    /// <summary>
+    /// Version 5 (what this server writes): version 4 with the event revision (int64) after the drains.
+    /// </summary>
+    internal static readonly string V5SnapshotHex = "4C48534E41500D0A05000000" + V4SnapshotHex[24..^8]
+        + "2A00000000000000" // revision 42
+        + "BE9E8F96"; // crc32c of everything before
+
     private readonly TempDir _dir = new();
 
     private static EngineState V1State => new(
@@ -213,8 +220,17 @@ public class GoldenSnapshotTests : IDisposable
     [Fact]
     public void EncodesByteForByte()
     {
-        var bytes = SnapshotCodec.Encode(12, V4State);
-        Assert.Equal(V4SnapshotHex, Convert.ToHexString(bytes.WrittenSpan));
+        var bytes = SnapshotCodec.Encode(12, V4State with { Revision = 42 });
+        Assert.Equal(V5SnapshotHex, Convert.ToHexString(bytes.WrittenSpan));
+    }
+
+    [Fact]
+    public void GoldenV5BytesDecodeWithTheirRevision()
+    {
+        var (index, state) = SnapshotCodec.Read("golden.snap", Convert.FromHexString(V5SnapshotHex));
+        Assert.Equal(12, index);
+        StateAssert.Equal(V4State with { Revision = 42 }, state);
+        Assert.Equal(42, LockEngine.Restore(state).Revision);
     }
 
     [Fact]
@@ -222,7 +238,9 @@ public class GoldenSnapshotTests : IDisposable
     {
         var (index, state) = SnapshotCodec.Read("golden.snap", Convert.FromHexString(V4SnapshotHex));
         Assert.Equal(12, index);
+        // Written before the event revision: it reads as 0.
         StateAssert.Equal(V4State, state);
+        Assert.Equal(0, state.Revision);
         var engine = LockEngine.Restore(state);
         Assert.Equal(new PrincipalCounts(1, 0, 0), engine.CountsOf("ci-bot"));
         Assert.Equal(new PrincipalCounts(0, 1, 0), engine.CountsOf("alice"));
@@ -330,7 +348,7 @@ public class GoldenSnapshotTests : IDisposable
     }
 
     [Fact]
-    public void Version1SnapshotFollowedByNewCommandsOpensAndIsRewrittenAsVersion4()
+    public void Version1SnapshotFollowedByNewCommandsOpensAndIsRewrittenAsVersion5()
     {
         File.WriteAllBytes(_dir.Snapshot(9), Convert.FromHexString(V1SnapshotHex));
         EngineState live;
@@ -347,6 +365,8 @@ public class GoldenSnapshotTests : IDisposable
             d.Apply(new ReleaseLease { Now = Cmd.T0 + 302, LeaseId = lease.Id, Token = 0xD1 });
             live = d.Engine.Capture();
         }
+        // The revision counts on from the old snapshot's 0: declared, granted, released.
+        Assert.Equal(3, live.Revision);
 
         // Replayed over the version 1 snapshot (its tokens hashed as it is read).
         using (var store = DataStore.Open(_dir.Dir))
@@ -360,7 +380,7 @@ public class GoldenSnapshotTests : IDisposable
         {
             var index = d.Snapshot();
             Assert.Equal(12, index);
-            Assert.Equal("04000000", Convert.ToHexString(File.ReadAllBytes(_dir.Snapshot(index)).AsSpan(8, 4)));
+            Assert.Equal("05000000", Convert.ToHexString(File.ReadAllBytes(_dir.Snapshot(index)).AsSpan(8, 4)));
         }
         using var reopened = DataStore.Open(_dir.Dir);
         Assert.Equal(0, reopened.Report.RecordsReplayed);

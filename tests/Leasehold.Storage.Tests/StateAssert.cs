@@ -29,6 +29,7 @@ public static class StateAssert
         Assert.Equal(expected.LastWaiterId, actual.LastWaiterId);
         Assert.Equal(expected.LastFence, actual.LastFence);
         Assert.Equal(expected.LastReleaseSeq, actual.LastReleaseSeq);
+        Assert.Equal(expected.Revision, actual.Revision);
         Func<object, string> describeExpected = hashedTokens ? item => Describe(item, hashTokens: true) : Describe;
         Assert.Equal(expected.Sessions.Select(describeExpected), actual.Sessions.Select(Describe));
         Assert.Equal(expected.Leases.Select(describeExpected), actual.Leases.Select(Describe));

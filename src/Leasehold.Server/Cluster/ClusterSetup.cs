@@ -74,7 +74,8 @@ internal static class ClusterSetup
         builder.Services.AddSingleton(sp =>
         {
             var node = sp.GetRequiredService<RaftNode>();
-            var host = new EngineHost(node.Log, durability, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>())
+            var host = new EngineHost(node.Log, durability, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>(),
+                sp.GetRequiredService<Events.EventHub>())
             {
                 Quotas = new Limits.Quotas(limitsOptions),
                 Metrics = sp.GetRequiredService<Metrics.LeaseholdMetrics>(),

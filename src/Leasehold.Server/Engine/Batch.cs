@@ -34,6 +34,12 @@ internal sealed class Batch
     /// <summary>Where a callback that throws while the batch is answered is reported (the others are still answered).</summary>
     public Action<Exception>? ReportFailure { get; init; }
 
+    /// <summary>Where the batch's events are published once it is durable, or null.</summary>
+    public Events.EventHub? Hub { get; init; }
+
+    /// <summary>The events of the batch's commands, in revision order (null: none): published first when the batch is durable.</summary>
+    public List<Events.PublishedEvent>? Events { get; set; }
+
     /// <summary>
     /// Answers everything in the batch. Each answer is on its own: one that throws (a bug in a front-end's callback) is
     /// reported and the rest are still answered, and the batch is never failed once answering has begun (a failed
@@ -44,6 +50,11 @@ internal sealed class Batch
         AfterBatch.Begin();
         try
         {
+            if (Events is not null && Hub is not null)
+            {
+                // Before the answers: whoever is answered and then asks the history finds the events there.
+                Guard(static b => b.Hub!.Publish(b.Events!), this);
+            }
             foreach (var item in Items)
             {
                 Guard(static item => item.Complete(), item);

@@ -62,6 +62,28 @@ public sealed partial class EngineHost
         if (engine is not null)
         {
             engine.TrackEnded = true;
+            engine.TrackEvents = _events is not null;
         }
+    }
+
+    // Set once, in the constructor; the hub the writer feeds, or null.
+    private readonly Events.EventHub? _events;
+
+    // Touched only by the writer loop.
+    private readonly List<EngineEvent> _engineEvents = [];
+
+    /// <summary>On the writer, after each command: its events, as the stream's records, go with the batch.</summary>
+    internal void CollectEvents(LockEngine engine)
+    {
+        if (_events is null || _batch is not { } batch || engine.DrainEvents(_engineEvents) == 0)
+        {
+            return;
+        }
+        var events = batch.Events ??= new List<Events.PublishedEvent>(Math.Max(4, _engineEvents.Count));
+        foreach (var e in _engineEvents)
+        {
+            events.Add(Events.EventMapping.Capture(e, engine));
+        }
+        _engineEvents.Clear();
     }
 }

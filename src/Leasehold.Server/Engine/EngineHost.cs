@@ -56,9 +56,10 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// <param name="durability">When a command counts as kept, and how often to snapshot.</param>
     /// <param name="time">The clock that stamps commands and drives expiry.</param>
     /// <param name="logger">Where storage failures are reported.</param>
-    public EngineHost(LockEngine engine, DataStore? store, DurabilityOptions durability, TimeProvider time, ILogger<EngineHost> logger)
+    /// <param name="events">The event hub the writer feeds, or null (no events are recorded).</param>
+    public EngineHost(LockEngine engine, DataStore? store, DurabilityOptions durability, TimeProvider time, ILogger<EngineHost> logger, Events.EventHub? events = null)
         : this(store is null ? new MemoryLog() : new StoreLog(store, engine, durability, time, logger), engine, durability, time, logger,
-            new EngineClock(time, store?.Report.LatestTime ?? 0))
+            new EngineClock(time, store?.Report.LatestTime ?? 0), events)
     {
         if (store is not null)
         {
@@ -68,16 +69,23 @@ public sealed partial class EngineHost : IAsyncDisposable
     }
 
     /// <summary>A cluster node's writer: it has no engine until its node leads (<see cref="LeadAsync"/>).</summary>
-    internal EngineHost(ICommitLog log, DurabilityOptions durability, TimeProvider time, ILogger<EngineHost> logger)
-        : this(log, null, durability, time, logger, new EngineClock(time))
+    internal EngineHost(ICommitLog log, DurabilityOptions durability, TimeProvider time, ILogger<EngineHost> logger, Events.EventHub? events = null)
+        : this(log, null, durability, time, logger, new EngineClock(time), events)
     {
     }
 
-    private EngineHost(ICommitLog log, LockEngine? engine, DurabilityOptions durability, TimeProvider time, ILogger<EngineHost> logger, EngineClock clock)
+    private EngineHost(ICommitLog log, LockEngine? engine, DurabilityOptions durability, TimeProvider time, ILogger<EngineHost> logger, EngineClock clock, Events.EventHub? events)
     {
         _log = log;
         _engine = engine;
+        _events = events;
+        events?.Attach(this);
         AdoptEngine(engine);
+        if (engine is not null)
+        {
+            // Before the first command (a restart's Recover included): the history starts at the recovered revision.
+            events?.Begin(engine);
+        }
         _durability = durability;
         _clock = clock;
         _logger = logger;
@@ -252,7 +260,7 @@ public sealed partial class EngineHost : IAsyncDisposable
             return;
         }
         {
-            var batch = _batch = new Batch { Log = _log.Logs ? new LogBuffer() : null, Epoch = _epoch, ReportFailure = _reportAnswerFailure };
+            var batch = _batch = new Batch { Log = _log.Logs ? new LogBuffer() : null, Epoch = _epoch, ReportFailure = _reportAnswerFailure, Hub = _events };
             while (batch.Items.Count < MaxBatch && reader.TryRead(out var item))
             {
                 if (_log.Failure is { } failure)
@@ -273,7 +281,7 @@ public sealed partial class EngineHost : IAsyncDisposable
                     {
                         follow.Step();
                     }
-                    batch = _batch = new Batch { Log = _log.Logs ? new LogBuffer() : null, Epoch = item is LeadItem lead ? lead.Epoch : _epoch, ReportFailure = _reportAnswerFailure };
+                    batch = _batch = new Batch { Log = _log.Logs ? new LogBuffer() : null, Epoch = item is LeadItem lead ? lead.Epoch : _epoch, ReportFailure = _reportAnswerFailure, Hub = _events };
                     if (item is not LeadItem)
                     {
                         continue;
@@ -403,6 +411,8 @@ public sealed partial class EngineHost : IAsyncDisposable
             host._epoch = epoch;
             host._engine = engine;
             host.AdoptEngine(engine);
+            // The new leadership's history starts at the copy's revision, before its TakeOver's events.
+            host._events?.Begin(engine);
             host._clock = clock;
             host._armedFor = long.MaxValue;
             writer.Engine = engine;
@@ -435,6 +445,7 @@ public sealed partial class EngineHost : IAsyncDisposable
             host._epoch = null;
             host._engine = null;
             host.AdoptEngine(null);
+            host._events?.Follow();
             host._writer.Engine = null!;
             host._armedFor = long.MaxValue;
             host._timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);

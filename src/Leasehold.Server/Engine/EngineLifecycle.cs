@@ -4,13 +4,26 @@ namespace Leasehold.Server.Engine;
 /// The writer's part in the host's lifetime, as a hosted service: when the server starts stopping (before Kestrel
 /// waits for requests in progress), every waiting request is answered <c>shutting-down</c>, so no wait holds the
 /// shutdown open until its own time runs out. A writer that died has answered them already; a cluster node that
-/// does not lead has none.
+/// does not lead has none. Then every event stream ends (<c>cut-off</c>, <c>shutting-down</c>).
 /// </summary>
-internal sealed partial class EngineLifecycle(EngineHost host, ILogger<EngineLifecycle> logger) : IHostedLifecycleService
+internal sealed partial class EngineLifecycle(EngineHost host, Events.EventHub events, ILogger<EngineLifecycle> logger) : IHostedLifecycleService
 {
     private static readonly TimeSpan DropTimeout = TimeSpan.FromSeconds(5);
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DropWaitersAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // After the waiters' dequeued events: event streams would hold the shutdown open as waits would.
+            events.Stop();
+        }
+    }
+
+    private async Task DropWaitersAsync(CancellationToken cancellationToken)
     {
         if (host.WriterFailure is not null)
         {

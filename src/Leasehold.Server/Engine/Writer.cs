@@ -61,6 +61,7 @@ public sealed class Writer
         if (Engine.Changes != before)
         {
             _host.Record(choices is null ? command : ((Command)command) with { Choices = choices });
+            _host.CollectEvents(Engine);
         }
         return result;
     }

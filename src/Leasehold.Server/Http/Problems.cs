@@ -34,6 +34,7 @@ internal static class Problems
         [ErrorCodes.QuotaExceeded] = (StatusCodes.Status429TooManyRequests, "A quota is used up"),
         [ErrorCodes.RateLimited] = (StatusCodes.Status429TooManyRequests, "Too many requests"),
         [ErrorCodes.NoLeader] = (StatusCodes.Status503ServiceUnavailable, "No cluster leader can take the request now"),
+        [ErrorCodes.TooManyStreams] = (StatusCodes.Status503ServiceUnavailable, "Too many event streams are open"),
     };
 
     public static IReadOnlyDictionary<string, (int Status, string Title)> All => Catalogue;

@@ -49,7 +49,7 @@ internal static class Dtos
         Resources = lease.Groups is { } groups ? Chosen(groups, engine) : null,
     };
 
-    private static ChosenResourceDto[] Chosen(GroupClaim[] groups, LockEngine engine)
+    public static ChosenResourceDto[] Chosen(GroupClaim[] groups, LockEngine engine)
     {
         var chosen = new List<ChosenResourceDto>();
         for (var i = 0; i < groups.Length; i++)

@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Leasehold.Core;
+using Leasehold.Protocol;
+
+namespace Leasehold.Server.Events;
+
+/// <summary>
+/// One event as the hub keeps and hands it out: immutable, shared by the history and every stream. Made on the
+/// writer from the engine's event, with what a later command could change copied (<see cref="EventMapping.Capture"/>);
+/// its record (<see cref="Dto"/>) and wire form (<see cref="Sse"/>) are built on first use, off the writer, so an
+/// event nobody reads costs one small object.
+/// </summary>
+public sealed class PublishedEvent
+{
+    private EventDto? _dto;
+    private byte[]? _sse;
+
+    internal PublishedEvent(in EngineEvent e, ResourcePath[] paths, ChosenResourceDto[]? chosen = null, int leases = 0, JsonElement? attributes = null)
+    {
+        Event = e;
+        Paths = paths;
+        Chosen = chosen;
+        Leases = leases;
+        Attributes = attributes;
+    }
+
+    /// <summary>The engine's event. Its lease, waiter or session may be read only for the fields that never change.</summary>
+    internal EngineEvent Event { get; }
+
+    /// <summary>A pool lease's chosen resources with their attributes, as they were.</summary>
+    internal ChosenResourceDto[]? Chosen { get; }
+
+    /// <summary>A session's lease count, as it was.</summary>
+    internal int Leases { get; }
+
+    /// <summary>A declared resource's attributes, as declared.</summary>
+    internal JsonElement? Attributes { get; }
+
+    public long Revision => Event.Revision;
+
+    /// <summary>The paths the event touches; a stream gets it when one of them lies at or under its prefix.</summary>
+    public IReadOnlyList<ResourcePath> Paths { get; }
+
+    /// <summary>What the stream sends, as the protocol's record (built once, on first use).</summary>
+    public EventDto Dto
+    {
+        get
+        {
+            if (Volatile.Read(ref _dto) is { } built)
+            {
+                return built;
+            }
+            // Two threads may both build it: the same record, and one of them is kept.
+            return Interlocked.CompareExchange(ref _dto, EventMapping.Build(this), null) ?? _dto!;
+        }
+    }
+
+    /// <summary>Whether a stream of <paramref name="prefix"/> gets the event.</summary>
+    public bool Touches(ResourcePath prefix)
+    {
+        if (prefix.Depth == 0)
+        {
+            return true;
+        }
+        var kind = Event.Kind;
+        if (kind is EventKind.SessionOpened or EventKind.SessionEnded)
+        {
+            // A session touches no path: only streams of the whole tree get its events.
+            return false;
+        }
+        // A drain or undrain also concerns the streams of the paths below it.
+        var related = kind is EventKind.Drained or EventKind.Undrained;
+        foreach (var path in Paths)
+        {
+            if (prefix.IsAncestorOrSelf(path) || (related && path.IsAncestorOrSelf(prefix)))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The SSE message (<c>id</c>, <c>event</c>, <c>data</c>, blank line), encoded once for every stream.</summary>
+    public ReadOnlyMemory<byte> Sse
+    {
+        get
+        {
+            if (Volatile.Read(ref _sse) is { } encoded)
+            {
+                return encoded;
+            }
+            return Interlocked.CompareExchange(ref _sse, Encode(Dto, withId: true), null) ?? _sse!;
+        }
+    }
+
+    /// <summary>One SSE message for <paramref name="dto"/>; control messages carry no <c>id</c> (they do not move a reader's place).</summary>
+    internal static byte[] Encode(EventDto dto, bool withId)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(dto, ProtocolJsonContext.Default.EventDto);
+        var head = withId
+            ? string.Create(CultureInfo.InvariantCulture, $"id: {dto.Revision}\nevent: {dto.Type}\ndata: ")
+            : $"event: {dto.Type}\ndata: ";
+        var bytes = new byte[Encoding.UTF8.GetByteCount(head) + json.Length + 2];
+        var at = Encoding.UTF8.GetBytes(head, bytes);
+        json.CopyTo(bytes.AsSpan(at));
+        bytes[^2] = (byte)'\n';
+        bytes[^1] = (byte)'\n';
+        return bytes;
+    }
+}
