@@ -146,7 +146,7 @@ class Forbidden(LeaseholdError, PermissionError):
 
 
 class TooManyRequests(LeaseholdError):
-    """``quota-exceeded`` or ``rate-limited``; ``retry_after`` is the server's ``Retry-After`` in seconds."""
+    """``quota-exceeded``, ``rate-limited`` or ``too-many-streams``; ``retry_after`` is the server's ``Retry-After`` in seconds."""
 
     code = "rate-limited"
 
@@ -189,6 +189,7 @@ _BY_CODE: Dict[str, Type[LeaseholdError]] = {
     "forbidden": Forbidden,
     "quota-exceeded": TooManyRequests,
     "rate-limited": TooManyRequests,
+    "too-many-streams": TooManyRequests,
     "no-leader": ServerUnavailable,
     "shutting-down": ServerUnavailable,
     "internal": InternalError,
