@@ -2,7 +2,6 @@ using Leasehold.Core;
 using Leasehold.Fuzz.Harness;
 using Leasehold.Server.Http;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 using ProblemDto = Leasehold.Protocol.ProblemDto;
 
 namespace Leasehold.Fuzz.Targets;
@@ -12,13 +11,13 @@ internal static class ClientErrors
 {
     public static void Require(IResult? problem, string where)
     {
-        if (problem is not JsonHttpResult<ProblemDto> { Value: { } body } json)
+        if (problem is not IValueHttpResult<ProblemDto> { Value: { } body } || problem is not IStatusCodeHttpResult status)
         {
             throw new FuzzCheckException($"{where}: the refusal is not a problem body but {problem?.GetType().Name ?? "null"}");
         }
-        if (json.StatusCode is not (>= 400 and < 500) || string.IsNullOrEmpty(body.Code))
+        if (status.StatusCode is not (>= 400 and < 500) || string.IsNullOrEmpty(body.Code))
         {
-            throw new FuzzCheckException($"{where}: status {json.StatusCode} code '{body.Code}' ({body.Detail})");
+            throw new FuzzCheckException($"{where}: status {status.StatusCode} code '{body.Code}' ({body.Detail})");
         }
     }
 

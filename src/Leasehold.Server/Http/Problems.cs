@@ -73,7 +73,7 @@ internal static class Problems
     public static IResult Result(string code, string? detail, LeaseDto[]? holders = null)
     {
         var problem = Create(code, detail, holders);
-        return new ProblemResult(code, Results.Json(problem, ProtocolJsonContext.Default.ProblemDto, ProblemDto.ContentType, problem.Status));
+        return new ProblemResult(problem, Results.Json(problem, ProtocolJsonContext.Default.ProblemDto, ProblemDto.ContentType, problem.Status));
     }
 
     // The problem code a request was answered with, for the requests metric (Metrics/RequestMetrics.cs). Set only on
@@ -85,12 +85,21 @@ internal static class Problems
 
     private static void Note(HttpContext context, string code) => context.Items[CodeKey] = code;
 
-    /// <summary>A problem answer that notes its code on the request as it is written.</summary>
-    private sealed class ProblemResult(string code, IResult inner) : IResult
+    /// <summary>
+    /// A problem answer that notes its code on the request as it is written. It says its status and body as the
+    /// framework's own results do, so what inspects a result (the fuzz targets) sees the problem, not a wrapper.
+    /// </summary>
+    private sealed class ProblemResult(ProblemDto problem, IResult inner) : IResult, IStatusCodeHttpResult, IValueHttpResult, IValueHttpResult<ProblemDto>
     {
+        public int? StatusCode => problem.Status;
+
+        public ProblemDto Value => problem;
+
+        object? IValueHttpResult.Value => problem;
+
         public Task ExecuteAsync(HttpContext httpContext)
         {
-            Note(httpContext, code);
+            Note(httpContext, problem.Code);
             return inner.ExecuteAsync(httpContext);
         }
     }
