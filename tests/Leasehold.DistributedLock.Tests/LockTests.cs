@@ -156,6 +156,28 @@ public abstract class LockTests : LockTestBase
     }
 
     [Fact]
+    public async Task A_lost_callback_that_disposes_the_handle_synchronously_returns()
+    {
+        var client = CreateClient();
+        var mutex = new LeaseholdDistributedLock("dispose-when-lost", client);
+        var handle = await mutex.AcquireAsync();
+        var disposed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The family's usual reaction to a lost lock: stop and let go, synchronously, from the callback itself. (The
+        // registration is not disposed by the test: that would wait for a callback that may never return.)
+        _ = handle.HandleLostToken.Register(() =>
+        {
+            handle.Dispose();
+            disposed.TrySetResult();
+        });
+
+        await client.Admin.RevokeLeaseAsync(Assert.Single(handle.LeaseIds));
+
+        var done = await Task.WhenAny(disposed.Task, Task.Delay(TimeSpan.FromSeconds(10)));
+        Assert.True(done == disposed.Task, "the callback's Dispose did not return within 10 s (it waits for the thread that runs it)");
+        Assert.Equal((0, 0), await StateOfAsync(mutex.Path));
+    }
+
+    [Fact]
     public async Task Many_concurrent_acquirers_hold_the_lock_one_at_a_time()
     {
         const int Acquirers = 12, Rounds = 3;
