@@ -38,7 +38,7 @@ from ._common import (
     split_server,
     transport_failure_message,
 )
-from ._errors import InvalidToken, LeaseholdError, Locked, NotFound, Unreachable, from_problem
+from ._errors import Forbidden, InvalidToken, LeaseholdError, Locked, NotFound, Unreachable, from_problem
 
 log = logging.getLogger("leasehold")
 
@@ -461,16 +461,28 @@ class AsyncSession:
         tracked = list(self._leases.values())
         held = int(answer.get("leases", 0)) if isinstance(answer, dict) else 0
         if held < len(tracked):
+            # As the blocking client's: each lease asked on its own, the session kept alive whatever the answers.
             for lease in tracked:
-                try:
-                    current = await self._client._transport.call("GET", "/v1/leases/%d" % lease.id, deadline=deadline)
-                    gone = current.get("session") != self.id
-                except NotFound:
-                    gone = True
-                if gone:
+                if await self._lease_gone(lease, deadline):
                     self._untrack(lease)
                     lease._session_lost()
         return True
+
+    async def _lease_gone(self, lease: AsyncLease, deadline: float) -> bool:
+        """As ``Session._lease_gone``: a GET, else (forbidden) a renewal by its token; only not-found, invalid-token or
+        another session say gone."""
+        transport = self._client._transport
+        try:
+            try:
+                current = await transport.call("GET", "/v1/leases/%d" % lease.id, deadline=deadline)
+            except Forbidden:
+                current = await transport.call("POST", "/v1/leases/%d/renew" % lease.id, None, token=lease.token, deadline=deadline)
+        except (NotFound, InvalidToken):
+            return True
+        except LeaseholdError as error:
+            log.debug("could not tell whether lease %d is still held: %s", lease.id, error)
+            return False
+        return isinstance(current, dict) and current.get("session") != self.id
 
     def _lose_leases(self) -> None:
         leases, self._leases = list(self._leases.values()), {}

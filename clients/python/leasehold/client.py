@@ -20,7 +20,7 @@ from ._common import (
     parse_servers,
     resources_of,
 )
-from ._errors import InvalidToken, LeaseholdError, Locked, NotFound, Unreachable
+from ._errors import Forbidden, InvalidToken, LeaseholdError, Locked, NotFound, Unreachable
 from ._http import Transport
 
 log = logging.getLogger("leasehold")
@@ -341,16 +341,30 @@ class Session:
         held = int(answer.get("leases", 0)) if isinstance(answer, dict) else 0
         if held < len(tracked):
             # Fewer leases than this process holds through it: find out which ended (released elsewhere, revoked).
+            # Each is asked on its own, and the session counts as kept alive whatever the answers.
             for lease in tracked:
-                try:
-                    current = self._client._transport.call("GET", "/v1/leases/%d" % lease.id, deadline=deadline)
-                    gone = current.get("session") != self.id
-                except NotFound:
-                    gone = True
-                if gone:
+                if self._lease_gone(lease, deadline):
                     self._untrack(lease)
                     lease._session_lost()
         return True
+
+    def _lease_gone(self, lease: Lease, deadline: float) -> bool:
+        """Whether a lease tracked here has ended or left this session: a GET of it (the ``read`` right), else, when
+        that is forbidden, a renewal with its token (the ``lock`` right it was acquired with; renewing a session's
+        lease changes nothing). Only ``not-found`` / ``invalid-token``, or another session, say it is gone; any
+        other failure says nothing, and it stays tracked."""
+        transport = self._client._transport
+        try:
+            try:
+                current = transport.call("GET", "/v1/leases/%d" % lease.id, deadline=deadline)
+            except Forbidden:
+                current = transport.call("POST", "/v1/leases/%d/renew" % lease.id, None, token=lease.token, deadline=deadline)
+        except (NotFound, InvalidToken):
+            return True
+        except LeaseholdError as error:
+            log.debug("could not tell whether lease %d is still held: %s", lease.id, error)
+            return False
+        return isinstance(current, dict) and current.get("session") != self.id
 
     def _lose_leases(self) -> None:
         with self._lock:

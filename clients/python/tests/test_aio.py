@@ -107,6 +107,26 @@ class AsyncClientTests(unittest.IsolatedAsyncioTestCase):
         with self.assertRaises(leasehold.Unreachable):
             await aio.AsyncClient(closed_port_url(), retries=1, retry_timeout=1).acquire(unique(), ttl=30)
 
+    async def test_a_revoked_lease_of_a_session_is_lost_alone_without_the_read_right(self) -> None:
+        from test_client import lock_only_server
+
+        secured, key, admin_key = lock_only_server()
+        try:
+            client = aio.AsyncClient(secured.url, api_key=key)
+            s = await client.session(ttl=1.5)
+            kept, revoked = await s.acquire(unique()), await s.acquire(unique())
+            with self.assertRaises(leasehold.Forbidden):
+                await client.get_lease(kept.id)
+            await aio.AsyncClient(secured.url, api_key=admin_key)._transport.call("DELETE", "/v1/admin/leases/%d" % revoked.id)
+            await asyncio.wait_for(revoked.lost.wait(), 5)
+            with self.assertRaises(asyncio.TimeoutError):
+                await asyncio.wait_for(s.lost.wait(), 3.5)
+            self.assertFalse(kept.is_lost)
+            await kept.renew()
+            await s.close()
+        finally:
+            secured.stop()
+
     async def test_a_dead_server_is_skipped(self) -> None:
         client = aio.AsyncClient([closed_port_url(), server.url], connect_timeout=1)
         async with client.acquire(unique(), ttl=30) as lease:

@@ -195,6 +195,46 @@ class Sessions(unittest.TestCase):
             self.assertIsNotNone(client.get_lease(lease.id))
 
 
+def lock_only_server() -> "tuple[ServerProcess, str, str]":
+    """A secured server where ``py`` may only lock (no ``read``: a GET of a lease is forbidden to it) and ``ops``
+    administers; and the two API keys."""
+    import hashlib
+
+    keys = {"pybot": ("py", "lh_pybot_" + "L" * 43), "opsbot": ("ops", "lh_opsbot_" + "O" * 43)}
+    settings = []
+    for name, (principal, key) in keys.items():
+        settings.append("--Leasehold:Security:ApiKeys:%s:Hash=sha256:%s" % (name, hashlib.sha256(key.encode()).hexdigest()))
+        settings.append("--Leasehold:Security:ApiKeys:%s:Principal=%s" % (name, principal))
+    settings += [
+        "--Leasehold:Security:Rules:0:Who:0=py",
+        "--Leasehold:Security:Rules:0:Prefix=/**",
+        "--Leasehold:Security:Rules:0:Rights:0=lock",
+        "--Leasehold:Security:Rules:1:Who:0=ops",
+        "--Leasehold:Security:Rules:1:Prefix=/**",
+        "--Leasehold:Security:Rules:1:Rights:0=admin",
+    ]
+    return ServerProcess(*settings).start(), keys["pybot"][1], keys["opsbot"][1]
+
+
+class LockOnlyRights(unittest.TestCase):
+    def test_a_revoked_lease_of_a_session_is_lost_alone_without_the_read_right(self) -> None:
+        secured, key, admin_key = lock_only_server()
+        try:
+            client = Client(secured.url, api_key=key)
+            with client.session(ttl=1.5) as s:
+                kept, revoked = s.acquire(unique()), s.acquire(unique())
+                with self.assertRaises(leasehold.Forbidden):
+                    client.get_lease(kept.id)  # the rights under test: no read
+                Client(secured.url, api_key=admin_key)._transport.call("DELETE", "/v1/admin/leases/%d" % revoked.id)
+                self.assertTrue(revoked.lost.wait(5), "the revoked lease is found out without reading it")
+                # Two session ttls more: the session is kept alive and the other lease is not given up.
+                self.assertFalse(s.lost.wait(3.5), "the session was given up although its keep-alives got through")
+                self.assertFalse(kept.is_lost)
+                kept.renew()  # still held on the server
+        finally:
+            secured.stop()
+
+
 class Pools(unittest.TestCase):
     def setUp(self) -> None:
         self.client = Client(server.url)
