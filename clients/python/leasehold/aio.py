@@ -224,9 +224,22 @@ class _LostSignal:
         try:
             result = callback(self._subject)
             if inspect.isawaitable(result):
-                asyncio.ensure_future(result)
+                # The loop keeps only weak references to tasks: held here until it ends, or it may be collected midway.
+                task = asyncio.ensure_future(result)
+                _callback_tasks.add(task)
+                task.add_done_callback(_callback_done)
         except Exception:
             log.exception("a lost-lease callback raised")
+
+
+# The coroutine lost-callbacks still running, kept from the garbage collector (of every loop: a task is hashable).
+_callback_tasks: "set[asyncio.Future[Any]]" = set()
+
+
+def _callback_done(task: "asyncio.Future[Any]") -> None:
+    _callback_tasks.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a lost-lease callback raised", exc_info=task.exception())
 
 
 class _Keeper:
@@ -288,10 +301,11 @@ class _Keeper:
         self._stopped = True
         if self._task is not asyncio.current_task():
             self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+            # asyncio.wait raises neither the task's cancellation nor its failure, only a cancellation of the caller,
+            # which must go on up: awaiting the task itself could not tell the two cancellations apart.
+            await asyncio.wait([self._task])
+            if not self._task.cancelled():
+                self._task.exception()  # retrieved: the keep-alive's own failure is not the caller's
 
 
 class AsyncLease:

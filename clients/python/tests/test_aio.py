@@ -127,6 +127,38 @@ class AsyncClientTests(unittest.IsolatedAsyncioTestCase):
         finally:
             secured.stop()
 
+    async def test_a_coroutine_lost_callback_is_kept_until_it_ends(self) -> None:
+        import gc
+        import weakref
+
+        waits: List[Any] = []
+        finished = asyncio.Event()
+
+        async def on_lost(lease: aio.AsyncLease) -> None:
+            # A future nothing else refers to: only the callback's task keeps it, and only the client keeps that task.
+            future = asyncio.get_running_loop().create_future()
+            waits.append(weakref.ref(future))
+            await future
+            finished.set()
+
+        lease = await self.client.acquire(unique(), ttl=1, renew=False, on_lost=on_lost)
+        await asyncio.wait_for(lease.lost.wait(), 5)
+        self.assertTrue(await eventually(lambda: len(waits) == 1, 2))
+        gc.collect()
+        future = waits[0]()
+        self.assertIsNotNone(future, "the callback's task was collected before it ended")
+        future.set_result(None)
+        await asyncio.wait_for(finished.wait(), 2)
+
+    async def test_release_cancelled_while_stopping_its_keeper_is_cancelled(self) -> None:
+        lease = await self.client.acquire(unique(), ttl=30)
+        releasing = asyncio.ensure_future(lease.release())
+        await asyncio.sleep(0)  # release() has begun and waits for the keep-alive task to stop
+        releasing.cancel()
+        with self.assertRaises(asyncio.CancelledError):
+            await releasing
+        await self.client.release(lease.id, lease.token)
+
     async def test_a_dead_server_is_skipped(self) -> None:
         client = aio.AsyncClient([closed_port_url(), server.url], connect_timeout=1)
         async with client.acquire(unique(), ttl=30) as lease:
