@@ -29,6 +29,7 @@ from ._common import (
     acquire_body,
     backoff,
     encode_path,
+    host_header,
     make_ssl_context,
     new_idempotency_key,
     parse_body,
@@ -66,7 +67,7 @@ class _Transport:
             min(self.settings.connect_timeout, timeout),
         )
         try:
-            return await asyncio.wait_for(self._exchange(reader, writer, server, host, port, method, prefix + path, body, token), timeout)
+            return await asyncio.wait_for(self._exchange(reader, writer, server, host_header(scheme, host, port), method, prefix + path, body, token), timeout)
         finally:
             writer.close()
             try:
@@ -79,14 +80,12 @@ class _Transport:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         server: str,
-        host: str,
-        port: int,
+        hostport: str,
         method: str,
         target: str,
         body: Optional[bytes],
         token: Optional[str],
     ) -> Answer:
-        hostport = host if port in (80, 443) else "%s:%d" % (host, port)
         headers = request_headers(self.settings, hostport, body, token)
         head = "%s %s HTTP/1.1\r\n" % (method, target) + "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
         writer.write(head.encode("latin-1") + (body or b""))

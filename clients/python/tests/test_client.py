@@ -380,6 +380,40 @@ class Errors(unittest.TestCase):
         self.assertEqual(["http://a:1", "https://b/prefix"], Client(" http://a:1/ , https://b/prefix/").servers)
 
 
+class Ipv6(unittest.TestCase):
+    def test_the_host_header_brackets_an_ipv6_address(self) -> None:
+        from leasehold._common import host_header
+
+        self.assertEqual("[::1]:8765", host_header("http", "::1", 8765))
+        self.assertEqual("[::1]", host_header("http", "::1", 80))
+        self.assertEqual("[::1]:443", host_header("http", "::1", 443), "443 is not http's own port")
+        self.assertEqual("locks.example", host_header("https", "locks.example", 443))
+        self.assertEqual("127.0.0.1:8765", host_header("http", "127.0.0.1", 8765))
+
+    def test_a_server_on_ipv6_loopback_is_reached_by_both_clients(self) -> None:
+        try:
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.bind(("::1", 0))
+        except OSError:
+            self.skipTest("no IPv6 loopback on this machine")
+        own = ServerProcess(urls="http://[::1]:0").start()
+        try:
+            self.assertTrue(own.url.startswith("http://[::1]:"), own.url)
+            with Client(own.url).acquire(unique(), ttl=30) as lease:
+                self.assertGreater(lease.fence, 0)
+            import asyncio
+
+            from leasehold import aio
+
+            async def take() -> int:
+                async with aio.AsyncClient(own.url).acquire(unique(), ttl=30) as l:
+                    return l.fence
+
+            self.assertGreater(asyncio.run(take()), 0)
+        finally:
+            own.stop()
+
+
 class Failover(unittest.TestCase):
     def test_a_dead_server_is_skipped(self) -> None:
         client = Client([closed_port_url(), server.url], connect_timeout=1)
