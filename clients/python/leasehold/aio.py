@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import time
+import weakref
 from typing import Any, Awaitable, Callable, Dict, Generator, List, Optional, Sequence, Union
 
 from ._common import (
@@ -432,7 +433,8 @@ class AsyncSession:
         self.data = data
         self._signal = _LostSignal(self)
         self.lost = self._signal.event
-        self._leases: Dict[int, AsyncLease] = {}
+        # Keyed by handle, not by lease id: two handles of one lease (reuse=True hands a lease back) are both tracked.
+        self._leases: Dict[AsyncLease, None] = {}
         self._closed = False
         if on_lost is not None:
             self._signal.add(on_lost)
@@ -462,18 +464,18 @@ class AsyncSession:
         return self._client.acquire(path, session=self, **kwargs)
 
     def _track(self, lease: AsyncLease) -> None:
-        self._leases[lease.id] = lease
+        self._leases[lease] = None
         if self.is_lost:
             lease._session_lost()
 
     def _untrack(self, lease: AsyncLease) -> None:
-        self._leases.pop(lease.id, None)
+        self._leases.pop(lease, None)
 
     async def _beat(self, deadline: float) -> bool:
         answer = await self._client._transport.call("POST", "/v1/sessions/%d/keepalive" % self.id, None, token=self.token, deadline=deadline)
-        tracked = list(self._leases.values())
+        tracked = list(self._leases)
         held = int(answer.get("leases", 0)) if isinstance(answer, dict) else 0
-        if held < len(tracked):
+        if held < len({lease.id for lease in tracked}):
             # As the blocking client's: each lease asked on its own, the session kept alive whatever the answers.
             for lease in tracked:
                 if await self._lease_gone(lease, deadline):
@@ -498,7 +500,7 @@ class AsyncSession:
         return isinstance(current, dict) and current.get("session") != self.id
 
     def _lose_leases(self) -> None:
-        leases, self._leases = list(self._leases.values()), {}
+        leases, self._leases = list(self._leases), {}
         for lease in leases:
             lease._session_lost()
 
@@ -506,7 +508,7 @@ class AsyncSession:
         if self._closed:
             return
         self._closed = True
-        leases, self._leases = list(self._leases.values()), {}
+        leases, self._leases = list(self._leases), {}
         self._signal.cancel()
         await self._keeper.stop()
         for lease in leases:
@@ -577,6 +579,7 @@ class AsyncClient:
             ssl_context=context,
         )
         self._transport = _Transport(self.settings)
+        self._sessions: "weakref.WeakValueDictionary[int, AsyncSession]" = weakref.WeakValueDictionary()
 
     def acquire(
         self,
@@ -646,6 +649,12 @@ class AsyncClient:
 
         try:
             data = await self._transport.call("POST", "/v1/leases", each_try, timeout=wait + self.settings.timeout)
+            if bound is not None and data.get("session") not in (None, bound.id):
+                # As the blocking client's: a lease reuse=True handed back follows the session it is bound to.
+                bound = self._sessions.get(int(data["session"]))
+                if own_session is not None:
+                    await asyncio.shield(own_session.close())
+                    own_session = None
             if ttl is None:
                 alive_since = bound._keeper.alive_since if bound is not None else started
             elif state["tries"] > 1:
@@ -695,7 +704,9 @@ class AsyncClient:
             body["owner"] = owner
         sent = time.monotonic()
         data = await self._transport.call("POST", "/v1/sessions", body)
-        return AsyncSession(self, data, sent, on_lost)
+        opened = AsyncSession(self, data, sent, on_lost)
+        self._sessions[opened.id] = opened
+        return opened
 
     async def declare(self, path: str, attributes: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         result: Dict[str, Any] = await self._transport.call("PUT", "/v1/resources" + encode_path(path), attributes or {})

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from ._common import (
@@ -283,7 +284,8 @@ class Session:
         self.data = data
         self._signal = _LostSignal(self)
         self.lost = self._signal.event
-        self._leases: Dict[int, Lease] = {}
+        # Keyed by handle, not by lease id: two handles of one lease (reuse=True hands a lease back) are both tracked.
+        self._leases: Dict[Lease, None] = {}
         self._lock = threading.Lock()
         self._closed = False
         if on_lost is not None:
@@ -324,22 +326,22 @@ class Session:
 
     def _track(self, lease: Lease) -> None:
         with self._lock:
-            self._leases[lease.id] = lease
+            self._leases[lease] = None
         if self.is_lost:
             lease._session_lost()
 
     def _untrack(self, lease: Lease) -> None:
         with self._lock:
-            self._leases.pop(lease.id, None)
+            self._leases.pop(lease, None)
 
     def _beat(self, deadline: float) -> bool:
         answer = self._client._transport.call(
             "POST", "/v1/sessions/%d/keepalive" % self.id, None, token=self.token, deadline=deadline
         )
         with self._lock:
-            tracked = list(self._leases.values())
+            tracked = list(self._leases)
         held = int(answer.get("leases", 0)) if isinstance(answer, dict) else 0
-        if held < len(tracked):
+        if held < len({lease.id for lease in tracked}):
             # Fewer leases than this process holds through it: find out which ended (released elsewhere, revoked).
             # Each is asked on its own, and the session counts as kept alive whatever the answers.
             for lease in tracked:
@@ -368,7 +370,7 @@ class Session:
 
     def _lose_leases(self) -> None:
         with self._lock:
-            leases, self._leases = list(self._leases.values()), {}
+            leases, self._leases = list(self._leases), {}
         for lease in leases:
             lease._session_lost()
 
@@ -383,7 +385,7 @@ class Session:
             if self._closed:
                 return
             self._closed = True
-            leases, self._leases = list(self._leases.values()), {}
+            leases, self._leases = list(self._leases), {}
         self._signal.cancel()
         self._keeper.stop()
         for lease in leases:
@@ -446,6 +448,8 @@ class Client:
             ssl_context=context,
         )
         self._transport = Transport(self.settings)
+        # The sessions this client keeps alive, by id: a lease handed back by reuse=True follows the one it is bound to.
+        self._sessions: "weakref.WeakValueDictionary[int, Session]" = weakref.WeakValueDictionary()
 
     @property
     def servers(self) -> List[str]:
@@ -518,6 +522,13 @@ class Client:
 
         try:
             data = self._transport.call("POST", "/v1/leases", each_try, timeout=wait + self.settings.timeout)
+            if bound is not None and data.get("session") not in (None, bound.id):
+                # reuse=True handed back a lease bound to another session (the one it was first acquired under): it
+                # lives as long as that one, which this handle follows when it is one of this client's.
+                bound = self._sessions.get(int(data["session"]))
+                if own_session is not None:
+                    own_session.close()
+                    own_session = None
             if ttl is None:
                 alive_since = bound._keeper.alive_since if bound is not None else started
             elif state["tries"] > 1:
@@ -580,7 +591,9 @@ class Client:
             body["owner"] = owner
         sent = time.monotonic()
         data = self._transport.call("POST", "/v1/sessions", body)
-        return Session(self, data, sent, on_lost)
+        opened = Session(self, data, sent, on_lost)
+        self._sessions[opened.id] = opened
+        return opened
 
     # Resources and pools
 

@@ -322,6 +322,25 @@ class Migration(unittest.TestCase):
         other.release()
 
 
+class ReuseWithoutTtl(unittest.TestCase):
+    def test_a_lease_handed_back_under_another_session_is_not_lost(self) -> None:
+        client = Client(server.url, session_ttl=1)
+        pool, owner = unique("/pyreuse"), "py-reuse-" + unique("x")[3:]
+        client.declare(pool + "/id-1", {"id": "id-1"})
+        first = client.acquire(pool=pool, owner=owner, reuse=True)
+        again = client.acquire(pool=pool, owner=owner, reuse=True)
+        self.assertEqual(first.id, again.id, "the same owner gets its lease back")
+        self.assertEqual(first.session_id, again.session_id)
+        self.assertIs(first.session, again.session, "kept alive by the session it is bound to")
+        self.assertFalse(again.lost.wait(2.5), "lost although the lease lives on under its first session")
+        sessions = server.http("GET", "/v1/admin/sessions?owner=" + owner)["sessions"]
+        self.assertEqual([first.session_id], [x["id"] for x in sessions], "the second acquire's own session was closed")
+        again.release()
+        self.assertIsNone(client.get_lease(first.id))
+        self.assertTrue(first.lost.wait(5), "released through the other handle")
+        first.release()
+
+
 class Errors(unittest.TestCase):
     def setUp(self) -> None:
         self.client = Client(server.url)
