@@ -642,13 +642,21 @@ class AsyncClient:
         started = time.monotonic()
         state = {"tries": 0, "sent": started}
 
-        def each_try(tries: int) -> Dict[str, Any]:
-            state["tries"] = tries + 1
+        def each_try(_: int) -> Dict[str, Any]:
+            state["tries"] += 1
             state["sent"] = time.monotonic()
-            return body if tries == 0 else dict(body, wait=max(0.0, wait - (time.monotonic() - started)))
+            return body if state["tries"] == 1 else dict(body, wait=max(0.0, wait - (time.monotonic() - started)))
 
         try:
-            data = await self._transport.call("POST", "/v1/leases", each_try, timeout=wait + self.settings.timeout)
+            while True:
+                try:
+                    data = await self._transport.call("POST", "/v1/leases", each_try, timeout=wait + self.settings.timeout)
+                    break
+                except Unreachable:
+                    # As the blocking client's: a wait cut short past the retries is asked again while wait is left
+                    # and the server answers.
+                    if time.monotonic() - started >= wait or not await self._answers():
+                        raise
             if bound is not None and data.get("session") not in (None, bound.id):
                 # As the blocking client's: a lease reuse=True handed back follows the session it is bound to.
                 bound = self._sessions.get(int(data["session"]))
@@ -675,6 +683,13 @@ class AsyncClient:
             if own_session is not None:
                 # Closing the session also ends whatever an answer that never arrived granted under it.
                 await asyncio.shield(own_session.close())
+
+    async def _answers(self) -> bool:
+        try:
+            await self._transport.send("GET", "/readyz")
+            return True
+        except Unreachable:
+            return False
 
     async def try_acquire(self, path: Paths = None, **kwargs: Any) -> Optional[AsyncLease]:
         try:

@@ -513,15 +513,25 @@ class Client:
         started = time.monotonic()
         state = {"tries": 0, "sent": started}
 
-        def each_try(tries: int) -> Dict[str, Any]:
-            state["tries"] = tries + 1
+        def each_try(_: int) -> Dict[str, Any]:
+            # Counted across the requests below: a try after the first waits what is left of the wait.
+            state["tries"] += 1
             state["sent"] = time.monotonic()
-            if tries == 0:
+            if state["tries"] == 1:
                 return body
             return dict(body, wait=max(0.0, wait - (time.monotonic() - started)))
 
         try:
-            data = self._transport.call("POST", "/v1/leases", each_try, timeout=wait + self.settings.timeout)
+            while True:
+                try:
+                    data = self._transport.call("POST", "/v1/leases", each_try, timeout=wait + self.settings.timeout)
+                    break
+                except Unreachable:
+                    # The retries count from a request's first failure, so a wait cut short by the network again and
+                    # again (a proxy closing long requests) ends unreachable although the server is there: while wait
+                    # is left and the server answers, ask again (the same idempotency key: never a second lease).
+                    if time.monotonic() - started >= wait or not self._answers():
+                        raise
             if bound is not None and data.get("session") not in (None, bound.id):
                 # reuse=True handed back a lease bound to another session (the one it was first acquired under): it
                 # lives as long as that one, which this handle follows when it is one of this client's.
@@ -543,6 +553,14 @@ class Client:
         finally:
             if own_session is not None:
                 own_session.close()
+
+    def _answers(self) -> bool:
+        """Whether a server answers now (whatever it says)."""
+        try:
+            self._transport.send("GET", "/readyz")
+            return True
+        except Unreachable:
+            return False
 
     def _restart_ttl(self, data: Dict[str, Any], first_try: float) -> float:
         # A retried acquire may have got the lease an earlier try was granted, whose ttl runs from a moment

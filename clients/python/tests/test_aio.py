@@ -159,6 +159,23 @@ class AsyncClientTests(unittest.IsolatedAsyncioTestCase):
             await releasing
         await self.client.release(lease.id, lease.token)
 
+    async def test_a_waiting_acquire_outlasts_a_proxy_that_cuts_every_request(self) -> None:
+        from test_client import CuttingProxy
+
+        proxy = CuttingProxy(server.url, cut_after=0.5)
+        try:
+            path = unique()
+            holder = await self.client.acquire(path, ttl=30)
+            waiter = asyncio.ensure_future(aio.AsyncClient(proxy.url, retries=1, retry_timeout=5).acquire(path, ttl=30, wait=20))
+            self.assertTrue(await eventually(lambda: proxy.cuts >= 4 or waiter.done(), 10))
+            self.assertFalse(waiter.done(), "the acquire ended while the path was held")
+            await holder.release()
+            lease = await asyncio.wait_for(waiter, 20)
+            self.assertGreater(lease.fence, holder.fence)
+            await self.client.release(lease.id, lease.token)
+        finally:
+            proxy.close()
+
     async def test_a_dead_server_is_skipped(self) -> None:
         client = aio.AsyncClient([closed_port_url(), server.url], connect_timeout=1)
         async with client.acquire(unique(), ttl=30) as lease:

@@ -478,6 +478,92 @@ class Failover(unittest.TestCase):
             secured.stop()
 
 
+class CuttingProxy:
+    """Forwards connections to the server both ways and cuts each ``cut_after`` seconds after it was made: a proxy
+    that closes long requests. ``cuts`` counts the connections it cut."""
+
+    def __init__(self, target: str, cut_after: float) -> None:
+        host, port = target[len("http://"):].split(":")
+        self._target = (host, int(port))
+        self._cut_after = cut_after
+        self.cuts = 0
+        self._lock = threading.Lock()
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self.url = "http://127.0.0.1:%d" % self._listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._pipe, args=(conn,), daemon=True).start()
+
+    def _pipe(self, conn: socket.socket) -> None:
+        import select
+
+        deadline = time.monotonic() + self._cut_after
+        try:
+            upstream = socket.create_connection(self._target, timeout=5)
+        except OSError:
+            conn.close()
+            return
+        with conn, upstream:
+            peers = {conn: upstream, upstream: conn}
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    with self._lock:
+                        self.cuts += 1
+                    return
+                readable, _, _ = select.select(list(peers), [], [], left)
+                for sock in readable:
+                    try:
+                        data = sock.recv(65536)
+                        if data:
+                            peers[sock].sendall(data)
+                    except OSError:
+                        data = b""
+                    if not data:
+                        return
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+class CutWaits(unittest.TestCase):
+    def test_a_waiting_acquire_outlasts_a_proxy_that_cuts_every_request(self) -> None:
+        proxy = CuttingProxy(server.url, cut_after=0.5)
+        try:
+            path = unique()
+            holder = Client(server.url).acquire(path, ttl=30)
+            # One retry per request: without asking again, the second cut ends the acquire.
+            client = Client(proxy.url, retries=1, retry_timeout=5)
+            got: List[Any] = []
+
+            def take() -> None:
+                try:
+                    got.append(client.acquire(path, ttl=30, wait=20))
+                except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                    got.append(error)
+
+            waiter = threading.Thread(target=take, daemon=True)
+            waiter.start()
+            self.assertTrue(wait_until(lambda: proxy.cuts >= 4 or bool(got), 10), "four requests cut")
+            self.assertEqual([], got, "the acquire ended while the path was held")
+            holder.release()
+            waiter.join(20)
+            self.assertEqual(1, len(got))
+            self.assertIsInstance(got[0], leasehold.Lease, repr(got[0]))
+            self.assertGreater(got[0].fence, holder.fence)
+            Client(server.url).release(got[0].id, got[0].token)
+        finally:
+            proxy.close()
+
+
 class _DroppingProxy:
     """Forwards each HTTP request to the server, but closes the first ``drop_first`` connections after the
     server answered, without passing the answer on: a reply lost in the network."""
