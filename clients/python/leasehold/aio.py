@@ -277,7 +277,8 @@ class _Keeper:
                 continue
             sent = time.monotonic()
             try:
-                held = await self._beat(deadline)
+                # One bound for the whole keep-alive (connect, exchange, questions about leases): the deadline.
+                held = await asyncio.wait_for(self._beat(deadline), max(0.0, deadline - time.monotonic()))
             except (NotFound, InvalidToken):
                 self._lost()
                 return

@@ -69,6 +69,10 @@ class _LostSignal:
             log.exception("a lost-lease callback raised")
 
 
+class _TooLate(Exception):
+    """A keep-alive still had no answer when the lease's lifetime ran out."""
+
+
 class _Keeper(threading.Thread):
     """Keeps a lease or session alive: ``beat`` every third of ``lifetime``, a failed one retried after a sixth.
     Declares it lost when the server says it is gone (``beat`` returns False, or raises ``NotFound`` /
@@ -110,7 +114,10 @@ class _Keeper(threading.Thread):
                 continue
             sent = time.monotonic()
             try:
-                held = self._beat(deadline)
+                held = self._beat_until(deadline)
+            except _TooLate:
+                self._lost()
+                return
             except (NotFound, InvalidToken):
                 self._lost()
                 return
@@ -123,6 +130,30 @@ class _Keeper(threading.Thread):
                 return
             self._alive = sent
             next_beat = sent + period
+
+    def _beat_until(self, deadline: float) -> bool:
+        """``beat`` on a thread of its own, waited for no later than ``deadline``: the socket timeouts bound each read,
+        not the whole call, so an answer trickling in (or a slow connect, then a slow answer) could otherwise hold
+        the loss back past the moment the server may end the lease. A beat left behind ends by its own timeouts."""
+        assert self._beat is not None
+        beat = self._beat
+        outcome: Dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                outcome["held"] = beat(deadline)
+            except BaseException as error:  # handed to the keeper's thread
+                outcome["error"] = error
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name=self.name + "-beat", daemon=True).start()
+        if not done.wait(max(0.0, deadline - time.monotonic())):
+            raise _TooLate()
+        if "error" in outcome:
+            raise outcome["error"]
+        return bool(outcome["held"])
 
     def _lost(self) -> None:
         if not self._halt.is_set():

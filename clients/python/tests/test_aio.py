@@ -176,6 +176,19 @@ class AsyncClientTests(unittest.IsolatedAsyncioTestCase):
         finally:
             proxy.close()
 
+    async def test_a_renewal_whose_answer_trickles_does_not_hold_the_loss_back(self) -> None:
+        from test_client import TricklingProxy
+
+        proxy = TricklingProxy(server.url)
+        try:
+            lease = await aio.AsyncClient(proxy.url).acquire(unique(), ttl=1.5)
+            proxy.trickle = True
+            last_renewal = time.monotonic()
+            await asyncio.wait_for(lease.lost.wait(), 5)
+            self.assertLess(time.monotonic() - last_renewal, 2.2)
+        finally:
+            proxy.close()
+
     async def test_a_dead_server_is_skipped(self) -> None:
         client = aio.AsyncClient([closed_port_url(), server.url], connect_timeout=1)
         async with client.acquire(unique(), ttl=30) as lease:

@@ -564,6 +564,65 @@ class CutWaits(unittest.TestCase):
             proxy.close()
 
 
+class TricklingProxy:
+    """Forwards each request to the server until ``trickle`` is set; from then on it answers each request with a status
+    line one byte every 0.2 s (each within any socket timeout, the whole never), for at most a minute."""
+
+    def __init__(self, target: str) -> None:
+        host, port = target[len("http://"):].split(":")
+        self._target = (host, int(port))
+        self.trickle = False
+        self._closed = False
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self.url = "http://127.0.0.1:%d" % self._listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.settimeout(30)
+                request = _read_message(conn)
+                if not self.trickle:
+                    with socket.create_connection(self._target, timeout=30) as upstream:
+                        upstream.sendall(request)
+                        conn.sendall(_read_message(upstream))
+                    return
+                for _ in range(300):
+                    if self._closed:
+                        return
+                    conn.sendall(b"H")
+                    time.sleep(0.2)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()
+
+
+class LostInTime(unittest.TestCase):
+    def test_a_renewal_whose_answer_trickles_does_not_hold_the_loss_back(self) -> None:
+        proxy = TricklingProxy(server.url)
+        try:
+            lease = Client(proxy.url).acquire(unique(), ttl=1.5)
+            proxy.trickle = True
+            last_renewal = time.monotonic()
+            self.assertTrue(lease.lost.wait(5), "lost while no renewal gets through")
+            self.assertLess(time.monotonic() - last_renewal, 2.2, "lost no later than a ttl after the last renewal that got through")
+        finally:
+            proxy.close()
+
+
 class _DroppingProxy:
     """Forwards each HTTP request to the server, but closes the first ``drop_first`` connections after the
     server answered, without passing the answer on: a reply lost in the network."""
