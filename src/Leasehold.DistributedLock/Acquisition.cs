@@ -45,8 +45,13 @@ internal static class Acquisition
     /// <summary>
     /// Acquires <paramref name="request"/>, queueing on the server for at most <paramref name="timeout"/>; null when not
     /// granted in that time (<c>locked</c>, or <c>draining</c>: the path is out of service). A timeout longer than the
-    /// server's longest wait is waited for in turns, each a new request at the back of the queue. A cancelled wait is
-    /// withdrawn on the server, and a grant that crosses the cancellation is released (its session is closed).
+    /// server's longest wait is waited for in turns, each a new request at the back of the queue. A request that fails
+    /// for want of an answer (one cut short again and again by a proxy that closes long requests uses up the client's
+    /// retries) is followed by a new one while time is left, as long as the server answers at all.
+    /// A cancelled wait is withdrawn on the server. Nothing is left held only with sessions (no <c>Ttl</c>, the default):
+    /// a grant that crosses the cancellation, or a failed request, is released when its session is closed. With a
+    /// <c>Ttl</c> there is no session: over HTTP the server drops a waiting request only when it notices the closed
+    /// connection, and a lease granted as the request was given up stays held, unrenewed, until its ttl runs out.
     /// </summary>
     internal static async Task<LeaseHandle?> TryAcquireAsync(LeaseholdClient client, AcquireOptions request, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -71,6 +76,34 @@ internal static class Acquisition
                     return null;
                 }
             }
+            catch (LeaseholdUnavailableException) when (Remaining(timeout, started) != TimeSpan.Zero && !cancellationToken.IsCancellationRequested)
+            {
+                // The client's retries count from a request's first failure, so a wait cut short by the network again and
+                // again ends as unavailable although the server is there. Then a new request, for what is left of the
+                // time; a server that does not answer now either is the caller's to hear of.
+                if (!await AnswersAsync(client, request, cancellationToken).ConfigureAwait(false))
+                {
+                    throw;
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether the server answers now (a refusal is an answer).</summary>
+    private static async Task<bool> AnswersAsync(LeaseholdClient client, AcquireOptions request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.GetResourceAsync(request.Paths.Count > 0 ? request.Paths[0] : "/", cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (LeaseholdUnavailableException)
+        {
+            return false;
+        }
+        catch (LeaseholdException)
+        {
+            return true;
         }
     }
 

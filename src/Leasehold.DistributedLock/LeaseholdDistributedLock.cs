@@ -42,7 +42,9 @@ public sealed class LeaseholdDistributedLock : IDistributedLock
     /// <summary>
     /// Tries to acquire the lock, queueing on the server for at most <paramref name="timeout"/> (zero, the default, asks
     /// once and never waits; <see cref="Timeout.InfiniteTimeSpan"/> waits for as long as it takes). Null when not
-    /// granted in time. Cancelling <paramref name="cancellationToken"/> withdraws the request and leaves no lease behind.
+    /// granted in time. Cancelling <paramref name="cancellationToken"/> withdraws the request and, with sessions (no
+    /// <see cref="LeaseholdDistributedLockOptions.Ttl"/>), leaves no lease behind; with a ttl a lease granted as the request
+    /// was cancelled stays held until its ttl runs out.
     /// </summary>
     public async ValueTask<LeaseholdDistributedLockHandle?> TryAcquireAsync(TimeSpan timeout = default, CancellationToken cancellationToken = default)
     {

@@ -28,8 +28,9 @@ public class LeaseholdDistributedLockHandle : IDistributedSynchronizationHandle
     /// <summary>
     /// Fires when the lock is, or may be, no longer held: a lease behind it was revoked, released by someone holding its
     /// token, or ended because keep-alives could not reach the server for as long as it lives (no later than the server
-    /// could have ended it). Over <c>leasehold://</c> the server's push makes it fire at once. It does not fire on dispose;
-    /// after dispose it throws <see cref="ObjectDisposedException"/>, as the family's handles do.
+    /// could have ended it). Over <c>leasehold://</c> the server's push makes it fire at once. Its callbacks run on the
+    /// thread pool, so one may dispose the handle synchronously. It does not fire on dispose; after dispose it throws
+    /// <see cref="ObjectDisposedException"/>, as the family's handles do.
     /// </summary>
     public CancellationToken HandleLostToken
     {
@@ -97,8 +98,20 @@ public class LeaseholdDistributedLockHandle : IDistributedSynchronizationHandle
         await last.Lease.DisposeAsync().ConfigureAwait(false);
     }
 
-    internal void FireLost()
+    /// <summary>
+    /// Fires <see cref="HandleLostToken"/> from the thread pool, never on the caller's thread: over HTTP that thread is
+    /// the lease's keep-alive loop, and a callback that disposes the handle synchronously (the usual reaction to a lost
+    /// lock) waits for that loop to end, which would wait for the callback. The native push path does the same.
+    /// </summary>
+    internal void FireLost() => ThreadPool.QueueUserWorkItem(static self => self.CancelLost(), this, preferLocal: false);
+
+    private void CancelLost()
     {
+        if (IsDisposed)
+        {
+            // Disposed since: nobody is listening any more, and a disposed handle does not signal loss.
+            return;
+        }
         try
         {
             _lost.Cancel();

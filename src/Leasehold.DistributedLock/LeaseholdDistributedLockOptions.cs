@@ -17,7 +17,9 @@ public sealed record LeaseholdDistributedLockOptions
     /// <summary>
     /// The lease's own time to live, renewed every third of it while the handle lives. Null (the default): the lease is
     /// bound to a session of the client's <c>SessionTtl</c>, kept alive while the handle lives (over <c>leasehold://</c>,
-    /// by the connection itself). Either way a process that dies leaves its locks for at most that long.
+    /// by the connection itself). Either way a process that dies leaves its locks for at most that long. Only sessions make a
+    /// cancelled or failed acquire leave nothing held: with a ttl, a lease granted as the request was given up stays held
+    /// (unrenewed) until the ttl runs out.
     /// </summary>
     public TimeSpan? Ttl { get; init; }
 

@@ -101,13 +101,21 @@ public sealed class LeaseholdDistributedLockUpgradeableHandle : LeaseholdDistrib
     public void UpgradeToWriteLock(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
         => Acquisition.Wait(UpgradeToWriteLockAsync(timeout, cancellationToken));
 
-    /// <summary>After an upgrade that did not happen: the shared lease again. Only a drained path or an unreachable server refuses it.</summary>
+    /// <summary>
+    /// How long taking the shared lease again may wait. A cancelled upgrade's exclusive request can still be queued: with a
+    /// session the server ends it when the session is closed, which comes first; with a <c>Ttl</c> over HTTP, only when the
+    /// server notices the closed connection, and a shared request asked at once would be refused behind it.
+    /// </summary>
+    private static readonly TimeSpan RestoreWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>After an upgrade that did not happen: the shared lease again. Only a drained path, an unreachable server, or
+    /// the upgrade's own request still queued (or granted as it was cancelled, with a <c>Ttl</c>) after <see cref="RestoreWait"/> refuses it.</summary>
     private async Task RestoreReadAsync()
     {
         LeaseHandle? read = null;
         try
         {
-            read = await _lock.TryAcquireSharedAsync(CancellationToken.None).ConfigureAwait(false);
+            read = await _lock.TryAcquireSharedAsync(RestoreWait, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is LeaseholdException or HttpRequestException)
         {

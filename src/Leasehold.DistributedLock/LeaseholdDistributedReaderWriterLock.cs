@@ -116,9 +116,12 @@ public sealed class LeaseholdDistributedReaderWriterLock : IDistributedUpgradeab
     internal Task<LeaseHandle?> TryAcquireExclusiveAsync(TimeSpan timeout, CancellationToken cancellationToken)
         => Acquisition.TryAcquireAsync(_client, Write(), timeout, cancellationToken);
 
-    /// <summary>After a failed upgrade: the shared lease again, by the holder of the gate (no writer can hold or want the lock).</summary>
-    internal Task<LeaseHandle?> TryAcquireSharedAsync(CancellationToken cancellationToken)
-        => Acquisition.TryAcquireAsync(_client, Read(), TimeSpan.Zero, cancellationToken);
+    /// <summary>
+    /// After a failed upgrade: the shared lease again, by the holder of the gate (no other writer can hold or want the
+    /// lock), waiting at most <paramref name="wait"/> for the upgrade's own request to leave the queue.
+    /// </summary>
+    internal Task<LeaseHandle?> TryAcquireSharedAsync(TimeSpan wait, CancellationToken cancellationToken)
+        => Acquisition.TryAcquireAsync(_client, Read(), wait, cancellationToken);
 
     private AcquireOptions Read() => AcquireOptions.ForPath(Path) with { Shared = true, Ttl = _options.Ttl, Owner = _options.Owner };
 

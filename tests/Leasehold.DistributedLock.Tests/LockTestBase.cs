@@ -10,6 +10,7 @@ namespace Leasehold.DistributedLock.Tests;
 public abstract class LockTestBase : IAsyncLifetime
 {
     private LockTestServer? _server;
+    private LeaseholdClient? _observer;
 
     /// <summary>The transport the tests of this class go through.</summary>
     protected abstract Transport Transport { get; }
@@ -41,10 +42,11 @@ public abstract class LockTestBase : IAsyncLifetime
         }
     }
 
-    /// <summary>The leases the server holds on <paramref name="path"/>, and its queue there.</summary>
+    /// <summary>The leases the server holds on <paramref name="path"/>, and its queue there (asked by one client of the test's own, not one per call).</summary>
     protected async Task<(int Holders, int Waiters)> StateOfAsync(string path)
     {
-        var resource = await CreateClient().GetResourceAsync(path);
+        var observer = _observer ??= CreateClient();
+        var resource = await observer.GetResourceAsync(path);
         return (resource.Holders.Length, resource.Queue.Length);
     }
 

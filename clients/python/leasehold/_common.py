@@ -290,6 +290,12 @@ def _origin(url: str) -> Tuple[str, str, Optional[int]]:
     return (p.scheme.lower(), (p.hostname or "").lower(), port)
 
 
+def host_header(scheme: str, host: str, port: int) -> str:
+    """The ``Host`` header: an IPv6 address in brackets (``[::1]:8765``), the port left out when it is the scheme's own."""
+    name = "[%s]" % host if ":" in host else host
+    return name if port == (443 if scheme == "https" else 80) else "%s:%d" % (name, port)
+
+
 def split_server(server: str) -> Tuple[str, str, int, str]:
     """(scheme, host, port, path prefix) of a base URL."""
     p = urllib.parse.urlsplit(server)

@@ -9,7 +9,7 @@ import ssl
 import time
 from typing import Any, Optional
 
-from ._common import Answer, ServerList, Settings, backoff, parse_body, request_headers, split_server, transport_failure_message
+from ._common import Answer, ServerList, Settings, backoff, host_header, parse_body, request_headers, split_server, transport_failure_message
 from ._errors import Unreachable, from_problem
 
 # What a try that got no (whole) answer raises: refused, reset, timed out, cut short, unreadable.
@@ -34,8 +34,8 @@ class Transport:
             conn.connect()
             if conn.sock is not None:
                 conn.sock.settimeout(max(0.001, timeout))
-            hostport = host if port in (80, 443) else "%s:%d" % (host, port)
-            conn.request(method, prefix + path, body=body, headers=request_headers(self.settings, hostport, body, token))
+            headers = request_headers(self.settings, host_header(scheme, host, port), body, token)
+            conn.request(method, prefix + path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read()
             headers = {k.lower(): v for k, v in response.getheaders()}

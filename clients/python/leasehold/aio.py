@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import time
+import weakref
 from typing import Any, Awaitable, Callable, Dict, Generator, List, Optional, Sequence, Union
 
 from ._common import (
@@ -29,6 +30,7 @@ from ._common import (
     acquire_body,
     backoff,
     encode_path,
+    host_header,
     make_ssl_context,
     new_idempotency_key,
     parse_body,
@@ -38,7 +40,7 @@ from ._common import (
     split_server,
     transport_failure_message,
 )
-from ._errors import InvalidToken, LeaseholdError, Locked, NotFound, Unreachable, from_problem
+from ._errors import Forbidden, InvalidToken, LeaseholdError, Locked, NotFound, Unreachable, from_problem
 
 log = logging.getLogger("leasehold")
 
@@ -66,7 +68,7 @@ class _Transport:
             min(self.settings.connect_timeout, timeout),
         )
         try:
-            return await asyncio.wait_for(self._exchange(reader, writer, server, host, port, method, prefix + path, body, token), timeout)
+            return await asyncio.wait_for(self._exchange(reader, writer, server, host_header(scheme, host, port), method, prefix + path, body, token), timeout)
         finally:
             writer.close()
             try:
@@ -79,14 +81,12 @@ class _Transport:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         server: str,
-        host: str,
-        port: int,
+        hostport: str,
         method: str,
         target: str,
         body: Optional[bytes],
         token: Optional[str],
     ) -> Answer:
-        hostport = host if port in (80, 443) else "%s:%d" % (host, port)
         headers = request_headers(self.settings, hostport, body, token)
         head = "%s %s HTTP/1.1\r\n" % (method, target) + "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
         writer.write(head.encode("latin-1") + (body or b""))
@@ -224,9 +224,22 @@ class _LostSignal:
         try:
             result = callback(self._subject)
             if inspect.isawaitable(result):
-                asyncio.ensure_future(result)
+                # The loop keeps only weak references to tasks: held here until it ends, or it may be collected midway.
+                task = asyncio.ensure_future(result)
+                _callback_tasks.add(task)
+                task.add_done_callback(_callback_done)
         except Exception:
             log.exception("a lost-lease callback raised")
+
+
+# The coroutine lost-callbacks still running, kept from the garbage collector (of every loop: a task is hashable).
+_callback_tasks: "set[asyncio.Future[Any]]" = set()
+
+
+def _callback_done(task: "asyncio.Future[Any]") -> None:
+    _callback_tasks.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a lost-lease callback raised", exc_info=task.exception())
 
 
 class _Keeper:
@@ -264,7 +277,8 @@ class _Keeper:
                 continue
             sent = time.monotonic()
             try:
-                held = await self._beat(deadline)
+                # One bound for the whole keep-alive (connect, exchange, questions about leases): the deadline.
+                held = await asyncio.wait_for(self._beat(deadline), max(0.0, deadline - time.monotonic()))
             except (NotFound, InvalidToken):
                 self._lost()
                 return
@@ -288,10 +302,11 @@ class _Keeper:
         self._stopped = True
         if self._task is not asyncio.current_task():
             self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+            # asyncio.wait raises neither the task's cancellation nor its failure, only a cancellation of the caller,
+            # which must go on up: awaiting the task itself could not tell the two cancellations apart.
+            await asyncio.wait([self._task])
+            if not self._task.cancelled():
+                self._task.exception()  # retrieved: the keep-alive's own failure is not the caller's
 
 
 class AsyncLease:
@@ -419,7 +434,8 @@ class AsyncSession:
         self.data = data
         self._signal = _LostSignal(self)
         self.lost = self._signal.event
-        self._leases: Dict[int, AsyncLease] = {}
+        # Keyed by handle, not by lease id: two handles of one lease (reuse=True hands a lease back) are both tracked.
+        self._leases: Dict[AsyncLease, None] = {}
         self._closed = False
         if on_lost is not None:
             self._signal.add(on_lost)
@@ -449,31 +465,43 @@ class AsyncSession:
         return self._client.acquire(path, session=self, **kwargs)
 
     def _track(self, lease: AsyncLease) -> None:
-        self._leases[lease.id] = lease
+        self._leases[lease] = None
         if self.is_lost:
             lease._session_lost()
 
     def _untrack(self, lease: AsyncLease) -> None:
-        self._leases.pop(lease.id, None)
+        self._leases.pop(lease, None)
 
     async def _beat(self, deadline: float) -> bool:
         answer = await self._client._transport.call("POST", "/v1/sessions/%d/keepalive" % self.id, None, token=self.token, deadline=deadline)
-        tracked = list(self._leases.values())
+        tracked = list(self._leases)
         held = int(answer.get("leases", 0)) if isinstance(answer, dict) else 0
-        if held < len(tracked):
+        if held < len({lease.id for lease in tracked}):
+            # As the blocking client's: each lease asked on its own, the session kept alive whatever the answers.
             for lease in tracked:
-                try:
-                    current = await self._client._transport.call("GET", "/v1/leases/%d" % lease.id, deadline=deadline)
-                    gone = current.get("session") != self.id
-                except NotFound:
-                    gone = True
-                if gone:
+                if await self._lease_gone(lease, deadline):
                     self._untrack(lease)
                     lease._session_lost()
         return True
 
+    async def _lease_gone(self, lease: AsyncLease, deadline: float) -> bool:
+        """As ``Session._lease_gone``: a GET, else (forbidden) a renewal by its token; only not-found, invalid-token or
+        another session say gone."""
+        transport = self._client._transport
+        try:
+            try:
+                current = await transport.call("GET", "/v1/leases/%d" % lease.id, deadline=deadline)
+            except Forbidden:
+                current = await transport.call("POST", "/v1/leases/%d/renew" % lease.id, None, token=lease.token, deadline=deadline)
+        except (NotFound, InvalidToken):
+            return True
+        except LeaseholdError as error:
+            log.debug("could not tell whether lease %d is still held: %s", lease.id, error)
+            return False
+        return isinstance(current, dict) and current.get("session") != self.id
+
     def _lose_leases(self) -> None:
-        leases, self._leases = list(self._leases.values()), {}
+        leases, self._leases = list(self._leases), {}
         for lease in leases:
             lease._session_lost()
 
@@ -481,7 +509,7 @@ class AsyncSession:
         if self._closed:
             return
         self._closed = True
-        leases, self._leases = list(self._leases.values()), {}
+        leases, self._leases = list(self._leases), {}
         self._signal.cancel()
         await self._keeper.stop()
         for lease in leases:
@@ -552,6 +580,7 @@ class AsyncClient:
             ssl_context=context,
         )
         self._transport = _Transport(self.settings)
+        self._sessions: "weakref.WeakValueDictionary[int, AsyncSession]" = weakref.WeakValueDictionary()
 
     def acquire(
         self,
@@ -614,13 +643,27 @@ class AsyncClient:
         started = time.monotonic()
         state = {"tries": 0, "sent": started}
 
-        def each_try(tries: int) -> Dict[str, Any]:
-            state["tries"] = tries + 1
+        def each_try(_: int) -> Dict[str, Any]:
+            state["tries"] += 1
             state["sent"] = time.monotonic()
-            return body if tries == 0 else dict(body, wait=max(0.0, wait - (time.monotonic() - started)))
+            return body if state["tries"] == 1 else dict(body, wait=max(0.0, wait - (time.monotonic() - started)))
 
         try:
-            data = await self._transport.call("POST", "/v1/leases", each_try, timeout=wait + self.settings.timeout)
+            while True:
+                try:
+                    data = await self._transport.call("POST", "/v1/leases", each_try, timeout=wait + self.settings.timeout)
+                    break
+                except Unreachable:
+                    # As the blocking client's: a wait cut short past the retries is asked again while wait is left
+                    # and the server answers.
+                    if time.monotonic() - started >= wait or not await self._answers():
+                        raise
+            if bound is not None and data.get("session") not in (None, bound.id):
+                # As the blocking client's: a lease reuse=True handed back follows the session it is bound to.
+                bound = self._sessions.get(int(data["session"]))
+                if own_session is not None:
+                    await asyncio.shield(own_session.close())
+                    own_session = None
             if ttl is None:
                 alive_since = bound._keeper.alive_since if bound is not None else started
             elif state["tries"] > 1:
@@ -641,6 +684,13 @@ class AsyncClient:
             if own_session is not None:
                 # Closing the session also ends whatever an answer that never arrived granted under it.
                 await asyncio.shield(own_session.close())
+
+    async def _answers(self) -> bool:
+        try:
+            await self._transport.send("GET", "/readyz")
+            return True
+        except Unreachable:
+            return False
 
     async def try_acquire(self, path: Paths = None, **kwargs: Any) -> Optional[AsyncLease]:
         try:
@@ -670,7 +720,9 @@ class AsyncClient:
             body["owner"] = owner
         sent = time.monotonic()
         data = await self._transport.call("POST", "/v1/sessions", body)
-        return AsyncSession(self, data, sent, on_lost)
+        opened = AsyncSession(self, data, sent, on_lost)
+        self._sessions[opened.id] = opened
+        return opened
 
     async def declare(self, path: str, attributes: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         result: Dict[str, Any] = await self._transport.call("PUT", "/v1/resources" + encode_path(path), attributes or {})

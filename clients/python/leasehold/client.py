@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from ._common import (
@@ -20,7 +21,7 @@ from ._common import (
     parse_servers,
     resources_of,
 )
-from ._errors import InvalidToken, LeaseholdError, Locked, NotFound, Unreachable
+from ._errors import Forbidden, InvalidToken, LeaseholdError, Locked, NotFound, Unreachable
 from ._http import Transport
 
 log = logging.getLogger("leasehold")
@@ -68,6 +69,10 @@ class _LostSignal:
             log.exception("a lost-lease callback raised")
 
 
+class _TooLate(Exception):
+    """A keep-alive still had no answer when the lease's lifetime ran out."""
+
+
 class _Keeper(threading.Thread):
     """Keeps a lease or session alive: ``beat`` every third of ``lifetime``, a failed one retried after a sixth.
     Declares it lost when the server says it is gone (``beat`` returns False, or raises ``NotFound`` /
@@ -109,7 +114,10 @@ class _Keeper(threading.Thread):
                 continue
             sent = time.monotonic()
             try:
-                held = self._beat(deadline)
+                held = self._beat_until(deadline)
+            except _TooLate:
+                self._lost()
+                return
             except (NotFound, InvalidToken):
                 self._lost()
                 return
@@ -122,6 +130,30 @@ class _Keeper(threading.Thread):
                 return
             self._alive = sent
             next_beat = sent + period
+
+    def _beat_until(self, deadline: float) -> bool:
+        """``beat`` on a thread of its own, waited for no later than ``deadline``: the socket timeouts bound each read,
+        not the whole call, so an answer trickling in (or a slow connect, then a slow answer) could otherwise hold
+        the loss back past the moment the server may end the lease. A beat left behind ends by its own timeouts."""
+        assert self._beat is not None
+        beat = self._beat
+        outcome: Dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                outcome["held"] = beat(deadline)
+            except BaseException as error:  # handed to the keeper's thread
+                outcome["error"] = error
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name=self.name + "-beat", daemon=True).start()
+        if not done.wait(max(0.0, deadline - time.monotonic())):
+            raise _TooLate()
+        if "error" in outcome:
+            raise outcome["error"]
+        return bool(outcome["held"])
 
     def _lost(self) -> None:
         if not self._halt.is_set():
@@ -283,7 +315,8 @@ class Session:
         self.data = data
         self._signal = _LostSignal(self)
         self.lost = self._signal.event
-        self._leases: Dict[int, Lease] = {}
+        # Keyed by handle, not by lease id: two handles of one lease (reuse=True hands a lease back) are both tracked.
+        self._leases: Dict[Lease, None] = {}
         self._lock = threading.Lock()
         self._closed = False
         if on_lost is not None:
@@ -324,37 +357,51 @@ class Session:
 
     def _track(self, lease: Lease) -> None:
         with self._lock:
-            self._leases[lease.id] = lease
+            self._leases[lease] = None
         if self.is_lost:
             lease._session_lost()
 
     def _untrack(self, lease: Lease) -> None:
         with self._lock:
-            self._leases.pop(lease.id, None)
+            self._leases.pop(lease, None)
 
     def _beat(self, deadline: float) -> bool:
         answer = self._client._transport.call(
             "POST", "/v1/sessions/%d/keepalive" % self.id, None, token=self.token, deadline=deadline
         )
         with self._lock:
-            tracked = list(self._leases.values())
+            tracked = list(self._leases)
         held = int(answer.get("leases", 0)) if isinstance(answer, dict) else 0
-        if held < len(tracked):
+        if held < len({lease.id for lease in tracked}):
             # Fewer leases than this process holds through it: find out which ended (released elsewhere, revoked).
+            # Each is asked on its own, and the session counts as kept alive whatever the answers.
             for lease in tracked:
-                try:
-                    current = self._client._transport.call("GET", "/v1/leases/%d" % lease.id, deadline=deadline)
-                    gone = current.get("session") != self.id
-                except NotFound:
-                    gone = True
-                if gone:
+                if self._lease_gone(lease, deadline):
                     self._untrack(lease)
                     lease._session_lost()
         return True
 
+    def _lease_gone(self, lease: Lease, deadline: float) -> bool:
+        """Whether a lease tracked here has ended or left this session: a GET of it (the ``read`` right), else, when
+        that is forbidden, a renewal with its token (the ``lock`` right it was acquired with; renewing a session's
+        lease changes nothing). Only ``not-found`` / ``invalid-token``, or another session, say it is gone; any
+        other failure says nothing, and it stays tracked."""
+        transport = self._client._transport
+        try:
+            try:
+                current = transport.call("GET", "/v1/leases/%d" % lease.id, deadline=deadline)
+            except Forbidden:
+                current = transport.call("POST", "/v1/leases/%d/renew" % lease.id, None, token=lease.token, deadline=deadline)
+        except (NotFound, InvalidToken):
+            return True
+        except LeaseholdError as error:
+            log.debug("could not tell whether lease %d is still held: %s", lease.id, error)
+            return False
+        return isinstance(current, dict) and current.get("session") != self.id
+
     def _lose_leases(self) -> None:
         with self._lock:
-            leases, self._leases = list(self._leases.values()), {}
+            leases, self._leases = list(self._leases), {}
         for lease in leases:
             lease._session_lost()
 
@@ -369,7 +416,7 @@ class Session:
             if self._closed:
                 return
             self._closed = True
-            leases, self._leases = list(self._leases.values()), {}
+            leases, self._leases = list(self._leases), {}
         self._signal.cancel()
         self._keeper.stop()
         for lease in leases:
@@ -432,6 +479,8 @@ class Client:
             ssl_context=context,
         )
         self._transport = Transport(self.settings)
+        # The sessions this client keeps alive, by id: a lease handed back by reuse=True follows the one it is bound to.
+        self._sessions: "weakref.WeakValueDictionary[int, Session]" = weakref.WeakValueDictionary()
 
     @property
     def servers(self) -> List[str]:
@@ -495,15 +544,32 @@ class Client:
         started = time.monotonic()
         state = {"tries": 0, "sent": started}
 
-        def each_try(tries: int) -> Dict[str, Any]:
-            state["tries"] = tries + 1
+        def each_try(_: int) -> Dict[str, Any]:
+            # Counted across the requests below: a try after the first waits what is left of the wait.
+            state["tries"] += 1
             state["sent"] = time.monotonic()
-            if tries == 0:
+            if state["tries"] == 1:
                 return body
             return dict(body, wait=max(0.0, wait - (time.monotonic() - started)))
 
         try:
-            data = self._transport.call("POST", "/v1/leases", each_try, timeout=wait + self.settings.timeout)
+            while True:
+                try:
+                    data = self._transport.call("POST", "/v1/leases", each_try, timeout=wait + self.settings.timeout)
+                    break
+                except Unreachable:
+                    # The retries count from a request's first failure, so a wait cut short by the network again and
+                    # again (a proxy closing long requests) ends unreachable although the server is there: while wait
+                    # is left and the server answers, ask again (the same idempotency key: never a second lease).
+                    if time.monotonic() - started >= wait or not self._answers():
+                        raise
+            if bound is not None and data.get("session") not in (None, bound.id):
+                # reuse=True handed back a lease bound to another session (the one it was first acquired under): it
+                # lives as long as that one, which this handle follows when it is one of this client's.
+                bound = self._sessions.get(int(data["session"]))
+                if own_session is not None:
+                    own_session.close()
+                    own_session = None
             if ttl is None:
                 alive_since = bound._keeper.alive_since if bound is not None else started
             elif state["tries"] > 1:
@@ -518,6 +584,14 @@ class Client:
         finally:
             if own_session is not None:
                 own_session.close()
+
+    def _answers(self) -> bool:
+        """Whether a server answers now (whatever it says)."""
+        try:
+            self._transport.send("GET", "/readyz")
+            return True
+        except Unreachable:
+            return False
 
     def _restart_ttl(self, data: Dict[str, Any], first_try: float) -> float:
         # A retried acquire may have got the lease an earlier try was granted, whose ttl runs from a moment
@@ -566,7 +640,9 @@ class Client:
             body["owner"] = owner
         sent = time.monotonic()
         data = self._transport.call("POST", "/v1/sessions", body)
-        return Session(self, data, sent, on_lost)
+        opened = Session(self, data, sent, on_lost)
+        self._sessions[opened.id] = opened
+        return opened
 
     # Resources and pools
 

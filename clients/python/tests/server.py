@@ -19,7 +19,7 @@ import uuid
 from typing import Any, Callable, List, Optional, Sequence
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LISTENING = re.compile(r"Leasehold listening on (http://127\.0\.0\.1:\d+)")
+LISTENING = re.compile(r"Leasehold listening on (http://(?:127\.0\.0\.1|\[::1\]):\d+)")
 _build_lock = threading.Lock()
 
 
@@ -54,8 +54,9 @@ def server_dll() -> str:
 
 
 class ServerProcess:
-    def __init__(self, *settings: str) -> None:
+    def __init__(self, *settings: str, urls: str = "http://127.0.0.1:0") -> None:
         self.settings = list(settings)
+        self.urls = urls
         self.url = ""
         self.output: List[str] = []
         self._process: Optional[subprocess.Popen[str]] = None
@@ -63,7 +64,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 60) -> "ServerProcess":
         self._process = subprocess.Popen(
-            ["dotnet", server_dll(), "--urls", "http://127.0.0.1:0", "--Leasehold:DataDir=" + self._data, "--Leasehold:Native:Port=-1"]
+            ["dotnet", server_dll(), "--urls", self.urls, "--Leasehold:DataDir=" + self._data, "--Leasehold:Native:Port=-1"]
             + self.settings,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

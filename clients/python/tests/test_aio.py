@@ -107,6 +107,88 @@ class AsyncClientTests(unittest.IsolatedAsyncioTestCase):
         with self.assertRaises(leasehold.Unreachable):
             await aio.AsyncClient(closed_port_url(), retries=1, retry_timeout=1).acquire(unique(), ttl=30)
 
+    async def test_a_revoked_lease_of_a_session_is_lost_alone_without_the_read_right(self) -> None:
+        from test_client import lock_only_server
+
+        secured, key, admin_key = lock_only_server()
+        try:
+            client = aio.AsyncClient(secured.url, api_key=key)
+            s = await client.session(ttl=1.5)
+            kept, revoked = await s.acquire(unique()), await s.acquire(unique())
+            with self.assertRaises(leasehold.Forbidden):
+                await client.get_lease(kept.id)
+            await aio.AsyncClient(secured.url, api_key=admin_key)._transport.call("DELETE", "/v1/admin/leases/%d" % revoked.id)
+            await asyncio.wait_for(revoked.lost.wait(), 5)
+            with self.assertRaises(asyncio.TimeoutError):
+                await asyncio.wait_for(s.lost.wait(), 3.5)
+            self.assertFalse(kept.is_lost)
+            await kept.renew()
+            await s.close()
+        finally:
+            secured.stop()
+
+    async def test_a_coroutine_lost_callback_is_kept_until_it_ends(self) -> None:
+        import gc
+        import weakref
+
+        waits: List[Any] = []
+        finished = asyncio.Event()
+
+        async def on_lost(lease: aio.AsyncLease) -> None:
+            # A future nothing else refers to: only the callback's task keeps it, and only the client keeps that task.
+            future = asyncio.get_running_loop().create_future()
+            waits.append(weakref.ref(future))
+            await future
+            finished.set()
+
+        lease = await self.client.acquire(unique(), ttl=1, renew=False, on_lost=on_lost)
+        await asyncio.wait_for(lease.lost.wait(), 5)
+        self.assertTrue(await eventually(lambda: len(waits) == 1, 2))
+        gc.collect()
+        future = waits[0]()
+        self.assertIsNotNone(future, "the callback's task was collected before it ended")
+        future.set_result(None)
+        await asyncio.wait_for(finished.wait(), 2)
+
+    async def test_release_cancelled_while_stopping_its_keeper_is_cancelled(self) -> None:
+        lease = await self.client.acquire(unique(), ttl=30)
+        releasing = asyncio.ensure_future(lease.release())
+        await asyncio.sleep(0)  # release() has begun and waits for the keep-alive task to stop
+        releasing.cancel()
+        with self.assertRaises(asyncio.CancelledError):
+            await releasing
+        await self.client.release(lease.id, lease.token)
+
+    async def test_a_waiting_acquire_outlasts_a_proxy_that_cuts_every_request(self) -> None:
+        from test_client import CuttingProxy
+
+        proxy = CuttingProxy(server.url, cut_after=0.5)
+        try:
+            path = unique()
+            holder = await self.client.acquire(path, ttl=30)
+            waiter = asyncio.ensure_future(aio.AsyncClient(proxy.url, retries=1, retry_timeout=5).acquire(path, ttl=30, wait=20))
+            self.assertTrue(await eventually(lambda: proxy.cuts >= 4 or waiter.done(), 10))
+            self.assertFalse(waiter.done(), "the acquire ended while the path was held")
+            await holder.release()
+            lease = await asyncio.wait_for(waiter, 20)
+            self.assertGreater(lease.fence, holder.fence)
+            await self.client.release(lease.id, lease.token)
+        finally:
+            proxy.close()
+
+    async def test_a_renewal_whose_answer_trickles_does_not_hold_the_loss_back(self) -> None:
+        from test_client import TricklingProxy
+
+        proxy = TricklingProxy(server.url)
+        try:
+            lease = await aio.AsyncClient(proxy.url).acquire(unique(), ttl=1.5)
+            proxy.trickle = True
+            last_renewal = time.monotonic()
+            await asyncio.wait_for(lease.lost.wait(), 5)
+            self.assertLess(time.monotonic() - last_renewal, 2.2)
+        finally:
+            proxy.close()
+
     async def test_a_dead_server_is_skipped(self) -> None:
         client = aio.AsyncClient([closed_port_url(), server.url], connect_timeout=1)
         async with client.acquire(unique(), ttl=30) as lease:

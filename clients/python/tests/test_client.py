@@ -195,6 +195,46 @@ class Sessions(unittest.TestCase):
             self.assertIsNotNone(client.get_lease(lease.id))
 
 
+def lock_only_server() -> "tuple[ServerProcess, str, str]":
+    """A secured server where ``py`` may only lock (no ``read``: a GET of a lease is forbidden to it) and ``ops``
+    administers; and the two API keys."""
+    import hashlib
+
+    keys = {"pybot": ("py", "lh_pybot_" + "L" * 43), "opsbot": ("ops", "lh_opsbot_" + "O" * 43)}
+    settings = []
+    for name, (principal, key) in keys.items():
+        settings.append("--Leasehold:Security:ApiKeys:%s:Hash=sha256:%s" % (name, hashlib.sha256(key.encode()).hexdigest()))
+        settings.append("--Leasehold:Security:ApiKeys:%s:Principal=%s" % (name, principal))
+    settings += [
+        "--Leasehold:Security:Rules:0:Who:0=py",
+        "--Leasehold:Security:Rules:0:Prefix=/**",
+        "--Leasehold:Security:Rules:0:Rights:0=lock",
+        "--Leasehold:Security:Rules:1:Who:0=ops",
+        "--Leasehold:Security:Rules:1:Prefix=/**",
+        "--Leasehold:Security:Rules:1:Rights:0=admin",
+    ]
+    return ServerProcess(*settings).start(), keys["pybot"][1], keys["opsbot"][1]
+
+
+class LockOnlyRights(unittest.TestCase):
+    def test_a_revoked_lease_of_a_session_is_lost_alone_without_the_read_right(self) -> None:
+        secured, key, admin_key = lock_only_server()
+        try:
+            client = Client(secured.url, api_key=key)
+            with client.session(ttl=1.5) as s:
+                kept, revoked = s.acquire(unique()), s.acquire(unique())
+                with self.assertRaises(leasehold.Forbidden):
+                    client.get_lease(kept.id)  # the rights under test: no read
+                Client(secured.url, api_key=admin_key)._transport.call("DELETE", "/v1/admin/leases/%d" % revoked.id)
+                self.assertTrue(revoked.lost.wait(5), "the revoked lease is found out without reading it")
+                # Two session ttls more: the session is kept alive and the other lease is not given up.
+                self.assertFalse(s.lost.wait(3.5), "the session was given up although its keep-alives got through")
+                self.assertFalse(kept.is_lost)
+                kept.renew()  # still held on the server
+        finally:
+            secured.stop()
+
+
 class Pools(unittest.TestCase):
     def setUp(self) -> None:
         self.client = Client(server.url)
@@ -282,6 +322,25 @@ class Migration(unittest.TestCase):
         other.release()
 
 
+class ReuseWithoutTtl(unittest.TestCase):
+    def test_a_lease_handed_back_under_another_session_is_not_lost(self) -> None:
+        client = Client(server.url, session_ttl=1)
+        pool, owner = unique("/pyreuse"), "py-reuse-" + unique("x")[3:]
+        client.declare(pool + "/id-1", {"id": "id-1"})
+        first = client.acquire(pool=pool, owner=owner, reuse=True)
+        again = client.acquire(pool=pool, owner=owner, reuse=True)
+        self.assertEqual(first.id, again.id, "the same owner gets its lease back")
+        self.assertEqual(first.session_id, again.session_id)
+        self.assertIs(first.session, again.session, "kept alive by the session it is bound to")
+        self.assertFalse(again.lost.wait(2.5), "lost although the lease lives on under its first session")
+        sessions = server.http("GET", "/v1/admin/sessions?owner=" + owner)["sessions"]
+        self.assertEqual([first.session_id], [x["id"] for x in sessions], "the second acquire's own session was closed")
+        again.release()
+        self.assertIsNone(client.get_lease(first.id))
+        self.assertTrue(first.lost.wait(5), "released through the other handle")
+        first.release()
+
+
 class Errors(unittest.TestCase):
     def setUp(self) -> None:
         self.client = Client(server.url)
@@ -340,6 +399,40 @@ class Errors(unittest.TestCase):
         self.assertEqual(["http://a:1", "https://b/prefix"], Client(" http://a:1/ , https://b/prefix/").servers)
 
 
+class Ipv6(unittest.TestCase):
+    def test_the_host_header_brackets_an_ipv6_address(self) -> None:
+        from leasehold._common import host_header
+
+        self.assertEqual("[::1]:8765", host_header("http", "::1", 8765))
+        self.assertEqual("[::1]", host_header("http", "::1", 80))
+        self.assertEqual("[::1]:443", host_header("http", "::1", 443), "443 is not http's own port")
+        self.assertEqual("locks.example", host_header("https", "locks.example", 443))
+        self.assertEqual("127.0.0.1:8765", host_header("http", "127.0.0.1", 8765))
+
+    def test_a_server_on_ipv6_loopback_is_reached_by_both_clients(self) -> None:
+        try:
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.bind(("::1", 0))
+        except OSError:
+            self.skipTest("no IPv6 loopback on this machine")
+        own = ServerProcess(urls="http://[::1]:0").start()
+        try:
+            self.assertTrue(own.url.startswith("http://[::1]:"), own.url)
+            with Client(own.url).acquire(unique(), ttl=30) as lease:
+                self.assertGreater(lease.fence, 0)
+            import asyncio
+
+            from leasehold import aio
+
+            async def take() -> int:
+                async with aio.AsyncClient(own.url).acquire(unique(), ttl=30) as l:
+                    return l.fence
+
+            self.assertGreater(asyncio.run(take()), 0)
+        finally:
+            own.stop()
+
+
 class Failover(unittest.TestCase):
     def test_a_dead_server_is_skipped(self) -> None:
         client = Client([closed_port_url(), server.url], connect_timeout=1)
@@ -383,6 +476,151 @@ class Failover(unittest.TestCase):
                 self.assertEqual("py", lease.data["principal"])
         finally:
             secured.stop()
+
+
+class CuttingProxy:
+    """Forwards connections to the server both ways and cuts each ``cut_after`` seconds after it was made: a proxy
+    that closes long requests. ``cuts`` counts the connections it cut."""
+
+    def __init__(self, target: str, cut_after: float) -> None:
+        host, port = target[len("http://"):].split(":")
+        self._target = (host, int(port))
+        self._cut_after = cut_after
+        self.cuts = 0
+        self._lock = threading.Lock()
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self.url = "http://127.0.0.1:%d" % self._listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._pipe, args=(conn,), daemon=True).start()
+
+    def _pipe(self, conn: socket.socket) -> None:
+        import select
+
+        deadline = time.monotonic() + self._cut_after
+        try:
+            upstream = socket.create_connection(self._target, timeout=5)
+        except OSError:
+            conn.close()
+            return
+        with conn, upstream:
+            peers = {conn: upstream, upstream: conn}
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    with self._lock:
+                        self.cuts += 1
+                    return
+                readable, _, _ = select.select(list(peers), [], [], left)
+                for sock in readable:
+                    try:
+                        data = sock.recv(65536)
+                        if data:
+                            peers[sock].sendall(data)
+                    except OSError:
+                        data = b""
+                    if not data:
+                        return
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+class CutWaits(unittest.TestCase):
+    def test_a_waiting_acquire_outlasts_a_proxy_that_cuts_every_request(self) -> None:
+        proxy = CuttingProxy(server.url, cut_after=0.5)
+        try:
+            path = unique()
+            holder = Client(server.url).acquire(path, ttl=30)
+            # One retry per request: without asking again, the second cut ends the acquire.
+            client = Client(proxy.url, retries=1, retry_timeout=5)
+            got: List[Any] = []
+
+            def take() -> None:
+                try:
+                    got.append(client.acquire(path, ttl=30, wait=20))
+                except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                    got.append(error)
+
+            waiter = threading.Thread(target=take, daemon=True)
+            waiter.start()
+            self.assertTrue(wait_until(lambda: proxy.cuts >= 4 or bool(got), 10), "four requests cut")
+            self.assertEqual([], got, "the acquire ended while the path was held")
+            holder.release()
+            waiter.join(20)
+            self.assertEqual(1, len(got))
+            self.assertIsInstance(got[0], leasehold.Lease, repr(got[0]))
+            self.assertGreater(got[0].fence, holder.fence)
+            Client(server.url).release(got[0].id, got[0].token)
+        finally:
+            proxy.close()
+
+
+class TricklingProxy:
+    """Forwards each request to the server until ``trickle`` is set; from then on it answers each request with a status
+    line one byte every 0.2 s (each within any socket timeout, the whole never), for at most a minute."""
+
+    def __init__(self, target: str) -> None:
+        host, port = target[len("http://"):].split(":")
+        self._target = (host, int(port))
+        self.trickle = False
+        self._closed = False
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self.url = "http://127.0.0.1:%d" % self._listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.settimeout(30)
+                request = _read_message(conn)
+                if not self.trickle:
+                    with socket.create_connection(self._target, timeout=30) as upstream:
+                        upstream.sendall(request)
+                        conn.sendall(_read_message(upstream))
+                    return
+                for _ in range(300):
+                    if self._closed:
+                        return
+                    conn.sendall(b"H")
+                    time.sleep(0.2)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()
+
+
+class LostInTime(unittest.TestCase):
+    def test_a_renewal_whose_answer_trickles_does_not_hold_the_loss_back(self) -> None:
+        proxy = TricklingProxy(server.url)
+        try:
+            lease = Client(proxy.url).acquire(unique(), ttl=1.5)
+            proxy.trickle = True
+            last_renewal = time.monotonic()
+            self.assertTrue(lease.lost.wait(5), "lost while no renewal gets through")
+            self.assertLess(time.monotonic() - last_renewal, 2.2, "lost no later than a ttl after the last renewal that got through")
+        finally:
+            proxy.close()
 
 
 class _DroppingProxy:

@@ -39,7 +39,8 @@ class Install(unittest.TestCase):
             env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
             env.pop("PYTHONPATH", None)
             done = subprocess.run(
-                [python, "-m", "pip", "install", PACKAGE_DIR], capture_output=True, text=True, timeout=300, env=env
+                # --no-index: a package index that happens to be reachable cannot hide a build that needs one.
+                [python, "-m", "pip", "install", "--no-index", PACKAGE_DIR], capture_output=True, text=True, timeout=300, env=env
             )
             self.assertEqual(0, done.returncode, done.stdout + done.stderr)
             # Imported from elsewhere, it is the installed copy, typed, with its asyncio variant.
