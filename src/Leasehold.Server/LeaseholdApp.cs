@@ -183,6 +183,8 @@ public static class LeaseholdApp
         app.UseRequestMetrics(app.Services.GetRequiredService<Metrics.LeaseholdMetrics>());
         app.UseRouting();
         app.UseProblemResponses();
+        // A native CALL of a route that streams would never answer: refused before it is run or forwarded.
+        Native.NativeCall.UseNativeCallGuard(app);
         // The dashboard's static files, public and served by any node itself: before forwarding, credentials and limits.
         Dashboard.DashboardFiles.UseDashboard(app);
         var node = app.Services.GetService<Cluster.RaftNode>();

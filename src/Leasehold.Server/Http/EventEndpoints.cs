@@ -31,6 +31,7 @@ internal static class EventEndpoints
     {
         app.MapGet(Route, StreamAsync).WithTags("Events").WithName("StreamEvents")
             .WithMetadata(
+                StreamingRoute.Instance,
                 QueryParameter.Prefix("Events touching paths"),
                 new QueryParameter("snapshot", JsonSchemaType.Boolean, "`true`: start with a `snapshot` event of the state under the prefix (default `false`).", JsonValue.Create(true)),
                 new QueryParameter("after", JsonSchemaType.Integer, "A revision: send the events after it, as the `Last-Event-ID` header does (the header wins).", JsonValue.Create(1042)))
