@@ -29,6 +29,7 @@ public sealed class EventHub
     private readonly EventOptions _options;
     private readonly PublishedEvent[] _ring;
     private readonly List<EventSubscription> _subscribers = [];
+    private readonly List<(long Revision, TaskCompletionSource Done)> _awaited = [];
     private EngineHost? _host;
     private int _start;
     private int _count;
@@ -94,6 +95,7 @@ public sealed class EventHub
         {
             _serving = false;
             CutOffAll(LeaderChanged);
+            FailAwaited(new NotLeaderException());
         }
     }
 
@@ -105,6 +107,7 @@ public sealed class EventHub
             _stopped = true;
             _serving = false;
             CutOffAll(ShuttingDown);
+            FailAwaited(new OperationCanceledException("the server is stopping"));
         }
     }
 
@@ -129,6 +132,14 @@ public sealed class EventHub
                         _subscribers.RemoveAt(i);
                         End(subscriber, SlowConsumer);
                     }
+                }
+            }
+            for (var i = _awaited.Count - 1; i >= 0; i--)
+            {
+                if (_awaited[i].Revision <= _last)
+                {
+                    _awaited[i].Done.TrySetResult();
+                    _awaited.RemoveAt(i);
                 }
             }
         }
@@ -226,6 +237,10 @@ public sealed class EventHub
                 }
                 return 0;
             }).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (subscription.Snapshot is { } taken)
+            {
+                await PublishedAsync(taken.Revision).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
             return subscription;
         }
         catch
@@ -233,6 +248,35 @@ public sealed class EventHub
             subscription.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Completes once every event up to <paramref name="revision"/> is published: at once but under the interval
+    /// policy, whose events wait for their fsync. A snapshot is sent only then, so its revision is never one a crash
+    /// could take back and reissue.
+    /// </summary>
+    private Task PublishedAsync(long revision)
+    {
+        lock (_gate)
+        {
+            if (revision <= _last)
+            {
+                return Task.CompletedTask;
+            }
+            CheckServing();
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _awaited.Add((revision, done));
+            return done.Task;
+        }
+    }
+
+    private void FailAwaited(Exception error)
+    {
+        foreach (var (_, done) in _awaited)
+        {
+            done.TrySetException(error);
+        }
+        _awaited.Clear();
     }
 
     private void CheckServing()

@@ -218,6 +218,9 @@ public class EventStreamTests : ServerTestBase
     public async Task An_id_the_server_cannot_serve_gets_a_reset_then_a_snapshot_then_live_events()
     {
         await using var server = await TestServer.StartAsync(["--Leasehold:Events:History=4", "--Leasehold:Durability=memory"]);
+        var hub = server.App.Services.GetRequiredService<EventHub>();
+        // Memory mode starts its revision at the start's time in microseconds: every id below is relative to it.
+        var start = hub.Revision;
         var api = new Api(server.Client);
         var kept = await api.AcquireAsync("/lab/kept", null, "keeper");
         for (var i = 0; i < 5; i++)
@@ -225,29 +228,29 @@ public class EventStreamTests : ServerTestBase
             var lease = await api.AcquireAsync("/lab/churn", null);
             using var release = await api.SendAsync(HttpMethod.Delete, $"/v1/leases/{lease.Id}", lease.Token);
         }
-        var hub = server.App.Services.GetRequiredService<EventHub>();
-        Assert.Equal(11, hub.Revision);
-        foreach (var lastEventId in new long[] { 1, 12, 1000 })
+        Assert.Equal(start + 11, hub.Revision);
+        foreach (var lastEventId in new long[] { start + 1, start + 12, start + 1000, 1 })
         {
             await using var stream = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab", lastEventId);
             var reset = await stream.NextEventAsync();
             Assert.Equal("reset", reset.Event);
             Assert.Null(reset.Id);
             var snapshot = await stream.NextEventAsync();
-            Assert.Equal(("snapshot", "11"), (snapshot.Event, snapshot.Id));
+            Assert.Equal(("snapshot", start + 11), (snapshot.Event, snapshot.Revision));
+            Assert.Equal((start + 11).ToString(System.Globalization.CultureInfo.InvariantCulture), snapshot.Id);
             var holders = snapshot.Json.GetProperty("holders").EnumerateArray().ToList();
             Assert.Equal([kept.Id], holders.Select(h => h.GetProperty("id").GetInt64()));
             Assert.False(holders[0].TryGetProperty("token", out _));
         }
         // An id the history still covers (the last four events and the revision before them) is served without a reset.
-        await using var resumed = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab", 7);
-        var replayed = new List<string>();
+        await using var resumed = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab", start + 7);
+        var replayed = new List<long>();
         for (var i = 0; i < 4; i++)
         {
-            replayed.Add((await resumed.NextEventAsync()).Id!);
+            replayed.Add((await resumed.NextEventAsync()).Revision - start);
         }
-        Assert.Equal(["8", "9", "10", "11"], replayed);
-        await using var tooOld = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab", 6);
+        Assert.Equal([8L, 9, 10, 11], replayed);
+        await using var tooOld = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab", start + 6);
         Assert.Equal("reset", (await tooOld.NextEventAsync()).Event);
     }
 
@@ -304,14 +307,15 @@ public class EventStreamTests : ServerTestBase
         try
         {
             await new Api(server.Client).AcquireAsync("/lab/a", null);
-            Assert.Equal("granted", (await stream.NextEventAsync()).Event);
+            var granted = await stream.NextEventAsync();
+            Assert.Equal("granted", granted.Event);
             using (var cts = new CancellationTokenSource(TestServer.Timeout))
             {
                 await server.App.StopAsync(cts.Token);
             }
             var last = await stream.NextEventAsync();
             Assert.Equal("cut-off", last.Event);
-            Assert.Equal(("shutting-down", 1L), (last.Json.GetProperty("reason").GetString(), last.Revision));
+            Assert.Equal(("shutting-down", granted.Revision), (last.Json.GetProperty("reason").GetString(), last.Revision));
             Assert.True(await stream.EndsWithinAsync(TestServer.Timeout));
         }
         finally
