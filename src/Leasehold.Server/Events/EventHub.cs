@@ -25,6 +25,9 @@ public sealed class EventHub
     /// <summary>Why a subscription ended: this node stopped leading its cluster.</summary>
     public const string LeaderChanged = "leader-changed";
 
+    /// <summary>Why a subscription ended: the security settings changed, or the consumer's key or token expired.</summary>
+    public const string CredentialsChanged = "credentials-changed";
+
     private readonly object _gate = new();
     private readonly EventOptions _options;
     private readonly PublishedEvent[] _ring;
@@ -303,6 +306,18 @@ public sealed class EventHub
             }
         }
         return kept;
+    }
+
+    /// <summary>Ends one subscription with <paramref name="reason"/> (its front-end's decision, e.g. <see cref="CredentialsChanged"/>); nothing when it ended already.</summary>
+    internal void CutOff(EventSubscription subscription, string reason)
+    {
+        lock (_gate)
+        {
+            if (_subscribers.Remove(subscription))
+            {
+                End(subscription, reason);
+            }
+        }
     }
 
     /// <summary>A subscription leaves (disposed by its consumer).</summary>

@@ -5,8 +5,10 @@ using System.Text.Json.Nodes;
 using Leasehold.Protocol;
 using Leasehold.Server.Events;
 using Leasehold.Server.Security;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
 namespace Leasehold.Server.Http;
@@ -69,6 +71,8 @@ internal static class EventEndpoints
             // The header comes second: it wins.
             after = revision;
         }
+        // Watched from before the check: a change of the security settings after it ends the stream.
+        using var credentials = await CredentialWatch.StartAsync(context, time).ConfigureAwait(false);
         if (await Access.DenyAsync(context, Right.Read, PathScope.Under(prefix)).ConfigureAwait(false) is { } denied)
         {
             await denied.ExecuteAsync(context).ConfigureAwait(false);
@@ -92,6 +96,7 @@ internal static class EventEndpoints
         }
         using (subscription)
         {
+            credentials?.Attach(hub, subscription);
             await SendAsync(context, subscription, hub.Options, time).ConfigureAwait(false);
         }
     }
@@ -185,7 +190,8 @@ internal static class EventEndpoints
         using var limit = new CancellationTokenSource(FinalWriteTimeout, time);
         try
         {
-            if (reason != EventHub.SlowConsumer)
+            // Not to a consumer too slow for them, nor to one whose right to read them is in doubt.
+            if (reason is not (EventHub.SlowConsumer or EventHub.CredentialsChanged))
             {
                 while (subscription.Reader.TryRead(out var e))
                 {
@@ -200,6 +206,80 @@ internal static class EventEndpoints
         {
             // A consumer that does not read gets no last word: its connection is dropped.
             context.Abort();
+        }
+    }
+
+    /// <summary>
+    /// With security on, a stream is checked once, when it starts: so it ends (<c>credentials-changed</c>) when the
+    /// security settings change (keys, rules) and when the caller's key or token expires, as a native connection does.
+    /// The client reconnects and is checked anew.
+    /// </summary>
+    private sealed class CredentialWatch : IDisposable
+    {
+        private readonly IDisposable? _settings;
+        private readonly ITimer? _expiry;
+        private readonly Lock _gate = new();
+        private bool _changed;
+        private (EventHub Hub, EventSubscription Subscription)? _attached;
+
+        private CredentialWatch(HttpContext context, DateTimeOffset? expires, TimeProvider time)
+        {
+            _settings = context.RequestServices.GetRequiredService<IOptionsMonitor<SecurityOptions>>().OnChange(_ => Changed());
+            if (expires is { } at)
+            {
+                var left = at - time.GetUtcNow();
+                // Timers reach about 49 days; a credential that lasts longer is checked again on reconnection.
+                if (left < TimeSpan.FromDays(24))
+                {
+                    _expiry = time.CreateTimer(static watch => ((CredentialWatch)watch!).Changed(), this, left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+                }
+            }
+        }
+
+        /// <summary>Null with security off (nothing to watch).</summary>
+        public static async Task<CredentialWatch?> StartAsync(HttpContext context, TimeProvider time)
+        {
+            if (!context.RequestServices.GetRequiredService<SecurityState>().Enabled)
+            {
+                return null;
+            }
+            // The credential check ran it already: the handlers' result is cached for the request.
+            var result = await context.AuthenticateAsync().ConfigureAwait(false);
+            var expires = result.Properties?.Items.TryGetValue(ApiKeyHandler.ExpiresItem, out var ms) == true
+                && long.TryParse(ms, CultureInfo.InvariantCulture, out var unixMs)
+                    ? DateTimeOffset.FromUnixTimeMilliseconds(unixMs)
+                    : result.Properties?.ExpiresUtc;
+            return new CredentialWatch(context, result.Succeeded ? expires : null, time);
+        }
+
+        public void Attach(EventHub hub, EventSubscription subscription)
+        {
+            lock (_gate)
+            {
+                _attached = (hub, subscription);
+                if (!_changed)
+                {
+                    return;
+                }
+            }
+            hub.CutOff(subscription, EventHub.CredentialsChanged);
+        }
+
+        private void Changed()
+        {
+            (EventHub Hub, EventSubscription Subscription)? attached;
+            lock (_gate)
+            {
+                _changed = true;
+                attached = _attached;
+            }
+            attached?.Hub.CutOff(attached.Value.Subscription, EventHub.CredentialsChanged);
+        }
+
+        public void Dispose()
+        {
+            _settings?.Dispose();
+            _expiry?.Dispose();
         }
     }
 
