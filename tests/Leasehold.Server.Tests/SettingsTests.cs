@@ -89,6 +89,7 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
             ["Leasehold:Events:Buffer"] = "64",
             ["Leasehold:Events:MaxStreams"] = "10",
             ["Leasehold:Events:KeepAliveSeconds"] = "5",
+            ["Leasehold:Events:SnapshotLimit"] = "100",
             ["Leasehold:Pools:0:Path"] = "/ids",
             ["Leasehold:Pools:0:Ids"] = "a,b",
             ["Leasehold:Pools:1:Path"] = "/lab",

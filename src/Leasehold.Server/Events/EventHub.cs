@@ -230,7 +230,7 @@ public sealed class EventHub
                     // The caller gave up waiting.
                     return 0;
                 }
-                var state = EventMapping.Snapshot(w.Engine, prefix, w.Now);
+                var state = EventMapping.Snapshot(w.Engine, prefix, w.Now, _options.SnapshotLimit);
                 lock (_gate)
                 {
                     CheckServing();

@@ -147,26 +147,40 @@ internal static class EventMapping
         _ => "closed",
     };
 
-    /// <summary>The state under <paramref name="prefix"/> as a <c>snapshot</c> message, as of the engine's revision.</summary>
-    public static EventDto Snapshot(LockEngine engine, ResourcePath prefix, long now)
+    /// <summary>
+    /// The state under <paramref name="prefix"/> as a <c>snapshot</c> message, as of the engine's revision. On the
+    /// writer, so bounded: at most <paramref name="limit"/> holders, waiters and resources each (<c>truncated</c> beyond).
+    /// </summary>
+    public static EventDto Snapshot(LockEngine engine, ResourcePath prefix, long now, int limit)
     {
-        var holders = engine.FindLeases(new LeaseFilter(Prefix: prefix), now, int.MaxValue);
+        var holders = engine.FindLeases(new LeaseFilter(Prefix: prefix), now, limit + 1);
+        var truncated = holders.Count > limit;
         var queue = new List<WaiterDto>();
         foreach (var waiter in engine.Queue)
         {
             if (Array.Exists(waiter.Paths, prefix.IsAncestorOrSelf))
             {
+                if (queue.Count == limit)
+                {
+                    truncated = true;
+                    break;
+                }
                 queue.Add(Dtos.ToDto(waiter, now));
             }
         }
+        var declared = engine.ListDeclared(prefix);
+        truncated |= declared.Count > limit;
         return new EventDto
         {
             Revision = engine.Revision,
             Type = EventTypes.Snapshot,
             At = Dtos.Time(now),
-            Holders = [.. holders.Select(l => Dtos.ToDto(l, engine))],
+            Holders = [.. holders.Take(limit).Select(l => Dtos.ToDto(l, engine))],
             Queue = [.. queue],
-            Resources = [.. engine.ListDeclared(prefix).Select(r => new DeclaredResourceDto { Path = r.Path.Value, Attributes = r.Attributes })],
+            Resources = [.. declared.Take(limit).Select(r => new DeclaredResourceDto { Path = r.Path.Value, Attributes = r.Attributes })],
+            // A drain above the prefix stops grants under it; one below stops some: both concern the prefix's viewer.
+            Drains = [.. engine.Drains.Where(d => prefix.IsAncestorOrSelf(d.Path) || d.Path.IsAncestorOrSelf(prefix)).OrderBy(d => d.Path.Value, StringComparer.Ordinal).Select(Dtos.ToDto)],
+            Truncated = truncated ? true : null,
         };
     }
 }

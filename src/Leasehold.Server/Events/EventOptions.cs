@@ -16,15 +16,18 @@ public sealed class EventOptions
     [Description("event streams open at once; beyond it a new one gets 503 too-many-streams")]
     public int MaxStreams { get; set; } = 1_000;
 
+    [Description("holders, waiters and resources a snapshot lists at most each (it is built on the writer); beyond, it says truncated")]
+    public int SnapshotLimit { get; set; } = 10_000;
+
     [Description("seconds of silence after which a stream gets a keep-alive comment")]
     public double KeepAliveSeconds { get; set; } = 15;
 
     public void Validate()
     {
-        if (History < 0 || Buffer < 1 || MaxStreams < 0 || KeepAliveSeconds <= 0 || KeepAliveSeconds > 3600)
+        if (History < 0 || Buffer < 1 || MaxStreams < 0 || SnapshotLimit < 1 || KeepAliveSeconds <= 0 || KeepAliveSeconds > 3600)
         {
             throw new InvalidDataException(
-                $"{Section}: History is 0 or more, Buffer at least 1, MaxStreams 0 or more, KeepAliveSeconds above 0 and at most 3600");
+                $"{Section}: History is 0 or more, Buffer at least 1, MaxStreams 0 or more, SnapshotLimit at least 1, KeepAliveSeconds above 0 and at most 3600");
         }
     }
 }

@@ -290,6 +290,39 @@ public class EventStreamTests : ServerTestBase
     }
 
     [Fact]
+    public async Task A_snapshot_lists_the_drains_that_concern_its_prefix_and_says_truncated_beyond_its_limit()
+    {
+        await using var server = await TestServer.StartAsync(["--Leasehold:Events:SnapshotLimit=3", "--Leasehold:Durability=memory"]);
+        var api = new Api(server.Client);
+        foreach (var path in new[] { "/lab", "/lab/rack-2/deep", "/elsewhere" })
+        {
+            using var drained = await api.SendAsync(HttpMethod.Put, "/v1/admin/drains" + path, null);
+            Assert.Equal(HttpStatusCode.Created, drained.StatusCode);
+        }
+        await using (var stream = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab/rack-2&snapshot=true"))
+        {
+            var snapshot = await stream.NextEventAsync();
+            Assert.Equal("snapshot", snapshot.Event);
+            // Above the prefix (it stops every grant under it) and under it; not beside it.
+            Assert.Equal(["/lab", "/lab/rack-2/deep"], snapshot.Json.GetProperty("drains").EnumerateArray().Select(d => d.GetProperty("path").GetString()));
+            Assert.Equal("anonymous", snapshot.Json.GetProperty("drains")[0].GetProperty("actor").GetString());
+            Assert.True(snapshot.Json.GetProperty("drains")[0].TryGetProperty("since", out _));
+            Assert.False(snapshot.Json.TryGetProperty("truncated", out _));
+        }
+        for (var i = 0; i < 4; i++)
+        {
+            await api.AcquireAsync($"/free/{i}", null);
+        }
+        await using (var stream = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/free&snapshot=true"))
+        {
+            var snapshot = await stream.NextEventAsync();
+            Assert.Equal(3, snapshot.Json.GetProperty("holders").GetArrayLength());
+            Assert.True(snapshot.Json.GetProperty("truncated").GetBoolean());
+            Assert.Empty(snapshot.Json.GetProperty("drains").EnumerateArray());
+        }
+    }
+
+    [Fact]
     public async Task Keep_alive_comments_fill_the_silence()
     {
         await using var server = await TestServer.StartAsync(["--Leasehold:Events:KeepAliveSeconds=0.2", "--Leasehold:Durability=memory"]);
