@@ -358,6 +358,29 @@ public class EventStreamTests : ServerTestBase
     }
 
     [Fact]
+    public async Task Waiters_dropped_by_a_stop_are_dequeued_at_the_time_of_the_stop()
+    {
+        await using var server = await TestServer.StartAsync(["--Leasehold:Durability=memory"]);
+        using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TestServer.Timeout };
+        await using var stream = await SseStream.OpenAsync(client, "/v1/events?prefix=/lab");
+        var api = new Api(server.Client);
+        await api.AcquireAsync("/lab/a", null);
+        Assert.Equal("granted", (await stream.NextEventAsync()).Event);
+        var waiting = api.SendAsync(HttpMethod.Post, "/v1/leases", null, """{"path": "/lab/a", "wait": 30}""");
+        Assert.Equal("queued", (await stream.NextEventAsync()).Event);
+        var before = DateTimeOffset.UtcNow.AddSeconds(-5);
+        using (var cts = new CancellationTokenSource(TestServer.Timeout))
+        {
+            await server.App.StopAsync(cts.Token);
+        }
+        var dequeued = await stream.NextEventAsync();
+        Assert.Equal(("dequeued", "shutting-down"), (dequeued.Event, dequeued.Json.GetProperty("reason").GetString()));
+        Assert.True(dequeued.Json.GetProperty("at").GetDateTimeOffset() >= before, $"stamped {dequeued.Json.GetProperty("at")}");
+        using var answer = await waiting;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+    }
+
+    [Fact]
     public async Task Beyond_max_streams_a_stream_is_refused_with_503_too_many_streams()
     {
         await using var server = await TestServer.StartAsync(["--Leasehold:Events:MaxStreams=2", "--Leasehold:Durability=memory"]);
