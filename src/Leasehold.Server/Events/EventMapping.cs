@@ -9,15 +9,15 @@ internal static class EventMapping
 {
     /// <summary>
     /// On the writer, right after the command: the event with what a later command could change copied (a waiter's
-    /// candidate paths, a pool lease's chosen resources' attributes, a session's lease count, a declaration's
-    /// attributes). Expiry and ttl are in the engine's event already. Allocates only the one object, but for pool leases.
+    /// candidate paths, a pool lease's chosen resources' attributes, a declaration's
+    /// attributes). Expiry, ttl and a session's lease count are in the engine's event already. Allocates only the one object, but for pool leases.
     /// </summary>
     public static PublishedEvent Capture(in EngineEvent e, LockEngine engine) => e.Kind switch
     {
         EventKind.Granted or EventKind.Renewed or EventKind.Released
             => new PublishedEvent(e, e.Lease!.Paths, chosen: e.Lease.Groups is { } groups ? Dtos.Chosen(groups, engine) : null),
         EventKind.Queued or EventKind.Dequeued => new PublishedEvent(e, e.Waiter!.Paths),
-        EventKind.SessionOpened or EventKind.SessionEnded => new PublishedEvent(e, [], leases: e.Session!.LeaseCount),
+        EventKind.SessionOpened or EventKind.SessionEnded => new PublishedEvent(e, [], leases: e.Leases),
         EventKind.Declared => new PublishedEvent(e, [e.Path!], attributes: engine.GetDeclared(e.Path!)?.Attributes),
         _ => new PublishedEvent(e, [e.Path!]),
     };
