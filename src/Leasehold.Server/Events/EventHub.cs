@@ -221,25 +221,38 @@ public sealed class EventHub
                 }
             }
             var host = _host ?? throw new InvalidOperationException("the event hub has no writer");
-            await host.ExecuteAsync(w =>
+            var refused = await host.ExecuteAsync(w =>
             {
                 // On the writer: nothing changes the engine meanwhile, and every event not yet published has a revision
                 // up to the snapshot's (skipped for this subscriber) or comes from a later command (sent to it).
                 if (subscription.Disposed)
                 {
                     // The caller gave up waiting.
-                    return 0;
+                    return null;
                 }
                 var state = EventMapping.Snapshot(w.Engine, prefix, w.Now, _options.SnapshotLimit);
                 lock (_gate)
                 {
-                    CheckServing();
+                    // Returned, not thrown: a refusal is no failure of the writer's work (which it would log as a bug).
+                    if (Refusal() is { } refusal)
+                    {
+                        return refusal;
+                    }
+                    // Under the lock, where Leave also runs: a subscription disposed meanwhile is not left behind registered.
+                    if (subscription.Disposed)
+                    {
+                        return null;
+                    }
                     subscription.Snapshot = state;
                     subscription.After = state.Revision;
                     _subscribers.Add(subscription);
                 }
-                return 0;
+                return (Exception?)null;
             }).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (refused is not null)
+            {
+                throw refused;
+            }
             if (subscription.Snapshot is { } taken)
             {
                 await PublishedAsync(taken.Revision).WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -284,15 +297,14 @@ public sealed class EventHub
 
     private void CheckServing()
     {
-        if (_stopped)
+        if (Refusal() is { } refusal)
         {
-            throw new OperationCanceledException("the server is stopping");
-        }
-        if (!_serving)
-        {
-            throw new NotLeaderException();
+            throw refusal;
         }
     }
+
+    /// <summary>Under the lock: why no subscription may start now, or null.</summary>
+    private Exception? Refusal() => _stopped ? new OperationCanceledException("the server is stopping") : _serving ? null : new NotLeaderException();
 
     private List<PublishedEvent> KeptAfter(long revision, ResourcePath prefix)
     {
