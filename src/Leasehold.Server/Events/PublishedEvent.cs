@@ -57,6 +57,9 @@ public sealed class PublishedEvent
         }
     }
 
+    /// <summary>A session's event (opened, ended): it names an owner and a principal, so only callers with the admin right on <c>/</c> get it (docs/security.md).</summary>
+    public bool IsSession => Event.Kind is EventKind.SessionOpened or EventKind.SessionEnded;
+
     /// <summary>Whether a stream of <paramref name="prefix"/> gets the event.</summary>
     public bool Touches(ResourcePath prefix)
     {

@@ -6,6 +6,7 @@ using Leasehold.Protocol;
 using Leasehold.Server.Events;
 using Leasehold.Server.Security;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -71,6 +72,9 @@ internal static class EventEndpoints
             // The header comes second: it wins.
             after = revision;
         }
+        // Sessions have no path (their events reach streams of the whole tree only) and listing them takes admin on `/`:
+        // so do their events. Others get the rest of the stream (docs/security.md).
+        var sessions = prefix.Depth == 0 && await MaySeeSessionsAsync(context).ConfigureAwait(false);
         // Watched from before the check: a change of the security settings after it ends the stream.
         using var credentials = await CredentialWatch.StartAsync(context, time).ConfigureAwait(false);
         if (await Access.DenyAsync(context, Right.Read, PathScope.Under(prefix)).ConfigureAwait(false) is { } denied)
@@ -97,11 +101,23 @@ internal static class EventEndpoints
         using (subscription)
         {
             credentials?.Attach(hub, subscription);
-            await SendAsync(context, subscription, hub.Options, time).ConfigureAwait(false);
+            await SendAsync(context, subscription, hub.Options, time, sessions).ConfigureAwait(false);
         }
     }
 
-    private static async Task SendAsync(HttpContext context, EventSubscription subscription, EventOptions options, TimeProvider time)
+    /// <summary>Whether the caller has the admin right on <c>/</c> (everyone, with security off); asked quietly: no answer, nothing audited.</summary>
+    private static async Task<bool> MaySeeSessionsAsync(HttpContext context)
+    {
+        if (!Access.IsEnabled(context))
+        {
+            return true;
+        }
+        var authorization = context.RequestServices.GetRequiredService<IAuthorizationService>();
+        var result = await authorization.AuthorizeAsync(context.User, PathScope.Under(Core.ResourcePath.Root), RightRequirement.Of(Right.Admin)).ConfigureAwait(false);
+        return result.Succeeded;
+    }
+
+    private static async Task SendAsync(HttpContext context, EventSubscription subscription, EventOptions options, TimeProvider time, bool sessions)
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
@@ -129,6 +145,10 @@ internal static class EventEndpoints
             var written = 0;
             foreach (var e in subscription.Backlog)
             {
+                if (e.IsSession && !sessions)
+                {
+                    continue;
+                }
                 writer.Write(e.Sse.Span);
                 seen = e.Revision;
                 if (++written % MaxPerFlush == 0)
@@ -144,6 +164,10 @@ internal static class EventEndpoints
                 var n = 0;
                 while (n < MaxPerFlush && subscription.Reader.TryRead(out var e))
                 {
+                    if (e.IsSession && !sessions)
+                    {
+                        continue;
+                    }
                     writer.Write(e.Sse.Span);
                     seen = e.Revision;
                     n++;
@@ -179,11 +203,11 @@ internal static class EventEndpoints
                 return;
             }
         }
-        await EndAsync(context, subscription, seen, time).ConfigureAwait(false);
+        await EndAsync(context, subscription, seen, time, sessions).ConfigureAwait(false);
     }
 
     /// <summary>The server ends the stream: what is buffered (unless the consumer is too slow for it), then <c>cut-off</c>.</summary>
-    private static async Task EndAsync(HttpContext context, EventSubscription subscription, long seen, TimeProvider time)
+    private static async Task EndAsync(HttpContext context, EventSubscription subscription, long seen, TimeProvider time, bool sessions)
     {
         var reason = subscription.CutOffReason ?? EventHub.ShuttingDown;
         var writer = context.Response.BodyWriter;
@@ -195,6 +219,10 @@ internal static class EventEndpoints
             {
                 while (subscription.Reader.TryRead(out var e))
                 {
+                    if (e.IsSession && !sessions)
+                    {
+                        continue;
+                    }
                     writer.Write(e.Sse.Span);
                     seen = e.Revision;
                 }

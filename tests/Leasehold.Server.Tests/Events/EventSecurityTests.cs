@@ -98,4 +98,25 @@ public class EventSecurityTests
         }
         Assert.Equal("granted", (await root.NextEventAsync()).Event);
     }
+
+    [Fact]
+    public async Task Session_events_reach_only_callers_with_admin_on_the_root_as_listing_sessions_does()
+    {
+        await using var server = await SecuredServer.StartAsync();
+        await using var reader = await OpenAsAsync(server, "ci", "/v1/events");
+        await using var admin = await OpenAsAsync(server, "root", "/v1/events");
+        var opened = await server.SendAsync("ci", HttpMethod.Post, "/v1/sessions", """{"ttl": 60, "owner": "worker"}""");
+        var session = await HttpAssert.ReadJsonAsync(opened, HttpStatusCode.Created);
+        using (var acquired = await server.SendAsync("ci", HttpMethod.Post, "/v1/leases", $$"""{"path": "/ci/s", "session": {{session.GetProperty("id").GetInt64()}}}"""))
+        {
+            Assert.Equal(HttpStatusCode.Created, acquired.StatusCode);
+        }
+        Assert.Equal(["session-opened", "granted"], [(await admin.NextEventAsync()).Event!, (await admin.NextEventAsync()).Event!]);
+        // The reader of the whole tree gets the lease, not the session (its owner and principal are the admin's to list).
+        Assert.Equal("granted", (await reader.NextEventAsync()).Event);
+        using (var listing = await server.SendAsync("ci", HttpMethod.Get, "/v1/admin/sessions"))
+        {
+            await HttpAssert.AssertProblemAsync(listing, HttpStatusCode.Forbidden, "forbidden");
+        }
+    }
 }
