@@ -86,6 +86,7 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
             ["Leasehold:AcceptDataLoss"] = "false",
             ["Leasehold:SessionGraceSeconds"] = "5",
             ["Leasehold:Events:History"] = "500",
+            ["Leasehold:Events:HistoryBytes"] = "1048576",
             ["Leasehold:Events:Buffer"] = "64",
             ["Leasehold:Events:MaxStreams"] = "10",
             ["Leasehold:Events:KeepAliveSeconds"] = "5",

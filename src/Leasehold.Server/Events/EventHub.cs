@@ -8,7 +8,7 @@ namespace Leasehold.Server.Events;
 /// <see cref="PublishedEvent"/>s (the revision is the engine's: the hub numbers nothing); once their batch is
 /// durable, the batch's completion hands them to <see cref="Publish"/>, which keeps them in a bounded history and
 /// offers them to every subscriber whose prefix they touch, without ever waiting: a subscriber whose buffer is full
-/// is cut off (<c>slow-consumer</c>). Memory is bounded by <c>History</c> + <c>MaxStreams</c> × <c>Buffer</c> events.
+/// is cut off (<c>slow-consumer</c>). Memory is bounded by <c>History</c> events (and <c>HistoryBytes</c>) + <c>MaxStreams</c> × <c>Buffer</c> events.
 /// <para>
 /// Other parts of the server consume it in process through <see cref="SubscribeAsync"/> (the HTTP stream, the
 /// native protocol's WATCH, metrics).
@@ -36,6 +36,7 @@ public sealed class EventHub
     private EngineHost? _host;
     private int _start;
     private int _count;
+    private long _bytes;
 
     // Every event with a revision in (_floor, _last] that was published is in the ring.
     private long _floor;
@@ -85,6 +86,7 @@ public sealed class EventHub
         {
             _start = 0;
             _count = 0;
+            _bytes = 0;
             Array.Clear(_ring);
             _floor = _last = engine.Revision;
             _serving = !_stopped;
@@ -158,13 +160,27 @@ public sealed class EventHub
         }
         if (_count == _ring.Length)
         {
-            _floor = _ring[_start].Revision;
-            _ring[_start] = e;
-            _start = (_start + 1) % _ring.Length;
-            return;
+            Evict();
         }
         _ring[(_start + _count) % _ring.Length] = e;
         _count++;
+        _bytes += e.Weight;
+        // Bounded by bytes too: declared events carry attributes of up to 64 KiB each.
+        while (_bytes > _options.HistoryBytes && _count > 0)
+        {
+            Evict();
+        }
+    }
+
+    /// <summary>Drops the oldest kept event: a client that saw only up to its revision gets a reset.</summary>
+    private void Evict()
+    {
+        var oldest = _ring[_start];
+        _floor = oldest.Revision;
+        _bytes -= oldest.Weight;
+        _ring[_start] = null!;
+        _start = (_start + 1) % _ring.Length;
+        _count--;
     }
 
     /// <summary>

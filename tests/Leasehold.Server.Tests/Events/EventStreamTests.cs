@@ -323,6 +323,32 @@ public class EventStreamTests : ServerTestBase
     }
 
     [Fact]
+    public async Task The_history_is_bounded_by_bytes_too_so_large_declared_events_push_old_ones_out()
+    {
+        // Room for a thousand events, but not for three of 48 KiB attributes in 256 KiB.
+        await using var server = await TestServer.StartAsync(["--Leasehold:Events:History=1000", "--Leasehold:Events:HistoryBytes=262144", "--Leasehold:Durability=memory"]);
+        var hub = server.App.Services.GetRequiredService<EventHub>();
+        var start = hub.Revision;
+        var api = new Api(server.Client);
+        var attributes = "{\"blob\": \"" + new string('x', 48 * 1024) + "\"}";
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await api.SendAsync(HttpMethod.Put, $"/v1/resources/lab/big-{i}", null, attributes);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        Assert.Equal(start + 3, hub.Revision);
+        await using (var tooOld = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab", start))
+        {
+            Assert.Equal("reset", (await tooOld.NextEventAsync()).Event);
+            Assert.Equal(3, (await tooOld.NextEventAsync()).Json.GetProperty("resources").GetArrayLength());
+        }
+        // The newest is kept: a client one event behind gets it from the history.
+        await using var behind = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab", start + 2);
+        var kept = await behind.NextEventAsync();
+        Assert.Equal(("declared", start + 3), (kept.Event, kept.Revision));
+    }
+
+    [Fact]
     public async Task Keep_alive_comments_fill_the_silence()
     {
         await using var server = await TestServer.StartAsync(["--Leasehold:Events:KeepAliveSeconds=0.2", "--Leasehold:Durability=memory"]);
