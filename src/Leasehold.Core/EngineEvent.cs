@@ -60,6 +60,7 @@ public enum DequeueReason : byte
 /// <param name="TtlMs">A lease's or session's ttl when the event happened.</param>
 /// <param name="EndReason">Released, session ended: why (a session closed with its token is <see cref="Pools.EndReason.Released"/>).</param>
 /// <param name="DequeueReason">Dequeued: why.</param>
+/// <param name="Leases">Session opened or ended: its lease count then (ending it ends them, in the same command).</param>
 public readonly record struct EngineEvent(
     long Revision,
     EventKind Kind,
@@ -72,4 +73,5 @@ public readonly record struct EngineEvent(
     long ExpiresAt = 0,
     long TtlMs = 0,
     EndReason EndReason = EndReason.Released,
-    DequeueReason DequeueReason = DequeueReason.Granted);
+    DequeueReason DequeueReason = DequeueReason.Granted,
+    int Leases = 0);

@@ -94,7 +94,7 @@ public sealed partial class LockEngine
         if (TrackEvents)
         {
             Emit(new EngineEvent(Revision, kind, now, Session: session, Text: endedBy, ExpiresAt: session.ExpiresAt,
-                TtlMs: session.TtlMs, EndReason: reason));
+                TtlMs: session.TtlMs, EndReason: reason, Leases: session.LeaseCount));
         }
     }
 

@@ -383,7 +383,7 @@ public sealed partial class LockEngine
     }
 
     /// <summary>Fails every waiter with <see cref="ErrorCode.ShuttingDown"/> at <paramref name="now"/>; returns how many there were.</summary>
-    public int DropAllWaiters(long now = 0)
+    public int DropAllWaiters(long now)
     {
         var count = 0;
         ForgetCandidates();

@@ -71,6 +71,14 @@ public sealed record EventDto
     /// <summary>snapshot: the declared resources under the prefix.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DeclaredResourceDto[]? Resources { get; init; }
+
+    /// <summary>snapshot: the drained prefixes that concern the prefix (at, above or under it), by path.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DrainDto[]? Drains { get; init; }
+
+    /// <summary>snapshot: true when a list was cut at <c>Leasehold:Events:SnapshotLimit</c> entries (the rest exists but is not listed).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Truncated { get; init; }
 }
 
 /// <summary>The <c>type</c> values of <see cref="EventDto"/>.</summary>

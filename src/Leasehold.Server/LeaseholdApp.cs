@@ -155,7 +155,7 @@ public static class LeaseholdApp
             }
             store = durability.Policy == FlushPolicy.Memory ? null : DataStore.Open(dataDir, limits, acceptDataLoss: options.AcceptDataLoss);
             builder.Services.AddSingleton(sp => new EngineHost(
-                store?.Engine ?? new LockEngine(limits), store, durability,
+                store?.Engine ?? MemoryEngine(limits, sp.GetRequiredService<TimeProvider>()), store, durability,
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>(), sp.GetRequiredService<Events.EventHub>())
             {
                 Quotas = new Limits.Quotas(limitsOptions),
@@ -183,6 +183,8 @@ public static class LeaseholdApp
         app.UseRequestMetrics(app.Services.GetRequiredService<Metrics.LeaseholdMetrics>());
         app.UseRouting();
         app.UseProblemResponses();
+        // A native CALL of a route that streams would never answer: refused before it is run or forwarded.
+        Native.NativeCall.UseNativeCallGuard(app);
         // The dashboard's static files, public and served by any node itself: before forwarding, credentials and limits.
         Dashboard.DashboardFiles.UseDashboard(app);
         var node = app.Services.GetService<Cluster.RaftNode>();
@@ -320,6 +322,13 @@ public static class LeaseholdApp
             ? ""
             : "; unknown settings, ignored: " + string.Join(", ", unknown.Select(u => u.Suggestion is null ? u.Key : $"{u.Key} (did you mean {u.Suggestion}?)"));
     }
+
+    /// <summary>
+    /// Memory mode's engine: nothing is replayed, so its event revision starts at the start's Unix time in
+    /// microseconds, not 0: an id a client saw from an earlier run is never one of this run's (docs/events.md).
+    /// </summary>
+    private static LockEngine MemoryEngine(EngineLimits limits, TimeProvider time)
+        => LockEngine.Restore(new EngineState(0, 0, 0, 0, [], [], [], Revision: (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10), limits);
 
     private static void LogSettings(ILogger logger, ConfigurationManager configuration)
     {

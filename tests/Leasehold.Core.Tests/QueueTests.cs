@@ -266,7 +266,7 @@ public class QueueTests : EngineTestBase
         var holder = Hold("/a");
         var w1 = Queued(Acquire("/a", waitMs: 1000));
         var w2 = Queued(Acquire("/a/b", LockMode.Shared, waitMs: 1000));
-        Assert.Equal(2, Engine.DropAllWaiters());
+        Assert.Equal(2, Engine.DropAllWaiters(0));
         Assert.Equal([(w1.Id, ErrorCode.ShuttingDown), (w2.Id, ErrorCode.ShuttingDown)], DrainOutcomes().Select(o => (o.WaiterId, o.Error)));
         Assert.Equal(0, Engine.QueueLength);
         Assert.Same(holder, Engine.GetLease(holder.Id));

@@ -155,6 +155,61 @@ public sealed class DashboardTests(BrowserFixture browser) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ADrainFromBeforeThePageOpenedIsShownFromTheSnapshot()
+    {
+        await Server.DeclareAsync("/lab/phone-7", """{"os": "android"}""");
+        await Server.DeclareAsync("/bench/scope-1", """{"kind": "scope"}""");
+        await Server.SendJsonAsync(HttpMethod.Put, "/v1/admin/drains/lab", null, HttpStatusCode.Created);
+        await using var session = await OpenAsync();
+        await session.GoAsync("#/pools");
+        await session.WaitLiveAsync();
+        var page = session.Page;
+        await Expect(page.Locator("tr[data-resource='/lab/phone-7']")).ToContainTextAsync("free, drained");
+        await Expect(page.Locator("tr[data-resource='/bench/scope-1'] td.state-free")).ToHaveTextAsync("free");
+        Assert.Empty(session.Errors);
+    }
+
+    [Fact]
+    public async Task AfterAResetTheChartsReadTheHistoryAgain()
+    {
+        // One event of history and of buffer: a command with several events cuts the page's stream off, and
+        // its reconnection finds the events it missed gone: reset, then a snapshot.
+        await using var server = await DashboardServer.StartAsync("--Leasehold:Events:History=1", "--Leasehold:Events:Buffer=1");
+        await using var session = await PageSession.OpenAsync(browser, server);
+        var historyReads = 0;
+        session.Page.Request += (_, request) =>
+        {
+            if (request.Url.Contains("/v1/history", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref historyReads);
+            }
+        };
+        await session.GoAsync("#/charts");
+        await session.WaitLiveAsync();
+        var page = session.Page;
+        await Expect(page.Locator("main .notice")).ToContainTextAsync("0 leases ended");
+        Assert.Equal(1, Volatile.Read(ref historyReads));
+
+        var opened = await server.SendJsonAsync(HttpMethod.Post, "/v1/sessions", """{"ttl": 60, "owner": "batch"}""", HttpStatusCode.Created);
+        var id = opened.GetProperty("id").GetInt64();
+        var token = opened.GetProperty("token").GetString()!;
+        for (var i = 0; i < 3; i++)
+        {
+            await server.SendJsonAsync(HttpMethod.Post, "/v1/leases", $$"""{"path": "/lab/batch-{{i}}", "session": {{id}}}""", HttpStatusCode.Created);
+        }
+        // Ending the session ends its three leases: four events in one command.
+        await server.SendJsonAsync(HttpMethod.Delete, $"/v1/sessions/{id}", null, HttpStatusCode.NoContent, token);
+        var deadline = Stopwatch.StartNew();
+        while (Volatile.Read(ref historyReads) < 2 && deadline.Elapsed < DashboardServer.Timeout)
+        {
+            await Task.Delay(50);
+        }
+        Assert.True(Volatile.Read(ref historyReads) >= 2, "the history was not read again after the reset");
+        await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "live");
+        await Expect(page.Locator("main .notice")).ToContainTextAsync("3 leases ended");
+    }
+
+    [Fact]
     public async Task HistoryIsFilteredByOwnerAndByPrefix()
     {
         foreach (var (path, owner) in new[] { ("/x/one", "alice"), ("/y/two", "bob"), ("/y/three", "alice") })

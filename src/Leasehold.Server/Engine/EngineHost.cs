@@ -131,7 +131,7 @@ public sealed partial class EngineHost : IAsyncDisposable
 
     /// <summary>Answers every waiting request with shutting-down; used when the server stops.</summary>
     public Task<int> DropWaitersAsync()
-        => ExecuteAsync(w => w.Run(new DropWaiters { Now = w.Now }, (e, _) => e.DropAllWaiters()));
+        => ExecuteAsync(w => w.Run(new DropWaiters { Now = w.Now }, (e, c) => e.DropAllWaiters(c.Now)));
 
     /// <summary>
     /// A cluster node starts leading: from now on the writer decides on <paramref name="engine"/> (a copy of the

@@ -28,6 +28,9 @@ internal sealed partial class StoreLog : ICommitLog
 
     // The flusher's: records written since the last fsync (the commands that fsync makes durable).
     private long _unsyncedRecords;
+
+    // The flusher's: events of batches answered before their fsync (interval policy), published once it is done.
+    private readonly List<(Events.EventHub Hub, List<Events.PublishedEvent> Events)> _unpublished = [];
     private volatile Exception? _failure;
 
     // The writer's: records since the last cut.
@@ -271,6 +274,13 @@ internal sealed partial class StoreLog : ICommitLog
             }
             foreach (var batch in batches)
             {
+                if (unsynced && batch.Events is { } events && batch.Hub is { } hub)
+                {
+                    // Interval policy: answered now, but its events wait for the fsync that covers them, so that no event a
+                    // stream sent can be lost in a crash and its revision reused for another (docs/events.md).
+                    _unpublished.Add((hub, events));
+                    batch.Events = null;
+                }
                 batch.Complete();
             }
             return unsynced;
@@ -313,10 +323,32 @@ internal sealed partial class StoreLog : ICommitLog
         _unsyncedRecords = 0;
         Interlocked.Increment(ref _syncs);
         lastSync = _time.GetTimestamp();
+        PublishSynced();
+    }
+
+    /// <summary>After an fsync: the events it made durable, in revision order (the interval policy's; the others have none waiting).</summary>
+    private void PublishSynced()
+    {
+        foreach (var (hub, events) in _unpublished)
+        {
+            try
+            {
+                hub.Publish(events);
+            }
+            catch (Exception ex)
+            {
+                // A bug in publishing is not the log's failure: the records are durable.
+                LogPublishFailed(ex);
+            }
+        }
+        _unpublished.Clear();
     }
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Writing the log failed; the server refuses every change from now on. Restart it once the disk is fixed")]
     private partial void LogStorageFailed(Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Publishing events after an fsync failed")]
+    private partial void LogPublishFailed(Exception ex);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Snapshot of record {Index} written ({Bytes} bytes)")]
     private partial void LogSnapshotWritten(long index, long bytes);

@@ -8,7 +8,7 @@ namespace Leasehold.Server.Events;
 /// <see cref="PublishedEvent"/>s (the revision is the engine's: the hub numbers nothing); once their batch is
 /// durable, the batch's completion hands them to <see cref="Publish"/>, which keeps them in a bounded history and
 /// offers them to every subscriber whose prefix they touch, without ever waiting: a subscriber whose buffer is full
-/// is cut off (<c>slow-consumer</c>). Memory is bounded by <c>History</c> + <c>MaxStreams</c> × <c>Buffer</c> events.
+/// is cut off (<c>slow-consumer</c>). Memory is bounded by <c>History</c> events (and <c>HistoryBytes</c>) + <c>MaxStreams</c> × <c>Buffer</c> events.
 /// <para>
 /// Other parts of the server consume it in process through <see cref="SubscribeAsync"/> (the HTTP stream, the
 /// native protocol's WATCH, metrics).
@@ -25,13 +25,18 @@ public sealed class EventHub
     /// <summary>Why a subscription ended: this node stopped leading its cluster.</summary>
     public const string LeaderChanged = "leader-changed";
 
+    /// <summary>Why a subscription ended: the security settings changed, or the consumer's key or token expired.</summary>
+    public const string CredentialsChanged = "credentials-changed";
+
     private readonly object _gate = new();
     private readonly EventOptions _options;
     private readonly PublishedEvent[] _ring;
     private readonly List<EventSubscription> _subscribers = [];
+    private readonly List<(long Revision, TaskCompletionSource Done)> _awaited = [];
     private EngineHost? _host;
     private int _start;
     private int _count;
+    private long _bytes;
 
     // Every event with a revision in (_floor, _last] that was published is in the ring.
     private long _floor;
@@ -81,6 +86,7 @@ public sealed class EventHub
         {
             _start = 0;
             _count = 0;
+            _bytes = 0;
             Array.Clear(_ring);
             _floor = _last = engine.Revision;
             _serving = !_stopped;
@@ -94,6 +100,7 @@ public sealed class EventHub
         {
             _serving = false;
             CutOffAll(LeaderChanged);
+            FailAwaited(new NotLeaderException());
         }
     }
 
@@ -105,6 +112,7 @@ public sealed class EventHub
             _stopped = true;
             _serving = false;
             CutOffAll(ShuttingDown);
+            FailAwaited(new OperationCanceledException("the server is stopping"));
         }
     }
 
@@ -131,6 +139,14 @@ public sealed class EventHub
                     }
                 }
             }
+            for (var i = _awaited.Count - 1; i >= 0; i--)
+            {
+                if (_awaited[i].Revision <= _last)
+                {
+                    _awaited[i].Done.TrySetResult();
+                    _awaited.RemoveAt(i);
+                }
+            }
         }
     }
 
@@ -144,13 +160,27 @@ public sealed class EventHub
         }
         if (_count == _ring.Length)
         {
-            _floor = _ring[_start].Revision;
-            _ring[_start] = e;
-            _start = (_start + 1) % _ring.Length;
-            return;
+            Evict();
         }
         _ring[(_start + _count) % _ring.Length] = e;
         _count++;
+        _bytes += e.Weight;
+        // Bounded by bytes too: declared events carry attributes of up to 64 KiB each.
+        while (_bytes > _options.HistoryBytes && _count > 0)
+        {
+            Evict();
+        }
+    }
+
+    /// <summary>Drops the oldest kept event: a client that saw only up to its revision gets a reset.</summary>
+    private void Evict()
+    {
+        var oldest = _ring[_start];
+        _floor = oldest.Revision;
+        _bytes -= oldest.Weight;
+        _ring[_start] = null!;
+        _start = (_start + 1) % _ring.Length;
+        _count--;
     }
 
     /// <summary>
@@ -207,25 +237,42 @@ public sealed class EventHub
                 }
             }
             var host = _host ?? throw new InvalidOperationException("the event hub has no writer");
-            await host.ExecuteAsync(w =>
+            var refused = await host.ExecuteAsync(w =>
             {
                 // On the writer: nothing changes the engine meanwhile, and every event not yet published has a revision
                 // up to the snapshot's (skipped for this subscriber) or comes from a later command (sent to it).
                 if (subscription.Disposed)
                 {
                     // The caller gave up waiting.
-                    return 0;
+                    return null;
                 }
-                var state = EventMapping.Snapshot(w.Engine, prefix, w.Now);
+                var state = EventMapping.Snapshot(w.Engine, prefix, w.Now, _options.SnapshotLimit);
                 lock (_gate)
                 {
-                    CheckServing();
+                    // Returned, not thrown: a refusal is no failure of the writer's work (which it would log as a bug).
+                    if (Refusal() is { } refusal)
+                    {
+                        return refusal;
+                    }
+                    // Under the lock, where Leave also runs: a subscription disposed meanwhile is not left behind registered.
+                    if (subscription.Disposed)
+                    {
+                        return null;
+                    }
                     subscription.Snapshot = state;
                     subscription.After = state.Revision;
                     _subscribers.Add(subscription);
                 }
-                return 0;
+                return (Exception?)null;
             }).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (refused is not null)
+            {
+                throw refused;
+            }
+            if (subscription.Snapshot is { } taken)
+            {
+                await PublishedAsync(taken.Revision).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
             return subscription;
         }
         catch
@@ -235,17 +282,45 @@ public sealed class EventHub
         }
     }
 
-    private void CheckServing()
+    /// <summary>
+    /// Completes once every event up to <paramref name="revision"/> is published: at once but under the interval
+    /// policy, whose events wait for their fsync. A snapshot is sent only then, so its revision is never one a crash
+    /// could take back and reissue.
+    /// </summary>
+    private Task PublishedAsync(long revision)
     {
-        if (_stopped)
+        lock (_gate)
         {
-            throw new OperationCanceledException("the server is stopping");
-        }
-        if (!_serving)
-        {
-            throw new NotLeaderException();
+            if (revision <= _last)
+            {
+                return Task.CompletedTask;
+            }
+            CheckServing();
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _awaited.Add((revision, done));
+            return done.Task;
         }
     }
+
+    private void FailAwaited(Exception error)
+    {
+        foreach (var (_, done) in _awaited)
+        {
+            done.TrySetException(error);
+        }
+        _awaited.Clear();
+    }
+
+    private void CheckServing()
+    {
+        if (Refusal() is { } refusal)
+        {
+            throw refusal;
+        }
+    }
+
+    /// <summary>Under the lock: why no subscription may start now, or null.</summary>
+    private Exception? Refusal() => _stopped ? new OperationCanceledException("the server is stopping") : _serving ? null : new NotLeaderException();
 
     private List<PublishedEvent> KeptAfter(long revision, ResourcePath prefix)
     {
@@ -259,6 +334,18 @@ public sealed class EventHub
             }
         }
         return kept;
+    }
+
+    /// <summary>Ends one subscription with <paramref name="reason"/> (its front-end's decision, e.g. <see cref="CredentialsChanged"/>); nothing when it ended already.</summary>
+    internal void CutOff(EventSubscription subscription, string reason)
+    {
+        lock (_gate)
+        {
+            if (_subscribers.Remove(subscription))
+            {
+                End(subscription, reason);
+            }
+        }
     }
 
     /// <summary>A subscription leaves (disposed by its consumer).</summary>

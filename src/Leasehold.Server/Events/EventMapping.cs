@@ -9,15 +9,15 @@ internal static class EventMapping
 {
     /// <summary>
     /// On the writer, right after the command: the event with what a later command could change copied (a waiter's
-    /// candidate paths, a pool lease's chosen resources' attributes, a session's lease count, a declaration's
-    /// attributes). Expiry and ttl are in the engine's event already. Allocates only the one object, but for pool leases.
+    /// candidate paths, a pool lease's chosen resources' attributes, a declaration's
+    /// attributes). Expiry, ttl and a session's lease count are in the engine's event already. Allocates only the one object, but for pool leases.
     /// </summary>
     public static PublishedEvent Capture(in EngineEvent e, LockEngine engine) => e.Kind switch
     {
         EventKind.Granted or EventKind.Renewed or EventKind.Released
             => new PublishedEvent(e, e.Lease!.Paths, chosen: e.Lease.Groups is { } groups ? Dtos.Chosen(groups, engine) : null),
         EventKind.Queued or EventKind.Dequeued => new PublishedEvent(e, e.Waiter!.Paths),
-        EventKind.SessionOpened or EventKind.SessionEnded => new PublishedEvent(e, [], leases: e.Session!.LeaseCount),
+        EventKind.SessionOpened or EventKind.SessionEnded => new PublishedEvent(e, [], leases: e.Leases),
         EventKind.Declared => new PublishedEvent(e, [e.Path!], attributes: engine.GetDeclared(e.Path!)?.Attributes),
         _ => new PublishedEvent(e, [e.Path!]),
     };
@@ -147,26 +147,40 @@ internal static class EventMapping
         _ => "closed",
     };
 
-    /// <summary>The state under <paramref name="prefix"/> as a <c>snapshot</c> message, as of the engine's revision.</summary>
-    public static EventDto Snapshot(LockEngine engine, ResourcePath prefix, long now)
+    /// <summary>
+    /// The state under <paramref name="prefix"/> as a <c>snapshot</c> message, as of the engine's revision. On the
+    /// writer, so bounded: at most <paramref name="limit"/> holders, waiters and resources each (<c>truncated</c> beyond).
+    /// </summary>
+    public static EventDto Snapshot(LockEngine engine, ResourcePath prefix, long now, int limit)
     {
-        var holders = engine.FindLeases(new LeaseFilter(Prefix: prefix), now, int.MaxValue);
+        var holders = engine.FindLeases(new LeaseFilter(Prefix: prefix), now, limit + 1);
+        var truncated = holders.Count > limit;
         var queue = new List<WaiterDto>();
         foreach (var waiter in engine.Queue)
         {
             if (Array.Exists(waiter.Paths, prefix.IsAncestorOrSelf))
             {
+                if (queue.Count == limit)
+                {
+                    truncated = true;
+                    break;
+                }
                 queue.Add(Dtos.ToDto(waiter, now));
             }
         }
+        var declared = engine.ListDeclared(prefix);
+        truncated |= declared.Count > limit;
         return new EventDto
         {
             Revision = engine.Revision,
             Type = EventTypes.Snapshot,
             At = Dtos.Time(now),
-            Holders = [.. holders.Select(l => Dtos.ToDto(l, engine))],
+            Holders = [.. holders.Take(limit).Select(l => Dtos.ToDto(l, engine))],
             Queue = [.. queue],
-            Resources = [.. engine.ListDeclared(prefix).Select(r => new DeclaredResourceDto { Path = r.Path.Value, Attributes = r.Attributes })],
+            Resources = [.. declared.Take(limit).Select(r => new DeclaredResourceDto { Path = r.Path.Value, Attributes = r.Attributes })],
+            // A drain above the prefix stops grants under it; one below stops some: both concern the prefix's viewer.
+            Drains = [.. engine.Drains.Where(d => prefix.IsAncestorOrSelf(d.Path) || d.Path.IsAncestorOrSelf(prefix)).OrderBy(d => d.Path.Value, StringComparer.Ordinal).Select(Dtos.ToDto)],
+            Truncated = truncated ? true : null,
         };
     }
 }

@@ -24,6 +24,33 @@ public sealed class PublishedEvent
         Chosen = chosen;
         Leases = leases;
         Attributes = attributes;
+        Weight = Estimate(paths, chosen, attributes);
+    }
+
+    /// <summary>
+    /// About how many bytes the event holds once its record and wire form are built (what the history's
+    /// <c>HistoryBytes</c> counts): a fixed part, its paths, and its attributes (declared, or a pool lease's
+    /// chosen resources'), each held as JSON and again in the encoded message.
+    /// </summary>
+    internal long Weight { get; }
+
+    private static long Estimate(ResourcePath[] paths, ChosenResourceDto[]? chosen, JsonElement? attributes)
+    {
+        long bytes = 512;
+        foreach (var path in paths)
+        {
+            bytes += 4L * path.Value.Length;
+        }
+        if (attributes is { } declared)
+        {
+            bytes += 3L * System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(declared).Length;
+        }
+        foreach (var resource in chosen ?? [])
+        {
+            bytes += 64 + 4L * resource.Path.Length
+                + (resource.Attributes is { } a ? 3L * System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(a).Length : 0);
+        }
+        return bytes;
     }
 
     /// <summary>The engine's event. Its lease, waiter or session may be read only for the fields that never change.</summary>
@@ -56,6 +83,9 @@ public sealed class PublishedEvent
             return Interlocked.CompareExchange(ref _dto, EventMapping.Build(this), null) ?? _dto!;
         }
     }
+
+    /// <summary>A session's event (opened, ended): it names an owner and a principal, so only callers with the admin right on <c>/</c> get it (docs/security.md).</summary>
+    public bool IsSession => Event.Kind is EventKind.SessionOpened or EventKind.SessionEnded;
 
     /// <summary>Whether a stream of <paramref name="prefix"/> gets the event.</summary>
     public bool Touches(ResourcePath prefix)

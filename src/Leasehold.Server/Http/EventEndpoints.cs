@@ -5,8 +5,11 @@ using System.Text.Json.Nodes;
 using Leasehold.Protocol;
 using Leasehold.Server.Events;
 using Leasehold.Server.Security;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
 namespace Leasehold.Server.Http;
@@ -31,6 +34,7 @@ internal static class EventEndpoints
     {
         app.MapGet(Route, StreamAsync).WithTags("Events").WithName("StreamEvents")
             .WithMetadata(
+                StreamingRoute.Instance,
                 QueryParameter.Prefix("Events touching paths"),
                 new QueryParameter("snapshot", JsonSchemaType.Boolean, "`true`: start with a `snapshot` event of the state under the prefix (default `false`).", JsonValue.Create(true)),
                 new QueryParameter("after", JsonSchemaType.Integer, "A revision: send the events after it, as the `Last-Event-ID` header does (the header wins).", JsonValue.Create(1042)))
@@ -68,6 +72,11 @@ internal static class EventEndpoints
             // The header comes second: it wins.
             after = revision;
         }
+        // Sessions have no path (their events reach streams of the whole tree only) and listing them takes admin on `/`:
+        // so do their events. Others get the rest of the stream (docs/security.md).
+        var sessions = prefix.Depth == 0 && await MaySeeSessionsAsync(context).ConfigureAwait(false);
+        // Watched from before the check: a change of the security settings after it ends the stream.
+        using var credentials = await CredentialWatch.StartAsync(context, time).ConfigureAwait(false);
         if (await Access.DenyAsync(context, Right.Read, PathScope.Under(prefix)).ConfigureAwait(false) is { } denied)
         {
             await denied.ExecuteAsync(context).ConfigureAwait(false);
@@ -91,11 +100,24 @@ internal static class EventEndpoints
         }
         using (subscription)
         {
-            await SendAsync(context, subscription, hub.Options, time).ConfigureAwait(false);
+            credentials?.Attach(hub, subscription);
+            await SendAsync(context, subscription, hub.Options, time, sessions).ConfigureAwait(false);
         }
     }
 
-    private static async Task SendAsync(HttpContext context, EventSubscription subscription, EventOptions options, TimeProvider time)
+    /// <summary>Whether the caller has the admin right on <c>/</c> (everyone, with security off); asked quietly: no answer, nothing audited.</summary>
+    private static async Task<bool> MaySeeSessionsAsync(HttpContext context)
+    {
+        if (!Access.IsEnabled(context))
+        {
+            return true;
+        }
+        var authorization = context.RequestServices.GetRequiredService<IAuthorizationService>();
+        var result = await authorization.AuthorizeAsync(context.User, PathScope.Under(Core.ResourcePath.Root), RightRequirement.Of(Right.Admin)).ConfigureAwait(false);
+        return result.Succeeded;
+    }
+
+    private static async Task SendAsync(HttpContext context, EventSubscription subscription, EventOptions options, TimeProvider time, bool sessions)
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
@@ -123,6 +145,10 @@ internal static class EventEndpoints
             var written = 0;
             foreach (var e in subscription.Backlog)
             {
+                if (e.IsSession && !sessions)
+                {
+                    continue;
+                }
                 writer.Write(e.Sse.Span);
                 seen = e.Revision;
                 if (++written % MaxPerFlush == 0)
@@ -138,6 +164,10 @@ internal static class EventEndpoints
                 var n = 0;
                 while (n < MaxPerFlush && subscription.Reader.TryRead(out var e))
                 {
+                    if (e.IsSession && !sessions)
+                    {
+                        continue;
+                    }
                     writer.Write(e.Sse.Span);
                     seen = e.Revision;
                     n++;
@@ -173,21 +203,26 @@ internal static class EventEndpoints
                 return;
             }
         }
-        await EndAsync(context, subscription, seen, time).ConfigureAwait(false);
+        await EndAsync(context, subscription, seen, time, sessions).ConfigureAwait(false);
     }
 
     /// <summary>The server ends the stream: what is buffered (unless the consumer is too slow for it), then <c>cut-off</c>.</summary>
-    private static async Task EndAsync(HttpContext context, EventSubscription subscription, long seen, TimeProvider time)
+    private static async Task EndAsync(HttpContext context, EventSubscription subscription, long seen, TimeProvider time, bool sessions)
     {
         var reason = subscription.CutOffReason ?? EventHub.ShuttingDown;
         var writer = context.Response.BodyWriter;
         using var limit = new CancellationTokenSource(FinalWriteTimeout, time);
         try
         {
-            if (reason != EventHub.SlowConsumer)
+            // Not to a consumer too slow for them, nor to one whose right to read them is in doubt.
+            if (reason is not (EventHub.SlowConsumer or EventHub.CredentialsChanged))
             {
                 while (subscription.Reader.TryRead(out var e))
                 {
+                    if (e.IsSession && !sessions)
+                    {
+                        continue;
+                    }
                     writer.Write(e.Sse.Span);
                     seen = e.Revision;
                 }
@@ -199,6 +234,80 @@ internal static class EventEndpoints
         {
             // A consumer that does not read gets no last word: its connection is dropped.
             context.Abort();
+        }
+    }
+
+    /// <summary>
+    /// With security on, a stream is checked once, when it starts: so it ends (<c>credentials-changed</c>) when the
+    /// security settings change (keys, rules) and when the caller's key or token expires, as a native connection does.
+    /// The client reconnects and is checked anew.
+    /// </summary>
+    private sealed class CredentialWatch : IDisposable
+    {
+        private readonly IDisposable? _settings;
+        private readonly ITimer? _expiry;
+        private readonly Lock _gate = new();
+        private bool _changed;
+        private (EventHub Hub, EventSubscription Subscription)? _attached;
+
+        private CredentialWatch(HttpContext context, DateTimeOffset? expires, TimeProvider time)
+        {
+            _settings = context.RequestServices.GetRequiredService<IOptionsMonitor<SecurityOptions>>().OnChange(_ => Changed());
+            if (expires is { } at)
+            {
+                var left = at - time.GetUtcNow();
+                // Timers reach about 49 days; a credential that lasts longer is checked again on reconnection.
+                if (left < TimeSpan.FromDays(24))
+                {
+                    _expiry = time.CreateTimer(static watch => ((CredentialWatch)watch!).Changed(), this, left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+                }
+            }
+        }
+
+        /// <summary>Null with security off (nothing to watch).</summary>
+        public static async Task<CredentialWatch?> StartAsync(HttpContext context, TimeProvider time)
+        {
+            if (!context.RequestServices.GetRequiredService<SecurityState>().Enabled)
+            {
+                return null;
+            }
+            // The credential check ran it already: the handlers' result is cached for the request.
+            var result = await context.AuthenticateAsync().ConfigureAwait(false);
+            var expires = result.Properties?.Items.TryGetValue(ApiKeyHandler.ExpiresItem, out var ms) == true
+                && long.TryParse(ms, CultureInfo.InvariantCulture, out var unixMs)
+                    ? DateTimeOffset.FromUnixTimeMilliseconds(unixMs)
+                    : result.Properties?.ExpiresUtc;
+            return new CredentialWatch(context, result.Succeeded ? expires : null, time);
+        }
+
+        public void Attach(EventHub hub, EventSubscription subscription)
+        {
+            lock (_gate)
+            {
+                _attached = (hub, subscription);
+                if (!_changed)
+                {
+                    return;
+                }
+            }
+            hub.CutOff(subscription, EventHub.CredentialsChanged);
+        }
+
+        private void Changed()
+        {
+            (EventHub Hub, EventSubscription Subscription)? attached;
+            lock (_gate)
+            {
+                _changed = true;
+                attached = _attached;
+            }
+            attached?.Hub.CutOff(attached.Value.Subscription, EventHub.CredentialsChanged);
+        }
+
+        public void Dispose()
+        {
+            _settings?.Dispose();
+            _expiry?.Dispose();
         }
     }
 

@@ -101,13 +101,29 @@ public sealed class LeaseholdMetrics : IDisposable
         var tags = new TagList
         {
             { "route", route },
-            { "method", method },
+            { "method", MethodLabel(method) },
             { "status", StatusText(status) },
             { "code", code ?? "" },
         };
         _httpRequests.Add(1, tags);
         _httpDuration.Record(seconds, new KeyValuePair<string, object?>("route", route));
     }
+
+    /// <summary>
+    /// The <c>method</c> label: one of a fixed set, <c>other</c> for anything else, so that a client sending made-up
+    /// methods (HTTP allows any token) cannot make the metric's series grow without bound.
+    /// </summary>
+    internal static string MethodLabel(string method) => method switch
+    {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    };
 
     public void NativeMessage(FrameType type) => _nativeMessages.Add(1, new KeyValuePair<string, object?>("type", TypeName(type)));
 

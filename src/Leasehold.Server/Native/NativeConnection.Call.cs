@@ -54,12 +54,14 @@ internal sealed partial class NativeConnection
             {
                 request.Headers.Authorization = "Bearer " + credential;
             }
-            using var responseBody = new MemoryStream();
+            // Bounded: an answer over a frame is refused below, and nothing beyond a frame is kept meanwhile.
+            using var responseBody = new CappedBody(shared.Options.MaxFrameBytes);
             var response = new HttpResponseFeature();
             var features = new FeatureCollection();
             features.Set<IHttpRequestFeature>(request);
             features.Set<IHttpResponseFeature>(response);
             features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(responseBody));
+            features.Set(NativeCall.Instance);
             features.Set<IHttpRequestLifetimeFeature>(new HttpRequestLifetimeFeature { RequestAborted = _closed.Token });
             var remote = connection.RemoteEndPoint as System.Net.IPEndPoint;
             var local = connection.LocalEndPoint as System.Net.IPEndPoint;
@@ -78,13 +80,11 @@ internal sealed partial class NativeConnection
             var context = new DefaultHttpContext(features) { RequestServices = scope.ServiceProvider };
             await pipeline(context).ConfigureAwait(false);
             var status = context.Response.StatusCode;
-            var bytes = responseBody.Length == 0 ? null : responseBody.ToArray();
-            var result = new ResultMessage((ushort)status, context.Response.ContentType, bytes);
-            if (result.PayloadSize + NativeProtocol.MinLength > shared.Options.MaxFrameBytes)
+            var result = new ResultMessage((ushort)status, context.Response.ContentType, responseBody.ToArray());
+            if (responseBody.Overflowed || result.PayloadSize + NativeProtocol.MinLength > shared.Options.MaxFrameBytes)
             {
-                result = new ResultMessage(500, ProblemDto.ContentType, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
-                    Problems.Create(ErrorCodes.Internal, $"the answer is larger than a frame ({shared.Options.MaxFrameBytes} bytes); ask for less (limit)"),
-                    ProtocolJsonContext.Default.ProblemDto));
+                Fail(id, NativeProtocol.FrameTooLarge, 413, $"the answer is larger than a frame ({shared.Options.MaxFrameBytes} bytes, Leasehold:Native:MaxFrameBytes); ask for less (limit)");
+                return;
             }
             lock (_write)
             {

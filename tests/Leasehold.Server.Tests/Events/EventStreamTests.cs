@@ -100,7 +100,7 @@ public class EventStreamTests : ServerTestBase
             "drained /lab anonymous",
             "undrained /lab anonymous",
             "granted third /lab/b",
-            "session-ended svc closed",
+            "session-ended svc closed leases=1",
             "released third session-ended",
             "granted blocker /lab/c",
             "queued patient /lab/c",
@@ -133,7 +133,7 @@ public class EventStreamTests : ServerTestBase
             "queued" => $"queued {Owner("waiter")} {Paths("waiter")}",
             "dequeued" => $"dequeued {Owner("waiter")} {json.GetProperty("reason").GetString()}",
             "session-opened" => $"session-opened {Owner("session")}",
-            "session-ended" => $"session-ended {Owner("session")} {json.GetProperty("reason").GetString()}",
+            "session-ended" => $"session-ended {Owner("session")} {json.GetProperty("reason").GetString()} leases={json.GetProperty("session").GetProperty("leases").GetInt32()}",
             "declared" => $"declared {json.GetProperty("path").GetString()} {json.GetProperty("attributes").GetProperty("os").GetString()}",
             "removed" => $"removed {json.GetProperty("path").GetString()}",
             _ => $"{e.Event} {json.GetProperty("path").GetString()} {json.GetProperty("actor").GetString()}",
@@ -218,6 +218,9 @@ public class EventStreamTests : ServerTestBase
     public async Task An_id_the_server_cannot_serve_gets_a_reset_then_a_snapshot_then_live_events()
     {
         await using var server = await TestServer.StartAsync(["--Leasehold:Events:History=4", "--Leasehold:Durability=memory"]);
+        var hub = server.App.Services.GetRequiredService<EventHub>();
+        // Memory mode starts its revision at the start's time in microseconds: every id below is relative to it.
+        var start = hub.Revision;
         var api = new Api(server.Client);
         var kept = await api.AcquireAsync("/lab/kept", null, "keeper");
         for (var i = 0; i < 5; i++)
@@ -225,29 +228,29 @@ public class EventStreamTests : ServerTestBase
             var lease = await api.AcquireAsync("/lab/churn", null);
             using var release = await api.SendAsync(HttpMethod.Delete, $"/v1/leases/{lease.Id}", lease.Token);
         }
-        var hub = server.App.Services.GetRequiredService<EventHub>();
-        Assert.Equal(11, hub.Revision);
-        foreach (var lastEventId in new long[] { 1, 12, 1000 })
+        Assert.Equal(start + 11, hub.Revision);
+        foreach (var lastEventId in new long[] { start + 1, start + 12, start + 1000, 1 })
         {
             await using var stream = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab", lastEventId);
             var reset = await stream.NextEventAsync();
             Assert.Equal("reset", reset.Event);
             Assert.Null(reset.Id);
             var snapshot = await stream.NextEventAsync();
-            Assert.Equal(("snapshot", "11"), (snapshot.Event, snapshot.Id));
+            Assert.Equal(("snapshot", start + 11), (snapshot.Event, snapshot.Revision));
+            Assert.Equal((start + 11).ToString(System.Globalization.CultureInfo.InvariantCulture), snapshot.Id);
             var holders = snapshot.Json.GetProperty("holders").EnumerateArray().ToList();
             Assert.Equal([kept.Id], holders.Select(h => h.GetProperty("id").GetInt64()));
             Assert.False(holders[0].TryGetProperty("token", out _));
         }
         // An id the history still covers (the last four events and the revision before them) is served without a reset.
-        await using var resumed = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab", 7);
-        var replayed = new List<string>();
+        await using var resumed = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab", start + 7);
+        var replayed = new List<long>();
         for (var i = 0; i < 4; i++)
         {
-            replayed.Add((await resumed.NextEventAsync()).Id!);
+            replayed.Add((await resumed.NextEventAsync()).Revision - start);
         }
-        Assert.Equal(["8", "9", "10", "11"], replayed);
-        await using var tooOld = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab", 6);
+        Assert.Equal([8L, 9, 10, 11], replayed);
+        await using var tooOld = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab", start + 6);
         Assert.Equal("reset", (await tooOld.NextEventAsync()).Event);
     }
 
@@ -287,6 +290,65 @@ public class EventStreamTests : ServerTestBase
     }
 
     [Fact]
+    public async Task A_snapshot_lists_the_drains_that_concern_its_prefix_and_says_truncated_beyond_its_limit()
+    {
+        await using var server = await TestServer.StartAsync(["--Leasehold:Events:SnapshotLimit=3", "--Leasehold:Durability=memory"]);
+        var api = new Api(server.Client);
+        foreach (var path in new[] { "/lab", "/lab/rack-2/deep", "/elsewhere" })
+        {
+            using var drained = await api.SendAsync(HttpMethod.Put, "/v1/admin/drains" + path, null);
+            Assert.Equal(HttpStatusCode.Created, drained.StatusCode);
+        }
+        await using (var stream = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab/rack-2&snapshot=true"))
+        {
+            var snapshot = await stream.NextEventAsync();
+            Assert.Equal("snapshot", snapshot.Event);
+            // Above the prefix (it stops every grant under it) and under it; not beside it.
+            Assert.Equal(["/lab", "/lab/rack-2/deep"], snapshot.Json.GetProperty("drains").EnumerateArray().Select(d => d.GetProperty("path").GetString()));
+            Assert.Equal("anonymous", snapshot.Json.GetProperty("drains")[0].GetProperty("actor").GetString());
+            Assert.True(snapshot.Json.GetProperty("drains")[0].TryGetProperty("since", out _));
+            Assert.False(snapshot.Json.TryGetProperty("truncated", out _));
+        }
+        for (var i = 0; i < 4; i++)
+        {
+            await api.AcquireAsync($"/free/{i}", null);
+        }
+        await using (var stream = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/free&snapshot=true"))
+        {
+            var snapshot = await stream.NextEventAsync();
+            Assert.Equal(3, snapshot.Json.GetProperty("holders").GetArrayLength());
+            Assert.True(snapshot.Json.GetProperty("truncated").GetBoolean());
+            Assert.Empty(snapshot.Json.GetProperty("drains").EnumerateArray());
+        }
+    }
+
+    [Fact]
+    public async Task The_history_is_bounded_by_bytes_too_so_large_declared_events_push_old_ones_out()
+    {
+        // Room for a thousand events, but not for three of 48 KiB attributes in 256 KiB.
+        await using var server = await TestServer.StartAsync(["--Leasehold:Events:History=1000", "--Leasehold:Events:HistoryBytes=262144", "--Leasehold:Durability=memory"]);
+        var hub = server.App.Services.GetRequiredService<EventHub>();
+        var start = hub.Revision;
+        var api = new Api(server.Client);
+        var attributes = "{\"blob\": \"" + new string('x', 48 * 1024) + "\"}";
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await api.SendAsync(HttpMethod.Put, $"/v1/resources/lab/big-{i}", null, attributes);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        Assert.Equal(start + 3, hub.Revision);
+        await using (var tooOld = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab", start))
+        {
+            Assert.Equal("reset", (await tooOld.NextEventAsync()).Event);
+            Assert.Equal(3, (await tooOld.NextEventAsync()).Json.GetProperty("resources").GetArrayLength());
+        }
+        // The newest is kept: a client one event behind gets it from the history.
+        await using var behind = await SseStream.OpenAsync(server.CreateClient(), "/v1/events?prefix=/lab", start + 2);
+        var kept = await behind.NextEventAsync();
+        Assert.Equal(("declared", start + 3), (kept.Event, kept.Revision));
+    }
+
+    [Fact]
     public async Task Keep_alive_comments_fill_the_silence()
     {
         await using var server = await TestServer.StartAsync(["--Leasehold:Events:KeepAliveSeconds=0.2", "--Leasehold:Durability=memory"]);
@@ -304,20 +366,44 @@ public class EventStreamTests : ServerTestBase
         try
         {
             await new Api(server.Client).AcquireAsync("/lab/a", null);
-            Assert.Equal("granted", (await stream.NextEventAsync()).Event);
+            var granted = await stream.NextEventAsync();
+            Assert.Equal("granted", granted.Event);
             using (var cts = new CancellationTokenSource(TestServer.Timeout))
             {
                 await server.App.StopAsync(cts.Token);
             }
             var last = await stream.NextEventAsync();
             Assert.Equal("cut-off", last.Event);
-            Assert.Equal(("shutting-down", 1L), (last.Json.GetProperty("reason").GetString(), last.Revision));
+            Assert.Equal(("shutting-down", granted.Revision), (last.Json.GetProperty("reason").GetString(), last.Revision));
             Assert.True(await stream.EndsWithinAsync(TestServer.Timeout));
         }
         finally
         {
             await stream.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task Waiters_dropped_by_a_stop_are_dequeued_at_the_time_of_the_stop()
+    {
+        await using var server = await TestServer.StartAsync(["--Leasehold:Durability=memory"]);
+        using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TestServer.Timeout };
+        await using var stream = await SseStream.OpenAsync(client, "/v1/events?prefix=/lab");
+        var api = new Api(server.Client);
+        await api.AcquireAsync("/lab/a", null);
+        Assert.Equal("granted", (await stream.NextEventAsync()).Event);
+        var waiting = api.SendAsync(HttpMethod.Post, "/v1/leases", null, """{"path": "/lab/a", "wait": 30}""");
+        Assert.Equal("queued", (await stream.NextEventAsync()).Event);
+        var before = DateTimeOffset.UtcNow.AddSeconds(-5);
+        using (var cts = new CancellationTokenSource(TestServer.Timeout))
+        {
+            await server.App.StopAsync(cts.Token);
+        }
+        var dequeued = await stream.NextEventAsync();
+        Assert.Equal(("dequeued", "shutting-down"), (dequeued.Event, dequeued.Json.GetProperty("reason").GetString()));
+        Assert.True(dequeued.Json.GetProperty("at").GetDateTimeOffset() >= before, $"stamped {dequeued.Json.GetProperty("at")}");
+        using var answer = await waiting;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
     }
 
     [Fact]

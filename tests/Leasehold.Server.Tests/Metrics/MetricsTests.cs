@@ -46,6 +46,21 @@ public sealed partial class MetricsTests : ServerTestBase
     }
 
     [Fact]
+    public async Task Made_up_methods_are_counted_as_other_so_they_add_no_series()
+    {
+        var before = await Scrape.TakeAsync(Client);
+        foreach (var method in new[] { "BREW", "WHEN", "BREW" })
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), new Uri("/v1/stats", UriKind.Relative));
+            using var response = await Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        }
+        var after = await Scrape.TakeAsync(Client);
+        Assert.Equal(3, after.Sum("leasehold_http_requests_total", "method=other") - before.Sum("leasehold_http_requests_total", "method=other"));
+        Assert.DoesNotContain(after.Samples, s => s.Labels.TryGetValue("method", out var m) && m is "BREW" or "WHEN");
+    }
+
+    [Fact]
     public async Task Queue_grants_expiries_and_sessions_are_counted_by_reason()
     {
         var before = await Scrape.TakeAsync(Client);

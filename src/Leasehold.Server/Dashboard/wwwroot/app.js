@@ -16,7 +16,7 @@
     leases: new Map(),      // id -> lease (as in the API, without token)
     waiters: new Map(),     // id -> waiter
     resources: new Map(),   // declared path -> attributes
-    drains: new Map(),      // drained path -> {actor, since} (seen live)
+    drains: new Map(),      // drained path -> {actor, since} (from the snapshot, then live)
     history: [],            // finished leases, newest first: /v1/history, then released events
     historyIds: new Set(),
     historySince: null,     // the earliest time (ms) from which `history` holds every ended lease
@@ -225,6 +225,10 @@
     for (const lease of data.holders || []) state.leases.set(lease.id, lease);
     for (const waiter of data.queue || []) state.waiters.set(waiter.id, waiter);
     for (const r of data.resources || []) state.resources.set(r.path, r.attributes);
+    if (Array.isArray(data.drains)) {
+      state.drains.clear();
+      for (const d of data.drains) state.drains.set(d.path, { actor: d.actor, since: d.since });
+    }
     state.loaded = true;
   }
 
@@ -233,7 +237,11 @@
     if (typeof data.revision === "number") state.revision = data.revision;
     switch (data.type) {
       case "snapshot": applySnapshot(data); break;
-      case "reset": break; // a snapshot follows at once and replaces everything
+      case "reset":
+        // Events were missed: the snapshot that follows replaces the state, and the history of ended leases may have
+        // a gap, so it is read again (as after polling found leases gone).
+        state.historySince = null;
+        break;
       case "granted":
       case "renewed":
         state.leases.set(data.lease.id, data.lease);
@@ -928,7 +936,7 @@
         ensureHistory(since).then(() => { loaded = true; }).catch(e => { error = e; }).finally(() => view && view.update());
       },
       update() {
-        if (state.connection === "polling" && state.historySince === null && loaded) {
+        if (state.historySince === null && loaded) {
           ensureHistory(new Date(Date.now() - windowSecs * 1000).toISOString()).finally(draw);
           return;
         }
