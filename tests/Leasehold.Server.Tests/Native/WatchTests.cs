@@ -50,6 +50,8 @@ public sealed class WatchTests : IAsyncLifetime
 
         // The same JSON as the SSE stream's data lines: one parser serves both.
         using var sse = await _server.Client.GetAsync(new Uri($"/v1/events?prefix=/watch&after={after}", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        // It names the revision it starts after, as WATCHING does.
+        Assert.Equal(after.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(sse.Headers.GetValues("Leasehold-Revision")));
         using var reader = new StreamReader(await sse.Content.ReadAsStreamAsync());
         string? line;
         while ((line = await reader.ReadLineAsync().WaitAsync(TestServer.Timeout)) is not null && !line.StartsWith("data: ", StringComparison.Ordinal))
