@@ -37,6 +37,7 @@ public abstract class WatchTests : ContractTestBase
         var seen = new List<LeaseholdEvent> { queued };
         while (seen[^1].Type != EventTypes.Granted)
         {
+            Assert.True(seen.Count < 10, $"no grant among {string.Join(", ", seen.Select(e => e.Type))}");
             seen.Add(await NextAsync(events));
         }
         Assert.Equal([EventTypes.Queued, EventTypes.Released, EventTypes.Dequeued, EventTypes.Granted], seen.Select(e => e.Type));
@@ -66,8 +67,10 @@ public abstract class WatchTests : ContractTestBase
         Assert.True(Server.Events.CutOffs > 0, $"no stream was cut off in {bursts} bursts");
         var last = Server.Events.Revision;
         var revisions = new List<long>();
+        var clock = Stopwatch.StartNew();
         while (revisions.Count == 0 || revisions[^1] < last)
         {
+            Assert.True(revisions.Count < 1000 && clock.Elapsed < ClientTestServer.Timeout, $"revision {last} not reached: {string.Join(", ", revisions)}");
             var e = await NextAsync(events);
             Assert.False(e.IsReset, "the history kept every event: no reset");
             revisions.Add(e.Revision);
@@ -104,6 +107,8 @@ public abstract class WatchTests : ContractTestBase
             var types = new List<string> { next.Type };
             while (types[^1] != EventTypes.Granted)
             {
+                // Bounded: the leases' own renewals (every 20 s) would keep an unbounded loop going.
+                Assert.True(types.Count < 5, string.Join(", ", types.Zip(revisions)));
                 var e = await NextAsync(events);
                 revisions.Add(e.Revision);
                 types.Add(e.Type);

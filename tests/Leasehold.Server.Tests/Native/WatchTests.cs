@@ -54,8 +54,9 @@ public sealed class WatchTests : IAsyncLifetime
         Assert.Equal(after.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(sse.Headers.GetValues("Leasehold-Revision")));
         using var reader = new StreamReader(await sse.Content.ReadAsStreamAsync());
         string? line;
-        while ((line = await reader.ReadLineAsync().WaitAsync(TestServer.Timeout)) is not null && !line.StartsWith("data: ", StringComparison.Ordinal))
+        for (var lines = 0; (line = await reader.ReadLineAsync().WaitAsync(TestServer.Timeout)) is not null && !line.StartsWith("data: ", StringComparison.Ordinal); lines++)
         {
+            Assert.True(lines < 10, "no data line among the first lines of the stream");
         }
         Assert.Equal(granted.GetRawText(), line!["data: ".Length..]);
 
@@ -239,6 +240,7 @@ public sealed class WatchTests : IAsyncLifetime
                 break;
             }
             Assert.Equal(++got, e.GetProperty("revision").GetInt64());
+            Assert.True(got < declared, $"the stalled reader got all {declared} events");
         }
         Assert.True(got < declared, $"the stalled reader got {got} of {declared} events");
         Assert.Equal(("slow-consumer", got), (cutOff.GetProperty("reason").GetString(), cutOff.GetProperty("revision").GetInt64()));
