@@ -154,8 +154,12 @@ public sealed class WatchTests : IAsyncLifetime
         var (connection, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
         await connection.SendAsync(2, new WatchMessage("/", -1, WatchFlags.None));
         await connection.SendAsync(3, new WatchMessage("/a", -1, WatchFlags.None));
-        (await NextFrameAsync(connection, 2)).As<WatchingMessage>();
-        (await NextFrameAsync(connection, 3)).As<WatchingMessage>();
+        // Each watch answers on its own: in either order.
+        var first = await connection.ReceiveAsync();
+        var second = await connection.ReceiveAsync();
+        first.As<WatchingMessage>();
+        second.As<WatchingMessage>();
+        Assert.Equal([2u, 3u], new[] { first.Id, second.Id }.Order());
         Assert.Equal(2, Hub.OpenStreams);
         await connection.DisposeAsync();
         await WaitUntil(() => Hub.OpenStreams == 0, "the streams of the closed connection are freed");
