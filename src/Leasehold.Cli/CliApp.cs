@@ -17,6 +17,7 @@ internal static class CliApp
             ReleaseCommand.Create(),
             StatusCommand.Create(),
             ListCommand.Create(),
+            WatchCommand.Create(),
             ValidateCommand.Create(),
             CertsCommand.Create(),
             Commands.Admin.AdminCommand.Create(),

@@ -40,4 +40,7 @@ public static class Headers
 
     /// <summary>On an answer a cluster follower forwarded: the leader's URL, so a client that knows it may go there directly.</summary>
     public const string Leader = "Leasehold-Leader";
+
+    /// <summary>On the event stream's answer: the revision it starts after (every event that follows has a larger one).</summary>
+    public const string Revision = "Leasehold-Revision";
 }

@@ -44,6 +44,10 @@ public sealed class CliServer : IAsyncLifetime
         await Client.GetResourceAsync("/warm-up", cts.Token);
     }
 
+    /// <summary>The server's event hub: the streams open on it.</summary>
+    public Leasehold.Server.Events.EventHub Events
+        => Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Leasehold.Server.Events.EventHub>(_app!.Services);
+
     /// <summary>A fresh path prefix for one test: tests share the server, never paths.</summary>
     public static string UniquePath(string name) => $"/t{Guid.NewGuid():N}/{name}";
 

@@ -174,6 +174,22 @@ public sealed class Tool : IDisposable
         throw new TimeoutException($"{path} did not appear within {Timeout.TotalSeconds} s\n{Snapshot()}");
     }
 
+    /// <summary>Waits until standard output holds <paramref name="text"/>, at most <see cref="Timeout"/>; returns the output so far.</summary>
+    public async Task<string> WaitForStdoutAsync(string text)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        string output;
+        while (!(output = Text(_stdout)).Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow >= deadline || _process.HasExited)
+            {
+                throw new TimeoutException($"'{text}' did not appear on standard output within {Timeout.TotalSeconds} s\n{Snapshot()}");
+            }
+            await Task.Delay(25);
+        }
+        return output;
+    }
+
     /// <summary>Waits until standard error holds <paramref name="text"/>, at most <see cref="Timeout"/>.</summary>
     public async Task WaitForStderrAsync(string text)
     {

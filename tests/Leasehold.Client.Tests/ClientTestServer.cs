@@ -125,6 +125,9 @@ public sealed class ClientTestServer : IAsyncDisposable
         Assert.True(response.IsSuccessStatusCode, $"declaring {path}: {(int)response.StatusCode} {body}");
     }
 
+    /// <summary>The running server's event hub (its open streams, the cut-offs it made).</summary>
+    public Leasehold.Server.Events.EventHub Events => (_app ?? throw new InvalidOperationException("the server is stopped")).Services.GetRequiredService<Leasehold.Server.Events.EventHub>();
+
     /// <summary>The server's counters (<c>GET /v1/stats</c>).</summary>
     public async Task<StatsDto> StatsAsync()
     {

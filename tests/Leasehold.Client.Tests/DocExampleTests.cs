@@ -242,4 +242,48 @@ public abstract class DocExampleTests : ContractTestBase
         Assert.Equal(["/lab/rack-2"], drains.Select(d => d.Path));
         Assert.Equal([worker.SessionId!.Value], sessions.Sessions.Select(s => s.Id));
     }
+
+    [Fact]
+    public async Task Watching_changes()
+    {
+        using var client = CreateClient();
+        using var bound = new CancellationTokenSource(ClientTestServer.Timeout);
+        var cancellationToken = bound.Token;
+        await using var before = await Bounded(client.AcquireAsync(AcquireOptions.ForPath("/lab/before") with { Ttl = TimeSpan.FromSeconds(30) }));
+        var held = new Dictionary<long, Leasehold.Protocol.LeaseDto>();
+        var taken = false;
+
+        await foreach (var e in client.WatchAsync("/lab", new WatchOptions { Snapshot = true }, cancellationToken))
+        {
+            if (e.IsReset)
+            {
+                held.Clear();                          // the server no longer had every event: a snapshot comes next
+            }
+            else if (e.IsSnapshot)
+            {
+                held = e.Holders!.ToDictionary(l => l.Id);
+            }
+            else if (e.Type == Leasehold.Protocol.EventTypes.Granted)
+            {
+                held[e.Lease!.Id] = e.Lease;           // e.Revision, e.At, e.Paths, e.Lease.Owner, e.Lease.Fence, e.Waited
+            }
+            else if (e.Type == Leasehold.Protocol.EventTypes.Released)
+            {
+                held.Remove(e.Lease!.Id);              // e.Reason: released, expired, session-ended, revoked
+            }
+
+            // The test's part: once the snapshot is in, a lease is taken and released; the loop ends when both came.
+            if (!taken)
+            {
+                taken = true;
+                Assert.Equal([before.Id], held.Keys);
+                await using var lease = await client.AcquireAsync(AcquireOptions.ForPath("/lab/phone-7") with { Ttl = TimeSpan.FromSeconds(30) }, cancellationToken);
+            }
+            else if (e.Type == Leasehold.Protocol.EventTypes.Released)
+            {
+                break;
+            }
+        }
+        Assert.Equal([before.Id], held.Keys);
+    }
 }

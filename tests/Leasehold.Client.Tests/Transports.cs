@@ -126,3 +126,13 @@ public sealed class TransportFailureOverNative : TransportFailureTests
 {
     protected override ClientTransport Transport => ClientTransport.Native;
 }
+
+public sealed class WatchOverHttp : WatchTests
+{
+    protected override ClientTransport Transport => ClientTransport.Http;
+}
+
+public sealed class WatchOverNative : WatchTests
+{
+    protected override ClientTransport Transport => ClientTransport.Native;
+}

@@ -38,7 +38,7 @@ internal sealed class NativeRefusedException(ProblemDto problem) : Exception(pro
 /// When anything breaks, every request in flight fails with <see cref="NativeConnectionLostException"/> and the
 /// connection is dead for good: the endpoint makes a new one for the next request.
 /// </summary>
-internal sealed class NativeConnection : IDisposable
+internal sealed partial class NativeConnection : IDisposable
 {
     private static readonly string ClientName = "leasehold-dotnet/" + typeof(NativeConnection).Assembly.GetName().Version?.ToString(3);
 
@@ -395,6 +395,12 @@ internal sealed class NativeConnection : IDisposable
         if (frame.Id == 0)
         {
             DispatchConnectionFrame(frame);
+            return;
+        }
+        if (frame.Type is FrameType.Event or FrameType.Watching)
+        {
+            // A WATCH's frames before its answer (NativeConnection.Watch.cs).
+            DispatchWatch(frame);
             return;
         }
         Pending? pending;

@@ -16,6 +16,7 @@ public enum FrameType : byte
     SessionOpen = 0x20,
     SessionKeepAlive = 0x21,
     SessionClose = 0x22,
+    Watch = 0x30,
     Call = 0x40,
 
     Welcome = 0x81,
@@ -26,6 +27,12 @@ public enum FrameType : byte
     Result = 0xC0,
     LeaseEnded = 0xE0,
     SessionEnded = 0xE1,
+
+    /// <summary>One event of a WATCH, carrying the WATCH's id.</summary>
+    Event = 0xE2,
+
+    /// <summary>A WATCH has begun, carrying its id and the revision it starts after.</summary>
+    Watching = 0xE3,
     Error = 0xFF,
 }
 
@@ -58,6 +65,26 @@ public enum SessionFlags : byte
 
     /// <summary>Kept alive by the server while the connection that opened it lives.</summary>
     Bound = 1,
+}
+
+/// <summary>WATCH's flags.</summary>
+[Flags]
+public enum WatchFlags : byte
+{
+    None = 0,
+
+    /// <summary>Start with a <c>snapshot</c> event of the state under the prefix.</summary>
+    Snapshot = 1,
+}
+
+/// <summary>EVENT's flags.</summary>
+[Flags]
+public enum EventFlags : byte
+{
+    None = 0,
+
+    /// <summary>The event's JSON goes on in the next EVENT of the same WATCH (an event larger than a frame).</summary>
+    Continued = 1,
 }
 
 /// <summary>Constants of the protocol.</summary>

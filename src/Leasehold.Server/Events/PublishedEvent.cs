@@ -125,6 +125,18 @@ public sealed class PublishedEvent
         }
     }
 
+    /// <summary>The event's JSON, the SSE message's <c>data</c> (a slice of <see cref="Sse"/>): what the native protocol's EVENT carries.</summary>
+    public ReadOnlyMemory<byte> Json
+    {
+        get
+        {
+            var sse = Sse;
+            var data = sse.Span.IndexOf("\ndata: "u8) + "\ndata: "u8.Length;
+            // Without the blank line that ends the message.
+            return sse[data..^2];
+        }
+    }
+
     /// <summary>One SSE message for <paramref name="dto"/>; control messages carry no <c>id</c> (they do not move a reader's place).</summary>
     internal static byte[] Encode(EventDto dto, bool withId)
     {

@@ -125,6 +125,8 @@ internal static class EventEndpoints
         response.Headers.CacheControl = "no-cache";
         // Proxies that buffer (nginx) are asked not to.
         response.Headers["X-Accel-Buffering"] = "no";
+        // Where the stream starts: a client that sees no event before it reconnects resumes from here without a gap.
+        response.Headers[Headers.Revision] = subscription.After.ToString(CultureInfo.InvariantCulture);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         var writer = response.BodyWriter;
         var aborted = context.RequestAborted;

@@ -198,6 +198,7 @@ public sealed class LeaseholdMetrics : IDisposable
         FrameType.SessionOpen => "SESSION_OPEN",
         FrameType.SessionKeepAlive => "SESSION_KEEPALIVE",
         FrameType.SessionClose => "SESSION_CLOSE",
+        FrameType.Watch => "WATCH",
         FrameType.Call => "CALL",
         _ => "unknown",
     };

@@ -354,6 +354,16 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
                     return;
                 }
                 break;
+            case FrameType.Watch:
+                if (NativeFrames.TryParse<WatchMessage>(frame.Payload, out var watch))
+                {
+                    if (Begin(id, true) is { } watching)
+                    {
+                        _ = WatchAsync(watching, watch);
+                    }
+                    return;
+                }
+                break;
             case FrameType.Call:
                 if (NativeFrames.TryParse<CallMessage>(frame.Payload, out var call))
                 {

@@ -14,18 +14,24 @@ internal sealed class RawNative : IAsyncDisposable
 
     private RawNative(Socket socket) => _socket = socket;
 
-    public static async Task<RawNative> ConnectAsync(IPEndPoint endPoint)
+    /// <param name="endPoint">The server's native address.</param>
+    /// <param name="receiveBuffer">The socket's receive buffer (a small one makes a reader that stops reading stall sooner); null: the system's.</param>
+    public static async Task<RawNative> ConnectAsync(IPEndPoint endPoint, int? receiveBuffer = null)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (receiveBuffer is { } size)
+        {
+            socket.ReceiveBufferSize = size;
+        }
         using var cts = new CancellationTokenSource(TestServer.Timeout);
         await socket.ConnectAsync(endPoint, cts.Token);
         return new RawNative(socket);
     }
 
     /// <summary>Connects and shakes hands; returns the WELCOME.</summary>
-    public static async Task<(RawNative Connection, WelcomeMessage Welcome)> OpenAsync(IPEndPoint endPoint, string? credential = null)
+    public static async Task<(RawNative Connection, WelcomeMessage Welcome)> OpenAsync(IPEndPoint endPoint, string? credential = null, int? receiveBuffer = null)
     {
-        var connection = await ConnectAsync(endPoint);
+        var connection = await ConnectAsync(endPoint, receiveBuffer);
         await connection.SendAsync(1, new HelloMessage(1, credential, "raw-test"));
         var frame = await connection.ReceiveAsync();
         Assert.Equal((FrameType.Welcome, 1u), (frame.Type, frame.Id));
