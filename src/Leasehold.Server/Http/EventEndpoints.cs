@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
@@ -74,7 +75,8 @@ internal static class EventEndpoints
         }
         // Sessions have no path (their events reach streams of the whole tree only) and listing them takes admin on `/`:
         // so do their events. Others get the rest of the stream (docs/security.md).
-        var sessions = prefix.Depth == 0 && await MaySeeSessionsAsync(context).ConfigureAwait(false);
+        var sessions = prefix.Depth == 0
+            && (!Access.IsEnabled(context) || await MaySeeSessionsAsync(context.RequestServices, context.User).ConfigureAwait(false));
         // Watched from before the check: a change of the security settings after it ends the stream.
         using var credentials = await CredentialWatch.StartAsync(context, time).ConfigureAwait(false);
         if (await Access.DenyAsync(context, Right.Read, PathScope.Under(prefix)).ConfigureAwait(false) is { } denied)
@@ -105,15 +107,14 @@ internal static class EventEndpoints
         }
     }
 
-    /// <summary>Whether the caller has the admin right on <c>/</c> (everyone, with security off); asked quietly: no answer, nothing audited.</summary>
-    private static async Task<bool> MaySeeSessionsAsync(HttpContext context)
+    /// <summary>
+    /// With security on, whether <paramref name="user"/> has the admin right on <c>/</c>, which session events need (as
+    /// listing sessions does); asked quietly: no answer, nothing audited. The SSE stream and the native WATCH both ask it.
+    /// </summary>
+    internal static async Task<bool> MaySeeSessionsAsync(IServiceProvider services, ClaimsPrincipal user)
     {
-        if (!Access.IsEnabled(context))
-        {
-            return true;
-        }
-        var authorization = context.RequestServices.GetRequiredService<IAuthorizationService>();
-        var result = await authorization.AuthorizeAsync(context.User, PathScope.Under(Core.ResourcePath.Root), RightRequirement.Of(Right.Admin)).ConfigureAwait(false);
+        var authorization = services.GetRequiredService<IAuthorizationService>();
+        var result = await authorization.AuthorizeAsync(user, PathScope.Under(Core.ResourcePath.Root), RightRequirement.Of(Right.Admin)).ConfigureAwait(false);
         return result.Succeeded;
     }
 

@@ -48,6 +48,9 @@ internal sealed partial class NativeConnection
                 Deny(id, denied);
                 return;
             }
+            // Session events only to callers who may list sessions, as on the SSE stream (docs/security.md).
+            var sessions = prefix.Depth == 0
+                && (!shared.SecurityOn || await EventEndpoints.MaySeeSessionsAsync(shared.Services, _user).ConfigureAwait(false));
             var hub = shared.Services.GetRequiredService<EventHub>();
             EventSubscription subscription;
             try
@@ -67,7 +70,7 @@ internal sealed partial class NativeConnection
             }
             using (subscription)
             {
-                await PumpAsync(id, subscription, cancel).ConfigureAwait(false);
+                await PumpAsync(id, subscription, sessions, cancel).ConfigureAwait(false);
             }
         }
         catch (Exception ex)
@@ -78,7 +81,7 @@ internal sealed partial class NativeConnection
     }
 
     /// <summary>Sends the subscription's events until CANCEL or its cut-off, and answers the WATCH exactly once. Never throws.</summary>
-    private async Task PumpAsync(uint id, EventSubscription subscription, CancellationToken cancel)
+    private async Task PumpAsync(uint id, EventSubscription subscription, bool sessions, CancellationToken cancel)
     {
         var time = shared.Services.GetRequiredService<TimeProvider>();
         // The revision the client has seen everything up to: what its cut-off refers to.
@@ -112,7 +115,7 @@ internal sealed partial class NativeConnection
                 {
                     for (var n = 0; n < MaxEventsPerFlush && i < backlog.Count; n++, i++)
                     {
-                        if (!_dead)
+                        if (!_dead && (sessions || !backlog[i].IsSession))
                         {
                             WriteEvent(id, backlog[i].Json);
                         }
@@ -130,7 +133,7 @@ internal sealed partial class NativeConnection
                 {
                     while (written < MaxEventsPerFlush && subscription.Reader.TryRead(out var e))
                     {
-                        if (!_dead)
+                        if (!_dead && (sessions || !e.IsSession))
                         {
                             WriteEvent(id, e.Json);
                         }
@@ -173,7 +176,7 @@ internal sealed partial class NativeConnection
             {
                 while (subscription.Reader.TryRead(out var e))
                 {
-                    if (!_dead)
+                    if (!_dead && (sessions || !e.IsSession))
                     {
                         WriteEvent(id, e.Json);
                     }

@@ -204,7 +204,8 @@ public sealed class WatchTests : IAsyncLifetime
         var (stalled, _) = await RawNative.OpenAsync(server.NativeEndPoint, receiveBuffer: 4096);
         await using var _ = stalled;
         await stalled.SendAsync(2, new WatchMessage("/", -1, WatchFlags.None));
-        (await stalled.ReceiveAsync()).As<WatchingMessage>();
+        // Its events are numbered on from the revision it starts after (in memory mode, not 0: docs/events.md).
+        var start = (long)(await stalled.ReceiveAsync()).As<WatchingMessage>().After;
         // A watch of another prefix on another connection goes on unaffected.
         var (healthy, _) = await RawNative.OpenAsync(server.NativeEndPoint);
         await using var h = healthy;
@@ -240,11 +241,11 @@ public sealed class WatchTests : IAsyncLifetime
                 cutOff = e;
                 break;
             }
-            Assert.Equal(++got, e.GetProperty("revision").GetInt64());
+            Assert.Equal(start + ++got, e.GetProperty("revision").GetInt64());
             Assert.True(got < declared, $"the stalled reader got all {declared} events");
         }
         Assert.True(got < declared, $"the stalled reader got {got} of {declared} events");
-        Assert.Equal(("slow-consumer", got), (cutOff.GetProperty("reason").GetString(), cutOff.GetProperty("revision").GetInt64()));
+        Assert.Equal(("slow-consumer", start + got), (cutOff.GetProperty("reason").GetString(), cutOff.GetProperty("revision").GetInt64()));
         Assert.Equal((FrameType.Ok, 2u), (await stalled.ReceiveAsync()) is var ok ? (ok.Type, ok.Id) : default);
         Assert.Equal((FrameType.Pong, 3u), (await stalled.ReceiveAsync()) is var pong ? (pong.Type, pong.Id) : default);
     }
@@ -304,6 +305,30 @@ public sealed class WatchTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Created, acquired.StatusCode);
         }
         Assert.Equal("granted", Type(await NextEventAsync(ci, 2)));
+    }
+
+    [Fact]
+    public async Task Session_events_reach_only_watchers_with_admin_on_the_root_as_on_the_sse_stream()
+    {
+        await using var server = await SecuredServer.StartAsync();
+        var (reader, _) = await RawNative.OpenAsync(server.Server.NativeEndPoint, server.Keys["ci"]);
+        await using var r = reader;
+        var (admin, _) = await RawNative.OpenAsync(server.Server.NativeEndPoint, server.Keys["root"]);
+        await using var a = admin;
+        foreach (var watcher in new[] { reader, admin })
+        {
+            await watcher.SendAsync(2, new WatchMessage("/", -1, WatchFlags.None));
+            (await NextFrameAsync(watcher, 2)).As<WatchingMessage>();
+        }
+        var opened = await server.SendAsync("ci", HttpMethod.Post, "/v1/sessions", """{"ttl": 60, "owner": "worker"}""");
+        var session = await HttpAssert.ReadJsonAsync(opened, HttpStatusCode.Created);
+        using (var acquired = await server.SendAsync("ci", HttpMethod.Post, "/v1/leases", $$"""{"path": "/ci/s", "session": {{session.GetProperty("id").GetInt64()}}}"""))
+        {
+            Assert.Equal(HttpStatusCode.Created, acquired.StatusCode);
+        }
+        Assert.Equal(["session-opened", "granted"], [Type(await NextEventAsync(admin, 2)), Type(await NextEventAsync(admin, 2))]);
+        // Every principal may read the whole tree here, but a session names its owner and principal: the admin's to list.
+        Assert.Equal("granted", Type(await NextEventAsync(reader, 2)));
     }
 
     private static string Type(JsonElement e) => e.GetProperty("type").GetString()!;
