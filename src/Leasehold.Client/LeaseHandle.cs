@@ -211,17 +211,14 @@ public sealed class LeaseHandle : IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// Cancels <paramref name="source"/> at once and runs its callbacks on the thread pool, not on this thread: the
+    /// keep-alive loop that notices a loss must not run the holder's code, which may wait for that very loop (a
+    /// callback that disposes the handle and waits). A callback's exception is its owner's business.
+    /// </summary>
     private static void Fire(CancellationTokenSource source)
-    {
-        try
-        {
-            source.Cancel();
-        }
-        catch (AggregateException)
-        {
-            // A callback registered on the token threw: its owner's business, as for LostToken.
-        }
-    }
+        => source.CancelAsync().ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private void FireLostUnlessDisposed()
     {
@@ -231,17 +228,7 @@ public sealed class LeaseHandle : IAsyncDisposable
         }
     }
 
-    private void FireLost()
-    {
-        try
-        {
-            _lost.Cancel();
-        }
-        catch (AggregateException)
-        {
-            // A callback registered on LostToken threw: that is its owner's business, not the keep-alive's.
-        }
-    }
+    private void FireLost() => Fire(_lost);
 
     /// <summary>Extends the lease's time to live now (it is also renewed in the background).</summary>
     public Task<LeaseDto> RenewAsync(TimeSpan? ttl = null, CancellationToken cancellationToken = default)

@@ -27,6 +27,27 @@ public abstract class LostTokenTests : ContractTestBase
         Assert.Null(await Bounded(admin.GetLeaseAsync(lease.Id)));
     }
 
+    [Theory]
+    [InlineData(1.5)]
+    [InlineData(null)]
+    public async Task A_LostToken_callback_that_disposes_the_handle_and_waits_for_it_returns(double? ttl)
+    {
+        var client = CreateClient(o => o.SessionTtl = TimeSpan.FromSeconds(1.5));
+        var admin = CreateClient();
+        var lease = await Bounded(client.AcquireAsync(PathOptions("/disposed-when-lost", ttl)));
+        var disposed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Blocking in the callback is poor style, but a lock user does it (a synchronous Dispose in a lost handler): it
+        // must not wait for the keep-alive loop that noticed the loss, as it did when the callback ran on that loop.
+        using var registration = lease.LostToken.Register(() =>
+        {
+            disposed.TrySetResult(lease.DisposeAsync().AsTask().Wait(Bound));
+        });
+
+        await Bounded(admin.ReleaseAsync(lease.Id, lease.Token));
+
+        Assert.True(await Bounded(disposed.Task), "the handle's disposal did not end within the bound");
+    }
+
     [Fact]
     public async Task A_lease_longer_than_a_timer_can_wait_is_kept_and_released_like_any_other()
     {
