@@ -56,8 +56,9 @@ public sealed class ClientTestServer : IAsyncDisposable
         var server = new ClientTestServer(dataDir, pathPrefix, extraArgs);
         try
         {
-            // The native port is picked here (free a moment ago), so the test knows it without asking the server.
-            await server.StartOnAsync(0, DeadNode.Port());
+            // Both ports are the system's choice (a port picked here, free a moment ago, could be taken by another test
+            // before the server bound it); a restart binds the same ones again.
+            await server.StartOnAsync(0, 0);
             return server;
         }
         catch
@@ -167,8 +168,9 @@ public sealed class ClientTestServer : IAsyncDisposable
         Port = root.Port;
         BaseAddress = new Uri(root, _pathPrefix ?? "/");
         Http = new HttpClient { BaseAddress = new Uri(BaseAddress.AbsoluteUri.TrimEnd('/') + "/"), Timeout = Timeout };
-        NativePort = nativePort;
-        NativeAddress = DeadNode.Loopback(ClientTransport.Native, nativePort);
+        var native = app.Services.GetRequiredService<Leasehold.Server.Native.NativeListener>().EndPoints;
+        NativePort = nativePort == 0 && native.Count > 0 ? native[0].Port : nativePort;
+        NativeAddress = DeadNode.Loopback(ClientTransport.Native, NativePort);
         // Warm up: the first requests build the endpoints and run the writer for the first time, which
         // can take a moment; tests with one-second time limits should not pay for that.
         foreach (var url in new[] { "healthz", "v1/resources/warm-up", "v1/stats" })
