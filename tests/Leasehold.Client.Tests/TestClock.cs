@@ -31,8 +31,11 @@ public sealed class TestClock : FakeTimeProvider
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
+        // Recorded only once the timer exists: a test that sees the record and advances the clock must find the timer
+        // already counting, or the advance would slip in before it and the timer would wait a whole due time more.
+        var timer = new RecordingTimer(this, base.CreateTimer(callback, state, dueTime, period));
         Record(dueTime);
-        return new RecordingTimer(this, base.CreateTimer(callback, state, dueTime, period));
+        return timer;
     }
 
     private void Record(TimeSpan dueTime)
@@ -86,8 +89,9 @@ public sealed class TestClock : FakeTimeProvider
     {
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
+            var changed = inner.Change(dueTime, period);
             clock.Record(dueTime);
-            return inner.Change(dueTime, period);
+            return changed;
         }
 
         public void Dispose() => inner.Dispose();
