@@ -110,7 +110,17 @@ public sealed class DashboardTests(BrowserFixture browser) : IAsyncLifetime
         foreach (var figure in new[] { utilization, holds, queue, wait })
         {
             await Expect(figure.Locator("canvas")).ToBeVisibleAsync();
-            await Expect(figure).Not.ToHaveAttributeAsync("data-points", "0");
+            try
+            {
+                await Expect(figure).Not.ToHaveAttributeAsync("data-points", "0");
+            }
+            catch (PlaywrightException e)
+            {
+                // What the page and the server knew, so that a failure says which of them was wrong.
+                var texts = await page.Locator("main .notice, figure[data-chart] p").AllInnerTextsAsync();
+                var history = await Server.SendJsonAsync(HttpMethod.Get, "/v1/history?prefix=/lab", null, HttpStatusCode.OK);
+                throw new Xunit.Sdk.XunitException($"{e.Message}\npage: {string.Join(" | ", texts)}\nhistory: {history}");
+            }
         }
         // Five leases held well under a second ended on the pool: all in the first bin.
         await Expect(holds.Locator("p")).ToContainTextAsync("< 1 s: 5, 1–10 s: 0");
@@ -343,13 +353,20 @@ public sealed class DashboardTests(BrowserFixture browser) : IAsyncLifetime
         }
         var first = await Server.AcquireAsync("""{"path": "/lab/phone-2", "owner": "job-ios"}""");
         var second = Server.AcquireAsync("""{"path": "/lab/phone-2", "owner": "job-ios-2", "wait": 30}""");
+        // The engine counts in milliseconds, and on a quick machine the whole seed takes a few: the waiter stays queued
+        // until it has waited a visible while, or its history entry would rightly say it queued for 0 s.
         var deadline = Stopwatch.StartNew();
-        while ((await Server.SendJsonAsync(HttpMethod.Get, "/v1/resources/lab/phone-2", null, HttpStatusCode.OK)).GetProperty("queue").GetArrayLength() == 0)
+        while ((await Server.SendJsonAsync(HttpMethod.Get, "/v1/resources/lab/phone-2", null, HttpStatusCode.OK)).GetProperty("queue") is var queue
+               && (queue.GetArrayLength() == 0 || DateTimeOffset.UtcNow - queue[0].GetProperty("since").GetDateTimeOffset() < TimeSpan.FromMilliseconds(50)))
         {
             Assert.True(deadline.Elapsed < DashboardServer.Timeout, "the second request never queued");
             await Task.Delay(20);
         }
         await Server.ReleaseAsync(first);
         await Server.ReleaseAsync(await second);
+        // The charts are read from the history: the waiter's lease is there, with the time it queued.
+        var entries = (await Server.SendJsonAsync(HttpMethod.Get, "/v1/history?prefix=/lab", null, HttpStatusCode.OK)).GetProperty("entries");
+        Assert.Equal(5, entries.GetArrayLength());
+        Assert.Contains(entries.EnumerateArray(), e => e.GetProperty("owner").GetString() == "job-ios-2" && e.GetProperty("queued").GetDouble() > 0);
     }
 }
