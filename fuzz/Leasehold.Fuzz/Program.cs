@@ -10,7 +10,7 @@ format.AcceptOnlyFromAmong(names);
 var inputs = new Option<long>("--inputs") { Description = "Inputs per format", DefaultValueFactory = _ => 10_000 };
 var seed = new Option<ulong?>("--seed") { Description = "The run's seed (default: a random one, printed)" };
 var threads = new Option<int>("--threads") { Description = "Worker threads per format", DefaultValueFactory = _ => Environment.ProcessorCount };
-var budget = new Option<double>("--budget") { Description = "Seconds one input may take before it counts as a hang", DefaultValueFactory = _ => FuzzSettings.DefaultBudget.TotalSeconds };
+var budget = new Option<double?>("--budget") { Description = $"Seconds one input may take before it counts as a hang (default: {FuzzSettings.DefaultBudget.TotalSeconds}, end-to-end {EndToEndTarget.Create().DefaultBudget.TotalSeconds})" };
 var replay = new Option<string?>("--replay") { Description = "Check the one input of this input seed (from a report) and shrink it with CsCheck" };
 var root = new RootCommand("Fuzzes every input format the Leasehold server parses with CsCheck generators.") { format, inputs, seed, threads, budget, replay };
 root.SetAction(parsed =>
@@ -37,12 +37,13 @@ root.SetAction(parsed =>
         parsed.GetValue(inputs),
         parsed.GetValue(seed) ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)),
         parsed.GetValue(threads),
-        TimeSpan.FromSeconds(parsed.GetValue(budget)));
-    Console.WriteLine($"seed {settings.Seed}, {settings.Inputs} inputs per format, {settings.Threads} threads, {settings.InputBudget.TotalSeconds} s per input");
+        FuzzSettings.DefaultBudget);
+    var givenBudget = parsed.GetValue(budget) is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+    Console.WriteLine($"seed {settings.Seed}, {settings.Inputs} inputs per format, {settings.Threads} threads");
     var failed = false;
     foreach (var target in targets)
     {
-        var report = target.Run(settings);
+        var report = target.Run(settings with { InputBudget = givenBudget ?? target.DefaultBudget });
         Console.WriteLine(report.Summary());
         foreach (var failure in report.Examples.Append(report.Hang).OfType<FuzzFailure>())
         {

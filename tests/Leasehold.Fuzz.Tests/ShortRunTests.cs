@@ -36,7 +36,7 @@ public sealed class ShortRunTests(ITestOutputHelper output)
     private void RunAndRequirePass(string format, int inputs, ulong seed)
     {
         var target = Formats.Select(format).Single();
-        var report = target.Run(new FuzzSettings(inputs, seed, Environment.ProcessorCount, FuzzSettings.DefaultBudget));
+        var report = target.Run(new FuzzSettings(inputs, seed, Environment.ProcessorCount, target.DefaultBudget));
         output.WriteLine(report.Summary());
         var problems = report.Examples.Append(report.Hang).OfType<FuzzFailure>()
             .Select(f => $"input seed {f.InputSeed} (--format {format} --replay {f.InputSeed}): {f.Problem}\n  input: {f.Input}");

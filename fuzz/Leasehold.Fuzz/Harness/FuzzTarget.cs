@@ -11,6 +11,9 @@ public abstract class FuzzTarget
     /// <summary>What the inputs are and what is checked, for the summary line and docs/fuzzing.md.</summary>
     public abstract string Description { get; }
 
+    /// <summary>How long one input may take by default before it counts as a hang.</summary>
+    public TimeSpan DefaultBudget { get; init; } = FuzzSettings.DefaultBudget;
+
     public abstract FuzzReport Run(FuzzSettings settings);
 
     /// <summary>

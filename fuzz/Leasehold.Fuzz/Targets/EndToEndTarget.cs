@@ -29,7 +29,13 @@ public static class EndToEndTarget
         "all of the above through the real server on loopback: HTTP JSON routes, XML-RPC, idserver UDP and TCP, with /healthz and the lock invariants checked",
         Inputs,
         () => new Checker(),
-        i => i.ToString());
+        i => i.ToString())
+    {
+        // An input here is real requests over loopback sockets to a server in the same process (and every hundredth
+        // also checks health and the invariants): on a loaded two-core machine that can take seconds without anything
+        // being stuck, so its budget is the client's own wait for an answer.
+        DefaultBudget = Wait,
+    };
 
     public static readonly Gen<EndToEndInput> Inputs = Gen.Frequency(
         (6, HttpJsonTarget.Inputs.Select(r => new EndToEndInput(Channel.Json, r.Route, r.Body))),
