@@ -21,6 +21,7 @@ if (args is ["validate", var file, ..])
     return 1;
 }
 
+LeaseholdApp.PreferInlineSocketCompletions();
 try
 {
     return await LeaseholdApp.RunAsync(LeaseholdApp.Build(args));

@@ -74,6 +74,33 @@ public sealed class TokensAtRestTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task The_kept_hash_is_the_first_128_bits_of_the_tokens_SHA_256_on_every_thread_and_every_call()
+    {
+        // Data directories written before keep these hashes: the value may never change, whatever computes it.
+        static UInt128 Expected(UInt128 token) => BinaryPrimitives.ReadUInt128LittleEndian(System.Security.Cryptography.SHA256.HashData(Bytes(token)));
+        UInt128[] tokens = [0, 1, UInt128.MaxValue, UInt128.Parse("0123456789abcdef0123456789abcdef", NumberStyles.HexNumber, CultureInfo.InvariantCulture)];
+        foreach (var token in tokens.Concat(tokens))
+        {
+            Assert.Equal(Expected(token), TokenHash.Of(token));
+        }
+        var others = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => tokens.Select(TokenHash.Of).ToArray()))).WaitAsync(TestServer.Timeout);
+        Assert.All(others, hashes => Assert.Equal(tokens.Select(Expected), hashes));
+    }
+
+    [Fact]
+    public async Task New_tokens_are_never_repeated_across_the_generators_blocks_and_threads()
+    {
+        // 2,000 per thread crosses several of the per-thread blocks the generator is read in.
+        var perThread = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => Enumerable.Range(0, 2_000).Select(_ => Tokens.New()).ToArray()))).WaitAsync(TestServer.Timeout);
+        var all = perThread.SelectMany(t => t).ToList();
+        Assert.Equal(all.Count, all.Distinct().Count());
+        // Random bits: about half of all bits set, and no token empty (a block read before it was filled).
+        Assert.DoesNotContain(UInt128.Zero, all);
+        var ones = all.Sum(t => (long)UInt128.PopCount(t));
+        Assert.InRange(ones / (double)(all.Count * 128), 0.48, 0.52);
+    }
+
     private async Task WaitForSnapshotAsync()
     {
         using var cts = new CancellationTokenSource(TestServer.Timeout);

@@ -38,6 +38,8 @@ internal static class ServeCommand
             // Everything after `serve`, untouched by this parser: the server reads its own command line.
             var index = Array.IndexOf(allArgs, command.Name);
             var forwarded = allArgs[(index + 1)..];
+            // The CLI opened no socket yet: the server gets the same event-thread completions as the server's own entry point.
+            LeaseholdApp.PreferInlineSocketCompletions();
             try
             {
                 await using var app = LeaseholdApp.Build(forwarded);

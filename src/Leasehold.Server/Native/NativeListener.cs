@@ -99,7 +99,14 @@ public sealed partial class NativeListener(
         // read or write instead of handing it to the thread pool: a native request is then read, applied on the
         // writer (inline when the writer is idle), answered and sent without a hop between threads. Safe because
         // nothing on the native path blocks (waits are awaited). Leasehold:InlineScheduling turns it off, here and for HTTP.
-        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions { UnsafePreferInlineScheduling = server.InlineScheduling }), loggers);
+        // A native connection reads straight into a pooled buffer instead of first waiting for data with a zero-byte
+        // read: one system call less per request (a few percent of a request's CPU, most of which is the kernel's),
+        // for a 4 KiB block held by each idle connection (bounded by Leasehold:MaxConnections, which the native port shares).
+        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions
+        {
+            UnsafePreferInlineScheduling = server.InlineScheduling,
+            WaitForDataBeforeAllocatingBuffer = false,
+        }), loggers);
         var shared = services.GetRequiredService<NativeShared>();
         _securityWatch = services.GetRequiredService<IOptionsMonitor<Security.SecurityOptions>>().OnChange(_ => shared.OnSecurityChanged());
         _server = new KestrelServer(Options.Create(kestrel), transport, loggers);
