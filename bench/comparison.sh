@@ -9,7 +9,7 @@ ensure_package() {
     fi
 }
 
-# run LABEL SCENARIO CLIENTS TARGET-ARGS...: one load-generator run of $seconds measured (ttl $ttl); its
+# run LABEL SCENARIO CLIENTS TARGET-ARGS...: one load-generator run of $seconds measured after $warmup of warmup (ttl $ttl); its
 # SUMMARY line goes to the file $summary, labelled, for the runner's table.
 run() {
     local label=$1 scenario=$2 clients=$3
@@ -17,7 +17,7 @@ run() {
     echo "== $label: $scenario, $clients clients (load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
     local out rc=0
     out=$(dotnet run -c Release --no-build --project bench/Leasehold.LoadGen -- --scenario "$scenario" --clients "$clients" \
-        --duration "$seconds" --warmup 2 --ttl "$ttl" "$@" 2>&1) || rc=$?
+        --duration "$seconds" --warmup "$warmup" --ttl "$ttl" "$@" 2>&1) || rc=$?
     echo "$out"
     local line
     line=$(grep '^SUMMARY' <<<"$out" | tail -1 || true)

@@ -6,14 +6,17 @@
 # to node c % 3, followers forward to the leader: the issue's figure) and everything sent to the leader
 # (what forwarding costs). For each load the targets run back to back, so machine noise falls on all of
 # them alike. Prints every run, then one table and a line of ratios.
-# Usage: bench/run-cluster.sh [seconds] [ttl]
+# Usage: bench/run-cluster.sh [seconds] [ttl] [warmup]
 #   seconds: measured time per run (10); ttl: lease time to live in seconds, the same for all three (60).
+#   warmup: seconds run before measuring (15): long enough for the .NET runtime's tiered compilation to
+#   finish in the server and the load generator (measured: HTTP needs 10-15 s to reach its steady state).
 # Needs etcd (Debian's etcd-server, installed here with apt-get when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${1:-10}"
 ttl="${2:-60}"
+warmup="${3:-15}"
 server=src/Leasehold.Server/bin/Release/net10.0/Leasehold.Server.dll
 
 source bench/comparison.sh
@@ -22,7 +25,7 @@ ensure_package etcd etcd-server
 dotnet build -c Release -v quiet -nologo src/Leasehold.Server
 dotnet build -c Release -v quiet -nologo bench/Leasehold.LoadGen
 
-echo "commit $(git rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(etcd --version | head -1)"
+echo "commit $(git rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, warmup $warmup s, $(etcd --version | head -1)"
 summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT
 

@@ -8,14 +8,17 @@
 # started processes on free loopback ports with temporary directories; for each load the targets run back
 # to back, so machine noise falls on all of them alike. Prints every run, then one table and the issue's
 # ratios.
-# Usage: bench/run-redis.sh [seconds] [ttl]
+# Usage: bench/run-redis.sh [seconds] [ttl] [warmup]
 #   seconds: measured time per run (10); ttl: lock time to live in seconds, the same for all (60).
+#   warmup: seconds run before measuring (15): long enough for the .NET runtime's tiered compilation to
+#   finish in the server and the load generator (measured: HTTP needs 10-15 s to reach its steady state).
 # Needs redis-server (Debian's redis-server, installed here with apt-get when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${1:-10}"
 ttl="${2:-60}"
+warmup="${3:-15}"
 server=src/Leasehold.Server/bin/Release/net10.0/Leasehold.Server.dll
 
 source bench/comparison.sh
@@ -24,7 +27,7 @@ ensure_package redis-server redis-server
 dotnet build -c Release -v quiet -nologo src/Leasehold.Server
 dotnet build -c Release -v quiet -nologo bench/Leasehold.LoadGen
 
-echo "commit $(git rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(redis-server --version)"
+echo "commit $(git rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, warmup $warmup s, $(redis-server --version)"
 summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT
 
