@@ -40,7 +40,7 @@ public sealed partial class EngineHost
     private Started Start(Writer writer, AcquireLease command, bool byIdempotencyKey, IEndWatcher? watcher)
     {
         var token = command.Token;
-        var step = StartAcquire(writer, command with { Token = Tokens.Hash(token) }, token, byIdempotencyKey, watcher);
+        var step = StartAcquire(writer, command with { Token = Tokens.Hash(token) }, token, byIdempotencyKey, watcher, answerInline: false);
         if (step.Lease is { } lease)
         {
             return new AcquireOutcome(ErrorCode.None, Dtos.ToDto(lease, writer.Engine, token), Reused: step.Reused);
@@ -52,8 +52,10 @@ public sealed partial class EngineHost
     /// An acquire's first step on the writer, for front-ends that map the engine's lease themselves: the lease
     /// (granted now, or an idempotent retry's earlier one: <see cref="AcquireStep.Reused"/>), the waiter to wait on,
     /// or the refusal. <paramref name="command"/> carries the token's hash; <paramref name="token"/> is the clear one.
+    /// <paramref name="answerInline"/>: the waiter's outcome runs its continuation on the thread that answers the batch
+    /// (see <see cref="PendingAcquire"/>).
     /// </summary>
-    internal AcquireStep StartAcquire(Writer writer, AcquireLease command, UInt128 token, bool byIdempotencyKey, IEndWatcher? watcher)
+    internal AcquireStep StartAcquire(Writer writer, AcquireLease command, UInt128 token, bool byIdempotencyKey, IEndWatcher? watcher, bool answerInline)
     {
         if (byIdempotencyKey && writer.Engine.FindLeaseByToken(command.Token) is { } earlier)
         {
@@ -79,7 +81,7 @@ public sealed partial class EngineHost
         }
         if (result.Waiter is { } waiter)
         {
-            var pending = new PendingAcquire(waiter.Id, waiter.Paths, waiter.Mode, token) { Watcher = watcher };
+            var pending = new PendingAcquire(waiter.Id, waiter.Paths, waiter.Mode, token, answerInline) { Watcher = watcher };
             _waiting.Add(waiter.Id, pending);
             return new AcquireStep(null, false, pending, null);
         }
@@ -187,7 +189,14 @@ public sealed partial class EngineHost
     /// <summary>An acquire's first step: the lease (<paramref name="Reused"/>: it existed before), the waiter, or the refusal; exactly one.</summary>
     internal readonly record struct AcquireStep(Lease? Lease, bool Reused, PendingAcquire? Pending, AcquireOutcome? Refused);
 
-    internal sealed class PendingAcquire(long waiterId, ResourcePath[] paths, LockMode mode, UInt128 token)
+    /// <summary>
+    /// A queued acquire. Its outcome completes <see cref="Completion"/> when the batch that decided it is answered; by
+    /// default the waiting request's continuation then runs on the thread pool (an HTTP handler's rest of the pipeline
+    /// must not run on the thread answering the batch). With <paramref name="answerInline"/> it runs right there, as
+    /// the batch's direct answers do: for the native protocol, whose continuation only writes a frame, so that a
+    /// handoff's grant goes out without a hop between threads.
+    /// </summary>
+    internal sealed class PendingAcquire(long waiterId, ResourcePath[] paths, LockMode mode, UInt128 token, bool answerInline = false)
     {
         /// <summary>The token the grant shows its client; the engine has only its hash.</summary>
         public UInt128 Token { get; } = token;
@@ -204,6 +213,6 @@ public sealed partial class EngineHost
 
         public LockMode Mode { get; } = mode;
 
-        public TaskCompletionSource<AcquireOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<AcquireOutcome> Completion { get; } = new(answerInline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -330,7 +330,7 @@ internal sealed partial class NativeConnection
             case Work.Acquire:
             {
                 ref var spec = ref request.Spec;
-                var step = shared.Host.StartAcquire(writer, spec.Command(writer.Now, Tokens.Hash(spec.Token)), spec.Token, spec.ByIdempotencyKey, this);
+                var step = shared.Host.StartAcquire(writer, spec.Command(writer.Now, Tokens.Hash(spec.Token)), spec.Token, spec.ByIdempotencyKey, this, answerInline: true);
                 if (step.Lease is { } lease)
                 {
                     request.Lease = NativeLease.From(lease, writer.Engine, spec.Token);
