@@ -54,7 +54,7 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
             throw new IOException($"the data directory {dataDir} is in use by another Leasehold server ({ex.Message})", ex);
         }
         Replica = new ReplicaStateMachine(new DirectoryInfo(Path.Combine(_raftDir, "state")), limits, durability.SnapshotEvery, time, _logger);
-        Log = new RaftLog(this, durability.Policy, _logger);
+        Log = new RaftLog(this, durability.Policy, options.MaxEntriesInFlight, _logger);
         var storage = new MemberList();
         _config = new RaftCluster.TcpConfiguration(LocalEndPoint)
         {
@@ -299,6 +299,48 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         var cluster = Cluster;
         await cluster.ReplicateAsync(new BinaryLogEntry { Content = payload, Term = epoch.Term }, epoch.Token).ConfigureAwait(false);
         return cluster.Term == epoch.Term;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="payload"/> to the log in <paramref name="epoch"/>'s term, without waiting for it to be
+    /// replicated (<see cref="WaitForCommitAsync"/> does), and asks for a replication round. What DotNext's
+    /// <c>ReplicateAsync</c> does before it waits: the same leadership check, then the append. One append at a
+    /// time from the committer, each finished before the next begins, so entries keep the writer's order.
+    /// </summary>
+    public async ValueTask<long> AppendAsync(ReadOnlyMemory<byte> payload, LeaderEpoch epoch)
+    {
+        var cluster = Cluster;
+        if (epoch.Token.IsCancellationRequested || cluster.Term != epoch.Term || cluster.Leader is not { IsRemote: false })
+        {
+            throw new DotNext.Net.Cluster.Consensus.Raft.NotLeaderException();
+        }
+        var index = await Wal.AppendAsync(new BinaryLogEntry { Content = payload, Term = epoch.Term }, epoch.Token).ConfigureAwait(false);
+        ForceReplication(cluster, epoch);
+        return index;
+    }
+
+    /// <summary>
+    /// Completes once the entry at <paramref name="index"/> is committed (and applied here) while
+    /// <paramref name="epoch"/> lasts; fails with <see cref="OperationCanceledException"/> when the leadership ends
+    /// first. The caller still checks the term: only an entry committed in its own term is known to be its own.
+    /// </summary>
+    public ValueTask WaitForCommitAsync(long index, LeaderEpoch epoch) => Wal.WaitForApplyAsync(index, epoch.Token);
+
+    /// <summary>Starts a replication round now (or right after the one under way) instead of at the next heartbeat.</summary>
+    private void ForceReplication(RaftCluster cluster, LeaderEpoch epoch)
+    {
+        // DotNext's public call also waits for the round to end; nobody waits for that here (the entry's commit is
+        // waited for instead), but its failure (the leadership ended) must be observed.
+        var round = cluster.ForceReplicationAsync(epoch.Token);
+        if (!round.IsCompleted)
+        {
+            _ = round.AsTask().ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        else if (!round.IsCompletedSuccessfully)
+        {
+            _ = round.AsTask().Exception;
+        }
     }
 
     /// <summary>Ends <paramref name="epoch"/> (once): the writer drops its copy; with <paramref name="resign"/> the node also gives up leading.</summary>
