@@ -381,6 +381,10 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
             var other = await SendAsync(http, nodes[leader], HttpMethod.Post, "v1/leases", new { path = $"/inflight/{i}", owner = "other", ttl = 5 });
             Assert.True(other.Status == HttpStatusCode.Conflict, $"a second holder of /inflight/{i}: {other}");
         }
+        // A new log's entry data lives in 1 MiB files, not in a file per memory page.
+        var data = Directory.GetFiles(Path.Combine(nodes[leader].DataDir, "raft", "log", "data"));
+        Assert.NotEmpty(data);
+        Assert.All(data, f => Assert.Equal(1L << 20, new FileInfo(f).Length));
     }
 
     // ---- 5. waiters and sessions across a failover ----

@@ -126,9 +126,11 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
     {
         // The state machine's snapshot first, then the log that replays what follows it (DotNext's order).
         await Replica.RestoreAsync(cancellationToken).ConfigureAwait(false);
+        var logDir = Path.Combine(_raftDir, "log");
         _wal = new WriteAheadLog(new WriteAheadLog.Options
         {
-            Location = Path.Combine(_raftDir, "log"),
+            Location = logDir,
+            ChunkSize = LogChunkSize(logDir),
         }, Replica);
         if (PublicUrl is not null)
         {
@@ -145,6 +147,39 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         await _cluster.StartAsync(cancellationToken).ConfigureAwait(false);
         Replica.FreshAfter = _wal.LastEntryIndex;
         LogStarted(LocalEndPoint, string.Join(", ", _cluster.Members.Select(m => m.EndPoint)), _wal.LastCommittedEntryIndex);
+    }
+
+    /// <summary>The size of each file of a new Raft log's entries (DotNext's default is the memory page, 4 KiB).</summary>
+    public const int DefaultLogChunkSize = 1 << 20;
+
+    /// <summary>
+    /// The chunk size of this node's Raft log. DotNext cuts the log's entry data into files of this size (in its
+    /// folder <c>data</c>, named by their number, each as long as the chunk) and cannot read a log with another
+    /// size, so a log that has such files keeps the size they have (a log made before this setting: one memory
+    /// page, DotNext's default); a new log gets <see cref="DefaultLogChunkSize"/>. With the default of one page,
+    /// a busy leader created, mapped, flushed and later deleted a file every few entries. A log whose data files
+    /// are all gone (reclaimed after a snapshot) holds no entry data to misread, so any size is right for it.
+    /// </summary>
+    internal static int LogChunkSize(string logDir)
+    {
+        var data = new DirectoryInfo(Path.Combine(logDir, "data"));
+        if (data.Exists)
+        {
+            var sizes = data.EnumerateFiles()
+                .Where(f => uint.TryParse(f.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _) && f.Length > 0)
+                .Select(f => f.Length)
+                .Distinct()
+                .ToList();
+            if (sizes.Count > 1 || sizes is [var odd] && (odd > int.MaxValue || odd % Environment.SystemPageSize != 0))
+            {
+                throw new InvalidDataException($"the Raft log's data files in {data.FullName} are not all one chunk size (found {string.Join(", ", sizes)} bytes); restore the node from a copy or replace it (docs/cluster.md)");
+            }
+            if (sizes is [var size])
+            {
+                return (int)size;
+            }
+        }
+        return DefaultLogChunkSize;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
