@@ -131,7 +131,15 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, int max
         else
         {
             // Started after every query in the drain was decided: a majority confirms this node still led then.
-            wait = node.Cluster.ApplyReadBarrierAsync(epoch!.Token).AsTask();
+            try
+            {
+                wait = node.Cluster.ApplyReadBarrierAsync(epoch!.Token).AsTask();
+            }
+            catch (Exception ex)
+            {
+                // Refused in its turn by the answerer, as a failed entry is.
+                wait = Task.FromException(ex);
+            }
         }
         if (!_inFlight.Writer.TryWrite(new InFlight(current, epoch!, wait)))
         {

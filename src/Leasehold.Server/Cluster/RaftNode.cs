@@ -131,6 +131,8 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         {
             Location = logDir,
             ChunkSize = LogChunkSize(logDir),
+            // Its default plus the commits the leader's committer waits for at once.
+            ConcurrencyLevel = (Environment.ProcessorCount * 2) + 1 + _options.MaxEntriesInFlight,
         }, Replica);
         if (PublicUrl is not null)
         {
