@@ -635,6 +635,16 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
         AssertOneLineRefusal(node.OutputTail, "not port 0");
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1025")]
+    public async Task A_cluster_node_with_no_room_or_too_much_for_entries_in_flight_is_refused_in_one_line(string inFlight)
+    {
+        using var node = OneNodeCluster(Path.Combine(_root, $"inflight{inFlight}"), $"--Leasehold:Cluster:MaxEntriesInFlight={inFlight}");
+        Assert.Equal(2, await node.StartExpectingRefusalAsync(Deadline));
+        AssertOneLineRefusal(node.OutputTail, "MaxEntriesInFlight must be from 1 to 1024");
+    }
+
     private static ServerProcess OneNodeCluster(string dir, params string[] extra)
     {
         var raft = $"127.0.0.1:{ServerProcess.FreePort()}";
