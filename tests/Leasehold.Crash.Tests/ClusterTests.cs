@@ -310,6 +310,83 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The leader keeps several Raft entries in flight (docs/cluster.md). With both followers frozen, the entries it
+    /// appends cannot commit: none of the requests in them may be answered as granted, nor a read of what they
+    /// decided; they fail with no-leader once the leader learns it lost its majority. Afterwards every grant
+    /// acknowledged before is still there with its fence, and a retry of each refused acquire with its key gets
+    /// exactly one lease (the first try's, if it was kept after all): nothing granted twice.
+    /// </summary>
+    [Fact]
+    public async Task Entries_in_flight_when_the_majority_is_lost_are_never_answered_as_granted_and_nothing_acknowledged_is_lost()
+    {
+        using var nodes = new ClusterNodes(3, Path.Combine(_root, "inflight"), "--Leasehold:Cluster:RequestTimeoutMs=300");
+        await nodes.StartAllAsync(Deadline);
+        var leader = await StableAsync(nodes);
+        var (f1, f2) = Followers(nodes, leader);
+        using var http = Http();
+
+        // Many at once, so that they are decided in several drains and several entries are in flight together.
+        var before = await Task.WhenAll(Enumerable.Range(0, 24).Select(i =>
+            SendAsync(http, nodes[leader], HttpMethod.Post, "v1/leases", new { path = $"/before/{i}", owner = "before", ttl = 600 })));
+        foreach (var answer in before)
+        {
+            Assert.True(answer.Status == HttpStatusCode.Created, $"acquire before the freeze: {answer}");
+        }
+        var kept = before.Select(a => (Id: a.Json.GetProperty("id").GetInt64(), Fence: a.Json.GetProperty("fence").GetInt64())).ToList();
+
+        nodes.Freeze(f1);
+        nodes.Freeze(f2);
+        var keys = Enumerable.Range(0, 32).Select(i => $"inflight-{i:D2}-{Guid.NewGuid():N}").ToArray();
+        var acquires = keys.Select((key, i) => OutcomeAsync(
+            SendOnceAsync(http, nodes[leader], HttpMethod.Post, "v1/leases", new { path = $"/inflight/{i}", owner = "inflight", ttl = 600, idempotencyKey = key }),
+            TimeSpan.FromSeconds(20))).ToArray();
+        var reads = kept.Take(8).Select(k => OutcomeAsync(
+            SendOnceAsync(http, nodes[leader], HttpMethod.Get, $"v1/leases/{k.Id}"), TimeSpan.FromSeconds(20))).ToArray();
+        var refused = await Task.WhenAll(acquires);
+        var unread = await Task.WhenAll(reads);
+        nodes.Thaw(f1);
+        nodes.Thaw(f2);
+        foreach (var outcome in refused.Concat(unread))
+        {
+            output.WriteLine($"without a majority: {outcome}");
+            Assert.True(outcome.Status is null or HttpStatusCode.ServiceUnavailable, $"answered without a majority: {outcome}");
+            if (outcome.Answer is { } answer)
+            {
+                AssertProblem(answer, HttpStatusCode.ServiceUnavailable, "no-leader");
+            }
+        }
+
+        await nodes.LeaderAsync(Deadline);
+        await StableAsync(nodes);
+        for (var node = 0; node < nodes.Count; node++)
+        {
+            foreach (var (id, fence) in kept)
+            {
+                var lease = await SendAsync(http, nodes[node], HttpMethod.Get, $"v1/leases/{id}");
+                Assert.True(lease.Status == HttpStatusCode.OK, $"lease {id} through node {node}: {lease}");
+                Assert.Equal(fence, lease.Json.GetProperty("fence").GetInt64());
+            }
+        }
+        var fences = new HashSet<long>(kept.Select(k => k.Fence));
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var body = new { path = $"/inflight/{i}", owner = "inflight", ttl = 600, idempotencyKey = keys[i] };
+            var first = await SendAsync(http, nodes[i % 3], HttpMethod.Post, "v1/leases", body);
+            Assert.True(first.Status == HttpStatusCode.Created, $"retry of /inflight/{i}: {first}");
+            var again = await SendAsync(http, nodes[(i + 1) % 3], HttpMethod.Post, "v1/leases", body);
+            Assert.True(again.Status == HttpStatusCode.Created, $"second retry of /inflight/{i}: {again}");
+            Assert.Equal(first.Json.GetProperty("id").GetInt64(), again.Json.GetProperty("id").GetInt64());
+            Assert.True(fences.Add(first.Json.GetProperty("fence").GetInt64()), $"a fence given twice: {first}");
+            var other = await SendAsync(http, nodes[leader], HttpMethod.Post, "v1/leases", new { path = $"/inflight/{i}", owner = "other", ttl = 5 });
+            Assert.True(other.Status == HttpStatusCode.Conflict, $"a second holder of /inflight/{i}: {other}");
+        }
+        // A new log's entry data lives in 1 MiB files, not in a file per memory page.
+        var data = Directory.GetFiles(Path.Combine(nodes[leader].DataDir, "raft", "log", "data"));
+        Assert.NotEmpty(data);
+        Assert.All(data, f => Assert.Equal(1L << 20, new FileInfo(f).Length));
+    }
+
     // ---- 5. waiters and sessions across a failover ----
 
     [Fact]
@@ -556,6 +633,16 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
         using var node = OneNodeCluster(Path.Combine(_root, "port0"), "--urls", "http://127.0.0.1:0");
         Assert.Equal(2, await node.StartExpectingRefusalAsync(Deadline));
         AssertOneLineRefusal(node.OutputTail, "not port 0");
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1025")]
+    public async Task A_cluster_node_with_no_room_or_too_much_for_entries_in_flight_is_refused_in_one_line(string inFlight)
+    {
+        using var node = OneNodeCluster(Path.Combine(_root, $"inflight{inFlight}"), $"--Leasehold:Cluster:MaxEntriesInFlight={inFlight}");
+        Assert.Equal(2, await node.StartExpectingRefusalAsync(Deadline));
+        AssertOneLineRefusal(node.OutputTail, "MaxEntriesInFlight must be from 1 to 1024");
     }
 
     private static ServerProcess OneNodeCluster(string dir, params string[] extra)

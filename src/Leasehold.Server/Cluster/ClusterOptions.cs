@@ -43,6 +43,15 @@ public sealed class ClusterOptions
     [Description("how long a Raft request to another node may take, in ms")]
     public int RequestTimeoutMs { get; set; } = 1000;
 
+    /// <summary>
+    /// How many Raft entries the leader keeps in flight at once: each drain of the writer's batches becomes an
+    /// entry appended at once, and up to this many wait for their commit together (replication carries all that
+    /// is appended); while the pipeline is full, batches gather into the next entry. Answers stay in log order.
+    /// 1 waits for each entry's commit before forming the next.
+    /// </summary>
+    [Description("how many Raft entries the leader keeps waiting for their commit at once (1 to 1024); 1: one at a time")]
+    public int MaxEntriesInFlight { get; set; } = 16;
+
     /// <summary>Start as the only member of a new cluster that others are added to (instead of <see cref="Members"/>).</summary>
     [Description("start a new cluster alone, to add members to later (instead of Members)")]
     public bool ColdStart { get; set; }

@@ -37,6 +37,10 @@ internal static class ClusterSetup
         {
             throw new InvalidDataException($"{ClusterOptions.Section}:RequestTimeoutMs must be from 50 to 600000");
         }
+        if (options.MaxEntriesInFlight is < 1 or > 1024)
+        {
+            throw new InvalidDataException($"{ClusterOptions.Section}:{nameof(ClusterOptions.MaxEntriesInFlight)} must be from 1 to 1024");
+        }
         var tls = ClusterTls.Load(options, builder.Configuration[Tls.TlsOptions.Section + ":" + nameof(Tls.TlsOptions.ClientCaFile)]);
         if (tls is null && spread
             && !builder.Configuration.GetValue<bool>($"{Security.SecurityOptions.Section}:{nameof(Security.SecurityOptions.Open)}"))

@@ -8,19 +8,27 @@ namespace Leasehold.Server.Cluster;
 
 /// <summary>
 /// A cluster's Raft log as the writer's commit log: the leader's batches, in order, each drain of them one Raft
-/// entry, answered once a majority has it (DotNext's <c>ReplicateAsync</c>: appended, replicated, committed in
-/// this leader's term). A drain of queries alone writes nothing but passes a read barrier (a heartbeat round a
-/// majority answers), so a deposed leader never answers from its stale copy. A batch decided under an earlier
-/// leadership, or whose replication failed, is refused with <see cref="NotLeaderException"/>, and a failed
-/// replication makes the node give up leading: its copy may now hold decisions the log does not.
+/// entry. Entries are pipelined: each drain's entry is appended to the log as soon as it is formed (in order,
+/// one append finished before the next begins), replication carries whatever has been appended, and up to
+/// <see cref="ClusterOptions.MaxEntriesInFlight"/> entries wait for their commit at once. A drain's batches are
+/// answered once its entry is committed in this leader's term and every earlier entry's batches have been
+/// answered (answers in log order). A drain of queries alone writes nothing but passes a read barrier (a
+/// heartbeat round a majority answers), and is answered in the same order, so a query never sees the effect of
+/// an entry not yet committed and a deposed leader never answers from its stale copy. A batch decided under an
+/// earlier leadership, or whose entry failed, is refused with <see cref="NotLeaderException"/>; a failed entry
+/// fails every later entry of the same leadership still in flight (they follow it in the log, and were decided
+/// on top of it), and makes the node give up leading: its copy may now hold decisions the log does not.
 /// </summary>
-internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, ILogger logger) : ICommitLog
+internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, int maxInFlight, ILogger logger) : ICommitLog
 {
     private readonly Channel<Batch> _batches = Channel.CreateUnbounded<Batch>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<InFlight> _inFlight = Channel.CreateUnbounded<InFlight>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly SemaphoreSlim _slots = new(Math.Max(1, maxInFlight));
     private readonly ILogger _logger = logger;
     private Task? _committer;
     private long _index;
     private long _entries;
+    private int _died;
 
     public bool Logs => true;
 
@@ -31,12 +39,15 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, ILogger
 
     public FlushPolicy Policy => policy;
 
-    /// <summary>Raft entries this node replicated as leader.</summary>
+    /// <summary>Raft entries this node appended as leader.</summary>
     public long Syncs => Interlocked.Read(ref _entries);
+
+    /// <summary>The most entries (or read barriers) waiting for their commit at once.</summary>
+    public int MaxInFlight => Math.Max(1, maxInFlight);
 
     public Task Closed => _committer ?? Task.CompletedTask;
 
-    public void Start() => _committer = Task.Run(CommitLoopAsync);
+    public void Start() => _committer = Task.WhenAll(Task.Run(CommitLoopAsync), Task.Run(AnswerLoopAsync));
 
     public void Submit(Batch batch)
     {
@@ -51,6 +62,7 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, ILogger
     /// <summary>Raised once if the committer dies (a bug): nothing would be answered again, so the host stops.</summary>
     public event Action<Exception>? Died;
 
+    /// <summary>Forms each drain's entry, appends it and hands it to the answerer; waits while the pipeline is full.</summary>
     private async Task CommitLoopAsync()
     {
         var reader = _batches.Reader;
@@ -59,32 +71,32 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, ILogger
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
+                // A free slot first: while the pipeline is full, batches gather into the next (larger) entry.
+                await _slots.WaitAsync().ConfigureAwait(false);
                 while (reader.TryRead(out var batch))
                 {
                     drain.Add(batch);
                 }
-                await CommitAsync(drain).ConfigureAwait(false);
+                if (!await SendAsync(drain).ConfigureAwait(false))
+                {
+                    _slots.Release();
+                }
                 drain.Clear();
             }
+            _inFlight.Writer.TryComplete();
         }
         catch (Exception ex)
         {
-            Failure = ex;
-            LogCommitterDied(ex);
-            _batches.Writer.TryComplete(ex);
-            foreach (var batch in drain)
-            {
-                batch.Fail(ex);
-            }
-            while (reader.TryRead(out var batch))
-            {
-                batch.Fail(ex);
-            }
-            Died?.Invoke(ex);
+            _inFlight.Writer.TryComplete();
+            Die(ex, drain);
         }
     }
 
-    private async Task CommitAsync(List<Batch> drain)
+    /// <summary>
+    /// Sends one drain: refuses what another leadership decided, appends the entry (or starts a read barrier),
+    /// and queues it for the answerer. False when nothing was queued (the slot stays free).
+    /// </summary>
+    private async ValueTask<bool> SendAsync(List<Batch> drain)
     {
         var epoch = node.Epoch;
         var current = new List<Batch>(drain.Count);
@@ -106,50 +118,160 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, ILogger
         }
         if (current.Count == 0)
         {
-            return;
+            return false;
         }
         var logs = current.Select(b => b.Log).OfType<LogBuffer>().Where(l => l.Records > 0).ToList();
+        Task wait;
+        if (logs.Count > 0)
+        {
+            // Appended before the next drain's entry is formed: the log holds the entries in the writer's order.
+            wait = await AppendAsync(ClusterEntry.Commands(logs), epoch!).ConfigureAwait(false);
+            Interlocked.Increment(ref _entries);
+        }
+        else
+        {
+            // Started after every query in the drain was decided: a majority confirms this node still led then.
+            try
+            {
+                wait = node.Cluster.ApplyReadBarrierAsync(epoch!.Token).AsTask();
+            }
+            catch (Exception ex)
+            {
+                // Refused in its turn by the answerer, as a failed entry is.
+                wait = Task.FromException(ex);
+            }
+        }
+        if (!_inFlight.Writer.TryWrite(new InFlight(current, epoch!, wait)))
+        {
+            throw new InvalidOperationException("the answerer stopped before the committer");
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="payload"/> in <paramref name="epoch"/>'s term and asks for a replication round. The
+    /// returned task completes once the entry is committed and applied here, or fails. A failure to append
+    /// comes back as that task's failure, so the answerer refuses it in its turn.
+    /// </summary>
+    private async ValueTask<Task> AppendAsync(ReadOnlyMemory<byte> payload, LeaderEpoch epoch)
+    {
         try
         {
-            bool kept;
-            if (logs.Count > 0)
+            var index = await node.AppendAsync(payload, epoch).ConfigureAwait(false);
+            return node.WaitForCommitAsync(index, epoch).AsTask();
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException(ex);
+        }
+    }
+
+    /// <summary>Answers the entries in log order as they commit; one that fails fails every later one of its leadership.</summary>
+    private async Task AnswerLoopAsync()
+    {
+        var reader = _inFlight.Reader;
+        LeaderEpoch? failed = null;
+        InFlight? item = null;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                kept = await node.ReplicateAsync(ClusterEntry.Commands(logs), epoch!).ConfigureAwait(false);
-                Interlocked.Increment(ref _entries);
-            }
-            else
-            {
-                await node.Cluster.ApplyReadBarrierAsync(epoch!.Token).ConfigureAwait(false);
-                kept = !epoch.Token.IsCancellationRequested;
-            }
-            if (!kept)
-            {
-                Refuse(current, epoch!, null);
-                return;
+                while (reader.TryRead(out item))
+                {
+                    Exception? cause = null;
+                    var kept = false;
+                    try
+                    {
+                        await item.Wait.ConfigureAwait(false);
+                        kept = !item.Epoch.Token.IsCancellationRequested && node.Cluster.Term == item.Epoch.Term;
+                    }
+                    catch (Exception ex)
+                    {
+                        cause = ex;
+                    }
+                    if (ReferenceEquals(failed, item.Epoch))
+                    {
+                        // An earlier entry of this leadership failed: this one follows it in the log.
+                        Fail(item.Batches, cause);
+                    }
+                    else if (!kept)
+                    {
+                        failed = item.Epoch;
+                        Refuse(item.Batches, item.Epoch, cause);
+                    }
+                    else
+                    {
+                        // Kept: answering cannot undo that (a failure here is a bug in answering, never a reason to give up leading).
+                        foreach (var batch in item.Batches)
+                        {
+                            batch.Complete();
+                        }
+                    }
+                    item = null;
+                    _slots.Release();
+                }
             }
         }
         catch (Exception ex)
         {
-            Refuse(current, epoch!, ex);
+            Die(ex, item?.Batches ?? []);
+            while (reader.TryRead(out var rest))
+            {
+                foreach (var batch in rest.Batches)
+                {
+                    batch.Fail(ex);
+                }
+            }
+        }
+    }
+
+    private void Die(Exception ex, List<Batch> holding)
+    {
+        if (Interlocked.Exchange(ref _died, 1) != 0)
+        {
+            foreach (var batch in holding)
+            {
+                batch.Fail(ex);
+            }
             return;
         }
-        // Kept: answering cannot undo that (a failure here is a bug in answering, never a reason to give up leading).
-        foreach (var batch in current)
+        Failure = ex;
+        LogCommitterDied(ex);
+        _batches.Writer.TryComplete(ex);
+        foreach (var batch in holding)
         {
-            batch.Complete();
+            batch.Fail(ex);
+        }
+        while (_batches.Reader.TryRead(out var batch))
+        {
+            batch.Fail(ex);
+        }
+        // Neither loop waits for a slot any more.
+        _slots.Release(MaxInFlight);
+        Died?.Invoke(ex);
+    }
+
+    private static NotLeaderException NotKept(Exception? cause)
+        => new("the cluster did not keep the request (this node lost its leadership or its majority); it may or may not have taken effect: retry (an acquire with its idempotency key)", cause ?? new InvalidOperationException("term changed"));
+
+    private static void Fail(List<Batch> batches, Exception? cause)
+    {
+        var error = NotKept(cause);
+        foreach (var batch in batches)
+        {
+            batch.Fail(error);
         }
     }
 
     private void Refuse(List<Batch> batches, LeaderEpoch epoch, Exception? cause)
     {
         LogReplicationFailed(cause, epoch.Term);
-        var error = new NotLeaderException("the cluster did not keep the request (this node lost its leadership or its majority); it may or may not have taken effect: retry (an acquire with its idempotency key)", cause ?? new InvalidOperationException("term changed"));
-        foreach (var batch in batches)
-        {
-            batch.Fail(error);
-        }
+        Fail(batches, cause);
         node.StepDown(epoch, resign: true);
     }
+
+    /// <summary>One drain sent: its batches, the leadership that decided them, and what completes once it is kept.</summary>
+    private sealed record InFlight(List<Batch> Batches, LeaderEpoch Epoch, Task Wait);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The cluster committer stopped; no request can be answered any more and the server stops")]
     private partial void LogCommitterDied(Exception ex);

@@ -54,7 +54,7 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
             throw new IOException($"the data directory {dataDir} is in use by another Leasehold server ({ex.Message})", ex);
         }
         Replica = new ReplicaStateMachine(new DirectoryInfo(Path.Combine(_raftDir, "state")), limits, durability.SnapshotEvery, time, _logger);
-        Log = new RaftLog(this, durability.Policy, _logger);
+        Log = new RaftLog(this, durability.Policy, options.MaxEntriesInFlight, _logger);
         var storage = new MemberList();
         _config = new RaftCluster.TcpConfiguration(LocalEndPoint)
         {
@@ -126,9 +126,13 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
     {
         // The state machine's snapshot first, then the log that replays what follows it (DotNext's order).
         await Replica.RestoreAsync(cancellationToken).ConfigureAwait(false);
+        var logDir = Path.Combine(_raftDir, "log");
         _wal = new WriteAheadLog(new WriteAheadLog.Options
         {
-            Location = Path.Combine(_raftDir, "log"),
+            Location = logDir,
+            ChunkSize = LogChunkSize(logDir),
+            // Its default plus the commits the leader's committer waits for at once.
+            ConcurrencyLevel = (Environment.ProcessorCount * 2) + 1 + _options.MaxEntriesInFlight,
         }, Replica);
         if (PublicUrl is not null)
         {
@@ -145,6 +149,39 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         await _cluster.StartAsync(cancellationToken).ConfigureAwait(false);
         Replica.FreshAfter = _wal.LastEntryIndex;
         LogStarted(LocalEndPoint, string.Join(", ", _cluster.Members.Select(m => m.EndPoint)), _wal.LastCommittedEntryIndex);
+    }
+
+    /// <summary>The size of each file of a new Raft log's entries (DotNext's default is the memory page, 4 KiB).</summary>
+    public const int DefaultLogChunkSize = 1 << 20;
+
+    /// <summary>
+    /// The chunk size of this node's Raft log. DotNext cuts the log's entry data into files of this size (in its
+    /// folder <c>data</c>, named by their number, each as long as the chunk) and cannot read a log with another
+    /// size, so a log that has such files keeps the size they have (a log made before this setting: one memory
+    /// page, DotNext's default); a new log gets <see cref="DefaultLogChunkSize"/>. With the default of one page,
+    /// a busy leader created, mapped, flushed and later deleted a file every few entries. A log whose data files
+    /// are all gone (reclaimed after a snapshot) holds no entry data to misread, so any size is right for it.
+    /// </summary>
+    internal static int LogChunkSize(string logDir)
+    {
+        var data = new DirectoryInfo(Path.Combine(logDir, "data"));
+        if (data.Exists)
+        {
+            var sizes = data.EnumerateFiles()
+                .Where(f => uint.TryParse(f.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _) && f.Length > 0)
+                .Select(f => f.Length)
+                .Distinct()
+                .ToList();
+            if (sizes.Count > 1 || sizes is [var odd] && (odd > int.MaxValue || odd % Environment.SystemPageSize != 0))
+            {
+                throw new InvalidDataException($"the Raft log's data files in {data.FullName} are not all one chunk size (found {string.Join(", ", sizes)} bytes); restore the node from a copy or replace it (docs/cluster.md)");
+            }
+            if (sizes is [var size])
+            {
+                return (int)size;
+            }
+        }
+        return DefaultLogChunkSize;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -299,6 +336,48 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         var cluster = Cluster;
         await cluster.ReplicateAsync(new BinaryLogEntry { Content = payload, Term = epoch.Term }, epoch.Token).ConfigureAwait(false);
         return cluster.Term == epoch.Term;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="payload"/> to the log in <paramref name="epoch"/>'s term, without waiting for it to be
+    /// replicated (<see cref="WaitForCommitAsync"/> does), and asks for a replication round. What DotNext's
+    /// <c>ReplicateAsync</c> does before it waits: the same leadership check, then the append. One append at a
+    /// time from the committer, each finished before the next begins, so entries keep the writer's order.
+    /// </summary>
+    public async ValueTask<long> AppendAsync(ReadOnlyMemory<byte> payload, LeaderEpoch epoch)
+    {
+        var cluster = Cluster;
+        if (epoch.Token.IsCancellationRequested || cluster.Term != epoch.Term || cluster.Leader is not { IsRemote: false })
+        {
+            throw new DotNext.Net.Cluster.Consensus.Raft.NotLeaderException();
+        }
+        var index = await Wal.AppendAsync(new BinaryLogEntry { Content = payload, Term = epoch.Term }, epoch.Token).ConfigureAwait(false);
+        ForceReplication(cluster, epoch);
+        return index;
+    }
+
+    /// <summary>
+    /// Completes once the entry at <paramref name="index"/> is committed (and applied here) while
+    /// <paramref name="epoch"/> lasts; fails with <see cref="OperationCanceledException"/> when the leadership ends
+    /// first. The caller still checks the term: only an entry committed in its own term is known to be its own.
+    /// </summary>
+    public ValueTask WaitForCommitAsync(long index, LeaderEpoch epoch) => Wal.WaitForApplyAsync(index, epoch.Token);
+
+    /// <summary>Starts a replication round now (or right after the one under way) instead of at the next heartbeat.</summary>
+    private void ForceReplication(RaftCluster cluster, LeaderEpoch epoch)
+    {
+        // DotNext's public call also waits for the round to end; nobody waits for that here (the entry's commit is
+        // waited for instead), but its failure (the leadership ended) must be observed.
+        var round = cluster.ForceReplicationAsync(epoch.Token);
+        if (!round.IsCompleted)
+        {
+            _ = round.AsTask().ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        else if (!round.IsCompletedSuccessfully)
+        {
+            _ = round.AsTask().Exception;
+        }
     }
 
     /// <summary>Ends <paramref name="epoch"/> (once): the writer drops its copy; with <paramref name="resign"/> the node also gives up leading.</summary>
