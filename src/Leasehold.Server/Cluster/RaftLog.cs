@@ -30,6 +30,9 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, int max
     private long _entries;
     private int _died;
 
+    /// <summary>The leadership whose last append failed (committer only): none of its later drains is appended.</summary>
+    private LeaderEpoch? _appendFailed;
+
     public bool Logs => true;
 
     public long TakeIndex() => ++_index;
@@ -122,7 +125,13 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, int max
         }
         var logs = current.Select(b => b.Log).OfType<LogBuffer>().Where(l => l.Records > 0).ToList();
         Task wait;
-        if (logs.Count > 0)
+        if (ReferenceEquals(_appendFailed, epoch))
+        {
+            // An earlier drain of this leadership never reached the log, and this one was decided on top of it: it must
+            // not reach the log either (the answerer refuses it in its turn, and the node steps down).
+            wait = Task.FromException(new InvalidOperationException("an earlier entry of this leadership could not be appended"));
+        }
+        else if (logs.Count > 0)
         {
             // Appended before the next drain's entry is formed: the log holds the entries in the writer's order.
             wait = await AppendAsync(ClusterEntry.Commands(logs), epoch!).ConfigureAwait(false);
@@ -162,6 +171,7 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, int max
         }
         catch (Exception ex)
         {
+            _appendFailed = epoch;
             return Task.FromException(ex);
         }
     }
