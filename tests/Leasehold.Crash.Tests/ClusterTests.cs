@@ -201,7 +201,8 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
         var (f1, f2) = Followers(nodes, leader);
         using var http = Http();
 
-        foreach (var bad in (string[])["not-an-endpoint", "127.0.0.1:99999", "127.0.0.1:", ""])
+        // A host name that cannot be looked up (RFC 6761 reserves .invalid) is refused too, looked up without blocking the request thread.
+        foreach (var bad in (string[])["not-an-endpoint", "127.0.0.1:99999", "127.0.0.1:", "", "no-such-host.invalid:7000"])
         {
             var answer = await SendAsync(http, nodes[f1], HttpMethod.Post, "v1/cluster/members", new { endpoint = bad });
             AssertProblem(answer, HttpStatusCode.BadRequest, "invalid-argument");

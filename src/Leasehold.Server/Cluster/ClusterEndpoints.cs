@@ -36,7 +36,8 @@ internal static class ClusterEndpoints
             {
                 return invalid;
             }
-            if (!TryEndPoint(request?.Endpoint, out var endpoint, out var problem))
+            var (endpoint, problem) = await EndPointAsync(request?.Endpoint, cancellationToken).ConfigureAwait(false);
+            if (problem is not null)
             {
                 return problem;
             }
@@ -66,7 +67,8 @@ internal static class ClusterEndpoints
 
         async Task<IResult> RemoveAsync(string endpoint, CancellationToken cancellationToken)
         {
-            if (!TryEndPoint(endpoint, out var address, out var problem))
+            var (address, problem) = await EndPointAsync(endpoint, cancellationToken).ConfigureAwait(false);
+            if (problem is not null)
             {
                 return problem;
             }
@@ -101,19 +103,15 @@ internal static class ClusterEndpoints
 
     private static readonly TimeSpan MemberListSettleTime = TimeSpan.FromSeconds(5);
 
-    private static bool TryEndPoint(string? text, out System.Net.IPEndPoint endpoint, out IResult problem)
+    private static async Task<(System.Net.IPEndPoint EndPoint, IResult? Problem)> EndPointAsync(string? text, CancellationToken cancellationToken)
     {
-        endpoint = null!;
-        problem = null!;
         try
         {
-            endpoint = ClusterOptions.ParseEndPoint(text ?? "", "endpoint");
-            return true;
+            return (await ClusterOptions.ParseEndPointAsync(text ?? "", "endpoint", cancellationToken).ConfigureAwait(false), null);
         }
         catch (InvalidDataException ex)
         {
-            problem = Problems.Result(ErrorCodes.InvalidArgument, ex.Message);
-            return false;
+            return (null!, Problems.Result(ErrorCodes.InvalidArgument, ex.Message));
         }
     }
 

@@ -105,28 +105,66 @@ public sealed class ClusterOptions
     /// <summary>Parses a <c>host:port</c> endpoint as settings give it (a host name is looked up once); the message names the setting.</summary>
     public static IPEndPoint ParseEndPoint(string text, string setting)
     {
+        var (endpoint, host, port) = Split(text, setting);
+        return endpoint ?? Resolved(host!, port, setting, () => Dns.GetHostAddresses(host!));
+    }
+
+    /// <summary>
+    /// <see cref="ParseEndPoint"/> for a request: a host name is looked up without blocking the thread, which may be
+    /// the socket event thread that serves other connections.
+    /// </summary>
+    public static async Task<IPEndPoint> ParseEndPointAsync(string text, string setting, CancellationToken cancellationToken)
+    {
+        var (endpoint, host, port) = Split(text, setting);
+        if (endpoint is not null)
+        {
+            return endpoint;
+        }
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await Dns.GetHostAddressesAsync(host!, cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            throw LookupFailed(host!, setting, ex);
+        }
+        return Resolved(host!, port, setting, () => addresses);
+    }
+
+    /// <summary>An address endpoint, or the host name and port to look up; anything else is refused.</summary>
+    private static (IPEndPoint? EndPoint, string? Host, int Port) Split(string text, string setting)
+    {
         text = text.Trim();
         if (IPEndPoint.TryParse(text, out var ip) && ip.Port > 0)
         {
-            return ip;
+            return (ip, null, 0);
         }
         var colon = text.LastIndexOf(':');
         if (colon > 0 && int.TryParse(text.AsSpan(colon + 1), out var port) && port is > 0 and <= 65535
             && Uri.CheckHostName(text[..colon]) is UriHostNameType.Dns)
         {
-            try
-            {
-                var addresses = Dns.GetHostAddresses(text[..colon]);
-                if (addresses.Length > 0)
-                {
-                    return new IPEndPoint(addresses[0], port);
-                }
-            }
-            catch (System.Net.Sockets.SocketException ex)
-            {
-                throw new InvalidDataException($"{setting}: cannot look up '{text[..colon]}': {ex.Message}", ex);
-            }
+            return (null, text[..colon], port);
         }
         throw new InvalidDataException($"{setting}: '{text}' is not host:port (an address or a host name, and a port from 1 to 65535)");
     }
+
+    private static IPEndPoint Resolved(string host, int port, string setting, Func<IPAddress[]> lookUp)
+    {
+        IPAddress[] addresses;
+        try
+        {
+            addresses = lookUp();
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            throw LookupFailed(host, setting, ex);
+        }
+        return addresses.Length > 0
+            ? new IPEndPoint(addresses[0], port)
+            : throw new InvalidDataException($"{setting}: '{host}:{port}' is not host:port (an address or a host name, and a port from 1 to 65535)");
+    }
+
+    private static InvalidDataException LookupFailed(string host, string setting, Exception ex)
+        => new($"{setting}: cannot look up '{host}': {ex.Message}", ex);
 }
