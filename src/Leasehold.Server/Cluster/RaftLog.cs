@@ -80,6 +80,18 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, int max
                 {
                     drain.Add(batch);
                 }
+                if (Volatile.Read(ref _died) != 0)
+                {
+                    // The answerer died: nothing more is sent, and what was read is failed here (this loop alone reads the batches).
+                    var error = Failure ?? new InvalidOperationException("the cluster committer stopped");
+                    foreach (var batch in drain)
+                    {
+                        batch.Fail(error);
+                    }
+                    drain.Clear();
+                    _slots.Release();
+                    continue;
+                }
                 if (!await SendAsync(drain).ConfigureAwait(false))
                 {
                     _slots.Release();
@@ -91,7 +103,7 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, int max
         catch (Exception ex)
         {
             _inFlight.Writer.TryComplete();
-            Die(ex, drain);
+            Die(ex, drain, committer: true);
         }
     }
 
@@ -119,6 +131,9 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, int max
                 batch.Fail(new NotLeaderException("this node stopped leading before the request was kept; it may or may not have taken effect: retry (an acquire with its idempotency key)"));
             }
         }
+        // Those answered above are done: if anything below fails, the committer fails only the rest.
+        drain.Clear();
+        drain.AddRange(current);
         if (current.Count == 0)
         {
             return false;
@@ -224,7 +239,9 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, int max
         }
         catch (Exception ex)
         {
-            Die(ex, item?.Batches ?? []);
+            // First, so that the committer can hand nothing more to this loop: a drain it sends now fails there.
+            _inFlight.Writer.TryComplete(ex);
+            Die(ex, item?.Batches ?? [], committer: false);
             while (reader.TryRead(out var rest))
             {
                 foreach (var batch in rest.Batches)
@@ -235,30 +252,37 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, int max
         }
     }
 
-    private void Die(Exception ex, List<Batch> holding)
+    /// <summary>
+    /// One of the two loops failed (a bug): fails what it holds, stops new batches, and (the first time) reports it. Only
+    /// the <paramref name="committer"/> reads the batches' channel (it has a single reader), so only it fails what is left
+    /// there; the answerer's death reaches it through <see cref="_died"/>.
+    /// </summary>
+    private void Die(Exception ex, List<Batch> holding, bool committer)
     {
-        if (Interlocked.Exchange(ref _died, 1) != 0)
+        var first = Interlocked.Exchange(ref _died, 1) == 0;
+        if (first)
         {
-            foreach (var batch in holding)
-            {
-                batch.Fail(ex);
-            }
-            return;
+            Failure = ex;
+            LogCommitterDied(ex);
         }
-        Failure = ex;
-        LogCommitterDied(ex);
         _batches.Writer.TryComplete(ex);
         foreach (var batch in holding)
         {
             batch.Fail(ex);
         }
-        while (_batches.Reader.TryRead(out var batch))
+        if (committer)
         {
-            batch.Fail(ex);
+            while (_batches.Reader.TryRead(out var batch))
+            {
+                batch.Fail(ex);
+            }
         }
-        // Neither loop waits for a slot any more.
-        _slots.Release(MaxInFlight);
-        Died?.Invoke(ex);
+        if (first)
+        {
+            // Neither loop waits for a slot any more.
+            _slots.Release(MaxInFlight);
+            Died?.Invoke(ex);
+        }
     }
 
     private static NotLeaderException NotKept(Exception? cause)
