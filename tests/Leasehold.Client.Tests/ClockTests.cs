@@ -63,9 +63,36 @@ public abstract class ClockTests : ContractTestBase
             clock.Advance(due - Ms);
             Assert.Equal(expires, (await Bounded(client.GetLeaseAsync(lease.Id)))!.ExpiresAt);
 
+            // The server counts in milliseconds of its own (real) clock: a renewal within the millisecond of the grant or of
+            // the previous renewal would rightly leave the expiry where it was (seen on a quick run). Let that pass first.
+            var renewedAt = expires!.Value - TimeSpan.FromSeconds(30);
+            await WaitUntilAsync(() => Task.FromResult(DateTimeOffset.UtcNow >= renewedAt + TimeSpan.FromMilliseconds(3)), "the server's clock moved past the last renewal");
+            var armedBefore = clock.Armed.Count;
             clock.Advance(Ms);
             var before = expires;
-            await WaitUntilAsync(async () => (expires = (await client.GetLeaseAsync(lease.Id))!.ExpiresAt) > before, $"renewal {i} reached the server");
+            try
+            {
+                await WaitUntilAsync(async () =>
+                {
+                    if ((expires = (await client.GetLeaseAsync(lease.Id))!.ExpiresAt) > before)
+                    {
+                        return true;
+                    }
+                    // A renewal that failed for now (on a loaded machine) is retried after a pause of the client's clock,
+                    // shorter than the period: move the clock on to it, as time would, or the retry never comes.
+                    var armed = clock.Armed;
+                    if (armed.Count > armedBefore && armed[^1] < period)
+                    {
+                        armedBefore = armed.Count;
+                        clock.Advance(armed[^1]);
+                    }
+                    return false;
+                }, $"renewal {i} reached the server");
+            }
+            catch (Xunit.Sdk.XunitException e)
+            {
+                throw new Xunit.Sdk.XunitException($"{e.Message}; timers armed on the client's clock (ms): {string.Join(", ", clock.Armed.Select(d => d.TotalMilliseconds))}");
+            }
         }
         // Four renewals in 40 s of the client's time, well past the 30 s ttl, and the lease never counted as lost.
         Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(40), $"only {clock.Elapsed} passed");
