@@ -478,20 +478,19 @@ class Failover(unittest.TestCase):
             secured.stop()
 
 
-class CuttingProxy:
-    """Forwards connections to the server both ways and cuts each ``cut_after`` seconds after it was made: a proxy
-    that closes long requests. ``cuts`` counts the connections it cut."""
+class _LoopbackProxy:
+    """A proxy on a free loopback port in front of the server at ``target`` (``http://host:port``): accepts connections
+    until closed and hands each to ``_accepted``, on the accepting thread."""
 
-    def __init__(self, target: str, cut_after: float) -> None:
+    def __init__(self, target: str, backlog: int = 16) -> None:
         host, port = target[len("http://"):].split(":")
         self._target = (host, int(port))
-        self._cut_after = cut_after
-        self.cuts = 0
-        self._lock = threading.Lock()
         self._listener = socket.socket()
         self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(16)
+        self._listener.listen(backlog)
         self.url = "http://127.0.0.1:%d" % self._listener.getsockname()[1]
+
+    def _start(self) -> None:
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
@@ -500,7 +499,28 @@ class CuttingProxy:
                 conn, _ = self._listener.accept()
             except OSError:
                 return
-            threading.Thread(target=self._pipe, args=(conn,), daemon=True).start()
+            self._accepted(conn)
+
+    def _accepted(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+class CuttingProxy(_LoopbackProxy):
+    """Forwards connections to the server both ways and cuts each ``cut_after`` seconds after it was made: a proxy
+    that closes long requests. ``cuts`` counts the connections it cut."""
+
+    def __init__(self, target: str, cut_after: float) -> None:
+        super().__init__(target)
+        self._cut_after = cut_after
+        self.cuts = 0
+        self._lock = threading.Lock()
+        self._start()
+
+    def _accepted(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._pipe, args=(conn,), daemon=True).start()
 
     def _pipe(self, conn: socket.socket) -> None:
         import select
@@ -529,9 +549,6 @@ class CuttingProxy:
                         data = b""
                     if not data:
                         return
-
-    def close(self) -> None:
-        self._listener.close()
 
 
 class CutWaits(unittest.TestCase):
@@ -564,28 +581,18 @@ class CutWaits(unittest.TestCase):
             proxy.close()
 
 
-class TricklingProxy:
+class TricklingProxy(_LoopbackProxy):
     """Forwards each request to the server until ``trickle`` is set; from then on it answers each request with a status
     line one byte every 0.2 s (each within any socket timeout, the whole never), for at most a minute."""
 
     def __init__(self, target: str) -> None:
-        host, port = target[len("http://"):].split(":")
-        self._target = (host, int(port))
+        super().__init__(target)
         self.trickle = False
         self._closed = False
-        self._listener = socket.socket()
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(16)
-        self.url = "http://127.0.0.1:%d" % self._listener.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        self._start()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+    def _accepted(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
     def _answer(self, conn: socket.socket) -> None:
         with conn:
@@ -607,7 +614,7 @@ class TricklingProxy:
 
     def close(self) -> None:
         self._closed = True
-        self._listener.close()
+        super().close()
 
 
 class LostInTime(unittest.TestCase):
@@ -623,41 +630,28 @@ class LostInTime(unittest.TestCase):
             proxy.close()
 
 
-class _DroppingProxy:
+class _DroppingProxy(_LoopbackProxy):
     """Forwards each HTTP request to the server, but closes the first ``drop_first`` connections after the
     server answered, without passing the answer on: a reply lost in the network."""
 
     def __init__(self, target: str, drop_first: int) -> None:
-        host, port = target[len("http://"):].split(":")
-        self._target = (host, int(port))
+        super().__init__(target, backlog=8)
         self._drop = drop_first
         self.forwarded = 0
-        self._listener = socket.socket()
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(8)
-        self.url = "http://127.0.0.1:%d" % self._listener.getsockname()[1]
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        self._start()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
+    def _accepted(self, conn: socket.socket) -> None:
+        # One connection at a time, on the accepting thread: the count decides which answers are dropped.
+        with conn:
+            conn.settimeout(30)
+            request = _read_message(conn)
+            with socket.create_connection(self._target, timeout=30) as upstream:
+                upstream.sendall(request)
+                answer = _read_message(upstream)
+            self.forwarded += 1
+            if self.forwarded <= self._drop:
                 return
-            with conn:
-                conn.settimeout(30)
-                request = _read_message(conn)
-                with socket.create_connection(self._target, timeout=30) as upstream:
-                    upstream.sendall(request)
-                    answer = _read_message(upstream)
-                self.forwarded += 1
-                if self.forwarded <= self._drop:
-                    continue
-                conn.sendall(answer)
-
-    def close(self) -> None:
-        self._listener.close()
+            conn.sendall(answer)
 
 
 def _read_message(sock: socket.socket) -> bytes:
