@@ -2,9 +2,9 @@
 # Issue 12: a 3-member etcd cluster (its Lock API), a 3-node Leasehold cluster and one Leasehold server
 # (fsync durability) under the same load generator in one session, at 1, 16 and 64 clients uncontended and
 # 64 clients contended (one hot path), each run against freshly started processes on free loopback ports
-# with temporary data directories. The cluster runs twice: clients spread over the three nodes (client c
-# to node c % 3, followers forward to the leader: the issue's figure) and everything sent to the leader
-# (what forwarding costs). For each load the targets run back to back, so machine noise falls on all of
+# with temporary data directories. Both clusters run twice: clients spread over the three nodes (client c
+# to node c % 3; etcd's followers pass proposals on through Raft, Leasehold's forward the HTTP request to
+# the leader) and every client sent to the leader (where Leasehold's own client goes; what forwarding costs). For each load the targets run back to back, so machine noise falls on all of
 # them alike. Prints every run, then one table and a line of ratios.
 # Usage: bench/run-cluster.sh [seconds] [ttl] [warmup]
 #   seconds: measured time per run (10); ttl: lease time to live in seconds, the same for all three (60).
@@ -33,6 +33,7 @@ trap 'rm -f "$summary"' EXIT
 for load in "uncontended 1" "uncontended 16" "uncontended 64" "contended 64"; do
     read -r scenario clients <<<"$load"
     run etcd "$scenario" "$clients" --spawn --target etcd --nodes 3
+    run etcd-leader "$scenario" "$clients" --spawn --target etcd --nodes 3 --send-to leader
     run cluster "$scenario" "$clients" --spawn --server-dll "$server" --nodes 3 --server-arg --Leasehold:Durability=fsync
     run leader "$scenario" "$clients" --spawn --server-dll "$server" --nodes 3 --send-to leader --server-arg --Leasehold:Durability=fsync
     run single "$scenario" "$clients" --spawn --server-dll "$server" --server-arg --Leasehold:Durability=fsync
@@ -44,18 +45,18 @@ awk -F'\t' '
       if ($10 == "ok" || $10 == "FAILED") cell[key, $1] = sprintf("%8s %8.2f %8.2f%s", $6, $7, $8, $10 == "ok" ? "  " : " !")
       else cell[key, $1] = sprintf("%-27s", $10)
       rate[key, $1] = ($10 == "ok") ? $6 : "" }
+    function ratio(a, b, f) { return (a != "" && b > 0) ? sprintf(f, a / b) : "n/a" }
     END {
-      printf "%-19s | %-27s | %-27s | %-27s | %-27s\n", "load", "etcd 3 members", "leasehold 3 nodes", "leasehold 3, all to leader", "leasehold 1 node (fsync)"
+      printf "%-19s | %-27s | %-27s | %-27s | %-27s | %-27s\n", "load", "etcd 3 members, spread", "etcd 3, all to leader", "leasehold 3 nodes, spread", "leasehold 3, all to leader", "leasehold 1 node (fsync)"
       for (i = 1; i <= n; i++) { k = order[i]; split(k, p, " ")
-        printf "%-19s | %s | %s | %s | %s\n", p[1] " " p[2], cell[k, "etcd"], cell[k, "cluster"], cell[k, "leader"], cell[k, "single"] }
+        printf "%-19s | %s | %s | %s | %s | %s\n", p[1] " " p[2], cell[k, "etcd"], cell[k, "etcd-leader"], cell[k, "cluster"], cell[k, "leader"], cell[k, "single"] }
       print "(! = the run had errors or a failed check; see its output above)"
-      line = "ratios:"
+      print "ratios at 64 clients (targets: cluster/etcd >= 5, cluster/single >= 0.5), each way of sending compared with the same way:"
       for (i = 1; i <= n; i++) { k = order[i]; split(k, p, " ")
         if (p[2] != 64) continue
-        e = rate[k, "etcd"]; c = rate[k, "cluster"]; s = rate[k, "single"]
-        l = rate[k, "leader"]
-        line = line sprintf("  %s 64: cluster/etcd %s (target >= 5), cluster/single %s (target >= 0.5), all-to-leader/etcd %s, single/etcd %s;", p[1],
-            (c != "" && e > 0) ? sprintf("%.1fx", c / e) : "n/a", (c != "" && s > 0) ? sprintf("%.2fx", c / s) : "n/a",
-            (l != "" && e > 0) ? sprintf("%.1fx", l / e) : "n/a", (s != "" && e > 0) ? sprintf("%.1fx", s / e) : "n/a") }
-      print line
+        s = rate[k, "single"]
+        printf "  %s: spread/spread %s, spread/single %s; leader/leader %s, leader/single %s; single/etcd spread %s\n", p[1],
+            ratio(rate[k, "cluster"], rate[k, "etcd"], "%.1fx"), ratio(rate[k, "cluster"], s, "%.2fx"),
+            ratio(rate[k, "leader"], rate[k, "etcd-leader"], "%.1fx"), ratio(rate[k, "leader"], s, "%.2fx"),
+            ratio(s, rate[k, "etcd"], "%.1fx") }
     }' "$summary"

@@ -20,9 +20,12 @@ internal sealed class EtcdTarget : ILockTarget
     private readonly Lease.LeaseClient[] _leases;
     private readonly V3Lockpb.Lock.LockClient[] _locks;
 
-    public EtcdTarget(LoadOptions options)
+    private readonly string? _name;
+
+    public EtcdTarget(LoadOptions options, string? name = null)
     {
         _options = options;
+        _name = name;
         var count = options.Urls.Count;
         _channels = new GrpcChannel[count];
         _leases = new Lease.LeaseClient[count];
@@ -45,7 +48,34 @@ internal sealed class EtcdTarget : ILockTarget
         }
     }
 
-    public string Name => $"etcd, {_channels.Length} member{(_channels.Length == 1 ? "" : "s")}";
+    public string Name => _name ?? $"etcd, {_channels.Length} member{(_channels.Length == 1 ? "" : "s")}";
+
+    /// <summary>
+    /// The client URL of the member that leads: each member's Maintenance.Status names the leader's member
+    /// id and its own; the one where they agree is the leader (the same answer `etcdctl endpoint status` shows).
+    /// </summary>
+    public static async Task<(Uri? Leader, string? Error)> FindLeaderAsync(IReadOnlyList<Uri> members, CancellationToken cancel)
+    {
+        var errors = new List<string>();
+        foreach (var url in members)
+        {
+            using var channel = GrpcChannel.ForAddress(url);
+            try
+            {
+                var status = await new Maintenance.MaintenanceClient(channel).StatusAsync(
+                    new StatusRequest(), deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: cancel);
+                if (status.Leader != 0 && status.Leader == status.Header.MemberId)
+                {
+                    return (url, null);
+                }
+            }
+            catch (RpcException e)
+            {
+                errors.Add($"{url}: {Describe(e, cancel)}");
+            }
+        }
+        return (null, $"no etcd member says it leads{(errors.Count > 0 ? ": " + string.Join("; ", errors) : "")}");
+    }
 
     private sealed record Prepared(ByteString Name, TimeSpan Deadline);
 

@@ -62,9 +62,10 @@ internal sealed record LoadOptions
           --spawn             start the target itself on free loopback ports with temporary data dirs
           --nodes N           with --spawn: how many nodes (Leasehold: 1 = one server, 3 = a cluster;
                               etcd: members; default 1 for Leasehold, 3 for etcd)
-          --send-to MODE      Leasehold with several nodes: spread (default: client c uses node c % nodes,
-                              followers forward to the leader) or leader (every client asks GET
-                              /v1/cluster of the first node where the leader is and sends there)
+          --send-to MODE      several nodes: spread (default: client c uses node c % nodes; Leasehold's
+                              followers forward to the leader, etcd's pass proposals on through Raft) or
+                              leader (every client to the leader: Leasehold's GET /v1/cluster of the first
+                              node names it, etcd's Maintenance.Status of each member)
           --server-dll PATH   the Leasehold.Server.dll to start with --spawn
           --server-arg ARG    one more argument for each spawned Leasehold server, repeatable
                               (e.g. --server-arg --Leasehold:Durability=memory)
@@ -291,9 +292,14 @@ internal sealed record LoadOptions
             error = "a Leasehold cluster needs 3 or more nodes (2 cannot lose one); --nodes 1 is one server";
             return false;
         }
-        if (options.Target != TargetKind.Leasehold && (options.ServerDll is not null || options.ServerArgs.Count > 0 || options.ApiKey is not null || options.SendToLeader))
+        if (options.SendToLeader && options.Target is not (TargetKind.Leasehold or TargetKind.Etcd))
         {
-            error = "--server-dll, --server-arg, --api-key and --send-to are for --target leasehold";
+            error = "--send-to is for --target leasehold or etcd";
+            return false;
+        }
+        if (options.Target != TargetKind.Leasehold && (options.ServerDll is not null || options.ServerArgs.Count > 0 || options.ApiKey is not null))
+        {
+            error = "--server-dll, --server-arg and --api-key are for --target leasehold";
             return false;
         }
         return true;

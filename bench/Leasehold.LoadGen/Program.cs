@@ -51,18 +51,22 @@ try
     string? name = null;
     if (options.SendToLeader && options.Urls.Count > 1)
     {
-        var (leader, leaderError) = await LeaseholdTarget.FindLeaderAsync(deployment?.HttpUrls[0] ?? options.Urls[0], cancel.Token);
+        var (leader, leaderError) = options.Target == TargetKind.Etcd
+            ? await EtcdTarget.FindLeaderAsync(options.Urls, cancel.Token)
+            : await LeaseholdTarget.FindLeaderAsync(deployment?.HttpUrls[0] ?? options.Urls[0], cancel.Token);
         if (leader is null)
         {
             Console.Error.WriteLine(leaderError);
             return 2;
         }
-        name = $"leasehold, {options.Urls.Count} nodes, all to the leader";
+        name = options.Target == TargetKind.Etcd
+            ? $"etcd, {options.Urls.Count} members, all to the leader"
+            : $"leasehold, {options.Urls.Count} nodes, all to the leader";
         options = options with { Urls = [leader] };
     }
     using ILockTarget target = options.Target switch
     {
-        TargetKind.Etcd => new EtcdTarget(options),
+        TargetKind.Etcd => new EtcdTarget(options, name),
         TargetKind.Redis => new RedisTarget(options, options.RedisFsync ? "redis (appendfsync always)" : "redis (in memory)"),
         TargetKind.Echo => new EchoTarget(options),
         _ when options.Protocol == Protocol.RawHttp => new LeaseholdTarget(options, name),
