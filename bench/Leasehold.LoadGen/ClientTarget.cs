@@ -16,7 +16,7 @@ internal sealed class ClientTarget : ILockTarget
     private readonly HttpClient? _statsHttp;
     private readonly LeaseClient? _stats;
 
-    /// <param name="options">the options; client c uses URL c % count</param>
+    /// <param name="options">the options; client c is given every URL, starting with URL c % count</param>
     /// <param name="name">what the report calls the target, when the URL's scheme does not tell</param>
     /// <param name="httpUrl">one server's HTTP URL, for its counters (GET /v1/stats); null: not sampled</param>
     public ClientTarget(LoadOptions options, string? name = null, Uri? httpUrl = null)
@@ -30,8 +30,11 @@ internal sealed class ClientTarget : ILockTarget
         _clients = new LeaseholdClient[Math.Max(1, options.Clients)];
         for (var c = 0; c < _clients.Length; c++)
         {
-            var url = options.Urls[c % options.Urls.Count];
-            _clients[c] = new LeaseholdClient(new LeaseholdClientOptions { Server = url, ApiKey = options.ApiKey, Retries = 0 });
+            // Every client is given all the nodes, as a user gives `--server a,b,c`, starting at node c % count: the
+            // client itself finds the leader (a follower's forwarded answer or its no-leader names it) and stays there.
+            var urls = options.Urls;
+            var servers = Enumerable.Range(0, urls.Count).Select(n => urls[(c + n) % urls.Count]).ToList();
+            _clients[c] = new LeaseholdClient(new LeaseholdClientOptions { Servers = servers, ApiKey = options.ApiKey, Retries = servers.Count > 1 ? 3 : 0 });
         }
         _name = name ?? (options.Urls[0].Scheme.StartsWith("leasehold", StringComparison.Ordinal) ? "leasehold native" : "leasehold http (client)");
     }
