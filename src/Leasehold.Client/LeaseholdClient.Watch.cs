@@ -16,7 +16,9 @@ public sealed partial class LeaseholdClient
     /// resumes by itself after the last revision it yielded, on this server or the next of the list, so no event is
     /// missed. When the server no longer keeps the events after that revision, it yields a <c>reset</c> event
     /// (<see cref="LeaseholdEvent.IsReset"/>: drop what you knew) and then a <c>snapshot</c> of the state. Cut-offs are
-    /// not yielded. Cancel <paramref name="cancellationToken"/> (or stop enumerating) to end it; the server's stream ends too.
+    /// not yielded. A stream that goes silent (over HTTP: no event and no keep-alive for twice the server's keep-alive interval
+    /// and 5 s more; over the native protocol: the connection's heartbeat) is taken for lost and resumed the same way.
+    /// Cancel <paramref name="cancellationToken"/> (or stop enumerating) to end it; the server's stream ends too.
     /// The first stream is opened with the client's retries and failover (<see cref="LeaseholdClientOptions.Retries"/>):
     /// an unreachable server list or a refusal throws. Once a stream was had, a server that cannot be reached, or answers
     /// 503, is tried again every 2 seconds until it can be, and the enumeration goes on from where it was.
@@ -114,6 +116,6 @@ public sealed partial class LeaseholdClient
         => endpoint switch
         {
             NativeEndpoint native => NativeWatch.OpenAsync(native, prefix, after, snapshot, cancellationToken),
-            _ => HttpEventSource.OpenAsync(_http, endpoint.Address, prefix, after, snapshot, cancellationToken),
+            _ => HttpEventSource.OpenAsync(_http, endpoint.Address, prefix, after, snapshot, _time, cancellationToken),
         };
 }

@@ -43,4 +43,10 @@ public static class Headers
 
     /// <summary>On the event stream's answer: the revision it starts after (every event that follows has a larger one).</summary>
     public const string Revision = "Leasehold-Revision";
+
+    /// <summary>
+    /// On the event stream's answer: the seconds of silence after which the server writes a keep-alive comment, so a
+    /// client that hears nothing for much longer knows the stream is dead (a connection lost without a reset).
+    /// </summary>
+    public const string KeepAlive = "Leasehold-Keep-Alive";
 }

@@ -7,7 +7,8 @@ namespace Leasehold.Client.Tests;
 /// A TCP relay in front of the real server that can be turned into a black hole: after
 /// <see cref="Partition"/> every byte in either direction is read and dropped while the connections
 /// stay open, which is what a client sees when the network between it and the server fails silently
-/// (no reset, no answer).
+/// (no reset, no answer). <see cref="FreezeOpenConnections"/> does the same to the connections open now only: later
+/// ones are relayed, as when one path through the network died and a new connection takes another.
 /// </summary>
 public sealed class BlackholeProxy : IAsyncDisposable
 {
@@ -15,6 +16,7 @@ public sealed class BlackholeProxy : IAsyncDisposable
     private readonly int _targetPort;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<TcpClient> _sockets = [];
+    private readonly List<Relay> _relays = [];
     private readonly Task _accepting;
     private volatile bool _partitioned;
 
@@ -33,6 +35,38 @@ public sealed class BlackholeProxy : IAsyncDisposable
     /// <summary>From now on, nothing gets through in either direction.</summary>
     public void Partition() => _partitioned = true;
 
+    /// <summary>From now on, nothing gets through the connections open now (they stay open); new ones are relayed.</summary>
+    /// <returns>How many connections were frozen.</returns>
+    public int FreezeOpenConnections()
+    {
+        lock (_sockets)
+        {
+            foreach (var relay in _relays)
+            {
+                relay.Frozen = true;
+            }
+            return _relays.Count;
+        }
+    }
+
+    /// <summary>How many connections were accepted so far.</summary>
+    public int Connections
+    {
+        get
+        {
+            lock (_sockets)
+            {
+                return _relays.Count;
+            }
+        }
+    }
+
+    /// <summary>One relayed connection.</summary>
+    private sealed class Relay
+    {
+        public volatile bool Frozen;
+    }
+
     private async Task AcceptAsync()
     {
         try
@@ -41,12 +75,14 @@ public sealed class BlackholeProxy : IAsyncDisposable
             {
                 var downstream = await _listener.AcceptTcpClientAsync(_stop.Token);
                 var upstream = new TcpClient();
+                var relay = new Relay();
                 lock (_sockets)
                 {
                     _sockets.Add(downstream);
                     _sockets.Add(upstream);
+                    _relays.Add(relay);
                 }
-                _ = RelayAsync(downstream, upstream);
+                _ = RelayAsync(downstream, upstream, relay);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
@@ -55,12 +91,12 @@ public sealed class BlackholeProxy : IAsyncDisposable
         }
     }
 
-    private async Task RelayAsync(TcpClient downstream, TcpClient upstream)
+    private async Task RelayAsync(TcpClient downstream, TcpClient upstream, Relay relay)
     {
         try
         {
             await upstream.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token);
-            await Task.WhenAll(PumpAsync(downstream.GetStream(), upstream.GetStream()), PumpAsync(upstream.GetStream(), downstream.GetStream()));
+            await Task.WhenAll(PumpAsync(downstream.GetStream(), upstream.GetStream(), relay), PumpAsync(upstream.GetStream(), downstream.GetStream(), relay));
         }
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException or ObjectDisposedException)
         {
@@ -73,7 +109,7 @@ public sealed class BlackholeProxy : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(NetworkStream from, NetworkStream to)
+    private async Task PumpAsync(NetworkStream from, NetworkStream to, Relay relay)
     {
         var buffer = new byte[16 * 1024];
         while (true)
@@ -81,13 +117,13 @@ public sealed class BlackholeProxy : IAsyncDisposable
             var read = await from.ReadAsync(buffer, _stop.Token);
             if (read == 0)
             {
-                if (!_partitioned)
+                if (!_partitioned && !relay.Frozen)
                 {
                     to.Socket.Shutdown(SocketShutdown.Send);
                 }
                 return;
             }
-            if (!_partitioned)
+            if (!_partitioned && !relay.Frozen)
             {
                 await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
             }

@@ -9,7 +9,8 @@ namespace Leasehold.Client.Tests;
 /// </summary>
 public abstract class WatchTests : ContractTestBase
 {
-    protected override string[] ServerArgs => ["--Leasehold:Events:Buffer=1"];
+    // Keep-alive comments every 0.2 s of silence: an HTTP watch takes 5.4 s of silence for a lost stream.
+    protected override string[] ServerArgs => ["--Leasehold:Events:Buffer=1", "--Leasehold:Events:KeepAliveSeconds=0.2"];
 
     /// <summary>A client that waits out a restart: retries enough for the server to come back.</summary>
     private LeaseholdClient Client() => CreateClient(o =>
@@ -117,6 +118,32 @@ public abstract class WatchTests : ContractTestBase
             Assert.True(Enumerable.Range(0, revisions.Count).Select(i => revisions[0] + i).SequenceEqual(revisions), string.Join(", ", types.Zip(revisions)));
             Assert.Equal([EventTypes.Renewed, EventTypes.Granted], types);
         }
+    }
+
+    [Fact]
+    public async Task A_stream_gone_silent_is_taken_for_lost_and_resumed_with_no_gap()
+    {
+        // A connection that dies without a reset (a dead proxy, a partition) leaves the reader with silence only: over HTTP
+        // the server's keep-alive interval tells how much silence is too much, over the native protocol the heartbeat does.
+        await using var proxy = new BlackholeProxy(Server.PortOf(Transport), Transport == ClientTransport.Native);
+        var client = CreateClient(o =>
+        {
+            o.Server = proxy.Address;
+            o.ConnectTimeout = TimeSpan.FromSeconds(1);
+            o.Retries = 100;
+            o.RetryTimeout = ClientTestServer.Timeout;
+        });
+        await using var events = client.WatchAsync("/silent").GetAsyncEnumerator();
+        var first = NextAsync(events);
+        await WaitUntilAsync(() => Task.FromResult(Server.Events.OpenStreams == 1), "the stream is open");
+        Assert.Equal(1, proxy.FreezeOpenConnections());
+
+        await using var lease = await Bounded(CreateClient().AcquireAsync(PathOptions("/silent/a", 60)));
+        var clock = Stopwatch.StartNew();
+        var granted = await first;
+        Assert.Equal((EventTypes.Granted, lease.Fence), (granted.Type, granted.Lease!.Fence));
+        // The frozen connection could not bring it: the client gave up on it and resumed over a new one.
+        Assert.True(proxy.Connections >= 2, $"{proxy.Connections} connection(s) through the proxy, after {clock.Elapsed}");
     }
 
     [Fact]

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Leasehold.Crash.Tests;
 
-/// <summary>idserver's front-end on every node of a cluster: a follower relays the line to the leader's idserver.</summary>
+/// <summary>Front-ends on every node of a cluster: idserver relayed to the leader, forwarded HTTP answers, event streams through a follower.</summary>
 public sealed class ClusterFrontEndTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("leasehold-cluster-idserver-").FullName;
@@ -75,6 +75,72 @@ public sealed class ClusterFrontEndTests : IDisposable
         {
         }
         cluster.Thaw(follower);
+    }
+
+    [Fact]
+    public async Task A_watch_through_a_follower_sees_the_leaders_events_and_goes_on_after_the_leader_is_killed()
+    {
+        using var cluster = new ClusterNodes(3, _root);
+        await cluster.StartAllAsync(TimeSpan.FromSeconds(60));
+        var leader = await cluster.LeaderAsync(TimeSpan.FromSeconds(60));
+        var (follower, other) = ((leader + 1) % 3, (leader + 2) % 3);
+        // The watcher knows the two followers only; the lease takers know every node.
+        using var watcher = new Leasehold.Client.LeaseholdClient(new Leasehold.Client.LeaseholdClientOptions
+        {
+            Servers = [cluster[follower].BaseAddress, cluster[other].BaseAddress],
+            RetryTimeout = TimeSpan.FromSeconds(60),
+        });
+        using var taker = new Leasehold.Client.LeaseholdClient(new Leasehold.Client.LeaseholdClientOptions
+        {
+            Servers = [.. cluster.Addresses],
+            Retries = 100,
+            RetryTimeout = TimeSpan.FromSeconds(60),
+        });
+        await using var events = watcher.WatchAsync("/watched", new Leasehold.Client.WatchOptions { Snapshot = true }).GetAsyncEnumerator();
+        var snapshot = await NextAsync(events);
+        Assert.True(snapshot.IsSnapshot, snapshot.Json);
+
+        await using var first = await taker.AcquireAsync(Leasehold.Client.AcquireOptions.ForPath("/watched/a") with { Ttl = TimeSpan.FromSeconds(120) });
+        var granted = await NextAsync(events);
+        Assert.Equal((Leasehold.Protocol.EventTypes.Granted, first.Fence), (granted.Type, granted.Lease?.Fence));
+
+        // The leader dies under the forwarded stream: the follower's answer breaks off and the client resumes on a follower,
+        // which forwards to the new leader; the grant there arrives with nothing missed (or after an explicit reset).
+        await cluster[leader].KillAsync();
+        await using var second = await taker.AcquireAsync(Leasehold.Client.AcquireOptions.ForPath("/watched/b") with { Ttl = TimeSpan.FromSeconds(120) });
+        var after = new List<Leasehold.Client.LeaseholdEvent>();
+        while (after.Count == 0 || after[^1].Type != Leasehold.Protocol.EventTypes.Granted)
+        {
+            Assert.True(after.Count < 10, string.Join(", ", after.Select(e => $"{e.Type}@{e.Revision}")));
+            after.Add(await NextAsync(events));
+        }
+        Assert.Equal(second.Fence, after[^1].Lease?.Fence);
+        Assert.True(second.Fence > first.Fence, $"fences {first.Fence} then {second.Fence}");
+        if (after.Any(e => e.IsReset))
+        {
+            return;
+        }
+        // No gap: what the resumed stream gave is what the new leader's history holds under the prefix after the first grant.
+        var history = new List<Leasehold.Client.LeaseholdEvent>();
+        await using (var replay = taker.WatchAsync("/watched", new Leasehold.Client.WatchOptions { After = granted.Revision }).GetAsyncEnumerator())
+        {
+            while (history.Count == 0 || (history[^1].Revision < after[^1].Revision && !history[^1].IsReset))
+            {
+                Assert.True(history.Count < 10, string.Join(", ", history.Select(e => $"{e.Type}@{e.Revision}")));
+                history.Add(await NextAsync(replay));
+            }
+        }
+        if (!history[^1].IsReset)
+        {
+            Assert.Equal(history.Select(e => $"{e.Type}@{e.Revision}"), after.Select(e => $"{e.Type}@{e.Revision}"));
+        }
+    }
+
+    /// <summary>The next event, bounded.</summary>
+    private static async Task<Leasehold.Client.LeaseholdEvent> NextAsync(IAsyncEnumerator<Leasehold.Client.LeaseholdEvent> events)
+    {
+        Assert.True(await events.MoveNextAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60)), "the enumeration ended");
+        return events.Current;
     }
 
     private static async Task<string> LineAsync(int port, string request)

@@ -8,13 +8,35 @@ namespace Leasehold.Client.Transport;
 
 /// <summary>
 /// <c>GET /v1/events</c> as Server-Sent Events (docs/events.md): each message's <c>data</c> (its lines joined), comments
-/// (keep-alives) skipped. The answer's <c>Leasehold-Revision</c> header is where the stream starts.
+/// (keep-alives) skipped. The answer's <c>Leasehold-Revision</c> header is where the stream starts. When the answer says
+/// how often the server breaks silence (<c>Leasehold-Keep-Alive</c>), a stream that brings nothing, not even a comment,
+/// for <see cref="SilenceLimit"/> is taken for lost: a connection dropped without a reset (a dead proxy, a network
+/// partition) would otherwise leave the reader waiting for good.
 /// </summary>
-internal sealed class HttpEventSource(HttpResponseMessage response, StreamReader reader, long start) : EventSource
+internal sealed class HttpEventSource : EventSource
 {
-    public override long Start => start;
+    private readonly HttpResponseMessage _response;
+    private readonly StreamReader _reader;
+    private readonly long _start;
+    private readonly TimeSpan? _silence;
+    private readonly CancellationTokenSource? _silent;
 
-    public static async Task<Reply<EventSource>> OpenAsync(HttpClient http, Uri server, string prefix, long? after, bool snapshot, CancellationToken cancellationToken)
+    private HttpEventSource(HttpResponseMessage response, StreamReader reader, long start, TimeSpan? silence, TimeProvider time)
+    {
+        _response = response;
+        _reader = reader;
+        _start = start;
+        _silence = silence;
+        _silent = silence is null ? null : new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+    }
+
+    public override long Start => _start;
+
+    /// <summary>How long a stream whose server breaks silence every <paramref name="keepAlive"/> may stay silent: twice that, and 5 s more.</summary>
+    public static TimeSpan SilenceLimit(TimeSpan keepAlive) => keepAlive * 2 + TimeSpan.FromSeconds(5);
+
+    public static async Task<Reply<EventSource>> OpenAsync(HttpClient http, Uri server, string prefix, long? after, bool snapshot, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         var root = !server.AbsolutePath.EndsWith('/') ? new UriBuilder(server) { Path = server.AbsolutePath + "/" }.Uri : server;
         var query = new StringBuilder("v1/events?prefix=").Append(Uri.EscapeDataString(prefix));
@@ -50,8 +72,14 @@ internal sealed class HttpEventSource(HttpResponseMessage response, StreamReader
             // A server without the header (older): the client resumes from the last event it saw.
             var start = response.Headers.TryGetValues(Headers.Revision, out var values)
                         && long.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var at) ? at : -1;
+            // A server without the header (older) is waited for as long as it takes.
+            TimeSpan? silence = response.Headers.TryGetValues(Headers.KeepAlive, out var keepAlive)
+                                && double.TryParse(keepAlive.FirstOrDefault(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds)
+                                && seconds > 0 && seconds <= 86_400
+                ? SilenceLimit(TimeSpan.FromSeconds(seconds))
+                : null;
             var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            return Reply<EventSource>.Of(new HttpEventSource(response, new StreamReader(stream, Encoding.UTF8), start));
+            return Reply<EventSource>.Of(new HttpEventSource(response, new StreamReader(stream, Encoding.UTF8), start, silence, time));
         }
         catch
         {
@@ -62,8 +90,9 @@ internal sealed class HttpEventSource(HttpResponseMessage response, StreamReader
 
     public override async ValueTask<byte[]?> NextAsync(CancellationToken cancellationToken)
     {
+        using var linked = _silent is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _silent.Token);
         StringBuilder? data = null;
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        while (await ReadLineAsync(linked?.Token ?? cancellationToken, cancellationToken).ConfigureAwait(false) is { } line)
         {
             if (line.Length == 0)
             {
@@ -94,10 +123,25 @@ internal sealed class HttpEventSource(HttpResponseMessage response, StreamReader
         return null;
     }
 
+    /// <summary>The next line; one that does not come within the silence limit ends the stream as lost (an <see cref="IOException"/>).</summary>
+    private async ValueTask<string?> ReadLineAsync(CancellationToken token, CancellationToken cancellationToken)
+    {
+        _silent?.CancelAfter(_silence!.Value);
+        try
+        {
+            return await _reader.ReadLineAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (_silent is { IsCancellationRequested: true } && !cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"the event stream brought nothing for {_silence!.Value.TotalSeconds:0.#} s, though its server breaks silence more often: taken for lost", ex);
+        }
+    }
+
     public override ValueTask DisposeAsync()
     {
-        reader.Dispose();
-        response.Dispose();
+        _reader.Dispose();
+        _response.Dispose();
+        _silent?.Dispose();
         return ValueTask.CompletedTask;
     }
 }
