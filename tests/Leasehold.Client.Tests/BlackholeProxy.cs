@@ -49,6 +49,14 @@ public sealed class BlackholeProxy : IAsyncDisposable
         }
     }
 
+    private volatile TaskCompletionSource? _held;
+
+    /// <summary>From now on the server's bytes wait in the relay (nothing is lost) until <see cref="PassReplies"/>.</summary>
+    public void HoldReplies() => _held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Lets the server's bytes held since <see cref="HoldReplies"/> through, in order, and what follows.</summary>
+    public void PassReplies() => Interlocked.Exchange(ref _held, null)?.TrySetResult();
+
     /// <summary>How many connections were accepted so far.</summary>
     public int Connections
     {
@@ -96,7 +104,8 @@ public sealed class BlackholeProxy : IAsyncDisposable
         try
         {
             await upstream.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token);
-            await Task.WhenAll(PumpAsync(downstream.GetStream(), upstream.GetStream(), relay), PumpAsync(upstream.GetStream(), downstream.GetStream(), relay));
+            await Task.WhenAll(PumpAsync(downstream.GetStream(), upstream.GetStream(), relay, fromServer: false),
+                PumpAsync(upstream.GetStream(), downstream.GetStream(), relay, fromServer: true));
         }
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException or ObjectDisposedException)
         {
@@ -109,7 +118,7 @@ public sealed class BlackholeProxy : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(NetworkStream from, NetworkStream to, Relay relay)
+    private async Task PumpAsync(NetworkStream from, NetworkStream to, Relay relay, bool fromServer)
     {
         var buffer = new byte[16 * 1024];
         while (true)
@@ -122,6 +131,10 @@ public sealed class BlackholeProxy : IAsyncDisposable
                     to.Socket.Shutdown(SocketShutdown.Send);
                 }
                 return;
+            }
+            if (fromServer && _held is { } held)
+            {
+                await held.Task.WaitAsync(_stop.Token);
             }
             if (!_partitioned && !relay.Frozen)
             {

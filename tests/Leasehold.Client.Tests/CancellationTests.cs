@@ -38,6 +38,31 @@ public abstract class CancellationTests : ContractTestBase
     }
 
     [Fact]
+    public async Task An_acquire_given_up_on_while_its_session_opens_leaves_no_session()
+    {
+        // The server opens the session, its answer is held on the way back, and the caller gives up meanwhile. Over the native
+        // protocol the session is bound to the connection (the server keeps it alive while it stands), so unless the client
+        // closes it, it would stay for good with nobody holding its token; over HTTP it ends by its ttl.
+        await using var proxy = new BlackholeProxy(Server.PortOf(Transport), Transport == ClientTransport.Native);
+        var client = CreateClient(o =>
+        {
+            o.Server = proxy.Address;
+            o.SessionTtl = TimeSpan.FromSeconds(2);
+        });
+        await Bounded(client.ListAsync("/", 1)); // connected (the native handshake's answer is not held)
+        proxy.HoldReplies();
+        using var cts = new CancellationTokenSource();
+        var acquiring = client.AcquireAsync(PathOptions("/jobs/given-up", null), cts.Token);
+        await WaitUntilAsync(async () => (await Server.StatsAsync()).Sessions == 1, "the session is opened on the server");
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Bounded(acquiring));
+        proxy.PassReplies();
+
+        await WaitUntilAsync(async () => (await Server.StatsAsync()).Sessions == 0, "the session nobody holds ends");
+        Assert.Equal(0, (await Server.StatsAsync()).Leases);
+    }
+
+    [Fact]
     public async Task A_token_cancelled_before_the_call_sends_nothing()
     {
         var client = CreateClient();

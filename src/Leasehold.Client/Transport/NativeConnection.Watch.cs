@@ -15,7 +15,7 @@ internal sealed partial class NativeConnection
     /// </summary>
     public Task<NativeAnswer> WatchAsync(in WatchMessage message, NativeWatch watch)
     {
-        var pending = new Pending(this, isAcquire: false);
+        var pending = new Pending(this, FrameType.Watch);
         _watches[pending] = watch;
         try
         {

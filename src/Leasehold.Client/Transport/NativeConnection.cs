@@ -208,7 +208,7 @@ internal sealed partial class NativeConnection : IDisposable
         {
             return Task.FromCanceled<NativeAnswer>(cancellationToken);
         }
-        var pending = new Pending(this, T.Type == FrameType.Acquire);
+        var pending = new Pending(this, T.Type);
         Enqueue(message, pending);
         if (cancellationToken.CanBeCanceled)
         {
@@ -454,10 +454,19 @@ internal sealed partial class NativeConnection : IDisposable
             pending.Fail(new NativeConnectionLostException($"the server at {Address} answered with a frame of type 0x{(byte)frame.Type:X2} that does not parse"));
             return;
         }
-        if (!pending.Complete(answer) && pending.IsAcquire && answer.Type == FrameType.Lease && answer.Lease.Token is { } token)
+        if (!pending.Complete(answer))
         {
-            // Granted to a caller who gave up: nobody will use it, so it goes back at once.
-            ReleaseQuietly(answer.Lease.Id, token);
+            if (pending.IsAcquire && answer.Type == FrameType.Lease && answer.Lease.Token is { } token)
+            {
+                // Granted to a caller who gave up: nobody will use it, so it goes back at once.
+                SendQuietly(new ReleaseMessage(answer.Lease.Id, token));
+            }
+            else if (pending.Request == FrameType.SessionOpen && answer.Type == FrameType.Session && answer.Session.Token is { } sessionToken)
+            {
+                // A session opened for a caller who gave up: bound to this connection, the server would keep it alive for as
+                // long as the connection stands, with nobody holding its token. It is closed at once.
+                SendQuietly(new SessionCloseMessage(answer.Session.Id, sessionToken));
+            }
         }
     }
 
@@ -491,11 +500,12 @@ internal sealed partial class NativeConnection : IDisposable
         }
     }
 
-    private void ReleaseQuietly(ulong id, string token)
+    /// <summary>Sends a request whose answer nobody waits for (giving back what a caller who gave up was granted).</summary>
+    private void SendQuietly<T>(in T message) where T : struct, INativeMessage<T>
     {
         try
         {
-            _ = SendAsync(new ReleaseMessage(id, token), CancellationToken.None).ContinueWith(
+            _ = SendAsync(message, CancellationToken.None).ContinueWith(
                 static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
         catch (Exception ex) when (ex is NativeConnectionLostException or LeaseholdException)
@@ -557,7 +567,7 @@ internal sealed partial class NativeConnection : IDisposable
         }
         try
         {
-            var pending = new Pending(this, isAcquire: false);
+            var pending = new Pending(this, FrameType.Ping);
             Enqueue(new PingMessage([]), pending);
             _heartbeatPing = pending;
             _ = pending.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
@@ -607,14 +617,17 @@ internal sealed partial class NativeConnection : IDisposable
     public void Dispose() => Fail(new NativeConnectionLostException($"the connection to {Address} was closed by the client"));
 
     /// <summary>One request in flight: its answer's completion source, and what to do if its caller gives up.</summary>
-    private sealed class Pending(NativeConnection connection, bool isAcquire)
+    private sealed class Pending(NativeConnection connection, FrameType request)
         : TaskCompletionSource<NativeAnswer>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public uint Id { get; set; }
 
         public long SentAt { get; set; }
 
-        public bool IsAcquire { get; } = isAcquire;
+        /// <summary>The type of the request frame.</summary>
+        public FrameType Request { get; } = request;
+
+        public bool IsAcquire => Request == FrameType.Acquire;
 
         public CancellationTokenRegistration Registration { get; set; }
 
