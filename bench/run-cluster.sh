@@ -10,7 +10,7 @@
 # For each load the targets run back to back, so machine noise falls on all of them alike. Prints every
 # run, then one table and the ratios.
 # Usage: bench/run-cluster.sh [seconds] [ttl] [warmup]
-#   seconds: measured time per run (10); ttl: lease time to live in seconds, the same for all three (60).
+#   seconds: measured time per run (10); ttl: lease time to live in seconds, the same for every target (60).
 #   warmup: seconds run before measuring (15): long enough for the .NET runtime's tiered compilation to
 #   finish in the server and the load generator (measured: HTTP needs 10-15 s to reach its steady state).
 # Needs etcd (Debian's etcd-server, installed here with apt-get when missing).

@@ -36,7 +36,7 @@ public sealed class BlackholeProxy : IAsyncDisposable
     public void Partition() => _partitioned = true;
 
     /// <summary>From now on, nothing gets through the connections open now (they stay open); new ones are relayed.</summary>
-    /// <returns>How many connections were frozen.</returns>
+    /// <returns>How many open connections were frozen.</returns>
     public int FreezeOpenConnections()
     {
         lock (_sockets)
@@ -52,22 +52,19 @@ public sealed class BlackholeProxy : IAsyncDisposable
     private volatile TaskCompletionSource? _held;
 
     /// <summary>From now on the server's bytes wait in the relay (nothing is lost) until <see cref="PassReplies"/>.</summary>
-    public void HoldReplies() => _held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    public void HoldReplies() => Interlocked.CompareExchange(ref _held, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
 
     /// <summary>Lets the server's bytes held since <see cref="HoldReplies"/> through, in order, and what follows.</summary>
     public void PassReplies() => Interlocked.Exchange(ref _held, null)?.TrySetResult();
 
+    private int _accepted;
+    private long _fromServer;
+
     /// <summary>How many connections were accepted so far.</summary>
-    public int Connections
-    {
-        get
-        {
-            lock (_sockets)
-            {
-                return _relays.Count;
-            }
-        }
-    }
+    public int Connections => Volatile.Read(ref _accepted);
+
+    /// <summary>How many bytes of the server's reached the client so far.</summary>
+    public long BytesFromServer => Interlocked.Read(ref _fromServer);
 
     /// <summary>One relayed connection.</summary>
     private sealed class Relay
@@ -90,6 +87,7 @@ public sealed class BlackholeProxy : IAsyncDisposable
                     _sockets.Add(upstream);
                     _relays.Add(relay);
                 }
+                Interlocked.Increment(ref _accepted);
                 _ = RelayAsync(downstream, upstream, relay);
             }
         }
@@ -113,6 +111,10 @@ public sealed class BlackholeProxy : IAsyncDisposable
         }
         finally
         {
+            lock (_sockets)
+            {
+                _relays.Remove(relay);
+            }
             downstream.Dispose();
             upstream.Dispose();
         }
@@ -139,6 +141,10 @@ public sealed class BlackholeProxy : IAsyncDisposable
             if (!_partitioned && !relay.Frozen)
             {
                 await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+                if (fromServer)
+                {
+                    Interlocked.Add(ref _fromServer, read);
+                }
             }
         }
     }

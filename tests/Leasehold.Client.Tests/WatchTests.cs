@@ -136,6 +136,8 @@ public abstract class WatchTests : ContractTestBase
         await using var events = client.WatchAsync("/silent").GetAsyncEnumerator();
         var first = NextAsync(events);
         await WaitUntilAsync(() => Task.FromResult(Server.Events.OpenStreams == 1), "the stream is open");
+        // Frozen once the stream's answer has begun (its headers, or the native handshake, came through).
+        await WaitUntilAsync(() => Task.FromResult(proxy.BytesFromServer > 0), "the server's first bytes reached the client");
         Assert.Equal(1, proxy.FreezeOpenConnections());
 
         await using var lease = await Bounded(CreateClient().AcquireAsync(PathOptions("/silent/a", 60)));
@@ -144,6 +146,29 @@ public abstract class WatchTests : ContractTestBase
         Assert.Equal((EventTypes.Granted, lease.Fence), (granted.Type, granted.Lease!.Fence));
         // The frozen connection could not bring it: the client gave up on it and resumed over a new one.
         Assert.True(proxy.Connections >= 2, $"{proxy.Connections} connection(s) through the proxy, after {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_caller_slow_to_handle_an_event_does_not_make_its_stream_count_as_silent()
+    {
+        // The silence limit (5.4 s here over HTTP) counts only while the client waits for the stream. The native heartbeat is
+        // a minute, so that moving the client's clock on does not take the connection for dead either.
+        var clock = new TestClock();
+        await using var proxy = new BlackholeProxy(Server.PortOf(Transport), Transport == ClientTransport.Native);
+        var client = CreateClient(o =>
+        {
+            o.Server = proxy.Address;
+            o.TimeProvider = clock;
+            o.ConnectTimeout = TimeSpan.FromMinutes(1);
+        });
+        await using var events = client.WatchAsync("/slow", new WatchOptions { Snapshot = true }).GetAsyncEnumerator();
+        Assert.True((await NextAsync(events)).IsSnapshot);
+        clock.Advance(TimeSpan.FromSeconds(10)); // the caller's loop over the snapshot took that long
+
+        await using var lease = await Bounded(CreateClient().AcquireAsync(PathOptions("/slow/a", 60)));
+        var granted = await NextAsync(events);
+        Assert.Equal((EventTypes.Granted, lease.Fence), (granted.Type, granted.Lease!.Fence));
+        Assert.Equal(1, proxy.Connections); // the same stream: it was not dropped and opened again
     }
 
     [Fact]

@@ -32,6 +32,9 @@ internal sealed class HttpEventSource : EventSource
 
     public override long Start => _start;
 
+    /// <summary>How long the answer's headers may take: the server sends them as soon as the stream is open.</summary>
+    public static readonly TimeSpan HeadersTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a stream whose server breaks silence every <paramref name="keepAlive"/> may stay silent: twice that, and 5 s more.</summary>
     public static TimeSpan SilenceLimit(TimeSpan keepAlive) => keepAlive * 2 + TimeSpan.FromSeconds(5);
 
@@ -50,7 +53,18 @@ internal sealed class HttpEventSource : EventSource
         }
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(root, query.ToString()));
         request.Headers.Accept.ParseAdd("text/event-stream");
-        var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        // The server answers a stream's headers at once: a connection that dies before they come must not hold the watch for good.
+        using var answered = new CancellationTokenSource(HeadersTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, answered.Token);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && answered.IsCancellationRequested)
+        {
+            throw new IOException($"the event stream's answer did not begin within {HeadersTimeout.TotalSeconds:0} s", ex);
+        }
         try
         {
             if (response.StatusCode != HttpStatusCode.OK)
@@ -74,7 +88,7 @@ internal sealed class HttpEventSource : EventSource
                         && long.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var at) ? at : -1;
             // A server without the header (older) is waited for as long as it takes.
             TimeSpan? silence = response.Headers.TryGetValues(Headers.KeepAlive, out var keepAlive)
-                                && double.TryParse(keepAlive.FirstOrDefault(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds)
+                                && double.TryParse(keepAlive.FirstOrDefault(), NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var seconds)
                                 && seconds > 0 && seconds <= 86_400
                 ? SilenceLimit(TimeSpan.FromSeconds(seconds))
                 : null;
@@ -123,7 +137,10 @@ internal sealed class HttpEventSource : EventSource
         return null;
     }
 
-    /// <summary>The next line; one that does not come within the silence limit ends the stream as lost (an <see cref="IOException"/>).</summary>
+    /// <summary>
+    /// The next line; one that does not come within the silence limit ends the stream as lost (an <see cref="IOException"/>).
+    /// The limit counts only while a line is awaited, never while the caller handles an event.
+    /// </summary>
     private async ValueTask<string?> ReadLineAsync(CancellationToken token, CancellationToken cancellationToken)
     {
         _silent?.CancelAfter(_silence!.Value);
@@ -131,9 +148,21 @@ internal sealed class HttpEventSource : EventSource
         {
             return await _reader.ReadLineAsync(token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException ex) when (_silent is { IsCancellationRequested: true } && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller's own cancellation, named by the caller's token.
+            throw new OperationCanceledException(ex.Message, ex, cancellationToken);
+        }
+        catch (OperationCanceledException ex) when (_silent is { IsCancellationRequested: true })
         {
             throw new IOException($"the event stream brought nothing for {_silence!.Value.TotalSeconds:0.#} s, though its server breaks silence more often: taken for lost", ex);
+        }
+        finally
+        {
+            if (_silent is { IsCancellationRequested: false })
+            {
+                _silent.CancelAfter(Timeout.InfiniteTimeSpan);
+            }
         }
     }
 

@@ -129,7 +129,7 @@ internal static class EventEndpoints
         // Where the stream starts: a client that sees no event before it reconnects resumes from here without a gap.
         response.Headers[Headers.Revision] = subscription.After.ToString(CultureInfo.InvariantCulture);
         // How often silence is broken: a client that hears nothing for much longer takes the stream for dead.
-        response.Headers[Headers.KeepAlive] = options.KeepAliveSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+        response.Headers[Headers.KeepAlive] = options.KeepAliveSeconds.ToString("R", CultureInfo.InvariantCulture);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         var writer = response.BodyWriter;
         var aborted = context.RequestAborted;
