@@ -43,12 +43,8 @@ public abstract class CancellationTests : ContractTestBase
         // The server opens the session, its answer is held on the way back, and the caller gives up meanwhile. Over the native
         // protocol the session is bound to the connection (the server keeps it alive while it stands), so unless the client
         // closes it, it would stay for good with nobody holding its token; over HTTP it ends by its ttl.
-        await using var proxy = new BlackholeProxy(Server.PortOf(Transport), Transport == ClientTransport.Native);
-        var client = CreateClient(o =>
-        {
-            o.Server = proxy.Address;
-            o.SessionTtl = TimeSpan.FromSeconds(2);
-        });
+        var (relay, client) = ClientThroughRelay(o => o.SessionTtl = TimeSpan.FromSeconds(2));
+        await using var proxy = relay;
         await Bounded(client.ListAsync("/", 1)); // connected (the native handshake's answer is not held)
         proxy.HoldReplies();
         using var cts = new CancellationTokenSource();

@@ -25,6 +25,17 @@ public abstract class ContractTestBase : ClientTestBase
     /// <summary>A client of the test server over <see cref="Transport"/>, disposed with the server.</summary>
     protected LeaseholdClient CreateClient(Action<LeaseholdClientOptions>? configure = null) => Server.CreateClient(Transport, configure);
 
+    /// <summary>A relay in front of the test server for <see cref="Transport"/> (dispose it), and a client that talks through it.</summary>
+    protected (BlackholeProxy Relay, LeaseholdClient Client) ClientThroughRelay(Action<LeaseholdClientOptions>? configure = null)
+    {
+        var relay = new BlackholeProxy(Server.PortOf(Transport), Transport == ClientTransport.Native);
+        return (relay, CreateClient(o =>
+        {
+            o.Server = relay.Address;
+            configure?.Invoke(o);
+        }));
+    }
+
     /// <summary>An address of <see cref="Transport"/>'s scheme where nothing listens.</summary>
     protected Uri DeadAddress() => DeadNode.Address(Transport);
 }

@@ -125,14 +125,13 @@ public abstract class WatchTests : ContractTestBase
     {
         // A connection that dies without a reset (a dead proxy, a partition) leaves the reader with silence only: over HTTP
         // the server's keep-alive interval tells how much silence is too much, over the native protocol the heartbeat does.
-        await using var proxy = new BlackholeProxy(Server.PortOf(Transport), Transport == ClientTransport.Native);
-        var client = CreateClient(o =>
+        var (relay, client) = ClientThroughRelay(o =>
         {
-            o.Server = proxy.Address;
             o.ConnectTimeout = TimeSpan.FromSeconds(1);
             o.Retries = 100;
             o.RetryTimeout = ClientTestServer.Timeout;
         });
+        await using var proxy = relay;
         await using var events = client.WatchAsync("/silent").GetAsyncEnumerator();
         var first = NextAsync(events);
         await WaitUntilAsync(() => Task.FromResult(Server.Events.OpenStreams == 1), "the stream is open");
@@ -154,13 +153,12 @@ public abstract class WatchTests : ContractTestBase
         // The silence limit (5.4 s here over HTTP) counts only while the client waits for the stream. The native heartbeat is
         // a minute, so that moving the client's clock on does not take the connection for dead either.
         var clock = new TestClock();
-        await using var proxy = new BlackholeProxy(Server.PortOf(Transport), Transport == ClientTransport.Native);
-        var client = CreateClient(o =>
+        var (relay, client) = ClientThroughRelay(o =>
         {
-            o.Server = proxy.Address;
             o.TimeProvider = clock;
             o.ConnectTimeout = TimeSpan.FromMinutes(1);
         });
+        await using var proxy = relay;
         await using var events = client.WatchAsync("/slow", new WatchOptions { Snapshot = true }).GetAsyncEnumerator();
         Assert.True((await NextAsync(events)).IsSnapshot);
         clock.Advance(TimeSpan.FromSeconds(10)); // the caller's loop over the snapshot took that long
