@@ -37,15 +37,24 @@ public sealed class BlackholeProxy : IAsyncDisposable
 
     /// <summary>From now on, nothing gets through the connections open now (they stay open); new ones are relayed.</summary>
     /// <returns>How many open connections were frozen.</returns>
-    public int FreezeOpenConnections()
+    public int FreezeOpenConnections() => FreezeConnections(_ => true);
+
+    /// <summary>
+    /// Freezes the open connections whose client last sent bytes that <paramref name="lastSent"/> accepts (as ASCII; for
+    /// HTTP/1.1, the start of its latest request): e.g. the one a stream was asked on.
+    /// </summary>
+    /// <returns>How many open connections were frozen.</returns>
+    public int FreezeConnections(Func<string, bool> lastSent)
     {
         lock (_sockets)
         {
-            foreach (var relay in _relays)
+            var frozen = 0;
+            foreach (var relay in _relays.Where(r => lastSent(r.LastSent)))
             {
                 relay.Frozen = true;
+                frozen++;
             }
-            return _relays.Count;
+            return frozen;
         }
     }
 
@@ -70,6 +79,8 @@ public sealed class BlackholeProxy : IAsyncDisposable
     private sealed class Relay
     {
         public volatile bool Frozen;
+
+        public volatile string LastSent = "";
     }
 
     private async Task AcceptAsync()
@@ -133,6 +144,10 @@ public sealed class BlackholeProxy : IAsyncDisposable
                     to.Socket.Shutdown(SocketShutdown.Send);
                 }
                 return;
+            }
+            if (!fromServer)
+            {
+                relay.LastSent = System.Text.Encoding.ASCII.GetString(buffer, 0, Math.Min(read, 256));
             }
             if (fromServer && _held is { } held)
             {

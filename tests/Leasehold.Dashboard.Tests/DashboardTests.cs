@@ -73,6 +73,27 @@ public sealed class DashboardTests(BrowserFixture browser) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AStreamGoneSilentIsGivenUpAndWhatHappenedMeanwhileStillAppears()
+    {
+        // Keep-alives every 0.2 s of quiet: the page takes 5.4 s of silence for a lost stream.
+        await using var server = await DashboardServer.StartAsync("--Leasehold:Events:KeepAliveSeconds=0.2");
+        await using var relay = new Leasehold.Client.Tests.BlackholeProxy(server.BaseAddress.Port);
+        await using var session = await PageSession.OpenAsync(browser, server, through: relay.Address);
+        await session.GoAsync();
+        await session.WaitLiveAsync();
+        var page = session.Page;
+
+        // The stream's connection stops passing anything, without a reset; the page's other connections are left alone.
+        Assert.Equal(1, relay.FreezeConnections(sent => sent.StartsWith("GET /v1/events", StringComparison.Ordinal)));
+        await server.AcquireAsync("""{"path": "/lab/silent/phone-1", "owner": "ci-7", "ttl": 600}""");
+        // The frozen stream cannot bring the grant (the live tree changes only by the stream's events): it shows once the
+        // page gave that stream up and read a new one from the last event it had.
+        await Expect(Holder(page, "/lab/silent/phone-1", "ci-7")).ToBeVisibleAsync(new() { Timeout = 20_000 });
+        await session.WaitLiveAsync();
+        Assert.Empty(session.Errors);
+    }
+
+    [Fact]
     public async Task TheQueueShowsAWaiterUntilItGivesUp()
     {
         await using var session = await OpenAsync();

@@ -55,10 +55,15 @@ public sealed class PageSession : IAsyncDisposable
         }
     }
 
-    public static async Task<PageSession> OpenAsync(BrowserFixture browser, DashboardServer server, BrowserNewContextOptions? options = null)
+    /// <summary>A new browser context and page on <paramref name="server"/>'s dashboard.</summary>
+    /// <param name="browser">the shared headless browser</param>
+    /// <param name="server">the server whose dashboard is opened</param>
+    /// <param name="options">the context's options (the base address is set here)</param>
+    /// <param name="through">where the page is opened: the server's own address, or a relay in front of it</param>
+    public static async Task<PageSession> OpenAsync(BrowserFixture browser, DashboardServer server, BrowserNewContextOptions? options = null, Uri? through = null)
     {
         options ??= new BrowserNewContextOptions();
-        options.BaseURL = server.BaseAddress.ToString();
+        options.BaseURL = (through ?? server.BaseAddress).ToString();
         options.ViewportSize ??= new ViewportSize { Width = 1280, Height = 900 };
         options.Locale ??= "en-GB";
         var context = await browser.Browser.NewContextAsync(options);

@@ -278,6 +278,7 @@
 
   let generation = 0;
   let lastEventId = null;
+  const HEADERS_TIMEOUT_MS = 30000;
 
   function restart() {
     generation++;
@@ -297,11 +298,15 @@
     const extra = { Accept: "text/event-stream" };
     if (lastEventId !== null) extra["Last-Event-ID"] = lastEventId;
     let response;
+    // The server answers a stream's headers at once: a connection that died before they came is given up on.
+    const unanswered = setTimeout(() => controller.abort(), HEADERS_TIMEOUT_MS);
     try {
       response = await fetch(lastEventId === null ? "v1/events?prefix=/&snapshot=true" : "v1/events?prefix=/",
         { headers: headers(extra), cache: "no-store", signal: controller.signal });
     } catch (e) {
       return retry(gen, failures, "the server cannot be reached");
+    } finally {
+      clearTimeout(unanswered);
     }
     if (response.status === 404) {
       // A server without the event stream: poll the queries instead (docs/dashboard.md).
@@ -316,12 +321,16 @@
       return retry(gen, failures, problem && problem.detail ? problem.detail : `HTTP ${response.status}`);
     }
     setConnection("live");
+    // A stream that brings nothing, not even the keep-alive the server sends after this many seconds of quiet, for twice
+    // that and 5 s more is taken for lost (a connection that died without a reset gives silence only).
+    const keepAlive = parseFloat(response.headers.get("Leasehold-Keep-Alive"));
+    const silence = { limitMs: keepAlive > 0 ? (keepAlive * 2 + 5) * 1000 : 0, broken: false };
     try {
-      await readStream(response.body, gen, controller);
+      await readStream(response.body, gen, controller, silence);
     } catch (e) {
       if (gen !== generation) return;
     }
-    if (gen === generation) retry(gen, 0, "the stream ended");
+    if (gen === generation) retry(gen, 0, silence.broken ? "the stream went silent" : "the stream ended");
   }
 
   function retry(gen, failures, why) {
@@ -332,13 +341,22 @@
   }
 
   /** Server-Sent Events, parsed as the HTML standard says: fields per line, a blank line ends a message. */
-  async function readStream(body, gen, controller) {
+  async function readStream(body, gen, controller, silence) {
     const reader = body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     let data = [];
     let id = null;
     for (;;) {
-      const { value, done } = await reader.read();
+      const quiet = silence.limitMs > 0
+        ? setTimeout(() => { silence.broken = true; controller.abort(); }, silence.limitMs)
+        : null;
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } finally {
+        clearTimeout(quiet);
+      }
+      const { value, done } = chunk;
       if (done) return;
       if (gen !== generation) { controller.abort(); return; }
       buffer += value;
