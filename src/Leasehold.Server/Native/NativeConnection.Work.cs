@@ -302,14 +302,16 @@ internal sealed partial class NativeConnection
         return true;
     }
 
-    /// <summary>Security on: the check (which may read the engine) first, then the work.</summary>
+    /// <summary>
+    /// Security on: the check (which may read the engine) first, then the work. A refusal ends the request, which gives its
+    /// rate-limit permit back (once: the request is in flight under its id).
+    /// </summary>
     private async Task AuthorizeThenEnqueueAsync(Request request, ValueTask<Denial?> check)
     {
         try
         {
             if (await check.ConfigureAwait(false) is { } denied)
             {
-                request.Permit?.Dispose();
                 Deny(request.Id, denied);
                 return;
             }
@@ -317,7 +319,6 @@ internal sealed partial class NativeConnection
         }
         catch (Exception ex)
         {
-            request.Permit?.Dispose();
             FailUnexpected(request.Id, ex);
         }
     }

@@ -192,6 +192,23 @@ public sealed class ServerLimitsTests
     }
 
     [Fact]
+    public async Task A_denied_request_gives_its_rate_limit_permit_back()
+    {
+        // Two requests in progress at most: if a refusal kept its permit, the third refusal would already be rate-limited.
+        await using var server = await SecuredServer.StartAsync(null, "--Leasehold:Limits:MaxPendingPerPrincipal=2");
+        var (connection, _) = await RawNative.OpenAsync(server.Server.NativeEndPoint, server.Keys["ci"]);
+        await using var ci = connection;
+        for (uint id = 2; id < 12; id++)
+        {
+            await ci.SendAsync(id, Acquire("/lab/phone"));
+            var denied = await ci.ReceiveAsync();
+            Assert.Equal((id, "forbidden"), (denied.Id, denied.Error().Code));
+        }
+        await ci.SendAsync(20, Acquire("/ci/build"));
+        Assert.Equal(["/ci/build"], (await ci.ReceiveAsync()).As<LeaseMessage>().Paths);
+    }
+
+    [Fact]
     public async Task A_principal_without_the_right_gets_the_code_http_gives_and_the_connection_goes_on()
     {
         await using var server = await SecuredServer.StartAsync();
