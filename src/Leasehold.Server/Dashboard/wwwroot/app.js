@@ -1,5 +1,5 @@
 // Leasehold's dashboard: plain JavaScript, no framework, no build step. It reads the live state from the
-// event stream (GET /v1/events?prefix=/&snapshot=true, docs/events.md) and the past from GET /v1/history,
+// event stream (GET /v1/events?prefix=/&snapshot=true, or the page's ?prefix=; docs/events.md) and the past from GET /v1/history,
 // and computes every chart from those (docs/dashboard.md). Views are addressed by the URL's fragment, so
 // any view can be linked to: #/, #/pools, #/history?prefix=/lab&owner=ci, #/charts, #/path/lab/phone-7.
 "use strict";
@@ -9,6 +9,13 @@
   const POLL_MS = 3000;
   const RENDER_MS = 250;
   const HISTORY_LIMIT = 10000;
+  // The part of the tree the page shows: the whole of it, or the page's ?prefix=/lab (for a key that may read only
+  // that part; docs/dashboard.md). A malformed one is ignored.
+  const SCOPE = (() => {
+    const asked = new URLSearchParams(location.search).get("prefix");
+    return asked && asked.startsWith("/") && !asked.includes("//") ? asked.replace(/\/+$/, "") || "/" : "/";
+  })();
+  const SCOPE_Q = encodeURIComponent(SCOPE);
 
   // ---------------------------------------------------------------- state
 
@@ -181,9 +188,12 @@
 
   function askForKey(problem) {
     setConnection("unauthorized", problem && problem.code ? problem.code : "");
-    document.getElementById("key-reason").textContent = problem && problem.detail
+    document.getElementById("key-reason").textContent = (problem && problem.detail
       ? `The server answered: ${problem.detail}`
-      : "The server refused the request without a credential.";
+      : "The server refused the request without a credential.")
+      + (problem && problem.code === "forbidden" && SCOPE === "/"
+        ? " A key that may read only part of the tree can show that part: open this page as /?prefix=/that/part."
+        : "");
     keyForm.hidden = false;
   }
 
@@ -301,7 +311,7 @@
     // The server answers a stream's headers at once: a connection that died before they came is given up on.
     const unanswered = setTimeout(() => controller.abort(), HEADERS_TIMEOUT_MS);
     try {
-      response = await fetch(lastEventId === null ? "v1/events?prefix=/&snapshot=true" : "v1/events?prefix=/",
+      response = await fetch(`v1/events?prefix=${SCOPE_Q}` + (lastEventId === null ? "&snapshot=true" : ""),
         { headers: headers(extra), cache: "no-store", signal: controller.signal });
     } catch (e) {
       return retry(gen, failures, "the server cannot be reached");
@@ -393,7 +403,7 @@
   async function poll(gen) {
     if (gen !== generation) return;
     try {
-      const listing = await api("v1/resources?prefix=/&limit=10000");
+      const listing = await api(`v1/resources?prefix=${SCOPE_Q}&limit=10000`);
       const leases = new Map();
       const waiters = new Map();
       for (const r of listing.resources) {
@@ -403,7 +413,7 @@
       const gone = [...state.leases.keys()].some(id => !leases.has(id));
       state.leases = leases;
       state.waiters = waiters;
-      const declared = await api("v1/utilization?prefix=/&window=1");
+      const declared = await api(`v1/utilization?prefix=${SCOPE_Q}&window=1`);
       const paths = new Set(declared.resources.map(r => r.path));
       for (const p of [...state.resources.keys()]) if (!paths.has(p)) state.resources.delete(p);
       for (const p of paths) {
@@ -430,7 +440,7 @@
     if (state.historySince !== null && state.historySince <= sinceMs) return Promise.resolve();
     if (historyLoading) return historyLoading;
     const gen = generation;
-    historyLoading = api(`v1/history?since=${encodeURIComponent(since)}&limit=${HISTORY_LIMIT}`)
+    historyLoading = api(`v1/history?since=${encodeURIComponent(since)}&limit=${HISTORY_LIMIT}&prefix=${SCOPE_Q}`)
       .then(answer => {
         if (gen !== generation) return;
         for (const entry of answer.entries) addHistory(entry, false);
@@ -660,7 +670,7 @@
       mount(main) {
         main.append(heading("History"), form, region);
         const q = new URLSearchParams({ limit: "500" });
-        if (prefix) q.set("prefix", prefix);
+        q.set("prefix", prefix || SCOPE);
         if (owner) q.set("owner", owner);
         api("v1/history?" + q).then(answer => {
           entries = answer.entries;
