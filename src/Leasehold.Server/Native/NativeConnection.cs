@@ -509,14 +509,25 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
     private void WriteError(uint id, string code, ushort status, string detail, long retryAfterMs = -1, byte[]? extensions = null)
     {
         shared.Metrics.NativeError(code);
+        var message = new ErrorMessage(code, status, detail, retryAfterMs, extensions);
+        if (message.PayloadSize + NativeProtocol.MinLength > shared.Options.MaxFrameBytes)
+        {
+            // The peer takes no larger frame (a locked path's many or long holders, a long detail): the code, status and
+            // retry stand, what does not fit is left out (docs/protocol.md, ERROR).
+            var cut = detail.Length > MaxShortDetail ? (char.IsHighSurrogate(detail[MaxShortDetail - 1]) ? MaxShortDetail - 1 : MaxShortDetail) : detail.Length;
+            message = new ErrorMessage(code, status, cut < detail.Length ? detail[..cut] + "…" : detail, retryAfterMs, null);
+        }
         lock (_write)
         {
             if (!_dead)
             {
-                NativeFrames.Write(_output, id, new ErrorMessage(code, status, detail, retryAfterMs, extensions));
+                NativeFrames.Write(_output, id, message);
             }
         }
     }
+
+    /// <summary>The longest detail of an ERROR that had to be shortened to fit a frame (the smallest frame allowed is 1 KiB).</summary>
+    private const int MaxShortDetail = 256;
 
     /// <summary>Answers a request with an ERROR and frees its id.</summary>
     private void Fail(uint id, string code, ushort status, string? detail, long retryAfterMs = -1, byte[]? extensions = null)

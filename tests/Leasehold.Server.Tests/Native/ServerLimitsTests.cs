@@ -192,6 +192,30 @@ public sealed class ServerLimitsTests
     }
 
     [Fact]
+    public async Task An_error_whose_holders_do_not_fit_a_frame_is_sent_without_them_and_the_connection_goes_on()
+    {
+        // Frames of 1 KiB at most; four shared holders with long owners make the locked error's holder list larger.
+        await using var server = await TestServer.StartAsync(["--Leasehold:Native:MaxFrameBytes=1024"]);
+        for (var i = 0; i < 4; i++)
+        {
+            var owner = new string((char)('a' + i), 250);
+            using var taken = await server.Client.PostAsync(new Uri("/v1/leases", UriKind.Relative),
+                new StringContent($$"""{"path": "/big", "owner": "{{owner}}", "mode": "shared", "ttl": 60}"""));
+            Assert.Equal(HttpStatusCode.Created, taken.StatusCode);
+        }
+        var (connection, welcome) = await RawNative.OpenAsync(server.NativeEndPoint);
+        await using var native = connection;
+        Assert.Equal(1024u, welcome.MaxFrameBytes);
+
+        await native.SendAsync(2, Acquire("/big"));
+        var locked = await native.ReceiveAsync();
+        Assert.True(locked.Payload.Length + NativeProtocol.MinLength <= 1024, $"an ERROR of {locked.Payload.Length} bytes");
+        Assert.Equal((2u, "locked", 409), (locked.Id, locked.Error().Code, (int)locked.Error().Status));
+        await native.SendAsync(3, Acquire("/small"));
+        Assert.Equal(["/small"], (await native.ReceiveAsync()).As<LeaseMessage>().Paths);
+    }
+
+    [Fact]
     public async Task A_denied_request_gives_its_rate_limit_permit_back()
     {
         // Two requests in progress at most: if a refusal kept its permit, the third refusal would already be rate-limited.
