@@ -124,7 +124,6 @@ public abstract class ServerTestBase : IAsyncLifetime
         }
     }
 
-    /// <summary>Waits until the path's queue holds exactly <paramref name="length"/> waiters.</summary>
     /// <summary>
     /// Waits until <paramref name="routePath"/> has <paramref name="length"/> waiters, the first of them queued for a few
     /// milliseconds: the server counts in milliseconds, so a waiter granted within the millisecond it queued rightly

@@ -106,7 +106,18 @@ public sealed class ClusterOptions
     public static IPEndPoint ParseEndPoint(string text, string setting)
     {
         var (endpoint, host, port) = Split(text, setting);
-        return endpoint ?? Resolved(host!, port, setting, () => Dns.GetHostAddresses(host!));
+        if (endpoint is not null)
+        {
+            return endpoint;
+        }
+        try
+        {
+            return Resolved(host!, port, setting, Dns.GetHostAddresses(host!));
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            throw LookupFailed(host!, setting, ex);
+        }
     }
 
     /// <summary>
@@ -129,7 +140,7 @@ public sealed class ClusterOptions
         {
             throw LookupFailed(host!, setting, ex);
         }
-        return Resolved(host!, port, setting, () => addresses);
+        return Resolved(host!, port, setting, addresses);
     }
 
     /// <summary>An address endpoint, or the host name and port to look up; anything else is refused.</summary>
@@ -149,21 +160,11 @@ public sealed class ClusterOptions
         throw new InvalidDataException($"{setting}: '{text}' is not host:port (an address or a host name, and a port from 1 to 65535)");
     }
 
-    private static IPEndPoint Resolved(string host, int port, string setting, Func<IPAddress[]> lookUp)
-    {
-        IPAddress[] addresses;
-        try
-        {
-            addresses = lookUp();
-        }
-        catch (System.Net.Sockets.SocketException ex)
-        {
-            throw LookupFailed(host, setting, ex);
-        }
-        return addresses.Length > 0
+    /// <summary>The first address a host name's lookup gave; none is refused as such.</summary>
+    private static IPEndPoint Resolved(string host, int port, string setting, IPAddress[] addresses)
+        => addresses.Length > 0
             ? new IPEndPoint(addresses[0], port)
-            : throw new InvalidDataException($"{setting}: '{host}:{port}' is not host:port (an address or a host name, and a port from 1 to 65535)");
-    }
+            : throw new InvalidDataException($"{setting}: the host name '{host}' has no address");
 
     private static InvalidDataException LookupFailed(string host, string setting, Exception ex)
         => new($"{setting}: cannot look up '{host}': {ex.Message}", ex);

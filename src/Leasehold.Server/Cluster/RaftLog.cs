@@ -23,7 +23,8 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, int max
 {
     private readonly Channel<Batch> _batches = Channel.CreateUnbounded<Batch>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<InFlight> _inFlight = Channel.CreateUnbounded<InFlight>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-    private readonly SemaphoreSlim _slots = new(Math.Max(1, maxInFlight));
+    /// <summary>One slot per entry (or read barrier) waiting for its commit: at most <c>MaxEntriesInFlight</c> (the settings check 1-1024).</summary>
+    private readonly SemaphoreSlim _slots = new(maxInFlight);
     private readonly ILogger _logger = logger;
     private Task? _committer;
     private long _index;
@@ -44,9 +45,6 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, int max
 
     /// <summary>Raft entries this node appended as leader.</summary>
     public long Syncs => Interlocked.Read(ref _entries);
-
-    /// <summary>The most entries (or read barriers) waiting for their commit at once.</summary>
-    public int MaxInFlight => Math.Max(1, maxInFlight);
 
     public Task Closed => _committer ?? Task.CompletedTask;
 
@@ -280,7 +278,7 @@ internal sealed partial class RaftLog(RaftNode node, FlushPolicy policy, int max
         if (first)
         {
             // Neither loop waits for a slot any more.
-            _slots.Release(MaxInFlight);
+            _slots.Release(maxInFlight);
             Died?.Invoke(ex);
         }
     }

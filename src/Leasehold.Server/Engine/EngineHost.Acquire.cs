@@ -196,7 +196,7 @@ public sealed partial class EngineHost
     /// the batch's direct answers do: for the native protocol, whose continuation only writes a frame, so that a
     /// handoff's grant goes out without a hop between threads.
     /// </summary>
-    internal sealed class PendingAcquire(long waiterId, ResourcePath[] paths, LockMode mode, UInt128 token, bool answerInline = false)
+    internal sealed class PendingAcquire(long waiterId, ResourcePath[] paths, LockMode mode, UInt128 token, bool answerInline)
     {
         /// <summary>The token the grant shows its client; the engine has only its hash.</summary>
         public UInt128 Token { get; } = token;
