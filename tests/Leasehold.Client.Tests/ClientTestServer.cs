@@ -114,7 +114,34 @@ public sealed class ClientTestServer : IAsyncDisposable
     public async Task RestartAsync()
     {
         await StopAsync();
-        await StartOnAsync(Port, NativePort);
+        // The same ports again. The system hands out ports of one range to listeners and to outgoing connections alike, so
+        // another test's connection may hold one for a moment (seen in a clean-clone run): the bind is tried again, bounded.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await StartOnAsync(Port, NativePort);
+                return;
+            }
+            catch (Exception ex) when (InUse(ex) && clock.Elapsed < Timeout && attempt < 100)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100));
+            }
+        }
+
+        static bool InUse(Exception? ex)
+        {
+            for (; ex is not null; ex = ex.InnerException)
+            {
+                if (ex is Microsoft.AspNetCore.Connections.AddressInUseException
+                    || ex is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 
     /// <summary>Declares a resource: <c>PUT /v1/resources{path}</c> with the attributes as the body.</summary>
