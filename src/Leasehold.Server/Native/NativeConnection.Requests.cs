@@ -63,13 +63,66 @@ internal sealed partial class NativeConnection
         return stream.ToArray();
     }
 
-    /// <summary>Writes a LEASE answer to an ACQUIRE; false when the connection is gone (the grant did not reach anyone).</summary>
+    /// <summary>
+    /// Writes a LEASE answer to an ACQUIRE; false when the connection is gone or the LEASE cannot fit the peer's frame
+    /// (then answered with ERROR <c>frame-too-large</c>): either way the grant did not reach anyone.
+    /// </summary>
     private bool TryWriteLease(uint id, in NativeLease lease)
-        => TryWriteGrant(id, lease, lease.Id, lease.SessionId == 0 ? null : lease.SessionId);
+    {
+        var message = lease;
+        return TryFit(id, ref message) && TryWriteGrant(id, message, lease.Id, lease.SessionId == 0 ? null : lease.SessionId);
+    }
 
     /// <summary>The same for a grant after a wait (mapped by the engine host).</summary>
     private bool TryWriteLease(uint id, LeaseDto lease)
-        => TryWriteGrant(id, ToMessage(lease), lease.Id, lease.Session);
+    {
+        var message = ToMessage(lease);
+        return TryFit(id, ref message) && TryWriteGrant(id, message, lease.Id, lease.Session);
+    }
+
+    /// <summary>
+    /// A LEASE the peer can take: as it is, or, when a pool lease's resource attributes make it larger than
+    /// <c>maxFrameBytes</c>, with each resource's path and group only (docs/protocol.md, LEASE). When even that is too
+    /// large, answers ERROR <c>frame-too-large</c> and says false.
+    /// </summary>
+    private bool TryFit(uint id, ref NativeLease lease)
+    {
+        if (!Fits(lease.PayloadSize))
+        {
+            lease = lease with { Resources = WithoutAttributes(lease.Resources) };
+        }
+        return Fits(lease.PayloadSize) || TooLarge(id);
+    }
+
+    /// <inheritdoc cref="TryFit(uint, ref NativeLease)"/>
+    private bool TryFit(uint id, ref LeaseMessage lease)
+    {
+        if (!Fits(lease.PayloadSize))
+        {
+            lease = lease with { Resources = WithoutAttributes(lease.Resources) };
+        }
+        return Fits(lease.PayloadSize) || TooLarge(id);
+    }
+
+    private bool Fits(int payloadSize) => payloadSize + NativeProtocol.MinLength <= shared.Options.MaxFrameBytes;
+
+    private bool TooLarge(uint id)
+    {
+        WriteError(id, NativeProtocol.FrameTooLarge, 413,
+            $"the lease is larger than a frame ({shared.Options.MaxFrameBytes} bytes, Leasehold:Native:MaxFrameBytes) even without its resources' attributes; ask for fewer resources");
+        return false;
+    }
+
+    /// <summary>A pool lease's <c>resources</c> JSON with each resource's path and group, its attributes left out (null).</summary>
+    private static byte[]? WithoutAttributes(byte[]? resources)
+    {
+        if (resources is null)
+        {
+            return null;
+        }
+        var chosen = JsonSerializer.Deserialize(resources, ProtocolJsonContext.Default.ChosenResourceDtoArray) ?? [];
+        return JsonSerializer.SerializeToUtf8Bytes([.. chosen.Select(static r => r with { Attributes = null })], ProtocolJsonContext.Default.ChosenResourceDtoArray);
+    }
 
     private bool TryWriteGrant<T>(uint id, in T message, long leaseId, long? session) where T : struct, INativeMessage<T>
     {

@@ -418,6 +418,11 @@ internal sealed partial class NativeConnection
                     return;
                 case Work.Renew or Work.GetLease when request.HasLease:
                     var answer = request.Lease;
+                    if (!TryFit(id, ref answer))
+                    {
+                        End(id);
+                        return;
+                    }
                     lock (_write)
                     {
                         if (!_dead)

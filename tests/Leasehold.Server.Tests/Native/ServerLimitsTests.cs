@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 using Leasehold.Protocol.Native;
 using Leasehold.Server.Security;
@@ -213,6 +215,74 @@ public sealed class ServerLimitsTests
         Assert.Equal((2u, "locked", 409), (locked.Id, locked.Error().Code, (int)locked.Error().Status));
         await native.SendAsync(3, Acquire("/small"));
         Assert.Equal(["/small"], (await native.ReceiveAsync()).As<LeaseMessage>().Paths);
+    }
+
+    [Fact]
+    public async Task A_pool_lease_too_large_for_a_frame_comes_without_attributes_or_is_refused_and_given_back()
+    {
+        // Frames of 1 KiB; three phones whose attributes are 600 bytes each, and twenty sims whose paths alone fill a frame.
+        await using var server = await TestServer.StartAsync(["--Leasehold:Native:MaxFrameBytes=1024"]);
+        var api = new Api(server.Client);
+        for (var i = 0; i < 3; i++)
+        {
+            using var declared = await api.SendAsync(HttpMethod.Put, $"/v1/resources/lab/phone-{i}", null,
+                $$"""{"kind": "phone", "notes": "{{new string('n', 600)}}"}""");
+            Assert.Equal(HttpStatusCode.OK, declared.StatusCode);
+        }
+        for (var i = 0; i < 20; i++)
+        {
+            using var declared = await api.SendAsync(HttpMethod.Put, $"/v1/resources/lab/sim-{i}-{new string('s', 40)}", null, """{"kind": "sim"}""");
+            Assert.Equal(HttpStatusCode.OK, declared.StatusCode);
+        }
+        var (connection, _) = await RawNative.OpenAsync(server.NativeEndPoint);
+        await using var native = connection;
+        static AcquireMessage Pool(string kind, int count, long waitMs = 0)
+            => new() { Groups = [new PoolGroupSpec("/lab", count, Encoding.UTF8.GetBytes($$"""{"kind": "{{kind}}"}"""))], WaitMs = waitMs, TtlMs = 60_000 };
+
+        // Two phones: 1.2 KB of attributes do not fit, the paths and groups do.
+        await native.SendAsync(2, Pool("phone", 2));
+        var frame = await native.ReceiveAsync();
+        Assert.True(frame.Payload.Length + NativeProtocol.MinLength <= 1024, $"a LEASE of {frame.Payload.Length} bytes");
+        var phones = frame.As<LeaseMessage>();
+        var resources = JsonDocument.Parse(phones.Resources!).RootElement.EnumerateArray().ToArray();
+        Assert.Equal(phones.Paths, resources.Select(r => r.GetProperty("path").GetString()));
+        Assert.All(resources, r => Assert.Equal(JsonValueKind.Null, r.GetProperty("attributes").ValueKind));
+        Assert.NotNull(phones.Token);
+
+        // Twenty sims: not even the paths fit. The ACQUIRE gets frame-too-large and its grant is given back at once.
+        await native.SendAsync(3, Pool("sim", 20));
+        Assert.Equal((3u, "frame-too-large", 413), ((await native.ReceiveAsync()) is var refused ? (refused.Id, refused.Error().Code, (int)refused.Error().Status) : default));
+        await WaitUntilAsync(async () => (await HeldSimsAsync(api)) == 0, "the undelivered grant of twenty sims is released");
+
+        // The same when the grant comes after a wait: one sim held over HTTP, the native ACQUIRE queues for all twenty.
+        var held = await api.AcquireAsync($"/lab/sim-0-{new string('s', 40)}", 60);
+        await native.SendAsync(4, Pool("sim", 20, waitMs: 30_000));
+        await WaitUntilAsync(async () => await WaitersAsync(server) == 1, "the ACQUIRE of twenty sims waits");
+        using (var released = await api.SendAsync(HttpMethod.Delete, $"/v1/leases/{held.Id}", held.Token))
+        {
+            Assert.True(released.IsSuccessStatusCode);
+        }
+        Assert.Equal((4u, "frame-too-large"), ((await native.ReceiveAsync()) is var late ? (late.Id, late.Error().Code) : default));
+        await WaitUntilAsync(async () => (await HeldSimsAsync(api)) == 0, "the undelivered grant after a wait is released");
+
+        // The connection goes on, and the phones' lease is read back the same way (GET_LEASE).
+        await native.SendAsync(5, new GetLeaseMessage(phones.Id));
+        var again = (await native.ReceiveAsync()).As<LeaseMessage>();
+        Assert.Equal(phones.Paths, again.Paths);
+    }
+
+    private static async Task<int> HeldSimsAsync(Api api)
+        => (await api.GetJsonAsync("/v1/resources?prefix=/lab")).GetProperty("resources").EnumerateArray()
+            .Count(r => r.GetProperty("path").GetString()!.StartsWith("/lab/sim-", StringComparison.Ordinal));
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(clock.Elapsed < TestServer.Timeout, $"timed out waiting: {what}");
+            await Task.Delay(20);
+        }
     }
 
     [Fact]
