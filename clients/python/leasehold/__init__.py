@@ -9,6 +9,7 @@ Standard library only. ``leasehold.aio`` is the asyncio variant.
 """
 
 from ._common import DEFAULT_SERVER, Group, Resource
+from ._events import Event
 from ._errors import (
     AuthenticationFailed,
     BadInput,
@@ -43,6 +44,7 @@ __all__ = [
     "BadInput",
     "Client",
     "Draining",
+    "Event",
     "Forbidden",
     "Group",
     "InternalError",

@@ -7,10 +7,11 @@ import json
 import socket
 import ssl
 import time
-from typing import Any, Optional
+from typing import Any, Iterator, Optional, Tuple
 
 from ._common import Answer, ServerList, Settings, backoff, host_header, parse_body, request_headers, split_server, transport_failure_message
-from ._errors import Unreachable, from_problem
+from ._errors import LeaseholdError, Unreachable, from_problem
+from ._events import OUTAGE_PAUSE, Event, SseMessages, WatchState
 
 # What a try that got no (whole) answer raises: refused, reset, timed out, cut short, unreadable.
 TRANSPORT_ERRORS = (OSError, http.client.HTTPException, ssl.SSLError)
@@ -23,6 +24,19 @@ class Transport:
 
     def once(self, server: str, method: str, path: str, body: Optional[bytes], token: Optional[str], timeout: float) -> Answer:
         """One try on one server; raises a transport error when no whole answer came."""
+        conn, host, prefix = self._connect(server, timeout)
+        try:
+            headers = request_headers(self.settings, host, body, token)
+            conn.request(method, prefix + path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            headers = {k.lower(): v for k, v in response.getheaders()}
+            return Answer(response.status, headers, parse_body(data), server)
+        finally:
+            conn.close()
+
+    def _connect(self, server: str, timeout: float) -> Tuple[http.client.HTTPConnection, str, str]:
+        """A connection to ``server`` (within the connect timeout), reads bounded by ``timeout``; its Host header and path prefix."""
         scheme, host, port, prefix = split_server(server)
         connect = min(self.settings.connect_timeout, timeout)
         conn: http.client.HTTPConnection
@@ -34,14 +48,73 @@ class Transport:
             conn.connect()
             if conn.sock is not None:
                 conn.sock.settimeout(max(0.001, timeout))
-            headers = request_headers(self.settings, host_header(scheme, host, port), body, token)
-            conn.request(method, prefix + path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-            headers = {k.lower(): v for k, v in response.getheaders()}
-            return Answer(response.status, headers, parse_body(data), server)
-        finally:
+        except BaseException:
             conn.close()
+            raise
+        return conn, host_header(scheme, host, port), prefix
+
+    def events(self, state: WatchState) -> Iterator[Event]:
+        """A watch's events, stream after stream (docs/events.md): each new stream resumes after the last revision
+        handed out. Opening the first follows the retries as any request does; once watching, a cut-off or a lost or
+        silent stream is followed by a new one (on the next server when it was lost), an outage waited out with a
+        try every 2 s. A refusal (a bad prefix, no right to read it) raises its typed exception."""
+        watching = False
+        failures = 0
+        first_failure: Optional[float] = None
+        while True:
+            index, server = self.servers.pick()
+            conn: Optional[http.client.HTTPConnection] = None
+            try:
+                conn, host, prefix = self._connect(server, self.settings.timeout)
+                headers = request_headers(self.settings, host, None, None)
+                headers["Accept"] = "text/event-stream"
+                conn.request("GET", prefix + state.target(), headers=headers)
+                # The answer keeps reading this socket after getresponse() lets go of it (Connection: close).
+                sock = conn.sock
+                response = conn.getresponse()
+                answer_headers = {k.lower(): v for k, v in response.getheaders()}
+                if response.status != 200:
+                    answer = Answer(response.status, answer_headers, parse_body(response.read()), server)
+                    problem = answer.problem or {}
+                    first_failure = first_failure or time.monotonic()
+                    if response.status != 503 or not (watching or self._may_retry(failures, first_failure, None)):
+                        raise from_problem(answer.status, problem, server)
+                    if problem.get("code") in ("no-leader", "shutting-down"):
+                        self.servers.move_on(index)
+                    failures += 1
+                else:
+                    watching, failures, first_failure = True, 0, None
+                    # Counts only while a line is awaited: never while the caller handles an event.
+                    silence = state.opened(answer_headers)
+                    if sock is not None:
+                        sock.settimeout(silence)
+                    messages = SseMessages()
+                    while True:
+                        line = response.readline()
+                        if not line:
+                            break
+                        message = messages.feed(line.decode("utf-8", "replace"))
+                        if message is None:
+                            continue
+                        event, cut_off = state.take(message)
+                        if cut_off:
+                            break
+                        if event is not None:
+                            yield event
+            except LeaseholdError:
+                # A refusal (some are also OSErrors: Forbidden is a PermissionError): not a transport failure.
+                raise
+            except TRANSPORT_ERRORS as error:
+                first_failure = first_failure or time.monotonic()
+                if not watching and not self._may_retry(failures, first_failure, None):
+                    raise Unreachable(transport_failure_message(self.servers.servers, error), server=server) from error
+                self.servers.move_on(index)
+                failures += 1
+            finally:
+                if conn is not None:
+                    conn.close()
+            if failures > 0:
+                time.sleep(OUTAGE_PAUSE if watching else self._pause(failures - 1, None, first_failure or time.monotonic(), None))
 
     def send(
         self,

@@ -18,7 +18,7 @@ import logging
 import os
 import time
 import weakref
-from typing import Any, Awaitable, Callable, Dict, Generator, List, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Generator, List, Optional, Sequence, Tuple, Union
 
 from ._common import (
     Answer,
@@ -40,6 +40,7 @@ from ._common import (
     split_server,
     transport_failure_message,
 )
+from ._events import OUTAGE_PAUSE, Event, SseMessages, WatchState
 from ._errors import Forbidden, InvalidToken, LeaseholdError, Locked, NotFound, Unreachable, from_problem
 
 log = logging.getLogger("leasehold")
@@ -55,26 +56,101 @@ class _BadAnswer(Exception):
 _TRANSPORT_ERRORS = (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, _BadAnswer, EOFError)
 
 
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except Exception:
+        pass
+
+
+async def _request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, method: str, target: str, headers: Dict[str, str], body: Optional[bytes]
+) -> Tuple[int, Dict[str, str]]:
+    """Sends one request and reads the answer's status line and headers (names lower-cased)."""
+    head = "%s %s HTTP/1.1\r\n" % (method, target) + "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
+    writer.write(head.encode("latin-1") + (body or b""))
+    await writer.drain()
+    status_line = await reader.readline()
+    parts = status_line.decode("latin-1").split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise _BadAnswer("not an HTTP answer: %r" % status_line[:80])
+    answer_headers: Dict[str, str] = {}
+    while True:
+        line = await reader.readline()
+        if not line:
+            raise _BadAnswer("the answer's headers were cut short")
+        if line in (b"\r\n", b"\n"):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        answer_headers[name.strip().lower()] = value.strip()
+    return int(parts[1]), answer_headers
+
+
+async def _chunks(reader: asyncio.StreamReader, silence: Optional[float] = None) -> AsyncIterator[bytes]:
+    """A chunked body's chunks, each read within ``silence`` seconds when given."""
+    while True:
+        size_line = await asyncio.wait_for(reader.readline(), silence)
+        if not size_line:
+            raise _BadAnswer("the answer was cut short")
+        try:
+            size = int(size_line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise _BadAnswer("a bad chunk size %r" % size_line[:40]) from None
+        if size == 0:
+            while (await asyncio.wait_for(reader.readline(), silence)) not in (b"\r\n", b"\n", b""):
+                pass
+            return
+        chunk = await asyncio.wait_for(reader.readexactly(size + 2), silence)
+        yield chunk[:-2]
+
+
+async def _read_body(reader: asyncio.StreamReader, headers: Dict[str, str]) -> bytes:
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return b"".join([chunk async for chunk in _chunks(reader)])
+    if "content-length" in headers:
+        return await reader.readexactly(int(headers["content-length"]))
+    return await reader.read()
+
+
+async def _lines(reader: asyncio.StreamReader, headers: Dict[str, str], silence: float) -> AsyncIterator[bytes]:
+    """A streamed body's lines (without their ends) as they come; each read within ``silence`` seconds. Ends with
+    the body; a silent stream raises ``asyncio.TimeoutError``."""
+    if "chunked" not in headers.get("transfer-encoding", "").lower():
+        while True:
+            line = await asyncio.wait_for(reader.readline(), silence)
+            if not line:
+                return
+            yield line.rstrip(b"\r\n")
+    pending = b""
+    async for chunk in _chunks(reader, silence):
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line.rstrip(b"\r")
+
+
 class _Transport:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.servers = ServerList(list(settings.servers))
 
-    async def once(self, server: str, method: str, path: str, body: Optional[bytes], token: Optional[str], timeout: float) -> Answer:
+    async def _open(self, server: str, timeout: float) -> Tuple[asyncio.StreamReader, asyncio.StreamWriter, str, str]:
+        """A connection to ``server`` within the connect timeout; its Host header and path prefix."""
         scheme, host, port, prefix = split_server(server)
         context = self.settings.ssl_context if scheme == "https" else None
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(host, port, ssl=context, server_hostname=host if context else None),
             min(self.settings.connect_timeout, timeout),
         )
+        return reader, writer, host_header(scheme, host, port), prefix
+
+    async def once(self, server: str, method: str, path: str, body: Optional[bytes], token: Optional[str], timeout: float) -> Answer:
+        reader, writer, hostport, prefix = await self._open(server, timeout)
         try:
-            return await asyncio.wait_for(self._exchange(reader, writer, server, host_header(scheme, host, port), method, prefix + path, body, token), timeout)
+            return await asyncio.wait_for(self._exchange(reader, writer, server, hostport, method, prefix + path, body, token), timeout)
         finally:
-            writer.close()
-            try:
-                await writer.wait_closed()
-            except Exception:
-                pass
+            await _close(writer)
 
     async def _exchange(
         self,
@@ -88,45 +164,66 @@ class _Transport:
         token: Optional[str],
     ) -> Answer:
         headers = request_headers(self.settings, hostport, body, token)
-        head = "%s %s HTTP/1.1\r\n" % (method, target) + "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
-        writer.write(head.encode("latin-1") + (body or b""))
-        await writer.drain()
-        status_line = await reader.readline()
-        parts = status_line.decode("latin-1").split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-            raise _BadAnswer("not an HTTP answer: %r" % status_line[:80])
-        status = int(parts[1])
-        answer_headers: Dict[str, str] = {}
-        while True:
-            line = await reader.readline()
-            if not line:
-                raise _BadAnswer("the answer's headers were cut short")
-            if line in (b"\r\n", b"\n"):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            answer_headers[name.strip().lower()] = value.strip()
+        status, answer_headers = await _request(reader, writer, method, target, headers, body)
         if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
             data = b""
-        elif "chunked" in answer_headers.get("transfer-encoding", "").lower():
-            chunks: List[bytes] = []
-            while True:
-                size_line = await reader.readline()
-                try:
-                    size = int(size_line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise _BadAnswer("a bad chunk size %r" % size_line[:40]) from None
-                if size == 0:
-                    while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunks.append(await reader.readexactly(size))
-                await reader.readexactly(2)
-            data = b"".join(chunks)
-        elif "content-length" in answer_headers:
-            data = await reader.readexactly(int(answer_headers["content-length"]))
         else:
-            data = await reader.read()
+            data = await _read_body(reader, answer_headers)
         return Answer(status, answer_headers, parse_body(data), server)
+
+    async def events(self, state: WatchState) -> AsyncIterator[Event]:
+        """A watch's events, stream after stream: the blocking transport's ``events``, on the loop."""
+        watching = False
+        failures = 0
+        first_failure: Optional[float] = None
+        while True:
+            index, server = self.servers.pick()
+            writer: Optional[asyncio.StreamWriter] = None
+            try:
+                reader, writer, hostport, prefix = await self._open(server, self.settings.timeout)
+                headers = request_headers(self.settings, hostport, None, None)
+                headers["Accept"] = "text/event-stream"
+                status, answer_headers = await asyncio.wait_for(
+                    _request(reader, writer, "GET", prefix + state.target(), headers, None), self.settings.timeout
+                )
+                if status != 200:
+                    body = await asyncio.wait_for(_read_body(reader, answer_headers), self.settings.timeout)
+                    answer = Answer(status, answer_headers, parse_body(body), server)
+                    problem = answer.problem or {}
+                    first_failure = first_failure or time.monotonic()
+                    if status != 503 or not (watching or self._may_retry(failures, first_failure, None)):
+                        raise from_problem(status, problem, server)
+                    if problem.get("code") in ("no-leader", "shutting-down"):
+                        self.servers.move_on(index)
+                    failures += 1
+                else:
+                    watching, failures, first_failure = True, 0, None
+                    # Counts only while a line is awaited: never while the caller handles an event.
+                    silence = state.opened(answer_headers)
+                    messages = SseMessages()
+                    async for line in _lines(reader, answer_headers, silence):
+                        message = messages.feed(line.decode("utf-8", "replace"))
+                        if message is None:
+                            continue
+                        event, cut_off = state.take(message)
+                        if cut_off:
+                            break
+                        if event is not None:
+                            yield event
+            except LeaseholdError:
+                # A refusal (some are also OSErrors: Forbidden is a PermissionError): not a transport failure.
+                raise
+            except _TRANSPORT_ERRORS as error:
+                first_failure = first_failure or time.monotonic()
+                if not watching and not self._may_retry(failures, first_failure, None):
+                    raise Unreachable(transport_failure_message(self.servers.servers, error), server=server) from error
+                self.servers.move_on(index)
+                failures += 1
+            finally:
+                if writer is not None:
+                    await _close(writer)
+            if failures > 0:
+                await asyncio.sleep(OUTAGE_PAUSE if watching else self._pause(failures - 1, None, first_failure or time.monotonic(), None))
 
     async def send(
         self,
@@ -738,6 +835,11 @@ class AsyncClient:
     async def fence_is_current(self, path: str, fence: int) -> bool:
         result = await self._transport.call("GET", "/v1/fences%s?fence=%d" % (encode_path(path), fence))
         return bool(result.get("current"))
+
+    def watch(self, prefix: str = "/", *, snapshot: bool = False, after: Optional[int] = None) -> AsyncIterator[Event]:
+        """Every change under ``prefix`` as it happens, as an async iterator of ``Event`` (``Client.watch``, on the
+        loop): ``async for e in client.watch("/lab"): ...``. Leave the loop (or ``aclose()`` it) to end the stream."""
+        return self._transport.events(WatchState(prefix, snapshot, after))
 
     async def __aenter__(self) -> "AsyncClient":
         return self

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 from ._common import (
     Group,
@@ -21,6 +21,7 @@ from ._common import (
     parse_servers,
     resources_of,
 )
+from ._events import Event, WatchState
 from ._errors import Forbidden, InvalidToken, LeaseholdError, Locked, NotFound, Unreachable
 from ._http import Transport
 
@@ -669,6 +670,23 @@ class Client:
         """For the guarded system: is ``fence`` the fence of a lease holding ``path`` right now?"""
         result = self._transport.call("GET", "/v1/fences%s?fence=%d" % (encode_path(path), fence))
         return bool(result.get("current"))
+
+    # Events
+
+    def watch(self, prefix: str = "/", *, snapshot: bool = False, after: Optional[int] = None) -> Iterator[Event]:
+        """Every change under ``prefix`` as it happens (docs/events.md), as an iterator of ``Event``:
+
+            for e in client.watch("/lab", snapshot=True):
+                if e.type == "granted":
+                    print(e.lease["owner"], e.paths)
+
+        ``snapshot`` starts with the state under the prefix; ``after`` resumes after a revision seen earlier. It
+        resumes by itself after a cut-off or a lost connection, after the last revision it gave, on this server
+        or the next; a ``reset`` event (then a ``snapshot``) says the server could not fill the gap. A stream
+        silent for twice the server's keep-alive interval and 5 s more counts as lost. Nothing is sent before the
+        first ``next()``; a refusal (a bad prefix, no right to read it) raises then. Close the iterator (or leave
+        the ``for`` loop) to end the server's stream."""
+        return self._transport.events(WatchState(prefix, snapshot, after))
 
     def healthy(self) -> bool:
         """Whether the current server answers ``/readyz`` with 200."""
