@@ -136,6 +136,17 @@ public sealed partial class EngineHost
     /// </summary>
     public Task ReleaseUndeliveredAsync(long leaseId) => ExecuteAsync(w => ReleaseUnclaimed(w, leaseId));
 
+    /// <summary>
+    /// A grant whose answer was refused to a live client (it did not fit the client's frame): <paramref name="watcher"/>
+    /// never saw the lease, so it is no longer told of its end; unless <paramref name="reused"/> (it existed before and
+    /// stays), the lease is released as an undelivered one is.
+    /// </summary>
+    public Task ForgetRefusedGrantAsync(long leaseId, IEndWatcher watcher, bool reused) => ExecuteAsync(w =>
+    {
+        w.Unwatch(EndedKind.Lease, leaseId, watcher);
+        return !reused && ReleaseUnclaimed(w, leaseId);
+    });
+
     private static bool ReleaseUnclaimed(Writer writer, long leaseId)
         => writer.Engine.GetLease(leaseId) is { } lease
             && writer.Release(lease).Error == ErrorCode.None;

@@ -63,21 +63,57 @@ internal sealed partial class NativeConnection
         return stream.ToArray();
     }
 
-    /// <summary>
-    /// Writes a LEASE answer to an ACQUIRE; false when the connection is gone or the LEASE cannot fit the peer's frame
-    /// (then answered with ERROR <c>frame-too-large</c>): either way the grant did not reach anyone.
-    /// </summary>
-    private bool TryWriteLease(uint id, in NativeLease lease)
+    /// <summary>What became of a LEASE answer to an ACQUIRE.</summary>
+    private enum Delivery : byte
+    {
+        Written,
+
+        /// <summary>The connection is gone: nobody saw the grant.</summary>
+        Gone,
+
+        /// <summary>It did not fit the peer's frame, even without attributes: answered ERROR <c>frame-too-large</c> instead.</summary>
+        TooLarge,
+    }
+
+    /// <summary>Writes a LEASE answer to an ACQUIRE, if it can reach the client.</summary>
+    private Delivery WriteLease(uint id, in NativeLease lease)
     {
         var message = lease;
-        return TryFit(id, ref message) && TryWriteGrant(id, message, lease.Id, lease.SessionId == 0 ? null : lease.SessionId);
+        return !TryFit(id, ref message) ? Delivery.TooLarge
+            : TryWriteGrant(id, message, lease.Id, lease.SessionId == 0 ? null : lease.SessionId) ? Delivery.Written : Delivery.Gone;
     }
 
     /// <summary>The same for a grant after a wait (mapped by the engine host).</summary>
-    private bool TryWriteLease(uint id, LeaseDto lease)
+    private Delivery WriteLease(uint id, LeaseDto lease)
     {
         var message = ToMessage(lease);
-        return TryFit(id, ref message) && TryWriteGrant(id, message, lease.Id, lease.Session);
+        return !TryFit(id, ref message) ? Delivery.TooLarge
+            : TryWriteGrant(id, message, lease.Id, lease.Session) ? Delivery.Written : Delivery.Gone;
+    }
+
+    /// <summary>
+    /// A grant nobody saw: released at once, as HTTP does (GrantDelivery), unless <paramref name="reused"/> (it existed
+    /// before); one refused as too large is also no longer watched by this connection. Never throws: the request is
+    /// already answered.
+    /// </summary>
+    private async Task ForgetGrantAsync(Delivery delivery, long leaseId, bool reused)
+    {
+        try
+        {
+            if (delivery == Delivery.TooLarge)
+            {
+                await shared.Host.ForgetRefusedGrantAsync(leaseId, this, reused).ConfigureAwait(false);
+            }
+            else if (!reused)
+            {
+                await shared.Host.ReleaseUndeliveredAsync(leaseId).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Not leading any more, or stopping: the lease ends by its ttl or its session, as any other would.
+            shared.Logger.LogDebug(ex, "An undelivered native grant could not be released");
+        }
     }
 
     /// <summary>
@@ -109,7 +145,7 @@ internal sealed partial class NativeConnection
     private bool TooLarge(uint id)
     {
         WriteError(id, NativeProtocol.FrameTooLarge, 413,
-            $"the lease is larger than a frame ({shared.Options.MaxFrameBytes} bytes, Leasehold:Native:MaxFrameBytes) even without its resources' attributes; ask for fewer resources");
+            $"the lease's answer is larger than a frame ({shared.Options.MaxFrameBytes} bytes, Leasehold:Native:MaxFrameBytes) even without its resources' attributes; ask for fewer or shorter paths or resources");
         return false;
     }
 

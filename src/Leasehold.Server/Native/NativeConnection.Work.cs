@@ -388,12 +388,13 @@ internal sealed partial class NativeConnection
             {
                 case Work.Acquire when request.HasLease:
                     var lease = request.Lease;
-                    if (!TryWriteLease(id, lease) && !request.Reused)
-                    {
-                        // Nobody will ever see this token: release the lease now, as HTTP does (GrantDelivery).
-                        _ = shared.Host.ReleaseUndeliveredAsync(lease.Id);
-                    }
+                    var delivery = WriteLease(id, lease);
+                    var reused = request.Reused;
                     End(id);
+                    if (delivery != Delivery.Written)
+                    {
+                        _ = ForgetGrantAsync(delivery, lease.Id, reused);
+                    }
                     return;
                 case Work.Acquire when request.Pending is { } pending:
                     _ = WaitGrantAsync(request, pending);
@@ -482,11 +483,12 @@ internal sealed partial class NativeConnection
             }
             if (outcome.Lease is { } lease)
             {
-                if (!TryWriteLease(id, lease) && !outcome.Reused)
-                {
-                    await shared.Host.ReleaseUndeliveredAsync(lease.Id).ConfigureAwait(false);
-                }
+                var delivery = WriteLease(id, lease);
                 End(id);
+                if (delivery != Delivery.Written)
+                {
+                    await ForgetGrantAsync(delivery, lease.Id, outcome.Reused).ConfigureAwait(false);
+                }
                 return;
             }
             byte[]? extensions = outcome.Error == ErrorCode.Locked && outcome.Blockers is { } blockers ? HoldersJson(blockers) : null;
