@@ -14,6 +14,12 @@ DEFAULT_KEEP_ALIVE = 15.0
 OUTAGE_PAUSE = 2.0
 
 
+def quiet_pause(quiet: int) -> float:
+    """The pause before a new stream when the last ``quiet`` streams in a row ended without an event (a server
+    cutting every stream off as it stops): 50 ms, doubling, at most 2 s. None after a stream that brought one."""
+    return 0.0 if quiet == 0 else min(0.05 * (1 << min(quiet - 1, 6)), OUTAGE_PAUSE)
+
+
 class Event:
     """One message of a watch: a change under the prefix, or a ``snapshot`` / ``reset`` (docs/events.md).
 
@@ -168,7 +174,8 @@ class WatchState:
     def opened(self, headers: Mapping[str, str]) -> float:
         """A stream began (``headers`` lower-cased): remembers where it starts, and says how long it may stay
         silent before it counts as lost (twice the server's keep-alive interval and 5 s more)."""
-        if self.last is None:
+        if self.last is None and not self.snapshot:
+            # (With a snapshot asked for, a stream lost before it came must ask for it again, not for what follows.)
             start = headers.get("leasehold-revision", "")
             if start.isdigit():
                 self.last = int(start)
@@ -193,7 +200,10 @@ class WatchState:
             return None, True
         if sse_id is not None and sse_id.isdigit():
             self.last = int(sse_id)
+        if data.get("type") == "snapshot":
+            # Had: a stream resumed from here needs the events after it only.
+            self.snapshot = False
         return Event(data), False
 
 
-__all__ = ["Event", "SseMessages", "WatchState", "OUTAGE_PAUSE"]
+__all__ = ["Event", "SseMessages", "WatchState", "OUTAGE_PAUSE", "quiet_pause"]

@@ -40,7 +40,7 @@ from ._common import (
     split_server,
     transport_failure_message,
 )
-from ._events import OUTAGE_PAUSE, Event, SseMessages, WatchState
+from ._events import OUTAGE_PAUSE, Event, SseMessages, WatchState, quiet_pause
 from ._errors import Forbidden, InvalidToken, LeaseholdError, Locked, NotFound, Unreachable, from_problem
 
 log = logging.getLogger("leasehold")
@@ -56,10 +56,15 @@ class _BadAnswer(Exception):
 _TRANSPORT_ERRORS = (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, _BadAnswer, EOFError)
 
 
-async def _close(writer: asyncio.StreamWriter) -> None:
-    writer.close()
+async def _close(writer: asyncio.StreamWriter, abort: bool = False) -> None:
+    """Closes a connection; ``abort`` drops it at once (a peer that went silent would never finish a TLS close). The
+    wait for the close is bounded either way."""
+    if abort:
+        writer.transport.abort()
+    else:
+        writer.close()
     try:
-        await writer.wait_closed()
+        await asyncio.wait_for(writer.wait_closed(), 1)
     except Exception:
         pass
 
@@ -88,7 +93,8 @@ async def _request(
 
 
 async def _chunks(reader: asyncio.StreamReader, silence: Optional[float] = None) -> AsyncIterator[bytes]:
-    """A chunked body's chunks, each read within ``silence`` seconds when given."""
+    """A chunked body's data as it comes (a chunk may come in several pieces); each read within ``silence`` seconds
+    when given."""
     while True:
         size_line = await asyncio.wait_for(reader.readline(), silence)
         if not size_line:
@@ -101,33 +107,49 @@ async def _chunks(reader: asyncio.StreamReader, silence: Optional[float] = None)
             while (await asyncio.wait_for(reader.readline(), silence)) not in (b"\r\n", b"\n", b""):
                 pass
             return
-        chunk = await asyncio.wait_for(reader.readexactly(size + 2), silence)
-        yield chunk[:-2]
+        while size > 0:
+            piece = await asyncio.wait_for(reader.read(min(size, 65536)), silence)
+            if not piece:
+                raise _BadAnswer("the answer was cut short")
+            size -= len(piece)
+            yield piece
+        await asyncio.wait_for(reader.readexactly(2), silence)
 
 
 async def _read_body(reader: asyncio.StreamReader, headers: Dict[str, str]) -> bytes:
     if "chunked" in headers.get("transfer-encoding", "").lower():
-        return b"".join([chunk async for chunk in _chunks(reader)])
+        return b"".join([piece async for piece in _chunks(reader)])
     if "content-length" in headers:
         return await reader.readexactly(int(headers["content-length"]))
     return await reader.read()
 
 
+async def _pieces(reader: asyncio.StreamReader, silence: float) -> AsyncIterator[bytes]:
+    """A body read to its end (no chunks: an HTTP/1.0 proxy's), each read within ``silence`` seconds."""
+    while True:
+        piece = await asyncio.wait_for(reader.read(65536), silence)
+        if not piece:
+            return
+        yield piece
+
+
 async def _lines(reader: asyncio.StreamReader, headers: Dict[str, str], silence: float) -> AsyncIterator[bytes]:
-    """A streamed body's lines (without their ends) as they come; each read within ``silence`` seconds. Ends with
-    the body; a silent stream raises ``asyncio.TimeoutError``."""
-    if "chunked" not in headers.get("transfer-encoding", "").lower():
-        while True:
-            line = await asyncio.wait_for(reader.readline(), silence)
-            if not line:
-                return
-            yield line.rstrip(b"\r\n")
-    pending = b""
-    async for chunk in _chunks(reader, silence):
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
-            yield line.rstrip(b"\r")
+    """A streamed body's lines (without their ends) as they come, of any length; each read within ``silence``
+    seconds. Ends with the body; a silent stream raises ``asyncio.TimeoutError``."""
+    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+    pending: List[bytes] = []
+    async for piece in _chunks(reader, silence) if chunked else _pieces(reader, silence):
+        start = 0
+        end = piece.find(b"\n")
+        while end >= 0:
+            pending.append(piece[start:end])
+            line = b"".join(pending)
+            pending = []
+            yield line[:-1] if line.endswith(b"\r") else line
+            start = end + 1
+            end = piece.find(b"\n", start)
+        if start < len(piece):
+            pending.append(piece[start:])
 
 
 class _Transport:
@@ -174,11 +196,19 @@ class _Transport:
     async def events(self, state: WatchState) -> AsyncIterator[Event]:
         """A watch's events, stream after stream: the blocking transport's ``events``, on the loop."""
         watching = False
-        failures = 0
+        failures = 0  # tries in a row that opened no stream
+        quiet = 0  # streams in a row that ended without an event
         first_failure: Optional[float] = None
+        asked: Optional[float] = None
         while True:
+            if failures > 0:
+                pause = (asked or OUTAGE_PAUSE) if watching else self._pause(failures - 1, asked, first_failure or time.monotonic(), None)
+                await asyncio.sleep(pause)
+            elif quiet > 0:
+                await asyncio.sleep(quiet_pause(quiet))
             index, server = self.servers.pick()
             writer: Optional[asyncio.StreamWriter] = None
+            opened = yielded = lost = False
             try:
                 reader, writer, hostport, prefix = await self._open(server, self.settings.timeout)
                 headers = request_headers(self.settings, hostport, None, None)
@@ -188,42 +218,48 @@ class _Transport:
                 )
                 if status != 200:
                     body = await asyncio.wait_for(_read_body(reader, answer_headers), self.settings.timeout)
-                    answer = Answer(status, answer_headers, parse_body(body), server)
-                    problem = answer.problem or {}
+                    problem = Answer(status, answer_headers, parse_body(body), server).problem or {}
                     first_failure = first_failure or time.monotonic()
                     if status != 503 or not (watching or self._may_retry(failures, first_failure, None)):
                         raise from_problem(status, problem, server)
                     if problem.get("code") in ("no-leader", "shutting-down"):
                         self.servers.move_on(index)
                     failures += 1
-                else:
-                    watching, failures, first_failure = True, 0, None
-                    # Counts only while a line is awaited: never while the caller handles an event.
-                    silence = state.opened(answer_headers)
-                    messages = SseMessages()
-                    async for line in _lines(reader, answer_headers, silence):
-                        message = messages.feed(line.decode("utf-8", "replace"))
-                        if message is None:
-                            continue
-                        event, cut_off = state.take(message)
-                        if cut_off:
-                            break
-                        if event is not None:
-                            yield event
+                    asked = problem.get("_retryAfter")
+                    continue
+                opened = watching = True
+                failures, first_failure, asked = 0, None, None
+                # Counts only while a line is awaited: never while the caller handles an event.
+                silence = state.opened(answer_headers)
+                messages = SseMessages()
+                async for line in _lines(reader, answer_headers, silence):
+                    message = messages.feed(line.decode("utf-8", "replace"))
+                    if message is None:
+                        continue
+                    event, cut_off = state.take(message)
+                    if cut_off:
+                        break
+                    if event is not None:
+                        yielded, quiet = True, 0
+                        yield event
             except LeaseholdError:
                 # A refusal (some are also OSErrors: Forbidden is a PermissionError): not a transport failure.
                 raise
             except _TRANSPORT_ERRORS as error:
-                first_failure = first_failure or time.monotonic()
-                if not watching and not self._may_retry(failures, first_failure, None):
-                    raise Unreachable(transport_failure_message(self.servers.servers, error), server=server) from error
+                lost = True
+                if not opened:
+                    first_failure = first_failure or time.monotonic()
+                    if not watching and not self._may_retry(failures, first_failure, None):
+                        raise Unreachable(transport_failure_message(self.servers.servers, error), server=server) from error
+                    failures += 1
+                    asked = None
                 self.servers.move_on(index)
-                failures += 1
             finally:
                 if writer is not None:
-                    await _close(writer)
-            if failures > 0:
-                await asyncio.sleep(OUTAGE_PAUSE if watching else self._pause(failures - 1, None, first_failure or time.monotonic(), None))
+                    # A lost stream's peer may never answer a close: drop it (and when the caller left mid-stream).
+                    await _close(writer, abort=lost or opened)
+            if opened and not yielded:
+                quiet += 1
 
     async def send(
         self,

@@ -76,6 +76,61 @@ class FreezingProxy(_LoopbackProxy):
                         peers[sock].sendall(data)
 
 
+class HeadersOnlyProxy(_LoopbackProxy):
+    """Forwards connections both ways, but cuts the first ``cut`` of them (all with ``cut=None``) right after the
+    server's answer headers have passed: a stream that opens and is lost before its first event.
+    ``connections`` counts the connections made."""
+
+    def __init__(self, target: str, cut: "int | None" = None) -> None:
+        super().__init__(target)
+        self.connections = 0
+        self._cut = cut
+        self._lock = threading.Lock()
+        self._start()
+
+    def _accepted(self, conn: socket.socket) -> None:
+        with self._lock:
+            number = self.connections
+            self.connections += 1
+        cut = self._cut is None or number < self._cut
+        threading.Thread(target=self._pipe, args=(conn, cut), daemon=True).start()
+
+    def _pipe(self, conn: socket.socket, cut: bool) -> None:
+        try:
+            upstream = socket.create_connection(self._target, timeout=5)
+        except OSError:
+            conn.close()
+            return
+        answer = b""
+        deadline = time.monotonic() + 60
+        with conn, upstream:
+            peers = {conn: upstream, upstream: conn}
+            while time.monotonic() < deadline:
+                readable, _, _ = select.select(list(peers), [], [], 1)
+                for sock in readable:
+                    try:
+                        data = sock.recv(65536)
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    if cut and sock is upstream:
+                        answer += data
+                        end = answer.find(b"\r\n\r\n")
+                        if end >= 0:
+                            conn.sendall(data[: len(data) - (len(answer) - end - 4)])
+                            return
+                    peers[sock].sendall(data)
+
+
+def close_quietly(stream: Iterator[Event]) -> None:
+    """Closes a watch; one still inside a ``next()`` that timed out cannot be, and is left to the test's failure."""
+    try:
+        stream.close()  # type: ignore[attr-defined]
+    except ValueError:
+        pass
+
+
 def next_within(stream: Iterator[Event], timeout: float = 20) -> Event:
     """``next(stream)``, bounded: fails the test when nothing comes within ``timeout`` seconds."""
     got: List[Any] = []
@@ -129,7 +184,7 @@ class Watching(unittest.TestCase):
             revisions = [snapshot.revision] + [e.revision for e in events]
             self.assertEqual(sorted(set(revisions)), revisions, "revisions strictly rise")
         finally:
-            stream.close()
+            close_quietly(stream)
 
     def test_only_the_prefix_and_a_resume_after_a_revision(self) -> None:
         prefix = unique()
@@ -141,7 +196,7 @@ class Watching(unittest.TestCase):
             granted = next_within(stream)
             self.assertEqual(("granted", [prefix + "/x"]), (granted.type, granted.paths))
         finally:
-            stream.close()
+            close_quietly(stream)
         # Later, from where it was: the release that followed the grant, nothing before it.
         again = self.client.watch(prefix, after=granted.revision)
         try:
@@ -149,7 +204,7 @@ class Watching(unittest.TestCase):
             self.assertEqual(("released", [prefix + "/x"]), (released.type, released.paths))
             self.assertEqual(granted.revision + 1, released.revision)
         finally:
-            again.close()
+            close_quietly(again)
 
     def test_it_resumes_after_each_lost_connection_without_missing_or_repeating(self) -> None:
         proxy = CuttingProxy(server.url, cut_after=0.7)
@@ -209,6 +264,46 @@ class Watching(unittest.TestCase):
         finally:
             proxy.close()
 
+    def test_a_snapshot_asked_for_comes_even_when_the_first_stream_is_lost_before_it(self) -> None:
+        prefix = unique()
+        held = self.client.acquire(prefix + "/held", ttl=30)
+        proxy = HeadersOnlyProxy(server.url, cut=1)
+        stream = Client(proxy.url).watch(prefix, snapshot=True)
+        try:
+            first = next_within(stream)
+            self.assertTrue(first.is_snapshot, repr(first))
+            self.assertEqual([held.id], [h["id"] for h in first.holders])
+            self.assertEqual(2, proxy.connections)
+        finally:
+            close_quietly(stream)
+            proxy.close()
+            held.release()
+
+    def test_streams_that_end_at_once_are_opened_again_more_and_more_slowly(self) -> None:
+        proxy = HeadersOnlyProxy(server.url)
+        prefix = unique()
+        stream = Client(proxy.url).watch(prefix)
+        threading.Thread(target=lambda: next(stream, None), daemon=True).start()
+        try:
+            self.assertTrue(wait_until(lambda: proxy.connections >= 3, 10), "the stream was opened again")
+            counted = proxy.connections
+            self.assertFalse(wait_until(lambda: proxy.connections > counted + 12, 2), "%d streams in 2 s" % proxy.connections)
+        finally:
+            proxy.close()
+
+    def test_a_snapshot_larger_than_a_socket_read_comes_whole(self) -> None:
+        # Four resources of 60 KB of attributes (a request body is at most 64 KiB): one data line of about 240 KB.
+        prefix = unique()
+        blobs = [str(i) * 60_000 for i in range(4)]
+        for i, blob in enumerate(blobs):
+            self.client.declare("%s/big-%d" % (prefix, i), {"blob": blob})
+        stream = self.client.watch(prefix, snapshot=True)
+        try:
+            snapshot = next_within(stream)
+            self.assertEqual(blobs, [r["attributes"]["blob"] for r in snapshot.resources])
+        finally:
+            close_quietly(stream)
+
     def test_refusals_are_raised(self) -> None:
         with self.assertRaises(ValueError):
             self.client.watch("lab")
@@ -254,6 +349,8 @@ class AsyncWatching(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(sorted(set(revisions)), revisions)
         finally:
             consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await consumer
             await stream.aclose()
             proxy.close()
 
@@ -268,6 +365,22 @@ class AsyncWatching(unittest.IsolatedAsyncioTestCase):
                 pass
             granted = await asyncio.wait_for(stream.__anext__(), 30)
             self.assertEqual(("granted", [prefix + "/meanwhile"]), (granted.type, granted.paths))
+            self.assertEqual(2, proxy.connections)
+        finally:
+            await stream.aclose()
+            proxy.close()
+
+    async def test_a_snapshot_comes_whole_and_even_when_the_first_stream_is_lost_before_it(self) -> None:
+        prefix = unique()
+        blobs = [str(i) * 60_000 for i in range(4)]
+        for i, blob in enumerate(blobs):
+            await aio.AsyncClient(server.url).declare("%s/big-%d" % (prefix, i), {"blob": blob})
+        proxy = HeadersOnlyProxy(server.url, cut=1)
+        stream = aio.AsyncClient(proxy.url).watch(prefix, snapshot=True)
+        try:
+            first = await asyncio.wait_for(stream.__anext__(), 20)
+            self.assertTrue(first.is_snapshot, repr(first))
+            self.assertEqual(blobs, [r["attributes"]["blob"] for r in first.resources])
             self.assertEqual(2, proxy.connections)
         finally:
             await stream.aclose()
