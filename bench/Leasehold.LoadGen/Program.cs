@@ -2,6 +2,12 @@ using Leasehold.LoadGen;
 
 if (args is ["--echo-server", var echoPort] && int.TryParse(echoPort, out var port))
 {
+    // The bound runs with the socket setting Leasehold's server runs with (completions on the runtime's event
+    // threads, no hand-over to the thread pool): nothing in the echo loop blocks. Before the first socket.
+    if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+    {
+        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+    }
     return await EchoServer.RunAsync(port);
 }
 if (args is ["--help" or "-h"])
