@@ -4,8 +4,12 @@ stream resumes (docs/events.md)."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.parse
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+from ._common import ServerList, transport_failure_message
+from ._errors import Unreachable, from_problem
 
 # The server's keep-alive interval when its answer does not say (Leasehold:Events:KeepAliveSeconds' default).
 DEFAULT_KEEP_ALIVE = 15.0
@@ -161,6 +165,7 @@ class WatchState:
         self.prefix = prefix
         self.snapshot = snapshot
         self.last = after
+        self._messages = SseMessages()
 
     def target(self) -> str:
         """The request's path and query: after the last revision seen, once there is one."""
@@ -174,6 +179,7 @@ class WatchState:
     def opened(self, headers: Mapping[str, str]) -> float:
         """A stream began (``headers`` lower-cased): remembers where it starts, and says how long it may stay
         silent before it counts as lost (twice the server's keep-alive interval and 5 s more)."""
+        self._messages = SseMessages()
         if self.last is None and not self.snapshot:
             # (With a snapshot asked for, a stream lost before it came must ask for it again, not for what follows.)
             start = headers.get("leasehold-revision", "")
@@ -186,6 +192,12 @@ class WatchState:
         if not keep_alive > 0:
             keep_alive = DEFAULT_KEEP_ALIVE
         return 2 * keep_alive + 5
+
+    def read(self, line: bytes) -> Tuple[Optional[Event], bool]:
+        """One line of the stream: the event it completes (None for nothing yet), and whether the server cut the
+        stream off."""
+        message = self._messages.feed(line.decode("utf-8", "replace"))
+        return (None, False) if message is None else self.take(message)
 
     def take(self, message: Tuple[Optional[str], str]) -> Tuple[Optional[Event], bool]:
         """One message: the event to hand out (None for nothing), and whether the server cut the stream off."""
@@ -206,4 +218,66 @@ class WatchState:
         return Event(data), False
 
 
-__all__ = ["Event", "SseMessages", "WatchState", "OUTAGE_PAUSE", "quiet_pause"]
+class Reconnects:
+    """How a watch goes from stream to stream, for both transports: the pause before the next try, which server it
+    goes to, and when it gives up. Opening the first stream follows the retries as any request does; once watching,
+    a lost stream is followed at once by one on the next server, an outage is waited out with a try every 2 s (or what
+    a 503's Retry-After asks), and streams that end without an event are opened again more and more slowly."""
+
+    def __init__(
+        self,
+        servers: ServerList,
+        may_retry: Callable[[int, float], bool],
+        backoff: Callable[[int, Optional[float], float], float],
+    ) -> None:
+        self._servers = servers
+        self._may_retry = may_retry
+        self._backoff = backoff
+        self.watching = False
+        self._failures = 0  # tries in a row that opened no stream
+        self._quiet = 0  # streams in a row that ended without an event
+        self._first_failure: Optional[float] = None
+        self._asked: Optional[float] = None
+
+    def pause(self) -> float:
+        if self._failures > 0:
+            if self.watching:
+                return self._asked or OUTAGE_PAUSE
+            return self._backoff(self._failures - 1, self._asked, self._first_failure or time.monotonic())
+        return quiet_pause(self._quiet)
+
+    def refused(self, status: int, problem: Dict[str, Any], server: str, index: int) -> None:
+        """A stream's answer other than 200: raises its typed exception, unless it is a 503 to try again."""
+        self._first_failure = self._first_failure or time.monotonic()
+        if status != 503 or not (self.watching or self._may_retry(self._failures, self._first_failure)):
+            raise from_problem(status, problem, server)
+        if problem.get("code") in ("no-leader", "shutting-down"):
+            self._servers.move_on(index)
+        self._failures += 1
+        self._asked = problem.get("_retryAfter")
+
+    def opened(self) -> None:
+        self.watching = True
+        self._failures, self._first_failure, self._asked = 0, None, None
+
+    def handed_out(self) -> None:
+        """A stream brought an event: it was not a quiet one."""
+        self._quiet = 0
+
+    def lost(self, error: BaseException, opened: bool, server: str, index: int) -> None:
+        """The connection failed (before its answer, or during the stream): the next try goes to the next server.
+        Raises ``Unreachable`` when no stream was ever opened and the retries are spent."""
+        if not opened:
+            self._first_failure = self._first_failure or time.monotonic()
+            if not self.watching and not self._may_retry(self._failures, self._first_failure):
+                raise Unreachable(transport_failure_message(self._servers.servers, error), server=server) from error
+            self._failures += 1
+            self._asked = None
+        self._servers.move_on(index)
+
+    def ended(self, opened: bool, handed_out: bool) -> None:
+        if opened and not handed_out:
+            self._quiet += 1
+
+
+__all__ = ["Event", "SseMessages", "WatchState", "Reconnects", "OUTAGE_PAUSE", "quiet_pause"]

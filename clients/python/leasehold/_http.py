@@ -11,7 +11,7 @@ from typing import Any, Iterator, Optional, Tuple
 
 from ._common import Answer, ServerList, Settings, backoff, host_header, parse_body, request_headers, split_server, transport_failure_message
 from ._errors import LeaseholdError, Unreachable, from_problem
-from ._events import OUTAGE_PAUSE, Event, SseMessages, WatchState, quiet_pause
+from ._events import Event, Reconnects, WatchState
 
 # What a try that got no (whole) answer raises: refused, reset, timed out, cut short, unreadable.
 TRANSPORT_ERRORS = (OSError, http.client.HTTPException, ssl.SSLError)
@@ -55,25 +55,18 @@ class Transport:
 
     def events(self, state: WatchState) -> Iterator[Event]:
         """A watch's events, stream after stream (docs/events.md): each new stream resumes after the last revision
-        handed out. Opening the first follows the retries as any request does; once watching, a cut-off or a lost or
-        silent stream is followed at once by a new one (on the next server when it was lost), an outage waited out with
-        a try every 2 s, and streams that end without an event are opened again more and more slowly (up to 2 s). A
-        refusal (a bad prefix, no right to read it) raises its typed exception."""
-        watching = False
-        failures = 0  # tries in a row that opened no stream
-        quiet = 0  # streams in a row that ended without an event
-        first_failure: Optional[float] = None
-        asked: Optional[float] = None
+        handed out; ``Reconnects`` says when and where the next one is opened. A refusal (a bad prefix, no right to
+        read it) raises its typed exception."""
+        reconnects = Reconnects(self.servers, lambda tries, first: self._may_retry(tries, first, None),
+                                lambda tries, asked, first: self._pause(tries, asked, first, None))
         while True:
-            if failures > 0:
-                pause = (asked or OUTAGE_PAUSE) if watching else self._pause(failures - 1, asked, first_failure or time.monotonic(), None)
+            pause = reconnects.pause()
+            if pause > 0:
                 time.sleep(pause)
-            elif quiet > 0:
-                time.sleep(quiet_pause(quiet))
             index, server = self.servers.pick()
             conn: Optional[http.client.HTTPConnection] = None
             response: Optional[http.client.HTTPResponse] = None
-            opened = yielded = False
+            opened = handed_out = False
             try:
                 conn, host, prefix = self._connect(server, self.settings.timeout)
                 headers = request_headers(self.settings, host, None, None)
@@ -85,52 +78,36 @@ class Transport:
                 answer_headers = {k.lower(): v for k, v in response.getheaders()}
                 if response.status != 200:
                     problem = Answer(response.status, answer_headers, parse_body(response.read()), server).problem or {}
-                    first_failure = first_failure or time.monotonic()
-                    if response.status != 503 or not (watching or self._may_retry(failures, first_failure, None)):
-                        raise from_problem(response.status, problem, server)
-                    if problem.get("code") in ("no-leader", "shutting-down"):
-                        self.servers.move_on(index)
-                    failures += 1
-                    asked = problem.get("_retryAfter")
+                    reconnects.refused(response.status, problem, server, index)
                     continue
-                opened = watching = True
-                failures, first_failure, asked = 0, None, None
+                opened = True
+                reconnects.opened()
                 # Counts only while a line is awaited: never while the caller handles an event.
                 silence = state.opened(answer_headers)
                 if sock is not None:
                     sock.settimeout(silence)
-                messages = SseMessages()
                 while True:
                     line = response.readline()
                     if not line:
                         break
-                    message = messages.feed(line.decode("utf-8", "replace"))
-                    if message is None:
-                        continue
-                    event, cut_off = state.take(message)
+                    event, cut_off = state.read(line)
                     if cut_off:
                         break
                     if event is not None:
-                        yielded, quiet = True, 0
+                        handed_out = True
+                        reconnects.handed_out()
                         yield event
             except LeaseholdError:
                 # A refusal (some are also OSErrors: Forbidden is a PermissionError): not a transport failure.
                 raise
             except TRANSPORT_ERRORS as error:
-                if not opened:
-                    first_failure = first_failure or time.monotonic()
-                    if not watching and not self._may_retry(failures, first_failure, None):
-                        raise Unreachable(transport_failure_message(self.servers.servers, error), server=server) from error
-                    failures += 1
-                    asked = None
-                self.servers.move_on(index)
+                reconnects.lost(error, opened, server, index)
             finally:
                 if response is not None:
                     response.close()
                 if conn is not None:
                     conn.close()
-            if opened and not yielded:
-                quiet += 1
+            reconnects.ended(opened, handed_out)
 
     def send(
         self,

@@ -40,7 +40,7 @@ from ._common import (
     split_server,
     transport_failure_message,
 )
-from ._events import OUTAGE_PAUSE, Event, SseMessages, WatchState, quiet_pause
+from ._events import Event, Reconnects, WatchState
 from ._errors import Forbidden, InvalidToken, LeaseholdError, Locked, NotFound, Unreachable, from_problem
 
 log = logging.getLogger("leasehold")
@@ -195,20 +195,15 @@ class _Transport:
 
     async def events(self, state: WatchState) -> AsyncIterator[Event]:
         """A watch's events, stream after stream: the blocking transport's ``events``, on the loop."""
-        watching = False
-        failures = 0  # tries in a row that opened no stream
-        quiet = 0  # streams in a row that ended without an event
-        first_failure: Optional[float] = None
-        asked: Optional[float] = None
+        reconnects = Reconnects(self.servers, lambda tries, first: self._may_retry(tries, first, None),
+                                lambda tries, asked, first: self._pause(tries, asked, first, None))
         while True:
-            if failures > 0:
-                pause = (asked or OUTAGE_PAUSE) if watching else self._pause(failures - 1, asked, first_failure or time.monotonic(), None)
+            pause = reconnects.pause()
+            if pause > 0:
                 await asyncio.sleep(pause)
-            elif quiet > 0:
-                await asyncio.sleep(quiet_pause(quiet))
             index, server = self.servers.pick()
             writer: Optional[asyncio.StreamWriter] = None
-            opened = yielded = lost = False
+            opened = handed_out = lost = False
             try:
                 reader, writer, hostport, prefix = await self._open(server, self.settings.timeout)
                 headers = request_headers(self.settings, hostport, None, None)
@@ -219,47 +214,31 @@ class _Transport:
                 if status != 200:
                     body = await asyncio.wait_for(_read_body(reader, answer_headers), self.settings.timeout)
                     problem = Answer(status, answer_headers, parse_body(body), server).problem or {}
-                    first_failure = first_failure or time.monotonic()
-                    if status != 503 or not (watching or self._may_retry(failures, first_failure, None)):
-                        raise from_problem(status, problem, server)
-                    if problem.get("code") in ("no-leader", "shutting-down"):
-                        self.servers.move_on(index)
-                    failures += 1
-                    asked = problem.get("_retryAfter")
+                    reconnects.refused(status, problem, server, index)
                     continue
-                opened = watching = True
-                failures, first_failure, asked = 0, None, None
+                opened = True
+                reconnects.opened()
                 # Counts only while a line is awaited: never while the caller handles an event.
                 silence = state.opened(answer_headers)
-                messages = SseMessages()
                 async for line in _lines(reader, answer_headers, silence):
-                    message = messages.feed(line.decode("utf-8", "replace"))
-                    if message is None:
-                        continue
-                    event, cut_off = state.take(message)
+                    event, cut_off = state.read(line)
                     if cut_off:
                         break
                     if event is not None:
-                        yielded, quiet = True, 0
+                        handed_out = True
+                        reconnects.handed_out()
                         yield event
             except LeaseholdError:
                 # A refusal (some are also OSErrors: Forbidden is a PermissionError): not a transport failure.
                 raise
             except _TRANSPORT_ERRORS as error:
                 lost = True
-                if not opened:
-                    first_failure = first_failure or time.monotonic()
-                    if not watching and not self._may_retry(failures, first_failure, None):
-                        raise Unreachable(transport_failure_message(self.servers.servers, error), server=server) from error
-                    failures += 1
-                    asked = None
-                self.servers.move_on(index)
+                reconnects.lost(error, opened, server, index)
             finally:
                 if writer is not None:
                     # A lost stream's peer may never answer a close: drop it (and when the caller left mid-stream).
                     await _close(writer, abort=lost or opened)
-            if opened and not yielded:
-                quiet += 1
+            reconnects.ended(opened, handed_out)
 
     async def send(
         self,

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import unittest
-from typing import Any, Iterator, List
+from typing import Any, Iterator, List, Tuple
 
 import leasehold
 from leasehold import Client, Event, aio
@@ -30,21 +30,15 @@ def tearDownModule() -> None:
     server.stop()
 
 
-class FreezingProxy(_LoopbackProxy):
-    """Forwards connections both ways until ``freeze()``: from then on the connections open at that moment pass
-    nothing either way (what arrives is read and dropped) and stay open, as a dead network path does; new
-    connections pass. ``connections`` counts the connections made."""
+class _Relay(_LoopbackProxy):
+    """Forwards each connection both ways through ``_pass`` (what to send on, and whether to end the connection
+    then), for at most a minute; ``connections`` counts the connections made."""
 
     def __init__(self, target: str) -> None:
         super().__init__(target)
         self.connections = 0
-        self._frozen: List[int] = []
         self._lock = threading.Lock()
         self._start()
-
-    def freeze(self) -> None:
-        with self._lock:
-            self._frozen = list(range(self.connections))
 
     def _accepted(self, conn: socket.socket) -> None:
         with self._lock:
@@ -58,50 +52,7 @@ class FreezingProxy(_LoopbackProxy):
         except OSError:
             conn.close()
             return
-        deadline = time.monotonic() + 120
-        with conn, upstream:
-            peers = {conn: upstream, upstream: conn}
-            while time.monotonic() < deadline:
-                readable, _, _ = select.select(list(peers), [], [], 1)
-                for sock in readable:
-                    try:
-                        data = sock.recv(65536)
-                    except OSError:
-                        return
-                    if not data:
-                        return
-                    with self._lock:
-                        frozen = number in self._frozen
-                    if not frozen:
-                        peers[sock].sendall(data)
-
-
-class HeadersOnlyProxy(_LoopbackProxy):
-    """Forwards connections both ways, but cuts the first ``cut`` of them (all with ``cut=None``) right after the
-    server's answer headers have passed: a stream that opens and is lost before its first event.
-    ``connections`` counts the connections made."""
-
-    def __init__(self, target: str, cut: "int | None" = None) -> None:
-        super().__init__(target)
-        self.connections = 0
-        self._cut = cut
-        self._lock = threading.Lock()
-        self._start()
-
-    def _accepted(self, conn: socket.socket) -> None:
-        with self._lock:
-            number = self.connections
-            self.connections += 1
-        cut = self._cut is None or number < self._cut
-        threading.Thread(target=self._pipe, args=(conn, cut), daemon=True).start()
-
-    def _pipe(self, conn: socket.socket, cut: bool) -> None:
-        try:
-            upstream = socket.create_connection(self._target, timeout=5)
-        except OSError:
-            conn.close()
-            return
-        answer = b""
+        answer = bytearray()  # what the server sent on this connection so far
         deadline = time.monotonic() + 60
         with conn, upstream:
             peers = {conn: upstream, upstream: conn}
@@ -114,13 +65,49 @@ class HeadersOnlyProxy(_LoopbackProxy):
                         return
                     if not data:
                         return
-                    if cut and sock is upstream:
+                    if sock is upstream:
                         answer += data
-                        end = answer.find(b"\r\n\r\n")
-                        if end >= 0:
-                            conn.sendall(data[: len(data) - (len(answer) - end - 4)])
-                            return
-                    peers[sock].sendall(data)
+                    passed, end = self._pass(number, sock is upstream, data, answer)
+                    if passed:
+                        peers[sock].sendall(passed)
+                    if end:
+                        return
+
+    def _pass(self, number: int, from_server: bool, data: bytes, answer: bytearray) -> Tuple[bytes, bool]:
+        return data, False
+
+
+class FreezingProxy(_Relay):
+    """Until ``freeze()`` a plain relay; from then on the connections open at that moment pass nothing either way
+    (what arrives is read and dropped) and stay open, as a dead network path does; new connections pass."""
+
+    def __init__(self, target: str) -> None:
+        self._frozen: List[int] = []
+        super().__init__(target)
+
+    def freeze(self) -> None:
+        with self._lock:
+            self._frozen = list(range(self.connections))
+
+    def _pass(self, number: int, from_server: bool, data: bytes, answer: bytearray) -> Tuple[bytes, bool]:
+        with self._lock:
+            return (b"" if number in self._frozen else data), False
+
+
+class HeadersOnlyProxy(_Relay):
+    """Cuts the first ``cut`` connections (all with ``cut=None``) right after the server's answer headers have
+    passed: a stream that opens and is lost before its first event. The others pass."""
+
+    def __init__(self, target: str, cut: "int | None" = None) -> None:
+        self._cut = cut
+        super().__init__(target)
+
+    def _pass(self, number: int, from_server: bool, data: bytes, answer: bytearray) -> Tuple[bytes, bool]:
+        end = answer.find(b"\r\n\r\n")
+        if not from_server or end < 0 or (self._cut is not None and number >= self._cut):
+            return data, False
+        # Up to the headers' end, then the connection is cut.
+        return data[: max(0, len(data) - (len(answer) - end - 4))], True
 
 
 def close_quietly(stream: Iterator[Event]) -> None:
