@@ -16,7 +16,7 @@ import leasehold
 from leasehold import Client, Event, aio
 
 from server import ServerProcess, closed_port_url, unique, wait_until
-from test_client import CuttingProxy, _LoopbackProxy
+from test_client import CuttingProxy, _LoopbackProxy, lock_only_server
 
 server: ServerProcess
 
@@ -298,6 +298,21 @@ class Watching(unittest.TestCase):
             next_within(self.client.watch("/a//b"))
         with self.assertRaises(leasehold.Unreachable):
             next_within(Client(closed_port_url(), retries=1, retry_timeout=1, connect_timeout=1).watch("/"))
+
+
+class WatchingWithoutTheRight(unittest.IsolatedAsyncioTestCase):
+    async def test_a_key_without_the_read_right_is_refused_with_forbidden_by_both_clients(self) -> None:
+        # Forbidden is also a PermissionError, an OSError: it must not be taken for a lost connection and retried.
+        secured, key, _ = lock_only_server()
+        try:
+            started = time.monotonic()
+            with self.assertRaises(leasehold.Forbidden):
+                next_within(Client(secured.url, api_key=key).watch("/"))
+            with self.assertRaises(leasehold.Forbidden):
+                await asyncio.wait_for(aio.AsyncClient(secured.url, api_key=key).watch("/").__anext__(), 20)
+            self.assertLess(time.monotonic() - started, 5, "refused at once, not after retries")
+        finally:
+            secured.stop()
 
 
 class AsyncWatching(unittest.IsolatedAsyncioTestCase):
