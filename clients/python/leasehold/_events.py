@@ -17,10 +17,14 @@ DEFAULT_KEEP_ALIVE = 15.0
 # Once watching, the pause between two tries to open a stream again while no server answers.
 OUTAGE_PAUSE = 2.0
 
+# Bounds on what a server's headers may ask of a watch: its keep-alive interval, a 503's Retry-After (seconds).
+MAX_KEEP_ALIVE = 3600.0
+MAX_ASKED_PAUSE = 60.0
+
 
 def quiet_pause(quiet: int) -> float:
     """The pause before a new stream when the last ``quiet`` streams in a row ended without an event (a server
-    cutting every stream off as it stops): 50 ms, doubling, at most 2 s. None after a stream that brought one."""
+    cutting every stream off as it stops): 50 ms, doubling, at most 2 s; 0 after a stream that brought one."""
     return 0.0 if quiet == 0 else min(0.05 * (1 << min(quiet - 1, 6)), OUTAGE_PAUSE)
 
 
@@ -183,7 +187,7 @@ class WatchState:
         if self.last is None and not self.snapshot:
             # (With a snapshot asked for, a stream lost before it came must ask for it again, not for what follows.)
             start = headers.get("leasehold-revision", "")
-            if start.isdigit():
+            if start.isdecimal():
                 self.last = int(start)
         try:
             keep_alive = float(headers.get("leasehold-keep-alive", ""))
@@ -191,6 +195,7 @@ class WatchState:
             keep_alive = DEFAULT_KEEP_ALIVE
         if not keep_alive > 0:
             keep_alive = DEFAULT_KEEP_ALIVE
+        keep_alive = min(keep_alive, MAX_KEEP_ALIVE)
         return 2 * keep_alive + 5
 
     def read(self, line: bytes) -> Tuple[Optional[Event], bool]:
@@ -210,7 +215,7 @@ class WatchState:
             return None, False
         if data.get("type") == "cut-off":
             return None, True
-        if sse_id is not None and sse_id.isdigit():
+        if sse_id is not None and sse_id.isdecimal():
             self.last = int(sse_id)
         if data.get("type") == "snapshot":
             # Had: a stream resumed from here needs the events after it only.
@@ -242,7 +247,7 @@ class Reconnects:
     def pause(self) -> float:
         if self._failures > 0:
             if self.watching:
-                return self._asked or OUTAGE_PAUSE
+                return min(self._asked, MAX_ASKED_PAUSE) if self._asked else OUTAGE_PAUSE
             return self._backoff(self._failures - 1, self._asked, self._first_failure or time.monotonic())
         return quiet_pause(self._quiet)
 

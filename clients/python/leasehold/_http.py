@@ -7,7 +7,7 @@ import json
 import socket
 import ssl
 import time
-from typing import Any, Iterator, Optional, Tuple
+from typing import Any, Generator, Optional, Tuple
 
 from ._common import Answer, ServerList, Settings, backoff, host_header, parse_body, request_headers, split_server, transport_failure_message
 from ._errors import LeaseholdError, Unreachable, from_problem
@@ -53,7 +53,7 @@ class Transport:
             raise
         return conn, host_header(scheme, host, port), prefix
 
-    def events(self, state: WatchState) -> Iterator[Event]:
+    def events(self, state: WatchState) -> Generator[Event, None, None]:
         """A watch's events, stream after stream (docs/events.md): each new stream resumes after the last revision
         handed out; ``Reconnects`` says when and where the next one is opened. A refusal (a bad prefix, no right to
         read it) raises its typed exception."""

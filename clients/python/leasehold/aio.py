@@ -18,7 +18,7 @@ import logging
 import os
 import time
 import weakref
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Generator, List, Optional, Sequence, Tuple, Union
+from typing import Any, AsyncGenerator, AsyncIterator, Awaitable, Callable, Dict, Generator, List, Optional, Sequence, Tuple, Union
 
 from ._common import (
     Answer,
@@ -69,6 +69,14 @@ async def _close(writer: asyncio.StreamWriter, abort: bool = False) -> None:
         pass
 
 
+async def _readline(reader: asyncio.StreamReader) -> bytes:
+    """One line of an answer's head; a line over the reader's limit (64 KiB) is a bad answer, not a crash."""
+    try:
+        return await reader.readline()
+    except ValueError as error:
+        raise _BadAnswer("an answer line over %d bytes" % (1 << 16)) from error
+
+
 async def _request(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, method: str, target: str, headers: Dict[str, str], body: Optional[bytes]
 ) -> Tuple[int, Dict[str, str]]:
@@ -76,13 +84,13 @@ async def _request(
     head = "%s %s HTTP/1.1\r\n" % (method, target) + "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
     writer.write(head.encode("latin-1") + (body or b""))
     await writer.drain()
-    status_line = await reader.readline()
+    status_line = await _readline(reader)
     parts = status_line.decode("latin-1").split(None, 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
         raise _BadAnswer("not an HTTP answer: %r" % status_line[:80])
     answer_headers: Dict[str, str] = {}
     while True:
-        line = await reader.readline()
+        line = await _readline(reader)
         if not line:
             raise _BadAnswer("the answer's headers were cut short")
         if line in (b"\r\n", b"\n"):
@@ -96,7 +104,7 @@ async def _chunks(reader: asyncio.StreamReader, silence: Optional[float] = None)
     """A chunked body's data as it comes (a chunk may come in several pieces); each read within ``silence`` seconds
     when given."""
     while True:
-        size_line = await asyncio.wait_for(reader.readline(), silence)
+        size_line = await asyncio.wait_for(_readline(reader), silence)
         if not size_line:
             raise _BadAnswer("the answer was cut short")
         try:
@@ -104,7 +112,7 @@ async def _chunks(reader: asyncio.StreamReader, silence: Optional[float] = None)
         except ValueError:
             raise _BadAnswer("a bad chunk size %r" % size_line[:40]) from None
         if size == 0:
-            while (await asyncio.wait_for(reader.readline(), silence)) not in (b"\r\n", b"\n", b""):
+            while (await asyncio.wait_for(_readline(reader), silence)) not in (b"\r\n", b"\n", b""):
                 pass
             return
         while size > 0:
@@ -120,7 +128,10 @@ async def _read_body(reader: asyncio.StreamReader, headers: Dict[str, str]) -> b
     if "chunked" in headers.get("transfer-encoding", "").lower():
         return b"".join([piece async for piece in _chunks(reader)])
     if "content-length" in headers:
-        return await reader.readexactly(int(headers["content-length"]))
+        length = headers["content-length"]
+        if not length.isdecimal():
+            raise _BadAnswer("a bad Content-Length %r" % length[:40])
+        return await reader.readexactly(int(length))
     return await reader.read()
 
 
@@ -193,7 +204,7 @@ class _Transport:
             data = await _read_body(reader, answer_headers)
         return Answer(status, answer_headers, parse_body(data), server)
 
-    async def events(self, state: WatchState) -> AsyncIterator[Event]:
+    async def events(self, state: WatchState) -> AsyncGenerator[Event, None]:
         """A watch's events, stream after stream: the blocking transport's ``events``, on the loop."""
         reconnects = Reconnects(self.servers, lambda tries, first: self._may_retry(tries, first, None),
                                 lambda tries, asked, first: self._pause(tries, asked, first, None))
@@ -203,7 +214,7 @@ class _Transport:
                 await asyncio.sleep(pause)
             index, server = self.servers.pick()
             writer: Optional[asyncio.StreamWriter] = None
-            opened = handed_out = lost = False
+            opened = handed_out = read_whole = False
             try:
                 reader, writer, hostport, prefix = await self._open(server, self.settings.timeout)
                 headers = request_headers(self.settings, hostport, None, None)
@@ -213,6 +224,7 @@ class _Transport:
                 )
                 if status != 200:
                     body = await asyncio.wait_for(_read_body(reader, answer_headers), self.settings.timeout)
+                    read_whole = True
                     problem = Answer(status, answer_headers, parse_body(body), server).problem or {}
                     reconnects.refused(status, problem, server, index)
                     continue
@@ -232,12 +244,12 @@ class _Transport:
                 # A refusal (some are also OSErrors: Forbidden is a PermissionError): not a transport failure.
                 raise
             except _TRANSPORT_ERRORS as error:
-                lost = True
                 reconnects.lost(error, opened, server, index)
             finally:
                 if writer is not None:
-                    # A lost stream's peer may never answer a close: drop it (and when the caller left mid-stream).
-                    await _close(writer, abort=lost or opened)
+                    # Closed politely only after a refusal read to its end: a stream, a lost or cancelled try may have
+                    # a peer that never answers a close (TLS waits for it), so those are dropped.
+                    await _close(writer, abort=not read_whole)
             reconnects.ended(opened, handed_out)
 
     async def send(
@@ -851,7 +863,7 @@ class AsyncClient:
         result = await self._transport.call("GET", "/v1/fences%s?fence=%d" % (encode_path(path), fence))
         return bool(result.get("current"))
 
-    def watch(self, prefix: str = "/", *, snapshot: bool = False, after: Optional[int] = None) -> AsyncIterator[Event]:
+    def watch(self, prefix: str = "/", *, snapshot: bool = False, after: Optional[int] = None) -> AsyncGenerator[Event, None]:
         """Every change under ``prefix`` as it happens, as an async iterator of ``Event`` (``Client.watch``, on the
         loop): ``async for e in client.watch("/lab"): ...``. Leave the loop (or ``aclose()`` it) to end the stream."""
         return self._transport.events(WatchState(prefix, snapshot, after))

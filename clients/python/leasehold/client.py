@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Generator, List, Optional, Sequence, Union
 
 from ._common import (
     Group,
@@ -673,7 +673,7 @@ class Client:
 
     # Events
 
-    def watch(self, prefix: str = "/", *, snapshot: bool = False, after: Optional[int] = None) -> Iterator[Event]:
+    def watch(self, prefix: str = "/", *, snapshot: bool = False, after: Optional[int] = None) -> Generator[Event, None, None]:
         """Every change under ``prefix`` as it happens (docs/events.md), as an iterator of ``Event``:
 
             for e in client.watch("/lab", snapshot=True):
