@@ -113,7 +113,7 @@ public abstract class ServerTestBase : IAsyncLifetime
     }
 
     /// <summary>Polls until <paramref name="condition"/> holds; fails after <paramref name="timeout"/> (default <see cref="TestServer.Timeout"/>).</summary>
-    protected static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
     {
         var clock = Stopwatch.StartNew();
         var limit = timeout ?? TestServer.Timeout;

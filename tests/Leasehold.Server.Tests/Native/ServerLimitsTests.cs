@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -252,18 +251,18 @@ public sealed class ServerLimitsTests
         // Twenty sims: not even the paths fit. The ACQUIRE gets frame-too-large and its grant is given back at once.
         await native.SendAsync(3, Pool("sim", 20));
         Assert.Equal((3u, "frame-too-large", 413), ((await native.ReceiveAsync()) is var refused ? (refused.Id, refused.Error().Code, (int)refused.Error().Status) : default));
-        await WaitUntilAsync(async () => (await HeldSimsAsync(api)) == 0, "the undelivered grant of twenty sims is released");
+        await ServerTestBase.WaitUntilAsync(async () => (await HeldSimsAsync(api)) == 0, "the undelivered grant of twenty sims is released");
 
         // The same when the grant comes after a wait: one sim held over HTTP, the native ACQUIRE queues for all twenty.
         var held = await api.AcquireAsync($"/lab/sim-0-{new string('s', 40)}", 60);
         await native.SendAsync(4, Pool("sim", 20, waitMs: 30_000));
-        await WaitUntilAsync(async () => await WaitersAsync(server) == 1, "the ACQUIRE of twenty sims waits");
+        await ServerTestBase.WaitUntilAsync(async () => await WaitersAsync(server) == 1, "the ACQUIRE of twenty sims waits");
         using (var released = await api.SendAsync(HttpMethod.Delete, $"/v1/leases/{held.Id}", held.Token))
         {
             Assert.True(released.IsSuccessStatusCode);
         }
         Assert.Equal((4u, "frame-too-large"), ((await native.ReceiveAsync()) is var late ? (late.Id, late.Error().Code) : default));
-        await WaitUntilAsync(async () => (await HeldSimsAsync(api)) == 0, "the undelivered grant after a wait is released");
+        await ServerTestBase.WaitUntilAsync(async () => (await HeldSimsAsync(api)) == 0, "the undelivered grant after a wait is released");
 
         // The connection goes on, and the phones' lease is read back the same way (GET_LEASE).
         await native.SendAsync(5, new GetLeaseMessage(phones.Id));
@@ -274,16 +273,6 @@ public sealed class ServerLimitsTests
     private static async Task<int> HeldSimsAsync(Api api)
         => (await api.GetJsonAsync("/v1/resources?prefix=/lab")).GetProperty("resources").EnumerateArray()
             .Count(r => r.GetProperty("path").GetString()!.StartsWith("/lab/sim-", StringComparison.Ordinal));
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(clock.Elapsed < TestServer.Timeout, $"timed out waiting: {what}");
-            await Task.Delay(20);
-        }
-    }
 
     [Fact]
     public async Task A_denied_request_gives_its_rate_limit_permit_back()
