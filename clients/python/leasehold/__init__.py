@@ -34,7 +34,7 @@ from ._errors import (
     Unreachable,
     error_class,
 )
-from .client import Client, Lease, Session, default_client, lease, session
+from .client import Client, Lease, Session, Watch, default_client, lease, session
 
 __version__ = "0.1.0"
 
@@ -67,6 +67,7 @@ __all__ = [
     "SessionEnded",
     "TooManyRequests",
     "Unreachable",
+    "Watch",
     "default_client",
     "error_class",
     "lease",

@@ -4,6 +4,8 @@ stream resumes (docs/events.md)."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
 import urllib.parse
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
@@ -122,12 +124,6 @@ class Event:
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Event) and other.data == self.data
-
-    def __hash__(self) -> int:
-        return hash((self.revision, self.type))
-
     def __repr__(self) -> str:
         return "Event(%s, revision=%d, paths=%r)" % (self.type, self.revision, self.paths)
 
@@ -170,6 +166,25 @@ class WatchState:
         self.snapshot = snapshot
         self.last = after
         self._messages = SseMessages()
+        # Set by stop(), from any thread; the socket a blocking stream reads, shut down by it.
+        self.stopped = threading.Event()
+        self._socket: Optional[socket.socket] = None
+        self._lock = threading.Lock()
+
+    def reading(self, sock: Optional[socket.socket]) -> None:
+        """The blocking transport's current socket (None between streams): ``stop`` shuts it down."""
+        with self._lock:
+            self._socket = sock
+        if sock is not None and self.stopped.is_set():
+            _shut(sock)
+
+    def stop(self) -> None:
+        """Ends the watch from any thread: a read waiting on the stream returns at once, and no stream follows."""
+        self.stopped.set()
+        with self._lock:
+            sock = self._socket
+        if sock is not None:
+            _shut(sock)
 
     def target(self) -> str:
         """The request's path and query: after the last revision seen, once there is one."""
@@ -221,6 +236,13 @@ class WatchState:
             # Had: a stream resumed from here needs the events after it only.
             self.snapshot = False
         return Event(data), False
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # closed already
 
 
 class Reconnects:
@@ -285,4 +307,4 @@ class Reconnects:
             self._quiet += 1
 
 
-__all__ = ["Event", "SseMessages", "WatchState", "Reconnects", "OUTAGE_PAUSE", "quiet_pause"]
+__all__ = ["Event", "WatchState", "Reconnects"]

@@ -56,19 +56,17 @@ class Transport:
     def events(self, state: WatchState) -> Generator[Event, None, None]:
         """A watch's events, stream after stream (docs/events.md): each new stream resumes after the last revision
         handed out; ``Reconnects`` says when and where the next one is opened. A refusal (a bad prefix, no right to
-        read it) raises its typed exception."""
+        read it) raises its typed exception. ``state.stop()``, from any thread, ends it."""
         reconnects = Reconnects(self.servers, lambda tries, first: self._may_retry(tries, first, None),
                                 lambda tries, asked, first: self._pause(tries, asked, first, None))
-        while True:
-            pause = reconnects.pause()
-            if pause > 0:
-                time.sleep(pause)
+        while not state.stopped.wait(reconnects.pause()):
             index, server = self.servers.pick()
             conn: Optional[http.client.HTTPConnection] = None
             response: Optional[http.client.HTTPResponse] = None
             opened = handed_out = False
             try:
                 conn, host, prefix = self._connect(server, self.settings.timeout)
+                state.reading(conn.sock)
                 headers = request_headers(self.settings, host, None, None)
                 headers["Accept"] = "text/event-stream"
                 conn.request("GET", prefix + state.target(), headers=headers)
@@ -101,8 +99,11 @@ class Transport:
                 # A refusal (some are also OSErrors: Forbidden is a PermissionError): not a transport failure.
                 raise
             except TRANSPORT_ERRORS as error:
+                if state.stopped.is_set():
+                    return  # (stop() shut the socket down under the read)
                 reconnects.lost(error, opened, server, index)
             finally:
+                state.reading(None)
                 if response is not None:
                     response.close()
                 if conn is not None:

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, Generator, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from ._common import (
     Group,
@@ -673,7 +673,7 @@ class Client:
 
     # Events
 
-    def watch(self, prefix: str = "/", *, snapshot: bool = False, after: Optional[int] = None) -> Generator[Event, None, None]:
+    def watch(self, prefix: str = "/", *, snapshot: bool = False, after: Optional[int] = None) -> "Watch":
         """Every change under ``prefix`` as it happens (docs/events.md), as an iterator of ``Event``:
 
             for e in client.watch("/lab", snapshot=True):
@@ -684,9 +684,9 @@ class Client:
         resumes by itself after a cut-off or a lost connection, after the last revision it gave, on this server
         or the next; a ``reset`` event (then a ``snapshot``) says the server could not fill the gap. A stream
         silent for twice the server's keep-alive interval and 5 s more counts as lost. Nothing is sent before the
-        first ``next()``; a refusal (a bad prefix, no right to read it) raises then. Close the iterator (or leave
-        the ``for`` loop) to end the server's stream."""
-        return self._transport.events(WatchState(prefix, snapshot, after))
+        first ``next()``; a refusal (a bad prefix, no right to read it) raises then. ``close()`` it (from any
+        thread: a ``for`` loop waiting for the next event then ends) or leave the ``for`` loop to end the stream."""
+        return Watch(self._transport, WatchState(prefix, snapshot, after))
 
     def healthy(self) -> bool:
         """Whether the current server answers ``/readyz`` with 200."""
@@ -699,6 +699,34 @@ class Client:
         """Nothing to free (a connection per request); kept for symmetry with ``with Client() as c``."""
 
     def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class Watch:
+    """What ``Client.watch`` returns: an iterator of the events; ``close()`` ends it from any thread (also usable
+    as ``with client.watch(...) as events:``)."""
+
+    def __init__(self, transport: Transport, state: WatchState) -> None:
+        self._state = state
+        self._events = transport.events(state)
+
+    def __iter__(self) -> "Watch":
+        return self
+
+    def __next__(self) -> Event:
+        return next(self._events)
+
+    def close(self) -> None:
+        self._state.stop()
+        try:
+            self._events.close()
+        except ValueError:
+            pass  # next() is running on another thread: it sees the stop and ends there
+
+    def __enter__(self) -> "Watch":
         return self
 
     def __exit__(self, *exc: Any) -> None:

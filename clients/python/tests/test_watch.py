@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import unittest
-from typing import Any, Generator, Iterator, List, Tuple
+from typing import Any, Iterator, List, Tuple
 
 import leasehold
 from leasehold import Client, Event, aio
@@ -110,14 +110,6 @@ class HeadersOnlyProxy(_Relay):
         return data[: max(0, len(data) - (len(answer) - end - 4))], True
 
 
-def close_quietly(stream: Generator[Event, None, None]) -> None:
-    """Closes a watch; one still inside a ``next()`` that timed out cannot be, and is left to the test's failure."""
-    try:
-        stream.close()
-    except ValueError:
-        pass
-
-
 def next_within(stream: Iterator[Event], timeout: float = 20) -> Event:
     """``next(stream)``, bounded: fails the test when nothing comes within ``timeout`` seconds."""
     got: List[Any] = []
@@ -171,7 +163,7 @@ class Watching(unittest.TestCase):
             revisions = [snapshot.revision] + [e.revision for e in events]
             self.assertEqual(sorted(set(revisions)), revisions, "revisions strictly rise")
         finally:
-            close_quietly(stream)
+            stream.close()
 
     def test_only_the_prefix_and_a_resume_after_a_revision(self) -> None:
         prefix = unique()
@@ -183,7 +175,7 @@ class Watching(unittest.TestCase):
             granted = next_within(stream)
             self.assertEqual(("granted", [prefix + "/x"]), (granted.type, granted.paths))
         finally:
-            close_quietly(stream)
+            stream.close()
         # Later, from where it was: the release that followed the grant, nothing before it.
         again = self.client.watch(prefix, after=granted.revision)
         try:
@@ -191,7 +183,7 @@ class Watching(unittest.TestCase):
             self.assertEqual(("released", [prefix + "/x"]), (released.type, released.paths))
             self.assertEqual(granted.revision + 1, released.revision)
         finally:
-            close_quietly(again)
+            again.close()
 
     def test_it_resumes_after_each_lost_connection_without_missing_or_repeating(self) -> None:
         proxy = CuttingProxy(server.url, cut_after=0.7)
@@ -200,7 +192,7 @@ class Watching(unittest.TestCase):
         go_on = threading.Semaphore(0)
 
         def consume() -> None:
-            with contextlib.closing(Client(proxy.url).watch(prefix, snapshot=True)) as stream:
+            with Client(proxy.url).watch(prefix, snapshot=True) as stream:
                 for event in stream:
                     events.append(event)
                     if len(changes(events)) >= 8 or not go_on.acquire(timeout=30):
@@ -231,7 +223,7 @@ class Watching(unittest.TestCase):
         events: List[Event] = []
 
         def consume() -> None:
-            with contextlib.closing(Client(proxy.url).watch(prefix, snapshot=True)) as stream:
+            with Client(proxy.url).watch(prefix, snapshot=True) as stream:
                 for event in stream:
                     events.append(event)
                     if len(events) >= 2:
@@ -262,7 +254,7 @@ class Watching(unittest.TestCase):
             self.assertEqual([held.id], [h["id"] for h in first.holders])
             self.assertEqual(2, proxy.connections)
         finally:
-            close_quietly(stream)
+            stream.close()
             proxy.close()
             held.release()
 
@@ -270,13 +262,17 @@ class Watching(unittest.TestCase):
         proxy = HeadersOnlyProxy(server.url)
         prefix = unique()
         stream = Client(proxy.url).watch(prefix)
-        threading.Thread(target=lambda: next(stream, None), daemon=True).start()
+        reader = threading.Thread(target=lambda: next(stream, None), daemon=True)
+        reader.start()
         try:
             self.assertTrue(wait_until(lambda: proxy.connections >= 3, 10), "the stream was opened again")
             counted = proxy.connections
             self.assertFalse(wait_until(lambda: proxy.connections > counted + 12, 2), "%d streams in 2 s" % proxy.connections)
         finally:
+            stream.close()
+            reader.join(10)
             proxy.close()
+        self.assertFalse(reader.is_alive(), "close() ended the watch waiting between two streams")
 
     def test_a_snapshot_larger_than_a_socket_read_comes_whole(self) -> None:
         # Four resources of 60 KB of attributes (a request body is at most 64 KiB): one data line of about 240 KB.
@@ -289,7 +285,31 @@ class Watching(unittest.TestCase):
             snapshot = next_within(stream)
             self.assertEqual(blobs, [r["attributes"]["blob"] for r in snapshot.resources])
         finally:
-            close_quietly(stream)
+            stream.close()
+
+    def test_close_from_another_thread_ends_a_loop_waiting_on_a_quiet_stream(self) -> None:
+        proxy = FreezingProxy(server.url)  # (only to count the connections)
+        stream = Client(proxy.url).watch(unique(), snapshot=True)
+        seen: List[Event] = []
+        ended = threading.Event()
+
+        def consume() -> None:
+            for event in stream:
+                seen.append(event)
+            ended.set()
+
+        threading.Thread(target=consume, daemon=True).start()
+        try:
+            self.assertTrue(wait_until(lambda: len(seen) == 1, 10), "the snapshot came")
+            # Nothing happens under the prefix: the loop waits in a read (keep-alives every second, no event).
+            self.assertFalse(ended.wait(1.5))
+            started = time.monotonic()
+            stream.close()
+            self.assertTrue(ended.wait(5), "the loop ended")
+            self.assertLess(time.monotonic() - started, 1, "at once, not at the next keep-alive or the silence limit")
+            self.assertEqual(1, proxy.connections, "and no stream followed")
+        finally:
+            proxy.close()
 
     def test_refusals_are_raised(self) -> None:
         with self.assertRaises(ValueError):
