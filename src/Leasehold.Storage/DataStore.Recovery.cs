@@ -50,7 +50,7 @@ public sealed partial class DataStore
                 notes.Add("the data directory has no manifest (it was written by a version without one): wrote one listing the files found");
             }
             long replayed = 0;
-            var latest = LatestTime(engine);
+            var latest = SnapshotLoader.LatestTime(engine);
             var end = LogReader.Replay(dir, snapshotIndex, (_, command) =>
             {
                 engine.Apply(command);
@@ -217,24 +217,5 @@ public sealed partial class DataStore
             }
         }
         throw new IOException($"cannot move {path} aside: {Attempts} earlier copies are in the way");
-    }
-
-    /// <summary>The latest time a restored snapshot records (0 for none): grants, renewals, keep-alives and ends.</summary>
-    private static long LatestTime(LockEngine engine)
-    {
-        var latest = 0L;
-        foreach (var lease in engine.Leases)
-        {
-            latest = Math.Max(latest, lease.TtlMs > 0 ? lease.ExpiresAt - lease.TtlMs : lease.AcquiredAt);
-        }
-        foreach (var session in engine.Sessions)
-        {
-            latest = Math.Max(latest, session.ExpiresAt - session.TtlMs);
-        }
-        foreach (var entry in engine.History)
-        {
-            latest = Math.Max(latest, entry.EndedAt);
-        }
-        return latest;
     }
 }

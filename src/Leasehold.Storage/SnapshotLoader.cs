@@ -23,4 +23,26 @@ public static class SnapshotLoader
             throw new CorruptDataException(file, 0, "the snapshot's checksum matches but its contents are inconsistent: " + ex.Message);
         }
     }
+
+    /// <summary>
+    /// The latest time a restored snapshot records (0 for none): grants, renewals, keep-alives and ends. A clock that
+    /// continues from a snapshot never starts earlier than this, whatever the wall clock says.
+    /// </summary>
+    public static long LatestTime(LockEngine engine)
+    {
+        var latest = 0L;
+        foreach (var lease in engine.Leases)
+        {
+            latest = Math.Max(latest, lease.TtlMs > 0 ? lease.ExpiresAt - lease.TtlMs : lease.AcquiredAt);
+        }
+        foreach (var session in engine.Sessions)
+        {
+            latest = Math.Max(latest, session.ExpiresAt - session.TtlMs);
+        }
+        foreach (var entry in engine.History)
+        {
+            latest = Math.Max(latest, entry.EndedAt);
+        }
+        return latest;
+    }
 }

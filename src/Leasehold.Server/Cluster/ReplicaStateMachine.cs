@@ -174,11 +174,20 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
     protected override async ValueTask RestoreAsync(FileInfo snapshotFile, CancellationToken token)
     {
         var data = await File.ReadAllBytesAsync(snapshotFile.FullName, token).ConfigureAwait(false);
-        var (index, engine) = SnapshotLoader.Load(snapshotFile.FullName, data, _limits);
+        Restore(snapshotFile.FullName, data);
+    }
+
+    /// <summary>Replaces the committed state with a snapshot's (<paramref name="file"/> names it in errors).</summary>
+    internal void Restore(string file, ReadOnlySpan<byte> data)
+    {
+        var (index, engine) = SnapshotLoader.Load(file, data, _limits);
         lock (_gate)
         {
             _engine = engine;
             _sinceSnapshot = 0;
+            // A node started on a snapshot with no log after it must not take the wall clock alone for its time line:
+            // one that was set back would stretch every lease the snapshot holds (as the single server's recovery).
+            _lastNow = Math.Max(_lastNow, SnapshotLoader.LatestTime(engine));
         }
         LogRestored(index, data.Length);
     }
