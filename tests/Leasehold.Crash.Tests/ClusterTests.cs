@@ -244,6 +244,68 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
         Assert.True(after.Status == HttpStatusCode.Created, $"acquire after the membership changes: {after}");
     }
 
+    /// <summary>
+    /// A membership change is the cluster's, kept in each node's data directory: nodes restarted with the settings they
+    /// were first started with (the old member list) keep the members the cluster agreed on since. Otherwise two of
+    /// four nodes, each counting three members, would make a majority of their own.
+    /// </summary>
+    [Fact]
+    public async Task A_membership_change_outlives_restarting_every_node_with_its_old_settings()
+    {
+        var root = Path.Combine(_root, "members-kept");
+        using var nodes = new ClusterNodes(3, root);
+        await nodes.StartAllAsync(Deadline);
+        var leader = await StableAsync(nodes);
+        using var http = Http();
+        var fourthEndpoint = $"127.0.0.1:{ServerProcess.FreePort()}";
+        var four = string.Join(',', nodes.RaftPorts.Select(p => $"127.0.0.1:{p}").Append(fourthEndpoint));
+        using var fourth = new ServerProcess(Path.Combine(root, "node4"), "--cluster-node", fourthEndpoint, "--cluster-members", four)
+        {
+            FixedPort = ServerProcess.FreePort(),
+        };
+        await fourth.StartAsync(Deadline);
+        var added = await SendAsync(http, nodes[leader], HttpMethod.Post, "v1/cluster/members", new { endpoint = fourthEndpoint }, timeout: TimeSpan.FromSeconds(45));
+        Assert.True(added.Status == HttpStatusCode.OK, $"add {fourthEndpoint}: {added}");
+        await UntilAsync(async () => (await MembersAsync(http, nodes)).All(m => m.Count == 4), Deadline, "every node lists 4 members");
+
+        // Every node down; the first back alone lists the four before any leader has spoken to it.
+        await fourth.KillAsync();
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            await nodes[i].KillAsync();
+        }
+        await nodes[0].StartAsync(Deadline);
+        var alone = await SendAsync(http, nodes[0], HttpMethod.Get, "v1/cluster");
+        Assert.True(alone.Status == HttpStatusCode.OK, $"the view of a node alone: {alone}");
+        Assert.Contains(fourthEndpoint, alone.Json.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("endpoint").GetString()));
+        Assert.Equal(4, alone.Json.GetProperty("members").GetArrayLength());
+
+        // Two of four are no majority: no leader within several election timeouts (400-800 ms each).
+        await nodes[1].StartAsync(Deadline);
+        var watched = Stopwatch.StartNew();
+        while (watched.Elapsed < TimeSpan.FromSeconds(4))
+        {
+            foreach (var i in (int[])[0, 1])
+            {
+                Assert.NotEqual("leader", await nodes.RoleAsync(http, i));
+            }
+            await Task.Delay(100);
+        }
+
+        // Three of four are: the cluster serves, and removing the dead fourth is kept the same way.
+        await nodes[2].StartAsync(Deadline);
+        leader = await nodes.LeaderAsync(Deadline);
+        var removed = await SendAsync(http, nodes[leader], HttpMethod.Delete, $"v1/cluster/members/{fourthEndpoint}", timeout: TimeSpan.FromSeconds(45));
+        Assert.True(removed.Status == HttpStatusCode.OK, $"remove {fourthEndpoint}: {removed}");
+        await UntilAsync(async () => (await MembersAsync(http, nodes)).All(m => m.Count == 3), Deadline, "every node lists 3 members");
+        await nodes[2].KillAsync();
+        await nodes[2].StartAsync(Deadline);
+        var back = await SendAsync(http, nodes[2], HttpMethod.Get, "v1/cluster");
+        Assert.DoesNotContain(fourthEndpoint, back.Json.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("endpoint").GetString()));
+        var after = await GrantThroughAnyAsync(http, nodes, new { path = $"/members/{Guid.NewGuid():N}", ttl = 5 });
+        Assert.True(after.GetProperty("fence").GetInt64() > 0);
+    }
+
     // ---- 4. a minority serves nothing ----
 
     [Fact]

@@ -20,6 +20,8 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
     private readonly ClusterOptions _options;
     private readonly ILogger<RaftNode> _logger;
     private readonly RaftCluster.TcpConfiguration _config;
+    private readonly MemberList _members;
+    private readonly List<EndPoint> _seedMembers;
     private readonly string _raftDir;
     private WriteAheadLog? _wal;
     private RaftCluster? _cluster;
@@ -55,10 +57,11 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         }
         Replica = new ReplicaStateMachine(new DirectoryInfo(Path.Combine(_raftDir, "state")), limits, durability.SnapshotEvery, time, _logger);
         Log = new RaftLog(this, durability.Policy, options.MaxEntriesInFlight, _logger);
-        var storage = new MemberList();
+        _members = new MemberList(Path.Combine(_raftDir, MemberList.FileName));
+        _seedMembers = options.ColdStart ? [] : [.. members.Distinct()];
         _config = new RaftCluster.TcpConfiguration(LocalEndPoint)
         {
-            ConfigurationStorage = storage,
+            ConfigurationStorage = _members,
             LowerElectionTimeout = options.ElectionTimeoutMs,
             UpperElectionTimeout = options.ElectionTimeoutMs * 2,
             RequestTimeout = TimeSpan.FromMilliseconds(options.RequestTimeoutMs),
@@ -68,15 +71,6 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
             TransmissionBlockSize = 65536,
             SslOptions = tls?.RaftOptions(),
         };
-        if (!options.ColdStart)
-        {
-            var builder = storage.CreateInitialConfigurationBuilder();
-            foreach (var member in members.Distinct())
-            {
-                builder.Add(member);
-            }
-            builder.Build();
-        }
     }
 
     public IPEndPoint LocalEndPoint { get; }
@@ -141,6 +135,12 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         foreach (var (key, value) in Metadata)
         {
             _config.Metadata[key] = value;
+        }
+        var kept = await _members.LoadOrSeedAsync(_seedMembers, cancellationToken).ConfigureAwait(false);
+        if (_seedMembers.Count > 0 && !kept.ToHashSet().SetEquals(_seedMembers))
+        {
+            // The membership changed since this directory was new: the cluster's word counts, not the settings'.
+            LogMembersKept(string.Join(", ", kept), string.Join(", ", _seedMembers));
         }
         _cluster = new RaftCluster(_config) { AuditTrail = _wal };
         Replica.CurrentTerm = () => _cluster.Term;
@@ -208,6 +208,7 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
             await wal.DisposeAsync().ConfigureAwait(false);
         }
         await Replica.DisposeAsync().ConfigureAwait(false);
+        _members.Dispose();
         await _lock.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -397,6 +398,9 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
             _ = (_cluster as DotNext.Net.Cluster.ICluster)?.ResignAsync(CancellationToken.None).AsTask();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster members kept in the data directory ({Kept}) differ from the settings' ({Settings}): the cluster's membership changed since this directory was new, so the kept list is used; update the settings to match")]
+    private partial void LogMembersKept(string kept, string settings);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cluster node {Node} started; members {Members}; committed through entry {Commit}")]
     private partial void LogStarted(IPEndPoint node, string members, long commit);
