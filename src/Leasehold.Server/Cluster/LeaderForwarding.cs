@@ -11,6 +11,8 @@ namespace Leasehold.Server.Cluster;
 /// A request is forwarded at most once (a node that receives a forwarded request it cannot serve answers
 /// 503 <c>no-leader</c> rather than pass it on again). A caller authenticated by a client certificate is
 /// redirected instead (307 to the leader's URL), since its certificate cannot travel with a forwarded request.
+/// A forward ends when the leader changes (a frozen or deposed leader may never answer): the caller gets 503
+/// <c>no-leader</c> and retries, as when the leader dies.
 /// </summary>
 internal static class LeaderForwarding
 {
@@ -49,6 +51,8 @@ internal static class LeaderForwarding
                 await ErrorHandling.NoLeaderAsync(context, "this node received a forwarded request but does not lead (the leadership is changing); retry").ConfigureAwait(false);
                 return;
             }
+            // Taken before the leader is looked up: a change after that ends this forward.
+            var leaderView = node.LeaderViewToken;
             var url = await node.LeaderUrlAsync(context.RequestAborted).ConfigureAwait(false);
             if (url is null)
             {
@@ -77,10 +81,12 @@ internal static class LeaderForwarding
                 }
                 return Task.CompletedTask;
             });
-            var error = await forwarder.SendAsync(context, url, invoker, config).ConfigureAwait(false);
+            var error = await forwarder.SendAsync(context, url, invoker, config, HttpTransformer.Default, leaderView).ConfigureAwait(false);
             if (error != ForwarderError.None && !context.Response.HasStarted)
             {
-                await ErrorHandling.NoLeaderAsync(context, $"the leader at {url} could not be reached ({error}); retry").ConfigureAwait(false);
+                await ErrorHandling.NoLeaderAsync(context, leaderView.IsCancellationRequested
+                    ? $"the leader changed while this request was forwarded to {url}; retry (an acquire with its idempotency key gets the lease it may have been granted)"
+                    : $"the leader at {url} could not be reached ({error}); retry").ConfigureAwait(false);
             }
         });
     }

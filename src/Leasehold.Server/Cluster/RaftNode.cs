@@ -21,6 +21,7 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
     private readonly ILogger<RaftNode> _logger;
     private readonly RaftCluster.TcpConfiguration _config;
     private readonly MemberList _members;
+    private CancellationTokenSource _leaderView = new();
     private readonly List<EndPoint> _seedMembers;
     private readonly string _raftDir;
     private WriteAheadLog? _wal;
@@ -244,8 +245,17 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
     /// <summary>Other values this node publishes to the other members (set before start).</summary>
     public Dictionary<string, string> Metadata { get; } = [];
 
+    /// <summary>
+    /// Cancelled when the leader this node knows of changes (or none is known any more): requests forwarded to the
+    /// old one end then rather than wait on a leader that may be frozen or deposed (<see cref="LeaderForwarding"/>).
+    /// </summary>
+    public CancellationToken LeaderViewToken => Volatile.Read(ref _leaderView).Token;
+
     private void OnLeaderChanged(RaftCluster<RaftClusterMember> cluster, RaftClusterMember? leader)
     {
+        var seen = Interlocked.Exchange(ref _leaderView, new CancellationTokenSource());
+        // Off DotNext's transition: cancelling runs the forwards' own clean-up.
+        _ = Task.Run(seen.Cancel);
         if (leader is { IsRemote: false })
         {
             // Off DotNext's transition (raised while it still sets up the leader state and appends its no-op).
