@@ -83,6 +83,9 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
         }
     }
 
+    /// <summary>When the unread start of a frame arrived (<see cref="Environment.TickCount64"/>), or 0 when none waits.</summary>
+    private long _partialSince;
+
     private void MarkDead()
     {
         lock (_write)
@@ -142,14 +145,18 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
             }
             if (full)
             {
-                // Leave the rest unexamined, so that it is read again at once when a slot frees.
+                // Leave the rest unexamined, so that it is read again at once when a slot frees (its wait is this
+                // server's, not the peer's: no partial frame counts meanwhile).
                 _input.AdvanceTo(buffer.Start);
+                Volatile.Write(ref _partialSince, 0);
                 Flush();
                 await _slots.WaitAsync(_closed.Token).ConfigureAwait(false);
                 _slots.Release();
                 continue;
             }
             _input.AdvanceTo(buffer.Start, buffer.End);
+            // What is left is the start of a frame: it must be whole within the idle time (WatchIdleAsync).
+            Volatile.Write(ref _partialSince, buffer.IsEmpty ? 0 : _partialSince == 0 ? Environment.TickCount64 : _partialSince);
             Flush();
             if (close)
             {
@@ -224,6 +231,11 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
             WriteError(0, NativeProtocol.UnsupportedVersion, 400, $"version {hello.Version} is not spoken here; this server speaks {NativeProtocol.Version}");
             return true;
         }
+        if (hello.ClientName is { } name && System.Text.Encoding.UTF8.GetByteCount(name) > MaxClientNameBytes)
+        {
+            WriteError(0, NativeProtocol.ProtocolError, 400, $"HELLO's client name is over {MaxClientNameBytes} bytes");
+            return true;
+        }
         var (user, failure, expires) = await NativeIdentity.AuthenticateAsync(shared, connection, hello.Credential);
         if (failure is not null)
         {
@@ -247,6 +259,7 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
         _user = user;
         _principal = Security.Caller.NameOf(user);
         _credential = hello.Credential;
+        LogHello(shared.Logger, connection.ConnectionId, connection.RemoteEndPoint?.ToString(), hello.ClientName, _principal);
         lock (_write)
         {
             NativeFrames.Write(_output, frame.Id, new WelcomeMessage(NativeProtocol.Version, (uint)shared.Options.MaxFrameBytes,
@@ -256,6 +269,12 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
     }
 
     private string Role() => shared.Node is null ? "single" : shared.Node.Serving ? "leader" : "follower";
+
+    /// <summary>The longest client name a HELLO may carry (docs/protocol.md).</summary>
+    private const int MaxClientNameBytes = 256;
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Native connection {Connection} from {Remote}: client {ClientName}, caller {Principal}")]
+    private static partial void LogHello(ILogger logger, string connection, string? remote, string? clientName, string? principal);
 
     private async Task RefuseAsync(string code, ushort status, string detail)
     {
@@ -659,13 +678,32 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
         {
             while (!_closed.IsCancellationRequested)
             {
-                var quiet = Environment.TickCount64 - Volatile.Read(ref _lastInput);
+                var now = Environment.TickCount64;
+                var quiet = now - Volatile.Read(ref _lastInput);
                 if (quiet >= idleMs && _slots.CurrentCount == shared.Options.MaxInFlight)
                 {
                     connection.Abort(new ConnectionAbortedException("idle"));
                     return;
                 }
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(250, idleMs - quiet)), _closed.Token).ConfigureAwait(false);
+                // A frame begun and never finished (a peer sending a byte now and then) holds its buffer: it gets as long
+                // as an idle connection, then the connection is closed, as HTTP's request-headers timeout does.
+                var partial = Volatile.Read(ref _partialSince);
+                if (partial != 0 && now - partial >= idleMs)
+                {
+                    WriteError(0, NativeProtocol.ProtocolError, 408, $"a frame begun {(now - partial) / 1000} s ago is still incomplete (a frame must arrive whole within idleMs)");
+                    try
+                    {
+                        await FlushNowAsync().WaitAsync(TimeSpan.FromSeconds(2), _closed.Token).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                        // A peer that does not read gets no last word.
+                    }
+                    connection.Abort(new ConnectionAbortedException("incomplete frame"));
+                    return;
+                }
+                var wait = Math.Min(idleMs - quiet, partial != 0 ? idleMs - (now - partial) : long.MaxValue);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(250, wait)), _closed.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)

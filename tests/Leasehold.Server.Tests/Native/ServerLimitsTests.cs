@@ -193,6 +193,76 @@ public sealed class ServerLimitsTests
     }
 
     [Fact]
+    public async Task A_frame_sent_a_byte_at_a_time_must_end_within_the_idle_time_while_a_steady_connection_stays()
+    {
+        // An idle time of 2 s: a byte every 500 ms keeps the connection from being idle, not the frame from being late.
+        await using var server = await TestServer.StartAsync(["--Leasehold:KeepAliveSeconds=2"]);
+        var (slow, welcome) = await RawNative.OpenAsync(server.NativeEndPoint);
+        await using var _ = slow;
+        Assert.Equal(2000u, welcome.IdleMs);
+        var (steady, _) = await RawNative.OpenAsync(server.NativeEndPoint);
+        await using var __ = steady;
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        NativeFrames.Write(output, 2, Acquire("/trickle/a"));
+        var frame = output.WrittenMemory.ToArray();
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        RawNative.Received? refused = null;
+        for (var sent = 0; sent < frame.Length - 1 && refused is null; sent++)
+        {
+            Assert.True(clock.Elapsed < TestServer.Timeout, "no refusal of the late frame");
+            try
+            {
+                await slow.SendRawAsync([frame[sent]]);
+            }
+            catch (SocketException)
+            {
+                break;
+            }
+            // The steady connection pings on, each answered, while the slow one is still sending its frame.
+            await steady.SendAsync((uint)(100 + sent), new PingMessage([]));
+            Assert.Equal(FrameType.Pong, (await steady.ReceiveAsync()).Type);
+            try
+            {
+                refused = await slow.ReceiveAsync(TimeSpan.FromMilliseconds(500));
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        Assert.NotNull(refused);
+        Assert.Equal((0u, "protocol-error", 408), (refused.Id, refused.Error().Code, (int)refused.Error().Status));
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.9), $"refused after {clock.Elapsed}");
+        Assert.True(await slow.ClosedAsync());
+        await steady.SendAsync(500, Acquire("/trickle/a"));
+        Assert.Equal(FrameType.Lease, (await steady.ReceiveAsync()).Type);
+    }
+
+    [Fact]
+    public async Task A_hello_with_a_client_name_over_256_bytes_is_refused()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using var connection = await RawNative.ConnectAsync(server.NativeEndPoint);
+        await connection.SendAsync(1, new HelloMessage(1, null, new string('é', 129)));
+        var frame = await connection.ReceiveAsync();
+        Assert.Equal((0u, "protocol-error", 400), (frame.Id, frame.Error().Code, (int)frame.Error().Status));
+        Assert.Contains("256 bytes", frame.Error().Detail, StringComparison.Ordinal);
+        Assert.True(await connection.ClosedAsync());
+        // 256 bytes exactly is a name.
+        var (named, _) = await OpenNamedAsync(server, new string('é', 128));
+        await named.DisposeAsync();
+    }
+
+    private static async Task<(RawNative, WelcomeMessage)> OpenNamedAsync(TestServer server, string name)
+    {
+        var connection = await RawNative.ConnectAsync(server.NativeEndPoint);
+        await connection.SendAsync(1, new HelloMessage(1, null, name));
+        var frame = await connection.ReceiveAsync();
+        Assert.Equal(FrameType.Welcome, frame.Type);
+        return (connection, frame.As<WelcomeMessage>());
+    }
+
+    [Fact]
     public async Task An_error_whose_holders_do_not_fit_a_frame_is_sent_without_them_and_the_connection_goes_on()
     {
         // Frames of 1 KiB at most; four shared holders with long owners make the locked error's holder list larger.
