@@ -19,8 +19,11 @@ internal sealed partial class ClusterNodes : IDisposable
     {
     }
 
-    /// <summary>A cluster whose nodes each get arguments of their own (<paramref name="argsOf"/> of the node's index) too.</summary>
-    public ClusterNodes(int count, string root, Func<int, string[]> argsOf)
+    /// <summary>
+    /// A cluster whose nodes each get arguments of their own (<paramref name="argsOf"/> of the node's index) too; with
+    /// <paramref name="https"/>, each serves HTTPS (its TLS settings among those arguments).
+    /// </summary>
+    public ClusterNodes(int count, string root, Func<int, string[]> argsOf, bool https = false)
     {
         // Every port of every node chosen together, distinct, and kept across restarts: a node that is down leaves its
         // ports free, and a port chosen later for another node could be one of them.
@@ -33,11 +36,15 @@ internal sealed partial class ClusterNodes : IDisposable
         {
             FixedPort = ports[count + i],
             FixedNativePort = ports[(2 * count) + i],
+            Https = https,
         })];
         RaftPorts = raftPorts;
     }
 
     public IReadOnlyList<int> RaftPorts { get; }
+
+    /// <summary>The client certificate <see cref="LeaderAsync"/> presents (with security on, readiness names roles only to readers).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ProbeCertificate { get; init; }
 
     public int Count => _nodes.Length;
 
@@ -54,7 +61,7 @@ internal sealed partial class ClusterNodes : IDisposable
     /// <summary>The index of the node that leads and serves, once one does (polled over /readyz).</summary>
     public async Task<int> LeaderAsync(TimeSpan deadline, int? except = null)
     {
-        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(1) };
+        using var http = new HttpClient(ServerProcess.Handler(ProbeCertificate)) { Timeout = TimeSpan.FromSeconds(1) };
         var clock = Stopwatch.StartNew();
         while (true)
         {

@@ -70,6 +70,61 @@ public sealed class ClusterTlsTests : IDisposable
         Assert.Equal(HttpStatusCode.ServiceUnavailable, through.StatusCode);
     }
 
+    /// <summary>
+    /// A caller named by its client certificate cannot be forwarded (the certificate does not travel): over HTTPS a
+    /// follower redirects it to the leader (307), natively its CALL gets no-leader naming the leader, and the .NET
+    /// client, given every node, goes there.
+    /// </summary>
+    [Fact]
+    public async Task A_caller_named_by_its_client_certificate_is_sent_to_the_leader_over_https_and_natively()
+    {
+        var dir = Path.Combine(_root, "certs");
+        Directory.CreateDirectory(dir);
+        var now = DateTimeOffset.UtcNow.AddMinutes(-5);
+        using var ca = CertificateMaker.MakeAuthority("api-ca", now);
+        PemFiles.Write(ca, dir, "api-ca", overwrite: true);
+        using (var serverCert = CertificateMaker.Issue(ca, "server", ["localhost"], [IPAddress.Loopback], client: false, now, now.AddDays(1)))
+        {
+            PemFiles.Write(serverCert, dir, "server", overwrite: true);
+        }
+        using var alice = CertificateMaker.Issue(ca, "alice", [], [], client: true, now, now.AddDays(1));
+        string[] tls = ["--tls-cert", PemFiles.CertificatePath(dir, "server"), "--tls-key", PemFiles.KeyPath(dir, "server"),
+            "--Leasehold:Tls:ClientCaFile=" + PemFiles.CertificatePath(dir, "api-ca"),
+            "--Leasehold:Security:Rules:0:Who:0=alice", "--Leasehold:Security:Rules:0:Rights:0=lock", "--Leasehold:Security:Rules:0:Rights:1=read"];
+        using var cluster = new ClusterNodes(3, _root, _ => tls, https: true) { ProbeCertificate = alice };
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(i => cluster[i].StartAsync(Deadline)));
+        var leader = await cluster.LeaderAsync(Deadline);
+        var follower = (leader + 1) % 3;
+
+        var handler = ServerProcess.Handler();
+        handler.AllowAutoRedirect = false;
+        handler.SslOptions.ClientCertificates = [alice];
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+        var body = new { paths = new[] { "/tls/alice" }, owner = "alice", ttl = 600 };
+        using (var redirected = await http.PostAsJsonAsync(new Uri(cluster[follower].BaseAddress, "v1/leases"), body))
+        {
+            Assert.Equal(HttpStatusCode.TemporaryRedirect, redirected.StatusCode);
+            Assert.Equal(new Uri(cluster[leader].BaseAddress, "v1/leases"), redirected.Headers.Location);
+        }
+        using (var granted = await http.PostAsJsonAsync(new Uri(cluster[leader].BaseAddress, "v1/leases"), body))
+        {
+            Assert.Equal(HttpStatusCode.Created, granted.StatusCode);
+        }
+
+        // Natively: the follower's answer to a CALL names the leader, and the client given both nodes is served there.
+        var options = new Leasehold.Client.LeaseholdClientOptions
+        {
+            Servers = [new Uri($"leaseholds://127.0.0.1:{cluster[follower].NativePort}"), new Uri($"leaseholds://127.0.0.1:{cluster[leader].NativePort}")],
+            ClientCertificate = alice,
+            CaFile = PemFiles.CertificatePath(dir, "api-ca"),
+        };
+        using var client = new Leasehold.Client.LeaseholdClient(options);
+        var resource = await client.GetResourceAsync("/tls/alice");
+        var holder = Assert.Single(resource.Holders);
+        Assert.Equal("alice", holder.Owner);
+        Assert.Equal("alice", holder.Principal);
+    }
+
     [Fact]
     public async Task A_node_certificate_of_another_authority_is_refused_at_start()
     {

@@ -41,7 +41,24 @@ internal sealed class ServerProcess : IDisposable
     /// <summary>The running process's id (for signals), or null.</summary>
     public int? ProcessId => _process?.Id;
 
-    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+    public Uri BaseAddress => new($"{(Https ? "https" : "http")}://127.0.0.1:{Port}/");
+
+    /// <summary>Serve HTTPS (the TLS settings come with the extra arguments); the tests trust whatever certificate it shows.</summary>
+    public bool Https { get; init; }
+
+    /// <summary>
+    /// A handler for test requests to servers of this class: no proxy; any server certificate (the tests made it);
+    /// <paramref name="client"/>'s certificate presented when given.
+    /// </summary>
+    public static SocketsHttpHandler Handler(System.Security.Cryptography.X509Certificates.X509Certificate2? client = null) => new()
+    {
+        UseProxy = false,
+        SslOptions =
+        {
+            RemoteCertificateValidationCallback = static (_, _, _, _) => true,
+            ClientCertificates = client is null ? null : [client],
+        },
+    };
 
     /// <summary>
     /// The native protocol's port of the current start, chosen free like <see cref="Port"/>: left to its default (HTTP's
@@ -122,7 +139,7 @@ internal sealed class ServerProcess : IDisposable
                 info.ArgumentList.Add(arg);
             }
         }
-        foreach (var arg in (string[])[ServerDll, "--urls", $"http://127.0.0.1:{Port}", "--data-dir", DataDir, "--Logging:LogLevel:Default=Warning",
+        foreach (var arg in (string[])[ServerDll, "--urls", BaseAddress.GetLeftPart(UriPartial.Authority), "--data-dir", DataDir, "--Logging:LogLevel:Default=Warning",
             $"--Leasehold:Native:Port={NativePort}", .. _extraArgs])
         {
             info.ArgumentList.Add(arg);
@@ -136,7 +153,7 @@ internal sealed class ServerProcess : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(2) };
+        using var http = new HttpClient(Handler()) { Timeout = TimeSpan.FromSeconds(2) };
         var clock = Stopwatch.StartNew();
         while (true)
         {

@@ -80,6 +80,13 @@ internal sealed partial class NativeConnection
             var context = new DefaultHttpContext(features) { RequestServices = scope.ServiceProvider };
             await pipeline(context).ConfigureAwait(false);
             var status = context.Response.StatusCode;
+            if (status is StatusCodes.Status307TemporaryRedirect or StatusCodes.Status308PermanentRedirect && shared.Node is not null)
+            {
+                // A follower sends a caller named by its client certificate to the leader's HTTP address (the certificate
+                // cannot travel with a forwarded request): natively that is the usual no-leader naming the leader's native URL.
+                await NoLeaderAsync(id, "this node does not lead, and a caller named by its client certificate is not forwarded: send the CALL to the leader").ConfigureAwait(false);
+                return;
+            }
             var result = new ResultMessage((ushort)status, context.Response.ContentType, responseBody.ToArray());
             if (responseBody.Overflowed || result.PayloadSize + NativeProtocol.MinLength > shared.Options.MaxFrameBytes)
             {
