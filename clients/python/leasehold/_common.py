@@ -11,6 +11,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ._errors import LeaseholdError
+
 DEFAULT_SERVER = "http://127.0.0.1:8765"
 USER_AGENT = "leasehold-python/0.1"
 MAX_SERVERS = 16
@@ -271,17 +273,36 @@ class ServerList:
             if self.current == failed:
                 self.current = (failed + 1) % len(self.servers)
 
-    def follow_leader(self, leader: Optional[str]) -> None:
-        """A cluster follower answered and named the leader: go there when it is one of ours (never elsewhere,
-        so credentials are not sent to a server the user did not list)."""
+    def follow_leader(self, leader: Optional[str]) -> bool:
+        """A cluster follower answered and named the leader (``Leasehold-Leader``), or sent the request there (a
+        ``307``'s ``Location``): go there when it is one of ours, never elsewhere, so credentials are not sent to a
+        server the user did not list. Whether it is one of ours."""
         if not leader:
-            return
+            return False
         wanted = _origin(leader)
         with self._lock:
             for i, s in enumerate(self.servers):
                 if _origin(s) == wanted:
                     self.current = i
-                    return
+                    return True
+        return False
+
+
+# A follower redirects (307) a caller named by its client certificate to the leader, since the certificate cannot
+# travel with a forwarded request; a request follows at most this many redirects.
+REDIRECTS = (307, 308)
+MAX_REDIRECTS = 3
+
+
+def redirect_refused(status: int, location: Optional[str], server: str) -> LeaseholdError:
+    """The error for a redirect the client does not follow: to a server not among those given, or one too many."""
+    return LeaseholdError(
+        "the server at %s sent the request to %s (a cluster follower sends a caller named by its client certificate "
+        "to the leader); give the client every node of the cluster so that it may follow" % (server, location or "nowhere"),
+        code="http-%d" % status,
+        status=status,
+        server=server,
+    )
 
 
 def _origin(url: str) -> Tuple[str, str, Optional[int]]:

@@ -10,7 +10,7 @@ import time
 import urllib.parse
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from ._common import ServerList, transport_failure_message
+from ._common import MAX_REDIRECTS, REDIRECTS, ServerList, redirect_refused, transport_failure_message
 from ._errors import Unreachable, from_problem
 
 # The server's keep-alive interval when its answer does not say (Leasehold:Events:KeepAliveSeconds' default).
@@ -265,6 +265,7 @@ class Reconnects:
         self._quiet = 0  # streams in a row that ended without an event
         self._first_failure: Optional[float] = None
         self._asked: Optional[float] = None
+        self._redirects = 0  # redirects followed in a row
 
     def pause(self) -> float:
         if self._failures > 0:
@@ -273,8 +274,14 @@ class Reconnects:
             return self._backoff(self._failures - 1, self._asked, self._first_failure or time.monotonic())
         return quiet_pause(self._quiet)
 
-    def refused(self, status: int, problem: Dict[str, Any], server: str, index: int) -> None:
-        """A stream's answer other than 200: raises its typed exception, unless it is a 503 to try again."""
+    def refused(self, status: int, problem: Dict[str, Any], server: str, index: int, location: Optional[str] = None) -> None:
+        """A stream's answer other than 200: raises its typed exception, unless it is a 503 to try again or a
+        follower's redirect to the leader (one of ours), which is followed at once."""
+        if status in REDIRECTS:
+            self._redirects += 1
+            if self._redirects > MAX_REDIRECTS or not self._servers.follow_leader(location):
+                raise redirect_refused(status, location, server)
+            return
         self._first_failure = self._first_failure or time.monotonic()
         if status != 503 or not (self.watching or self._may_retry(self._failures, self._first_failure)):
             raise from_problem(status, problem, server)
@@ -283,9 +290,11 @@ class Reconnects:
         self._failures += 1
         self._asked = problem.get("_retryAfter")
 
-    def opened(self) -> None:
+    def opened(self, leader: Optional[str] = None) -> None:
+        """A stream is open; ``leader``: the leader a follower that forwards it named, where the next stream goes."""
         self.watching = True
-        self._failures, self._first_failure, self._asked = 0, None, None
+        self._failures, self._first_failure, self._asked, self._redirects = 0, None, None, 0
+        self._servers.follow_leader(leader)
 
     def handed_out(self) -> None:
         """A stream brought an event: it was not a quiet one."""

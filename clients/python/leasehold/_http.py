@@ -9,7 +9,20 @@ import ssl
 import time
 from typing import Any, Generator, Optional, Tuple
 
-from ._common import Answer, ServerList, Settings, backoff, host_header, parse_body, request_headers, split_server, transport_failure_message
+from ._common import (
+    MAX_REDIRECTS,
+    REDIRECTS,
+    Answer,
+    ServerList,
+    Settings,
+    backoff,
+    host_header,
+    parse_body,
+    redirect_refused,
+    request_headers,
+    split_server,
+    transport_failure_message,
+)
 from ._errors import LeaseholdError, Unreachable, from_problem
 from ._events import Event, Reconnects, WatchState
 
@@ -76,10 +89,10 @@ class Transport:
                 answer_headers = {k.lower(): v for k, v in response.getheaders()}
                 if response.status != 200:
                     problem = Answer(response.status, answer_headers, parse_body(response.read()), server).problem or {}
-                    reconnects.refused(response.status, problem, server, index)
+                    reconnects.refused(response.status, problem, server, index, answer_headers.get("location"))
                     continue
                 opened = True
-                reconnects.opened()
+                reconnects.opened(answer_headers.get("leasehold-leader"))
                 # Counts only while a line is awaited: never while the caller handles an event.
                 silence = state.opened(answer_headers)
                 if sock is not None:
@@ -125,7 +138,7 @@ class Transport:
         any other 503 is retried where it came from; at most ``retries`` retries within ``retry_timeout`` (and
         before ``deadline``, a ``time.monotonic()`` value). ``body`` may be a callable giving the body of each try."""
         first_failure: Optional[float] = None
-        tries = 0
+        tries = redirects = 0
         while True:
             index, server = self.servers.pick()
             payload = body(tries) if callable(body) else body
@@ -146,6 +159,12 @@ class Transport:
                     raise Unreachable(transport_failure_message(self.servers.servers, error), server=server) from error
                 self.servers.move_on(index)
             else:
+                if answer.status in REDIRECTS:
+                    # Not a failure: the same request, at once, on the server the follower named (if it is ours).
+                    redirects += 1
+                    if redirects > MAX_REDIRECTS or not self.servers.follow_leader(answer.headers.get("location")):
+                        raise redirect_refused(answer.status, answer.headers.get("location"), server)
+                    continue
                 if answer.status == 503:
                     first_failure = first_failure or time.monotonic()
                     if self._may_retry(tries, first_failure, deadline):

@@ -21,6 +21,8 @@ import weakref
 from typing import Any, AsyncGenerator, AsyncIterator, Awaitable, Callable, Dict, Generator, List, Optional, Sequence, Tuple, Union
 
 from ._common import (
+    MAX_REDIRECTS,
+    REDIRECTS,
     Answer,
     Group,
     Requirement,
@@ -35,6 +37,7 @@ from ._common import (
     new_idempotency_key,
     parse_body,
     parse_servers,
+    redirect_refused,
     request_headers,
     resources_of,
     split_server,
@@ -226,10 +229,10 @@ class _Transport:
                     body = await asyncio.wait_for(_read_body(reader, answer_headers), self.settings.timeout)
                     read_whole = True
                     problem = Answer(status, answer_headers, parse_body(body), server).problem or {}
-                    reconnects.refused(status, problem, server, index)
+                    reconnects.refused(status, problem, server, index, answer_headers.get("location"))
                     continue
                 opened = True
-                reconnects.opened()
+                reconnects.opened(answer_headers.get("leasehold-leader"))
                 # Counts only while a line is awaited: never while the caller handles an event.
                 silence = state.opened(answer_headers)
                 async for line in _lines(reader, answer_headers, silence):
@@ -264,7 +267,7 @@ class _Transport:
     ) -> Answer:
         """As the blocking client's: failover on no answer or a 503 ``no-leader``, bounded retries."""
         first_failure: Optional[float] = None
-        tries = 0
+        tries = redirects = 0
         while True:
             index, server = self.servers.pick()
             payload = body(tries) if callable(body) else body
@@ -283,6 +286,12 @@ class _Transport:
                     raise Unreachable(transport_failure_message(self.servers.servers, error), server=server) from error
                 self.servers.move_on(index)
             else:
+                if answer.status in REDIRECTS:
+                    # Not a failure: the same request, at once, on the server the follower named (if it is ours).
+                    redirects += 1
+                    if redirects > MAX_REDIRECTS or not self.servers.follow_leader(answer.headers.get("location")):
+                        raise redirect_refused(answer.status, answer.headers.get("location"), server)
+                    continue
                 if answer.status == 503:
                     first_failure = first_failure or time.monotonic()
                     if self._may_retry(tries, first_failure, deadline):

@@ -19,7 +19,7 @@ import uuid
 from typing import Any, Callable, List, Optional, Sequence
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LISTENING = re.compile(r"Leasehold listening on (http://(?:127\.0\.0\.1|\[::1\]):\d+)")
+LISTENING = re.compile(r"Leasehold listening on (https?://(?:127\.0\.0\.1|\[::1\]):\d+)")
 _build_lock = threading.Lock()
 
 
@@ -51,6 +51,27 @@ def server_dll() -> str:
             timeout=600,
         )
         return candidates[0]
+
+
+def cli_dll() -> str:
+    """``$LEASEHOLD_CLI_DLL``, else the command-line tool built beside the server (``leasehold.dll``)."""
+    given = os.environ.get("LEASEHOLD_CLI_DLL")
+    if given:
+        return given
+    # src/Leasehold.Server/bin/CONFIG/net10.0/Leasehold.Server.dll -> src/Leasehold.Cli/bin/CONFIG/net10.0/leasehold.dll
+    framework = os.path.dirname(server_dll())
+    config = os.path.dirname(framework)
+    src = os.path.dirname(os.path.dirname(os.path.dirname(config)))
+    candidate = os.path.join(src, "Leasehold.Cli", "bin", os.path.basename(config), os.path.basename(framework), "leasehold.dll")
+    if not os.path.exists(candidate):
+        raise RuntimeError("set LEASEHOLD_CLI_DLL to the command-line tool's leasehold.dll (not found at %s)" % candidate)
+    return candidate
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class ServerProcess:
@@ -116,10 +137,7 @@ class ServerProcess:
 
 def closed_port_url() -> str:
     """An http:// URL on which nothing listens (a port just bound and released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return "http://127.0.0.1:%d" % port
+    return "http://127.0.0.1:%d" % free_port()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
