@@ -41,6 +41,8 @@ internal sealed class ClientTarget : ILockTarget
 
     public string Name => _name;
 
+    public bool QueuesFairly => true;
+
     public bool HasFences => true;
 
     public object Prepare(int client, string path, double? waitSeconds)

@@ -16,6 +16,12 @@ internal interface ILockTarget : IDisposable
     /// <summary>Whether grants carry fencing tokens that only grow (Redis and the echo have none: not checked).</summary>
     bool HasFences => true;
 
+    /// <summary>
+    /// Whether waiters are granted in the order they queued (Leasehold's queue): a contended run then fails when the
+    /// grants per client drift apart. Redis spins, the echo grants nothing, etcd's order is not what is measured.
+    /// </summary>
+    bool QueuesFairly => false;
+
     /// <summary>Builds what <see cref="AcquireAsync"/> sends for this client and path, once.</summary>
     object Prepare(int client, string path, double? waitSeconds);
 

@@ -50,6 +50,8 @@ internal sealed class LeaseholdTarget : ILockTarget
 
     public string Name => _name ?? (_nodes.Length == 1 ? "leasehold" : $"leasehold, {_nodes.Length} nodes");
 
+    public bool QueuesFairly => true;
+
     /// <summary>The leader's HTTP URL as the first node sees it (GET /v1/cluster: leaderUrl), or null and why not.</summary>
     public static async Task<(Uri? Leader, string? Error)> FindLeaderAsync(Uri node, CancellationToken cancel)
     {

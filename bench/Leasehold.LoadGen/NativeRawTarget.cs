@@ -34,6 +34,8 @@ internal sealed class NativeRawTarget : ILockTarget
 
     public string Name => "leasehold native (raw frames)";
 
+    public bool QueuesFairly => true;
+
     public bool HasFences => true;
 
     /// <summary>The ACQUIRE frame (id 0, patched per request) for this path: ttl in ms, wait in ms, HTTP's default flags.</summary>
