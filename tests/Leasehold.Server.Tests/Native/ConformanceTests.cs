@@ -467,6 +467,76 @@ public sealed class ConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Session_ended_is_pushed_with_each_of_its_leases_when_an_admin_ends_it_or_it_expires_or_another_closes_it()
+    {
+        var (owner, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var o = owner;
+        uint id = 1;
+
+        // Ended by an administrator, over HTTP: the session first, then each of its leases granted here.
+        var session = await OpenSessionAsync(owner, ++id, 60_000);
+        var leases = new List<ulong>();
+        foreach (var path in new[] { "/native/ended/admin/a", "/native/ended/admin/b" })
+        {
+            await owner.SendAsync(++id, Acquire(path) with { SessionId = session.Id });
+            leases.Add((await owner.ReceiveAsync()).As<LeaseMessage>().Id);
+        }
+        using (var ended = await _server.Client.DeleteAsync(new Uri($"/v1/admin/sessions/{session.Id}", UriKind.Relative)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, ended.StatusCode);
+        }
+        await AssertEndedAsync(owner, session.Id, "ended-by-admin", leases);
+
+        // Expired: not kept alive (an unbound session) within its ttl of 1 s.
+        session = await OpenSessionAsync(owner, ++id, 1_000);
+        await owner.SendAsync(++id, Acquire("/native/ended/expired") with { SessionId = session.Id });
+        var expiring = (await owner.ReceiveAsync()).As<LeaseMessage>().Id;
+        await AssertEndedAsync(owner, session.Id, "expired", [expiring]);
+
+        // Closed with its token by another connection.
+        session = await OpenSessionAsync(owner, ++id, 60_000);
+        await owner.SendAsync(++id, Acquire("/native/ended/closed") with { SessionId = session.Id });
+        var closedLease = (await owner.ReceiveAsync()).As<LeaseMessage>().Id;
+        var (other, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using (other)
+        {
+            await other.SendAsync(2, new SessionCloseMessage(session.Id, session.Token!));
+            Assert.Equal(FrameType.Ok, (await other.ReceiveAsync()).Type);
+        }
+        await AssertEndedAsync(owner, session.Id, "closed", [closedLease]);
+        Assert.Empty(await HolderIdsAsync("/native/ended/closed"));
+    }
+
+    private static async Task<SessionMessage> OpenSessionAsync(RawNative connection, uint id, long ttlMs)
+    {
+        await connection.SendAsync(id, new SessionOpenMessage(ttlMs, "ended", SessionFlags.None));
+        return (await connection.ReceiveAsync()).As<SessionMessage>();
+    }
+
+    /// <summary>The pushes of a session that ended: SESSION_ENDED with its reason, and LEASE_ENDED session-ended for each lease (any order).</summary>
+    private static async Task AssertEndedAsync(RawNative connection, ulong session, string reason, IReadOnlyCollection<ulong> leases)
+    {
+        var ended = new List<ulong>();
+        var sessionSeen = false;
+        for (var i = 0; i < leases.Count + 1; i++)
+        {
+            var push = await connection.ReceiveAsync();
+            Assert.Equal(0u, push.Id);
+            if (push.Type == FrameType.SessionEnded)
+            {
+                Assert.Equal(new SessionEndedMessage(session, reason), push.As<SessionEndedMessage>());
+                sessionSeen = true;
+                continue;
+            }
+            var lease = push.As<LeaseEndedMessage>();
+            Assert.Equal("session-ended", lease.Reason);
+            ended.Add(lease.LeaseId);
+        }
+        Assert.True(sessionSeen, "no SESSION_ENDED");
+        Assert.Equal(leases.Order(), ended.Order());
+    }
+
+    [Fact]
     public async Task Lease_ended_revoked_is_pushed_after_an_admin_revoke_over_http_or_call()
     {
         var (owner, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
