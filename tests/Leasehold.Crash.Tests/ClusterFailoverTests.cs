@@ -19,6 +19,8 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
     private const int Rounds = 6;
     private const double LeaseTtl = 10;
     private const double AnchorTtl = 600;
+    private const double RemainingTtl = 8;
+    private static readonly TimeSpan RemainingTolerance = TimeSpan.FromSeconds(1.5);
     private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan LoadPerRound = TimeSpan.FromSeconds(2.5);
 
@@ -55,6 +57,8 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
             var load = clients.Select(c => c.RunAsync(LeaseTtl, stop.Token)).ToList();
             await Task.WhenAll(load);
             var leader = await cluster.LeaderAsync(StartDeadline);
+            // In the first kill and the first freeze, a short lease spans the failover: it must keep its remaining time.
+            var spanning = round < 2 ? await FailoverClient.GrantAsync(probe, cluster, $"/remaining/{round}", RemainingTtl, StartDeadline) : default;
             switch (round % 3)
             {
                 case 0:
@@ -62,17 +66,27 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
                     await cluster[leader].KillAsync();
                     await FailoverClient.FirstGrantAsync(probe, cluster, $"/probe/{round}", StartDeadline);
                     unavailability.Add(killedAt.Elapsed);
-                    await cluster[leader].StartAsync(StartDeadline);
+                    var restart = cluster[leader].StartAsync(StartDeadline);
+                    if (round < 2)
+                    {
+                        await CheckRemainingTimeAsync(probe, cluster, spanning, spanning.Since.Elapsed, round, history);
+                    }
+                    await restart;
                     break;
                 case 1:
                     cluster.Freeze(leader);
                     await cluster.LeaderAsync(StartDeadline, except: leader);
+                    var servingAgain = spanning.Since?.Elapsed ?? TimeSpan.Zero;
                     // Load while the old leader is stale: whatever reaches it must not be granted by it.
                     using (var during = new CancellationTokenSource(TimeSpan.FromSeconds(1)))
                     {
                         await Task.WhenAll(clients.Select(c => c.RunAsync(LeaseTtl, during.Token)));
                     }
                     cluster.Thaw(leader);
+                    if (round < 2)
+                    {
+                        await CheckRemainingTimeAsync(probe, cluster, spanning, servingAgain, round, history);
+                    }
                     break;
                 default:
                     var follower = Enumerable.Range(0, cluster.Count).First(i => i != leader);
@@ -106,6 +120,43 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IDisposable
         // The workload did contend: every shared path was granted to more than one client over the run.
         Assert.All(Enumerable.Range(0, FailoverClient.SharedPaths), p =>
             Assert.True(history.Grants.Where(g => g.Path == $"/shared/{p}").Select(g => g.Client).Distinct().Count() > 1, $"/shared/{p} was never contended"));
+    }
+
+    /// <summary>
+    /// A lease granted just before a failover ends when its ttl has passed on the test's own clock, within the
+    /// tolerance: held throughout until shortly before, gone shortly after (or shortly after a leader serves again,
+    /// <paramref name="servingAgain"/> after the grant, when the cluster had none at its deadline: nothing expires
+    /// without a leader, and nothing is granted either). A new leader whose time line jumped ahead would end it early;
+    /// one that reset every ttl (as etcd does) or whose time stalled, late.
+    /// </summary>
+    private async Task CheckRemainingTimeAsync(HttpClient http, ClusterNodes cluster, (long Id, Stopwatch Since) lease, TimeSpan servingAgain, int round, ClusterHistory history)
+    {
+        var ttl = TimeSpan.FromSeconds(RemainingTtl);
+        var latest = (ttl > servingAgain ? ttl : servingAgain) + RemainingTolerance + RemainingTolerance;
+        if (lease.Since.Elapsed >= ttl - RemainingTolerance)
+        {
+            output.WriteLine($"round {round}: the failover outlasted the time the spanning lease must be held (checked only for its end)");
+        }
+        while (lease.Since.Elapsed < ttl - RemainingTolerance)
+        {
+            var asked = lease.Since.Elapsed;
+            if (await FailoverClient.ReadLeaseAsync(http, cluster, lease.Id, StartDeadline) is null && asked < ttl - RemainingTolerance)
+            {
+                history.Violation($"round {round}: the lease spanning the failover ended {asked.TotalMilliseconds:F0} ms after its grant, its ttl being {ttl.TotalMilliseconds:F0} ms");
+                return;
+            }
+            await Task.Delay(100);
+        }
+        while (await FailoverClient.ReadLeaseAsync(http, cluster, lease.Id, StartDeadline) is not null)
+        {
+            if (lease.Since.Elapsed > latest)
+            {
+                history.Violation($"round {round}: the lease spanning the failover was still held {lease.Since.Elapsed.TotalMilliseconds:F0} ms after its grant, its ttl being {ttl.TotalMilliseconds:F0} ms");
+                return;
+            }
+            await Task.Delay(100);
+        }
+        output.WriteLine($"round {round}: the lease spanning the failover was gone {lease.Since.Elapsed.TotalMilliseconds:F0} ms after its grant (ttl {ttl.TotalMilliseconds:F0} ms)");
     }
 
     [Fact]
@@ -324,6 +375,35 @@ internal sealed class FailoverClient(int index, ClusterNodes cluster, ClusterHis
                 if (response.IsSuccessStatusCode)
                 {
                     return;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+            }
+            await Task.Delay(20);
+        }
+        throw new TimeoutException($"no node granted {path} within {deadline.TotalSeconds} s");
+    }
+
+    /// <summary>Acquires <paramref name="path"/> with <paramref name="ttl"/> through any node that grants: its id, and a clock started just before the request.</summary>
+    public static async Task<(long Id, Stopwatch Since)> GrantAsync(HttpClient http, ClusterNodes cluster, string path, double ttl, TimeSpan deadline)
+    {
+        var clock = Stopwatch.StartNew();
+        for (var attempt = 0; clock.Elapsed < deadline; attempt++)
+        {
+            var node = cluster[attempt % cluster.Count];
+            if (node.ProcessId is null || cluster.Frozen.Contains(attempt % cluster.Count))
+            {
+                continue;
+            }
+            var since = Stopwatch.StartNew();
+            try
+            {
+                using var response = await http.PostAsJsonAsync(new Uri(node.BaseAddress, "v1/leases"), new { paths = new[] { path }, owner = "probe", ttl });
+                if (response.IsSuccessStatusCode)
+                {
+                    using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                    return (json.RootElement.GetProperty("id").GetInt64(), since);
                 }
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
