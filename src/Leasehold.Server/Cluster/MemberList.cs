@@ -41,7 +41,7 @@ internal sealed class MemberList(string file) : PersistentClusterConfigurationSt
         // Version 0, as DotNext gives a cold start's first configuration: any change the leader sends is newer.
         if (seeded is not IDataTransferObject data || !await ((IClusterConfigurationStorage)this).SaveConfigurationAsync(data, 0L, cancellationToken).ConfigureAwait(false))
         {
-            throw new InvalidOperationException($"the initial member list could not be written to {FileName}");
+            throw new InvalidDataException($"the member list {FileName} in the node's raft directory holds no member and cannot be seeded from the settings (left so by a crash during the node's first start?): delete it to start from Leasehold:Cluster:Members");
         }
         return [.. seeded.Members];
     }

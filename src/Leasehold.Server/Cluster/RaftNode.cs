@@ -21,7 +21,9 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
     private readonly ILogger<RaftNode> _logger;
     private readonly RaftCluster.TcpConfiguration _config;
     private readonly MemberList _members;
+    private readonly Lock _leaderViewGate = new();
     private CancellationTokenSource _leaderView = new();
+    private EndPoint? _leaderViewOf;
     private readonly List<EndPoint> _seedMembers;
     private readonly string _raftDir;
     private WriteAheadLog? _wal;
@@ -138,7 +140,12 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
             _config.Metadata[key] = value;
         }
         var kept = await _members.LoadOrSeedAsync(_seedMembers, cancellationToken).ConfigureAwait(false);
-        if (_seedMembers.Count > 0 && !kept.ToHashSet().SetEquals(_seedMembers))
+        if (!kept.Contains(LocalEndPoint) && kept.Count > 0)
+        {
+            // Removed from the cluster: DotNext keeps such a node in standby, where it neither votes nor leads.
+            LogNotAMember(LocalEndPoint, string.Join(", ", kept));
+        }
+        else if (_seedMembers.Count > 0 && !kept.ToHashSet().SetEquals(_seedMembers))
         {
             // The membership changed since this directory was new: the cluster's word counts, not the settings'.
             LogMembersKept(string.Join(", ", kept), string.Join(", ", _seedMembers));
@@ -246,16 +253,51 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
     public Dictionary<string, string> Metadata { get; } = [];
 
     /// <summary>
-    /// Cancelled when the leader this node knows of changes (or none is known any more): requests forwarded to the
-    /// old one end then rather than wait on a leader that may be frozen or deposed (<see cref="LeaderForwarding"/>).
+    /// Cancelled when this node learns of another leader than the one it knew, or has known none for a while
+    /// (<see cref="NoLeaderGrace"/>): requests forwarded to the old one end then rather than wait on a leader that may
+    /// be frozen or deposed (<see cref="LeaderForwarding"/>). A moment without a leader that ends with the same one
+    /// (a missed heartbeat, a vote that came to nothing) ends nothing.
     /// </summary>
-    public CancellationToken LeaderViewToken => Volatile.Read(ref _leaderView).Token;
+    public CancellationToken LeaderViewToken
+    {
+        get
+        {
+            lock (_leaderViewGate)
+            {
+                return _leaderView.Token;
+            }
+        }
+    }
+
+    /// <summary>How long this node may know no leader before the forwards to the last one end: a few election timeouts.</summary>
+    private TimeSpan NoLeaderGrace => TimeSpan.FromMilliseconds(_options.ElectionTimeoutMs * 4);
+
+    private void UpdateLeaderView(EndPoint? leader)
+    {
+        lock (_leaderViewGate)
+        {
+            if (leader is null)
+            {
+                // Maybe only a missed heartbeat: the forwards end if no leader is back in time.
+                _leaderView.CancelAfter(NoLeaderGrace);
+                return;
+            }
+            if (leader.Equals(_leaderViewOf) && !_leaderView.IsCancellationRequested)
+            {
+                _leaderView.CancelAfter(Timeout.InfiniteTimeSpan);
+                return;
+            }
+            var seen = _leaderView;
+            _leaderView = new CancellationTokenSource();
+            _leaderViewOf = leader;
+            // Off DotNext's transition: cancelling runs the forwards' own clean-up.
+            _ = Task.Run(seen.Cancel);
+        }
+    }
 
     private void OnLeaderChanged(RaftCluster<RaftClusterMember> cluster, RaftClusterMember? leader)
     {
-        var seen = Interlocked.Exchange(ref _leaderView, new CancellationTokenSource());
-        // Off DotNext's transition: cancelling runs the forwards' own clean-up.
-        _ = Task.Run(seen.Cancel);
+        UpdateLeaderView(leader?.EndPoint);
         if (leader is { IsRemote: false })
         {
             // Off DotNext's transition (raised while it still sets up the leader state and appends its no-op).
@@ -409,8 +451,11 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster members kept in the data directory ({Kept}) differ from the settings' ({Settings}): the cluster's membership changed since this directory was new, so the kept list is used; update the settings to match")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster members kept in the data directory ({Kept}) differ from the settings' ({Settings}): the kept list is used (the cluster's membership changed since this directory was new, or the settings did); update the settings to match, or, if the kept list is the wrong one, stop the node and delete raft/members")]
     private partial void LogMembersKept(string kept, string settings);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "This node ({Node}) is not among the cluster members its data directory keeps ({Kept}): it was removed, and takes no part (it neither votes nor leads) until it is added again")]
+    private partial void LogNotAMember(EndPoint node, string kept);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cluster node {Node} started; members {Members}; committed through entry {Commit}")]
     private partial void LogStarted(IPEndPoint node, string members, long commit);
