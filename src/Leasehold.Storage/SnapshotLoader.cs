@@ -25,8 +25,10 @@ public static class SnapshotLoader
     }
 
     /// <summary>
-    /// The latest time a restored snapshot records (0 for none): grants, renewals, keep-alives and ends. A clock that
-    /// continues from a snapshot never starts earlier than this, whatever the wall clock says.
+    /// The latest time a restored snapshot records for certain (0 for none): grants, renewals and ends. A clock that
+    /// continues from a snapshot never starts earlier than this, whatever the wall clock says. Sessions do not count:
+    /// a restart or a new leader gives each at least the grace period, so a session's deadline less its ttl may lie
+    /// after anything that happened, and a time line started there would end every lease early.
     /// </summary>
     public static long LatestTime(LockEngine engine)
     {
@@ -34,10 +36,6 @@ public static class SnapshotLoader
         foreach (var lease in engine.Leases)
         {
             latest = Math.Max(latest, lease.TtlMs > 0 ? lease.ExpiresAt - lease.TtlMs : lease.AcquiredAt);
-        }
-        foreach (var session in engine.Sessions)
-        {
-            latest = Math.Max(latest, session.ExpiresAt - session.TtlMs);
         }
         foreach (var entry in engine.History)
         {

@@ -55,6 +55,25 @@ public sealed class ReplicaClockTests : IDisposable
         Assert.Equal(Wall.ToUnixTimeMilliseconds(), replica.Fork().Clock.Now);
     }
 
+    [Fact]
+    public void A_session_given_the_grace_of_a_recovery_does_not_put_the_time_line_ahead()
+    {
+        // At "then", a server recovered: its lease got a full ttl from then, its one-second session the 15 s grace.
+        var then = Wall.ToUnixTimeMilliseconds() + 3_600_000;
+        var state = new LockEngine();
+        Assert.NotNull(state.Open(new OpenSession { Now = then - 500, TtlMs = 1_000, Owner = "test", Token = 2 }).Value);
+        Assert.NotNull(state.Acquire(Acquire("/lab/a", then - 500, ttlMs: 60_000)).Lease);
+        state.Recover(new Recover { Now = then, SessionGraceMs = 15_000 });
+        Assert.Equal(then + 15_000, Assert.Single(state.Sessions).ExpiresAt);
+
+        var time = new FakeTimeProvider(Wall);
+        var replica = new ReplicaStateMachine(_dir, new EngineLimits(), 1_000, time, NullLogger.Instance);
+        replica.Restore("snapshot", SnapshotCodec.Encode(1, state.Capture()).WrittenSpan);
+
+        // The lease's renewal at "then" is the latest time recorded: not the session's deadline less its ttl (14 s on).
+        Assert.Equal(then, replica.Fork().Clock.Now);
+    }
+
     private static AcquireLease Acquire(string path, long now, long ttlMs)
     {
         Assert.True(ResourcePath.TryParse(path, out var parsed, out var error), error);
