@@ -99,9 +99,11 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
         var max = shared.Options.MaxFrameBytes;
         while (true)
         {
-            // A peer that does not read its answers: stop reading its requests until the output drains.
+            // A peer that does not read its answers: stop reading its requests until the output drains. (What waits
+            // unread meanwhile waits on this server: no partial frame counts; an idle peer is still closed.)
             if (_pendingFlush is { IsCompleted: false } flushing)
             {
+                Volatile.Write(ref _partialSince, 0);
                 await flushing.ConfigureAwait(false);
             }
             var result = await _input.ReadAsync(_closed.Token).ConfigureAwait(false);
@@ -109,6 +111,7 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
             var buffer = result.Buffer;
             var close = false;
             var full = false;
+            var took = false;
             while (true)
             {
                 if (_slots.CurrentCount == 0)
@@ -133,6 +136,7 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
                     close = true;
                     break;
                 }
+                took = true;
                 t_reading = this;
                 try
                 {
@@ -155,8 +159,9 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
                 continue;
             }
             _input.AdvanceTo(buffer.Start, buffer.End);
-            // What is left is the start of a frame: it must be whole within the idle time (WatchIdleAsync).
-            Volatile.Write(ref _partialSince, buffer.IsEmpty ? 0 : _partialSince == 0 ? Environment.TickCount64 : _partialSince);
+            // What is left is the start of a frame (a new one when a frame was taken from this read): it must be whole
+            // within the idle time of its first bytes (WatchIdleAsync).
+            Volatile.Write(ref _partialSince, buffer.IsEmpty ? 0 : took || _partialSince == 0 ? Environment.TickCount64 : _partialSince);
             Flush();
             if (close)
             {
@@ -698,8 +703,11 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
                     catch (TimeoutException)
                     {
                         // A peer that does not read gets no last word.
+                        connection.Abort(new ConnectionAbortedException("incomplete frame"));
+                        return;
                     }
-                    connection.Abort(new ConnectionAbortedException("incomplete frame"));
+                    // The read loop ends, and the connection closes after the ERROR, as a refused handshake does.
+                    _closed.Cancel();
                     return;
                 }
                 var wait = Math.Min(idleMs - quiet, partial != 0 ? idleMs - (now - partial) : long.MaxValue);

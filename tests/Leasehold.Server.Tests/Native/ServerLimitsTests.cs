@@ -208,7 +208,8 @@ public sealed class ServerLimitsTests
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         RawNative.Received? refused = null;
-        for (var sent = 0; sent < frame.Length - 1 && refused is null; sent++)
+        var closed = false;
+        for (var sent = 0; sent < frame.Length - 1 && refused is null && !closed; sent++)
         {
             Assert.True(clock.Elapsed < TestServer.Timeout, "no refusal of the late frame");
             try
@@ -217,6 +218,8 @@ public sealed class ServerLimitsTests
             }
             catch (SocketException)
             {
+                // Closed under a byte in flight: the ERROR may be lost with the reset; the closing is what counts.
+                closed = true;
                 break;
             }
             // The steady connection pings on, each answered, while the slow one is still sending its frame.
@@ -229,11 +232,18 @@ public sealed class ServerLimitsTests
             catch (OperationCanceledException)
             {
             }
+            catch (Exception ex) when (ex is SocketException or EndOfStreamException)
+            {
+                closed = true;
+            }
         }
-        Assert.NotNull(refused);
-        Assert.Equal((0u, "protocol-error", 408), (refused.Id, refused.Error().Code, (int)refused.Error().Status));
+        Assert.True(refused is not null || closed, "the connection sending a frame a byte at a time was neither refused nor closed");
         Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.9), $"refused after {clock.Elapsed}");
-        Assert.True(await slow.ClosedAsync());
+        if (refused is not null)
+        {
+            Assert.Equal((0u, "protocol-error", 408), (refused.Id, refused.Error().Code, (int)refused.Error().Status));
+            Assert.True(await slow.ClosedAsync());
+        }
         await steady.SendAsync(500, Acquire("/trickle/a"));
         Assert.Equal(FrameType.Lease, (await steady.ReceiveAsync()).Type);
     }
