@@ -96,10 +96,23 @@ public sealed class ClusterTlsTests : IDisposable
         var leader = await cluster.LeaderAsync(Deadline);
         var follower = (leader + 1) % 3;
 
-        var handler = ServerProcess.Handler();
+        var handler = ServerProcess.Handler(alice);
         handler.AllowAutoRedirect = false;
-        handler.SslOptions.ClientCertificates = [alice];
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+        // The follower must know whom to send callers to (readiness names the leader to a reader).
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            using (var ready = await http.GetAsync(new Uri(cluster[follower].BaseAddress, "readyz")))
+            {
+                if ((await ready.Content.ReadAsStringAsync()).Contains("\"leaderUrl\":\"https", StringComparison.Ordinal))
+                {
+                    break;
+                }
+            }
+            Assert.True(waited.Elapsed < Deadline, $"follower {follower} names no leader");
+            await Task.Delay(50);
+        }
         var body = new { paths = new[] { "/tls/alice" }, owner = "alice", ttl = 600 };
         using (var redirected = await http.PostAsJsonAsync(new Uri(cluster[follower].BaseAddress, "v1/leases"), body))
         {

@@ -62,7 +62,11 @@ def cli_dll() -> str:
     framework = os.path.dirname(server_dll())
     config = os.path.dirname(framework)
     src = os.path.dirname(os.path.dirname(os.path.dirname(config)))
-    candidate = os.path.join(src, "Leasehold.Cli", "bin", os.path.basename(config), os.path.basename(framework), "leasehold.dll")
+    project = os.path.join(src, "Leasehold.Cli")
+    candidate = os.path.join(project, "bin", os.path.basename(config), os.path.basename(framework), "leasehold.dll")
+    with _build_lock:
+        if not os.path.exists(candidate) and os.path.exists(project):
+            subprocess.run(["dotnet", "build", project, "-c", os.path.basename(config), "-v", "q", "-nologo"], check=True, timeout=600)
     if not os.path.exists(candidate):
         raise RuntimeError("set LEASEHOLD_CLI_DLL to the command-line tool's leasehold.dll (not found at %s)" % candidate)
     return candidate

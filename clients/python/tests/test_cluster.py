@@ -67,12 +67,9 @@ def setUpModule() -> None:
         for t in threads:
             t.join(90)
         assert all(n.url for n in nodes), "a node did not start"
-        assert wait_until(lambda: any(_role(n.url) == "leader" for n in nodes), 60), "no node led within 60 s"
     except BaseException:
         tearDownModule()
         raise
-    leader = next(n.url for n in nodes if _role(n.url) == "leader")
-    follower = next(n.url for n in nodes if n.url != leader)
 
 
 def tearDownModule() -> None:
@@ -81,12 +78,32 @@ def tearDownModule() -> None:
     shutil.rmtree(certs, ignore_errors=True)
 
 
+def _roles() -> None:
+    """Finds the leader and a follower that names it (again before each test: the busy machine may re-elect)."""
+    global leader, follower
+
+    def settled() -> bool:
+        global leader, follower
+        roles = {n.url: _role(n.url) for n in nodes}
+        leaders = [url for url, role in roles.items() if role == "leader"]
+        followers = [url for url, role in roles.items() if role == "follower"]
+        if len(leaders) != 1 or not followers:
+            return False
+        leader, follower = leaders[0], followers[0]
+        return True
+
+    assert wait_until(settled, 60), "no leader with a follower that follows it within 60 s"
+
+
 def _client(servers: List[str]) -> Client:
     return Client(servers, ca_file=os.path.join(certs, "ca", "ca.crt"), cert_file=os.path.join(certs, "alice.crt"),
                   key_file=os.path.join(certs, "alice.key"), retries=2, retry_timeout=5)
 
 
 class RedirectTests(unittest.TestCase):
+    def setUp(self) -> None:
+        _roles()
+
     def test_a_client_given_every_node_follows_the_redirect_and_stays_with_the_leader(self) -> None:
         client = _client([follower, leader])
         path = unique("/py/cluster")
@@ -108,10 +125,12 @@ class RedirectTests(unittest.TestCase):
         self.assertIn(leader, str(refused.exception))
 
     def test_a_watch_opened_at_a_follower_goes_to_the_leader(self) -> None:
-        client = _client([follower, leader])
+        # The watching client has not been sent anywhere yet: its stream opens at the follower.
+        client, holder = _client([follower, leader]), _client([leader])
         prefix = unique("/py/cluster-watch")
-        first = client.acquire(prefix + "/a", ttl=60)
+        first = holder.acquire(prefix + "/a", ttl=60)
         second = None
+        self.assertEqual(client._transport.servers.pick()[1], follower)
         with client.watch(prefix, snapshot=True) as events:
             deadline = time.monotonic() + 30
             for event in events:
@@ -119,7 +138,7 @@ class RedirectTests(unittest.TestCase):
                 if event.is_snapshot:
                     # The stream is open (on the leader): what is held shows, and what comes next is told.
                     self.assertIn(first.id, [h["id"] for h in event.holders])
-                    second = client.acquire(prefix + "/b", ttl=60)
+                    second = holder.acquire(prefix + "/b", ttl=60)
                 elif event.type == "granted" and second is not None:
                     self.assertEqual((event.lease or {}).get("id"), second.id)
                     break
@@ -129,25 +148,30 @@ class RedirectTests(unittest.TestCase):
             second.release()
 
     def test_the_asyncio_client_follows_the_redirect(self) -> None:
+        def client() -> aio.AsyncClient:
+            return aio.AsyncClient([follower, leader], ca_file=os.path.join(certs, "ca", "ca.crt"),
+                                   cert_file=os.path.join(certs, "alice.crt"), key_file=os.path.join(certs, "alice.key"),
+                                   retries=2, retry_timeout=5)
+
         async def main() -> None:
-            async with aio.AsyncClient([follower, leader], ca_file=os.path.join(certs, "ca", "ca.crt"),
-                                       cert_file=os.path.join(certs, "alice.crt"), key_file=os.path.join(certs, "alice.key"),
-                                       retries=2, retry_timeout=5) as client:
+            async with client() as holder, client() as watcher:
                 path = unique("/py/cluster-aio")
-                lease = await client.acquire(path, ttl=60)
+                lease = await holder.acquire(path, ttl=60)
                 self.assertEqual(lease.data["principal"], "alice")
                 await lease.release()
+                # The watcher has not been sent anywhere yet: its stream opens at the follower.
                 prefix = unique("/py/cluster-aio-watch")
-                events = client.watch(prefix)
-                first = asyncio.ensure_future(events.__anext__())
-                taken = await client.acquire(prefix + "/a", ttl=60)
+                events = watcher.watch(prefix, snapshot=True)
+                taken = None
                 while True:
-                    event = await asyncio.wait_for(first, 30)
-                    if event.type == "granted":
+                    event = await asyncio.wait_for(events.__anext__(), 30)
+                    if event.is_snapshot:
+                        taken = await holder.acquire(prefix + "/a", ttl=60)
+                    elif event.type == "granted" and taken is not None:
                         self.assertEqual((event.lease or {}).get("id"), taken.id)
                         break
-                    first = asyncio.ensure_future(events.__anext__())
                 await events.aclose()
+                assert taken is not None
                 await taken.release()
 
         asyncio.run(main())
