@@ -12,14 +12,16 @@ public sealed partial class EngineHost
     /// (<paramref name="cancellationToken"/>) the waiter leaves the queue; if it was granted in the same
     /// instant, the lease is released again so that nobody holds what no client knows it has.
     /// </summary>
-    /// <param name="command">The command, carrying the lease's token: the engine gets only its hash, the grant shows the token.</param>
+    /// <param name="spec">The request, carrying the lease's token: the engine gets only its hash, the grant shows the token.
+    /// When the token is derived from an idempotency key (<see cref="AcquireSpec.ByIdempotencyKey"/>), a live lease with
+    /// it is this request's own, granted to an earlier try of it, and is returned instead of a second one.</param>
     /// <param name="cancellationToken">The caller went away: leave the queue.</param>
-    /// <param name="byIdempotencyKey">The command's token is derived from an idempotency key: a live lease with
-    /// that token is this request's own, granted to an earlier try of it, and is returned instead of a second one.</param>
     /// <param name="watcher">Told when the granted lease ends (not by its watcher's own release), or null.</param>
-    public async Task<AcquireOutcome> AcquireAsync(Func<long, AcquireLease> command, CancellationToken cancellationToken, bool byIdempotencyKey = false, IEndWatcher? watcher = null)
+    internal async Task<AcquireOutcome> AcquireAsync(AcquireSpec spec, CancellationToken cancellationToken, IEndWatcher? watcher = null)
     {
-        var (done, pending) = await ExecuteAsync(w => Start(w, command(w.Now), byIdempotencyKey, watcher)).ConfigureAwait(false);
+        var item = new AcquireItem(this, spec, watcher);
+        Post(item);
+        var (done, pending) = await item.Completion.Task.ConfigureAwait(false);
         return done ?? await WaitGrantAsync(pending, cancellationToken).ConfigureAwait(false);
     }
 

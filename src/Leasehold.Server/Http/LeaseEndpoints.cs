@@ -53,7 +53,7 @@ internal static class LeaseEndpoints
         }
         try
         {
-            var outcome = await host.AcquireAsync(now => spec.Command(now, spec.Token), context.RequestAborted, byIdempotencyKey: spec.ByIdempotencyKey);
+            var outcome = await host.AcquireAsync(spec, context.RequestAborted);
             if (outcome.Lease is { } lease)
             {
                 if (!await GrantDelivery.TryDeliverAsync(context, lease) && !outcome.Reused)
@@ -260,11 +260,7 @@ internal static class LeaseEndpoints
         {
             return problem!;
         }
-        var (error, lease, detail) = await host.ExecuteAsync(w =>
-        {
-            var result = w.Run(new RenewLease { Now = w.Now, LeaseId = leaseId, Token = Tokens.Hash(token), TtlMs = ttl }, (e, c) => e.Renew(c));
-            return (result.Error, result.Value is { } l ? Dtos.ToDto(l, w.Engine) : null, result.Detail);
-        });
+        var (error, lease, detail) = await host.RenewAsync(leaseId, Tokens.Hash(token), ttl);
         return error == ErrorCode.None
             ? Results.Json(lease!, ProtocolJsonContext.Default.LeaseDto)
             : Problems.Result(error, detail);
@@ -284,7 +280,7 @@ internal static class LeaseEndpoints
         {
             return denied;
         }
-        var result = await host.ExecuteAsync(w => w.Run(new ReleaseLease { Now = w.Now, LeaseId = leaseId, Token = Tokens.Hash(token) }, (e, c) => e.Release(c)));
+        var result = await host.ReleaseAsync(leaseId, Tokens.Hash(token));
         return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
     }
 
