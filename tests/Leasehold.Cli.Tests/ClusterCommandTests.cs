@@ -60,6 +60,50 @@ public sealed class ClusterCommandTests(CliServer single) : IClassFixture<CliSer
     }
 
     [Fact]
+    public async Task A_member_is_added_and_removed_from_the_command_line()
+    {
+        // A second node, started with the member list it joins (docs/cluster.md, Membership).
+        var http = Tool.ClosedPort();
+        var raft = $"127.0.0.1:{Tool.ClosedPort()}";
+        var dir = _dataDir + "-second";
+        var second = LeaseholdApp.Build(["--urls", $"http://127.0.0.1:{http}", "--Leasehold:Native:Port=0", "--data-dir", dir, "--cluster-node", raft,
+            "--cluster-members", $"{_raft},{raft}", "--Logging:LogLevel:Default=Warning"]);
+        using (var cts = new CancellationTokenSource(Tool.Timeout))
+        {
+            await second.StartAsync(cts.Token);
+        }
+        try
+        {
+            var added = await Tool.RunAsync(_address, "cluster", "add", raft, "--json");
+            Assert.True(added.ExitCode == 0, added.ToString());
+            Assert.Equal(new[] { _raft, raft }.Order(StringComparer.Ordinal), Members(added.Stdout).Order(StringComparer.Ordinal));
+            // The new node follows the leader.
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            Assert.True(await CliServer.EventuallyAsync(async () =>
+            {
+                using var view = await client.GetAsync(new Uri($"http://127.0.0.1:{http}/v1/cluster"));
+                var body = await view.Content.ReadAsStringAsync();
+                return view.IsSuccessStatusCode && body.Contains("\"role\":\"follower\"", StringComparison.Ordinal)
+                    && body.Contains($"\"leader\":\"{_raft}\"", StringComparison.Ordinal);
+            }, TimeSpan.FromSeconds(30)), "the added node never followed the leader");
+
+            var removed = await Tool.RunAsync(_address, "cluster", "remove", raft);
+            Assert.True(removed.ExitCode == 0, removed.ToString());
+            var status = await Tool.RunAsync(_address, "cluster", "status", "--json");
+            Assert.Equal([_raft], Members(status.Stdout));
+        }
+        finally
+        {
+            await second.StopAsync();
+            await second.DisposeAsync();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static string[] Members(string json)
+        => [.. JsonDocument.Parse(json).RootElement.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("endpoint").GetString()!)];
+
+    [Fact]
     public async Task Removing_a_stranger_or_adding_nonsense_is_refused_and_changes_nothing()
     {
         var stranger = await Tool.RunAsync(_address, "cluster", "remove", "127.0.0.1:9", "--json");

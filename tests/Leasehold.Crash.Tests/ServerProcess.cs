@@ -35,8 +35,8 @@ internal sealed class ServerProcess : IDisposable
 
     public int Port { get; private set; }
 
-    /// <summary>The HTTP port every start listens on (a cluster node's address must not change); null: a fresh free port each start.</summary>
-    public int? FixedPort { get; init; }
+    /// <summary>The HTTP port every start listens on (a cluster node's address must not change once it started; one taken before the first start is chosen again); null: a fresh free port each start.</summary>
+    public int? FixedPort { get; set; }
 
     /// <summary>The running process's id (for signals), or null.</summary>
     public int? ProcessId => _process?.Id;
@@ -67,7 +67,7 @@ internal sealed class ServerProcess : IDisposable
     public int NativePort { get; private set; }
 
     /// <summary>The native port to use at every start (a cluster's nodes get theirs with their other ports); null: one chosen free at the first start and kept.</summary>
-    public int? FixedNativePort { get; init; }
+    public int? FixedNativePort { get; set; }
 
     /// <summary>Wall-clock time just before the current process was started (the server's Recover runs later).</summary>
     public DateTimeOffset LaunchedAt { get; private set; }
@@ -100,6 +100,14 @@ internal sealed class ServerProcess : IDisposable
             if (attempt >= BindAttempts || !OutputTail.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
             {
                 throw new InvalidOperationException($"the server exited before answering /healthz (start {Starts + 1}). Output:{Environment.NewLine}{OutputTail}");
+            }
+            if (Starts == 0)
+            {
+                // Never started, so nothing knows its ports yet (a cluster node publishes its own when it starts): ports
+                // another test took since they were chosen are chosen again, the fixed ones too.
+                FixedPort = FixedPort is null ? null : FreePort();
+                FixedNativePort = FixedNativePort is null ? null : FreePort();
+                NativePort = 0;
             }
         }
     }
