@@ -72,11 +72,14 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
     }
 
     protected override ValueTask<bool> ApplyAsync(LogEntry entry, CancellationToken token)
+        => new(!entry.IsSnapshot && entry.TryGetPayload(out var payload) && Apply(payload, entry.Index, entry.Term));
+
+    /// <summary>
+    /// Applies one committed entry's commands (none for an entry that is not ours); whether a snapshot of the state
+    /// after it was encoded for DotNext to persist.
+    /// </summary>
+    internal bool Apply(ReadOnlySequence<byte> payload, long index, long term)
     {
-        if (entry.IsSnapshot || !entry.TryGetPayload(out var payload))
-        {
-            return new(false);
-        }
         var snapshot = false;
         lock (_gate)
         {
@@ -97,28 +100,28 @@ internal sealed partial class ReplicaStateMachine : SimpleStateMachine
                 // Half applied, or not at all: this node's state is no longer the cluster's. It must not vote, lead
                 // or answer on it; the host stops (docs/cluster.md: replace the node, or start it on a copy).
                 Failure = ex;
-                LogApplyFailed(ex, entry.Index);
+                LogApplyFailed(ex, index);
                 Failed?.Invoke(ex);
                 throw;
             }
             _engine.DiscardOutcomes();
             if (kind is null || commands == 0)
             {
-                return new(false);
+                return false;
             }
             _lastNow = Math.Max(_lastNow, latest);
-            Continue(latest, entry.Index, entry.Term);
+            Continue(latest, index, term);
             _sinceSnapshot += commands;
             if (_sinceSnapshot >= _snapshotEvery)
             {
                 // Encoded here, between entries, so it is exactly the state after this entry; DotNext persists it
                 // while the following entries are applied.
-                _snapshot = SnapshotCodec.Encode(entry.Index, _engine.Capture());
+                _snapshot = SnapshotCodec.Encode(index, _engine.Capture());
                 _sinceSnapshot = 0;
                 snapshot = true;
             }
         }
-        return new(snapshot);
+        return snapshot;
     }
 
     /// <summary>
