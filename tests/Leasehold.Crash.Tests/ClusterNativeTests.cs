@@ -65,6 +65,68 @@ public sealed class ClusterNativeTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The .NET client given every node, waiting in the leader's queue when the leader is killed: it re-sends its
+    /// acquire (with its idempotency key) to the new leader, queues again, and gets the lease when the holder, whose
+    /// lease outlived the failover, releases it; one lease, with a larger fence.
+    /// </summary>
+    [Fact]
+    public async Task The_client_waiting_on_a_leader_that_dies_queues_again_on_the_new_one_and_is_granted()
+    {
+        using var cluster = new ClusterNodes(3, _root);
+        await cluster.StartAllAsync(TimeSpan.FromSeconds(60));
+        var leader = await cluster.LeaderAsync(TimeSpan.FromSeconds(60));
+        var options = new Leasehold.Client.LeaseholdClientOptions
+        {
+            Servers = [.. Enumerable.Range(0, 3).Select(i => new Uri($"leasehold://127.0.0.1:{cluster[i].NativePort}"))],
+            RetryTimeout = TimeSpan.FromSeconds(30),
+            Retries = 20,
+        };
+        using var holderClient = new Leasehold.Client.LeaseholdClient(options);
+        using var waiterClient = new Leasehold.Client.LeaseholdClient(options);
+        var path = $"/requeue/{Guid.NewGuid():N}";
+        await using var holder = await holderClient.AcquireAsync(new() { Paths = [path], Ttl = TimeSpan.FromMinutes(10), Owner = "holder" });
+        var waiting = waiterClient.AcquireAsync(new() { Paths = [path], Ttl = TimeSpan.FromMinutes(10), Wait = TimeSpan.FromSeconds(60), Owner = "waiter" });
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await QueuedAsync(http, cluster[leader], path);
+
+        await cluster[leader].KillAsync();
+        var next = await cluster.LeaderAsync(TimeSpan.FromSeconds(60), except: leader);
+        await QueuedAsync(http, cluster[next], path);
+        Assert.False(waiting.IsCompleted, "the waiter was answered before the holder released");
+        await holder.DisposeAsync();
+
+        await using var granted = await waiting.WaitAsync(Bound);
+        Assert.Equal("waiter", granted.Lease.Owner);
+        Assert.True(granted.Fence > holder.Fence, $"fence {granted.Fence} after {holder.Fence}");
+        using var resource = await http.GetAsync(new Uri(cluster[next].BaseAddress, $"v1/resources{path}"));
+        var holders = JsonDocument.Parse(await resource.Content.ReadAsStringAsync()).RootElement.GetProperty("holders");
+        Assert.Equal([granted.Id], holders.EnumerateArray().Select(h => h.GetProperty("id").GetInt64()));
+    }
+
+    /// <summary>Waits (bounded) until <paramref name="path"/>'s queue on <paramref name="node"/> holds one waiter.</summary>
+    private static async Task QueuedAsync(HttpClient http, ServerProcess node, string path)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var resource = await http.GetAsync(new Uri(node.BaseAddress, $"v1/resources{path}"));
+                if (resource.IsSuccessStatusCode
+                    && JsonDocument.Parse(await resource.Content.ReadAsStringAsync()).RootElement.GetProperty("queue").GetArrayLength() == 1)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+            }
+            Assert.True(clock.Elapsed < Bound, $"no waiter queued on {node.BaseAddress} for {path}");
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>ACQUIREs at a node that does not lead until its no-leader names the leader (bounded: it may not know it yet).</summary>
     private static async Task<string> NoLeaderAsync(Native connection, string path)
     {
