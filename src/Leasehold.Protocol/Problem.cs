@@ -20,4 +20,11 @@ public sealed record ProblemDto
     /// <summary>For <c>locked</c>: the leases that kept the request from being granted.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public LeaseDto[]? Holders { get; init; }
+
+    /// <summary>
+    /// With a <c>Retry-After</c> header (429, 503): the same number of seconds, for callers that see only the body
+    /// (the native protocol's CALL, which carries no headers).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? RetryAfter { get; init; }
 }

@@ -347,6 +347,7 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
         }, Deadline, "the survivor refuses with 503");
         AssertProblem(refusal, HttpStatusCode.ServiceUnavailable, "no-leader");
         Assert.Equal("1", refusal.RetryAfter);
+        Assert.Equal(1, refusal.Json.GetProperty("retryAfter").GetInt32());
         var read = await SendOnceAsync(http, nodes[leader], HttpMethod.Get, $"v1/leases/{kept[0].Id}", timeout: TimeSpan.FromSeconds(10));
         AssertProblem(read, HttpStatusCode.ServiceUnavailable, "no-leader");
         Assert.Equal("1", read.RetryAfter);

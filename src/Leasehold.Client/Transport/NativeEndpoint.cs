@@ -122,7 +122,9 @@ internal sealed class NativeEndpoint(Uri address, LeaseholdClientOptions options
         var result = value.Result;
         if (result.Status is < 200 or > 299)
         {
-            return Reply<T>.Refused(ReadProblem(result));
+            // CALL carries no headers: a Retry-After comes as the problem's retryAfter.
+            var problem = ReadProblem(result);
+            return Reply<T>.Refused(problem, problem.RetryAfter is { } seconds && seconds > 0 ? TimeSpan.FromSeconds(seconds) : null);
         }
         if (type is null)
         {

@@ -39,7 +39,6 @@ internal static class ErrorHandling
     /// <summary>503 <c>no-leader</c>, with the second after which a new leader is likely elected.</summary>
     public static Task NoLeaderAsync(HttpContext context, string detail)
     {
-        context.Response.Headers.RetryAfter = "1";
-        return Problems.WriteAsync(context, ErrorCodes.NoLeader, detail);
+        return Problems.WriteAsync(context, ErrorCodes.NoLeader, detail, retryAfterSeconds: 1);
     }
 }

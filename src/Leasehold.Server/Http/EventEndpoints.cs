@@ -91,8 +91,7 @@ internal static class EventEndpoints
         }
         catch (TooManyStreamsException ex)
         {
-            context.Response.Headers.RetryAfter = "1";
-            await Problems.WriteAsync(context, ErrorCodes.TooManyStreams, ex.Message).ConfigureAwait(false);
+            await Problems.WriteAsync(context, ErrorCodes.TooManyStreams, ex.Message, retryAfterSeconds: 1).ConfigureAwait(false);
             return;
         }
         catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)

@@ -115,10 +115,18 @@ internal static class Problems
     public static string Code(BadHttpRequestException error)
         => error.StatusCode == StatusCodes.Status413PayloadTooLarge ? ErrorCodes.PayloadTooLarge : ErrorCodes.BadRequest;
 
-    /// <summary>Writes a problem straight to a response (used by middleware, outside endpoint results).</summary>
-    public static Task WriteAsync(HttpContext context, string code, string? detail)
+    /// <summary>
+    /// Writes a problem straight to a response (used by middleware, outside endpoint results); with
+    /// <paramref name="retryAfterSeconds"/>, a <c>Retry-After</c> header and the problem's <c>retryAfter</c> say when to try again.
+    /// </summary>
+    public static Task WriteAsync(HttpContext context, string code, string? detail, int? retryAfterSeconds = null)
     {
         var problem = Create(code, detail);
+        if (retryAfterSeconds is { } seconds)
+        {
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            problem = problem with { RetryAfter = seconds };
+        }
         Note(context, code);
         context.Response.StatusCode = problem.Status;
         context.Response.ContentType = ProblemDto.ContentType;

@@ -39,16 +39,13 @@ public static class RateLimits
             {
                 var context = rejected.HttpContext;
                 var retry = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : (TimeSpan?)null;
-                if (retry is { } wait)
-                {
-                    context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                }
                 var who = Caller.NameOf(context) ?? $"anonymous callers from {context.Connection.RemoteIpAddress}";
                 Access.Audit(context).LogWarning("Rate limited {Who}: {Method} {Path}", who, context.Request.Method, context.Request.Path.Value);
                 await Problems.WriteAsync(context, ErrorCodes.RateLimited,
                     retry is null
                         ? $"{who} has {maxPending} requests in progress, the limit (Leasehold:Limits:MaxPendingPerPrincipal)"
-                        : $"{who} sent more than {perSecond} requests in a second (Leasehold:Limits:RequestsPerSecondPerPrincipal)");
+                        : $"{who} sent more than {perSecond} requests in a second (Leasehold:Limits:RequestsPerSecondPerPrincipal)",
+                    retry is { } wait ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : null);
             };
         });
     }

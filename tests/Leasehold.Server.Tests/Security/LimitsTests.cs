@@ -146,9 +146,28 @@ public class LimitsTests
             }
         }
         Assert.NotNull(limited);
+        var body = await limited.Content.ReadAsStringAsync();
         await HttpAssert.AssertProblemAsync(limited, HttpStatusCode.TooManyRequests, "rate-limited");
-        Assert.NotNull(limited.Headers.RetryAfter);
+        Assert.NotNull(limited.Headers.RetryAfter?.Delta);
+        // The problem says it too, for callers that see no headers (a native CALL).
+        Assert.Equal((int)limited.Headers.RetryAfter!.Delta!.Value.TotalSeconds, System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("retryAfter").GetInt32());
         limited.Dispose();
+
+        // Through a native CALL, which carries no headers: the RESULT's problem has it.
+        var (native, _) = await Native.RawNative.OpenAsync(server.NativeEndPoint);
+        await using var n = native;
+        string? refused = null;
+        for (uint i = 2; i < 60 && refused is null; i++)
+        {
+            await native.SendAsync(i, new Leasehold.Protocol.Native.CallMessage("GET", "/v1/resources/x", null));
+            var result = (await native.ReceiveAsync()).As<Leasehold.Protocol.Native.ResultMessage>();
+            if (result.Status == 429)
+            {
+                refused = System.Text.Encoding.UTF8.GetString(result.Body!);
+            }
+        }
+        Assert.NotNull(refused);
+        Assert.InRange(System.Text.Json.JsonDocument.Parse(refused).RootElement.GetProperty("retryAfter").GetInt32(), 1, 2);
         // Probes are never limited.
         using var health = await server.Client.GetAsync(new Uri("/healthz", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
