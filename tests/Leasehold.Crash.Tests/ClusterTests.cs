@@ -306,6 +306,41 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
         Assert.True(after.GetProperty("fence").GetInt64() > 0);
     }
 
+    /// <summary>
+    /// Five nodes from settings alone: they elect one leader, and with any two of them killed (the leader among them)
+    /// the other three grant, keep every lease acknowledged before with its fence, and give larger fences.
+    /// </summary>
+    [Fact]
+    public async Task Five_nodes_serve_with_two_of_them_down_and_lose_nothing()
+    {
+        using var nodes = new ClusterNodes(5, Path.Combine(_root, "five"));
+        await nodes.StartAllAsync(Deadline);
+        var leader = await nodes.LeaderAsync(Deadline);
+        using var http = Http();
+        var kept = new List<(long Id, long Fence)>();
+        for (var i = 0; i < 5; i++)
+        {
+            var taken = await SendAsync(http, nodes[i], HttpMethod.Post, "v1/leases", new { path = $"/five/{i}", owner = "before", ttl = 600 });
+            Assert.True(taken.Status == HttpStatusCode.Created, $"acquire through node {i}: {taken}");
+            kept.Add((taken.Json.GetProperty("id").GetInt64(), taken.Json.GetProperty("fence").GetInt64()));
+        }
+        var other = (leader + 1) % 5;
+        await nodes[leader].KillAsync();
+        await nodes[other].KillAsync();
+
+        var fresh = await GrantThroughAnyAsync(http, nodes, new { path = "/five/after", owner = "after", ttl = 60 });
+        Assert.True(fresh.GetProperty("fence").GetInt64() > kept.Max(k => k.Fence), $"a fence after two nodes died: {fresh}");
+        foreach (var survivor in Enumerable.Range(0, 5).Where(i => i != leader && i != other))
+        {
+            foreach (var (id, fence) in kept)
+            {
+                var lease = await SendAsync(http, nodes[survivor], HttpMethod.Get, $"v1/leases/{id}");
+                Assert.True(lease.Status == HttpStatusCode.OK, $"lease {id} through node {survivor}: {lease}");
+                Assert.Equal(fence, lease.Json.GetProperty("fence").GetInt64());
+            }
+        }
+    }
+
     // ---- 4. a minority serves nothing ----
 
     [Fact]
