@@ -10,9 +10,11 @@ internal sealed partial class NativeConnection
     /// <summary>
     /// CALL: one HTTP request through the application's own pipeline, in process, as this connection's caller
     /// (its credential as a bearer header, its TLS client certificate, its address): the same routes, rights,
-    /// limits and problem documents as HTTP, by construction.
+    /// limits and problem documents as HTTP, by construction. <paramref name="aborted"/> is the request's
+    /// <c>RequestAborted</c>: a CANCEL of it, or the connection closing, ends a request that waits as a client
+    /// going away ends an HTTP one.
     /// </summary>
-    private async Task CallAsync(uint id, CallMessage message)
+    private async Task CallAsync(uint id, CallMessage message, CancellationToken aborted)
     {
         try
         {
@@ -62,7 +64,7 @@ internal sealed partial class NativeConnection
             features.Set<IHttpResponseFeature>(response);
             features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(responseBody));
             features.Set(NativeCall.Instance);
-            features.Set<IHttpRequestLifetimeFeature>(new HttpRequestLifetimeFeature { RequestAborted = _closed.Token });
+            features.Set<IHttpRequestLifetimeFeature>(new HttpRequestLifetimeFeature { RequestAborted = aborted });
             var remote = connection.RemoteEndPoint as System.Net.IPEndPoint;
             var local = connection.LocalEndPoint as System.Net.IPEndPoint;
             features.Set<IHttpConnectionFeature>(new HttpConnectionFeature
@@ -80,6 +82,13 @@ internal sealed partial class NativeConnection
             var context = new DefaultHttpContext(features) { RequestServices = scope.ServiceProvider };
             await pipeline(context).ConfigureAwait(false);
             var status = context.Response.StatusCode;
+            if (aborted.IsCancellationRequested && !(status is >= 200 and < 300 && responseBody.Length > 0))
+            {
+                // Cancelled, and the route gave up (a waiting acquire has left its queue): no answer but this. What
+                // finished anyway (a grant that won the race) is answered as it is, so that nothing is held unknown.
+                Fail(id, NativeProtocol.Cancelled, 499, "cancelled by CANCEL");
+                return;
+            }
             if (status is StatusCodes.Status307TemporaryRedirect or StatusCodes.Status308PermanentRedirect && shared.Node is not null)
             {
                 // A follower sends a caller named by its client certificate to the leader's HTTP address (the certificate

@@ -391,9 +391,10 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
             case FrameType.Call:
                 if (NativeFrames.TryParse<CallMessage>(frame.Payload, out var call))
                 {
-                    if (Begin(id, false) is not null)
+                    // Cancellable, as a CALL may wait (an acquire with a wait, a compat long poll).
+                    if (Begin(id, true) is { } calling)
                     {
-                        _ = CallAsync(id, call);
+                        _ = CallAsync(id, call, calling.Cancel!.Token);
                     }
                     return;
                 }

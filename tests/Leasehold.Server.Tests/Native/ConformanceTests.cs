@@ -537,6 +537,40 @@ public sealed class ConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_call_that_waits_is_ended_by_cancel_and_leaves_the_queue()
+    {
+        var (connection, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        await using var c = connection;
+        const string path = "/native/call-cancel";
+        await c.SendAsync(2, Acquire(path));
+        var held = (await c.ReceiveAsync()).As<LeaseMessage>();
+        await c.SendAsync(3, new CallMessage("POST", "/v1/leases", Encoding.UTF8.GetBytes($$"""{"path": "{{path}}", "wait": 30}""")));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (await QueueLengthAsync(path) != 1)
+        {
+            Assert.True(clock.Elapsed < TestServer.Timeout, "the CALL's acquire never queued");
+            await Task.Delay(20);
+        }
+
+        await c.SendAsync(4, new CancelMessage(3));
+        var refused = await c.ReceiveAsync();
+        Assert.Equal((3u, "cancelled", 499), (refused.Id, refused.Error().Code, (int)refused.Error().Status));
+        var ok = await c.ReceiveAsync();
+        Assert.Equal((FrameType.Ok, 4u), (ok.Type, ok.Id));
+        Assert.Equal(0, await QueueLengthAsync(path));
+        // Released, the path goes to nobody: the cancelled request is not waiting anywhere.
+        await c.SendAsync(5, new ReleaseMessage(held.Id, held.Token!));
+        Assert.Equal(FrameType.Ok, (await c.ReceiveAsync()).Type);
+        Assert.Empty(await HolderIdsAsync(path));
+    }
+
+    private async Task<int> QueueLengthAsync(string path)
+    {
+        using var resource = await _server.Client.GetAsync(new Uri("/v1/resources" + path, UriKind.Relative));
+        return System.Text.Json.JsonDocument.Parse(await resource.Content.ReadAsStringAsync()).RootElement.GetProperty("queue").GetArrayLength();
+    }
+
+    [Fact]
     public async Task Lease_ended_revoked_is_pushed_after_an_admin_revoke_over_http_or_call()
     {
         var (owner, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
