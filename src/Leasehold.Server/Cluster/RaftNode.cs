@@ -264,6 +264,12 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         {
             lock (_leaderViewGate)
             {
+                // The grace ran out and the same leader is known again (its timer fired as it came back): forwards to
+                // it are fine, so they get a view of their own.
+                if (_leaderView.IsCancellationRequested && _leaderViewOf is { } seen && seen.Equals(_cluster?.Leader?.EndPoint))
+                {
+                    _leaderView = new CancellationTokenSource();
+                }
                 return _leaderView.Token;
             }
         }
@@ -282,9 +288,15 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
                 _leaderView.CancelAfter(NoLeaderGrace);
                 return;
             }
-            if (leader.Equals(_leaderViewOf) && !_leaderView.IsCancellationRequested)
+            if (leader.Equals(_leaderViewOf))
             {
+                // The same leader back: the grace timer stops; if it fired already, what it cancelled is gone, and the
+                // forwards from now on get a new view.
                 _leaderView.CancelAfter(Timeout.InfiniteTimeSpan);
+                if (_leaderView.IsCancellationRequested)
+                {
+                    _leaderView = new CancellationTokenSource();
+                }
                 return;
             }
             var seen = _leaderView;
