@@ -82,6 +82,11 @@ internal static class LeaderForwarding
                 return Task.CompletedTask;
             });
             var error = await forwarder.SendAsync(context, url, invoker, config, HttpTransformer.Default, leaderView).ConfigureAwait(false);
+            if (error != ForwarderError.None && context.RequestAborted.IsCancellationRequested)
+            {
+                // The caller went away (a cancelled native CALL): the forward was cut for it.
+                Native.NativeCall.GaveUp(context);
+            }
             if (error != ForwarderError.None && !context.Response.HasStarted)
             {
                 await ErrorHandling.NoLeaderAsync(context, leaderView.IsCancellationRequested

@@ -33,9 +33,9 @@ internal static class GrantDelivery
         {
             return false;
         }
+        var response = context.Response;
         try
         {
-            var response = context.Response;
             response.StatusCode = status;
             response.ContentType = contentType;
             response.ContentLength = body.Length;
@@ -46,6 +46,7 @@ internal static class GrantDelivery
         {
             return false;
         }
-        return true;
+        // A native CALL's answer over its frame is dropped (frame-too-large): its caller never sees the token.
+        return response.Body is not Native.CappedBody { Overflowed: true };
     }
 }

@@ -59,6 +59,7 @@ internal static class LeaseEndpoints
                 if (!await GrantDelivery.TryDeliverAsync(context, lease) && !outcome.Reused)
                 {
                     await host.ReleaseUndeliveredAsync(lease.Id);
+                    Native.NativeCall.GaveUp(context);
                 }
                 return Results.Empty;
             }
@@ -67,6 +68,7 @@ internal static class LeaseEndpoints
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client is gone; its waiter left the queue. Nobody reads this answer.
+            Native.NativeCall.GaveUp(context);
             return Results.Empty;
         }
     }

@@ -15,6 +15,18 @@ internal sealed class NativeCall
     {
     }
 
+    private static readonly object GaveUpKey = new();
+
+    /// <summary>
+    /// The route gave the request up because its caller went away (a waiting acquire left its queue, a grant that
+    /// could not be delivered was released, a forward to the leader was cut): a cancelled CALL is answered ERROR
+    /// <c>cancelled</c> only then; any other answer of a cancelled CALL took effect, and is sent as it is.
+    /// </summary>
+    public static void GaveUp(HttpContext context) => context.Items[GaveUpKey] = true;
+
+    /// <summary>Whether <see cref="GaveUp"/> was said of this request.</summary>
+    public static bool WasGivenUp(HttpContext context) => context.Items.ContainsKey(GaveUpKey);
+
     /// <summary>After routing, before forwarding to a leader: a CALL of a streaming route is answered 400 <c>invalid-argument</c>.</summary>
     public static void UseNativeCallGuard(WebApplication app) => app.Use((context, next) =>
         context.Features.Get<NativeCall>() is not null && context.GetEndpoint()?.Metadata.GetMetadata<StreamingRoute>() is not null

@@ -82,10 +82,10 @@ internal sealed partial class NativeConnection
             var context = new DefaultHttpContext(features) { RequestServices = scope.ServiceProvider };
             await pipeline(context).ConfigureAwait(false);
             var status = context.Response.StatusCode;
-            if (aborted.IsCancellationRequested && !(status is >= 200 and < 300 && responseBody.Length > 0))
+            if (aborted.IsCancellationRequested && NativeCall.WasGivenUp(context))
             {
                 // Cancelled, and the route gave up (a waiting acquire has left its queue): no answer but this. What
-                // finished anyway (a grant that won the race) is answered as it is, so that nothing is held unknown.
+                // finished anyway (a grant that won the race, a release) is answered as it is: it took effect.
                 Fail(id, NativeProtocol.Cancelled, 499, "cancelled by CANCEL");
                 return;
             }

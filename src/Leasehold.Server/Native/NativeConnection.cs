@@ -391,7 +391,7 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
             case FrameType.Call:
                 if (NativeFrames.TryParse<CallMessage>(frame.Payload, out var call))
                 {
-                    // Cancellable, as a CALL may wait (an acquire with a wait, a compat long poll).
+                    // Cancellable, as a CALL may wait (an acquire with a wait; a forward to the leader).
                     if (Begin(id, true) is { } calling)
                     {
                         _ = CallAsync(id, call, calling.Cancel!.Token);

@@ -297,6 +297,28 @@ public sealed class ServerLimitsTests
     }
 
     [Fact]
+    public async Task A_call_whose_grant_is_too_large_for_a_frame_is_refused_and_the_lease_given_back()
+    {
+        // Frames of 1 KiB; a CALL acquiring six paths of 120 bytes fits a frame, and its answer (the paths again, and the
+        // lease's other fields) does not.
+        await using var server = await TestServer.StartAsync(["--Leasehold:Native:MaxFrameBytes=1024"]);
+        var (connection, _) = await RawNative.OpenAsync(server.NativeEndPoint);
+        await using var native = connection;
+        var paths = Enumerable.Range(0, 6).Select(i => $"/big/{i}-{new string('p', 120)}").ToArray();
+        await native.SendAsync(2, new CallMessage("POST", "/v1/leases", JsonSerializer.SerializeToUtf8Bytes(new { paths, owner = "big" })));
+        var refused = await native.ReceiveAsync();
+        Assert.Equal((2u, "frame-too-large"), (refused.Id, refused.Error().Code));
+        // Nobody saw the token: the lease is not left behind.
+        var api = new Api(server.Client);
+        foreach (var path in paths)
+        {
+            using var resource = await server.Client.GetAsync(new Uri("/v1/resources" + path, UriKind.Relative));
+            Assert.Empty(JsonDocument.Parse(await resource.Content.ReadAsStringAsync()).RootElement.GetProperty("holders").EnumerateArray());
+        }
+        await api.AssertServesAsync(paths[0]);
+    }
+
+    [Fact]
     public async Task A_pool_lease_too_large_for_a_frame_comes_without_attributes_or_is_refused_and_given_back()
     {
         // Frames of 1 KiB; three phones whose attributes are 600 bytes each, and twenty sims whose paths alone fill a frame.
