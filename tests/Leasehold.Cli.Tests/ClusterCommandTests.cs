@@ -68,12 +68,12 @@ public sealed class ClusterCommandTests(CliServer single) : IClassFixture<CliSer
         var dir = _dataDir + "-second";
         var second = LeaseholdApp.Build(["--urls", $"http://127.0.0.1:{http}", "--Leasehold:Native:Port=0", "--data-dir", dir, "--cluster-node", raft,
             "--cluster-members", $"{_raft},{raft}", "--Logging:LogLevel:Default=Warning"]);
-        using (var cts = new CancellationTokenSource(Tool.Timeout))
-        {
-            await second.StartAsync(cts.Token);
-        }
         try
         {
+            using (var cts = new CancellationTokenSource(Tool.Timeout))
+            {
+                await second.StartAsync(cts.Token);
+            }
             var added = await Tool.RunAsync(_address, "cluster", "add", raft, "--json");
             Assert.True(added.ExitCode == 0, added.ToString());
             Assert.Equal(new[] { _raft, raft }.Order(StringComparer.Ordinal), Members(added.Stdout).Order(StringComparer.Ordinal));
@@ -96,7 +96,10 @@ public sealed class ClusterCommandTests(CliServer single) : IClassFixture<CliSer
         {
             await second.StopAsync();
             await second.DisposeAsync();
-            Directory.Delete(dir, recursive: true);
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
         }
     }
 

@@ -314,8 +314,9 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
     public async Task Five_nodes_serve_with_two_of_them_down_and_lose_nothing()
     {
         using var nodes = new ClusterNodes(5, Path.Combine(_root, "five"));
-        await nodes.StartAllAsync(Deadline);
-        var leader = await nodes.LeaderAsync(Deadline);
+        // Five processes starting at once on a small shared machine: twice the usual bound.
+        await nodes.StartAllAsync(Deadline * 2);
+        var leader = await nodes.LeaderAsync(Deadline * 2);
         using var http = Http();
         var kept = new List<(long Id, long Fence)>();
         for (var i = 0; i < 5; i++)

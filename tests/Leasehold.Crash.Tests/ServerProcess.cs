@@ -262,7 +262,12 @@ internal sealed class ServerProcess : IDisposable
             {
                 listener.Start();
             }
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+            int[] ports = [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+            foreach (var port in ports)
+            {
+                HandedOut.TryAdd(port, 0);
+            }
+            return ports;
         }
         finally
         {
@@ -273,19 +278,32 @@ internal sealed class ServerProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// A free port never handed out before in this test run: one chosen again (a node's, before its first start)
+    /// must not be another node's that is chosen but not bound yet.
+    /// </summary>
     internal static int FreePort()
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
+        for (var attempt = 0; ; attempt++)
         {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            try
+            {
+                var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+                if (HandedOut.TryAdd(port, 0) || attempt >= 20)
+                {
+                    return port;
+                }
+            }
+            finally
+            {
+                listener.Stop();
+            }
         }
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> HandedOut = new();
 
     /// <summary>The dotnet host running this test (the SDK sets DOTNET_HOST_PATH), else whatever <c>dotnet</c> is on PATH.</summary>
     internal static string DotnetHost()

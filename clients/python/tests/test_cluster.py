@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 from typing import List, Optional
 
@@ -31,15 +32,20 @@ def _cli(*args: str) -> None:
     subprocess.run(["dotnet", cli_dll(), *args], check=True, timeout=120, stdout=subprocess.DEVNULL)
 
 
-def _role(url: str) -> Optional[str]:
-    """The role a node's readiness reports to alice (with security on, only readers see it), or None."""
+def _view(url: str) -> dict:
+    """A node's cluster view as its readiness reports it to alice (with security on, only readers see it); {} if none."""
     context = ssl.create_default_context(cafile=os.path.join(certs, "ca", "ca.crt"))
     context.load_cert_chain(os.path.join(certs, "alice.crt"), os.path.join(certs, "alice.key"))
     try:
         with urllib.request.urlopen(url + "/readyz", timeout=2, context=context) as answer:
-            return json.loads(answer.read()).get("cluster", {}).get("role")
+            return json.loads(answer.read()).get("cluster") or {}
+    except urllib.error.HTTPError as refused:
+        try:
+            return json.loads(refused.read()).get("cluster") or {}
+        except ValueError:
+            return {}
     except (OSError, ValueError):
-        return None
+        return {}
 
 
 def setUpModule() -> None:
@@ -79,14 +85,15 @@ def tearDownModule() -> None:
 
 
 def _roles() -> None:
-    """Finds the leader and a follower that names it (again before each test: the busy machine may re-elect)."""
+    """Finds the leader and a follower that follows it (again before each test: the busy machine may re-elect)."""
     global leader, follower
 
     def settled() -> bool:
         global leader, follower
-        roles = {n.url: _role(n.url) for n in nodes}
-        leaders = [url for url, role in roles.items() if role == "leader"]
-        followers = [url for url, role in roles.items() if role == "follower"]
+        views = {n.url: _view(n.url) for n in nodes}
+        leaders = [url for url, view in views.items() if view.get("role") == "leader"]
+        # A follower that can send callers to the leader: it knows the leader's address.
+        followers = [url for url, view in views.items() if view.get("role") == "follower" and leaders and view.get("leaderUrl") == leaders[0]]
         if len(leaders) != 1 or not followers:
             return False
         leader, follower = leaders[0], followers[0]

@@ -62,7 +62,7 @@ internal static class ClusterEndpoints
             }
             return added
                 ? Results.Json(await StatusAsync(node, cancellationToken).ConfigureAwait(false), ProtocolJsonContext.Default.ClusterStatusDto)
-                : Problems.Result(ErrorCodes.NoLeader, $"{endpoint} could not be added within 30 s (is it running and reachable? is a leader elected?)");
+                : Problems.Result(ErrorCodes.NoLeader, $"{endpoint} could not be added within 30 s (is it running and reachable? is a leader elected?)", retryAfterSeconds: 1);
         }
 
         async Task<IResult> RemoveAsync(string endpoint, CancellationToken cancellationToken)
@@ -83,7 +83,7 @@ internal static class ClusterEndpoints
             }
             return removed
                 ? Results.Json(await StatusAsync(node, cancellationToken).ConfigureAwait(false), ProtocolJsonContext.Default.ClusterStatusDto)
-                : Problems.Result(ErrorCodes.NoLeader, $"{address} could not be removed now; retry");
+                : Problems.Result(ErrorCodes.NoLeader, $"{address} could not be removed now; retry", retryAfterSeconds: 1);
         }
     }
 

@@ -70,10 +70,22 @@ internal static class Problems
         };
     }
 
-    public static IResult Result(string code, string? detail, LeaseDto[]? holders = null)
+    /// <param name="code">the catalogue's code</param>
+    /// <param name="detail">for people</param>
+    /// <param name="holders">for <c>locked</c></param>
+    /// <param name="retryAfterSeconds">when to try again: the <c>Retry-After</c> header and the problem's <c>retryAfter</c></param>
+    public static IResult Result(string code, string? detail, LeaseDto[]? holders = null, int? retryAfterSeconds = null)
     {
-        var problem = Create(code, detail, holders);
+        var problem = Create(code, detail, holders) with { RetryAfter = retryAfterSeconds };
         return new ProblemResult(problem, Results.Json(problem, ProtocolJsonContext.Default.ProblemDto, ProblemDto.ContentType, problem.Status));
+    }
+
+    private static void SetRetryAfter(HttpContext context, ProblemDto problem)
+    {
+        if (problem.RetryAfter is { } seconds)
+        {
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
     }
 
     // The problem code a request was answered with, for the requests metric (Metrics/RequestMetrics.cs). Set only on
@@ -100,6 +112,7 @@ internal static class Problems
         public Task ExecuteAsync(HttpContext httpContext)
         {
             Note(httpContext, problem.Code);
+            SetRetryAfter(httpContext, problem);
             return inner.ExecuteAsync(httpContext);
         }
     }
@@ -121,12 +134,8 @@ internal static class Problems
     /// </summary>
     public static Task WriteAsync(HttpContext context, string code, string? detail, int? retryAfterSeconds = null)
     {
-        var problem = Create(code, detail);
-        if (retryAfterSeconds is { } seconds)
-        {
-            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            problem = problem with { RetryAfter = seconds };
-        }
+        var problem = Create(code, detail) with { RetryAfter = retryAfterSeconds };
+        SetRetryAfter(context, problem);
         Note(context, code);
         context.Response.StatusCode = problem.Status;
         context.Response.ContentType = ProblemDto.ContentType;
