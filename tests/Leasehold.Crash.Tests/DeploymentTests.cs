@@ -38,7 +38,9 @@ public sealed class DeploymentTests(PublishedServer published)
         var port = ServerProcess.FreePort();
         const string UnitUrl = "http://127.0.0.1:8765";
         Assert.Contains(UnitUrl, unit.ExecStart);
+        // The unit's ports moved to free ones: HTTP's, and the native protocol's (its default, HTTP's + 1, may be taken).
         var command = unit.ExecStart.Select(a => a == UnitUrl ? $"http://127.0.0.1:{port}" : published.Reroot(a)).ToList();
+        command.Add($"--Leasehold:Native:Port={ServerProcess.FreePort()}");
         var umask = unit.Get("UMask") ?? "0022";
 
         // Run as the unit does: (setpriv to an unprivileged user), the unit's umask, then exec the server.
