@@ -290,13 +290,9 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
             }
             if (leader.Equals(_leaderViewOf))
             {
-                // The same leader back: the grace timer stops; if it fired already, what it cancelled is gone, and the
-                // forwards from now on get a new view.
+                // The same leader back: the grace timer stops (if it fired already, LeaderViewToken gives the forwards
+                // from now on a new view).
                 _leaderView.CancelAfter(Timeout.InfiniteTimeSpan);
-                if (_leaderView.IsCancellationRequested)
-                {
-                    _leaderView = new CancellationTokenSource();
-                }
                 return;
             }
             var seen = _leaderView;

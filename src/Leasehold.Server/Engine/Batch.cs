@@ -183,15 +183,23 @@ internal abstract class WorkItem
     public abstract void Fail(Exception error);
 }
 
-internal sealed class FuncItem<T>(Func<Writer, T> work) : WorkItem
+/// <summary>A work item answered with a value computed on the writer (typed items derive from it; <see cref="FuncItem{T}"/> runs a delegate).</summary>
+internal abstract class ValueItem<T> : WorkItem
 {
     private T? _result;
 
     public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public override void Run(Writer writer) => _result = work(writer);
+    public sealed override void Run(Writer writer) => _result = Compute(writer);
 
-    public override void Complete() => Completion.TrySetResult(_result!);
+    public sealed override void Complete() => Completion.TrySetResult(_result!);
 
-    public override void Fail(Exception error) => Completion.TrySetException(error);
+    public sealed override void Fail(Exception error) => Completion.TrySetException(error);
+
+    protected abstract T Compute(Writer writer);
+}
+
+internal sealed class FuncItem<T>(Func<Writer, T> work) : ValueItem<T>
+{
+    protected override T Compute(Writer writer) => work(writer);
 }

@@ -19,9 +19,7 @@ public sealed partial class EngineHost
     /// <param name="watcher">Told when the granted lease ends (not by its watcher's own release), or null.</param>
     internal async Task<AcquireOutcome> AcquireAsync(AcquireSpec spec, CancellationToken cancellationToken, IEndWatcher? watcher = null)
     {
-        var item = new AcquireItem(this, spec, watcher);
-        Post(item);
-        var (done, pending) = await item.Completion.Task.ConfigureAwait(false);
+        var (done, pending) = await Submit(new AcquireItem(this, spec, watcher)).ConfigureAwait(false);
         return done ?? await WaitGrantAsync(pending, cancellationToken).ConfigureAwait(false);
     }
 

@@ -11,36 +11,11 @@ namespace Leasehold.Server.Engine;
 public sealed partial class EngineHost
 {
     /// <summary>Releases a lease with the hash of its token; its result once durable.</summary>
-    internal Task<OperationResult<Lease>> ReleaseAsync(long leaseId, UInt128 tokenHash)
-    {
-        var item = new ReleaseItem(leaseId, tokenHash);
-        Post(item);
-        return item.Completion.Task;
-    }
+    internal Task<OperationResult<Lease>> ReleaseAsync(long leaseId, UInt128 tokenHash) => Submit(new ReleaseItem(leaseId, tokenHash));
 
     /// <summary>Renews a lease for <paramref name="ttlMs"/>; the error, the lease as the API shows it, and the detail, once durable.</summary>
     internal Task<(ErrorCode Error, LeaseDto? Lease, string? Detail)> RenewAsync(long leaseId, UInt128 tokenHash, long ttlMs)
-    {
-        var item = new RenewItem(leaseId, tokenHash, ttlMs);
-        Post(item);
-        return item.Completion.Task;
-    }
-
-    /// <summary>A work item answered with a value computed on the writer.</summary>
-    private abstract class ValueItem<T> : WorkItem
-    {
-        private T? _result;
-
-        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public sealed override void Run(Writer writer) => _result = Compute(writer);
-
-        public sealed override void Complete() => Completion.TrySetResult(_result!);
-
-        public sealed override void Fail(Exception error) => Completion.TrySetException(error);
-
-        protected abstract T Compute(Writer writer);
-    }
+        => Submit<(ErrorCode, LeaseDto?, string?)>(new RenewItem(leaseId, tokenHash, ttlMs));
 
     private sealed class ReleaseItem(long leaseId, UInt128 tokenHash) : ValueItem<OperationResult<Lease>>
     {

@@ -122,9 +122,11 @@ public sealed partial class EngineHost : IAsyncDisposable
     public event Action? Leading;
 
     /// <summary>Runs <paramref name="work"/> on the writer and returns its result once it is durable.</summary>
-    public Task<T> ExecuteAsync<T>(Func<Writer, T> work)
+    public Task<T> ExecuteAsync<T>(Func<Writer, T> work) => Submit(new FuncItem<T>(work));
+
+    /// <summary>Queues <paramref name="item"/> for the writer; its value once its batch is durable.</summary>
+    private Task<T> Submit<T>(ValueItem<T> item)
     {
-        var item = new FuncItem<T>(work);
         Post(item);
         return item.Completion.Task;
     }
