@@ -27,8 +27,18 @@ public sealed record ClusterStatusDto
     /// <summary>The last entry in this node's log (committed or not).</summary>
     public long LastIndex { get; init; }
 
-    /// <summary>Committed entries not yet applied here: <see cref="CommitIndex"/> - <see cref="AppliedIndex"/>.</summary>
-    public long Lag { get; init; }
+    /// <summary>
+    /// The leader's commit index as the leader answered this node just now (on the leader, its own); null when no leader
+    /// is known or it did not answer within a second.
+    /// </summary>
+    public long? LeaderCommitIndex { get; init; }
+
+    /// <summary>
+    /// How far this node's state is behind the leader's: <see cref="LeaderCommitIndex"/> - <see cref="AppliedIndex"/>
+    /// (entries committed on the leader that this node has not received, or not applied yet); null when the leader's
+    /// commit index is not known.
+    /// </summary>
+    public long? Lag { get; init; }
 
     public required ClusterMemberDto[] Members { get; init; }
 }

@@ -119,7 +119,11 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
                 ready.Add(view.Value);
             }
             views = [.. ready];
-            return views.All(v => v.GetProperty("lag").GetInt64() == 0)
+            // The lag is against the leader's commit index, which every node asked the leader for (the leader knows its own).
+            return views.All(v => v.GetProperty("leaderCommitIndex").ValueKind == JsonValueKind.Number && v.GetProperty("lag").ValueKind == JsonValueKind.Number
+                    && v.GetProperty("lag").GetInt64() == 0
+                    && v.GetProperty("leaderCommitIndex").GetInt64() == v.GetProperty("appliedIndex").GetInt64())
+                && views.Select(v => v.GetProperty("leaderCommitIndex").GetInt64()).Distinct().Count() == 1
                 && views.Select(v => v.GetProperty("term").GetInt64()).Distinct().Count() == 1
                 && views.Select(v => v.GetProperty("appliedIndex").GetInt64()).Distinct().Count() == 1
                 && views.Count(v => v.GetProperty("role").GetString() == "leader") == 1;
@@ -393,6 +397,9 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
         var (readyStatus, readyView) = await ReadyAsync(http, nodes[leader]);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, readyStatus);
         Assert.NotEqual("leader", readyView!.Value.GetProperty("role").GetString());
+        // No leader to ask: how far behind this node is cannot be known, and the view says so rather than 0.
+        Assert.True(JsonValueKind.Null == readyView.Value.GetProperty("leaderCommitIndex").ValueKind, readyView.Value.ToString());
+        Assert.Equal(JsonValueKind.Null, readyView.Value.GetProperty("lag").ValueKind);
 
         // One node back: a majority again, and everything acknowledged before is there, with its fence.
         await nodes[f1].StartAsync(Deadline);

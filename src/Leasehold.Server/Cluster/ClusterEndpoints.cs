@@ -1,4 +1,5 @@
 using DotNext.Net.Cluster;
+using DotNext.Net.Cluster.Consensus.Raft;
 using Leasehold.Protocol;
 using Leasehold.Server.Http;
 using Leasehold.Server.Security;
@@ -115,6 +116,32 @@ internal static class ClusterEndpoints
         }
     }
 
+    /// <summary>How long a status waits for the leader to tell its commit index.</summary>
+    private static readonly TimeSpan LeaderCommitWait = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The leader's commit index, asked over the Raft transport (DotNext's synchronize request, the one its reads on a
+    /// follower use); null when no leader is known, or it does not answer in time or no longer leads.
+    /// </summary>
+    private static async Task<long?> LeaderCommitAsync(IRaftClusterMember? leader, long commit, CancellationToken cancellationToken)
+    {
+        if (leader is null)
+        {
+            return null;
+        }
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        wait.CancelAfter(LeaderCommitWait);
+        try
+        {
+            return await leader.SynchronizeAsync(commit, wait.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Gone, frozen or no longer leading: the lag is not known, which the status says (null), rather than guessed.
+            return null;
+        }
+    }
+
     public static async Task<ClusterStatusDto> StatusAsync(RaftNode node, CancellationToken cancellationToken)
     {
         var cluster = node.Cluster;
@@ -124,6 +151,11 @@ internal static class ClusterEndpoints
         var leaderUrl = leader is { IsRemote: false } ? node.PublicUrl : await node.LeaderUrlAsync(cancellationToken).ConfigureAwait(false);
         var commit = wal.LastCommittedEntryIndex;
         var applied = wal.LastAppliedIndex;
+        // A node that leads knows the leader's commit index only while it serves: elected and not taken over yet, or
+        // left without a majority (its entries failed) before the library notices, another leader may be ahead of it.
+        var leaderCommit = leader is { IsRemote: false }
+            ? node.Serving ? commit : null
+            : await LeaderCommitAsync(leader, commit, cancellationToken).ConfigureAwait(false);
         return new ClusterStatusDto
         {
             Node = node.LocalEndPoint.ToString(),
@@ -134,7 +166,8 @@ internal static class ClusterEndpoints
             CommitIndex = commit,
             AppliedIndex = applied,
             LastIndex = wal.LastEntryIndex,
-            Lag = Math.Max(0, commit - applied),
+            LeaderCommitIndex = leaderCommit,
+            Lag = leaderCommit is { } known ? Math.Max(0, known - applied) : null,
             Members = [.. cluster.Members.Select(m => new ClusterMemberDto
             {
                 Endpoint = m.EndPoint.ToString() ?? "",
