@@ -6,8 +6,12 @@ namespace Leasehold.Core;
 /// What one request asks for, shared by leases (granted) and waiters (queued): the paths, the mode,
 /// the semaphore limit and the hierarchy flags. Conflicts are decided on these fields alone.
 /// </summary>
-public abstract class Claim
+public abstract class Claim : ITimed
 {
+    private int _deadlineSlot;
+
+    int ITimed.DeadlineSlot { get => _deadlineSlot; set => _deadlineSlot = value; }
+
     /// <summary>
     /// The paths held (a lease) or wanted (a waiter). A pool waiter wants any of its candidates, so its
     /// paths are all of them, and they change when resources are declared or removed.
@@ -92,8 +96,12 @@ public sealed class Waiter : Claim
 }
 
 /// <summary>A client session: leases bound to it end when it ends.</summary>
-public sealed class Session
+public sealed class Session : ITimed
 {
+    private int _deadlineSlot;
+
+    int ITimed.DeadlineSlot { get => _deadlineSlot; set => _deadlineSlot = value; }
+
     public long Id { get; init; }
 
     public UInt128 Token { get; init; }

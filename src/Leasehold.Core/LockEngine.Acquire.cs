@@ -208,7 +208,7 @@ public sealed partial class LockEngine
         if (lease.TtlMs > 0)
         {
             lease.ExpiresAt = now + lease.TtlMs;
-            Schedule(DeadlineKind.Lease, lease.Id, lease.ExpiresAt);
+            Schedule(lease);
         }
         EmitGranted(lease, now);
         return lease;
@@ -242,7 +242,7 @@ public sealed partial class LockEngine
         if (lease.TtlMs > 0)
         {
             lease.ExpiresAt = now + lease.TtlMs;
-            Schedule(DeadlineKind.Lease, lease.Id, lease.ExpiresAt);
+            Schedule(lease);
         }
     }
 
@@ -301,6 +301,7 @@ public sealed partial class LockEngine
             _tree.Prune(node);
         }
         _leases.Remove(lease.Id);
+        _deadlines.Remove(lease);
         UnindexToken(lease);
         Untally(lease.Principal, t => t.Leases--);
         if (lease.SessionId != 0 && _sessions.TryGetValue(lease.SessionId, out var session))

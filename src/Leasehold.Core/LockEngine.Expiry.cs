@@ -15,21 +15,22 @@ public sealed partial class LockEngine
     public int Advance(long now)
     {
         var ended = 0;
-        while (_deadlines.TryPeek(out var due, out var at) && at.At <= now)
+        while (_deadlines.TryPeek(out var kind, out var id, out var at) && at <= now)
         {
-            _deadlines.Dequeue();
-            // Only the entry for an object's current deadline counts: an extended one is handled at its own time.
-            switch (due.Kind)
+            _deadlines.Pop();
+            // The heap holds each live thing's current deadline only (moved when renewed, removed when it ends); the
+            // checks are a guard, never the rule.
+            switch (kind)
             {
-                case DeadlineKind.Lease when _leases.TryGetValue(due.Id, out var lease) && lease.ExpiresAt == at.At:
+                case DeadlineKind.Lease when _leases.TryGetValue(id, out var lease) && lease.ExpiresAt == at:
                     End(lease, EndReason.Expired, now);
                     ended++;
                     break;
-                case DeadlineKind.Session when _sessions.TryGetValue(due.Id, out var session) && session.ExpiresAt == at.At:
+                case DeadlineKind.Session when _sessions.TryGetValue(id, out var session) && session.ExpiresAt == at:
                     End(session, EndReason.Expired, now);
                     ended++;
                     break;
-                case DeadlineKind.Waiter when _waiters.TryGetValue(due.Id, out var waiter) && waiter.Deadline == at.At:
+                case DeadlineKind.Waiter when _waiters.TryGetValue(id, out var waiter) && waiter.Deadline == at:
                     _timedOut.Add(waiter);
                     break;
             }

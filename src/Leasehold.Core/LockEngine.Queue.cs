@@ -34,7 +34,7 @@ public sealed partial class LockEngine
         }
         Tally(waiter.Principal).Waiters++;
         session?.WaiterIds.Add(waiter.Id);
-        Schedule(DeadlineKind.Waiter, waiter.Id, waiter.Deadline);
+        Schedule(waiter);
         EmitQueued(waiter, claim.EnqueuedAt);
         return waiter;
     }
@@ -67,6 +67,7 @@ public sealed partial class LockEngine
         _queue.Remove(waiter.QueueNode!);
         waiter.QueueNode = null;
         _waiters.Remove(waiter.Id);
+        _deadlines.Remove(waiter);
         _poolWaiters.Remove(waiter.Id);
         Untally(waiter.Principal, t => t.Waiters--);
         if (waiter.SessionId != 0 && _sessions.TryGetValue(waiter.SessionId, out var session))

@@ -27,7 +27,7 @@ public sealed partial class LockEngine
         };
         _sessions.Add(session.Id, session);
         Tally(session.Principal).Sessions++;
-        Schedule(DeadlineKind.Session, session.Id, session.ExpiresAt);
+        Schedule(session);
         EmitSession(EventKind.SessionOpened, session, command.Now);
         return new OperationResult<Session>(ErrorCode.None, session);
     }
@@ -39,7 +39,7 @@ public sealed partial class LockEngine
         {
             Changes++;
             session.ExpiresAt = command.Now + session.TtlMs;
-            Schedule(DeadlineKind.Session, session.Id, session.ExpiresAt);
+            Schedule(session);
         }
         return found;
     }
@@ -77,6 +77,7 @@ public sealed partial class LockEngine
     {
         Changes++;
         _sessions.Remove(session.Id);
+        _deadlines.Remove(session);
         EmitSession(EventKind.SessionEnded, session, now, reason, endedBy);
         if (TrackEnded)
         {

@@ -46,7 +46,7 @@ public sealed partial class LockEngine
         {
             engine._sessions.Add(session.Id, session);
             engine.Tally(session.Principal).Sessions++;
-            engine.Schedule(DeadlineKind.Session, session.Id, session.ExpiresAt);
+            engine.Schedule(session);
         }
         foreach (var lease in state.Leases)
         {
@@ -65,7 +65,7 @@ public sealed partial class LockEngine
             }
             if (lease.ExpiresAt != long.MaxValue)
             {
-                engine.Schedule(DeadlineKind.Lease, lease.Id, lease.ExpiresAt);
+                engine.Schedule(lease);
             }
         }
         foreach (var waiter in state.Waiters)
@@ -85,7 +85,7 @@ public sealed partial class LockEngine
             {
                 engine._sessions[waiter.SessionId].WaiterIds.Add(waiter.Id);
             }
-            engine.Schedule(DeadlineKind.Waiter, waiter.Id, waiter.Deadline);
+            engine.Schedule(waiter);
         }
         return engine;
     }
@@ -109,7 +109,7 @@ public sealed partial class LockEngine
             if (lease.TtlMs > 0 && lease.ExpiresAt < command.Now + lease.TtlMs)
             {
                 lease.ExpiresAt = command.Now + lease.TtlMs;
-                Schedule(DeadlineKind.Lease, lease.Id, lease.ExpiresAt);
+                Schedule(lease);
                 EmitRenewed(lease, command.Now);
             }
         }
@@ -119,7 +119,7 @@ public sealed partial class LockEngine
             if (session.ExpiresAt < until)
             {
                 session.ExpiresAt = until;
-                Schedule(DeadlineKind.Session, session.Id, session.ExpiresAt);
+                Schedule(session);
             }
         }
         return _leases.Count;
@@ -144,7 +144,7 @@ public sealed partial class LockEngine
             if (session.ExpiresAt < until)
             {
                 session.ExpiresAt = until;
-                Schedule(DeadlineKind.Session, session.Id, session.ExpiresAt);
+                Schedule(session);
             }
         }
         return _leases.Count;

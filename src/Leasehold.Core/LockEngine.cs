@@ -6,13 +6,6 @@ namespace Leasehold.Core;
 /// </summary>
 public sealed partial class LockEngine
 {
-    private enum DeadlineKind : byte
-    {
-        Lease,
-        Session,
-        Waiter,
-    }
-
     private readonly LockTree _tree = new();
 
     /// <summary>
@@ -28,7 +21,7 @@ public sealed partial class LockEngine
     // Deadlines are never removed early: an entry whose object is gone or was extended is skipped when due.
     // Ties at the same millisecond are broken by kind, then id, so a replay (even from a snapshot, which
     // rebuilds this queue in another order) ends things in exactly the same order.
-    private readonly PriorityQueue<(DeadlineKind Kind, long Id), (long At, DeadlineKind Kind, long Id)> _deadlines = new();
+    private readonly DeadlineHeap _deadlines = new();
     private readonly List<WaiterOutcome> _outcomes = [];
     private readonly List<Ended> _ended = [];
 
@@ -131,9 +124,16 @@ public sealed partial class LockEngine
     }
 
     /// <summary>The earliest moment a <see cref="Tick"/> may change something, or null when nothing is timed.</summary>
-    public long? NextDeadline => _deadlines.TryPeek(out _, out var due) ? due.At : null;
+    public long? NextDeadline => _deadlines.TryPeek(out _, out _, out var at) ? at : null;
 
-    private void Schedule(DeadlineKind kind, long id, long at) => _deadlines.Enqueue((kind, id), (at, kind, id));
+    /// <summary>Timed things with a deadline set (live leases with a ttl, sessions, waiters with a wait): for tests.</summary>
+    internal int DeadlineCount => _deadlines.Count;
+
+    private void Schedule(Lease lease) => _deadlines.Set(lease, DeadlineKind.Lease, lease.Id, lease.ExpiresAt);
+
+    private void Schedule(Session session) => _deadlines.Set(session, DeadlineKind.Session, session.Id, session.ExpiresAt);
+
+    private void Schedule(Waiter waiter) => _deadlines.Set(waiter, DeadlineKind.Waiter, waiter.Id, waiter.Deadline);
 
     /// <summary>
     /// Applies any command. The typed methods do the same without the dispatch, and always decide anew:

@@ -268,4 +268,43 @@ public class ExpiryTests : EngineTestBase
         Assert.Equal(1, Engine.Advance(Now + 3000));
         Assert.Equal(session.ExpiresAt, Engine.NextDeadline);
     }
+
+    [Fact]
+    public void Ended_and_renewed_things_leave_no_deadline_behind()
+    {
+        // Released long before their ttl: nothing of them stays timed (before, each left its deadline until it came,
+        // so a server releasing 40,000 leases a second with a 60 s ttl carried 2.4 M dead entries and woke for each).
+        var leases = Enumerable.Range(0, 100).Select(i => Hold($"/r/{i}", ttlMs: 60_000)).ToList();
+        Assert.Equal(100, Engine.DeadlineCount);
+        foreach (var lease in leases)
+        {
+            Assert.Equal(ErrorCode.None, Release(lease).Error);
+        }
+        Assert.Equal(0, Engine.DeadlineCount);
+        Assert.Null(Engine.NextDeadline);
+
+        // A renewed lease keeps one deadline, moved: the next deadline is its latest expiry, not its first.
+        var renewed = Hold("/renewed", ttlMs: 1000);
+        for (var i = 0; i < 10; i++)
+        {
+            Now += 500;
+            Assert.Equal(ErrorCode.None, Renew(renewed).Error);
+        }
+        Assert.Equal(1, Engine.DeadlineCount);
+        Assert.Equal(renewed.ExpiresAt, Engine.NextDeadline);
+
+        // A closed session and a waiter that was granted or gave up leave nothing either.
+        var session = OpenSession(5000);
+        var bound = Hold("/bound", sessionId: session.Id, ttlMs: 3000);
+        var waiter = Queued(Acquire("/renewed", waitMs: 2000));
+        Assert.Equal(4, Engine.DeadlineCount);
+        Assert.Equal(ErrorCode.None, CloseSession(session).Error);
+        Assert.Null(Engine.GetLease(bound.Id));
+        Assert.Equal(2, Engine.DeadlineCount);
+        Assert.Equal(ErrorCode.None, Release(renewed).Error);
+        Assert.Equal(waiter.Id, Assert.Single(DrainOutcomes()).WaiterId);
+        // The waiter, granted, holds a lease without a ttl: nothing is timed any more.
+        Assert.Equal(0, Engine.DeadlineCount);
+        Assert.Null(Engine.NextDeadline);
+    }
 }
