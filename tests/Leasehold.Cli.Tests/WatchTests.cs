@@ -13,7 +13,10 @@ public sealed class WatchTests(CliServer server) : IClassFixture<CliServer>
     public async Task Watch_prints_a_granted_and_a_released_line_as_they_happen_and_ctrl_c_ends_it_with_0(bool native)
     {
         var prefix = CliServer.UniquePath("watch");
-        using var tool = Tool.Start(["watch", "/"], native ? server.NativeAddress : server.BaseAddress);
+        // Ctrl-C as a terminal sends it. A test run started in the background by a script inherits SIGINT ignored (POSIX
+        // sets that for background jobs without job control), and the tool, like any program, keeps an ignored SIGINT
+        // ignored: coreutils' env gives it the default disposition back, so the test is about the tool, not its parent.
+        using var tool = Tool.StartProgram("env", ["--default-signal=INT", Tool.Dotnet, Tool.Dll, "watch", "/"], native ? server.NativeAddress : server.BaseAddress);
         await WaitForStreamsAsync(1, tool);
 
         var lease = await server.Client.AcquireAsync(AcquireOptions.ForPath($"{prefix}/a") with { Owner = "alice", Ttl = TimeSpan.FromSeconds(30) });
