@@ -10,10 +10,10 @@ namespace Leasehold.LoadGen;
 internal sealed class LoadRunner(LoadOptions options, ILockTarget target)
 {
     /// <summary>
-    /// How far apart the grants per client of a contended run may be on a target that queues fairly: 3, or a fiftieth of
-    /// the mean when that is more (see where it is checked).
+    /// How far apart the grants per client of a contended run may be on a target that queues fairly: 3 plus the square
+    /// root of the mean (see where it is checked).
     /// </summary>
-    private static long MaxFairSpread(long[] grants) => Math.Max(3, (long)grants.Average() / 50);
+    private static long MaxFairSpread(long[] grants) => 3 + (long)Math.Sqrt(grants.Average());
 
     private const string ContendedPath = "/load/contended";
 
@@ -255,9 +255,10 @@ internal sealed class LoadRunner(LoadOptions options, ILockTarget target)
             // A fair queue grants every waiting client once per round, so the counts stay close: a turn or two apart from
             // the first round's order and the run's end, plus a turn now and then that a client misses because its next
             // request was still in transit when its turn came (others go round meanwhile; thousands of rounds add up a
-            // few). A queue that let some clients pass others again and again spreads them by far more: a fiftieth of
-            // the mean (or 3) is the bound. (The most grants ahead above includes grants made while a request was still
-            // in transit, which the client cannot tell apart: a figure, not a check.)
+            // few, at random, so they spread like the square root of the rounds). A queue that let some clients pass
+            // others again and again spreads them in proportion to the rounds: 3 plus the square root of the mean is
+            // the bound. (The most grants ahead above includes grants made while a request was still in transit, which
+            // the client cannot tell apart: a figure, not a check.)
             var spread = MaxFairSpread(grants);
             var unfair = target.QueuesFairly && grants.Max() - grants.Min() > spread;
             Console.WriteLine(string.Create(inv, $"  grants per client (measured window): min {grants.Min():N0}, max {grants.Max():N0}{(target.QueuesFairly

@@ -18,9 +18,9 @@ public sealed partial class LockEngine
     private readonly Dictionary<long, Waiter> _waiters = [];
     private readonly LinkedList<Waiter> _queue = new();
 
-    // Deadlines are never removed early: an entry whose object is gone or was extended is skipped when due.
+    // One entry per live lease, session or waiter with a deadline: removed when it ends, moved when renewed.
     // Ties at the same millisecond are broken by kind, then id, so a replay (even from a snapshot, which
-    // rebuilds this queue in another order) ends things in exactly the same order.
+    // rebuilds this heap in another order) ends things in exactly the same order.
     private readonly DeadlineHeap _deadlines = new();
     private readonly List<WaiterOutcome> _outcomes = [];
     private readonly List<Ended> _ended = [];

@@ -92,9 +92,11 @@ public class DeadlineHeapTests
         var second = new DeadlineHeap();
         var a = new Thing(1);
         var b = new Thing(2);
-        first.Set(b, DeadlineKind.Lease, 2, 5);
         first.Set(a, DeadlineKind.Lease, 1, 10);
+        Assert.Equal(1, a.DeadlineSlot);
+        // b takes slot 1 of the second heap, the slot a carries from the first: a is not b's entry to move.
         second.Set(b, DeadlineKind.Lease, 2, 20);
+        Assert.Equal(1, b.DeadlineSlot);
         second.Set(a, DeadlineKind.Lease, 1, 1);
         Assert.Equal(2, second.Count);
         Assert.True(second.TryPeek(out _, out var id, out var at));

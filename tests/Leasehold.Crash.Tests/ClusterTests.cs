@@ -229,7 +229,7 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
             // Every node learns it, and the new node follows the same leader.
             await UntilAsync(async () => (await MembersAsync(http, nodes)).All(m => m.Count == 4), Deadline, "every node lists 4 members");
             await UntilAsync(async () => (await ReadyAsync(http, fourth)).Cluster is { } view
-                && view.GetProperty("role").GetString() == "follower" && view.GetProperty("lag").GetInt64() == 0
+                && view.GetProperty("role").GetString() == "follower" && view.GetProperty("lag") is { ValueKind: JsonValueKind.Number } lag && lag.GetInt64() == 0
                 && view.GetProperty("leader").GetString() == $"127.0.0.1:{nodes.RaftPorts[leader]}", Deadline, "the 4th node follows");
             AssertProblem(await SendAsync(http, nodes[f2], HttpMethod.Post, "v1/cluster/members", new { endpoint = fourthEndpoint }), HttpStatusCode.BadRequest, "invalid-argument");
 
@@ -647,7 +647,7 @@ public sealed class ClusterTests(SharedCluster shared, ITestOutputHelper output)
         await nodes[wiped].StartAsync(Deadline);
         var commit = (await ReadyAsync(http, nodes[leader])).Cluster!.Value.GetProperty("commitIndex").GetInt64();
         await UntilAsync(async () => (await ReadyAsync(http, nodes[wiped])).Cluster is { } view
-            && view.GetProperty("appliedIndex").GetInt64() >= commit && view.GetProperty("lag").GetInt64() == 0, Deadline,
+            && view.GetProperty("appliedIndex").GetInt64() >= commit && view.GetProperty("lag") is { ValueKind: JsonValueKind.Number } lag && lag.GetInt64() == 0, Deadline,
             $"the wiped node applied entry {commit}");
         Assert.NotEmpty(Directory.EnumerateFiles(Path.Combine(nodes[wiped].DataDir, "raft", "state")));
 

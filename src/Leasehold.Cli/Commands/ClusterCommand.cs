@@ -45,7 +45,7 @@ internal static class ClusterCommand
             return;
         }
         Console.Out.WriteLine($"node {status.Node}: {status.Role}, term {status.Term}, leader {status.Leader ?? "none"}{(status.LeaderUrl is null ? "" : $" ({status.LeaderUrl})")}");
-        Console.Out.WriteLine($"log: committed {status.CommitIndex}, applied {status.AppliedIndex}, last {status.LastIndex}, lag {(status.Lag is { } lag ? lag.ToString(System.Globalization.CultureInfo.InvariantCulture) : "unknown (no leader answered)")}");
+        Console.Out.WriteLine($"log: committed {status.CommitIndex}, applied {status.AppliedIndex}, last {status.LastIndex}, lag {(status.Lag is { } lag ? lag.ToString(System.Globalization.CultureInfo.InvariantCulture) : "unknown (no serving leader answered)")}");
         var table = new TableWriter("MEMBER", "STATUS", "ROLE");
         foreach (var member in status.Members.OrderBy(m => m.Endpoint, StringComparer.Ordinal))
         {

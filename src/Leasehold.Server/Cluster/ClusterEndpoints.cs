@@ -1,5 +1,4 @@
 using DotNext.Net.Cluster;
-using DotNext.Net.Cluster.Consensus.Raft;
 using Leasehold.Protocol;
 using Leasehold.Server.Http;
 using Leasehold.Server.Security;
@@ -116,32 +115,6 @@ internal static class ClusterEndpoints
         }
     }
 
-    /// <summary>How long a status waits for the leader to tell its commit index.</summary>
-    private static readonly TimeSpan LeaderCommitWait = TimeSpan.FromSeconds(1);
-
-    /// <summary>
-    /// The leader's commit index, asked over the Raft transport (DotNext's synchronize request, the one its reads on a
-    /// follower use); null when no leader is known, or it does not answer in time or no longer leads.
-    /// </summary>
-    private static async Task<long?> LeaderCommitAsync(IRaftClusterMember? leader, long commit, CancellationToken cancellationToken)
-    {
-        if (leader is null)
-        {
-            return null;
-        }
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        wait.CancelAfter(LeaderCommitWait);
-        try
-        {
-            return await leader.SynchronizeAsync(commit, wait.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            // Gone, frozen or no longer leading: the lag is not known, which the status says (null), rather than guessed.
-            return null;
-        }
-    }
-
     public static async Task<ClusterStatusDto> StatusAsync(RaftNode node, CancellationToken cancellationToken)
     {
         var cluster = node.Cluster;
@@ -151,15 +124,16 @@ internal static class ClusterEndpoints
         var leaderUrl = leader is { IsRemote: false } ? node.PublicUrl : await node.LeaderUrlAsync(cancellationToken).ConfigureAwait(false);
         var commit = wal.LastCommittedEntryIndex;
         var applied = wal.LastAppliedIndex;
+        var serving = node.Serving;
         // A node that leads knows the leader's commit index only while it serves: elected and not taken over yet, or
         // left without a majority (its entries failed) before the library notices, another leader may be ahead of it.
         var leaderCommit = leader is { IsRemote: false }
-            ? node.Serving ? commit : null
-            : await LeaderCommitAsync(leader, commit, cancellationToken).ConfigureAwait(false);
+            ? serving ? commit : null
+            : await node.LeaderCommitAsync(commit, cancellationToken).ConfigureAwait(false);
         return new ClusterStatusDto
         {
             Node = node.LocalEndPoint.ToString(),
-            Role = node.Serving ? "leader" : leader is null ? "no-leader" : leader.IsRemote ? "follower" : "taking-over",
+            Role = serving ? "leader" : leader is null ? "no-leader" : leader.IsRemote ? "follower" : "taking-over",
             Term = cluster.AuditTrail.Term,
             Leader = leader?.EndPoint.ToString(),
             LeaderUrl = leaderUrl,

@@ -220,6 +220,54 @@ internal sealed partial class RaftNode : IHostedService, IAsyncDisposable
         await _lock.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>How long one answer of the leader's commit index serves every status asked meanwhile.</summary>
+    private static readonly TimeSpan LeaderCommitReuse = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a status waits for the leader to tell its commit index (readiness probes often time out at 1 s).</summary>
+    private static readonly TimeSpan LeaderCommitWait = TimeSpan.FromMilliseconds(500);
+
+    // Read and replaced whole by any request thread (a reference, never torn).
+    private LeaderCommitAnswer? _leaderCommit;
+
+    private sealed record LeaderCommitAnswer(RaftClusterMember Leader, long AskedAt, Task<long?> Answer);
+
+    /// <summary>
+    /// The leader's commit index when another node leads, asked over the Raft transport (DotNext's synchronize request,
+    /// the one its reads on a follower use); null when no other node leads, or it does not answer within
+    /// <see cref="LeaderCommitWait"/> or no longer leads. One question serves every caller for a second, so probes
+    /// (readiness is open to anyone when security is off) cost the leader at most one request per follower a second.
+    /// </summary>
+    public Task<long?> LeaderCommitAsync(long commit, CancellationToken cancellationToken)
+    {
+        if (_cluster?.Leader is not { IsRemote: true } leader)
+        {
+            return Task.FromResult<long?>(null);
+        }
+        var now = Environment.TickCount64;
+        var asked = Volatile.Read(ref _leaderCommit);
+        if (asked is null || !ReferenceEquals(asked.Leader, leader) || now - asked.AskedAt >= LeaderCommitReuse.TotalMilliseconds)
+        {
+            // (Two callers at once may both ask: harmless.)
+            asked = new LeaderCommitAnswer(leader, now, AskLeaderCommitAsync(leader, commit));
+            Volatile.Write(ref _leaderCommit, asked);
+        }
+        return asked.Answer.WaitAsync(cancellationToken);
+    }
+
+    private static async Task<long?> AskLeaderCommitAsync(IRaftClusterMember leader, long commit)
+    {
+        using var wait = new CancellationTokenSource(LeaderCommitWait);
+        try
+        {
+            return await leader.SynchronizeAsync(commit, wait.Token).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Gone, frozen or no longer leading: the lag is not known, which the status says (null), rather than guessed.
+            return null;
+        }
+    }
+
     /// <summary>The HTTP URL of the leader when another node leads; null when this node leads or no leader is known.</summary>
     public ValueTask<string?> LeaderUrlAsync(CancellationToken cancellationToken) => LeaderMetadataAsync(UrlMetadata, cancellationToken);
 
