@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Leasehold.Protocol;
 
 /// <summary>A cluster node's view of its cluster (<c>GET /v1/cluster</c>, and <c>/readyz</c> on a cluster node).</summary>
@@ -58,6 +60,7 @@ public sealed record ClusterMemberDto
 }
 
 /// <summary>The body of <c>POST /v1/cluster/members</c>.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record ClusterMemberRequest
 {
     /// <summary>The new member's Raft endpoint, <c>host:port</c>; it must be running, started with the cluster's members.</summary>

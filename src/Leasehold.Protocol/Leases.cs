@@ -1,8 +1,10 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Leasehold.Protocol;
 
 /// <summary>Body of <c>POST /v1/leases</c>. Durations are in seconds.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record AcquireRequest
 {
     public string? Path { get; init; }
@@ -49,6 +51,7 @@ public sealed record AcquireRequest
 }
 
 /// <summary>One requirement group of a pool request.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record GroupRequest
 {
     public string? Pool { get; init; }
@@ -70,6 +73,7 @@ public sealed record ChosenResourceDto
 }
 
 /// <summary>Body of <c>POST /v1/leases/{id}/renew</c> (optional).</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record RenewRequest
 {
     public double? Ttl { get; init; }

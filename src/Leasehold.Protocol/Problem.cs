@@ -3,10 +3,9 @@ using System.Text.Json.Serialization;
 namespace Leasehold.Protocol;
 
 /// <summary>
-/// An RFC 9457 problem body (<c>application/problem+json</c>) with a stable <c>code</c>. A client reads it leniently:
-/// members it does not know (added by a later server) are skipped, unlike in request bodies.
+/// An RFC 9457 problem body (<c>application/problem+json</c>) with a stable <c>code</c>. A client reads it leniently,
+/// like every answer: members it does not know (added by a later server) are skipped, unlike in request bodies.
 /// </summary>
-[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Skip)]
 public sealed record ProblemDto
 {
     public const string ContentType = "application/problem+json";

@@ -4,12 +4,14 @@ using System.Text.Json.Serialization;
 namespace Leasehold.Protocol;
 
 /// <summary>
-/// Source-generated JSON for every wire type: no reflection, and unknown request fields are refused
-/// (a misspelt <c>tll</c> is an error, not a lease without a time to live).
+/// Source-generated JSON for every wire type: no reflection. Requests are read strictly, answers leniently: every
+/// <c>*Request</c> type refuses members it does not know (a misspelt <c>tll</c> is an error, not a lease without a
+/// time to live), while every answer a client reads skips them, so a client keeps working against a later server
+/// whose answers carry members added since (as etcd's and Consul's clients do).
 /// </summary>
 [JsonSourceGenerationOptions(
     JsonSerializerDefaults.Web,
-    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
     NumberHandling = JsonNumberHandling.Strict,
     MaxDepth = ProtocolJsonContext.MaxDepth)]
 [JsonSerializable(typeof(AcquireRequest))]

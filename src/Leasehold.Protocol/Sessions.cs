@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace Leasehold.Protocol;
 
 /// <summary>Body of <c>POST /v1/sessions</c>. <c>ttl</c> in seconds.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record SessionRequest
 {
     public double? Ttl { get; init; }
