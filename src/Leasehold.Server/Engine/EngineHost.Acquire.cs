@@ -122,9 +122,15 @@ public sealed partial class EngineHost
         {
             return true;
         }
-        // Granted before the cancellation reached the writer: the client will never see the token.
+        // Granted before the cancellation reached the writer: the client will never see the token. Whoever watched it for
+        // the client stops first: it was never told of the lease, so it must not be told of its end (a native connection
+        // would keep that push for a grant it will never write, for as long as it lives).
         if (pending.GrantedLeaseId is { } id)
         {
+            if (pending.Watcher is { } watcher)
+            {
+                writer.Unwatch(EndedKind.Lease, id, watcher);
+            }
             ReleaseUnclaimed(writer, id);
         }
         return false;
