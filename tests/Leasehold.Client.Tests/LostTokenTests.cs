@@ -88,6 +88,21 @@ public abstract class LostTokenTests : ContractTestBase
     }
 
     [Fact]
+    public async Task EarlyLostToken_asked_again_with_the_same_lead_is_the_same_token()
+    {
+        var client = CreateClient();
+        await using var lease = await Bounded(client.AcquireAsync(PathOptions("/early-again", 30)));
+        var early = lease.EarlyLostToken(TimeSpan.FromSeconds(10));
+        // One timer per lead, not one more per call (a caller asking per unit of work would otherwise pile them up).
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(early, lease.EarlyLostToken(TimeSpan.FromSeconds(10)));
+        }
+        Assert.NotEqual(early, lease.EarlyLostToken(TimeSpan.FromSeconds(11)));
+        Assert.False(early.IsCancellationRequested);
+    }
+
+    [Fact]
     public async Task EarlyLostToken_fires_with_LostToken_when_the_lease_is_released_out_of_band_and_not_while_it_is_held()
     {
         // The client's time is fake: two lifetimes of renewals pass in no time; the server's 30 s ttl does not run out meanwhile.

@@ -212,7 +212,8 @@ internal sealed partial class NativeConnection : IDisposable
         Enqueue(message, pending);
         if (cancellationToken.CanBeCanceled)
         {
-            pending.Registration = cancellationToken.UnsafeRegister(static (state, token) => ((Pending)state!).Cancel(token), pending);
+            // After Enqueue (a CANCEL needs the request's id); the answer may have come meanwhile (see Register).
+            pending.Register(cancellationToken);
         }
         return pending.Task;
     }
@@ -629,18 +630,47 @@ internal sealed partial class NativeConnection : IDisposable
 
         public bool IsAcquire => Request == FrameType.Acquire;
 
-        public CancellationTokenRegistration Registration { get; set; }
+        // Under lock (this): the registration on the caller's token, and whether the request has ended (answered or
+        // failed), after which none is made. An answer can beat the registration (the frame is written before it is
+        // made): a registration made after the answer disposed the (empty) one would never be disposed, and would keep
+        // this request and its connection alive for as long as the caller's token lives (a service's stopping token).
+        private CancellationTokenRegistration _registration;
+        private bool _ended;
+
+        public void Register(CancellationToken cancellationToken)
+        {
+            lock (this)
+            {
+                if (!_ended)
+                {
+                    _registration = cancellationToken.UnsafeRegister(static (state, token) => ((Pending)state!).Cancel(token), this);
+                }
+            }
+        }
 
         public bool Complete(in NativeAnswer answer)
         {
-            Registration.Dispose();
+            End();
             return TrySetResult(answer);
         }
 
         public void Fail(Exception reason)
         {
-            Registration.Dispose();
+            End();
             TrySetException(reason);
+        }
+
+        /// <summary>No registration is made from now on, and the one made is disposed (outside the lock: disposing waits for a running callback).</summary>
+        private void End()
+        {
+            CancellationTokenRegistration registration;
+            lock (this)
+            {
+                _ended = true;
+                registration = _registration;
+                _registration = default;
+            }
+            registration.Dispose();
         }
 
         public void Cancel(CancellationToken token)
