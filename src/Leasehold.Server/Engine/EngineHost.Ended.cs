@@ -20,6 +20,9 @@ public sealed partial class EngineHost
     private readonly Dictionary<long, IEndWatcher> _sessionWatchers = [];
     private readonly List<Ended> _ended = [];
 
+    /// <summary>Leases and sessions someone watches (read it on the writer; for tests).</summary>
+    internal int Watched => _leaseWatchers.Count + _sessionWatchers.Count;
+
     /// <summary>On the writer: <paramref name="watcher"/> is told when the lease or session ends.</summary>
     internal void Watch(EndedKind kind, long id, IEndWatcher watcher)
         => (kind == EndedKind.Lease ? _leaseWatchers : _sessionWatchers)[id] = watcher;

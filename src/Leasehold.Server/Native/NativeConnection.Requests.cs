@@ -342,6 +342,7 @@ internal sealed partial class NativeConnection
                     _ => "closed",
                 }));
                 ForgetBound(id);
+                _watchedSessions.Remove(id);
             }
             else
             {

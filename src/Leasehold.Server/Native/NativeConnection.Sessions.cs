@@ -11,6 +11,9 @@ internal sealed partial class NativeConnection
     // Under _write: sessions bound to this connection, kept alive while it lives (docs/protocol.md, SESSION_OPEN).
     private readonly Dictionary<long, (UInt128 Hash, long TtlMs)> _bound = [];
 
+    // Under _write: the sessions opened here that the engine host tells this connection about (added on the writer).
+    private readonly HashSet<long> _watchedSessions = [];
+
     // Released when a session is bound, so the keep-alive loop plans its first keep-alive from now, not after its nap.
     private readonly SemaphoreSlim _boundAdded = new(0, 1);
 
@@ -44,6 +47,10 @@ internal sealed partial class NativeConnection
                     if (result.Value is { } opened)
                     {
                         w.Watch(EndedKind.Session, opened.Id, this);
+                        lock (_write)
+                        {
+                            _watchedSessions.Add(opened.Id);
+                        }
                     }
                     return (result.Error, result.Value is { } s ? Dtos.ToDto(s, token) : null, result.Detail);
                 }).ConfigureAwait(false);
@@ -133,6 +140,10 @@ internal sealed partial class NativeConnection
                     if (closed.Error == ErrorCode.None)
                     {
                         w.Unwatch(EndedKind.Session, sessionId, this);
+                        lock (_write)
+                        {
+                            _watchedSessions.Remove(sessionId);
+                        }
                     }
                     return closed;
                 }).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Security.Claims;
+using Leasehold.Core;
 using Leasehold.Core.Pools;
 using Leasehold.Protocol;
 using Leasehold.Protocol.Native;
@@ -80,6 +81,45 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
             _closed.Cancel();
             await _input.CompleteAsync().ConfigureAwait(false);
             await _output.CompleteAsync().ConfigureAwait(false);
+            await StopWatchingAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The connection is gone: the leases granted on it and the sessions opened on it live on (a lease without a ttl, a
+    /// session kept alive from elsewhere, for ever), but nobody is left here to tell of their end, so the engine host
+    /// stops telling this connection, which it would otherwise keep (pipes, buffers, requests) as long as they live.
+    /// Run on the writer, after every grant it watched for this connection: one whose LEASE was not written is
+    /// forgotten by the grant's own path (the connection is dead), the rest are in the sets read here.
+    /// </summary>
+    private async Task StopWatchingAsync()
+    {
+        try
+        {
+            await shared.Host.ExecuteAsync(w =>
+            {
+                long[] leases;
+                long[] sessions;
+                lock (_write)
+                {
+                    leases = [.. _answered, .. _heldPushes.Keys];
+                    sessions = [.. _watchedSessions];
+                }
+                foreach (var lease in leases)
+                {
+                    w.Unwatch(EndedKind.Lease, lease, this);
+                }
+                foreach (var session in sessions)
+                {
+                    w.Unwatch(EndedKind.Session, session, this);
+                }
+                return leases.Length + sessions.Length;
+            }).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Refused by the writer: the server is stopping, this node no longer leads (its watches went with its engine),
+            // or its writer or log failed (nothing changes any more). Nothing watched matters then; the connection ends anyway.
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Leasehold.Protocol.Native;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Leasehold.Server.Tests.Native;
 
@@ -84,6 +85,30 @@ public sealed class ConformanceTests : IAsyncLifetime
         var granted = await second.ReceiveAsync();
         Assert.Equal(4u, granted.Id);
         Assert.True(granted.As<LeaseMessage>().Fence > lease.Fence);
+    }
+
+    [Fact]
+    public async Task A_closed_connection_is_no_longer_told_of_the_leases_and_sessions_it_leaves_alive()
+    {
+        // The engine host holds whoever it tells of an end: a connection gone must not stay held by the lease and the
+        // session it leaves behind for as long as they live (a lease without a ttl, a session kept alive elsewhere).
+        var host = _server.App.Services.GetRequiredService<Leasehold.Server.Engine.EngineHost>();
+        var before = await host.ExecuteAsync(w => host.Watched);
+        var (connection, _) = await RawNative.OpenAsync(_server.NativeEndPoint);
+        LeaseMessage lease;
+        SessionMessage session;
+        await using (connection)
+        {
+            await connection.SendAsync(2, Acquire("/native/closed", ttlMs: 600_000));
+            lease = (await connection.ReceiveAsync()).As<LeaseMessage>();
+            await connection.SendAsync(3, new SessionOpenMessage(600_000, "closer", SessionFlags.None));
+            session = (await connection.ReceiveAsync()).As<SessionMessage>();
+            Assert.Equal(before + 2, await host.ExecuteAsync(w => host.Watched));
+        }
+        await ServerTestBase.WaitUntilAsync(async () => await host.ExecuteAsync(w => host.Watched) == before, "the closed connection is watched no more");
+        // Both live on: only the telling stopped.
+        Assert.NotNull(await host.ExecuteAsync(w => w.Engine.GetLease((long)lease.Id)));
+        Assert.NotNull(await host.ExecuteAsync(w => w.Engine.GetSession((long)session.Id)));
     }
 
     [Fact]
