@@ -19,4 +19,10 @@ public sealed record EngineLimits
 
     /// <summary>Finished leases kept for <c>GET /v1/history</c> and utilization; the oldest are forgotten first.</summary>
     public int HistorySize { get; init; } = 10_000;
+
+    /// <summary>
+    /// Bytes the finished leases kept may take at most (roughly counted: their paths, owners and requirements); the
+    /// oldest are forgotten first. Without it, 10,000 leases of 64 paths of 32 long segments each would keep gigabytes.
+    /// </summary>
+    public long HistoryBytes { get; init; } = 64L << 20;
 }

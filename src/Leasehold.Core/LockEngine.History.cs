@@ -9,6 +9,9 @@ public sealed partial class LockEngine
     private int _historyStart;
     private int _historyCount;
 
+    // The weights (HistoryEntry.Weight) of the entries in the ring, summed: kept under Limits.HistoryBytes.
+    private long _historyBytes;
+
     /// <summary>Finished leases, oldest first (bounded by <see cref="EngineLimits.HistorySize"/>).</summary>
     public IEnumerable<HistoryEntry> History
     {
@@ -26,6 +29,17 @@ public sealed partial class LockEngine
 
     private void AppendHistory(in HistoryEntry entry)
     {
+        // The oldest go first while the new one would not fit the byte budget (counted from the entries alone, so every
+        // replay and replica forgets the same ones).
+        var weight = entry.Weight;
+        while (_historyCount > 0 && _historyBytes + weight > Limits.HistoryBytes)
+        {
+            _historyBytes -= _history[_historyStart].Weight;
+            _history[_historyStart] = default;
+            _historyStart = (_historyStart + 1) % _history.Length;
+            _historyCount--;
+        }
+        _historyBytes += weight;
         if (_historyCount == _history.Length && _history.Length < Limits.HistorySize)
         {
             var grown = new HistoryEntry[Math.Min(Limits.HistorySize, Math.Max(16, _history.Length * 2))];
@@ -42,6 +56,7 @@ public sealed partial class LockEngine
             _historyCount++;
             return;
         }
+        _historyBytes -= _history[_historyStart].Weight;
         _history[_historyStart] = entry;
         _historyStart = (_historyStart + 1) % _history.Length;
     }

@@ -159,7 +159,7 @@ public static class LeaseholdApp
         // DataStore.Open creates the directory, readable by this user alone.
         var dataDir = Path.GetFullPath(options.DataDir);
         var durability = options.ToDurability();
-        var limits = new EngineLimits { HistorySize = options.HistorySize };
+        var limits = new EngineLimits { HistorySize = options.HistorySize, HistoryBytes = options.HistoryBytes };
         var clusterOptions = builder.Configuration.GetSection(Cluster.ClusterOptions.Section).Get<Cluster.ClusterOptions>() ?? new Cluster.ClusterOptions();
         DataStore? store = null;
         if (clusterOptions.Enabled)

@@ -47,6 +47,10 @@ public sealed class LeaseholdOptions
     [Description("finished leases kept for the history and utilization views")]
     public int HistorySize { get; set; } = 10_000;
 
+    /// <summary>Bytes those finished leases may take at most (roughly counted); the oldest are forgotten first.</summary>
+    [Description("bytes the finished leases kept may take at most (roughly counted); the oldest go first")]
+    public long HistoryBytes { get; set; } = 64L << 20;
+
     /// <summary>Log records between snapshots.</summary>
     [Description("log records between snapshots")]
     public long SnapshotEvery { get; set; } = 100_000;

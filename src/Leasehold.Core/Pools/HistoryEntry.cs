@@ -28,4 +28,29 @@ public readonly record struct HistoryEntry(
     long EndedAt,
     EndReason Reason,
     string? Principal = null,
-    string? EndedBy = null);
+    string? EndedBy = null)
+{
+    /// <summary>
+    /// About how many bytes the entry keeps alive (what <see cref="EngineLimits.HistoryBytes"/> counts): a fixed part,
+    /// each path's text and segments, and its strings. Computed from the entry alone, the same on every node.
+    /// </summary>
+    public long Weight
+    {
+        get
+        {
+            long bytes = 128;
+            foreach (var path in Paths ?? [])
+            {
+                // The path's text, its segments' texts (as long again), and an object header and reference each.
+                bytes += 64 + (4L * path.Value.Length) + (32L * path.Depth);
+            }
+            foreach (var requirement in Requirements ?? [])
+            {
+                bytes += 32 + (2L * requirement.Length);
+            }
+            return bytes + Text(Owner) + Text(Principal) + Text(EndedBy);
+
+            static long Text(string? text) => text is null ? 0 : 32 + (2L * text.Length);
+        }
+    }
+}

@@ -129,6 +129,38 @@ public class HistoryTests : PoolTestBase
     }
 
     [Fact]
+    public void History_is_bounded_in_bytes_too_and_a_capture_keeps_the_same_entries()
+    {
+        // Leases of long paths: 64 paths of 32 segments of 255 characters would make each entry about 2 MB, and 10,000
+        // of them 20 GB. The byte budget forgets the oldest, counted from the entries alone.
+        var segments = string.Join('/', Enumerable.Range(0, 30).Select(i => new string((char)('a' + (i % 26)), 255)));
+        var one = new LockEngine().Acquire(new AcquireLease { Now = T0, Paths = Ps($"/w/0/{segments}") }).Lease!;
+        var weight = new HistoryEntry(one.Id, one.Fence, null, one.Paths, null, T0, 0, T0, EndReason.Released).Weight;
+        Assert.True(weight > 30 * 255 * 2, $"an entry of a path of 7.6 KB of text weighs {weight} bytes");
+        var engine = new LockEngine(new EngineLimits { HistoryBytes = (3 * weight) + (weight / 2) });
+        var ids = new List<long>();
+        for (var i = 0; i < 6; i++)
+        {
+            var lease = engine.Acquire(new AcquireLease { Now = T0 + i, Paths = Ps($"/w/{i}/{segments}") }).Lease!;
+            engine.Release(new ReleaseLease { Now = T0 + i, LeaseId = lease.Id, Token = lease.Token });
+            ids.Add(lease.Id);
+        }
+
+        Assert.Equal(ids[3..], engine.History.Select(h => h.LeaseId));
+        // A small entry still fits beside them (half an entry is left): only what does not fit goes.
+        var small = engine.Acquire(new AcquireLease { Now = T0 + 9, Paths = Ps("/s") }).Lease!;
+        engine.Release(new ReleaseLease { Now = T0 + 9, LeaseId = small.Id, Token = small.Token });
+        Assert.Equal([ids[3], ids[4], ids[5], small.Id], engine.History.Select(h => h.LeaseId));
+        // The next long one makes room by forgetting the oldest long one (and keeps the small one, newer).
+        var another = engine.Acquire(new AcquireLease { Now = T0 + 10, Paths = Ps($"/w/9/{segments}") }).Lease!;
+        engine.Release(new ReleaseLease { Now = T0 + 10, LeaseId = another.Id, Token = another.Token });
+        Assert.Equal([ids[4], ids[5], small.Id, another.Id], engine.History.Select(h => h.LeaseId));
+        // Restored from its state under the same limits, the same entries stay (replicas and restarts agree).
+        var restored = LockEngine.Restore(engine.Capture(), engine.Limits);
+        Assert.Equal(engine.History.Select(h => h.LeaseId), restored.History.Select(h => h.LeaseId));
+    }
+
+    [Fact]
     public void A_history_size_of_zero_keeps_nothing()
     {
         var engine = new LockEngine(new EngineLimits { HistorySize = 0 });
