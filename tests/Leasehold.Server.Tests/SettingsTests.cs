@@ -82,6 +82,7 @@ public sealed class SettingsTests(ITestOutputHelper output) : IDisposable
             ["Leasehold:InlineScheduling"] = "false",
             ["Leasehold:RequestHeadersSeconds"] = "20",
             ["Leasehold:HistorySize"] = "100",
+            ["Leasehold:HistoryBytes"] = "1048576",
             ["Leasehold:SnapshotEvery"] = "1000",
             ["Leasehold:AcceptDataLoss"] = "false",
             ["Leasehold:SessionGraceSeconds"] = "5",
