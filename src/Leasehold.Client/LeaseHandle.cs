@@ -97,34 +97,39 @@ public sealed class LeaseHandle : IAsyncDisposable
     /// before the server could end the lease and grant it to someone else. Keep-alives are sent every
     /// third of the lifetime and a failed one is retried after a sixth, so a lead of half the lifetime or
     /// more fires before a failed keep-alive has been retried. It does not fire on dispose. Calls with the same
-    /// <paramref name="lead"/> get the same token, so asking for it again (in a loop, per unit of work) costs nothing.
+    /// <paramref name="lead"/> get the same token while it has not fired (or for good once <see cref="LostToken"/>
+    /// has), so asking for it again (in a loop, per unit of work) costs nothing; for a lease with nothing that can run
+    /// out (no ttl and no session) it is <see cref="LostToken"/> itself.
     /// </summary>
     public CancellationToken EarlyLostToken(TimeSpan lead)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(lead, TimeSpan.Zero);
-        lock (_gate)
-        {
-            foreach (var (known, early) in _early)
-            {
-                if (known == lead)
-                {
-                    return early.Token;
-                }
-            }
-        }
-        // Linked to LostToken by hand: a linked source's CancelAfter would count on the system's clock, not the client's.
-        var source = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
-        _lost.Token.UnsafeRegister(static s => Fire((CancellationTokenSource)s!), source);
+        CancellationTokenSource source;
         bool due;
         lock (_gate)
         {
             if (_lifetime == Timeout.InfiniteTimeSpan || _disposed != 0)
             {
-                return source.Token;
+                // No deadline to run out (or disposed): an early token could only fire with LostToken, so it is LostToken.
+                return _lost.Token;
             }
+            var known = _early.FindIndex(e => e.Lead == lead);
+            if (known >= 0)
+            {
+                var early = _early[known].Source;
+                if (!early.IsCancellationRequested || _lost.IsCancellationRequested)
+                {
+                    return early.Token;
+                }
+                // It fired while keep-alives failed, and one has got through since: work started now gets a fresh token.
+                _early.RemoveAt(known);
+            }
+            // Linked to LostToken by hand (below): a linked source's CancelAfter would count on the system's clock, not the client's.
+            source = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
             _early.Add((lead, source));
             due = !Arm(source, lead, _aliveSince);
         }
+        _lost.Token.UnsafeRegister(static s => Fire((CancellationTokenSource)s!), source);
         if (due)
         {
             Fire(source);

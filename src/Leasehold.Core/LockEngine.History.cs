@@ -29,6 +29,11 @@ public sealed partial class LockEngine
 
     private void AppendHistory(in HistoryEntry entry)
     {
+        if (Limits.HistorySize <= 0 || Limits.HistoryBytes <= 0)
+        {
+            // Nothing kept (a snapshot's history restored under these limits included).
+            return;
+        }
         // The oldest go first while the new one would not fit the byte budget (counted from the entries alone, so every
         // replay and replica forgets the same ones).
         var weight = entry.Weight;
@@ -63,7 +68,7 @@ public sealed partial class LockEngine
 
     private void Record(Lease lease, EndReason reason, long now, string? endedBy)
     {
-        if (Limits.HistorySize <= 0)
+        if (Limits.HistorySize <= 0 || Limits.HistoryBytes <= 0)
         {
             return;
         }

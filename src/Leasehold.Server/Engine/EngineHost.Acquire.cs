@@ -143,9 +143,9 @@ public sealed partial class EngineHost
     public Task ReleaseUndeliveredAsync(long leaseId) => ExecuteAsync(w => ReleaseUnclaimed(w, leaseId));
 
     /// <summary>
-    /// A grant whose answer was refused to a live client (it did not fit the client's frame): <paramref name="watcher"/>
-    /// never saw the lease, so it is no longer told of its end; unless <paramref name="reused"/> (it existed before and
-    /// stays), the lease is released as an undelivered one is.
+    /// A grant whose answer never reached <paramref name="watcher"/> (it did not fit the client's frame, or the connection
+    /// is gone): it is no longer told of the lease's end; unless <paramref name="reused"/> (it existed before and stays),
+    /// the lease is released as an undelivered one is.
     /// </summary>
     public Task ForgetRefusedGrantAsync(long leaseId, IEndWatcher watcher, bool reused) => ExecuteAsync(w =>
     {

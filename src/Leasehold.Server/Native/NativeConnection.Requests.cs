@@ -92,22 +92,16 @@ internal sealed partial class NativeConnection
     }
 
     /// <summary>
-    /// A grant nobody saw: released at once, as HTTP does (GrantDelivery), unless <paramref name="reused"/> (it existed
-    /// before); one refused as too large is also no longer watched by this connection. Never throws: the request is
-    /// already answered.
+    /// A grant nobody saw (refused as too large, or the connection is gone): no longer watched by this connection, and
+    /// released at once, as HTTP does (GrantDelivery), unless <paramref name="reused"/> (it existed before, and stays;
+    /// unwatched all the same, or a closed connection would be held for as long as it lives). Never throws: the request
+    /// is already answered.
     /// </summary>
-    private async Task ForgetGrantAsync(Delivery delivery, long leaseId, bool reused)
+    private async Task ForgetGrantAsync(long leaseId, bool reused)
     {
         try
         {
-            if (delivery == Delivery.TooLarge)
-            {
-                await shared.Host.ForgetRefusedGrantAsync(leaseId, this, reused).ConfigureAwait(false);
-            }
-            else if (!reused)
-            {
-                await shared.Host.ReleaseUndeliveredAsync(leaseId).ConfigureAwait(false);
-            }
+            await shared.Host.ForgetRefusedGrantAsync(leaseId, this, reused).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -46,10 +46,14 @@ internal sealed partial class NativeConnection
                     var result = w.Run(command with { Now = w.Now }, (e, c) => e.Open(c));
                     if (result.Value is { } opened)
                     {
-                        w.Watch(EndedKind.Session, opened.Id, this);
                         lock (_write)
                         {
-                            _watchedSessions.Add(opened.Id);
+                            // (A connection already gone has stopped being watched, or is about to: not again.)
+                            if (!_dead)
+                            {
+                                w.Watch(EndedKind.Session, opened.Id, this);
+                                _watchedSessions.Add(opened.Id);
+                            }
                         }
                     }
                     return (result.Error, result.Value is { } s ? Dtos.ToDto(s, token) : null, result.Detail);

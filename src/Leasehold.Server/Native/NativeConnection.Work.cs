@@ -393,7 +393,7 @@ internal sealed partial class NativeConnection
                     End(id);
                     if (delivery != Delivery.Written)
                     {
-                        _ = ForgetGrantAsync(delivery, lease.Id, reused);
+                        _ = ForgetGrantAsync(lease.Id, reused);
                     }
                     return;
                 case Work.Acquire when request.Pending is { } pending:
@@ -477,7 +477,15 @@ internal sealed partial class NativeConnection
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
-                // A CANCEL, or the connection closed: the waiter has left the queue.
+                // A CANCEL, or the connection closed: the waiter has left the queue. Granted before that reached the writer,
+                // its lease was released unwatched; had it already ended, its push waits here for a LEASE never written.
+                if (pending.GrantedLeaseId is { } granted)
+                {
+                    lock (_write)
+                    {
+                        _heldPushes.Remove(granted);
+                    }
+                }
                 Fail(id, NativeProtocol.Cancelled, 499, "cancelled by CANCEL");
                 return;
             }
@@ -487,7 +495,7 @@ internal sealed partial class NativeConnection
                 End(id);
                 if (delivery != Delivery.Written)
                 {
-                    await ForgetGrantAsync(delivery, lease.Id, outcome.Reused).ConfigureAwait(false);
+                    await ForgetGrantAsync(lease.Id, outcome.Reused).ConfigureAwait(false);
                 }
                 return;
             }

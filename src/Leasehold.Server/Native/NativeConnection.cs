@@ -90,10 +90,20 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
     /// session kept alive from elsewhere, for ever), but nobody is left here to tell of their end, so the engine host
     /// stops telling this connection, which it would otherwise keep (pipes, buffers, requests) as long as they live.
     /// Run on the writer, after every grant it watched for this connection: one whose LEASE was not written is
-    /// forgotten by the grant's own path (the connection is dead), the rest are in the sets read here.
+    /// forgotten by the grant's own path (the connection is dead: ForgetGrantAsync), a session opened from now on is not
+    /// watched, and the rest are in the sets read here.
     /// </summary>
     private async Task StopWatchingAsync()
     {
+        lock (_write)
+        {
+            if (_answered.Count == 0 && _heldPushes.Count == 0 && _watchedSessions.Count == 0)
+            {
+                // Nothing granted or opened here is alive (most connections that end, refused handshakes included): no
+                // round trip through the writer. Anything granted from now on finds the connection dead and unwatches itself.
+                return;
+            }
+        }
         try
         {
             await shared.Host.ExecuteAsync(w =>

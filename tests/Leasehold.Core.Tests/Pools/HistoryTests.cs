@@ -170,6 +170,22 @@ public class HistoryTests : PoolTestBase
         Assert.Empty(engine.History);
     }
 
+    [Theory]
+    [InlineData(0, 1L << 20)]
+    [InlineData(10, 0)]
+    public void A_state_with_history_restored_under_limits_that_keep_none_has_none(int size, long bytes)
+    {
+        // A server restarted with the history turned off, on a snapshot that has one: it starts, and keeps nothing.
+        var before = new LockEngine();
+        var lease = before.Acquire(new AcquireLease { Now = T0, Paths = Ps("/x") }).Lease!;
+        before.Release(new ReleaseLease { Now = T0, LeaseId = lease.Id, Token = lease.Token });
+        Assert.Single(before.History);
+
+        var restored = LockEngine.Restore(StateCopy.Copy(before.Capture()), new EngineLimits { HistorySize = size, HistoryBytes = bytes });
+
+        Assert.Empty(restored.History);
+    }
+
     [Fact]
     public void Utilization_sums_held_milliseconds_per_declared_resource_within_the_window()
     {
