@@ -31,7 +31,7 @@ public sealed record ClusterStatusDto
 
     /// <summary>
     /// The leader's commit index as the leader answered this node just now (on the leader, its own); null when no leader
-    /// is known or it did not answer within a second.
+    /// is known or it did not answer within half a second.
     /// </summary>
     public long? LeaderCommitIndex { get; init; }
 
