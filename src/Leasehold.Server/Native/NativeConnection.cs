@@ -81,7 +81,9 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
             _closed.Cancel();
             await _input.CompleteAsync().ConfigureAwait(false);
             await _output.CompleteAsync().ConfigureAwait(false);
-            await StopWatchingAsync().ConfigureAwait(false);
+            // Not awaited: the connection is done either way, and a cluster leader that lost its quorum answers the
+            // writer's items only when its leadership ends (a stopping server would wait for that). It never throws.
+            _ = StopWatchingAsync();
         }
     }
 
