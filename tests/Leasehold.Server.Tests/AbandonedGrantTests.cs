@@ -56,4 +56,27 @@ public sealed class AbandonedGrantTests
         Assert.Null(await host.ExecuteAsync(w => w.Engine.GetLease(waiterLease)));
         Assert.DoesNotContain(watcher.Ended, e => e.Id == waiterLease);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_grant_never_delivered_is_unwatched_and_released_unless_it_was_an_earlier_ones(bool reused)
+    {
+        // The connection it was for is gone (or the answer did not fit its frame): whoever watched the lease for it stops,
+        // whether or not the lease stays (an idempotent retry's lease is its earlier holder's and stays).
+        await using var server = await TestServer.StartAsync([]);
+        var host = server.App.Services.GetRequiredService<EngineHost>();
+        Assert.True(ResourcePath.TryParse("/undelivered/a", out var path, out var error), error);
+        var watcher = new Recorder();
+        var before = await host.ExecuteAsync(w => host.Watched);
+        var granted = await host.AcquireAsync(new AcquireSpec { Paths = [path], Token = 3, TtlMs = 60_000 }, CancellationToken.None, watcher);
+        var id = granted.Lease!.Id;
+        Assert.Equal(before + 1, await host.ExecuteAsync(w => host.Watched));
+
+        await host.ForgetUndeliveredGrantAsync(id, watcher, reused).WaitAsync(TestServer.Timeout);
+
+        Assert.Equal(before, await host.ExecuteAsync(w => host.Watched));
+        Assert.Equal(reused, await host.ExecuteAsync(w => w.Engine.GetLease(id) is not null));
+        Assert.Empty(watcher.Ended);
+    }
 }

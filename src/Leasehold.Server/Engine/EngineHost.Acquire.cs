@@ -122,16 +122,10 @@ public sealed partial class EngineHost
         {
             return true;
         }
-        // Granted before the cancellation reached the writer: the client will never see the token. Whoever watched it for
-        // the client stops first: it was never told of the lease, so it must not be told of its end (a native connection
-        // would keep that push for a grant it will never write, for as long as it lives).
+        // Granted before the cancellation reached the writer: the client will never see the token.
         if (pending.GrantedLeaseId is { } id)
         {
-            if (pending.Watcher is { } watcher)
-            {
-                writer.Unwatch(EndedKind.Lease, id, watcher);
-            }
-            ReleaseUnclaimed(writer, id);
+            ForgetGrant(writer, id, pending.Watcher, reused: false);
         }
         return false;
     }
@@ -147,11 +141,22 @@ public sealed partial class EngineHost
     /// is gone): it is no longer told of the lease's end; unless <paramref name="reused"/> (it existed before and stays),
     /// the lease is released as an undelivered one is.
     /// </summary>
-    public Task ForgetRefusedGrantAsync(long leaseId, IEndWatcher watcher, bool reused) => ExecuteAsync(w =>
+    public Task ForgetUndeliveredGrantAsync(long leaseId, IEndWatcher watcher, bool reused)
+        => ExecuteAsync(w => ForgetGrant(w, leaseId, watcher, reused));
+
+    /// <summary>
+    /// A grant its client never saw: whoever watched it for the client stops first (it was never told of the lease, so
+    /// it must not be told of its end: a native connection would keep that push, for a grant it will never write, for as
+    /// long as it lives); then, unless <paramref name="reused"/>, it is released, since nobody else knows its token.
+    /// </summary>
+    private static bool ForgetGrant(Writer writer, long leaseId, IEndWatcher? watcher, bool reused)
     {
-        w.Unwatch(EndedKind.Lease, leaseId, watcher);
-        return !reused && ReleaseUnclaimed(w, leaseId);
-    });
+        if (watcher is not null)
+        {
+            writer.Unwatch(EndedKind.Lease, leaseId, watcher);
+        }
+        return !reused && ReleaseUnclaimed(writer, leaseId);
+    }
 
     private static bool ReleaseUnclaimed(Writer writer, long leaseId)
         => writer.Engine.GetLease(leaseId) is { } lease

@@ -63,32 +63,21 @@ internal sealed partial class NativeConnection
         return stream.ToArray();
     }
 
-    /// <summary>What became of a LEASE answer to an ACQUIRE.</summary>
-    private enum Delivery : byte
-    {
-        Written,
-
-        /// <summary>The connection is gone: nobody saw the grant.</summary>
-        Gone,
-
-        /// <summary>It did not fit the peer's frame, even without attributes: answered ERROR <c>frame-too-large</c> instead.</summary>
-        TooLarge,
-    }
-
-    /// <summary>Writes a LEASE answer to an ACQUIRE, if it can reach the client.</summary>
-    private Delivery WriteLease(uint id, in NativeLease lease)
+    /// <summary>
+    /// Writes a LEASE answer to an ACQUIRE; false when the client never sees it: the connection is gone, or the lease
+    /// does not fit the peer's frame even without attributes (answered ERROR <c>frame-too-large</c> instead).
+    /// </summary>
+    private bool WriteLease(uint id, in NativeLease lease)
     {
         var message = lease;
-        return !TryFit(id, ref message) ? Delivery.TooLarge
-            : TryWriteGrant(id, message, lease.Id, lease.SessionId == 0 ? null : lease.SessionId) ? Delivery.Written : Delivery.Gone;
+        return TryFit(id, ref message) && TryWriteGrant(id, message, lease.Id, lease.SessionId == 0 ? null : lease.SessionId);
     }
 
     /// <summary>The same for a grant after a wait (mapped by the engine host).</summary>
-    private Delivery WriteLease(uint id, LeaseDto lease)
+    private bool WriteLease(uint id, LeaseDto lease)
     {
         var message = ToMessage(lease);
-        return !TryFit(id, ref message) ? Delivery.TooLarge
-            : TryWriteGrant(id, message, lease.Id, lease.Session) ? Delivery.Written : Delivery.Gone;
+        return TryFit(id, ref message) && TryWriteGrant(id, message, lease.Id, lease.Session);
     }
 
     /// <summary>
@@ -101,7 +90,7 @@ internal sealed partial class NativeConnection
     {
         try
         {
-            await shared.Host.ForgetRefusedGrantAsync(leaseId, this, reused).ConfigureAwait(false);
+            await shared.Host.ForgetUndeliveredGrantAsync(leaseId, this, reused).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

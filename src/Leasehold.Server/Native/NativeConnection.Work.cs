@@ -388,10 +388,10 @@ internal sealed partial class NativeConnection
             {
                 case Work.Acquire when request.HasLease:
                     var lease = request.Lease;
-                    var delivery = WriteLease(id, lease);
+                    var delivered = WriteLease(id, lease);
                     var reused = request.Reused;
                     End(id);
-                    if (delivery != Delivery.Written)
+                    if (!delivered)
                     {
                         _ = ForgetGrantAsync(lease.Id, reused);
                     }
@@ -491,9 +491,9 @@ internal sealed partial class NativeConnection
             }
             if (outcome.Lease is { } lease)
             {
-                var delivery = WriteLease(id, lease);
+                var delivered = WriteLease(id, lease);
                 End(id);
-                if (delivery != Delivery.Written)
+                if (!delivered)
                 {
                     await ForgetGrantAsync(lease.Id, outcome.Reused).ConfigureAwait(false);
                 }
