@@ -12,6 +12,9 @@ public sealed partial class LockEngine
     // The weights (HistoryEntry.Weight) of the entries in the ring, summed: kept under Limits.HistoryBytes.
     private long _historyBytes;
 
+    // Each ring slot's weight, kept beside it: forgetting the oldest entry does not read its (long cold) paths again.
+    private long[] _historyWeights = [];
+
     /// <summary>Finished leases, oldest first (bounded by <see cref="EngineLimits.HistorySize"/>).</summary>
     public IEnumerable<HistoryEntry> History
     {
@@ -39,7 +42,7 @@ public sealed partial class LockEngine
         var weight = entry.Weight;
         while (_historyCount > 0 && _historyBytes + weight > Limits.HistoryBytes)
         {
-            _historyBytes -= _history[_historyStart].Weight;
+            _historyBytes -= _historyWeights[_historyStart];
             _history[_historyStart] = default;
             _historyStart = (_historyStart + 1) % _history.Length;
             _historyCount--;
@@ -48,21 +51,27 @@ public sealed partial class LockEngine
         if (_historyCount == _history.Length && _history.Length < Limits.HistorySize)
         {
             var grown = new HistoryEntry[Math.Min(Limits.HistorySize, Math.Max(16, _history.Length * 2))];
+            var grownWeights = new long[grown.Length];
             for (var i = 0; i < _historyCount; i++)
             {
-                grown[i] = HistoryAt(i);
+                var slot = (_historyStart + i) % _history.Length;
+                grown[i] = _history[slot];
+                grownWeights[i] = _historyWeights[slot];
             }
-            _history = grown;
+            (_history, _historyWeights) = (grown, grownWeights);
             _historyStart = 0;
         }
         if (_historyCount < _history.Length)
         {
-            _history[(_historyStart + _historyCount) % _history.Length] = entry;
+            var free = (_historyStart + _historyCount) % _history.Length;
+            _history[free] = entry;
+            _historyWeights[free] = weight;
             _historyCount++;
             return;
         }
-        _historyBytes -= _history[_historyStart].Weight;
+        _historyBytes -= _historyWeights[_historyStart];
         _history[_historyStart] = entry;
+        _historyWeights[_historyStart] = weight;
         _historyStart = (_historyStart + 1) % _history.Length;
     }
 
