@@ -160,6 +160,38 @@ public class HistoryTests : PoolTestBase
         Assert.Equal(engine.History.Select(h => h.LeaseId), restored.History.Select(h => h.LeaseId));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    public void History_under_both_bounds_keeps_what_a_plain_list_keeps(int seed)
+    {
+        // Entries of random weights under a random count and byte budget: the ring (growing, wrapping, forgetting by
+        // the weights it keeps beside its slots) holds exactly the newest entries a plain list would keep.
+        var random = new Random(seed);
+        var size = random.Next(1, 40);
+        var budget = random.Next(2_000, 30_000);
+        var engine = new LockEngine(new EngineLimits { HistorySize = size, HistoryBytes = budget });
+        var model = new List<(long Id, long Weight)>();
+        for (var i = 0; i < 400; i++)
+        {
+            var path = "/h/" + string.Join('/', Enumerable.Repeat("x", random.Next(1, 30))) + "/" + i;
+            var lease = engine.Acquire(new AcquireLease { Now = T0 + i, Paths = Ps(path) }).Lease!;
+            engine.Release(new ReleaseLease { Now = T0 + i, LeaseId = lease.Id, Token = lease.Token });
+            var weight = new HistoryEntry(lease.Id, lease.Fence, null, lease.Paths, null, T0, 0, T0, EndReason.Released).Weight;
+            while (model.Count > 0 && (model.Sum(e => e.Weight) + weight > budget || model.Count >= size))
+            {
+                model.RemoveAt(0);
+            }
+            model.Add((lease.Id, weight));
+
+            Assert.Equal(model.Select(e => e.Id), engine.History.Select(h => h.LeaseId));
+        }
+    }
+
     [Fact]
     public void A_history_size_of_zero_keeps_nothing()
     {
