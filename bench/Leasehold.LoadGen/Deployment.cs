@@ -11,7 +11,7 @@ namespace Leasehold.LoadGen;
 /// etcd cluster. Ready when every node answers its readiness check; stopped, and the folder removed,
 /// on dispose (the folder and its logs are kept when starting failed).
 /// </summary>
-internal sealed class Deployment : IDisposable
+internal sealed class Deployment : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
@@ -89,7 +89,7 @@ internal sealed class Deployment : IDisposable
         catch (Exception e)
         {
             // independent servers: their logs say only that the Cluster settings were unknown
-            deployment.Fail(keepLogs: e is not NotOneClusterException);
+            await deployment.FailAsync(keepLogs: e is not NotOneClusterException);
             throw;
         }
     }
@@ -139,7 +139,7 @@ internal sealed class Deployment : IDisposable
         }
         catch
         {
-            deployment.Fail(keepLogs: true);
+            await deployment.FailAsync(keepLogs: true);
             throw;
         }
     }
@@ -176,7 +176,7 @@ internal sealed class Deployment : IDisposable
         }
         catch
         {
-            deployment.Fail(keepLogs: true);
+            await deployment.FailAsync(keepLogs: true);
             throw;
         }
     }
@@ -204,7 +204,7 @@ internal sealed class Deployment : IDisposable
         }
         catch
         {
-            deployment.Fail(keepLogs: true);
+            await deployment.FailAsync(keepLogs: true);
             throw;
         }
     }
@@ -302,17 +302,17 @@ internal sealed class Deployment : IDisposable
         }
     }
 
-    private void Fail(bool keepLogs)
+    private ValueTask FailAsync(bool keepLogs)
     {
         _keep = keepLogs;
-        Dispose();
+        return DisposeAsync();
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
         foreach (var process in _processes)
         {
-            process.Dispose();
+            await process.DisposeAsync();
         }
         _processes.Clear();
         if (_keep)

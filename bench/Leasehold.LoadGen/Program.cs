@@ -96,5 +96,8 @@ catch (OperationCanceledException)
 }
 finally
 {
-    deployment?.Dispose();
+    if (deployment is not null)
+    {
+        await deployment.DisposeAsync();
+    }
 }

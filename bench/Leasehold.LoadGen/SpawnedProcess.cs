@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Leasehold.LoadGen;
 
 /// <summary>One child process started for a run: its output goes to a log file; killed on dispose.</summary>
-internal sealed class SpawnedProcess : IDisposable
+internal sealed class SpawnedProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StreamWriter _log;
@@ -77,14 +77,24 @@ internal sealed class SpawnedProcess : IDisposable
         }
     }
 
-    public void Dispose()
+    /// <remarks>
+    /// Waits without blocking a thread: the load generator's continuations run on the runtime's socket event threads,
+    /// and the end of the child's redirected output is itself delivered by one of them, so a blocking wait could wait
+    /// for the very thread it holds.
+    /// </remarks>
+    public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            if (_process.WaitForExit(TimeSpan.FromSeconds(10)))
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
             {
-                _process.WaitForExit(); // also waits for the redirected output to drain
+                await _process.WaitForExitAsync(patience.Token); // also waits for the redirected output to drain
+            }
+            catch (OperationCanceledException)
+            {
+                // Not gone within the patience: leave it, as before.
             }
         }
         _process.Dispose();
