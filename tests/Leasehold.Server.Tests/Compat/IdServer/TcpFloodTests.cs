@@ -57,9 +57,9 @@ public sealed class TcpFloodTests : IdServerTestBase
     {
         await StartAsync(Args("name-0..name-2", $"--Leasehold:IdServer:MaxConnections={Limit}"));
         // Rounds of a full limit's worth: closed politely, reset, and closed after a request.
+        var peers = await RawPeer.FloodAsync(Tcp, Limit);
         for (var round = 0; round < 3; round++)
         {
-            var peers = await RawPeer.FloodAsync(Tcp, Limit);
             var admitted = await RawPeer.EventuallyAsync(peers, p => p.All(x => !x.Closed), TimeSpan.FromSeconds(1));
             Assert.True(admitted && peers.All(p => p.Received == ""), $"round {round}: {peers.Count(p => p.Closed)} of {Limit} refused");
             foreach (var peer in peers)
@@ -79,23 +79,26 @@ public sealed class TcpFloodTests : IdServerTestBase
                 Assert.True(await RawPeer.EventuallyAsync(peers, p => p.All(x => x.Received.EndsWith('\n')), TimeSpan.FromSeconds(10)), "unanswered puts");
             }
             peers.ForEach(p => p.Dispose());
-            // The server notices the closes asynchronously: wait until a full limit is admitted again.
-            await WaitUntilAdmittedAsync(round);
+            // The server notices the closes asynchronously: wait until a full limit is admitted again, and go on with
+            // those connections (closing them too would leave the next round racing the server's notice of it).
+            peers = await AdmitFullLimitAsync(round);
         }
+        peers.ForEach(p => p.Dispose());
     }
 
-    private async Task WaitUntilAdmittedAsync(int round)
+    /// <summary>A full limit of connections, every one admitted: floods again while the server still refuses some.</summary>
+    private async Task<List<RawPeer>> AdmitFullLimitAsync(int round)
     {
         var clock = Stopwatch.StartNew();
         while (true)
         {
             var probe = await RawPeer.FloodAsync(Tcp, Limit);
             var refused = await RawPeer.EventuallyAsync(probe, p => p.Any(x => x.Closed), TimeSpan.FromMilliseconds(300));
-            probe.ForEach(p => p.Dispose());
             if (!refused)
             {
-                return;
+                return probe;
             }
+            probe.ForEach(p => p.Dispose());
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"after round {round} the server still refuses: places were not given back");
         }
     }
