@@ -172,17 +172,31 @@ public class HistoryTests : PoolTestBase
         // Entries of random weights under a random count and byte budget: the ring (growing, wrapping, forgetting by
         // the weights it keeps beside its slots) holds exactly the newest entries a plain list would keep.
         var random = new Random(seed);
-        var size = random.Next(1, 40);
-        var budget = random.Next(2_000, 30_000);
-        var engine = new LockEngine(new EngineLimits { HistorySize = size, HistoryBytes = budget });
+        var limits = new EngineLimits { HistorySize = random.Next(1, 40), HistoryBytes = random.Next(2_000, 30_000) };
+        KeepsWhatAPlainListKeeps(limits, Enumerable.Range(0, 400).Select(i => "/h/" + string.Join('/', Enumerable.Repeat("x", random.Next(1, 30))) + "/" + i));
+    }
+
+    [Fact]
+    public void History_that_grows_after_wrapping_keeps_each_slot_with_its_weight()
+    {
+        // Heavy entries first: the byte budget keeps few of them, so the ring wraps (its oldest slot moves) before it is
+        // ever full. Then light ones, many of which fit: the ring grows while wrapped, up to its count.
+        var heavy = Enumerable.Range(0, 30).Select(i => "/h/" + string.Join('/', Enumerable.Repeat("x", 29)) + "/" + i);
+        var light = Enumerable.Range(0, 60).Select(i => "/l/" + i);
+        KeepsWhatAPlainListKeeps(new EngineLimits { HistorySize = 40, HistoryBytes = 12_000 }, heavy.Concat(light));
+    }
+
+    private static void KeepsWhatAPlainListKeeps(EngineLimits limits, IEnumerable<string> paths)
+    {
+        var engine = new LockEngine(limits);
         var model = new List<(long Id, long Weight)>();
-        for (var i = 0; i < 400; i++)
+        var i = 0;
+        foreach (var path in paths)
         {
-            var path = "/h/" + string.Join('/', Enumerable.Repeat("x", random.Next(1, 30))) + "/" + i;
             var lease = engine.Acquire(new AcquireLease { Now = T0 + i, Paths = Ps(path) }).Lease!;
-            engine.Release(new ReleaseLease { Now = T0 + i, LeaseId = lease.Id, Token = lease.Token });
+            engine.Release(new ReleaseLease { Now = T0 + i++, LeaseId = lease.Id, Token = lease.Token });
             var weight = new HistoryEntry(lease.Id, lease.Fence, null, lease.Paths, null, T0, 0, T0, EndReason.Released).Weight;
-            while (model.Count > 0 && (model.Sum(e => e.Weight) + weight > budget || model.Count >= size))
+            while (model.Count > 0 && (model.Sum(e => e.Weight) + weight > limits.HistoryBytes || model.Count >= limits.HistorySize))
             {
                 model.RemoveAt(0);
             }
