@@ -216,7 +216,7 @@ internal sealed class Deployment : IAsyncDisposable
     /// </summary>
     private static async Task VerifyOneClusterAsync(LoadOptions options, CancellationToken cancel)
     {
-        using var target = new LeaseholdTarget(options with { Clients = options.Urls.Count, TtlSeconds = 30 });
+        await using var target = new LeaseholdTarget(options with { Clients = options.Urls.Count, TtlSeconds = 30 });
         var probe = target.Prepare(0, "/load/cluster-check", null);
         var (held, error) = await target.AcquireAsync(0, probe, cancel);
         if (held is null)
@@ -262,7 +262,7 @@ internal sealed class Deployment : IAsyncDisposable
 
     private async Task WaitReadyAsync(ILockTarget probe, CancellationToken cancel)
     {
-        using var _ = probe;
+        await using var _ = probe;
         var deadline = Stopwatch.StartNew();
         string? notReady = "not asked yet";
         while (deadline.Elapsed < StartTimeout)

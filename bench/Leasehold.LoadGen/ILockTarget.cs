@@ -7,9 +7,18 @@ internal sealed record Held(long Fence, object Handle);
 /// One system under load, behind the two calls a cycle makes. Requests are prepared once per client and
 /// path, so a cycle builds nothing that a real client would not build. A failure comes back as a short
 /// description (HTTP status, gRPC status, connection error); cancellation by the run throws.
+/// Disposed asynchronously: the load generator's continuations run on the runtime's socket event threads, where a
+/// target that waits for its connections to close (as a Redis client's synchronous dispose does) would hold them.
 /// </summary>
-internal interface ILockTarget : IDisposable
+internal interface ILockTarget : IDisposable, IAsyncDisposable
 {
+    /// <summary>Targets whose disposal does not wait on the network keep their synchronous one.</summary>
+    ValueTask IAsyncDisposable.DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>What the report calls the target, e.g. "leasehold, 3 nodes".</summary>
     string Name { get; }
 

@@ -72,7 +72,7 @@ try
             : $"leasehold, {options.Urls.Count} nodes, all to the leader";
         options = options with { Urls = [leader] };
     }
-    using ILockTarget target = options.Target switch
+    await using ILockTarget target = options.Target switch
     {
         TargetKind.Etcd => new EtcdTarget(options, name),
         TargetKind.Redis => new RedisTarget(options, options.RedisFsync ? "redis (appendfsync always)" : "redis (in memory)"),

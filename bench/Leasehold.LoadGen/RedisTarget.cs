@@ -128,4 +128,11 @@ internal sealed class RedisTarget : ILockTarget
             connection?.Dispose();
         }
     }
+
+    /// <summary>Closes every connection at once, without blocking a thread (a multiplexer's dispose says QUIT and waits).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(_connections.OfType<ConnectionMultiplexer>().Select(c => c.DisposeAsync().AsTask()));
+        Array.Clear(_connections);
+    }
 }
