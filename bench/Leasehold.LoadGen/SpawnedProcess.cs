@@ -87,15 +87,16 @@ internal sealed class SpawnedProcess : IAsyncDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            try
-            {
-                await _process.WaitForExitAsync(patience.Token); // also waits for the redirected output to drain
-            }
-            catch (OperationCanceledException)
-            {
-                // Not gone within the patience: leave it, as before.
-            }
+        }
+        // Also when it had exited on its own (a crash, whose log is kept): its last lines may still be in the pipe.
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await _process.WaitForExitAsync(patience.Token); // also waits for the redirected output to drain
+        }
+        catch (OperationCanceledException)
+        {
+            // Not gone (or its output not drained) within the patience: leave it.
         }
         _process.Dispose();
         lock (_log)
