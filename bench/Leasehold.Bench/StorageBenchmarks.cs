@@ -8,7 +8,8 @@ namespace Leasehold.Bench;
 /// What the server's log adds to each change. <see cref="AppendAcquireAndRelease"/>: framing one granted
 /// acquire and one release into a batch buffer (the writer thread's share). <see cref="WriteAndFsync"/>:
 /// one small batch written and fsynced in a temporary data directory (the flusher's share under the
-/// default fsync policy; group commit spreads one fsync over every request of the batches waiting).
+/// default fsync policy; group commit spreads one fsync over every request of the batches waiting), with the
+/// segment preallocated to its size limit as the server does, or growing with each write as before.
 /// </summary>
 [MemoryDiagnoser]
 public class StorageBenchmarks
@@ -20,13 +21,17 @@ public class StorageBenchmarks
     private DirectoryInfo _dir = null!;
     private DataStore _store = null!;
 
+    /// <summary>Whether the log segment is preallocated (the server's way) or grows as it is written.</summary>
+    [Params(false, true)]
+    public bool Preallocate { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         _acquire = new AcquireLease { Paths = [BenchPaths.Parse("/u/g1/p42")], Token = new UInt128(ulong.MaxValue, 12345), Now = 1_700_000_000_000 };
         _release = new ReleaseLease { LeaseId = 123_456, Token = new UInt128(ulong.MaxValue, 12345), Now = 1_700_000_000_001 };
         _dir = Directory.CreateTempSubdirectory("leasehold-bench-");
-        _store = DataStore.Open(_dir.FullName);
+        _store = DataStore.Open(_dir.FullName, preallocate: Preallocate);
     }
 
     [GlobalCleanup]

@@ -173,7 +173,7 @@ public static class LeaseholdApp
             {
                 throw new InvalidDataException($"the data directory {dataDir} holds a cluster node's Raft log; start it as that node ({ClusterOptions.NodeFlag}, docs/cluster.md) or use another directory");
             }
-            store = durability.Policy == FlushPolicy.Memory ? null : DataStore.Open(dataDir, limits, acceptDataLoss: options.AcceptDataLoss);
+            store = durability.Policy == FlushPolicy.Memory ? null : DataStore.Open(dataDir, limits, acceptDataLoss: options.AcceptDataLoss, preallocate: true);
             builder.Services.AddSingleton(sp => new EngineHost(
                 store?.Engine ?? MemoryEngine(limits, sp.GetRequiredService<TimeProvider>()), store, durability,
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EngineHost>>(), sp.GetRequiredService<Events.EventHub>())

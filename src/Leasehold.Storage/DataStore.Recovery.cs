@@ -14,12 +14,16 @@ public sealed partial class DataStore
     /// <param name="dir">The data directory; created (0700 on Unix) if missing.</param>
     /// <param name="limits">The engine's limits.</param>
     /// <param name="segmentBytes">A segment rolls over once it is this long.</param>
+    /// <param name="preallocate">
+    /// Allocate each new segment's space up front (the server does; see <see cref="Preallocate"/>). Either way, a
+    /// segment that ends in unwritten (zero) space is read up to its last record.
+    /// </param>
     /// <param name="acceptDataLoss">
     /// Start from what is there when files are missing or emptied, instead of refusing: the losses are listed
     /// in <see cref="RecoveryReport.Lost"/>, segments after a hole are moved aside, and the manifest is rewritten.
     /// Damage inside a file still refuses.
     /// </param>
-    public static DataStore Open(string dir, EngineLimits? limits = null, long segmentBytes = 64L << 20, bool acceptDataLoss = false)
+    public static DataStore Open(string dir, EngineLimits? limits = null, long segmentBytes = 64L << 20, bool acceptDataLoss = false, bool preallocate = false)
     {
         var notes = new List<string>(PrivateFiles.CreateDirectory(dir));
         FileStream lockFile;
@@ -88,7 +92,7 @@ public sealed partial class DataStore
                 Lost = lost.Count > 0 ? lost : Array.Empty<string>(),
                 Notes = notes.Count > 0 ? notes : Array.Empty<string>(),
             };
-            var store = new DataStore(dir, lockFile, segmentBytes, engine, report);
+            var store = new DataStore(dir, lockFile, segmentBytes, preallocate, engine, report);
             foreach (var (first, _) in LogReader.Segments(dir))
             {
                 store._listed.Add(first);

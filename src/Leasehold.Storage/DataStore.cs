@@ -34,15 +34,17 @@ public sealed partial class DataStore : IDisposable
     private readonly string _dir;
     private readonly FileStream _lock;
     private readonly long _segmentBytes;
+    private readonly bool _preallocate;
     private FileStream _segment;
     private long _segmentFirstIndex;
     private long _nextToWrite;
 
-    private DataStore(string dir, FileStream lockFile, long segmentBytes, LockEngine engine, RecoveryReport report)
+    private DataStore(string dir, FileStream lockFile, long segmentBytes, bool preallocate, LockEngine engine, RecoveryReport report)
     {
         _dir = dir;
         _lock = lockFile;
         _segmentBytes = segmentBytes;
+        _preallocate = preallocate;
         Engine = engine;
         Report = report;
         NextIndex = report.NextIndex;
@@ -63,6 +65,8 @@ public sealed partial class DataStore : IDisposable
     {
         _segment = PrivateFiles.Create(path, FileMode.Open, FileAccess.Write, FileShare.Read, bufferSize: 1);
         _segment.Position = length;
+        // A segment written before preallocation, or cut back to its last record: its rest allocated again.
+        Preallocate(_segment);
         // What recovery read may still be only in the page cache (a process crash under `interval`): make it
         // durable before the manifest says the log reaches it.
         _segment.Flush(flushToDisk: true);
@@ -74,7 +78,12 @@ public sealed partial class DataStore : IDisposable
     {
         // The previous segment is durable before the next one exists, so that a crash never leaves a torn
         // segment that is not the last, and the manifest below may say the log reaches firstIndex - 1.
+        // A preallocated segment is cut back to its last record first: only the last segment may end in unwritten space.
         var previous = _segment;
+        if (previous is not null && previous.Length > previous.Position)
+        {
+            previous.SetLength(previous.Position);
+        }
         previous?.Flush(flushToDisk: true);
         var path = Path.Combine(_dir, LogFormat.SegmentName(firstIndex));
         var segment = PrivateFiles.Create(path, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 1);
@@ -84,6 +93,7 @@ public sealed partial class DataStore : IDisposable
         System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header[12..], 0);
         System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(header[16..], firstIndex);
         segment.Write(header);
+        Preallocate(segment);
         segment.Flush(flushToDisk: true);
         NativeFile.SyncDirectory(_dir);
         _segment = segment;
@@ -92,6 +102,19 @@ public sealed partial class DataStore : IDisposable
         previous?.Dispose();
         // Listed only once its header is durable: a listed segment shorter than a header was emptied, not torn.
         RecordSegment(firstIndex);
+    }
+
+    /// <summary>
+    /// Allocates the segment's space up to its size limit and extends the file to it (reading as zeros), so that
+    /// the fsync after each append does not also have to commit a new file size: on ext4 that made the log's fsync
+    /// about a third faster (docs/storage.md). Where the file system cannot, the segment grows as it is written.
+    /// </summary>
+    private void Preallocate(FileStream segment)
+    {
+        if (_preallocate && segment.Length < _segmentBytes)
+        {
+            _ = NativeFile.Preallocate(segment.SafeFileHandle, _segmentBytes);
+        }
     }
 
     /// <summary>Appends a batch of framed records (flusher thread). Rolls to a new segment past the size limit.</summary>
@@ -105,7 +128,7 @@ public sealed partial class DataStore : IDisposable
         {
             throw new InvalidOperationException($"log batch starts at {batch.FirstIndex}, the log is at {_nextToWrite}");
         }
-        if (_segment.Length >= _segmentBytes)
+        if (_segment.Position >= _segmentBytes)
         {
             StartSegment(_nextToWrite);
         }

@@ -149,11 +149,20 @@ public static class LogReader
             var problem = CheckRecord(data, offset, index, out var payloadLength);
             if (problem is not null)
             {
-                // Torn: nothing after the damage is an intact record of this log's future, whatever the bytes are
-                // (a crash can leave zeros or stale disk blocks past the last record a write finished).
-                if (isLast && !HasRecordAfter(data, offset, index))
+                // Nothing but zeros to the end: the segment's preallocated space, never written. The segment ends here
+                // and nothing is cut (the next segment, if any, must still start at the next index).
+                var rest = data.AsSpan((int)offset);
+                var lastWritten = rest.LastIndexOfAnyExcept((byte)0);
+                if (lastWritten < 0)
                 {
-                    return (offset, index, data.Length - offset, version);
+                    return (offset, index, 0, version);
+                }
+                // Torn: nothing after the damage is an intact record of this log's future, whatever the bytes are
+                // (a crash can leave zeros or stale disk blocks past the last record a write finished). What is cut
+                // is counted up to the last byte that is not zero: the zeros after it were never written.
+                if (isLast && !HasRecordAfter(data, offset, offset + lastWritten + 1, index))
+                {
+                    return (offset, index, lastWritten + 1, version);
                 }
                 throw new CorruptDataException(path, offset, problem);
             }
@@ -237,14 +246,14 @@ public static class LogReader
 
     /// <summary>
     /// Is there an intact record (a valid length, a matching checksum) numbered <paramref name="index"/> or later
-    /// anywhere after <paramref name="offset"/>? If so the damage is not a torn tail but a hole in the middle,
+    /// starting after <paramref name="offset"/> and before <paramref name="end"/> (the last byte that is not zero)? If so the damage is not a torn tail but a hole in the middle,
     /// and cutting there would drop acknowledged records. Intact records numbered before it are stale blocks of
     /// the log's own past, not records that belong after the damage.
     /// </summary>
-    private static bool HasRecordAfter(byte[] data, long offset, long index)
+    private static bool HasRecordAfter(byte[] data, long offset, long end, long index)
     {
-        var rest = data.Length - offset;
-        for (var at = (int)offset + 1; at <= data.Length - LogFormat.RecordHeaderSize; at++)
+        var rest = end - offset;
+        for (var at = (int)offset + 1; at < end && at <= data.Length - LogFormat.RecordHeaderSize; at++)
         {
             var record = data.AsSpan(at);
             var length = BinaryPrimitives.ReadInt32LittleEndian(record);

@@ -3,8 +3,9 @@ using System.Runtime.InteropServices;
 namespace Leasehold.Storage;
 
 /// <summary>
-/// fsync of a directory, so that a created, renamed or deleted file survives a power cut. .NET has no
-/// API for it; on Windows there is nothing to do.
+/// fsync of a directory, so that a created, renamed or deleted file survives a power cut (Linux and macOS; on
+/// Windows there is nothing to do), and allocating a file's space together with its length (<c>fallocate</c>, Linux
+/// only: .NET's own preallocation keeps the length). .NET has no API for either.
 /// </summary>
 internal static partial class NativeFile
 {
@@ -33,6 +34,13 @@ internal static partial class NativeFile
             _ = Close(fd);
         }
     }
+
+    /// <summary>Allocates the file's blocks up to <paramref name="length"/> and extends it (false where unsupported or on failure).</summary>
+    public static bool Preallocate(Microsoft.Win32.SafeHandles.SafeFileHandle file, long length)
+        => OperatingSystem.IsLinux() && Fallocate(file, 0, 0, length) == 0;
+
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    private static partial int Fallocate(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int mode, long offset, long length);
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Runtime.Versioning;
+using Leasehold.Storage;
 
 namespace Leasehold.Crash.Tests;
 
@@ -29,6 +30,18 @@ public sealed class DataDirectoryTests : IDisposable
         catch (IOException)
         {
         }
+    }
+
+    /// <summary>Where a segment's records end: after the header, each record's length field, up to the first that is zero (space never written).</summary>
+    private static long DataEnd(string segment)
+    {
+        var data = File.ReadAllBytes(segment);
+        var offset = LogFormat.SegmentHeaderSize;
+        while (offset + LogFormat.RecordHeaderSize <= data.Length && BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(offset)) is > 0 and var length)
+        {
+            offset += LogFormat.RecordHeaderSize + length;
+        }
+        return offset;
     }
 
     private string[] Segments() => [.. Directory.GetFiles(_root, "wal-*.log").Order(StringComparer.Ordinal)];
@@ -111,12 +124,14 @@ public sealed class DataDirectoryTests : IDisposable
             await server.KillAsync();
         }
         var segment = Segments()[^1];
-        var end = new FileInfo(segment).Length;
+        // Right after the last record: the segment's preallocated space follows it.
+        var end = DataEnd(segment);
         var garbage = new byte[4096];
         new Random(seed).NextBytes(garbage);
         BinaryPrimitives.WriteInt32LittleEndian(garbage, firstWord);
-        using (var file = new FileStream(segment, FileMode.Append, FileAccess.Write))
+        using (var file = new FileStream(segment, FileMode.Open, FileAccess.Write))
         {
+            file.Position = end;
             file.Write(garbage);
         }
 

@@ -12,14 +12,16 @@ public sealed class StoreDriver : IDisposable
 {
     private readonly EngineLimits? _limits;
     private readonly long _segmentBytes;
+    private readonly bool _preallocate;
     private LogBuffer _pending = new();
 
-    public StoreDriver(string dir, long segmentBytes = 64L << 20, EngineLimits? limits = null)
+    public StoreDriver(string dir, long segmentBytes = 64L << 20, EngineLimits? limits = null, bool preallocate = false)
     {
         DirPath = dir;
         _segmentBytes = segmentBytes;
+        _preallocate = preallocate;
         _limits = limits;
-        Store = DataStore.Open(dir, limits, segmentBytes);
+        Store = DataStore.Open(dir, limits, segmentBytes, preallocate: preallocate);
     }
 
     public string DirPath { get; }
@@ -110,7 +112,7 @@ public sealed class StoreDriver : IDisposable
     {
         Flush();
         Store.Dispose();
-        Store = DataStore.Open(DirPath, _limits, _segmentBytes);
+        Store = DataStore.Open(DirPath, _limits, _segmentBytes, preallocate: _preallocate);
         return Store;
     }
 

@@ -4,8 +4,9 @@ namespace Leasehold.Storage.Tests;
 
 /// <summary>
 /// A crash while the last batch was being written leaves a torn last record, perhaps followed by zeros
-/// (a file length that got ahead of its data). Recovery cuts it off, keeps every whole record before it,
-/// and the log carries on from there.
+/// (a file length that got ahead of its data, or the segment's preallocated space). Recovery cuts it off, keeps
+/// every whole record before it, and the log carries on from there. Zeros alone after the last whole record are
+/// space never written: nothing is cut.
 /// </summary>
 public class TornTailTests : IDisposable
 {
@@ -67,11 +68,14 @@ public class TornTailTests : IDisposable
         var segment = _dir.Segment(1);
         SegmentBytes.Cut(segment, CutPoint(cut, offset, length));
         SegmentBytes.AppendZeros(segment, zeros);
-        var damagedLength = new FileInfo(segment).Length;
+        // What is cut is counted up to the damage's last byte that is not zero (the zeros after it were never written).
+        var damaged = File.ReadAllBytes(segment);
+        var lastWritten = damaged.AsSpan().LastIndexOfAnyExcept((byte)0);
+        Assert.True(lastWritten >= offset, "the damage left no byte of the torn record");
 
         using (var d = new StoreDriver(_dir.Dir))
         {
-            Assert.Equal(damagedLength - offset, d.Store.Report.TruncatedBytes);
+            Assert.Equal(lastWritten + 1 - offset, d.Store.Report.TruncatedBytes);
             Assert.True(d.Store.Report.TruncatedBytes > 0);
             Assert.Equal(offset, new FileInfo(segment).Length);
             Assert.Equal(Records, d.Store.NextIndex);
@@ -95,7 +99,7 @@ public class TornTailTests : IDisposable
     [InlineData(LogFormat.RecordHeaderSize - 1)]
     [InlineData(LogFormat.RecordHeaderSize)]
     [InlineData(4096)]
-    public void ZerosAfterTheLastWholeRecordAreCutOff(int zeros)
+    public void ZerosAfterTheLastWholeRecordAreSpaceNeverWritten(int zeros)
     {
         LogRecords();
         var segment = _dir.Segment(1);
@@ -104,8 +108,9 @@ public class TornTailTests : IDisposable
 
         using (var d = new StoreDriver(_dir.Dir))
         {
-            Assert.Equal(zeros, d.Store.Report.TruncatedBytes);
-            Assert.Equal(whole, new FileInfo(segment).Length);
+            Assert.Equal(0, d.Store.Report.TruncatedBytes);
+            Assert.Null(d.Store.Report.TornSegment);
+            Assert.Equal(whole + zeros, new FileInfo(segment).Length);
             Assert.Equal(Records + 1, d.Store.NextIndex);
             SegmentBytes.LogAcquires(d, 1, firstNumber: 100);
         }

@@ -1,0 +1,186 @@
+using System.Buffers.Binary;
+
+namespace Leasehold.Storage.Tests;
+
+/// <summary>
+/// The server preallocates each log segment to its size limit, so that the fsync after an append commits no new
+/// file size. The space after the last record reads as zeros: recovery ends the log there and cuts nothing, records
+/// go on right after the last one, a segment rolled over is cut back to its last record, and a torn record in that
+/// space is cut as in a segment that grows, its space allocated again.
+/// </summary>
+public class PreallocatedSegmentTests : IDisposable
+{
+    private const long Limit = 64 << 10;
+
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>Where the records of a segment end: after the header, record by record up to the first length that is zero.</summary>
+    private static int DataEnd(byte[] data)
+    {
+        var offset = LogFormat.SegmentHeaderSize;
+        while (offset + LogFormat.RecordHeaderSize <= data.Length && BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(offset)) is > 0 and var length)
+        {
+            offset += LogFormat.RecordHeaderSize + length;
+        }
+        return offset;
+    }
+
+    private static int Count(byte[] data) => SegmentBytes.Records(data.AsSpan(0, DataEnd(data)).ToArray()).Count;
+
+    private void AssertPreallocatedWithRecords(string segment, int records)
+    {
+        var data = File.ReadAllBytes(segment);
+        Assert.Equal(Limit, data.Length);
+        Assert.Equal(records, Count(data));
+        Assert.True(data.AsSpan(DataEnd(data)).IndexOfAnyExcept((byte)0) < 0, "bytes after the last record");
+    }
+
+    [Fact]
+    public void ASegmentTakesItsWholeSizeAndTheLogGoesOnAfterItsLastRecord()
+    {
+        using (var d = new StoreDriver(_dir.Dir, Limit, preallocate: true))
+        {
+            Assert.Equal(Limit, new FileInfo(_dir.Segment(1)).Length);
+            SegmentBytes.LogAcquires(d, 3);
+        }
+        AssertPreallocatedWithRecords(_dir.Segment(1), 3);
+
+        using (var d = new StoreDriver(_dir.Dir, Limit, preallocate: true))
+        {
+            Assert.Equal(0, d.Store.Report.TruncatedBytes);
+            Assert.Null(d.Store.Report.TornSegment);
+            Assert.Equal(4, d.Store.NextIndex);
+            Assert.Equal(3, d.Engine.Leases.Count);
+            SegmentBytes.LogAcquires(d, 2, firstNumber: 100);
+        }
+        AssertPreallocatedWithRecords(_dir.Segment(1), 5);
+
+        using var store = DataStore.Open(_dir.Dir, segmentBytes: Limit, preallocate: true);
+        Assert.Equal(0, store.Report.TruncatedBytes);
+        Assert.Equal(6, store.NextIndex);
+        Assert.Equal(["/r/1", "/r/2", "/r/3", "/r/100", "/r/101"], store.Engine.Capture().Leases.Select(l => l.Paths[0].Value));
+    }
+
+    [Fact]
+    public void ASegmentEndedBeforeItIsFullIsCutBackToItsLastRecord()
+    {
+        using (var d = new StoreDriver(_dir.Dir, Limit, preallocate: true))
+        {
+            SegmentBytes.LogAcquires(d, 3);
+            // What the flusher does where a snapshot is due: the records so far stay in this segment, later ones go to a new one.
+            d.Store.Sync();
+            d.Store.CutAt(d.Store.NextIndex - 1);
+            SegmentBytes.LogAcquires(d, 2, firstNumber: 100);
+        }
+        Assert.Equal([1L, 4L], _dir.Segments().Select(s => s.FirstIndex));
+        // SegmentBytes.Records reads to the file's end: no space is left after the last record.
+        Assert.Equal(3, SegmentBytes.Records(_dir.Segment(1)).Count);
+        AssertPreallocatedWithRecords(_dir.Segment(4), 2);
+
+        using var store = DataStore.Open(_dir.Dir, segmentBytes: Limit, preallocate: true);
+        Assert.Equal(0, store.Report.TruncatedBytes);
+        Assert.Equal(6, store.NextIndex);
+        Assert.Equal(5, store.Engine.Leases.Count);
+    }
+
+    [Fact]
+    public void SegmentsRolledOverBySizeHoldEveryRecordOnce()
+    {
+        const long Small = 4096;
+        const int Records = 100;
+        using (var d = new StoreDriver(_dir.Dir, Small, preallocate: true))
+        {
+            SegmentBytes.LogAcquires(d, Records);
+        }
+        var segments = _dir.Segments();
+        Assert.True(segments.Count >= 3, $"only {segments.Count} segments");
+        var counted = segments.SkipLast(1).Sum(s => SegmentBytes.Records(s.Path).Count);
+        var last = File.ReadAllBytes(segments[^1].Path);
+        Assert.Equal(Small, last.Length);
+        Assert.Equal(Records, counted + Count(last));
+
+        using var store = DataStore.Open(_dir.Dir, segmentBytes: Small, preallocate: true);
+        Assert.Equal(0, store.Report.TruncatedBytes);
+        Assert.Equal(Records + 1, store.NextIndex);
+        Assert.Equal(Records, store.Engine.Leases.Count);
+    }
+
+    [Fact]
+    public void ATornRecordInThePreallocatedSpaceIsCutAndTheSpaceAllocatedAgain()
+    {
+        using (var d = new StoreDriver(_dir.Dir, Limit, preallocate: true))
+        {
+            SegmentBytes.LogAcquires(d, 5);
+        }
+        var segment = _dir.Segment(1);
+        var data = File.ReadAllBytes(segment);
+        var end = DataEnd(data);
+        var (lastOffset, lastLength) = SegmentBytes.Records(data.AsSpan(0, end).ToArray())[^1];
+        // Half of a record written after the last one when the crash came: a header with a length, half its payload.
+        var torn = data.AsSpan(lastOffset, lastLength / 2).ToArray();
+        torn[^1] = 0x7F;
+        using (var file = new FileStream(segment, FileMode.Open, FileAccess.Write))
+        {
+            file.Position = end;
+            file.Write(torn);
+        }
+
+        using (var d = new StoreDriver(_dir.Dir, Limit, preallocate: true))
+        {
+            Assert.Equal(segment, d.Store.Report.TornSegment);
+            Assert.Equal(end, d.Store.Report.TornOffset);
+            Assert.Equal(torn.Length, d.Store.Report.TruncatedBytes);
+            Assert.Equal(6, d.Store.NextIndex);
+            AssertPreallocatedWithRecords(segment, 5);
+            SegmentBytes.LogAcquires(d, 1, firstNumber: 100);
+        }
+
+        using var store = DataStore.Open(_dir.Dir, segmentBytes: Limit, preallocate: true);
+        Assert.Equal(0, store.Report.TruncatedBytes);
+        Assert.Equal(["/r/1", "/r/2", "/r/3", "/r/4", "/r/5", "/r/100"], store.Engine.Capture().Leases.Select(l => l.Paths[0].Value));
+    }
+
+    [Fact]
+    public void ASegmentWrittenWithoutPreallocationIsAllocatedWhenTheLogGoesOnInIt()
+    {
+        using (var d = new StoreDriver(_dir.Dir, Limit))
+        {
+            SegmentBytes.LogAcquires(d, 3);
+        }
+        var grown = new FileInfo(_dir.Segment(1)).Length;
+        Assert.True(grown < Limit);
+
+        using (var d = new StoreDriver(_dir.Dir, Limit, preallocate: true))
+        {
+            Assert.Equal(0, d.Store.Report.TruncatedBytes);
+            AssertPreallocatedWithRecords(_dir.Segment(1), 3);
+            SegmentBytes.LogAcquires(d, 1, firstNumber: 100);
+        }
+
+        // And read back by a store that does not preallocate (a server of the version before).
+        using var store = DataStore.Open(_dir.Dir, segmentBytes: Limit);
+        Assert.Equal(0, store.Report.TruncatedBytes);
+        Assert.Equal(5, store.NextIndex);
+        Assert.Equal(4, store.Engine.Leases.Count);
+    }
+
+    [Fact]
+    public void ZerosAfterTheLastRecordOfASegmentThatIsNotTheLastLoseNothing()
+    {
+        using (var d = new StoreDriver(_dir.Dir, 600))
+        {
+            SegmentBytes.LogAcquires(d, 12);
+        }
+        var segments = _dir.Segments();
+        Assert.True(segments.Count >= 2, $"only {segments.Count} segments");
+        // A preallocated segment left uncut: the next segment still starts at the next record, so nothing is missing.
+        SegmentBytes.AppendZeros(segments[0].Path, 8192);
+
+        using var store = DataStore.Open(_dir.Dir, segmentBytes: 600);
+        Assert.Equal(0, store.Report.TruncatedBytes);
+        Assert.Equal(13, store.NextIndex);
+        Assert.Equal(12, store.Engine.Leases.Count);
+    }
+}
