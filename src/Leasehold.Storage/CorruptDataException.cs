@@ -30,10 +30,11 @@ public sealed class CorruptDataException : Exception
         File = "";
     }
 
-    private CorruptDataException(string file, string message, bool lossAcceptable)
+    private CorruptDataException(string file, long offset, string message, bool lossAcceptable)
         : base(message)
     {
         File = file;
+        Offset = offset;
         LossAcceptable = lossAcceptable;
     }
 
@@ -41,7 +42,10 @@ public sealed class CorruptDataException : Exception
     /// Files the manifest lists are gone or emptied (<paramref name="message"/> names them, the first being
     /// <paramref name="file"/>). The operator may accept the loss and start from what is there.
     /// </summary>
-    public static CorruptDataException MissingData(string file, string message) => new(file, message, lossAcceptable: true);
+    public static CorruptDataException MissingData(string file, string message) => new(file, 0, message, lossAcceptable: true);
+
+    /// <summary>Records that should be at <paramref name="offset"/> of <paramref name="file"/> read as zeros; the loss may be accepted as for a missing file.</summary>
+    public static CorruptDataException MissingData(string file, long offset, string message) => new(file, offset, message, lossAcceptable: true);
 
     public string File { get; }
 

@@ -21,7 +21,8 @@ public sealed partial class DataStore
     /// <param name="acceptDataLoss">
     /// Start from what is there when files are missing or emptied, instead of refusing: the losses are listed
     /// in <see cref="RecoveryReport.Lost"/>, segments after a hole are moved aside, and the manifest is rewritten.
-    /// Damage inside a file still refuses.
+    /// So are zeros where records should be, followed by records (a copy of a running server's directory). Any other
+    /// damage inside a file still refuses.
     /// </param>
     public static DataStore Open(string dir, EngineLimits? limits = null, long segmentBytes = 64L << 20, bool acceptDataLoss = false, bool preallocate = false)
     {
@@ -114,6 +115,11 @@ public sealed partial class DataStore
                 if (end.LastSegment is not null && File.Exists(end.LastSegment))
                 {
                     using var last = new FileStream(end.LastSegment, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+                    if (end.LastSegmentLength >= LogFormat.SegmentHeaderSize && last.Length > end.LastSegmentLength)
+                    {
+                        // Its preallocated space goes: from now on it is not the last segment.
+                        last.SetLength(end.LastSegmentLength);
+                    }
                     last.Flush(flushToDisk: true);
                 }
                 store.StartSegment(next);

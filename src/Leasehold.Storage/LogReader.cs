@@ -51,8 +51,9 @@ public static class LogReader
     /// <param name="afterIndex">Commands up to this index are in the snapshot already (0: none).</param>
     /// <param name="apply">Called with each later command, in order.</param>
     /// <param name="acceptLoss">
-    /// A missing stretch of the log (a deleted or emptied segment) ends the replay there instead of throwing:
-    /// the segments after it are listed in <see cref="LogEnd.Unusable"/>. Damage inside a segment still throws.
+    /// A missing stretch of the log (a deleted or emptied segment, or zeros where records should be with records or a
+    /// segment after them, as in a copy taken while the server wrote) ends the replay there instead of throwing: the
+    /// segments after it are listed in <see cref="LogEnd.Unusable"/>. Any other damage inside a segment still throws.
     /// </param>
     public static LogEnd Replay(string dir, long afterIndex, Action<long, Command> apply, bool acceptLoss = false)
     {
@@ -69,10 +70,25 @@ public static class LogReader
         var lastVersion = LogFormat.Version;
         var lost = new List<string>();
         var usable = segments.Count;
+        // The segment before ended where only zeros followed (unwritten space), at this offset; -1: it ended at its end.
+        long zerosAt = -1;
         for (var s = start; s < segments.Count; s++)
         {
             var (first, path) = segments[s];
             var isLast = s == segments.Count - 1;
+            if (zerosAt >= 0 && first != expected)
+            {
+                // The segment before ends in zeros where records should be (the next does not start after its last
+                // record): a copy that read its end before the server wrote it, or a disk that lost writes.
+                var zeros = $"{Path.GetFileName(last)} at offset {zerosAt}: only zeros after record {expected - 1}, and the next segment starts at record {first} (a copy taken while the server wrote, or lost writes)";
+                if (!acceptLoss)
+                {
+                    throw CorruptDataException.MissingData(last!, zerosAt, zeros);
+                }
+                lost.Add($"{zeros}; records from {expected} on are lost");
+                usable = s;
+                break;
+            }
             string? hole = null;
             if (first > expected && s == start)
             {
@@ -96,11 +112,12 @@ public static class LogReader
                 usable = s;
                 break;
             }
-            var (length, next, cut, version) = ReadSegment(path, first, isLast, afterIndex, apply);
+            var (length, next, cut, version, endsInZeros) = ReadSegment(path, first, isLast, afterIndex, apply, acceptLoss, lost);
             if (cut > 0)
             {
                 (torn, tornAt) = (path, length);
             }
+            zerosAt = endsInZeros ? length : -1;
             expected = next;
             last = path;
             lastLength = length;
@@ -117,7 +134,8 @@ public static class LogReader
         };
     }
 
-    private static (long ValidLength, long NextIndex, long Truncated, int Version) ReadSegment(string path, long first, bool isLast, long afterIndex, Action<long, Command> apply)
+    private static (long ValidLength, long NextIndex, long Truncated, int Version, bool EndsInZeros) ReadSegment(
+        string path, long first, bool isLast, long afterIndex, Action<long, Command> apply, bool acceptLoss, List<string> lost)
     {
         var data = File.ReadAllBytes(path);
         if (data.Length < LogFormat.SegmentHeaderSize)
@@ -125,7 +143,7 @@ public static class LogReader
             if (isLast)
             {
                 // Cut while the segment was being created: nothing in it was ever acknowledged.
-                return (0, first, data.Length, LogFormat.Version);
+                return (0, first, data.Length, LogFormat.Version, false);
             }
             throw new CorruptDataException(path, 0, "the segment header is incomplete");
         }
@@ -155,14 +173,27 @@ public static class LogReader
                 var lastWritten = rest.LastIndexOfAnyExcept((byte)0);
                 if (lastWritten < 0)
                 {
-                    return (offset, index, 0, version);
+                    return (offset, index, 0, version, true);
                 }
                 // Torn: nothing after the damage is an intact record of this log's future, whatever the bytes are
                 // (a crash can leave zeros or stale disk blocks past the last record a write finished). What is cut
                 // is counted up to the last byte that is not zero: the zeros after it were never written.
                 if (isLast && !HasRecordAfter(data, offset, offset + lastWritten + 1, index))
                 {
-                    return (offset, index, lastWritten + 1, version);
+                    return (offset, index, lastWritten + 1, version, false);
+                }
+                if (isLast && rest.Length >= LogFormat.RecordHeaderSize && rest[..LogFormat.RecordHeaderSize].IndexOfAnyExcept((byte)0) < 0)
+                {
+                    // Zeros where a record should be, and records after them: a copy of the data directory that read this
+                    // stretch before the server wrote it and a later one after (a backup of a running server), or a disk
+                    // that lost writes. Only the operator can tell: with the loss accepted, the log ends here.
+                    var zeros = $"{Path.GetFileName(path)} at offset {offset}: zeros where record {index} should be, and records after them (a copy taken while the server wrote, or lost writes)";
+                    if (!acceptLoss)
+                    {
+                        throw CorruptDataException.MissingData(path, offset, zeros);
+                    }
+                    lost.Add($"{zeros}; records from {index} on are lost");
+                    return (offset, index, lastWritten + 1, version, false);
                 }
                 throw new CorruptDataException(path, offset, problem);
             }
@@ -182,7 +213,7 @@ public static class LogReader
             offset += LogFormat.RecordHeaderSize + payloadLength;
             index++;
         }
-        return (offset, index, 0, version);
+        return (offset, index, 0, version, false);
     }
 
     /// <summary>

@@ -142,6 +142,56 @@ public sealed class DataDirectoryTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, (await api.GetLeaseAsync(held.Id)).Status);
     }
 
+    /// <summary>
+    /// A copy of a running server's directory that read a stretch of the newest (preallocated) segment before the server
+    /// wrote records there, and a later stretch after: zeros where records should be, records after them. Start-up refuses,
+    /// naming the place; accepting the loss starts with the records before it.
+    /// </summary>
+    [Fact]
+    public async Task ZerosWhereRecordsShouldBeRefuseToStartUnlessTheLossIsAccepted()
+    {
+        LeaseView kept;
+        using (var server = new ServerProcess(_root))
+        {
+            await server.StartAsync(StartDeadline);
+            kept = await AcquireAsync(server, "/kept");
+            for (var i = 0; i < 3; i++)
+            {
+                await AcquireAsync(server, $"/copied-late/{i}");
+            }
+            await server.KillAsync();
+        }
+        var segment = Segments()[^1];
+        var data = File.ReadAllBytes(segment);
+        // The records after the one granting /kept: the first two of them read as zeros, the last one intact.
+        var offsets = new List<int>();
+        var offset = LogFormat.SegmentHeaderSize;
+        while (offset < DataEnd(segment))
+        {
+            offsets.Add(offset);
+            offset += LogFormat.RecordHeaderSize + BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(offset));
+        }
+        var from = offsets[^3];
+        data.AsSpan(from, offsets[^1] - from).Clear();
+        File.WriteAllBytes(segment, data);
+        var name = Path.GetFileName(segment);
+
+        using (var refused = new ServerProcess(_root))
+        {
+            Assert.Equal(2, await refused.StartExpectingRefusalAsync(StartDeadline));
+            Assert.Contains($"leasehold: cannot start: {name} at offset {from}: zeros where record", refused.OutputTail, StringComparison.Ordinal);
+            Assert.Contains("--accept-data-loss", refused.OutputTail, StringComparison.Ordinal);
+        }
+        Assert.Equal(data, File.ReadAllBytes(segment));
+
+        using var accepted = new ServerProcess(_root, ["--accept-data-loss"]);
+        await accepted.StartAsync(StartDeadline);
+        Assert.Contains("are lost", accepted.OutputTail, StringComparison.Ordinal);
+        using var api = new LeaseholdApi(accepted.BaseAddress);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetLeaseAsync(kept.Id)).Status);
+        await AcquireAsync(accepted, "/copied-late/2");
+    }
+
     [Fact]
     public async Task DataDirectoryAndFilesAreReadableByTheServerUserAlone()
     {

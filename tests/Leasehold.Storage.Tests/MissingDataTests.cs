@@ -190,8 +190,9 @@ public class MissingDataTests : IDisposable
         }
         var segments = _dir.Segments();
         File.Delete(segments[^1].Path);
-        // A torn tail on what is now the last segment would be cut by a start that goes on.
-        SegmentBytes.AppendZeros(segments[^2].Path, 100);
+        // A torn tail on what is now the last segment would be cut by a start that goes on (zeros alone would not be:
+        // they are space never written).
+        File.AppendAllBytes(segments[^2].Path, Enumerable.Repeat((byte)0xA5, 100).ToArray());
         var before = _dir.FileNames().ToDictionary(n => n, n => File.ReadAllBytes(_dir.File(n)));
 
         Assert.Throws<CorruptDataException>(() => DataStore.Open(_dir.Dir, segmentBytes: SmallSegments));

@@ -12,6 +12,9 @@ public class PreallocatedSegmentTests : IDisposable
 {
     private const long Limit = 64 << 10;
 
+    /// <summary>Where the file system cannot allocate (anywhere but Linux), a segment grows as it is written.</summary>
+    private static readonly bool Allocates = OperatingSystem.IsLinux();
+
     private readonly TempDir _dir = new();
 
     public void Dispose() => _dir.Dispose();
@@ -32,7 +35,7 @@ public class PreallocatedSegmentTests : IDisposable
     private void AssertPreallocatedWithRecords(string segment, int records)
     {
         var data = File.ReadAllBytes(segment);
-        Assert.Equal(Limit, data.Length);
+        Assert.Equal(Allocates ? Limit : DataEnd(data), data.Length);
         Assert.Equal(records, Count(data));
         Assert.True(data.AsSpan(DataEnd(data)).IndexOfAnyExcept((byte)0) < 0, "bytes after the last record");
     }
@@ -42,7 +45,7 @@ public class PreallocatedSegmentTests : IDisposable
     {
         using (var d = new StoreDriver(_dir.Dir, Limit, preallocate: true))
         {
-            Assert.Equal(Limit, new FileInfo(_dir.Segment(1)).Length);
+            Assert.Equal(Allocates ? Limit : LogFormat.SegmentHeaderSize, new FileInfo(_dir.Segment(1)).Length);
             SegmentBytes.LogAcquires(d, 3);
         }
         AssertPreallocatedWithRecords(_dir.Segment(1), 3);
@@ -96,10 +99,12 @@ public class PreallocatedSegmentTests : IDisposable
         }
         var segments = _dir.Segments();
         Assert.True(segments.Count >= 3, $"only {segments.Count} segments");
-        var counted = segments.SkipLast(1).Sum(s => SegmentBytes.Records(s.Path).Count);
+        // Each segment rolled over once full, not before: several records each.
+        var counts = segments.SkipLast(1).Select(s => SegmentBytes.Records(s.Path).Count).ToList();
+        Assert.All(counts, count => Assert.True(count > 10, $"a segment of {count} records"));
         var last = File.ReadAllBytes(segments[^1].Path);
-        Assert.Equal(Small, last.Length);
-        Assert.Equal(Records, counted + Count(last));
+        Assert.Equal(Allocates ? Small : DataEnd(last), last.Length);
+        Assert.Equal(Records, counts.Sum() + Count(last));
 
         using var store = DataStore.Open(_dir.Dir, segmentBytes: Small, preallocate: true);
         Assert.Equal(0, store.Report.TruncatedBytes);
@@ -149,8 +154,7 @@ public class PreallocatedSegmentTests : IDisposable
         {
             SegmentBytes.LogAcquires(d, 3);
         }
-        var grown = new FileInfo(_dir.Segment(1)).Length;
-        Assert.True(grown < Limit);
+        Assert.True(new FileInfo(_dir.Segment(1)).Length < Limit);
 
         using (var d = new StoreDriver(_dir.Dir, Limit, preallocate: true))
         {
@@ -182,5 +186,70 @@ public class PreallocatedSegmentTests : IDisposable
         Assert.Equal(0, store.Report.TruncatedBytes);
         Assert.Equal(13, store.NextIndex);
         Assert.Equal(12, store.Engine.Leases.Count);
+    }
+
+    [Fact]
+    public void ZerosWhereRecordsShouldBeWithRecordsAfterThemRefuseUnlessTheLossIsAccepted()
+    {
+        using (var d = new StoreDriver(_dir.Dir, Limit, preallocate: true))
+        {
+            SegmentBytes.LogAcquires(d, 6);
+        }
+        var segment = _dir.Segment(1);
+        var data = File.ReadAllBytes(segment);
+        var records = SegmentBytes.Records(data.AsSpan(0, DataEnd(data)).ToArray());
+        // A copy of a running server's directory: it read the stretch of records 3 and 4 before they were written, and
+        // the blocks after it once records 5 and 6 were.
+        var (from, _) = records[2];
+        var (to, _) = records[4];
+        data.AsSpan(from, to - from).Clear();
+        File.WriteAllBytes(segment, data);
+        var before = File.ReadAllBytes(segment);
+
+        var refused = Assert.Throws<CorruptDataException>(() => DataStore.Open(_dir.Dir, segmentBytes: Limit, preallocate: true));
+        Assert.True(refused.LossAcceptable);
+        Assert.Contains($"{LogFormat.SegmentName(1)} at offset {from}: zeros where record 3 should be", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(segment));
+
+        using (var d = new StoreDriver(_dir.Dir, Limit, preallocate: true, acceptDataLoss: true))
+        {
+            Assert.Contains(d.Store.Report.Lost, l => l.Contains("records from 3 on are lost", StringComparison.Ordinal));
+            Assert.Equal(from, d.Store.Report.TornOffset);
+            Assert.Equal(3, d.Store.NextIndex);
+            AssertPreallocatedWithRecords(segment, 2);
+            SegmentBytes.LogAcquires(d, 1, firstNumber: 100);
+        }
+
+        using var store = DataStore.Open(_dir.Dir, segmentBytes: Limit, preallocate: true);
+        Assert.Empty(store.Report.Lost);
+        Assert.Equal(["/r/1", "/r/2", "/r/100"], store.Engine.Capture().Leases.Select(l => l.Paths[0].Value));
+    }
+
+    [Fact]
+    public void ASegmentEndingInZerosBeforeAGapRefusesUnlessTheLossIsAccepted()
+    {
+        using (var d = new StoreDriver(_dir.Dir, Limit, preallocate: true))
+        {
+            SegmentBytes.LogAcquires(d, 3);
+            d.Store.Sync();
+            d.Store.CutAt(d.Store.NextIndex - 1);
+            SegmentBytes.LogAcquires(d, 2, firstNumber: 100);
+        }
+        // The first segment as a copy read it before its last record was written: zeros where record 3 is.
+        var first = _dir.Segment(1);
+        var data = File.ReadAllBytes(first);
+        var (at, _) = SegmentBytes.Records(data)[^1];
+        data.AsSpan(at).Clear();
+        File.WriteAllBytes(first, data);
+
+        var refused = Assert.Throws<CorruptDataException>(() => DataStore.Open(_dir.Dir, segmentBytes: Limit, preallocate: true));
+        Assert.True(refused.LossAcceptable);
+        Assert.Contains($"{LogFormat.SegmentName(1)} at offset {at}: only zeros after record 2, and the next segment starts at record 4", refused.Message, StringComparison.Ordinal);
+
+        using var store = DataStore.Open(_dir.Dir, segmentBytes: Limit, preallocate: true, acceptDataLoss: true);
+        Assert.Contains(store.Report.Lost, l => l.Contains("records from 3 on are lost", StringComparison.Ordinal));
+        Assert.Equal(3, store.NextIndex);
+        Assert.Equal(["/r/1", "/r/2"], store.Engine.Capture().Leases.Select(l => l.Paths[0].Value));
+        Assert.True(File.Exists(_dir.Segment(4) + LogFormat.LostSuffix));
     }
 }

@@ -13,15 +13,17 @@ public sealed class StoreDriver : IDisposable
     private readonly EngineLimits? _limits;
     private readonly long _segmentBytes;
     private readonly bool _preallocate;
+    private readonly bool _acceptDataLoss;
     private LogBuffer _pending = new();
 
-    public StoreDriver(string dir, long segmentBytes = 64L << 20, EngineLimits? limits = null, bool preallocate = false)
+    public StoreDriver(string dir, long segmentBytes = 64L << 20, EngineLimits? limits = null, bool preallocate = false, bool acceptDataLoss = false)
     {
         DirPath = dir;
         _segmentBytes = segmentBytes;
         _preallocate = preallocate;
+        _acceptDataLoss = acceptDataLoss;
         _limits = limits;
-        Store = DataStore.Open(dir, limits, segmentBytes, preallocate: preallocate);
+        Store = DataStore.Open(dir, limits, segmentBytes, acceptDataLoss, preallocate);
     }
 
     public string DirPath { get; }
@@ -112,7 +114,7 @@ public sealed class StoreDriver : IDisposable
     {
         Flush();
         Store.Dispose();
-        Store = DataStore.Open(DirPath, _limits, _segmentBytes, preallocate: _preallocate);
+        Store = DataStore.Open(DirPath, _limits, _segmentBytes, _acceptDataLoss, _preallocate);
         return Store;
     }
 
