@@ -79,6 +79,10 @@ public sealed partial class DataStore
             // Every check passed: from here on, start-up changes files.
             if (end.TornSegment is not null)
             {
+                if (end.KeepCut)
+                {
+                    lost.Add(KeepAside(end.TornSegment, end.TornOffset));
+                }
                 Truncate(end.TornSegment, end.TornOffset);
             }
             foreach (var path in end.Unusable)
@@ -216,14 +220,36 @@ public sealed partial class DataStore
     /// <summary>Renames a segment that cannot be replayed out of the log (never deletes it: the operator may want it).</summary>
     private static string MoveAside(string path)
     {
+        var target = LostName(path);
+        File.Move(path, target);
+        return $"{Path.GetFileName(path)} comes after the missing records and was moved aside as {Path.GetFileName(target)}";
+    }
+
+    /// <summary>Copies what is about to be cut from a segment (from <paramref name="offset"/> on) into a file of its own, as <see cref="MoveAside"/> keeps a whole segment.</summary>
+    private static string KeepAside(string path, long offset)
+    {
+        var target = LostName(path);
+        var cut = File.ReadAllBytes(path).AsSpan((int)offset);
+        // Up to its last byte that is not zero: the rest of a preallocated segment was never written.
+        cut = cut[..(cut.LastIndexOfAnyExcept((byte)0) + 1)];
+        using (var copy = PrivateFiles.Create(target, FileMode.CreateNew, FileAccess.Write))
+        {
+            copy.Write(cut);
+            copy.Flush(flushToDisk: true);
+        }
+        NativeFile.SyncDirectory(Path.GetDirectoryName(path)!);
+        return $"{Path.GetFileName(path)} from offset {offset} on was kept aside as {Path.GetFileName(target)} before the cut";
+    }
+
+    private static string LostName(string path)
+    {
         const int Attempts = 1000;
         for (var n = 0; n < Attempts; n++)
         {
             var target = path + LogFormat.LostSuffix + (n == 0 ? "" : $".{n}");
             if (!File.Exists(target))
             {
-                File.Move(path, target);
-                return $"{Path.GetFileName(path)} comes after the missing records and was moved aside as {Path.GetFileName(target)}";
+                return target;
             }
         }
         throw new IOException($"cannot move {path} aside: {Attempts} earlier copies are in the way");

@@ -65,11 +65,14 @@ public sealed partial class DataStore : IDisposable
     {
         _segment = PrivateFiles.Create(path, FileMode.Open, FileAccess.Write, FileShare.Read, bufferSize: 1);
         _segment.Position = length;
-        // A segment written before preallocation, or cut back to its last record: its rest allocated again.
-        _ = Preallocate(_segment);
         // What recovery read may still be only in the page cache (a process crash under `interval`): make it
-        // durable before the manifest says the log reaches it.
+        // durable before the manifest says the log reaches it, and before a new length could be.
         _segment.Flush(flushToDisk: true);
+        // A segment written before preallocation, or cut back to its last record: its rest allocated again.
+        if (Preallocate(_segment))
+        {
+            _segment.Flush(flushToDisk: true);
+        }
         _segmentFirstIndex = LogFormat.TryParseIndex(Path.GetFileName(path), "wal-", ".log", out var first) ? first : nextIndex;
         _nextToWrite = nextIndex;
     }

@@ -18,6 +18,9 @@ public sealed record LogEnd(string? LastSegment, long LastSegmentLength, long Ne
 
     public long TornOffset { get; init; }
 
+    /// <summary>What is cut from <see cref="TornSegment"/> holds intact records (a loss accepted): it is to be kept aside.</summary>
+    public bool KeepCut { get; init; }
+
     /// <summary>Segments after a hole that cannot be replayed (only when loss is accepted).</summary>
     public IReadOnlyList<string> Unusable { get; init; } = [];
 
@@ -66,6 +69,7 @@ public static class LogReader
             start++;
         }
         string? last = null, torn = null;
+        var keepCut = false;
         long lastLength = 0, truncated = 0, tornAt = 0;
         var lastVersion = LogFormat.Version;
         var lost = new List<string>();
@@ -112,10 +116,13 @@ public static class LogReader
                 usable = s;
                 break;
             }
+            var lostBefore = lost.Count;
             var (length, next, cut, version, endsInZeros) = ReadSegment(path, first, isLast, afterIndex, apply, acceptLoss, lost);
             if (cut > 0)
             {
                 (torn, tornAt) = (path, length);
+                // Records after zeros, cut with the loss accepted: kept aside, never deleted.
+                keepCut = lost.Count > lostBefore;
             }
             zerosAt = endsInZeros ? length : -1;
             expected = next;
@@ -128,6 +135,7 @@ public static class LogReader
         {
             TornSegment = torn,
             TornOffset = tornAt,
+            KeepCut = keepCut,
             Unusable = [.. segments.Skip(usable).Select(s => s.Path)],
             Lost = lost,
             LastSegmentVersion = lastVersion,
@@ -178,22 +186,24 @@ public static class LogReader
                 // Torn: nothing after the damage is an intact record of this log's future, whatever the bytes are
                 // (a crash can leave zeros or stale disk blocks past the last record a write finished). What is cut
                 // is counted up to the last byte that is not zero: the zeros after it were never written.
-                if (isLast && !HasRecordAfter(data, offset, offset + lastWritten + 1, index))
+                var next = FirstRecordAfter(data, offset, offset + lastWritten + 1, index);
+                if (isLast && next < 0)
                 {
                     return (offset, index, lastWritten + 1, version, false);
                 }
-                if (isLast && rest.Length >= LogFormat.RecordHeaderSize && rest[..LogFormat.RecordHeaderSize].IndexOfAnyExcept((byte)0) < 0)
+                if (next >= 0 && UnwrittenStretch(data.AsSpan((int)offset, (int)(next - offset)), offset))
                 {
-                    // Zeros where a record should be, and records after them: a copy of the data directory that read this
+                    // Zeros where records should be, and records after them: a copy of the data directory that read this
                     // stretch before the server wrote it and a later one after (a backup of a running server), or a disk
-                    // that lost writes. Only the operator can tell: with the loss accepted, the log ends here.
+                    // that lost writes. Only the operator can tell: with the loss accepted, the log ends here, and what is
+                    // cut is kept aside (DataStore).
                     var zeros = $"{Path.GetFileName(path)} at offset {offset}: zeros where record {index} should be, and records after them (a copy taken while the server wrote, or lost writes)";
                     if (!acceptLoss)
                     {
                         throw CorruptDataException.MissingData(path, offset, zeros);
                     }
-                    lost.Add($"{zeros}; records from {index} on are lost");
-                    return (offset, index, lastWritten + 1, version, false);
+                    lost.Add($"{zeros}; records from {index} on are lost (the bytes cut are kept aside)");
+                    return (offset, index, lastWritten + 1, version, true);
                 }
                 throw new CorruptDataException(path, offset, problem);
             }
@@ -276,12 +286,12 @@ public static class LogReader
     }
 
     /// <summary>
-    /// Is there an intact record (a valid length, a matching checksum) numbered <paramref name="index"/> or later
+    /// Where is the first intact record (a valid length, a matching checksum; -1: none) numbered <paramref name="index"/> or later
     /// starting after <paramref name="offset"/> and before <paramref name="end"/> (the last byte that is not zero)? If so the damage is not a torn tail but a hole in the middle,
     /// and cutting there would drop acknowledged records. Intact records numbered before it are stale blocks of
     /// the log's own past, not records that belong after the damage.
     /// </summary>
-    private static bool HasRecordAfter(byte[] data, long offset, long end, long index)
+    private static long FirstRecordAfter(byte[] data, long offset, long end, long index)
     {
         var rest = end - offset;
         for (var at = (int)offset + 1; at < end && at <= data.Length - LogFormat.RecordHeaderSize; at++)
@@ -299,6 +309,28 @@ public static class LogReader
                 continue;
             }
             if (Crc32C.Compute(record.Slice(8, 8 + length)) == BinaryPrimitives.ReadUInt32LittleEndian(record[4..]))
+            {
+                return at;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Does the damaged stretch <paramref name="damage"/> (at <paramref name="offset"/> of its file) look like space never
+    /// written rather than bytes gone bad: zeros where a record header should be, or a record header's worth of zeros
+    /// ending at a 4 KiB boundary (a page read before the server wrote it, or a page a disk lost)?
+    /// </summary>
+    private static bool UnwrittenStretch(ReadOnlySpan<byte> damage, long offset)
+    {
+        const int Page = 4096;
+        if (damage.Length >= LogFormat.RecordHeaderSize && damage[..LogFormat.RecordHeaderSize].IndexOfAnyExcept((byte)0) < 0)
+        {
+            return true;
+        }
+        for (var end = (int)(((offset / Page) + 1) * Page - offset); end <= damage.Length; end += Page)
+        {
+            if (end >= LogFormat.RecordHeaderSize && damage[(end - LogFormat.RecordHeaderSize)..end].IndexOfAnyExcept((byte)0) < 0)
             {
                 return true;
             }

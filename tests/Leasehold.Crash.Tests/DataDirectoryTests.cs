@@ -187,6 +187,8 @@ public sealed class DataDirectoryTests : IDisposable
         using var accepted = new ServerProcess(_root, ["--accept-data-loss"]);
         await accepted.StartAsync(StartDeadline);
         Assert.Contains("are lost", accepted.OutputTail, StringComparison.Ordinal);
+        // What was cut, the zeros and the intact record after them, is kept aside.
+        Assert.True(new FileInfo(segment + LogFormat.LostSuffix).Length > offsets[^1] - from, "the cut was not kept aside");
         using var api = new LeaseholdApi(accepted.BaseAddress);
         Assert.Equal(HttpStatusCode.OK, (await api.GetLeaseAsync(kept.Id)).Status);
         await AcquireAsync(accepted, "/copied-late/2");

@@ -197,7 +197,8 @@ public class PreallocatedSegmentTests : IDisposable
         }
         var segment = _dir.Segment(1);
         var data = File.ReadAllBytes(segment);
-        var records = SegmentBytes.Records(data.AsSpan(0, DataEnd(data)).ToArray());
+        var written = DataEnd(data);
+        var records = SegmentBytes.Records(data.AsSpan(0, written).ToArray());
         // A copy of a running server's directory: it read the stretch of records 3 and 4 before they were written, and
         // the blocks after it once records 5 and 6 were.
         var (from, _) = records[2];
@@ -215,6 +216,8 @@ public class PreallocatedSegmentTests : IDisposable
         {
             Assert.Contains(d.Store.Report.Lost, l => l.Contains("records from 3 on are lost", StringComparison.Ordinal));
             Assert.Equal(from, d.Store.Report.TornOffset);
+            // What was cut (the zeros and records 5 and 6) is kept aside, not deleted.
+            Assert.Equal(before.AsSpan(from, written - from).ToArray(), File.ReadAllBytes(segment + LogFormat.LostSuffix));
             Assert.Equal(3, d.Store.NextIndex);
             AssertPreallocatedWithRecords(segment, 2);
             SegmentBytes.LogAcquires(d, 1, firstNumber: 100);
@@ -251,5 +254,53 @@ public class PreallocatedSegmentTests : IDisposable
         Assert.Equal(3, store.NextIndex);
         Assert.Equal(["/r/1", "/r/2"], store.Engine.Capture().Leases.Select(l => l.Paths[0].Value));
         Assert.True(File.Exists(_dir.Segment(4) + LogFormat.LostSuffix));
+    }
+
+    [Fact]
+    public void ATornRecordBeforeZerosToAPageEndWithRecordsAfterIsALossToAccept()
+    {
+        using (var d = new StoreDriver(_dir.Dir, Limit, preallocate: true))
+        {
+            SegmentBytes.LogAcquires(d, 80);
+        }
+        var segment = _dir.Segment(1);
+        var data = File.ReadAllBytes(segment);
+        var records = SegmentBytes.Records(data.AsSpan(0, DataEnd(data)).ToArray());
+        Assert.True(DataEnd(data) > 8192 + 200, "the records do not reach a third page");
+        // A copy that read the second page while the server was writing a record in it (its header and the start of its
+        // payload were there, the rest of the page not yet), and the third page once records were written there.
+        var torn = records.FindIndex(r => r.Offset > 4096 + 100);
+        var (tornAt, _) = records[torn];
+        data.AsSpan(tornAt + LogFormat.RecordHeaderSize + 4, 8192 - (tornAt + LogFormat.RecordHeaderSize + 4)).Clear();
+        File.WriteAllBytes(segment, data);
+
+        var refused = Assert.Throws<CorruptDataException>(() => DataStore.Open(_dir.Dir, segmentBytes: Limit, preallocate: true));
+        Assert.True(refused.LossAcceptable);
+        Assert.Equal(tornAt, refused.Offset);
+
+        using var store = DataStore.Open(_dir.Dir, segmentBytes: Limit, preallocate: true, acceptDataLoss: true);
+        Assert.Equal(torn + 1, store.NextIndex);
+        Assert.Equal(torn, store.Engine.Leases.Count);
+    }
+
+    [Theory]
+    [InlineData(0x7F)]
+    [InlineData(0xFF)]
+    public void OtherDamageWithRecordsAfterItRefusesEvenWithTheLossAccepted(byte fill)
+    {
+        using (var d = new StoreDriver(_dir.Dir, Limit, preallocate: true))
+        {
+            SegmentBytes.LogAcquires(d, 6);
+        }
+        var segment = _dir.Segment(1);
+        var data = File.ReadAllBytes(segment);
+        var records = SegmentBytes.Records(data.AsSpan(0, DataEnd(data)).ToArray());
+        data.AsSpan(records[2].Offset, records[4].Offset - records[2].Offset).Fill(fill);
+        File.WriteAllBytes(segment, data);
+
+        var refused = Assert.Throws<CorruptDataException>(() => DataStore.Open(_dir.Dir, segmentBytes: Limit, preallocate: true, acceptDataLoss: true));
+        Assert.False(refused.LossAcceptable);
+        Assert.Equal(records[2].Offset, refused.Offset);
+        Assert.Equal(data, File.ReadAllBytes(segment));
     }
 }

@@ -95,7 +95,8 @@ public class TornTailGarbageTests : IDisposable
 
     /// <summary>
     /// Garbage over two whole records (a lost block), whose length field reads as past the end of the file, with
-    /// intact records after it: those later records were acknowledged, so nothing may be cut.
+    /// intact records after it: those later records were acknowledged, so nothing may be cut. (Zeros there refuse too,
+    /// as a loss only the operator may accept: PreallocatedSegmentTests.)
     /// </summary>
     [Theory]
     [InlineData(0x7F)]
