@@ -286,10 +286,11 @@ public static class LogReader
     }
 
     /// <summary>
-    /// Where is the first intact record (a valid length, a matching checksum; -1: none) numbered <paramref name="index"/> or later
-    /// starting after <paramref name="offset"/> and before <paramref name="end"/> (the last byte that is not zero)? If so the damage is not a torn tail but a hole in the middle,
-    /// and cutting there would drop acknowledged records. Intact records numbered before it are stale blocks of
-    /// the log's own past, not records that belong after the damage.
+    /// Where is the first intact record (a valid length, a matching checksum; -1: none) numbered <paramref name="index"/>
+    /// or later, starting after <paramref name="offset"/> and before <paramref name="end"/> (past the last byte that is
+    /// not zero)? If there is one, the damage is not a torn tail but a hole in the middle, and cutting there would drop
+    /// acknowledged records. Intact records numbered before it are stale blocks of the log's own past, not records that
+    /// belong after the damage.
     /// </summary>
     private static long FirstRecordAfter(byte[] data, long offset, long end, long index)
     {
