@@ -303,4 +303,21 @@ public class PreallocatedSegmentTests : IDisposable
         Assert.Equal(records[2].Offset, refused.Offset);
         Assert.Equal(data, File.ReadAllBytes(segment));
     }
+
+    [Fact]
+    public void ASegmentThatCannotBeAllocatedGrowsAsItIsWritten()
+    {
+        // Larger than any file the file system can hold (as a disk too full to allocate would refuse): the server goes on
+        // with a segment that grows, rather than failing its start or its writes.
+        const long TooLarge = 1L << 50;
+        using (var d = new StoreDriver(_dir.Dir, TooLarge, preallocate: true))
+        {
+            SegmentBytes.LogAcquires(d, 3);
+        }
+        Assert.Equal(3, SegmentBytes.Records(_dir.Segment(1)).Count);
+
+        using var store = DataStore.Open(_dir.Dir, segmentBytes: TooLarge, preallocate: true);
+        Assert.Equal(0, store.Report.TruncatedBytes);
+        Assert.Equal(4, store.NextIndex);
+    }
 }
