@@ -49,7 +49,7 @@ internal sealed partial class NativeConnection : IDisposable
     private readonly ConcurrentDictionary<long, Action<string>> _leaseWatchers = new();
     private readonly ConcurrentDictionary<long, Action<string>> _sessionWatchers = new();
     // Pushes that came before anyone watched (a lease that ended between its LEASE and the handle's making).
-    private readonly ConcurrentDictionary<long, string> _unclaimedEnds = new();
+    private readonly RecentEnds _unclaimedEnds = new();
     private readonly TimeSpan _heartbeat;
     // A third of the server's idle timeout (WELCOME's idleMs).
     private TimeSpan _idle = TimeSpan.FromSeconds(40);
@@ -238,9 +238,22 @@ internal sealed partial class NativeConnection : IDisposable
     public void WatchLease(long id, Action<string> ended)
     {
         _leaseWatchers[id] = ended;
-        if (_unclaimedEnds.TryRemove(id, out var reason) && _leaseWatchers.TryRemove(id, out var watcher))
+        ClaimEnd(id);
+    }
+
+    /// <summary>
+    /// Hands an end kept for <paramref name="id"/> to its watcher, when there are both. The watcher is set before this
+    /// looks for an end, and an end kept before this looks for a watcher, so whichever of the two comes second finds
+    /// the other; the end is taken once.
+    /// </summary>
+    private void ClaimEnd(long id)
+    {
+        if (_leaseWatchers.ContainsKey(id) && _unclaimedEnds.TryTake(id, out var reason))
         {
-            ThreadPool.QueueUserWorkItem(static s => s.watcher(s.reason), (watcher, reason), preferLocal: false);
+            if (_leaseWatchers.TryRemove(id, out var watcher))
+            {
+                ThreadPool.QueueUserWorkItem(static s => s.watcher(s.reason), (watcher, reason), preferLocal: false);
+            }
         }
     }
 
@@ -480,9 +493,11 @@ internal sealed partial class NativeConnection : IDisposable
                 {
                     ThreadPool.QueueUserWorkItem(static s => s.leaseWatcher(s.Reason), (leaseWatcher, ended.Reason), preferLocal: false);
                 }
-                else if (_unclaimedEnds.Count < 1024)
+                else
                 {
-                    _unclaimedEnds[(long)ended.LeaseId] = ended.Reason;
+                    _unclaimedEnds.Add((long)ended.LeaseId, ended.Reason);
+                    // A watcher that came between the look above and the keeping: it looked before the end was kept.
+                    ClaimEnd((long)ended.LeaseId);
                 }
                 break;
             case FrameType.SessionEnded when NativeFrames.TryParse<SessionEndedMessage>(frame.Payload, out var sessionEnded):
