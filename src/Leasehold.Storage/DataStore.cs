@@ -119,7 +119,28 @@ public sealed partial class DataStore : IDisposable
     /// file's length changed.
     /// </summary>
     private bool Preallocate(FileStream segment)
-        => _preallocate && segment.Length < _segmentBytes && NativeFile.Preallocate(segment.SafeFileHandle, _segmentBytes);
+    {
+        if (!_preallocate || segment.Length >= _segmentBytes)
+        {
+            return false;
+        }
+        var error = NativeFile.Preallocate(segment.SafeFileHandle, _segmentBytes);
+        if (error > 0)
+        {
+            PreallocationFailures++;
+            LastPreallocationFailure = $"allocating {_segmentBytes} bytes for {Path.GetFileName(segment.Name)} failed (errno {error}); it grows as it is written";
+        }
+        return error == 0;
+    }
+
+    /// <summary>
+    /// How many times a segment's space could not be allocated ahead (<see cref="Preallocate"/>), which costs every fsync
+    /// more; <see cref="LastPreallocationFailure"/> says why the last time. Written by the thread that writes the log.
+    /// </summary>
+    public int PreallocationFailures { get; private set; }
+
+    /// <summary>The last failure counted by <see cref="PreallocationFailures"/>, or null.</summary>
+    public string? LastPreallocationFailure { get; private set; }
 
     /// <summary>Appends a batch of framed records (flusher thread). Rolls to a new segment past the size limit.</summary>
     public void Write(LogBuffer batch)

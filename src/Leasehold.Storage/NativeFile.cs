@@ -35,9 +35,18 @@ internal static partial class NativeFile
         }
     }
 
-    /// <summary>Allocates the file's blocks up to <paramref name="length"/> and extends it (false where unsupported or on failure).</summary>
-    public static bool Preallocate(Microsoft.Win32.SafeHandles.SafeFileHandle file, long length)
-        => OperatingSystem.IsLinux() && Fallocate(file, 0, 0, length) == 0;
+    /// <summary>
+    /// Allocates the file's blocks up to <paramref name="length"/> and extends it. Returns 0 when it did, -1 where it is
+    /// not supported (not Linux), and otherwise the error number of the failure (a disk too full, a file system without it).
+    /// </summary>
+    public static int Preallocate(Microsoft.Win32.SafeHandles.SafeFileHandle file, long length)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return -1;
+        }
+        return Fallocate(file, 0, 0, length) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
 
     [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
     private static partial int Fallocate(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int mode, long offset, long length);

@@ -313,11 +313,25 @@ public class PreallocatedSegmentTests : IDisposable
         using (var d = new StoreDriver(_dir.Dir, TooLarge, preallocate: true))
         {
             SegmentBytes.LogAcquires(d, 3);
+            // Counted and said, for the server to report: every fsync costs more without it.
+            Assert.Equal(1, d.Store.PreallocationFailures);
+            Assert.Matches(@"^allocating 1125899906842624 bytes for wal-0*1\.log failed \(errno \d+\)", d.Store.LastPreallocationFailure);
         }
         Assert.Equal(3, SegmentBytes.Records(_dir.Segment(1)).Count);
 
         using var store = DataStore.Open(_dir.Dir, segmentBytes: TooLarge, preallocate: true);
         Assert.Equal(0, store.Report.TruncatedBytes);
         Assert.Equal(4, store.NextIndex);
+        // Continuing the segment tries again.
+        Assert.Equal(1, store.PreallocationFailures);
+    }
+
+    [Fact]
+    public void AnAllocatedSegmentCountsNoFailure()
+    {
+        using var d = new StoreDriver(_dir.Dir, preallocate: true);
+        SegmentBytes.LogAcquires(d, 3);
+        Assert.Equal(0, d.Store.PreallocationFailures);
+        Assert.Null(d.Store.LastPreallocationFailure);
     }
 }

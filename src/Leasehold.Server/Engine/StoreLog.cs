@@ -29,6 +29,9 @@ internal sealed partial class StoreLog : ICommitLog
     // The flusher's: records written since the last fsync (the commands that fsync makes durable).
     private long _unsyncedRecords;
 
+    // The flusher's: the store's failures to allocate a segment ahead that have been logged.
+    private int _preallocationFailuresSaid;
+
     // The flusher's: events of batches answered before their fsync (interval policy), published once it is done.
     private readonly List<(Events.EventHub Hub, List<Events.PublishedEvent> Events)> _unpublished = [];
     private volatile Exception? _failure;
@@ -264,6 +267,12 @@ internal sealed partial class StoreLog : ICommitLog
             {
                 Metrics?.LogWritten(started);
             }
+            if (_store.PreallocationFailures != _preallocationFailuresSaid)
+            {
+                // At start-up's segment (said with the first write) or a new one: every fsync now costs more.
+                _preallocationFailuresSaid = _store.PreallocationFailures;
+                LogPreallocationFailed(_store.LastPreallocationFailure);
+            }
             _unsyncedRecords += written;
             unsynced |= written > 0;
             // A drain of queries only needs no fsync: drains go in order, so everything before it is synced.
@@ -346,6 +355,9 @@ internal sealed partial class StoreLog : ICommitLog
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Writing the log failed; the server refuses every change from now on. Restart it once the disk is fixed")]
     private partial void LogStorageFailed(Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Log segment space not allocated ahead: {Failure}. Every fsync also commits the file's growth (slower); check the disk's free space")]
+    private partial void LogPreallocationFailed(string? failure);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Publishing events after an fsync failed")]
     private partial void LogPublishFailed(Exception ex);
