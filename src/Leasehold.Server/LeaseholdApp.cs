@@ -223,19 +223,7 @@ public static class LeaseholdApp
         app.MapOpenApi();
         app.MapHealthEndpoints();
         app.MapMetricsEndpoint();
-        app.MapGet("/v1/stats", async (EngineHost engineHost) => Results.Json(
-                await engineHost.ExecuteAsync(w => new StatsDto
-                {
-                    Leases = w.Engine.Leases.Count,
-                    Sessions = w.Engine.Sessions.Count,
-                    Waiters = w.Engine.QueueLength,
-                    LastFence = w.Engine.LastFence,
-                    LoggedCommands = engineHost.LoggedCommands,
-                    Syncs = engineHost.Syncs,
-                    Durability = engineHost.Policy.ToString().ToLowerInvariant(),
-                    AllocatedBytes = GC.GetTotalAllocatedBytes(),
-                }),
-                ProtocolJsonContext.Default.StatsDto))
+        app.MapGet("/v1/stats", async (EngineHost engineHost) => Results.Json(await engineHost.StatsAsync(), ProtocolJsonContext.Default.StatsDto))
             .RequireRight(Right.Read)
             .WithTags("Health").WithName("GetStats").Produces<StatsDto>()
             .WithSummary("Counters: leases, sessions, waiters, logged commands, fsyncs, bytes allocated");

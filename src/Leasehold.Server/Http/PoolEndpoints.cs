@@ -1,4 +1,3 @@
-using Leasehold.Server.Wire;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Leasehold.Core;
@@ -194,24 +193,7 @@ internal static class PoolEndpoints
         // A lease may have held paths outside the prefix too: with security on, an entry naming a path the
         // caller may not read is left out rather than shown.
         var readable = Access.Filter(context, Right.Read);
-        var dto = await host.ExecuteAsync(w => new HistoryDto
-        {
-            Entries = [.. w.Engine.QueryHistory(prefix, owner, since, until, limit).Where(e => readable(e.Paths)).Select(e => new HistoryEntryDto
-            {
-                Lease = e.LeaseId,
-                Fence = e.Fence,
-                Owner = e.Owner,
-                Paths = Dtos.Paths(e.Paths),
-                Requirements = e.Requirements,
-                AcquiredAt = Dtos.Time(e.AcquiredAt),
-                EndedAt = Dtos.Time(e.EndedAt),
-                Queued = Dtos.Seconds(e.QueuedMs),
-                Held = Dtos.Seconds(e.EndedAt - e.AcquiredAt),
-                Reason = Dtos.Reason(e.Reason),
-                Principal = e.Principal,
-                EndedBy = e.EndedBy,
-            })],
-        });
+        var dto = await host.HistoryAsync(prefix, owner, since, until, limit, readable);
         return Results.Json(dto, ProtocolJsonContext.Default.HistoryDto);
     }
 
@@ -248,23 +230,7 @@ internal static class PoolEndpoints
         {
             return Problems.Result(ErrorCodes.InvalidArgument, "window is a positive number of seconds, at most 366 days");
         }
-        var dto = await host.ExecuteAsync(writer =>
-        {
-            var to = writer.Now;
-            var from = to - (long)(window * 1000);
-            return new UtilizationDto
-            {
-                Prefix = prefix.Value,
-                From = Dtos.Time(from),
-                To = Dtos.Time(to),
-                Resources = [.. writer.Engine.Utilization(prefix, from, to).Select(u => new ResourceUtilizationDto
-                {
-                    Path = u.Resource.Path.Value,
-                    Held = Dtos.Seconds(u.HeldMs),
-                    Share = (double)u.HeldMs / (to - from),
-                })],
-            };
-        });
+        var dto = await host.UtilizationAsync(prefix, window);
         return Results.Json(dto, ProtocolJsonContext.Default.UtilizationDto);
     }
 }
