@@ -16,7 +16,7 @@ namespace Leasehold.Server.Native;
 /// at once. Everything it holds is bounded: one frame, the requests in flight (beyond them it stops reading), the
 /// output (while a flush waits for the peer, it stops reading).
 /// </summary>
-internal sealed partial class NativeConnection(ConnectionContext connection, NativeShared shared) : IEndWatcher, IAfterBatch
+internal sealed partial class NativeConnection(ConnectionContext connection, NativeShared shared) : ISessionWatcher, IAfterBatch
 {
     /// <summary>The connection whose read loop is dispatching frames on this thread: it flushes once they are all started.</summary>
     [ThreadStatic]
