@@ -124,8 +124,12 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// <summary>Runs <paramref name="work"/> on the writer and returns its result once it is durable.</summary>
     public Task<T> ExecuteAsync<T>(Func<Writer, T> work) => Submit(new FuncItem<T>(work));
 
-    /// <summary>Queues <paramref name="item"/> for the writer; its value once its batch is durable.</summary>
-    private Task<T> Submit<T>(ValueItem<T> item)
+    /// <summary>
+    /// Queues <paramref name="item"/> for the writer; its value once its batch is durable. Besides the host's typed
+    /// methods, a component whose steps on the writer are its own business (the pool loader, a compatibility front-end)
+    /// submits an item of its own here.
+    /// </summary>
+    internal Task<T> Submit<T>(ValueItem<T> item)
     {
         Post(item);
         return item.Completion.Task;

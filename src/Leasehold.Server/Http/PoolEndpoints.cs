@@ -1,3 +1,4 @@
+using Leasehold.Server.Wire;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Leasehold.Core;
@@ -70,11 +71,7 @@ internal static class PoolEndpoints
         {
             return Problems.Result(ErrorCodes.InvalidJson, error);
         }
-        var (code, dto, detail) = await host.ExecuteAsync(w =>
-        {
-            var result = w.Run(new DeclareResource { Now = w.Now, Path = path, Attributes = attributes }, (e, c) => e.Declare(c));
-            return (result.Error, result.Value is { } r ? new DeclaredResourceDto { Path = r.Path.Value, Attributes = r.Attributes } : null, result.Detail);
-        });
+        var (code, dto, detail) = await host.DeclareAsync(path, attributes);
         return code == ErrorCode.None ? Results.Json(dto!, ProtocolJsonContext.Default.DeclaredResourceDto) : Problems.Result(code, detail);
     }
 
@@ -88,14 +85,12 @@ internal static class PoolEndpoints
         {
             return denied;
         }
-        var result = await host.ExecuteAsync(w => w.Run(new RemoveResource { Now = w.Now, Path = path }, (e, c) => e.Remove(c)));
+        var result = await host.RemoveDeclaredAsync(path);
         return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
     }
 
     /// <summary>
-    /// py-lockable's HTTP provider reads a JSON array of resource objects, each with an id. Each declared
-    /// resource's attributes are served as they were declared; one without an id (or with a null one, which
-    /// py-lockable reads as missing) gets its last path segment.
+    /// py-lockable's HTTP provider reads a JSON array of resource objects, each with an id (<see cref="Dtos.ResourceList"/>).
     /// </summary>
     /// <remarks>
     /// An unknown pool answers 404, not an empty list: py-lockable reads <c>[]</c> as "no resource matches",
@@ -118,16 +113,8 @@ internal static class PoolEndpoints
         {
             return denied;
         }
-        var json = await host.ExecuteAsync(w =>
-        {
-            var declared = w.Engine.ListDeclared(pool);
-            if (declared.Count == 0 && !IsConfigured(configured, pool))
-            {
-                return null;
-            }
-            return "[" + string.Join(",", declared.Select(r => WithId(r))) + "]";
-        });
-        return json is null
+        var (count, json) = await host.PoolResourceListAsync(pool);
+        return count == 0 && !IsConfigured(configured, pool)
             ? Problems.Result(ErrorCodes.NotFound, $"no pool {pool}: no configured pool has this path and no resource is declared at or under it")
             : Results.Text(json, "application/json");
     }
@@ -143,17 +130,6 @@ internal static class PoolEndpoints
             }
         }
         return false;
-    }
-
-    private static string WithId(DeclaredResource resource)
-    {
-        if (resource.Attributes.TryGetProperty("id", out var given) && given.ValueKind != JsonValueKind.Null)
-        {
-            return resource.AttributesJson;
-        }
-        var id = JsonSerializer.Serialize(resource.Path.Segments.Length == 0 ? "/" : resource.Path.Segments[^1], ProtocolJsonContext.Default.String);
-        var rest = resource.Attributes.EnumerateObject().Where(p => p.Name != "id").Select(p => JsonSerializer.Serialize(p.Name, ProtocolJsonContext.Default.String) + ":" + p.Value.GetRawText());
-        return "{\"id\":" + string.Join(",", rest.Prepend(id)) + "}";
     }
 
     private static async Task<IResult> ReloadAsync(HttpContext context, PoolLoader loader)

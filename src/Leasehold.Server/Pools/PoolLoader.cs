@@ -96,7 +96,7 @@ public sealed partial class PoolLoader(EngineHost host, IReadOnlyList<PoolOption
         ReloadDto result;
         try
         {
-            result = await host.ExecuteAsync(w => Apply(w, contents)).ConfigureAwait(false);
+            result = await host.Submit(new ReloadItem(contents)).ConfigureAwait(false);
         }
         catch (NotLeaderException)
         {
@@ -106,6 +106,12 @@ public sealed partial class PoolLoader(EngineHost host, IReadOnlyList<PoolOption
         }
         LogReloaded(result.Declared, result.Updated, result.Removed, result.Kept.Length);
         return (result, null);
+    }
+
+    /// <summary>One reload on the writer: the difference between the pools' contents and what is declared, applied.</summary>
+    private sealed class ReloadItem(IReadOnlyList<PoolContents> contents) : ValueItem<ReloadDto>
+    {
+        protected override ReloadDto Compute(Writer writer) => Apply(writer, contents);
     }
 
     private static ReloadDto Apply(Writer writer, IReadOnlyList<PoolContents> contents)
@@ -122,12 +128,12 @@ public sealed partial class PoolLoader(EngineHost host, IReadOnlyList<PoolOption
                 {
                     continue;
                 }
-                writer.Run(new DeclareResource { Now = writer.Now, Path = path, Attributes = attributes }, (e, c) => e.Declare(c));
+                writer.Run(new DeclareResource { Now = writer.Now, Path = path, Attributes = attributes }, static (e, c) => e.Declare(c));
                 _ = existing is null ? declared++ : updated++;
             }
             foreach (var path in current.Keys.Where(p => !resources.ContainsKey(p)))
             {
-                var result = writer.Run(new RemoveResource { Now = writer.Now, Path = path }, (e, c) => e.Remove(c));
+                var result = writer.Run(new RemoveResource { Now = writer.Now, Path = path }, static (e, c) => e.Remove(c));
                 if (result.Error == ErrorCode.None)
                 {
                     removed++;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Leasehold.Core;
 using Leasehold.Core.Pools;
 using Leasehold.Protocol;
@@ -89,6 +90,26 @@ internal static class Dtos
     };
 
     public static DrainDto ToDto(Drain drain) => new() { Path = drain.Path.Value, Actor = drain.Actor, Since = Time(drain.Since) };
+
+    public static DeclaredResourceDto ToDto(DeclaredResource resource) => new() { Path = resource.Path.Value, Attributes = resource.Attributes };
+
+    /// <summary>
+    /// Declared resources as py-lockable's HTTP provider reads them: a JSON array of resource objects, each with an id.
+    /// Each resource's attributes are served as they were declared; one without an id (or with a null one, which
+    /// py-lockable reads as missing) gets its last path segment.
+    /// </summary>
+    public static string ResourceList(IReadOnlyList<DeclaredResource> resources) => "[" + string.Join(",", resources.Select(WithId)) + "]";
+
+    private static string WithId(DeclaredResource resource)
+    {
+        if (resource.Attributes.TryGetProperty("id", out var given) && given.ValueKind != JsonValueKind.Null)
+        {
+            return resource.AttributesJson;
+        }
+        var id = JsonSerializer.Serialize(resource.Path.Segments.Length == 0 ? "/" : resource.Path.Segments[^1], ProtocolJsonContext.Default.String);
+        var rest = resource.Attributes.EnumerateObject().Where(p => p.Name != "id").Select(p => JsonSerializer.Serialize(p.Name, ProtocolJsonContext.Default.String) + ":" + p.Value.GetRawText());
+        return "{\"id\":" + string.Join(",", rest.Prepend(id)) + "}";
+    }
 
     public static HistoryEntryDto ToDto(HistoryEntry entry) => new()
     {
