@@ -64,7 +64,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         if (store is not null)
         {
             // The first command after a restart, ahead of any request: drop the dead queue, restart ttl clocks.
-            Post(new FuncItem<int>(w => w.Run(new Recover { Now = w.Now, SessionGraceMs = durability.SessionGraceMs }, (e, c) => e.Recover(c))));
+            Post(new RecoverItem(durability.SessionGraceMs));
         }
     }
 
@@ -121,8 +121,14 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// <summary>Raised on the writer thread when this node starts leading (a cluster's new leader has taken over).</summary>
     public event Action? Leading;
 
-    /// <summary>Runs <paramref name="work"/> on the writer and returns its result once it is durable.</summary>
-    public Task<T> ExecuteAsync<T>(Func<Writer, T> work) => Submit(new FuncItem<T>(work));
+    /// <summary>
+    /// Runs <paramref name="work"/> on the writer and returns its result once it is durable: for tests and the benchmark,
+    /// which reach into the engine directly. Production code uses the typed methods (<see cref="AcquireAsync"/>,
+    /// <see cref="ReleaseAsync"/>, <see cref="OpenSessionAsync"/>, ...), or, for a component's own steps on the writer
+    /// (a compatibility front-end, the event hub), a <see cref="ValueItem{T}"/> of its own given to <see cref="Submit"/>:
+    /// no delegate, closure and generic item per request.
+    /// </summary>
+    internal Task<T> ExecuteAsync<T>(Func<Writer, T> work) => Submit(new FuncItem<T>(work));
 
     /// <summary>
     /// Queues <paramref name="item"/> for the writer; its value once its batch is durable. Besides the host's typed
@@ -135,9 +141,8 @@ public sealed partial class EngineHost : IAsyncDisposable
         return item.Completion.Task;
     }
 
-    /// <summary>Answers every waiting request with shutting-down; used when the server stops.</summary>
-    public Task<int> DropWaitersAsync()
-        => ExecuteAsync(w => w.Run(new DropWaiters { Now = w.Now }, (e, c) => e.DropAllWaiters(c.Now)));
+    /// <summary>Answers every waiting request with shutting-down; used when the server stops. The number answered.</summary>
+    public Task<int> DropWaitersAsync() => Submit(new DropWaitersItem());
 
     /// <summary>
     /// A cluster node starts leading: from now on the writer decides on <paramref name="engine"/> (a copy of the
@@ -388,6 +393,17 @@ public sealed partial class EngineHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The engine writer stopped; no request can be served any more and the server stops")]
     private partial void LogWriterDied(Exception ex);
+
+    private sealed class RecoverItem(long sessionGraceMs) : ValueItem<int>
+    {
+        protected override int Compute(Writer writer)
+            => writer.Run(new Recover { Now = writer.Now, SessionGraceMs = sessionGraceMs }, static (e, c) => e.Recover(c));
+    }
+
+    private sealed class DropWaitersItem : ValueItem<int>
+    {
+        protected override int Compute(Writer writer) => writer.Run(new DropWaiters { Now = writer.Now }, static (e, c) => e.DropAllWaiters(c.Now));
+    }
 
     private sealed class TickItem(EngineHost host) : WorkItem
     {
