@@ -11,6 +11,10 @@ namespace Leasehold.Server.Engine;
 /// batch; only then are the batch's requests and the waiters it granted answered. No other thread touches
 /// engine state. In a cluster the writer has an engine only while its node leads (<see cref="LeadAsync"/>):
 /// otherwise every item is refused with <see cref="NotLeaderException"/>.
+/// <para>
+/// Requests reach the writer through typed methods, one work item class per kind of request (grouped by area in the
+/// partial files: leases, admin, sessions, pools, queries), never as a delegate built per request.
+/// </para>
 /// </summary>
 public sealed partial class EngineHost : IAsyncDisposable
 {
