@@ -15,6 +15,11 @@ namespace Leasehold.Server.Engine;
 /// Requests reach the writer through typed methods, one work item class per kind of request (grouped by area in the
 /// partial files: leases, admin, sessions, pools, queries), never as a delegate built per request.
 /// </para>
+/// <para>
+/// The host's loops start with the server, not when it is made: <see cref="Start()"/> (from <see cref="EngineLifecycle"/>,
+/// when the server starts) starts the data directory's flusher; until then the writer applies what it is given and its
+/// answers wait.
+/// </para>
 /// </summary>
 public sealed partial class EngineHost : IAsyncDisposable
 {
@@ -98,6 +103,14 @@ public sealed partial class EngineHost : IAsyncDisposable
         _pumpLater = _ => Write();
         _reportAnswerFailure = LogAnswerFailed;
     }
+
+    /// <summary>
+    /// Starts the host's loops: the data directory's flusher, which answers batches once they are durable (batches
+    /// handed over before wait for it). Called when the server starts, before any hosted service's <c>StartAsync</c>;
+    /// only the first call does anything. A cluster node's log is started by its Raft node, and memory mode has nothing
+    /// to start.
+    /// </summary>
+    public void Start() => Store?.Start();
 
     /// <summary>Commands appended to the log since start (for tests and metrics).</summary>
     public long LoggedCommands { get; private set; }

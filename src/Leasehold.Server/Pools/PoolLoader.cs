@@ -154,7 +154,15 @@ public sealed partial class PoolLoader(EngineHost host, IReadOnlyList<PoolOption
         return JsonElement.DeepEquals(left.RootElement, right.RootElement);
     }
 
-    public async Task StartingAsync(CancellationToken cancellationToken)
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Loads the pools. In <c>StartAsync</c>, not <c>StartingAsync</c>: the engine host's flusher starts in a
+    /// <c>StartingAsync</c> (<see cref="Engine.EngineLifecycle"/>, registered after this), and a write awaited before it
+    /// would never be answered. Registered before the front-ends (idserver, HTTP), whose <c>StartAsync</c> runs after this
+    /// one, so the pools are loaded before they take requests.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (pools.Count > 0)
         {
@@ -163,8 +171,6 @@ public sealed partial class PoolLoader(EngineHost host, IReadOnlyList<PoolOption
             await ReloadAsync().ConfigureAwait(false);
         }
     }
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StartedAsync(CancellationToken cancellationToken)
     {
