@@ -151,7 +151,10 @@ public static class LeaseholdApp
         builder.Services.AddSingleton(new Events.EventHub(eventOptions));
         builder.Services.AddLeaseholdHealth();
         builder.Services.AddLeaseholdMetrics();
-        // Waiting requests would hold the shutdown open until their wait runs out: answered when stopping starts.
+        // Starts the engine host's flusher when the server starts (in StartingAsync, ahead of every StartAsync), and answers
+        // waiting requests when stopping starts: they would hold the shutdown open until their wait runs out. Registered
+        // after the native listener, so its StoppingAsync (lifecycle callbacks stop in reverse order) runs before that
+        // listener closes its connections.
         builder.Services.AddHostedService<EngineLifecycle>();
         configureServices?.Invoke(builder.Services);
 
