@@ -1,4 +1,3 @@
-using Leasehold.Server.Wire;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Leasehold.Core;
@@ -90,7 +89,7 @@ internal static class PoolEndpoints
     }
 
     /// <summary>
-    /// py-lockable's HTTP provider reads a JSON array of resource objects, each with an id (<see cref="Dtos.ResourceList"/>).
+    /// py-lockable's HTTP provider reads a JSON array of resource objects, each with an id (<see cref="Wire.Dtos.ResourceList"/>).
     /// </summary>
     /// <remarks>
     /// An unknown pool answers 404, not an empty list: py-lockable reads <c>[]</c> as "no resource matches",
