@@ -91,6 +91,8 @@ internal static class SnapshotPauseMeasurement
         var store = DataStore.Open(dir);
         var durability = new DurabilityOptions { Policy = policy, SnapshotEvery = snapshotEvery == 0 ? long.MaxValue : snapshotEvery };
         var host = new EngineHost(store.Engine, store, durability, TimeProvider.System, NullLogger<EngineHost>.Instance);
+        // As the server does when it starts: the flusher runs from here on.
+        host.Start();
         var held = await host.ExecuteAsync(w => w.Engine.Leases.Count).ConfigureAwait(false);
         Console.WriteLine(string.Create(inv, $"opened (snapshot load + host start) in {opened.Elapsed.TotalSeconds:F2} s, {held:N0} leases"));
 

@@ -151,7 +151,10 @@ public static class LeaseholdApp
         builder.Services.AddSingleton(new Events.EventHub(eventOptions));
         builder.Services.AddLeaseholdHealth();
         builder.Services.AddLeaseholdMetrics();
-        // Waiting requests would hold the shutdown open until their wait runs out: answered when stopping starts.
+        // Starts the engine host's flusher when the server starts (in StartingAsync, ahead of every StartAsync), and answers
+        // waiting requests when stopping starts: they would hold the shutdown open until their wait runs out. Registered
+        // after the native listener, so its StoppingAsync (lifecycle callbacks stop in reverse order) runs before that
+        // listener closes its connections.
         builder.Services.AddHostedService<EngineLifecycle>();
         configureServices?.Invoke(builder.Services);
 
@@ -223,19 +226,7 @@ public static class LeaseholdApp
         app.MapOpenApi();
         app.MapHealthEndpoints();
         app.MapMetricsEndpoint();
-        app.MapGet("/v1/stats", async (EngineHost engineHost) => Results.Json(
-                await engineHost.ExecuteAsync(w => new StatsDto
-                {
-                    Leases = w.Engine.Leases.Count,
-                    Sessions = w.Engine.Sessions.Count,
-                    Waiters = w.Engine.QueueLength,
-                    LastFence = w.Engine.LastFence,
-                    LoggedCommands = engineHost.LoggedCommands,
-                    Syncs = engineHost.Syncs,
-                    Durability = engineHost.Policy.ToString().ToLowerInvariant(),
-                    AllocatedBytes = GC.GetTotalAllocatedBytes(),
-                }),
-                ProtocolJsonContext.Default.StatsDto))
+        app.MapGet("/v1/stats", async (EngineHost engineHost) => Results.Json(await engineHost.StatsAsync(), ProtocolJsonContext.Default.StatsDto))
             .RequireRight(Right.Read)
             .WithTags("Health").WithName("GetStats").Produces<StatsDto>()
             .WithSummary("Counters: leases, sessions, waiters, logged commands, fsyncs, bytes allocated");

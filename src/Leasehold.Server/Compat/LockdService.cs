@@ -82,32 +82,40 @@ internal sealed class LockdService(ResourcePath prefix)
     }
 
     private static Task<string?> LockAsync(EngineHost host, ResourcePath path, string client, string? principal)
+        => host.Submit(new LockItem(path, client, Tokens.NameHash(Tokens.Lockd, client), principal));
+
+    private static Task<string?> UnlockAsync(EngineHost host, ResourcePath path, string client) => host.Submit(new UnlockItem(path, client));
+
+    /// <summary>lock on the writer: null when <paramref name="client"/> got <paramref name="path"/>, else the fault.</summary>
+    private sealed class LockItem(ResourcePath path, string client, UInt128 token, string? principal) : ValueItem<string?>
     {
-        var token = Tokens.NameHash(Tokens.Lockd, client);
-        return host.ExecuteAsync(w =>
+        protected override string? Compute(Writer writer)
         {
-            if (client.Length > w.Engine.Limits.MaxOwnerLength)
+            var limits = writer.Engine.Limits;
+            if (client.Length > limits.MaxOwnerLength)
             {
-                return LockdFaults.ClientTooLong(w.Engine.Limits.MaxOwnerLength);
+                return LockdFaults.ClientTooLong(limits.MaxOwnerLength);
             }
-            var command = new AcquireLease { Now = w.Now, Paths = [path], Mode = LockMode.Exclusive, Owner = client, Token = token, Principal = principal };
-            var result = w.Run(command, (e, c) => e.Acquire(c));
+            var command = new AcquireLease { Now = writer.Now, Paths = [path], Mode = LockMode.Exclusive, Owner = client, Token = token, Principal = principal };
+            var result = writer.Run(command, static (e, c) => e.Acquire(c));
             return result.Error switch
             {
                 ErrorCode.None => null,
                 // Not re-entrant: the same client is refused like any other. A free name that an earlier
                 // (/v1) waiter queues for is refused too, naming None.
                 // lockd has no word for a drained name: already locked, so its clients try again later.
-                ErrorCode.Locked or ErrorCode.LimitMismatch or ErrorCode.Draining => LockdFaults.AlreadyLocked(w.Engine.FindLockerHolder(path)?.Owner),
+                ErrorCode.Locked or ErrorCode.LimitMismatch or ErrorCode.Draining => LockdFaults.AlreadyLocked(writer.Engine.FindLockerHolder(path)?.Owner),
                 _ => LockdFaults.Exception(result.Detail ?? result.Error.ToString()),
             };
-        });
+        }
     }
 
-    private static Task<string?> UnlockAsync(EngineHost host, ResourcePath path, string client)
-        => host.ExecuteAsync(w =>
+    /// <summary>unlock on the writer: null when <paramref name="client"/>'s lease on <paramref name="path"/> was released, else the fault.</summary>
+    private sealed class UnlockItem(ResourcePath path, string client) : ValueItem<string?>
+    {
+        protected override string? Compute(Writer writer)
         {
-            var holders = w.Engine.GetResource(path).Holders;
+            var holders = writer.Engine.GetResource(path).Holders;
             if (holders.Count == 0)
             {
                 return LockdFaults.NotLocked();
@@ -123,7 +131,8 @@ internal sealed class LockdService(ResourcePath prefix)
                     ? LockdFaults.HeldWithToken(client)
                     : LockdFaults.WrongClient(holders[0].Owner, client);
             }
-            var result = w.Release(lease);
+            var result = writer.Release(lease);
             return result.Error == ErrorCode.None ? null : LockdFaults.Exception(result.Detail ?? result.Error.ToString());
-        });
+        }
+    }
 }

@@ -54,18 +54,7 @@ internal static class LockerEndpoints
             LockParents = LockerRequest.Flag(parameters, "lockParents"),
             LockChildren = LockerRequest.Flag(parameters, "lockChildren"),
         };
-        var (granted, holder, error) = await host.ExecuteAsync<(long?, string?, string?)>(w =>
-        {
-            var result = w.Run(command with { Now = w.Now }, (e, c) => e.Acquire(c));
-            return result.Error switch
-            {
-                ErrorCode.None => (result.Lease!.Id, null, null),
-                // A path free of holders but wanted by an earlier (/v1) waiter is refused too, naming "?".
-                // Locker has no word for a drained path: refused, like a held one, so its clients try again later.
-                ErrorCode.Locked or ErrorCode.LimitMismatch or ErrorCode.Draining => (null, HolderName(w.Engine.FindLockerHolder(path)), null),
-                _ => (null, null, result.Detail),
-            };
-        });
+        var (granted, holder, error) = await host.Submit(new CanHazItem(command, path));
         if (granted is { } id)
         {
             // Locker's locks have no ttl: one whose token never reached its client would be held for good.
@@ -99,20 +88,7 @@ internal static class LockerEndpoints
         // As on /v1: the lock right covers one's own leases; another principal's needs admin on the path.
         var caller = Caller.NameOf(context);
         var mayAdmin = Access.Filter(context, Right.Admin);
-        var (released, foreign) = await host.ExecuteAsync(w =>
-        {
-            // Only a lease on exactly this path: a path merely covered by a parent's lock is not unlocked.
-            var lease = w.Engine.GetResource(path).Holders.FirstOrDefault(h => h.Token == hash);
-            if (lease is null)
-            {
-                return (false, false);
-            }
-            if (!string.Equals(lease.Principal, caller, StringComparison.Ordinal) && !mayAdmin(lease.Paths))
-            {
-                return (false, true);
-            }
-            return (w.Run(new ReleaseLease { Now = w.Now, LeaseId = lease.Id, Token = hash }, (e, c) => e.Release(c)).Error == ErrorCode.None, false);
-        });
+        var (released, foreign) = await host.Submit(new NoWantItem(path, hash, caller, mayAdmin));
         if (foreign)
         {
             Access.Audit(context).LogWarning("Denied {Principal} the admin right on {Path}: Locker nowant of another principal's lease", caller ?? "anonymous", path.Value);
@@ -141,7 +117,7 @@ internal static class LockerEndpoints
         {
             return denied;
         }
-        var holder = await host.ExecuteAsync(w => w.Engine.FindLockerHolder(path) is { } lease ? HolderName(lease) : null);
+        var holder = await host.Submit(new DoHazItem(path));
         return Answer(LockerJson.LockedBy(holder));
     }
 
@@ -164,6 +140,53 @@ internal static class LockerEndpoints
     }
 
     private static string HolderName(Lease? lease) => lease?.Owner ?? Anonymous;
+
+    /// <summary>canhaz on the writer (<paramref name="command"/> takes <paramref name="path"/>): the lease's id, or the holder's name when the path is taken, or the engine's refusal.</summary>
+    private sealed class CanHazItem(AcquireLease command, ResourcePath path) : ValueItem<(long? Granted, string? Holder, string? Error)>
+    {
+        protected override (long?, string?, string?) Compute(Writer writer)
+        {
+            var result = writer.Run(command with { Now = writer.Now }, static (e, c) => e.Acquire(c));
+            return result.Error switch
+            {
+                ErrorCode.None => (result.Lease!.Id, null, null),
+                // A path free of holders but wanted by an earlier (/v1) waiter is refused too, naming "?".
+                // Locker has no word for a drained path: refused, like a held one, so its clients try again later.
+                ErrorCode.Locked or ErrorCode.LimitMismatch or ErrorCode.Draining => (null, HolderName(writer.Engine.FindLockerHolder(path)), null),
+                _ => (null, null, result.Detail),
+            };
+        }
+    }
+
+    /// <summary>
+    /// nowant on the writer: releases the lease on exactly <paramref name="path"/> whose token hash is <paramref name="hash"/>
+    /// when it is the caller's own or the caller may administer its paths; whether it was released, and whether it was refused
+    /// as another principal's.
+    /// </summary>
+    private sealed class NoWantItem(ResourcePath path, UInt128 hash, string? caller, Func<IEnumerable<ResourcePath>, bool> mayAdmin)
+        : ValueItem<(bool Released, bool Foreign)>
+    {
+        protected override (bool, bool) Compute(Writer writer)
+        {
+            // Only a lease on exactly this path: a path merely covered by a parent's lock is not unlocked.
+            var lease = writer.Engine.GetResource(path).Holders.FirstOrDefault(h => h.Token == hash);
+            if (lease is null)
+            {
+                return (false, false);
+            }
+            if (!string.Equals(lease.Principal, caller, StringComparison.Ordinal) && !mayAdmin(lease.Paths))
+            {
+                return (false, true);
+            }
+            return (writer.Run(new ReleaseLease { Now = writer.Now, LeaseId = lease.Id, Token = hash }, static (e, c) => e.Release(c)).Error == ErrorCode.None, false);
+        }
+    }
+
+    /// <summary>dohaz on the writer: the name of whoever holds <paramref name="path"/> as Locker sees it, or null when nobody does.</summary>
+    private sealed class DoHazItem(ResourcePath path) : ValueItem<string?>
+    {
+        protected override string? Compute(Writer writer) => writer.Engine.FindLockerHolder(path) is { } lease ? HolderName(lease) : null;
+    }
 
     private static IResult Answer(string json, int status = StatusCodes.Status200OK)
         => Results.Text(json, LockerJson.ContentType, statusCode: status);

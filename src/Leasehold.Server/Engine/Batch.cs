@@ -199,6 +199,7 @@ internal abstract class ValueItem<T> : WorkItem
     protected abstract T Compute(Writer writer);
 }
 
+/// <summary>A delegate run on the writer: <see cref="EngineHost.ExecuteAsync{T}"/>'s item, for tests and the benchmark only.</summary>
 internal sealed class FuncItem<T>(Func<Writer, T> work) : ValueItem<T>
 {
     protected override T Compute(Writer writer) => work(writer);

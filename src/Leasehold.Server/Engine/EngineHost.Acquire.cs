@@ -97,7 +97,7 @@ public sealed partial class EngineHost
         }
         catch (OperationCanceledException)
         {
-            await ExecuteAsync(w => Abandon(w, pending)).ConfigureAwait(false);
+            await Submit(new AbandonItem(this, pending)).ConfigureAwait(false);
             throw;
         }
     }
@@ -118,7 +118,7 @@ public sealed partial class EngineHost
     private bool Abandon(Writer writer, PendingAcquire pending)
     {
         _waiting.Remove(pending.WaiterId);
-        if (writer.Run(new CancelWait { Now = writer.Now, WaiterId = pending.WaiterId }, (e, c) => e.Cancel(c)))
+        if (writer.Run(new CancelWait { Now = writer.Now, WaiterId = pending.WaiterId }, static (e, c) => e.Cancel(c)))
         {
             return true;
         }
@@ -134,7 +134,7 @@ public sealed partial class EngineHost
     /// Releases a lease whose grant could not be delivered (the client went away, or the answer could not be
     /// written): nobody else knows its token, so nothing may keep it.
     /// </summary>
-    public Task ReleaseUndeliveredAsync(long leaseId) => ExecuteAsync(w => ReleaseUnclaimed(w, leaseId));
+    public Task ReleaseUndeliveredAsync(long leaseId) => Submit(new ForgetGrantItem(leaseId, null, reused: false));
 
     /// <summary>
     /// A grant whose answer never reached <paramref name="watcher"/> (it did not fit the client's frame, or the connection
@@ -142,7 +142,7 @@ public sealed partial class EngineHost
     /// the lease is released as an undelivered one is.
     /// </summary>
     public Task ForgetUndeliveredGrantAsync(long leaseId, IEndWatcher watcher, bool reused)
-        => ExecuteAsync(w => ForgetGrant(w, leaseId, watcher, reused));
+        => Submit(new ForgetGrantItem(leaseId, watcher, reused));
 
     /// <summary>
     /// A grant its client never saw: whoever watched it for the client stops first (it was never told of the lease, so
@@ -161,6 +161,16 @@ public sealed partial class EngineHost
     private static bool ReleaseUnclaimed(Writer writer, long leaseId)
         => writer.Engine.GetLease(leaseId) is { } lease
             && writer.Release(lease).Error == ErrorCode.None;
+
+    private sealed class AbandonItem(EngineHost host, PendingAcquire pending) : ValueItem<bool>
+    {
+        protected override bool Compute(Writer writer) => host.Abandon(writer, pending);
+    }
+
+    private sealed class ForgetGrantItem(long leaseId, IEndWatcher? watcher, bool reused) : ValueItem<bool>
+    {
+        protected override bool Compute(Writer writer) => ForgetGrant(writer, leaseId, watcher, reused);
+    }
 
     /// <summary>Maps the waiters the last command granted or failed; they are answered with the batch.</summary>
     private void CollectOutcomes(Batch batch)

@@ -1,6 +1,5 @@
 using Leasehold.Core;
 using Leasehold.Protocol;
-using Leasehold.Server.Wire;
 
 namespace Leasehold.Server.Engine;
 
@@ -26,10 +25,7 @@ public sealed partial class EngineHost
     private sealed class RenewItem(long leaseId, UInt128 tokenHash, long ttlMs) : ValueItem<(ErrorCode, LeaseDto?, string?)>
     {
         protected override (ErrorCode, LeaseDto?, string?) Compute(Writer writer)
-        {
-            var result = writer.Run(new RenewLease { Now = writer.Now, LeaseId = leaseId, Token = tokenHash, TtlMs = ttlMs }, static (e, c) => e.Renew(c));
-            return (result.Error, result.Value is { } lease ? Dtos.ToDto(lease, writer.Engine) : null, result.Detail);
-        }
+            => Answer(writer.Run(new RenewLease { Now = writer.Now, LeaseId = leaseId, Token = tokenHash, TtlMs = ttlMs }, static (e, c) => e.Renew(c)), writer.Engine);
     }
 
     private sealed class AcquireItem(EngineHost host, AcquireSpec spec, IEndWatcher? watcher) : ValueItem<Started>

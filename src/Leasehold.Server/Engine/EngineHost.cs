@@ -11,6 +11,15 @@ namespace Leasehold.Server.Engine;
 /// batch; only then are the batch's requests and the waiters it granted answered. No other thread touches
 /// engine state. In a cluster the writer has an engine only while its node leads (<see cref="LeadAsync"/>):
 /// otherwise every item is refused with <see cref="NotLeaderException"/>.
+/// <para>
+/// Requests reach the writer through typed methods, one work item class per kind of request (grouped by area in the
+/// partial files: leases, admin, sessions, pools, queries), never as a delegate built per request.
+/// </para>
+/// <para>
+/// The host's loops start with the server, not when it is made: <see cref="Start()"/> (from <see cref="EngineLifecycle"/>,
+/// when the server starts) starts the data directory's flusher; until then the writer applies what it is given and its
+/// answers wait.
+/// </para>
 /// </summary>
 public sealed partial class EngineHost : IAsyncDisposable
 {
@@ -64,7 +73,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         if (store is not null)
         {
             // The first command after a restart, ahead of any request: drop the dead queue, restart ttl clocks.
-            Post(new FuncItem<int>(w => w.Run(new Recover { Now = w.Now, SessionGraceMs = durability.SessionGraceMs }, (e, c) => e.Recover(c))));
+            Post(new RecoverItem(durability.SessionGraceMs));
         }
     }
 
@@ -95,6 +104,14 @@ public sealed partial class EngineHost : IAsyncDisposable
         _reportAnswerFailure = LogAnswerFailed;
     }
 
+    /// <summary>
+    /// Starts the host's loops: the data directory's flusher, which answers batches once they are durable (batches
+    /// handed over before wait for it). Called when the server starts, before any hosted service's <c>StartAsync</c>;
+    /// only the first call does anything. A cluster node's log is started by its Raft node, and memory mode has nothing
+    /// to start.
+    /// </summary>
+    public void Start() => Store?.Start();
+
     /// <summary>Commands appended to the log since start (for tests and metrics).</summary>
     public long LoggedCommands { get; private set; }
 
@@ -121,19 +138,28 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// <summary>Raised on the writer thread when this node starts leading (a cluster's new leader has taken over).</summary>
     public event Action? Leading;
 
-    /// <summary>Runs <paramref name="work"/> on the writer and returns its result once it is durable.</summary>
-    public Task<T> ExecuteAsync<T>(Func<Writer, T> work) => Submit(new FuncItem<T>(work));
+    /// <summary>
+    /// Runs <paramref name="work"/> on the writer and returns its result once it is durable: for tests and the benchmark,
+    /// which reach into the engine directly. Production code uses the typed methods (<see cref="AcquireAsync"/>,
+    /// <see cref="ReleaseAsync"/>, <see cref="OpenSessionAsync"/>, ...), or, for a component's own steps on the writer
+    /// (a compatibility front-end, the event hub), a <see cref="ValueItem{T}"/> of its own given to <see cref="Submit"/>:
+    /// no delegate, closure and generic item per request.
+    /// </summary>
+    internal Task<T> ExecuteAsync<T>(Func<Writer, T> work) => Submit(new FuncItem<T>(work));
 
-    /// <summary>Queues <paramref name="item"/> for the writer; its value once its batch is durable.</summary>
-    private Task<T> Submit<T>(ValueItem<T> item)
+    /// <summary>
+    /// Queues <paramref name="item"/> for the writer; its value once its batch is durable. Besides the host's typed
+    /// methods, a component whose steps on the writer are its own business (the pool loader, a compatibility front-end)
+    /// submits an item of its own here.
+    /// </summary>
+    internal Task<T> Submit<T>(ValueItem<T> item)
     {
         Post(item);
         return item.Completion.Task;
     }
 
-    /// <summary>Answers every waiting request with shutting-down; used when the server stops.</summary>
-    public Task<int> DropWaitersAsync()
-        => ExecuteAsync(w => w.Run(new DropWaiters { Now = w.Now }, (e, c) => e.DropAllWaiters(c.Now)));
+    /// <summary>Answers every waiting request with shutting-down; used when the server stops. The number answered.</summary>
+    public Task<int> DropWaitersAsync() => Submit(new DropWaitersItem());
 
     /// <summary>
     /// A cluster node starts leading: from now on the writer decides on <paramref name="engine"/> (a copy of the
@@ -384,6 +410,17 @@ public sealed partial class EngineHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The engine writer stopped; no request can be served any more and the server stops")]
     private partial void LogWriterDied(Exception ex);
+
+    private sealed class RecoverItem(long sessionGraceMs) : ValueItem<int>
+    {
+        protected override int Compute(Writer writer)
+            => writer.Run(new Recover { Now = writer.Now, SessionGraceMs = sessionGraceMs }, static (e, c) => e.Recover(c));
+    }
+
+    private sealed class DropWaitersItem : ValueItem<int>
+    {
+        protected override int Compute(Writer writer) => writer.Run(new DropWaiters { Now = writer.Now }, static (e, c) => e.DropAllWaiters(c.Now));
+    }
 
     private sealed class TickItem(EngineHost host) : WorkItem
     {

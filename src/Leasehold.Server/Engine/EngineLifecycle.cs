@@ -1,10 +1,13 @@
 namespace Leasehold.Server.Engine;
 
 /// <summary>
-/// The writer's part in the host's lifetime, as a hosted service: when the server starts stopping (before Kestrel
-/// waits for requests in progress), every waiting request is answered <c>shutting-down</c>, so no wait holds the
-/// shutdown open until its own time runs out. A writer that died has answered them already; a cluster node that
-/// does not lead has none. Then every event stream ends (<c>cut-off</c>, <c>shutting-down</c>).
+/// The writer's part in the host's lifetime, as a hosted service. When the server starts, the engine host's loops start
+/// (<see cref="EngineHost.Start()"/>, in <see cref="StartingAsync"/>: every hosted service's <c>StartingAsync</c> runs
+/// before any <c>StartAsync</c>, so whatever writes through the engine from <c>StartAsync</c> on, such as the
+/// <see cref="Pools.PoolLoader"/>, is answered). When the server starts stopping (before Kestrel waits for requests in
+/// progress), every waiting request is answered <c>shutting-down</c>, so no wait holds the shutdown open until its own
+/// time runs out. A writer that died has answered them already; a cluster node that does not lead has none. Then every
+/// event stream ends (<c>cut-off</c>, <c>shutting-down</c>).
 /// </summary>
 internal sealed partial class EngineLifecycle(EngineHost host, Events.EventHub events, ILogger<EngineLifecycle> logger) : IHostedLifecycleService
 {
@@ -43,7 +46,11 @@ internal sealed partial class EngineLifecycle(EngineHost host, Events.EventHub e
         }
     }
 
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        host.Start();
+        return Task.CompletedTask;
+    }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -11,6 +11,10 @@ namespace Leasehold.Server.Engine;
 /// that. Snapshots are not taken on the writer: it only marks the batch after which one is due; the flusher
 /// cuts the log there and a <see cref="SnapshotReplica"/>, which has applied every written record, encodes and
 /// writes the state as of that record on its own thread.
+/// <para>
+/// The flusher starts with the server (<see cref="Start"/>, from <see cref="EngineHost.Start()"/>), not when the log is
+/// made: until then batches wait in its queue, applied but unanswered.
+/// </para>
 /// </summary>
 internal sealed partial class StoreLog : ICommitLog
 {
@@ -25,6 +29,9 @@ internal sealed partial class StoreLog : ICommitLog
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SnapshotReplica _replica;
     private long _syncs;
+
+    // 1 once the flusher thread is started.
+    private int _started;
 
     // The flusher's: records written since the last fsync (the commands that fsync makes durable).
     private long _unsyncedRecords;
@@ -74,8 +81,20 @@ internal sealed partial class StoreLog : ICommitLog
             GC.Collect();
             GC.Collect();
         }
-        // fsync blocks for milliseconds: on a thread of its own it never starves the request thread pool.
-        new Thread(FlushLoop) { IsBackground = true, Name = "leasehold-flusher" }.Start();
+    }
+
+    /// <summary>
+    /// Starts the flusher, which writes, syncs and answers the batches handed over (those waiting already first). Only
+    /// the first call starts it; <see cref="Close"/> starts it too, so a log closed before it started still answers
+    /// what it holds and ends.
+    /// </summary>
+    public void Start()
+    {
+        if (Interlocked.Exchange(ref _started, 1) == 0)
+        {
+            // fsync blocks for milliseconds: on a thread of its own it never starves the request thread pool.
+            new Thread(FlushLoop) { IsBackground = true, Name = "leasehold-flusher" }.Start();
+        }
     }
 
     /// <summary>Where write and fsync times are recorded; set before the first batch, then only read (flusher).</summary>
@@ -106,7 +125,11 @@ internal sealed partial class StoreLog : ICommitLog
 
     public void Submit(Batch batch) => _flush.Add(batch);
 
-    public void Close() => _flush.CompleteAdding();
+    public void Close()
+    {
+        _flush.CompleteAdding();
+        Start();
+    }
 
     public Task Closed => _done.Task;
 

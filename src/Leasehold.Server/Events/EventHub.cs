@@ -237,34 +237,7 @@ public sealed class EventHub
                 }
             }
             var host = _host ?? throw new InvalidOperationException("the event hub has no writer");
-            var refused = await host.ExecuteAsync(w =>
-            {
-                // On the writer: nothing changes the engine meanwhile, and every event not yet published has a revision
-                // up to the snapshot's (skipped for this subscriber) or comes from a later command (sent to it).
-                if (subscription.Disposed)
-                {
-                    // The caller gave up waiting.
-                    return null;
-                }
-                var state = EventMapping.Snapshot(w.Engine, prefix, w.Now, _options.SnapshotLimit);
-                lock (_gate)
-                {
-                    // Returned, not thrown: a refusal is no failure of the writer's work (which it would log as a bug).
-                    if (Refusal() is { } refusal)
-                    {
-                        return refusal;
-                    }
-                    // Under the lock, where Leave also runs: a subscription disposed meanwhile is not left behind registered.
-                    if (subscription.Disposed)
-                    {
-                        return null;
-                    }
-                    subscription.Snapshot = state;
-                    subscription.After = state.Revision;
-                    _subscribers.Add(subscription);
-                }
-                return (Exception?)null;
-            }).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var refused = await host.Submit(new SnapshotItem(this, subscription, prefix)).WaitAsync(cancellationToken).ConfigureAwait(false);
             if (refused is not null)
             {
                 throw refused;
@@ -279,6 +252,41 @@ public sealed class EventHub
         {
             subscription.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A subscriber's snapshot of the state under its prefix, taken on the writer, where it is registered too: nothing
+    /// changes the engine meanwhile, and every event not yet published has a revision up to the snapshot's (skipped for
+    /// this subscriber) or comes from a later command (sent to it). Its value is why the hub refuses it, or null.
+    /// </summary>
+    private sealed class SnapshotItem(EventHub hub, EventSubscription subscription, ResourcePath prefix) : ValueItem<Exception?>
+    {
+        protected override Exception? Compute(Writer writer)
+        {
+            if (subscription.Disposed)
+            {
+                // The caller gave up waiting.
+                return null;
+            }
+            var state = EventMapping.Snapshot(writer.Engine, prefix, writer.Now, hub._options.SnapshotLimit);
+            lock (hub._gate)
+            {
+                // Returned, not thrown: a refusal is no failure of the writer's work (which it would log as a bug).
+                if (hub.Refusal() is { } refusal)
+                {
+                    return refusal;
+                }
+                // Under the lock, where Leave also runs: a subscription disposed meanwhile is not left behind registered.
+                if (subscription.Disposed)
+                {
+                    return null;
+                }
+                subscription.Snapshot = state;
+                subscription.After = state.Revision;
+                hub._subscribers.Add(subscription);
+            }
+            return null;
         }
     }
 

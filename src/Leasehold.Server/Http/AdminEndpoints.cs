@@ -73,11 +73,7 @@ internal static class AdminEndpoints
         {
             return denied;
         }
-        var (error, dto, detail) = await host.ExecuteAsync(w =>
-        {
-            var result = w.Run(new RevokeLease { Now = w.Now, LeaseId = leaseId, Actor = actor }, (e, c) => e.Revoke(c));
-            return (result.Error, result.Value is { } lease ? Dtos.ToDto(lease, w.Engine) : null, result.Detail);
-        });
+        var (error, dto, detail) = await host.RevokeAsync(leaseId, actor);
         if (error != ErrorCode.None)
         {
             return Refused(loggers, actor, "revoke", "lease " + id, Problems.Code(error), detail);
@@ -98,13 +94,8 @@ internal static class AdminEndpoints
         {
             return denied;
         }
-        var (error, dto, detail) = await host.ExecuteAsync(w =>
-        {
-            // Described before it ends, while it still counts its leases.
-            var before = w.Engine.GetSession(sessionId) is { } session ? Dtos.ToDto(session) : null;
-            var result = w.Run(new EndSession { Now = w.Now, SessionId = sessionId, Actor = actor }, (e, c) => e.EndSession(c));
-            return (result.Error, before, result.Detail);
-        });
+        // The session as it was before it ended, while it still counted its leases.
+        var (error, dto, detail) = await host.EndSessionAsync(sessionId, actor);
         if (error != ErrorCode.None)
         {
             return Refused(loggers, actor, "end-session", "session " + id, Problems.Code(error), detail);
@@ -125,7 +116,7 @@ internal static class AdminEndpoints
         {
             return denied;
         }
-        var result = await host.ExecuteAsync(w => w.Run(new DrainPrefix { Now = w.Now, Path = path, Actor = actor }, (e, c) => e.Drain(c)));
+        var result = await host.DrainAsync(path, actor);
         if (result.Error != ErrorCode.None)
         {
             return Refused(loggers, actor, "drain", path.Value, Problems.Code(result.Error), result.Detail);
@@ -147,7 +138,7 @@ internal static class AdminEndpoints
         {
             return denied;
         }
-        var result = await host.ExecuteAsync(w => w.Run(new UndrainPrefix { Now = w.Now, Path = path, Actor = actor }, (e, c) => e.Undrain(c)));
+        var result = await host.UndrainAsync(path, actor);
         if (result.Error != ErrorCode.None)
         {
             return Refused(loggers, actor, "undrain", path.Value, Problems.Code(result.Error), result.Detail);
@@ -162,7 +153,7 @@ internal static class AdminEndpoints
         {
             return denied;
         }
-        var dto = await host.ExecuteAsync(w => new DrainListDto { Drains = [.. w.Engine.Drains.Select(Dtos.ToDto)] });
+        var dto = await host.ListDrainsAsync();
         return Results.Json(dto, ProtocolJsonContext.Default.DrainListDto);
     }
 
@@ -188,11 +179,7 @@ internal static class AdminEndpoints
             return limitProblem!;
         }
         var filter = new LeaseFilter(Text(query, "owner"), Text(query, "principal"), prefix, minAge);
-        var dto = await host.ExecuteAsync(w =>
-        {
-            var found = w.Engine.FindLeases(filter, w.Now, limit + 1);
-            return new AdminLeaseListDto { Leases = [.. found.Take(limit).Select(l => Dtos.ToDto(l, w.Engine))], Truncated = found.Count > limit };
-        });
+        var dto = await host.FindLeasesAsync(filter, limit);
         return Results.Json(dto, ProtocolJsonContext.Default.AdminLeaseListDto);
     }
 
@@ -208,11 +195,7 @@ internal static class AdminEndpoints
             return problem!;
         }
         var filter = new LeaseFilter(Text(query, "owner"), Text(query, "principal"));
-        var dto = await host.ExecuteAsync(w =>
-        {
-            var found = w.Engine.FindSessions(filter, limit + 1);
-            return new AdminSessionListDto { Sessions = [.. found.Take(limit).Select(s => Dtos.ToDto(s))], Truncated = found.Count > limit };
-        });
+        var dto = await host.FindSessionsAsync(filter, limit);
         return Results.Json(dto, ProtocolJsonContext.Default.AdminSessionListDto);
     }
 

@@ -36,7 +36,7 @@ internal static class LeaseAccess
 
     private static async ValueTask<(Right Right, PathScope Scope)> ScopeAsync(EngineHost host, long leaseId, string? caller, Right right, bool ownOnly)
     {
-        var lease = await host.ExecuteAsync(w => w.Engine.GetLease(leaseId) is { } l ? (l.Paths, l.Principal) : default((Core.ResourcePath[] Paths, string? Principal)?));
+        var lease = await host.GetLeaseAccessAsync(leaseId);
         if (lease is not { } found)
         {
             return (right, PathScope.Anywhere);

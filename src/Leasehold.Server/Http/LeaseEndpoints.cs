@@ -1,4 +1,3 @@
-using Leasehold.Server.Wire;
 using Leasehold.Core;
 using Leasehold.Core.Pools;
 using Leasehold.Protocol;
@@ -231,7 +230,7 @@ internal static class LeaseEndpoints
         {
             return denied;
         }
-        var lease = await host.ExecuteAsync(w => w.Engine.GetLease(leaseId) is { } l ? Dtos.ToDto(l, w.Engine) : null);
+        var lease = await host.GetLeaseAsync(leaseId);
         return lease is null ? NoSuchLease(id) : Results.Json(lease, ProtocolJsonContext.Default.LeaseDto);
     }
 

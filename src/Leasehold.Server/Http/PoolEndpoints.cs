@@ -1,4 +1,3 @@
-using Leasehold.Server.Wire;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Leasehold.Core;
@@ -71,11 +70,7 @@ internal static class PoolEndpoints
         {
             return Problems.Result(ErrorCodes.InvalidJson, error);
         }
-        var (code, dto, detail) = await host.ExecuteAsync(w =>
-        {
-            var result = w.Run(new DeclareResource { Now = w.Now, Path = path, Attributes = attributes }, (e, c) => e.Declare(c));
-            return (result.Error, result.Value is { } r ? new DeclaredResourceDto { Path = r.Path.Value, Attributes = r.Attributes } : null, result.Detail);
-        });
+        var (code, dto, detail) = await host.DeclareAsync(path, attributes);
         return code == ErrorCode.None ? Results.Json(dto!, ProtocolJsonContext.Default.DeclaredResourceDto) : Problems.Result(code, detail);
     }
 
@@ -89,14 +84,12 @@ internal static class PoolEndpoints
         {
             return denied;
         }
-        var result = await host.ExecuteAsync(w => w.Run(new RemoveResource { Now = w.Now, Path = path }, (e, c) => e.Remove(c)));
+        var result = await host.RemoveDeclaredAsync(path);
         return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
     }
 
     /// <summary>
-    /// py-lockable's HTTP provider reads a JSON array of resource objects, each with an id. Each declared
-    /// resource's attributes are served as they were declared; one without an id (or with a null one, which
-    /// py-lockable reads as missing) gets its last path segment.
+    /// py-lockable's HTTP provider reads a JSON array of resource objects, each with an id (<see cref="Wire.Dtos.ResourceList"/>).
     /// </summary>
     /// <remarks>
     /// An unknown pool answers 404, not an empty list: py-lockable reads <c>[]</c> as "no resource matches",
@@ -119,16 +112,8 @@ internal static class PoolEndpoints
         {
             return denied;
         }
-        var json = await host.ExecuteAsync(w =>
-        {
-            var declared = w.Engine.ListDeclared(pool);
-            if (declared.Count == 0 && !IsConfigured(configured, pool))
-            {
-                return null;
-            }
-            return "[" + string.Join(",", declared.Select(r => WithId(r))) + "]";
-        });
-        return json is null
+        var (count, json) = await host.PoolResourceListAsync(pool);
+        return count == 0 && !IsConfigured(configured, pool)
             ? Problems.Result(ErrorCodes.NotFound, $"no pool {pool}: no configured pool has this path and no resource is declared at or under it")
             : Results.Text(json, "application/json");
     }
@@ -144,17 +129,6 @@ internal static class PoolEndpoints
             }
         }
         return false;
-    }
-
-    private static string WithId(DeclaredResource resource)
-    {
-        if (resource.Attributes.TryGetProperty("id", out var given) && given.ValueKind != JsonValueKind.Null)
-        {
-            return resource.AttributesJson;
-        }
-        var id = JsonSerializer.Serialize(resource.Path.Segments.Length == 0 ? "/" : resource.Path.Segments[^1], ProtocolJsonContext.Default.String);
-        var rest = resource.Attributes.EnumerateObject().Where(p => p.Name != "id").Select(p => JsonSerializer.Serialize(p.Name, ProtocolJsonContext.Default.String) + ":" + p.Value.GetRawText());
-        return "{\"id\":" + string.Join(",", rest.Prepend(id)) + "}";
     }
 
     private static async Task<IResult> ReloadAsync(HttpContext context, PoolLoader loader)
@@ -194,24 +168,7 @@ internal static class PoolEndpoints
         // A lease may have held paths outside the prefix too: with security on, an entry naming a path the
         // caller may not read is left out rather than shown.
         var readable = Access.Filter(context, Right.Read);
-        var dto = await host.ExecuteAsync(w => new HistoryDto
-        {
-            Entries = [.. w.Engine.QueryHistory(prefix, owner, since, until, limit).Where(e => readable(e.Paths)).Select(e => new HistoryEntryDto
-            {
-                Lease = e.LeaseId,
-                Fence = e.Fence,
-                Owner = e.Owner,
-                Paths = Dtos.Paths(e.Paths),
-                Requirements = e.Requirements,
-                AcquiredAt = Dtos.Time(e.AcquiredAt),
-                EndedAt = Dtos.Time(e.EndedAt),
-                Queued = Dtos.Seconds(e.QueuedMs),
-                Held = Dtos.Seconds(e.EndedAt - e.AcquiredAt),
-                Reason = Dtos.Reason(e.Reason),
-                Principal = e.Principal,
-                EndedBy = e.EndedBy,
-            })],
-        });
+        var dto = await host.HistoryAsync(prefix, owner, since, until, limit, readable);
         return Results.Json(dto, ProtocolJsonContext.Default.HistoryDto);
     }
 
@@ -248,23 +205,7 @@ internal static class PoolEndpoints
         {
             return Problems.Result(ErrorCodes.InvalidArgument, "window is a positive number of seconds, at most 366 days");
         }
-        var dto = await host.ExecuteAsync(writer =>
-        {
-            var to = writer.Now;
-            var from = to - (long)(window * 1000);
-            return new UtilizationDto
-            {
-                Prefix = prefix.Value,
-                From = Dtos.Time(from),
-                To = Dtos.Time(to),
-                Resources = [.. writer.Engine.Utilization(prefix, from, to).Select(u => new ResourceUtilizationDto
-                {
-                    Path = u.Resource.Path.Value,
-                    Held = Dtos.Seconds(u.HeldMs),
-                    Share = (double)u.HeldMs / (to - from),
-                })],
-            };
-        });
+        var dto = await host.UtilizationAsync(prefix, window);
         return Results.Json(dto, ProtocolJsonContext.Default.UtilizationDto);
     }
 }

@@ -1,4 +1,3 @@
-using Leasehold.Server.Wire;
 using System.Text.Json.Nodes;
 using Leasehold.Protocol;
 using Leasehold.Server.Engine;
@@ -44,17 +43,7 @@ internal static class ResourceEndpoints
         {
             return denied;
         }
-        var dto = await host.ExecuteAsync(w =>
-        {
-            var around = w.Engine.GetSurroundings(path, MaxSurroundings);
-            return Dtos.ToDto(w.Engine.GetResource(path), w.Engine, w.Now) with
-            {
-                // The drain that keeps even a claim on this path alone (not its children) from being granted.
-                Drained = w.Engine.DrainOver(path, lockChildren: false) is { } drain ? Dtos.ToDto(drain) : null,
-                BlockedBy = [.. around.Holders.Select(h => Dtos.ToDto(h, w.Engine))],
-                QueuedAhead = [.. around.Queue.Select(q => Dtos.ToDto(q, w.Now))],
-            };
-        });
+        var dto = await host.DescribeResourceAsync(path, MaxSurroundings);
         return Results.Json(dto, ProtocolJsonContext.Default.ResourceDto);
     }
 
@@ -74,16 +63,7 @@ internal static class ResourceEndpoints
         {
             return Problems.Result(ErrorCodes.InvalidArgument, $"limit is a whole number between 1 and {MaxListLimit}");
         }
-        var dto = await host.ExecuteAsync(w =>
-        {
-            var held = w.Engine.ListHeld(prefix, limit + 1);
-            return new ResourceListDto
-            {
-                Prefix = prefix.Value,
-                Resources = [.. held.Take(limit).Select(r => Dtos.ToDto(r, w.Engine, w.Now))],
-                Truncated = held.Count > limit,
-            };
-        });
+        var dto = await host.ListHeldAsync(prefix, limit);
         return Results.Json(dto, ProtocolJsonContext.Default.ResourceListDto);
     }
 
@@ -101,17 +81,7 @@ internal static class ResourceEndpoints
         {
             return Problems.Result(ErrorCodes.InvalidArgument, "the query parameter fence is a positive whole number");
         }
-        var dto = await host.ExecuteAsync(w =>
-        {
-            var state = w.Engine.CheckFence(path, fence);
-            return new FenceDto
-            {
-                Path = path.Value,
-                Fence = fence,
-                Current = state.Current,
-                Fences = [.. state.Holders.Select(h => h.Fence)],
-            };
-        });
+        var dto = await host.CheckFenceAsync(path, fence);
         return Results.Json(dto, ProtocolJsonContext.Default.FenceDto);
     }
 }

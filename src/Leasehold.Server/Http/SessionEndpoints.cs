@@ -1,4 +1,3 @@
-using Leasehold.Server.Wire;
 using Leasehold.Core;
 using Leasehold.Protocol;
 using Leasehold.Server.Engine;
@@ -44,9 +43,7 @@ internal static class SessionEndpoints
         {
             return problem!;
         }
-        var token = Tokens.New();
-        var command = new OpenSession { TtlMs = ttl, Owner = body.Owner, Principal = Security.Caller.NameOf(context), Token = Tokens.Hash(token) };
-        return await RunAsync(host, w => w.Run(command with { Now = w.Now }, (e, c) => e.Open(c)), token, StatusCodes.Status201Created);
+        return Answer(await host.OpenSessionAsync(ttl, body.Owner, Security.Caller.NameOf(context), Tokens.New()), StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> KeepAliveAsync(string id, HttpContext context, EngineHost host)
@@ -63,8 +60,7 @@ internal static class SessionEndpoints
         {
             return denied;
         }
-        return await RunAsync(host, w => w.Run(new KeepAliveSession { Now = w.Now, SessionId = sessionId, Token = Tokens.Hash(token) }, (e, c) => e.KeepAlive(c)),
-            token: null, StatusCodes.Status200OK);
+        return Answer(await host.KeepSessionAliveAsync(sessionId, Tokens.Hash(token)), StatusCodes.Status200OK);
     }
 
     private static async Task<IResult> CloseAsync(string id, HttpContext context, EngineHost host)
@@ -81,7 +77,7 @@ internal static class SessionEndpoints
         {
             return denied;
         }
-        var result = await host.ExecuteAsync(w => w.Run(new CloseSession { Now = w.Now, SessionId = sessionId, Token = Tokens.Hash(token) }, (e, c) => e.Close(c)));
+        var result = await host.CloseSessionAsync(sessionId, Tokens.Hash(token));
         return result.Error == ErrorCode.None ? Results.NoContent() : Problems.Result(result.Error, result.Detail);
     }
 
@@ -95,24 +91,17 @@ internal static class SessionEndpoints
         {
             return null;
         }
-        var session = await host.ExecuteAsync(w => w.Engine.GetSession(sessionId) is { } found ? new { found.Principal } : null);
-        var own = session is null || string.Equals(session.Principal, Caller.NameOf(context), StringComparison.Ordinal);
+        var (found, principal) = await host.GetSessionPrincipalAsync(sessionId);
+        var own = !found || string.Equals(principal, Caller.NameOf(context), StringComparison.Ordinal);
         return own
             ? await Access.DenyAsync(context, Right.Lock, PathScope.Anywhere)
             : await Access.DenyAsync(context, Right.Admin, PathScope.Root);
     }
 
-    private static async Task<IResult> RunAsync(EngineHost host, Func<Writer, OperationResult<Session>> command, UInt128? token, int status)
-    {
-        var (error, dto, detail) = await host.ExecuteAsync(w =>
-        {
-            var result = command(w);
-            return (result.Error, result.Value is { } s ? Dtos.ToDto(s, token) : null, result.Detail);
-        });
-        return error == ErrorCode.None
-            ? Results.Json(dto!, ProtocolJsonContext.Default.SessionDto, statusCode: status)
-            : Problems.Result(error, detail);
-    }
+    private static IResult Answer((ErrorCode Error, SessionDto? Session, string? Detail) result, int status)
+        => result.Error == ErrorCode.None
+            ? Results.Json(result.Session!, ProtocolJsonContext.Default.SessionDto, statusCode: status)
+            : Problems.Result(result.Error, result.Detail);
 
     private static IResult NoSuchSession(string id) => Problems.Result(ErrorCodes.NotFound, $"session {id} does not exist (closed or expired)");
 }

@@ -32,7 +32,7 @@ internal sealed class EngineGauges(LeaseholdMetrics metrics, EngineHost host, IR
             {
                 return;
             }
-            metrics.State = await host.ExecuteAsync(Count).WaitAsync(cancellationToken).ConfigureAwait(false);
+            metrics.State = await host.CountAsync(_pools).WaitAsync(cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _takenAt, time.GetTimestamp());
         }
         catch (Exception ex) when (ex is NotLeaderException or ObjectDisposedException or IOException)
@@ -50,26 +50,5 @@ internal sealed class EngineGauges(LeaseholdMetrics metrics, EngineHost host, IR
     {
         var takenAt = Volatile.Read(ref _takenAt);
         return takenAt != long.MinValue && time.GetElapsedTime(takenAt) < MaxAge;
-    }
-
-    /// <summary>On the writer.</summary>
-    private EngineCounts Count(Writer writer)
-    {
-        var engine = writer.Engine;
-        var counts = new PoolCount[_pools.Length];
-        for (var i = 0; i < _pools.Length; i++)
-        {
-            var declared = engine.ListDeclared(_pools[i]);
-            var held = 0;
-            foreach (var resource in declared)
-            {
-                if (engine.GetResource(resource.Path).Holders.Count > 0)
-                {
-                    held++;
-                }
-            }
-            counts[i] = new PoolCount(_pools[i].Value, declared.Count, held);
-        }
-        return new EngineCounts(engine.Leases.Count, engine.Sessions.Count, engine.QueueLength, counts);
     }
 }

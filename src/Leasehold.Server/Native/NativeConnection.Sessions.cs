@@ -1,8 +1,8 @@
 using Leasehold.Core;
 using Leasehold.Protocol;
 using Leasehold.Protocol.Native;
+using Leasehold.Server.Engine;
 using Leasehold.Server.Security;
-using Leasehold.Server.Wire;
 
 namespace Leasehold.Server.Native;
 
@@ -39,30 +39,12 @@ internal sealed partial class NativeConnection
                     return;
                 }
                 var token = Tokens.New();
-                var hash = Tokens.Hash(token);
-                var command = new OpenSession { TtlMs = ttl, Owner = message.Owner, Principal = _principal, Token = hash };
-                var (error, session, detail) = await shared.Host.ExecuteAsync(w =>
-                {
-                    var result = w.Run(command with { Now = w.Now }, (e, c) => e.Open(c));
-                    if (result.Value is { } opened)
-                    {
-                        lock (_write)
-                        {
-                            // (A connection already gone has stopped being watched, or is about to: not again.)
-                            if (!_dead)
-                            {
-                                w.Watch(EndedKind.Session, opened.Id, this);
-                                _watchedSessions.Add(opened.Id);
-                            }
-                        }
-                    }
-                    return (result.Error, result.Value is { } s ? Dtos.ToDto(s, token) : null, result.Detail);
-                }).ConfigureAwait(false);
+                var (error, session, detail) = await shared.Host.OpenSessionAsync(ttl, message.Owner, _principal, token, this).ConfigureAwait(false);
                 if (session is not null && (message.Flags & SessionFlags.Bound) != 0)
                 {
                     lock (_write)
                     {
-                        _bound[session.Id] = (hash, ttl);
+                        _bound[session.Id] = (Tokens.Hash(token), ttl);
                     }
                     if (_boundAdded.CurrentCount == 0)
                     {
@@ -101,12 +83,7 @@ internal sealed partial class NativeConnection
                 {
                     return;
                 }
-                var hash = Tokens.Hash(token);
-                var (error, session, detail) = await shared.Host.ExecuteAsync(w =>
-                {
-                    var result = w.Run(new KeepAliveSession { Now = w.Now, SessionId = sessionId, Token = hash }, (e, c) => e.KeepAlive(c));
-                    return (result.Error, result.Value is { } s ? Dtos.ToDto(s) : null, result.Detail);
-                }).ConfigureAwait(false);
+                var (error, session, detail) = await shared.Host.KeepSessionAliveAsync(sessionId, Tokens.Hash(token)).ConfigureAwait(false);
                 AnswerSession(id, error, session, detail);
             }
         }
@@ -138,19 +115,7 @@ internal sealed partial class NativeConnection
                     // Before the close: its leases' endings, reported with it, are this connection's own doing.
                     _closedSessions.Add(sessionId);
                 }
-                var result = await shared.Host.ExecuteAsync(w =>
-                {
-                    var closed = w.Run(new CloseSession { Now = w.Now, SessionId = sessionId, Token = hash }, (e, c) => e.Close(c));
-                    if (closed.Error == ErrorCode.None)
-                    {
-                        w.Unwatch(EndedKind.Session, sessionId, this);
-                        lock (_write)
-                        {
-                            _watchedSessions.Remove(sessionId);
-                        }
-                    }
-                    return closed;
-                }).ConfigureAwait(false);
+                var result = await shared.Host.CloseSessionAsync(sessionId, hash, this).ConfigureAwait(false);
                 lock (_write)
                 {
                     if (result.Error != ErrorCode.None)
@@ -191,8 +156,8 @@ internal sealed partial class NativeConnection
         {
             return false;
         }
-        var principal = await shared.Host.ExecuteAsync(w => w.Engine.GetSession(sessionId) is { } found ? new { found.Principal } : null).ConfigureAwait(false);
-        var own = principal is null || string.Equals(principal.Principal, _principal, StringComparison.Ordinal);
+        var (found, principal) = await shared.Host.GetSessionPrincipalAsync(sessionId).ConfigureAwait(false);
+        var own = !found || string.Equals(principal, _principal, StringComparison.Ordinal);
         var denied = own
             ? await Access.CheckAsync(shared.Services, _user, Right.Lock, PathScope.Anywhere, "native", what)
             : await Access.CheckAsync(shared.Services, _user, Right.Admin, PathScope.Root, "native", what);
@@ -225,6 +190,30 @@ internal sealed partial class NativeConnection
 
     /// <summary>Under _write.</summary>
     private void ForgetBound(long sessionId) => _bound.Remove(sessionId);
+
+    /// <summary>On the writer, as a session opened here opens: watched unless the connection is gone.</summary>
+    bool ISessionWatcher.Watching(long sessionId)
+    {
+        lock (_write)
+        {
+            // (A connection already gone has stopped being watched, or is about to: not again.)
+            if (_dead)
+            {
+                return false;
+            }
+            _watchedSessions.Add(sessionId);
+            return true;
+        }
+    }
+
+    /// <summary>On the writer, once a session this connection watched is closed by it.</summary>
+    void ISessionWatcher.Closed(long sessionId)
+    {
+        lock (_write)
+        {
+            _watchedSessions.Remove(sessionId);
+        }
+    }
 
     /// <summary>
     /// Keeps the bound sessions alive while the connection lives: each a third of its ttl after the last time. When
@@ -271,8 +260,7 @@ internal sealed partial class NativeConnection
                 {
                     try
                     {
-                        await shared.Host.ExecuteAsync(w => w.Run(new KeepAliveSession { Now = w.Now, SessionId = sessionId, Token = hash }, (e, c) => e.KeepAlive(c)))
-                            .ConfigureAwait(false);
+                        await shared.Host.KeepSessionAliveAsync(sessionId, hash).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {

@@ -16,7 +16,7 @@ namespace Leasehold.Server.Native;
 /// at once. Everything it holds is bounded: one frame, the requests in flight (beyond them it stops reading), the
 /// output (while a flush waits for the peer, it stops reading).
 /// </summary>
-internal sealed partial class NativeConnection(ConnectionContext connection, NativeShared shared) : IEndWatcher, IAfterBatch
+internal sealed partial class NativeConnection(ConnectionContext connection, NativeShared shared) : ISessionWatcher, IAfterBatch
 {
     /// <summary>The connection whose read loop is dispatching frames on this thread: it flushes once they are all started.</summary>
     [ThreadStatic]
@@ -108,30 +108,36 @@ internal sealed partial class NativeConnection(ConnectionContext connection, Nat
         }
         try
         {
-            await shared.Host.ExecuteAsync(w =>
-            {
-                long[] leases;
-                long[] sessions;
-                lock (_write)
-                {
-                    leases = [.. _answered, .. _heldPushes.Keys];
-                    sessions = [.. _watchedSessions];
-                }
-                foreach (var lease in leases)
-                {
-                    w.Unwatch(EndedKind.Lease, lease, this);
-                }
-                foreach (var session in sessions)
-                {
-                    w.Unwatch(EndedKind.Session, session, this);
-                }
-                return leases.Length + sessions.Length;
-            }).ConfigureAwait(false);
+            await shared.Host.Submit(new StopWatchingItem(this)).ConfigureAwait(false);
         }
         catch (Exception)
         {
             // Refused by the writer: the server is stopping, this node no longer leads (its watches went with its engine),
             // or its writer or log failed (nothing changes any more). Nothing watched matters then; the connection ends anyway.
+        }
+    }
+
+    /// <summary>On the writer: this connection watches none of the leases and sessions it was told of; how many it watched.</summary>
+    private sealed class StopWatchingItem(NativeConnection connection) : ValueItem<int>
+    {
+        protected override int Compute(Writer writer)
+        {
+            long[] leases;
+            long[] sessions;
+            lock (connection._write)
+            {
+                leases = [.. connection._answered, .. connection._heldPushes.Keys];
+                sessions = [.. connection._watchedSessions];
+            }
+            foreach (var lease in leases)
+            {
+                writer.Unwatch(EndedKind.Lease, lease, connection);
+            }
+            foreach (var session in sessions)
+            {
+                writer.Unwatch(EndedKind.Session, session, connection);
+            }
+            return leases.Length + sessions.Length;
         }
     }
 

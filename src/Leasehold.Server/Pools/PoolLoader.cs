@@ -96,7 +96,7 @@ public sealed partial class PoolLoader(EngineHost host, IReadOnlyList<PoolOption
         ReloadDto result;
         try
         {
-            result = await host.ExecuteAsync(w => Apply(w, contents)).ConfigureAwait(false);
+            result = await host.Submit(new ReloadItem(contents)).ConfigureAwait(false);
         }
         catch (NotLeaderException)
         {
@@ -106,6 +106,12 @@ public sealed partial class PoolLoader(EngineHost host, IReadOnlyList<PoolOption
         }
         LogReloaded(result.Declared, result.Updated, result.Removed, result.Kept.Length);
         return (result, null);
+    }
+
+    /// <summary>One reload on the writer: the difference between the pools' contents and what is declared, applied.</summary>
+    private sealed class ReloadItem(IReadOnlyList<PoolContents> contents) : ValueItem<ReloadDto>
+    {
+        protected override ReloadDto Compute(Writer writer) => Apply(writer, contents);
     }
 
     private static ReloadDto Apply(Writer writer, IReadOnlyList<PoolContents> contents)
@@ -122,12 +128,12 @@ public sealed partial class PoolLoader(EngineHost host, IReadOnlyList<PoolOption
                 {
                     continue;
                 }
-                writer.Run(new DeclareResource { Now = writer.Now, Path = path, Attributes = attributes }, (e, c) => e.Declare(c));
+                writer.Run(new DeclareResource { Now = writer.Now, Path = path, Attributes = attributes }, static (e, c) => e.Declare(c));
                 _ = existing is null ? declared++ : updated++;
             }
             foreach (var path in current.Keys.Where(p => !resources.ContainsKey(p)))
             {
-                var result = writer.Run(new RemoveResource { Now = writer.Now, Path = path }, (e, c) => e.Remove(c));
+                var result = writer.Run(new RemoveResource { Now = writer.Now, Path = path }, static (e, c) => e.Remove(c));
                 if (result.Error == ErrorCode.None)
                 {
                     removed++;
@@ -148,7 +154,15 @@ public sealed partial class PoolLoader(EngineHost host, IReadOnlyList<PoolOption
         return JsonElement.DeepEquals(left.RootElement, right.RootElement);
     }
 
-    public async Task StartingAsync(CancellationToken cancellationToken)
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Loads the pools. In <c>StartAsync</c>, not <c>StartingAsync</c>: the engine host's flusher starts in a
+    /// <c>StartingAsync</c> (<see cref="Engine.EngineLifecycle"/>, registered after this), and a write awaited before it
+    /// would never be answered. Registered before the front-ends (idserver, HTTP), whose <c>StartAsync</c> runs after this
+    /// one, so the pools are loaded before they take requests.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (pools.Count > 0)
         {
@@ -157,8 +171,6 @@ public sealed partial class PoolLoader(EngineHost host, IReadOnlyList<PoolOption
             await ReloadAsync().ConfigureAwait(false);
         }
     }
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StartedAsync(CancellationToken cancellationToken)
     {

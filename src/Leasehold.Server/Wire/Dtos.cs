@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Leasehold.Core;
 using Leasehold.Core.Pools;
 using Leasehold.Protocol;
@@ -80,7 +81,65 @@ internal static class Dtos
         Queue = [.. state.Queue.Select(w => ToDto(w, now))],
     };
 
+    /// <summary>One path's holders and queue, with what blocks it from above and below (<paramref name="around"/>) and the drain over it.</summary>
+    public static ResourceDto ToDto(ResourceState state, Surroundings around, Drain? drained, LockEngine engine, long now) => ToDto(state, engine, now) with
+    {
+        Drained = drained is null ? null : ToDto(drained),
+        BlockedBy = [.. around.Holders.Select(h => ToDto(h, engine))],
+        QueuedAhead = [.. around.Queue.Select(q => ToDto(q, now))],
+    };
+
     public static DrainDto ToDto(Drain drain) => new() { Path = drain.Path.Value, Actor = drain.Actor, Since = Time(drain.Since) };
+
+    public static DeclaredResourceDto ToDto(DeclaredResource resource) => new() { Path = resource.Path.Value, Attributes = resource.Attributes };
+
+    /// <summary>
+    /// Declared resources as py-lockable's HTTP provider reads them: a JSON array of resource objects, each with an id.
+    /// Each resource's attributes are served as they were declared; one without an id (or with a null one, which
+    /// py-lockable reads as missing) gets its last path segment.
+    /// </summary>
+    public static string ResourceList(IReadOnlyList<DeclaredResource> resources) => "[" + string.Join(",", resources.Select(WithId)) + "]";
+
+    private static string WithId(DeclaredResource resource)
+    {
+        if (resource.Attributes.TryGetProperty("id", out var given) && given.ValueKind != JsonValueKind.Null)
+        {
+            return resource.AttributesJson;
+        }
+        var id = JsonSerializer.Serialize(resource.Path.Segments.Length == 0 ? "/" : resource.Path.Segments[^1], ProtocolJsonContext.Default.String);
+        var rest = resource.Attributes.EnumerateObject().Where(p => p.Name != "id").Select(p => JsonSerializer.Serialize(p.Name, ProtocolJsonContext.Default.String) + ":" + p.Value.GetRawText());
+        return "{\"id\":" + string.Join(",", rest.Prepend(id)) + "}";
+    }
+
+    public static HistoryEntryDto ToDto(HistoryEntry entry) => new()
+    {
+        Lease = entry.LeaseId,
+        Fence = entry.Fence,
+        Owner = entry.Owner,
+        Paths = Paths(entry.Paths),
+        Requirements = entry.Requirements,
+        AcquiredAt = Time(entry.AcquiredAt),
+        EndedAt = Time(entry.EndedAt),
+        Queued = Seconds(entry.QueuedMs),
+        Held = Seconds(entry.EndedAt - entry.AcquiredAt),
+        Reason = Reason(entry.Reason),
+        Principal = entry.Principal,
+        EndedBy = entry.EndedBy,
+    };
+
+    /// <summary>How long each declared resource under <paramref name="prefix"/> was held from <paramref name="from"/> to <paramref name="to"/>.</summary>
+    public static UtilizationDto ToDto(ResourcePath prefix, long from, long to, IReadOnlyList<(DeclaredResource Resource, long HeldMs)> held) => new()
+    {
+        Prefix = prefix.Value,
+        From = Time(from),
+        To = Time(to),
+        Resources = [.. held.Select(u => new ResourceUtilizationDto
+        {
+            Path = u.Resource.Path.Value,
+            Held = Seconds(u.HeldMs),
+            Share = (double)u.HeldMs / (to - from),
+        })],
+    };
 
     public static string Reason(EndReason reason) => reason switch
     {

@@ -6,8 +6,8 @@ using Leasehold.Server.Engine;
 namespace Leasehold.Server.Compat.IdServer;
 
 /// <summary>
-/// One request's bytes to one reply line, shared by both transports: parse, then one engine step through
-/// <see cref="EngineHost.ExecuteAsync{T}"/>, answered once the step is durable. Never throws.
+/// One request's bytes to one reply line, shared by both transports: parse, then one engine step on the writer
+/// (<see cref="IdServerSteps.GetItem"/>, <see cref="IdServerSteps.PutItem"/>), answered once the step is durable. Never throws.
 /// </summary>
 internal sealed partial class IdServerProtocol(EngineHost host, IdServerSettings settings, Security.SecurityState security, ILogger<IdServerProtocol> logger, Cluster.IdServerForwarder? forwarder = null)
 {
@@ -38,9 +38,9 @@ internal sealed partial class IdServerProtocol(EngineHost host, IdServerSettings
             if (request.IsGet)
             {
                 var token = Tokens.NameHash(Tokens.PoolReuse, request.Owner);
-                return await host.ExecuteAsync(w => IdServerSteps.Get(w, pool, request.Owner, request.Expire, token, Security.Caller.NameOf(Principal))).ConfigureAwait(false);
+                return await host.Submit(new IdServerSteps.GetItem(pool, request.Owner, request.Expire, token, Security.Caller.NameOf(Principal))).ConfigureAwait(false);
             }
-            return await host.ExecuteAsync(w => IdServerSteps.Put(w, pool, _anyRequirement, request.Owner)).ConfigureAwait(false);
+            return await host.Submit(new IdServerSteps.PutItem(pool, _anyRequirement, request.Owner)).ConfigureAwait(false);
         }
         catch (NotLeaderException ex) when (forwarder is not null)
         {

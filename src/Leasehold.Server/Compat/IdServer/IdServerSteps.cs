@@ -8,9 +8,22 @@ namespace Leasehold.Server.Compat.IdServer;
 /// <summary>
 /// The engine step of each request, run on the writer: a pool acquire with <c>reuse</c> for a get, a
 /// release of the owner's lease for a put. Every change goes through <see cref="Writer.Run{TCommand, TResult}"/>.
+/// Each request is one work item (<see cref="GetItem"/>, <see cref="PutItem"/>) carrying its arguments and its reply line.
 /// </summary>
 internal static class IdServerSteps
 {
+    /// <summary>A get as a work item: <see cref="Get"/> on the writer, its reply line once durable.</summary>
+    public sealed class GetItem(ResourcePath pool, string owner, double expire, UInt128 token, string? principal) : ValueItem<string>
+    {
+        protected override string Compute(Writer writer) => Get(writer, pool, owner, expire, token, principal);
+    }
+
+    /// <summary>A put as a work item: <see cref="Put"/> on the writer, its reply line once durable.</summary>
+    public sealed class PutItem(ResourcePath pool, string anyRequirement, string owner) : ValueItem<string>
+    {
+        protected override string Compute(Writer writer) => Put(writer, pool, anyRequirement, owner);
+    }
+
     /// <summary>
     /// Gives <paramref name="owner"/> an id for <paramref name="expire"/> seconds: renews the lease it
     /// holds from the pool, or takes a free id at once (never waits). With <paramref name="expire"/> &lt;= 0
@@ -29,7 +42,7 @@ internal static class IdServerSteps
             TtlMs = expire > 0 ? (long)Math.Ceiling(expire * 1000) : 0,
             Token = token,
         };
-        var result = writer.Run(command, (e, c) => e.Acquire(c));
+        var result = writer.Run(command, static (e, c) => e.Acquire(c));
         if (result.Lease is not { } lease)
         {
             // A drained pool is busy to idserver's clients: they know no other word for "not now".
