@@ -223,6 +223,7 @@ public sealed class SnapshotTests : IDisposable
         var (_, copy) = SnapshotLoader.Load("(copy)", SnapshotCodec.Encode(0, writer.Capture()).WrittenSpan, null);
         var finished = new ConcurrentQueue<Exception?>();
         var replica = new SnapshotReplica(store, copy, 0, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, (_, _, error) => finished.Enqueue(error));
+        replica.Start();
         // Twice: about 5 MiB of records in batches of 40 queue up while the replica writes a snapshot, filling 1 MiB
         // chunks; the second time the chunks it gave back after the first are filled again.
         for (var round = 0; round < 2; round++)

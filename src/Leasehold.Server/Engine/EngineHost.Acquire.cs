@@ -37,7 +37,7 @@ public sealed partial class EngineHost
         }
     }
 
-    private Started Start(Writer writer, AcquireLease command, bool byIdempotencyKey, IEndWatcher? watcher)
+    private Started StartAcquire(Writer writer, AcquireLease command, bool byIdempotencyKey, IEndWatcher? watcher)
     {
         var token = command.Token;
         var step = StartAcquire(writer, command with { Token = Tokens.Hash(token) }, token, byIdempotencyKey, watcher, answerInline: false);

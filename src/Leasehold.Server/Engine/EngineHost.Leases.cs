@@ -31,6 +31,6 @@ public sealed partial class EngineHost
     private sealed class AcquireItem(EngineHost host, AcquireSpec spec, IEndWatcher? watcher) : ValueItem<Started>
     {
         protected override Started Compute(Writer writer)
-            => host.Start(writer, spec.Command(writer.Now, spec.Token), spec.ByIdempotencyKey, watcher);
+            => host.StartAcquire(writer, spec.Command(writer.Now, spec.Token), spec.ByIdempotencyKey, watcher);
     }
 }

@@ -23,6 +23,7 @@ internal sealed partial class SnapshotReplica
     private readonly ILogger _logger;
     private readonly Action<long, long, Exception?> _finished;
     private volatile bool _tracking;
+    private int _started;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // Chunks of copied records: filled by the flusher (the current one), given back by the replica once applied.
@@ -58,7 +59,19 @@ internal sealed partial class SnapshotReplica
         _tracking = true;
         _logger = logger;
         _finished = finished;
-        new Thread(Run) { IsBackground = true, Name = "leasehold-snapshots" }.Start();
+    }
+
+    /// <summary>
+    /// Starts the replica's thread (with the flusher: <see cref="StoreLog.Start"/>); steps handed over before wait for
+    /// it. Only the first call starts it; <see cref="CloseAsync"/> starts it too, so that a replica closed before it
+    /// started still ends.
+    /// </summary>
+    public void Start()
+    {
+        if (Interlocked.Exchange(ref _started, 1) == 0)
+        {
+            new Thread(Run) { IsBackground = true, Name = "leasehold-snapshots" }.Start();
+        }
     }
 
     /// <summary>Chunks of records taken back from the replica and filled again (flusher thread; for tests).</summary>
@@ -144,6 +157,7 @@ internal sealed partial class SnapshotReplica
     {
         HandOver();
         _steps.CompleteAdding();
+        Start();
         return _done.Task;
     }
 

@@ -84,7 +84,8 @@ internal sealed partial class StoreLog : ICommitLog
     }
 
     /// <summary>
-    /// Starts the flusher, which writes, syncs and answers the batches handed over (those waiting already first). Only
+    /// Starts the flusher, which writes, syncs and answers the batches handed over (those waiting already first), and the
+    /// snapshot replica's thread. Only
     /// the first call starts it; <see cref="Close"/> starts it too, so a log closed before it started still answers
     /// what it holds and ends.
     /// </summary>
@@ -92,6 +93,7 @@ internal sealed partial class StoreLog : ICommitLog
     {
         if (Interlocked.Exchange(ref _started, 1) == 0)
         {
+            _replica.Start();
             // fsync blocks for milliseconds: on a thread of its own it never starves the request thread pool.
             new Thread(FlushLoop) { IsBackground = true, Name = "leasehold-flusher" }.Start();
         }
