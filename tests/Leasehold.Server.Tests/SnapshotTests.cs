@@ -243,9 +243,6 @@ public sealed class SnapshotTests : IDisposable
                 }
                 replica.Apply(log);
             }
-            // Handed over 64 KiB at a time, not a batch at a time; the rest (less than that) now.
-            Assert.InRange(replica.HandOvers, 1, 200 * (round + 1));
-            replica.HandOver();
             using var cts = new CancellationTokenSource(TestServer.Timeout);
             while (replica.Applied < index)
             {

@@ -29,18 +29,9 @@ internal sealed partial class SnapshotReplica
     // Chunks of copied records: filled by the flusher (the current one), given back by the replica once applied.
     private const int ChunkBytes = 1 << 20;
     private const int FreeChunks = 64;
-
-    // Records are handed over this many bytes at a time (or sooner, before a snapshot, a seed or the end), not per
-    // batch: waking the replica's thread for every fsync's few records cost more CPU than applying them
-    // (docs/performance.md).
-    internal const int HandOverBytes = 64 << 10;
     private readonly ConcurrentQueue<byte[]> _free = new();
     private byte[]? _chunk;
     private int _chunkUsed;
-
-    // The flusher's: records copied into the current chunk and not handed over yet (from _pendingOffset to _chunkUsed).
-    private long _pendingFirstIndex;
-    private int _pendingOffset;
     private byte[]? _reading;
     private LockEngine? _engine;
     private long _applied;
@@ -77,9 +68,6 @@ internal sealed partial class SnapshotReplica
     /// <summary>Chunks of records taken back from the replica and filled again (flusher thread; for tests).</summary>
     public int ChunksReused { get; private set; }
 
-    /// <summary>Steps of records handed to the replica's thread (flusher thread; for tests).</summary>
-    public int HandOvers { get; private set; }
-
     /// <summary>The index of the last record applied (for tests).</summary>
     public long Applied => Volatile.Read(ref _applied);
 
@@ -90,11 +78,7 @@ internal sealed partial class SnapshotReplica
     /// The state as of record <paramref name="index"/>, as snapshot bytes the writer encoded after the replica lost
     /// track: the replica starts over from it, and writes it as the snapshot of <paramref name="index"/>.
     /// </summary>
-    public void Seed(long index, ArrayBufferWriter<byte> bytes)
-    {
-        HandOver();
-        _steps.Add(new SeedStep(index, bytes));
-    }
+    public void Seed(long index, ArrayBufferWriter<byte> bytes) => _steps.Add(new SeedStep(index, bytes));
 
     /// <summary>
     /// Records the flusher has written (flusher thread), copied into the current chunk. While the replica encodes a
@@ -106,7 +90,6 @@ internal sealed partial class SnapshotReplica
         var bytes = records.Written;
         if (_chunk is null || _chunk.Length - _chunkUsed < bytes.Length)
         {
-            HandOver();
             // The replica gives the previous chunk back once it reaches a step in another one.
             if (bytes.Length <= ChunkBytes && _free.TryDequeue(out var reused))
             {
@@ -118,44 +101,18 @@ internal sealed partial class SnapshotReplica
                 _chunk = new byte[Math.Max(bytes.Length, ChunkBytes)];
             }
             _chunkUsed = 0;
-            _pendingOffset = 0;
-        }
-        if (_chunkUsed == _pendingOffset)
-        {
-            _pendingFirstIndex = records.FirstIndex;
         }
         bytes.CopyTo(_chunk.AsSpan(_chunkUsed));
+        _steps.Add(new RecordsStep(records.FirstIndex, _chunk, _chunkUsed, bytes.Length));
         _chunkUsed += bytes.Length;
-        if (_chunkUsed - _pendingOffset >= HandOverBytes)
-        {
-            HandOver();
-        }
-    }
-
-    /// <summary>Hands the records copied and not handed over yet to the replica's thread (flusher thread).</summary>
-    public void HandOver()
-    {
-        if (_chunk is null || _chunkUsed == _pendingOffset)
-        {
-            return;
-        }
-        // One step for several batches: their records follow one another in the log and in the chunk.
-        _steps.Add(new RecordsStep(_pendingFirstIndex, _chunk, _pendingOffset, _chunkUsed - _pendingOffset));
-        _pendingOffset = _chunkUsed;
-        HandOvers++;
     }
 
     /// <summary>The log was cut after <paramref name="index"/>: encode and write the state as of that record.</summary>
-    public void Snapshot(long index)
-    {
-        HandOver();
-        _steps.Add(new SnapshotStep(index));
-    }
+    public void Snapshot(long index) => _steps.Add(new SnapshotStep(index));
 
     /// <summary>No step follows; the task completes once every step handed over is done.</summary>
     public Task CloseAsync()
     {
-        HandOver();
         _steps.CompleteAdding();
         Start();
         return _done.Task;
