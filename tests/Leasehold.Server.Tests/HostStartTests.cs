@@ -40,13 +40,15 @@ public sealed class HostStartTests : IDisposable
         await using var host = Open();
         var acquired = AcquireAsync(host, "/s/a");
 
-        // Applied on the writer, but its batch waits for a flusher that has not started.
-        await Task.Delay(200);
+        // Applied on the writer (inline, before AcquireAsync returned), but its batch waits for a flusher that has not
+        // started: nothing else could answer it.
+        Assert.False(host.Store!.Started);
         Assert.False(acquired.IsCompleted);
         Assert.Equal(0, host.Syncs);
 
         host.Start();
         host.Start();
+        Assert.True(host.Store.Started);
         Assert.True(await acquired.WaitAsync(TestServer.Timeout) > 0);
         Assert.Equal(1, await host.ExecuteAsync(w => w.Engine.Leases.Count).WaitAsync(TestServer.Timeout));
     }

@@ -33,6 +33,9 @@ internal sealed partial class StoreLog : ICommitLog
     // 1 once the flusher thread is started.
     private int _started;
 
+    /// <summary>Whether the flusher has been started (for tests).</summary>
+    internal bool Started => Volatile.Read(ref _started) == 1;
+
     // The flusher's: records written since the last fsync (the commands that fsync makes durable).
     private long _unsyncedRecords;
 
