@@ -135,7 +135,7 @@ public sealed partial class DataStore : IDisposable
 
     /// <summary>
     /// How many times a segment's space could not be allocated ahead (<see cref="Preallocate"/>), which costs every fsync
-    /// more; <see cref="LastPreallocationFailure"/> says why the last time. Written by the thread that writes the log.
+    /// more; <see cref="LastPreallocationFailure"/> says why the last time. Written by whoever creates a segment (the opening thread, then the one that writes the log).
     /// </summary>
     public int PreallocationFailures { get; private set; }
 

@@ -42,6 +42,7 @@ public sealed class HostStartTests : IDisposable
 
         // Applied on the writer (inline, before AcquireAsync returned), but its batch waits for a flusher that has not
         // started: nothing else could answer it.
+        Assert.Equal(2, host.LoggedCommands);
         Assert.False(host.Store!.Started);
         Assert.False(acquired.IsCompleted);
         Assert.Equal(0, host.Syncs);

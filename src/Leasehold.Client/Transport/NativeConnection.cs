@@ -248,6 +248,8 @@ internal sealed partial class NativeConnection : IDisposable
     /// </summary>
     private void ClaimEnd(long id)
     {
+        // The write before this call (a watcher set, an end kept) is seen by the other thread before this reads its half.
+        Interlocked.MemoryBarrier();
         if (_leaseWatchers.ContainsKey(id) && _unclaimedEnds.TryTake(id, out var reason))
         {
             if (_leaseWatchers.TryRemove(id, out var watcher))

@@ -8,7 +8,7 @@ namespace Leasehold.Server.Engine;
 /// <summary>
 /// Read-only requests as typed work items. They run on the writer like any command (only the writer reads the
 /// engine) and are answered in the same order, once everything before them is durable, so an answer never shows
-/// state that is not kept. What they return is mapped on the writer; no engine object leaves it.
+/// state that is not kept. What they return is mapped on the writer into answer shapes (a lease's access check takes its immutable path array as it is).
 /// </summary>
 public sealed partial class EngineHost
 {

@@ -13,7 +13,9 @@ namespace Leasehold.Server.Engine;
 /// otherwise every item is refused with <see cref="NotLeaderException"/>.
 /// <para>
 /// Requests reach the writer through typed methods, one work item class per kind of request (grouped by area in the
-/// partial files: leases, admin, sessions, pools, queries), never as a delegate built per request.
+/// partial files: leases, admin, sessions, pools, queries), or as a component's own work item (the compatibility
+/// front-ends, the event hub, a native connection, the pool loader), never as a closure over the writer built per
+/// request. (An access filter may travel with a request as an argument, to be applied to what the writer finds.)
 /// </para>
 /// <para>
 /// The host's loops start with the server, not when it is made: <see cref="Start()"/> (from <see cref="EngineLifecycle"/>,

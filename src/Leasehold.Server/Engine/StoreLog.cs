@@ -297,7 +297,7 @@ internal sealed partial class StoreLog : ICommitLog
             }
             if (_store.PreallocationFailures != _preallocationFailuresSaid)
             {
-                // At start-up's segment (said with the first write) or a new one: every fsync now costs more.
+                // At start-up's segment (said with the first flush) or a new one: every fsync now costs more.
                 _preallocationFailuresSaid = _store.PreallocationFailures;
                 LogPreallocationFailed(_store.LastPreallocationFailure);
             }
