@@ -28,6 +28,34 @@ internal static class NativeFrames
         return (head[4], BinaryPrimitives.ReadUInt32BigEndian(head.AsSpan(5)));
     }
 
+    /// <summary>Reads one frame (at most 64 KiB): its type, id and payload.</summary>
+    public static async Task<(byte Type, uint Id, byte[] Payload)> ReadAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var head = new byte[9];
+        await stream.ReadExactlyAsync(head, cancellationToken);
+        var length = BinaryPrimitives.ReadUInt32BigEndian(head);
+        if (length is < 5 or > 64 * 1024)
+        {
+            throw new IOException($"a frame of {length} bytes");
+        }
+        var payload = new byte[length - 5];
+        await stream.ReadExactlyAsync(payload, cancellationToken);
+        return (head[4], BinaryPrimitives.ReadUInt32BigEndian(head.AsSpan(5)), payload);
+    }
+
+    /// <summary>PONG to PING <paramref name="id"/>: the same bytes back.</summary>
+    public static byte[] Pong(uint id, byte[] payload) => Frame(0x82, id, [.. payload]);
+
+    /// <summary>The push LEASE_ENDED (id 0): <c>leaseId:u64 | reason:str</c>.</summary>
+    public static byte[] LeaseEnded(ulong leaseId, string reason)
+    {
+        var body = new List<byte>();
+        AddU32(body, (uint)(leaseId >> 32));
+        AddU32(body, (uint)leaseId);
+        AddString(body, reason);
+        return Frame(0xE0, 0, body);
+    }
+
     public static byte[] Welcome(string role)
     {
         var body = new List<byte> { 1 };
