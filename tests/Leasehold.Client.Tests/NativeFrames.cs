@@ -16,16 +16,8 @@ internal static class NativeFrames
     /// <summary>Reads one frame (at most 64 KiB) and returns its type and id.</summary>
     public static async Task<(byte Type, uint Id)> SkipAsync(Stream stream, CancellationToken cancellationToken)
     {
-        var head = new byte[9];
-        await stream.ReadExactlyAsync(head, cancellationToken);
-        var length = BinaryPrimitives.ReadUInt32BigEndian(head);
-        if (length is < 5 or > 64 * 1024)
-        {
-            throw new IOException($"a frame of {length} bytes");
-        }
-        var payload = new byte[length - 5];
-        await stream.ReadExactlyAsync(payload, cancellationToken);
-        return (head[4], BinaryPrimitives.ReadUInt32BigEndian(head.AsSpan(5)));
+        var (type, id, _) = await ReadAsync(stream, cancellationToken);
+        return (type, id);
     }
 
     /// <summary>Reads one frame (at most 64 KiB): its type, id and payload.</summary>
