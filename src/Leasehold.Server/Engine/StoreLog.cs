@@ -88,9 +88,8 @@ internal sealed partial class StoreLog : ICommitLog
 
     /// <summary>
     /// Starts the flusher, which writes, syncs and answers the batches handed over (those waiting already first), and the
-    /// snapshot replica's thread. Only
-    /// the first call starts it; <see cref="Close"/> starts it too, so a log closed before it started still answers
-    /// what it holds and ends.
+    /// snapshot replica's thread. Only the first call starts them; <see cref="Close"/> starts them too, so a log closed
+    /// before it started still answers what it holds and ends.
     /// </summary>
     public void Start()
     {
