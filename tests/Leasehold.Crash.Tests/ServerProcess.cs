@@ -109,6 +109,12 @@ internal sealed class ServerProcess : IDisposable
                 FixedNativePort = FixedNativePort is null ? null : FreePort();
                 NativePort = 0;
             }
+            else if (FixedNativePort is null)
+            {
+                // The native port kept from the last start was taken while the server was down (by another test's
+                // server or an outgoing connection): it cannot be kept, so one is chosen anew, as the HTTP port is.
+                NativePort = 0;
+            }
         }
     }
 
