@@ -177,7 +177,7 @@ internal static class EventMapping
             At = Dtos.Time(now),
             Holders = [.. holders.Take(limit).Select(l => Dtos.ToDto(l, engine))],
             Queue = [.. queue],
-            Resources = [.. declared.Take(limit).Select(r => new DeclaredResourceDto { Path = r.Path.Value, Attributes = r.Attributes })],
+            Resources = [.. declared.Take(limit).Select(Dtos.ToDto)],
             // A drain above the prefix stops grants under it; one below stops some: both concern the prefix's viewer.
             Drains = [.. engine.Drains.Where(d => prefix.IsAncestorOrSelf(d.Path) || d.Path.IsAncestorOrSelf(prefix)).OrderBy(d => d.Path.Value, StringComparer.Ordinal).Select(Dtos.ToDto)],
             Truncated = truncated ? true : null,
