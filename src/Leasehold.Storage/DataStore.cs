@@ -65,14 +65,10 @@ public sealed partial class DataStore : IDisposable
     {
         _segment = PrivateFiles.Create(path, FileMode.Open, FileAccess.Write, FileShare.Read, bufferSize: 1);
         _segment.Position = length;
-        // What recovery read may still be only in the page cache (a process crash under `interval`): make it
-        // durable before the manifest says the log reaches it, and before a new length could be.
-        _segment.Flush(flushToDisk: true);
-        // A segment written before preallocation, or cut back to its last record: its rest allocated again.
-        if (Preallocate(_segment))
-        {
-            _segment.Flush(flushToDisk: true);
-        }
+        // What recovery read may still be only in the page cache (a process crash under `interval`): made durable
+        // before the manifest says the log reaches it. A segment written before preallocation, or cut back to its last
+        // record, gets its rest allocated again.
+        SyncAndPreallocate(_segment);
         _segmentFirstIndex = LogFormat.TryParseIndex(Path.GetFileName(path), "wal-", ".log", out var first) ? first : nextIndex;
         _nextToWrite = nextIndex;
     }
@@ -96,13 +92,9 @@ public sealed partial class DataStore : IDisposable
         System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header[12..], 0);
         System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(header[16..], firstIndex);
         segment.Write(header);
-        // The header is durable before the file's new length can be: a power cut never leaves a segment of zeros
-        // whose header is missing (recovery would take it for a damaged segment, not one cut while being created).
-        segment.Flush(flushToDisk: true);
-        if (Preallocate(segment))
-        {
-            segment.Flush(flushToDisk: true);
-        }
+        // A power cut never leaves a segment of zeros whose header is missing (recovery would take it for a damaged
+        // segment, not one cut while being created).
+        SyncAndPreallocate(segment);
         NativeFile.SyncDirectory(_dir);
         _segment = segment;
         _segmentFirstIndex = firstIndex;
@@ -118,6 +110,19 @@ public sealed partial class DataStore : IDisposable
     /// (docs/performance.md). Where the file system cannot, the segment grows as it is written. Returns whether the
     /// file's length changed.
     /// </summary>
+    /// <summary>
+    /// Syncs what is written to <paramref name="segment"/>, then allocates its rest (<see cref="Preallocate"/>) and syncs
+    /// the new length: the length is never durable before the bytes it follows.
+    /// </summary>
+    private void SyncAndPreallocate(FileStream segment)
+    {
+        segment.Flush(flushToDisk: true);
+        if (Preallocate(segment))
+        {
+            segment.Flush(flushToDisk: true);
+        }
+    }
+
     private bool Preallocate(FileStream segment)
     {
         if (!_preallocate || segment.Length >= _segmentBytes)
