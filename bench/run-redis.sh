@@ -4,7 +4,9 @@
 # PX ttl, release by a compare-and-delete script. Leasehold runs over its native protocol (raw frames written
 # with the protocol's codec, "native"; and through the .NET client, "client") and over HTTP (the load
 # generator's minimal HTTP client), in memory and with fsync durability. A
-# loopback echo of small messages (two round trips per cycle) is the physical bound. Every run gets freshly
+# loopback echo of small messages (two round trips per cycle) is the physical bound, run twice: on plain
+# sockets ("echo"), and as a Kestrel connection handler on the transport Leasehold's native port uses
+# ("kestrel-echo"), which tells the transport's cost from the server's own. Every run gets freshly
 # started processes on free loopback ports with temporary directories; for each load the targets run back
 # to back, so machine noise falls on all of them alike. Prints every run, then one table and the issue's
 # ratios.
@@ -38,6 +40,7 @@ for load in "uncontended 1" "uncontended 16" "uncontended 64" "contended 64"; do
     read -r scenario clients <<<"$load"
     if [ "$scenario" = uncontended ]; then
         run echo "$scenario" "$clients" --spawn --target echo
+        run kestrel-echo "$scenario" "$clients" --spawn --target echo --echo-kestrel
     fi
     run redis "$scenario" "$clients" --spawn --target redis
     run native "$scenario" "$clients" "${memory[@]}" --protocol native-raw
@@ -50,7 +53,7 @@ done
 
 echo "== acquire+release cycles per second (contended: handoffs per second), cycle latency p50 / p99 in ms, server CPU per request in µs (ttl $ttl s, $seconds s measured per run)"
 awk -F'\t' '
-    BEGIN { nl = split("echo redis native client http redis-fsync native-fsync http-fsync", labels, " ") }
+    BEGIN { nl = split("echo kestrel-echo redis native client http redis-fsync native-fsync http-fsync", labels, " ") }
     { key = $4 " " $5; if (!(key in seen)) { seen[key] = 1; order[++n] = key }
       if ($10 == "ok" || $10 == "FAILED") cell[key, $1] = sprintf("%7s %6.2f %6.2f %5s%s", $6, $7, $8, $11, $10 == "ok" ? " " : "!")
       else cell[key, $1] = sprintf("%-28s", $10)

@@ -72,7 +72,7 @@ internal sealed class Deployment : IAsyncDisposable
                     args.AddRange(raft.Select((endpoint, i) => string.Create(CultureInfo.InvariantCulture, $"--Leasehold:Cluster:Members:{i}={endpoint}")));
                 }
                 args.AddRange(options.ServerArgs);
-                deployment.Start("dotnet", args, n, nodes);
+                deployment.Start("dotnet", args, n, nodes, options.ServerEnv);
             }
             deployment.Urls = options.Protocol is Protocol.Native or Protocol.NativeRaw ? nativeUrls : urls;
             deployment.HttpUrls = urls;
@@ -195,10 +195,14 @@ internal sealed class Deployment : IAsyncDisposable
                 args.Add(typeof(Deployment).Assembly.Location);
             }
             args.AddRange(["--echo-server", port.ToString(CultureInfo.InvariantCulture)]);
+            if (options.EchoKestrel)
+            {
+                args.Add(EchoServer.Kestrel);
+            }
             deployment.Start(self, args, 0, 1);
             var url = new Uri($"tcp://127.0.0.1:{port}/");
             deployment.Urls = [url];
-            deployment.Description = $"echo server on {url}";
+            deployment.Description = $"echo server ({(options.EchoKestrel ? "Kestrel connection handler" : "sockets")}) on {url}";
             await deployment.WaitReadyAsync(new EchoTarget(options with { Urls = [url] }), cancel);
             return deployment;
         }
@@ -254,10 +258,10 @@ internal sealed class Deployment : IAsyncDisposable
 
     private string NodeDir(int n, int nodes) => Path.Combine(_dir.FullName, nodes == 1 ? "data" : $"n{n + 1}");
 
-    private void Start(string fileName, IEnumerable<string> args, int n, int nodes)
+    private void Start(string fileName, IEnumerable<string> args, int n, int nodes, IReadOnlyList<string>? environment = null)
     {
         var log = Path.Combine(_dir.FullName, nodes == 1 ? "server.log" : $"n{n + 1}.log");
-        _processes.Add(SpawnedProcess.Start(fileName, args, log));
+        _processes.Add(SpawnedProcess.Start(fileName, args, log, environment));
     }
 
     private async Task WaitReadyAsync(ILockTarget probe, CancellationToken cancel)

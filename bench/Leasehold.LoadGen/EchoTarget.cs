@@ -1,5 +1,10 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Leasehold.LoadGen;
 
@@ -85,10 +90,52 @@ internal sealed class EchoTarget(LoadOptions options) : ILockTarget
 
 /// <summary>
 /// The echo server the load generator starts as a child process (<c>--echo-server PORT</c>): echoes every
-/// byte back on each connection until the process is killed.
+/// byte back on each connection until the process is killed. With <c>kestrel</c> after the port it does so as a
+/// Kestrel connection handler, on the socket transport configured as Leasehold's native listener configures its own.
 /// </summary>
 internal static class EchoServer
 {
+    public const string Kestrel = "kestrel";
+
+    public static async Task<int> RunKestrelAsync(int port)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        // As the native listener's transport: answers on the thread that read the request, into a pooled block.
+        builder.WebHost.UseSockets(sockets =>
+        {
+            sockets.UnsafePreferInlineScheduling = true;
+            sockets.WaitForDataBeforeAllocatingBuffer = false;
+        });
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Listen(IPAddress.Loopback, port, listen => listen.UseConnectionHandler<KestrelEcho>()));
+        await using var app = builder.Build();
+        await app.RunAsync();
+        return 0;
+    }
+
+    private sealed class KestrelEcho : ConnectionHandler
+    {
+        public override async Task OnConnectedAsync(ConnectionContext connection)
+        {
+            var input = connection.Transport.Input;
+            var output = connection.Transport.Output;
+            while (true)
+            {
+                var read = await input.ReadAsync();
+                foreach (var segment in read.Buffer)
+                {
+                    output.Write(segment.Span);
+                }
+                input.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted || (await output.FlushAsync()).IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
     public static async Task<int> RunAsync(int port)
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

@@ -69,14 +69,22 @@ internal sealed record LoadOptions
           --server-dll PATH   the Leasehold.Server.dll to start with --spawn
           --server-arg ARG    one more argument for each spawned Leasehold server, repeatable
                               (e.g. --server-arg --Leasehold:Durability=memory)
+          --server-env K=V    one more environment variable for each spawned Leasehold server only, repeatable
+                              (e.g. --server-env DOTNET_gcServer=0: the load generator keeps its own settings)
           --etcd PATH         the etcd binary to start with --spawn --target etcd (default etcd, from PATH)
           --redis PATH        the redis-server binary to start with --spawn --target redis (default from PATH)
           --redis-fsync       with --spawn --target redis: appendonly yes + appendfsync always (default:
                               in memory, no persistence)
+          --echo-kestrel      with --spawn --target echo: the echo server is a Kestrel connection handler on
+                              the socket transport set as Leasehold's native port sets it (default: plain
+                              sockets), to tell the transport's cost from the server's own
           --api-key KEY       send Authorization: Bearer KEY (a Leasehold server with security on)
         """;
 
     public TargetKind Target { get; init; } = TargetKind.Leasehold;
+
+    /// <summary>The spawned echo server runs on Kestrel's socket transport rather than on plain sockets.</summary>
+    public bool EchoKestrel { get; init; }
 
     public IReadOnlyList<Uri> Urls { get; init; } = [new("http://127.0.0.1:8765/")];
 
@@ -118,6 +126,9 @@ internal sealed record LoadOptions
 
     public IReadOnlyList<string> ServerArgs { get; init; } = [];
 
+    /// <summary>Environment variables (NAME=VALUE) set for the spawned Leasehold servers only.</summary>
+    public IReadOnlyList<string> ServerEnv { get; init; } = [];
+
     public string EtcdPath { get; init; } = "etcd";
 
     /// <summary>The credential every request carries, for a server with security on; null: none.</summary>
@@ -142,6 +153,11 @@ internal sealed record LoadOptions
             if (name == "--redis-fsync")
             {
                 options = options with { RedisFsync = true };
+                continue;
+            }
+            if (name == "--echo-kestrel")
+            {
+                options = options with { EchoKestrel = true };
                 continue;
             }
             if (i + 1 >= args.Length)
@@ -190,6 +206,9 @@ internal sealed record LoadOptions
                     break;
                 case "--server-arg":
                     options = options with { ServerArgs = [.. options.ServerArgs, value] };
+                    break;
+                case "--server-env" when value.IndexOf('=') > 0:
+                    options = options with { ServerEnv = [.. options.ServerEnv, value] };
                     break;
                 case "--etcd":
                     options = options with { EtcdPath = value };
@@ -257,6 +276,11 @@ internal sealed record LoadOptions
             error = "the echo server holds no lock: it runs the uncontended scenario only";
             return false;
         }
+        if (options.EchoKestrel && (options.Target != TargetKind.Echo || !options.Spawn))
+        {
+            error = "--echo-kestrel is for --spawn --target echo";
+            return false;
+        }
         if (options.Target != TargetKind.Redis && (options.RedisFsync || options.RedisPath != "redis-server"))
         {
             error = "--redis and --redis-fsync are for --target redis";
@@ -297,9 +321,9 @@ internal sealed record LoadOptions
             error = "--send-to is for --target leasehold or etcd";
             return false;
         }
-        if (options.Target != TargetKind.Leasehold && (options.ServerDll is not null || options.ServerArgs.Count > 0 || options.ApiKey is not null))
+        if (options.Target != TargetKind.Leasehold && (options.ServerDll is not null || options.ServerArgs.Count > 0 || options.ServerEnv.Count > 0 || options.ApiKey is not null))
         {
-            error = "--server-dll, --server-arg and --api-key are for --target leasehold";
+            error = "--server-dll, --server-arg, --server-env and --api-key are for --target leasehold";
             return false;
         }
         return true;

@@ -31,7 +31,9 @@ internal sealed class SpawnedProcess : IAsyncDisposable
         }
     }
 
-    public static SpawnedProcess Start(string fileName, IEnumerable<string> args, string logPath)
+    /// <summary>Starts <paramref name="fileName"/> with <paramref name="args"/>, its output to <paramref name="logPath"/>, and
+    /// <paramref name="environment"/>'s NAME=VALUE pairs set for it on top of this process's environment.</summary>
+    public static SpawnedProcess Start(string fileName, IEnumerable<string> args, string logPath, IReadOnlyList<string>? environment = null)
     {
         var log = new StreamWriter(logPath) { AutoFlush = true };
         var info = new ProcessStartInfo(fileName)
@@ -43,6 +45,11 @@ internal sealed class SpawnedProcess : IAsyncDisposable
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
+        }
+        foreach (var pair in environment ?? [])
+        {
+            var equals = pair.IndexOf('=');
+            info.Environment[pair[..equals]] = pair[(equals + 1)..];
         }
         Process process;
         try
