@@ -1,4 +1,5 @@
 using Leasehold.Core;
+using Microsoft.Win32.SafeHandles;
 
 namespace Leasehold.Storage;
 
@@ -27,7 +28,7 @@ public sealed record RecoveryReport(long SnapshotIndex, long RecordsReplayed, lo
 /// <summary>
 /// One data directory: its lock, manifest, log segments and snapshots. <see cref="Open"/> recovers the
 /// engine; afterwards the writer frames records (<see cref="NextIndex"/>) and the flusher writes them
-/// (<see cref="Write"/>, <see cref="Sync"/>). Snapshots are written on a background thread.
+/// (<see cref="Write(LogBuffer)"/>, <see cref="Sync"/>). Snapshots are written on a background thread.
 /// </summary>
 public sealed partial class DataStore : IDisposable
 {
@@ -36,6 +37,8 @@ public sealed partial class DataStore : IDisposable
     private readonly long _segmentBytes;
     private readonly bool _preallocate;
     private FileStream _segment;
+    private SafeFileHandle _segmentHandle = null!;
+    private readonly List<ReadOnlyMemory<byte>> _gather = [];
     private long _segmentFirstIndex;
     private long _nextToWrite;
 
@@ -64,6 +67,7 @@ public sealed partial class DataStore : IDisposable
     private void Continue(string path, long length, long nextIndex)
     {
         _segment = PrivateFiles.Create(path, FileMode.Open, FileAccess.Write, FileShare.Read, bufferSize: 1);
+        _segmentHandle = _segment.SafeFileHandle;
         _segment.Position = length;
         // What recovery read may still be only in the page cache (a process crash under `interval`): made durable
         // before the manifest says the log reaches it. A segment written before preallocation, or cut back to its last
@@ -97,6 +101,7 @@ public sealed partial class DataStore : IDisposable
         SyncAndPreallocate(segment);
         NativeFile.SyncDirectory(_dir);
         _segment = segment;
+        _segmentHandle = segment.SafeFileHandle;
         _segmentFirstIndex = firstIndex;
         _nextToWrite = firstIndex;
         previous?.Dispose();
@@ -148,22 +153,55 @@ public sealed partial class DataStore : IDisposable
     public string? LastPreallocationFailure { get; private set; }
 
     /// <summary>Appends a batch of framed records (flusher thread). Rolls to a new segment past the size limit.</summary>
-    public void Write(LogBuffer batch)
+    public void Write(LogBuffer batch) => Write([batch]);
+
+    /// <summary>
+    /// Appends batches of framed records, in order (flusher thread), with one system call for all of those that go to
+    /// the same segment: a flush of many small batches costs one write, not one each. Rolls to a new segment past the
+    /// size limit, checked before each batch as if they were written one by one.
+    /// </summary>
+    public void Write(IReadOnlyList<LogBuffer> batches)
     {
-        if (batch.Records == 0)
+        var next = 0;
+        while (true)
         {
-            return;
+            while (next < batches.Count && batches[next].Records == 0)
+            {
+                next++;
+            }
+            if (next == batches.Count)
+            {
+                break;
+            }
+            if (_segment.Position >= _segmentBytes)
+            {
+                StartSegment(_nextToWrite);
+            }
+            var position = _segment.Position;
+            var length = 0L;
+            var records = 0;
+            _gather.Clear();
+            // At least one batch per pass; more while the segment is still under its limit before each.
+            while (next < batches.Count && (_gather.Count == 0 || position + length < _segmentBytes))
+            {
+                var batch = batches[next++];
+                if (batch.Records == 0)
+                {
+                    continue;
+                }
+                if (batch.FirstIndex != _nextToWrite + records)
+                {
+                    throw new InvalidOperationException($"log batch starts at {batch.FirstIndex}, the log is at {_nextToWrite + records}");
+                }
+                _gather.Add(batch.WrittenMemory);
+                length += batch.Length;
+                records += batch.Records;
+            }
+            RandomAccess.Write(_segmentHandle, _gather, position);
+            _segment.Position = position + length;
+            _nextToWrite += records;
         }
-        if (batch.FirstIndex != _nextToWrite)
-        {
-            throw new InvalidOperationException($"log batch starts at {batch.FirstIndex}, the log is at {_nextToWrite}");
-        }
-        if (_segment.Position >= _segmentBytes)
-        {
-            StartSegment(_nextToWrite);
-        }
-        _segment.Write(batch.Written);
-        _nextToWrite += batch.Records;
+        _gather.Clear();
     }
 
     /// <summary>Makes everything written so far durable.</summary>

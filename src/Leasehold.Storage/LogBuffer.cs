@@ -21,6 +21,9 @@ public sealed class LogBuffer : IBufferWriter<byte>, IDisposable
 
     public ReadOnlySpan<byte> Written => _array.AsSpan(0, Length);
 
+    /// <summary><see cref="Written"/> as memory, for a write of several buffers at once.</summary>
+    public ReadOnlyMemory<byte> WrittenMemory => _array.AsMemory(0, Length);
+
     /// <summary>Appends <paramref name="command"/> as record number <paramref name="index"/>, in log <paramref name="version"/>'s layout.</summary>
     public void Append(long index, Command command, int version = LogFormat.Version)
     {

@@ -1,7 +1,7 @@
 namespace Leasehold.Storage.Tests;
 
 /// <summary>
-/// Several log segments (a small segment size makes <see cref="DataStore.Write"/> roll often). A hole in
+/// Several log segments (a small segment size makes <see cref="DataStore.Write(LogBuffer)"/> roll often). A hole in
 /// the sequence or a damaged segment that is not the last one is corruption, never a torn tail.
 /// </summary>
 public class SegmentTests : IDisposable

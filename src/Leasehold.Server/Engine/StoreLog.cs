@@ -28,6 +28,9 @@ internal sealed partial class StoreLog : ICommitLog
     private readonly BlockingCollection<Batch> _flush = [];
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SnapshotReplica _replica;
+
+    /// <summary>The logs of one drain's batches, written with one call (flusher thread only).</summary>
+    private readonly List<LogBuffer> _toWrite = [];
     private long _syncs;
 
     // 1 once the flusher thread is started.
@@ -259,6 +262,22 @@ internal sealed partial class StoreLog : ICommitLog
         }
     }
 
+    /// <summary>Writes the records gathered from a drain's batches, all at once, then gives them to the replica.</summary>
+    private void WriteGathered()
+    {
+        if (_toWrite.Count == 0)
+        {
+            return;
+        }
+        _store.Write(_toWrite);
+        foreach (var log in _toWrite)
+        {
+            // Written: the replica applies what recovery would read back.
+            _replica.Apply(log);
+        }
+        _toWrite.Clear();
+    }
+
     /// <summary>Writes and answers one drain of batches; returns whether written records still await an fsync.</summary>
     private bool Flush(List<Batch> batches, bool unsynced, ref long lastSync)
     {
@@ -270,14 +289,13 @@ internal sealed partial class StoreLog : ICommitLog
             {
                 if (batch.Log is { Records: > 0 } log)
                 {
-                    _store.Write(log);
+                    _toWrite.Add(log);
                     written += log.Records;
-                    // Written: the replica applies what recovery would read back.
-                    _replica.Apply(log);
                 }
                 if (batch.Snapshot is { } snapshot)
                 {
                     // Every record up to the cut is durable before the snapshot that replaces them is written.
+                    WriteGathered();
                     _store.Sync();
                     _store.CutAt(snapshot.Index);
                     if (snapshot.Seed is { } seed)
@@ -290,6 +308,7 @@ internal sealed partial class StoreLog : ICommitLog
                     }
                 }
             }
+            WriteGathered();
             if (written > 0)
             {
                 Metrics?.LogWritten(started);
@@ -326,6 +345,7 @@ internal sealed partial class StoreLog : ICommitLog
             // The engine is now ahead of the disk: refuse every further change rather than acknowledge what is not kept.
             _failure = ex;
             LogStorageFailed(ex);
+            _toWrite.Clear();
             foreach (var batch in batches)
             {
                 batch.Fail(ex);

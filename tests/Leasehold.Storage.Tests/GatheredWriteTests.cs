@@ -1,0 +1,122 @@
+using Leasehold.Core;
+
+namespace Leasehold.Storage.Tests;
+
+/// <summary>
+/// The flusher writes all the batches of one drain with one call (<see cref="DataStore.Write(IReadOnlyList{LogBuffer})"/>):
+/// the log it leaves must be the one that writing them one by one leaves, segment rolls included.
+/// </summary>
+public class GatheredWriteTests : IDisposable
+{
+    private const long SmallSegments = 600;
+
+    private readonly TempDir _together = new();
+    private readonly TempDir _oneByOne = new();
+
+    public void Dispose()
+    {
+        _together.Dispose();
+        _oneByOne.Dispose();
+    }
+
+    /// <summary>Batches of 1 to 3 records each, numbered on from <paramref name="first"/>, with some empty ones among them.</summary>
+    private static List<LogBuffer> Batches(long first, int count)
+    {
+        var batches = new List<LogBuffer>();
+        var index = first;
+        for (var b = 0; b < count; b++)
+        {
+            var batch = new LogBuffer();
+            var records = b % 7 == 3 ? 0 : 1 + (b % 3);
+            for (var r = 0; r < records; r++)
+            {
+                batch.Append(index, new Tick { Now = 1_000 + index });
+                index++;
+            }
+            batches.Add(batch);
+        }
+        return batches;
+    }
+
+    private static void DisposeAll(List<LogBuffer> batches) => batches.ForEach(b => b.Dispose());
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BatchesWrittenTogetherLeaveTheLogThatWritingThemOneByOneLeaves(bool preallocate)
+    {
+        var batches = Batches(1, 60);
+        var records = batches.Sum(b => b.Records);
+        using (var store = DataStore.Open(_together.Dir, segmentBytes: SmallSegments, preallocate: preallocate))
+        {
+            // Two drains, so the second continues a segment the first left part full.
+            store.Write(batches[..25]);
+            store.Write(batches[25..]);
+            store.Sync();
+        }
+        using (var store = DataStore.Open(_oneByOne.Dir, segmentBytes: SmallSegments, preallocate: preallocate))
+        {
+            foreach (var batch in batches)
+            {
+                store.Write(batch);
+            }
+            store.Sync();
+        }
+        DisposeAll(batches);
+
+        var together = _together.Segments();
+        var oneByOne = _oneByOne.Segments();
+        Assert.True(together.Count >= 3, $"the records should fill several {SmallSegments}-byte segments, got {together.Count}");
+        Assert.Equal(oneByOne.Select(s => s.FirstIndex), together.Select(s => s.FirstIndex));
+        for (var i = 0; i < together.Count; i++)
+        {
+            Assert.Equal(File.ReadAllBytes(oneByOne[i].Path), File.ReadAllBytes(together[i].Path));
+        }
+        using var reopened = DataStore.Open(_together.Dir, segmentBytes: SmallSegments, preallocate: preallocate);
+        Assert.Equal(records + 1, reopened.NextIndex);
+    }
+
+    [Fact]
+    public void ABatchThatDoesNotContinueTheOnesBeforeItIsRefusedAndNothingOfTheCallIsWritten()
+    {
+        using var store = DataStore.Open(_together.Dir);
+        var batches = Batches(1, 3);
+        using var gap = new LogBuffer();
+        gap.Append(batches.Sum(b => b.Records) + 2, new Tick { Now = 5 });
+
+        Assert.Throws<InvalidOperationException>(() => store.Write([.. batches, gap]));
+        store.Sync();
+        Assert.Equal(LogFormat.SegmentHeaderSize, new FileInfo(_together.Segment(1)).Length);
+
+        // The log goes on from where it was: the same batches, without the gap, are written.
+        store.Write(batches);
+        store.Sync();
+        Assert.True(new FileInfo(_together.Segment(1)).Length > LogFormat.SegmentHeaderSize);
+        DisposeAll(batches);
+    }
+
+    [Fact]
+    public void EmptyBatchesStartNoSegment()
+    {
+        long next;
+        using (var store = DataStore.Open(_together.Dir, segmentBytes: SmallSegments))
+        {
+            // One batch larger than a segment: the segment is past its limit after it.
+            using var big = new LogBuffer();
+            for (var i = 1; i <= 40; i++)
+            {
+                big.Append(i, new Tick { Now = i });
+            }
+            Assert.True(big.Length > SmallSegments);
+            store.Write(big);
+            using var empty1 = new LogBuffer();
+            using var empty2 = new LogBuffer();
+            store.Write([empty1, empty2]);
+            store.Sync();
+            next = 41;
+        }
+        Assert.Single(_together.Segments());
+        using var reopened = DataStore.Open(_together.Dir, segmentBytes: SmallSegments);
+        Assert.Equal(next, reopened.NextIndex);
+    }
+}
