@@ -69,7 +69,8 @@ internal sealed record LoadOptions
           --server-dll PATH   the Leasehold.Server.dll to start with --spawn
           --server-arg ARG    one more argument for each spawned Leasehold server, repeatable
                               (e.g. --server-arg --Leasehold:Durability=memory)
-          --server-env K=V    one more environment variable for each spawned Leasehold server only, repeatable
+          --server-env NAME=VALUE
+                              one more environment variable for each spawned Leasehold server only, repeatable
                               (e.g. --server-env DOTNET_gcServer=0: the load generator keeps its own settings)
           --etcd PATH         the etcd binary to start with --spawn --target etcd (default etcd, from PATH)
           --redis PATH        the redis-server binary to start with --spawn --target redis (default from PATH)
@@ -274,6 +275,11 @@ internal sealed record LoadOptions
         if (options.Target == TargetKind.Echo && options.Scenario == Scenario.Contended)
         {
             error = "the echo server holds no lock: it runs the uncontended scenario only";
+            return false;
+        }
+        if (!options.Spawn && (options.ServerArgs.Count > 0 || options.ServerEnv.Count > 0))
+        {
+            error = "--server-arg and --server-env are for the servers --spawn starts";
             return false;
         }
         if (options.EchoKestrel && (options.Target != TargetKind.Echo || !options.Spawn))

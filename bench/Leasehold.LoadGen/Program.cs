@@ -8,9 +8,13 @@ if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLET
 {
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 }
-if (args is ["--echo-server", var echoPort, .. var echoKind] && int.TryParse(echoPort, out var port))
+if (args is ["--echo-server", var echoPort] && int.TryParse(echoPort, out var port))
 {
-    return echoKind is [EchoServer.Kestrel] ? await EchoServer.RunKestrelAsync(port) : await EchoServer.RunAsync(port);
+    return await EchoServer.RunAsync(port);
+}
+if (args is ["--echo-server", var kestrelPort, EchoServer.Kestrel] && int.TryParse(kestrelPort, out port))
+{
+    return await EchoServer.RunKestrelAsync(port);
 }
 if (args is ["--help" or "-h"])
 {

@@ -110,12 +110,6 @@ public sealed partial class DataStore : IDisposable
     }
 
     /// <summary>
-    /// Allocates the segment's space up to its size limit and extends the file to it (reading as zeros), so that
-    /// the fsync after each append does not also have to commit a new file size: a write and fsync took 30 % less time
-    /// (docs/performance.md). Where the file system cannot, the segment grows as it is written. Returns whether the
-    /// file's length changed.
-    /// </summary>
-    /// <summary>
     /// Syncs what is written to <paramref name="segment"/>, then allocates its rest (<see cref="Preallocate"/>) and syncs
     /// the new length: the length is never durable before the bytes it follows.
     /// </summary>
@@ -128,6 +122,12 @@ public sealed partial class DataStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Allocates the segment's space up to its size limit and extends the file to it (reading as zeros), so that
+    /// the fsync after each append does not also have to commit a new file size: a write and fsync took 30 % less time
+    /// (docs/performance.md). Where the file system cannot, the segment grows as it is written. Returns whether the
+    /// file's length changed.
+    /// </summary>
     private bool Preallocate(FileStream segment)
     {
         if (!_preallocate || segment.Length >= _segmentBytes)
@@ -156,52 +156,68 @@ public sealed partial class DataStore : IDisposable
     public void Write(LogBuffer batch) => Write([batch]);
 
     /// <summary>
-    /// Appends batches of framed records, in order (flusher thread), with one system call for all of those that go to
-    /// the same segment: a flush of many small batches costs one write, not one each. Rolls to a new segment past the
-    /// size limit, checked before each batch as if they were written one by one.
+    /// Appends batches of framed records, in order (flusher thread), with one gathered write for all of those that go
+    /// to the same segment: a flush of many small batches costs one write, not one each. Rolls to a new segment past
+    /// the size limit, checked before each batch as if they were written one by one. A batch that does not continue the
+    /// ones before it is refused before anything of the call is written.
     /// </summary>
     public void Write(IReadOnlyList<LogBuffer> batches)
     {
-        var next = 0;
-        while (true)
+        var expected = _nextToWrite;
+        foreach (var batch in batches)
         {
-            while (next < batches.Count && batches[next].Records == 0)
+            if (batch.Records == 0)
             {
-                next++;
+                continue;
             }
-            if (next == batches.Count)
+            if (batch.FirstIndex != expected)
             {
-                break;
+                throw new InvalidOperationException($"log batch starts at {batch.FirstIndex}, the log is at {expected}");
             }
-            if (_segment.Position >= _segmentBytes)
-            {
-                StartSegment(_nextToWrite);
-            }
-            var position = _segment.Position;
-            var length = 0L;
-            var records = 0;
-            _gather.Clear();
-            // At least one batch per pass; more while the segment is still under its limit before each.
-            while (next < batches.Count && (_gather.Count == 0 || position + length < _segmentBytes))
-            {
-                var batch = batches[next++];
-                if (batch.Records == 0)
-                {
-                    continue;
-                }
-                if (batch.FirstIndex != _nextToWrite + records)
-                {
-                    throw new InvalidOperationException($"log batch starts at {batch.FirstIndex}, the log is at {_nextToWrite + records}");
-                }
-                _gather.Add(batch.WrittenMemory);
-                length += batch.Length;
-                records += batch.Records;
-            }
-            RandomAccess.Write(_segmentHandle, _gather, position);
-            _segment.Position = position + length;
-            _nextToWrite += records;
+            expected += batch.Records;
         }
-        _gather.Clear();
+        try
+        {
+            var next = 0;
+            while (true)
+            {
+                while (next < batches.Count && batches[next].Records == 0)
+                {
+                    next++;
+                }
+                if (next == batches.Count)
+                {
+                    return;
+                }
+                if (_segment.Position >= _segmentBytes)
+                {
+                    StartSegment(_nextToWrite);
+                }
+                var position = _segment.Position;
+                var length = 0L;
+                var records = 0;
+                _gather.Clear();
+                // At least one batch per pass; more while the segment is still under its limit before each.
+                while (next < batches.Count && (_gather.Count == 0 || position + length < _segmentBytes))
+                {
+                    var batch = batches[next++];
+                    if (batch.Records > 0)
+                    {
+                        _gather.Add(batch.WrittenMemory);
+                        length += batch.Length;
+                        records += batch.Records;
+                    }
+                }
+                RandomAccess.Write(_segmentHandle, _gather, position);
+                _segment.Position = position + length;
+                _nextToWrite += records;
+            }
+        }
+        finally
+        {
+            // No reference to the batches' pooled arrays outlives the call.
+            _gather.Clear();
+        }
     }
 
     /// <summary>Makes everything written so far durable.</summary>

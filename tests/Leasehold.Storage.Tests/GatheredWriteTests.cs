@@ -10,6 +10,9 @@ public class GatheredWriteTests : IDisposable
 {
     private const long SmallSegments = 600;
 
+    /// <summary>A segment header and 24 records of <see cref="Batches"/> (25 bytes each).</summary>
+    private const long Boundary = 24 + (24 * 25);
+
     private readonly TempDir _together = new();
     private readonly TempDir _oneByOne = new();
 
@@ -40,21 +43,42 @@ public class GatheredWriteTests : IDisposable
 
     private static void DisposeAll(List<LogBuffer> batches) => batches.ForEach(b => b.Dispose());
 
+    /// <summary>
+    /// Where the log's segments start and how long each but the last is, worked out from the batches alone: a batch goes
+    /// to a new segment when the current one has reached <paramref name="limit"/> before it.
+    /// </summary>
+    private static List<(long FirstIndex, long Length)> ExpectedSegments(List<LogBuffer> batches, long limit)
+    {
+        var segments = new List<(long FirstIndex, long Length)> { (1, LogFormat.SegmentHeaderSize) };
+        foreach (var batch in batches.Where(b => b.Records > 0))
+        {
+            if (segments[^1].Length >= limit)
+            {
+                segments.Add((batch.FirstIndex, LogFormat.SegmentHeaderSize));
+            }
+            segments[^1] = (segments[^1].FirstIndex, segments[^1].Length + batch.Length);
+        }
+        return segments;
+    }
+
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void BatchesWrittenTogetherLeaveTheLogThatWritingThemOneByOneLeaves(bool preallocate)
+    [InlineData(SmallSegments, false)]
+    [InlineData(SmallSegments, true)]
+    // A header and a whole number of records: some segments reach the limit exactly, after a batch.
+    [InlineData(Boundary, false)]
+    [InlineData(Boundary, true)]
+    public void BatchesWrittenTogetherLeaveTheLogThatWritingThemOneByOneLeaves(long limit, bool preallocate)
     {
         var batches = Batches(1, 60);
         var records = batches.Sum(b => b.Records);
-        using (var store = DataStore.Open(_together.Dir, segmentBytes: SmallSegments, preallocate: preallocate))
+        using (var store = DataStore.Open(_together.Dir, segmentBytes: limit, preallocate: preallocate))
         {
             // Two drains, so the second continues a segment the first left part full.
             store.Write(batches[..25]);
             store.Write(batches[25..]);
             store.Sync();
         }
-        using (var store = DataStore.Open(_oneByOne.Dir, segmentBytes: SmallSegments, preallocate: preallocate))
+        using (var store = DataStore.Open(_oneByOne.Dir, segmentBytes: limit, preallocate: preallocate))
         {
             foreach (var batch in batches)
             {
@@ -62,17 +86,24 @@ public class GatheredWriteTests : IDisposable
             }
             store.Sync();
         }
+        var expected = ExpectedSegments(batches, limit);
         DisposeAll(batches);
 
         var together = _together.Segments();
         var oneByOne = _oneByOne.Segments();
-        Assert.True(together.Count >= 3, $"the records should fill several {SmallSegments}-byte segments, got {together.Count}");
-        Assert.Equal(oneByOne.Select(s => s.FirstIndex), together.Select(s => s.FirstIndex));
+        Assert.True(expected.Count >= 3, $"the records should fill several {limit}-byte segments, got {expected.Count}");
+        Assert.Equal(expected.Select(s => s.FirstIndex), together.Select(s => s.FirstIndex));
+        Assert.Equal(expected.Select(s => s.FirstIndex), oneByOne.Select(s => s.FirstIndex));
         for (var i = 0; i < together.Count; i++)
         {
+            if (i < together.Count - 1)
+            {
+                // A segment is cut back to its last record when the next one starts (the last stays preallocated).
+                Assert.Equal(expected[i].Length, new FileInfo(together[i].Path).Length);
+            }
             Assert.Equal(File.ReadAllBytes(oneByOne[i].Path), File.ReadAllBytes(together[i].Path));
         }
-        using var reopened = DataStore.Open(_together.Dir, segmentBytes: SmallSegments, preallocate: preallocate);
+        using var reopened = DataStore.Open(_together.Dir, segmentBytes: limit, preallocate: preallocate);
         Assert.Equal(records + 1, reopened.NextIndex);
     }
 
