@@ -21,7 +21,7 @@ from typing import List, Optional
 
 from leasehold import Client, LeaseholdError, aio
 
-from server import ServerProcess, cli_dll, free_port, unique, wait_until
+from server import ServerProcess, cli_dll, free_ports, unique, wait_until
 
 certs = ""
 nodes: List[ServerProcess] = []
@@ -54,8 +54,8 @@ def setUpModule() -> None:
     _cli("certs", "ca", "--out", os.path.join(certs, "ca"))
     _cli("certs", "issue", "--ca", os.path.join(certs, "ca"), "--name", "localhost", "--ip", "127.0.0.1", "--out", certs)
     _cli("certs", "issue", "--ca", os.path.join(certs, "ca"), "--name", "alice", "--client", "--out", certs)
-    raft = [free_port() for _ in range(3)]
-    http = [free_port() for _ in range(3)]
+    ports = free_ports(6)
+    raft, http = ports[:3], ports[3:]
     members = ",".join("127.0.0.1:%d" % p for p in raft)
     try:
         for i in range(3):
