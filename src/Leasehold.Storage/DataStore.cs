@@ -178,39 +178,36 @@ public sealed partial class DataStore : IDisposable
         }
         try
         {
-            var next = 0;
-            while (true)
+            // The records gathered for one write, and where in the current segment they go.
+            var position = 0L;
+            var length = 0L;
+            var records = 0;
+            foreach (var batch in batches)
             {
-                while (next < batches.Count && batches[next].Records == 0)
+                if (batch.Records == 0)
                 {
-                    next++;
+                    continue;
                 }
-                if (next == batches.Count)
+                if (_gather.Count > 0 && position + length >= _segmentBytes)
                 {
-                    return;
+                    // The segment reaches its limit before this batch: what is gathered goes out, then a new segment.
+                    WriteGathered(position, length, records);
                 }
-                if (_segment.Position >= _segmentBytes)
+                if (_gather.Count == 0)
                 {
-                    StartSegment(_nextToWrite);
-                }
-                var position = _segment.Position;
-                var length = 0L;
-                var records = 0;
-                _gather.Clear();
-                // At least one batch per pass; more while the segment is still under its limit before each.
-                while (next < batches.Count && (_gather.Count == 0 || position + length < _segmentBytes))
-                {
-                    var batch = batches[next++];
-                    if (batch.Records > 0)
+                    if (_segment.Position >= _segmentBytes)
                     {
-                        _gather.Add(batch.WrittenMemory);
-                        length += batch.Length;
-                        records += batch.Records;
+                        StartSegment(_nextToWrite);
                     }
+                    (position, length, records) = (_segment.Position, 0, 0);
                 }
-                RandomAccess.Write(_segmentHandle, _gather, position);
-                _segment.Position = position + length;
-                _nextToWrite += records;
+                _gather.Add(batch.WrittenMemory);
+                length += batch.Length;
+                records += batch.Records;
+            }
+            if (_gather.Count > 0)
+            {
+                WriteGathered(position, length, records);
             }
         }
         finally
@@ -218,6 +215,14 @@ public sealed partial class DataStore : IDisposable
             // No reference to the batches' pooled arrays outlives the call.
             _gather.Clear();
         }
+    }
+
+    private void WriteGathered(long position, long length, int records)
+    {
+        RandomAccess.Write(_segmentHandle, _gather, position);
+        _segment.Position = position + length;
+        _nextToWrite += records;
+        _gather.Clear();
     }
 
     /// <summary>Makes everything written so far durable.</summary>

@@ -49,7 +49,6 @@ public sealed class LeaseEndPushTests
         connection.WatchLease(42, reason => ended.TrySetResult(reason));
         Assert.Equal("revoked", await ended.Task.WaitAsync(cts.Token));
 
-
         connection.Dispose();
         await peer.WaitAsync(cts.Token);
     }

@@ -108,6 +108,33 @@ public class GatheredWriteTests : IDisposable
     }
 
     [Fact]
+    public void ASegmentThatCannotBeMadeInTheMiddleOfACallKeepsWhatWentBeforeIt()
+    {
+        var batches = Batches(1, 60);
+        var expected = ExpectedSegments(batches, SmallSegments);
+        // Where the second segment's file would go, a directory: making it fails (for root too), as a full or broken
+        // disk would, after the first segment's share of the call is written.
+        var blocked = _together.Segment(expected[1].FirstIndex);
+        Directory.CreateDirectory(blocked);
+        using (var store = DataStore.Open(_together.Dir, segmentBytes: SmallSegments))
+        {
+            var refused = Assert.ThrowsAny<Exception>(() => store.Write(batches));
+            Assert.True(refused is IOException or UnauthorizedAccessException, refused.ToString());
+            // Nothing beyond the first segment counts as written: the next write must start where it ended.
+            using var after = new LogBuffer();
+            after.Append(expected[1].FirstIndex + 1, new Tick { Now = 1 });
+            Assert.Throws<InvalidOperationException>(() => store.Write(after));
+        }
+        DisposeAll(batches);
+        Directory.Delete(blocked);
+
+        Assert.Equal(expected[0].Length, new FileInfo(_together.Segment(1)).Length);
+        using var reopened = DataStore.Open(_together.Dir, segmentBytes: SmallSegments);
+        Assert.Equal(expected[1].FirstIndex, reopened.NextIndex);
+        Assert.Equal(0, reopened.Report.TruncatedBytes);
+    }
+
+    [Fact]
     public void ABatchThatDoesNotContinueTheOnesBeforeItIsRefusedAndNothingOfTheCallIsWritten()
     {
         using var store = DataStore.Open(_together.Dir);
